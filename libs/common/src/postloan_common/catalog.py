@@ -1,0 +1,58 @@
+"""Names of the platform's services and topics: plain data, so the CLI needs no service imports."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceSpec:
+    name: str
+    package: str
+    port: int
+    database: str
+    env_prefix: str
+
+    @property
+    def directory(self) -> str:
+        return f"services/{self.name}"
+
+
+SERVICES: tuple[ServiceSpec, ...] = (
+    ServiceSpec("repayment-monitor", "repayment_monitor", 8001, "postloan_repayment", "REPAYMENT_MONITOR_"),
+    ServiceSpec("risk-alert", "risk_alert", 8002, "postloan_risk", "RISK_ALERT_"),
+    ServiceSpec("crm", "postloan_crm", 8003, "postloan_crm", "CRM_"),
+    ServiceSpec("reporting", "postloan_reporting", 8004, "postloan_reporting", "REPORTING_"),
+)
+
+CORE_BANKING_LOANS = "core-banking.loans"
+CORE_BANKING_CUSTOMERS = "core-banking.customers"
+REPAYMENT_LOANS = "repayment.loans"
+RISK_SCORES = "risk.scores"
+CRM_ACTIVITIES = "crm.activities"
+
+TOPICS: tuple[str, ...] = (
+    CORE_BANKING_LOANS,
+    CORE_BANKING_CUSTOMERS,
+    REPAYMENT_LOANS,
+    RISK_SCORES,
+    CRM_ACTIVITIES,
+)
+
+# Which service consumes which topic (its consumer group is the service name).
+CONSUMES: dict[str, tuple[str, ...]] = {
+    "repayment-monitor": (CORE_BANKING_LOANS,),
+    "risk-alert": (REPAYMENT_LOANS, CRM_ACTIVITIES),
+    "crm": (CORE_BANKING_CUSTOMERS, REPAYMENT_LOANS, RISK_SCORES),
+    "reporting": (CORE_BANKING_LOANS, CORE_BANKING_CUSTOMERS, REPAYMENT_LOANS, RISK_SCORES, CRM_ACTIVITIES),
+}
+
+
+def dead_letter_topic(topic: str) -> str:
+    """Return the dead-letter topic of `topic`."""
+    return f"{topic}.dlt"
+
+
+def all_topics() -> list[str]:
+    """Every topic the platform uses, dead-letter topics included."""
+    return [*TOPICS, *(dead_letter_topic(t) for t in TOPICS)]

@@ -1,0 +1,230 @@
+"""Events of the core banking system: `core-banking.loans` (key: loan id) and `core-banking.customers`
+(key: customer id). `loan-booked`, `repayment-posted` and `customer-upserted` carry the same payloads
+as `POST /v1/loans`, `POST /v1/loans/{loan_id}/repayments` and `POST /v1/customers` (ARCHITECTURE §4).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from enum import StrEnum
+from typing import Annotated, ClassVar, Self
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+
+from postloan_common.contracts.common import (
+    ZERO,
+    ContactChannel,
+    Currency,
+    EventData,
+    Id,
+    Money,
+    PositiveMoney,
+    Rate,
+    Text,
+    TimeZone,
+)
+
+
+class _Part(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+
+class RepaymentMethod(StrEnum):
+    ANNUITY = "annuity"
+    EQUAL_PRINCIPAL = "equal_principal"
+    INTEREST_ONLY = "interest_only"
+
+
+class Installment(_Part):
+    seq: int = Field(ge=1)
+    due_date: date
+    principal: Money
+    interest: Money
+    fee: Money = ZERO
+
+
+class Terms(_Part):
+    """Terms from which the receiver generates the schedule."""
+
+    method: RepaymentMethod
+    months: int = Field(ge=1, le=600)
+    first_due_date: date
+
+
+def _check_schedule(installments: tuple[Installment, ...] | None, terms: Terms | None) -> None:
+    """Exactly one of `installments` (an explicit schedule) or `terms` (generate one)."""
+    if (installments is None) == (terms is None):
+        raise ValueError("give exactly one of 'installments' and 'terms'")
+    if installments is not None:
+        if not installments:
+            raise ValueError("'installments' must not be empty")
+        seqs = [i.seq for i in installments]
+        if len(set(seqs)) != len(seqs):
+            raise ValueError("installment 'seq' values must be unique")
+
+
+class LoanBookedV1(EventData):
+    """A loan was disbursed in core banking, with its schedule or the terms to generate one."""
+
+    event_type: ClassVar[str] = "loan-booked"
+    event_version: ClassVar[int] = 1
+
+    loan_id: Id
+    customer_id: Id
+    product: Id
+    branch: Id
+    currency: Currency
+    principal: PositiveMoney
+    annual_rate: Rate
+    disbursed_on: date
+    installments: tuple[Installment, ...] | None = None
+    terms: Terms | None = None
+
+    @model_validator(mode="after")
+    def _one_schedule(self) -> Self:
+        _check_schedule(self.installments, self.terms)
+        return self
+
+
+class RepaymentPostedV1(EventData):
+    """Money for a loan arrived in core banking; `value_date` may precede the posting (back-valued)."""
+
+    event_type: ClassVar[str] = "repayment-posted"
+    event_version: ClassVar[int] = 1
+
+    loan_id: Id
+    repayment_id: Id
+    amount: PositiveMoney
+    value_date: date
+    channel: Annotated[str, StringConstraints(min_length=1, max_length=64)]
+    currency: Currency | None = None
+
+
+class RepaymentReversedV1(EventData):
+    """A posted repayment was reversed (e.g. a bounced debit)."""
+
+    event_type: ClassVar[str] = "repayment-reversed"
+    event_version: ClassVar[int] = 1
+
+    loan_id: Id
+    repayment_id: Id
+    reason: Text
+    reversed_on: date
+
+
+class LoanRestructuredV1(EventData):
+    """The remaining balance was rescheduled; the new schedule replaces all unpaid installments."""
+
+    event_type: ClassVar[str] = "loan-restructured"
+    event_version: ClassVar[int] = 1
+
+    loan_id: Id
+    restructure_id: Id
+    restructured_on: date
+    reason: Text
+    outstanding_principal: PositiveMoney
+    annual_rate: Rate | None = None  # None: the contract rate stays
+    installments: tuple[Installment, ...] | None = None
+    terms: Terms | None = None
+
+    @model_validator(mode="after")
+    def _one_schedule(self) -> Self:
+        _check_schedule(self.installments, self.terms)
+        return self
+
+
+class LoanWrittenOffV1(EventData):
+    """The loan's remaining balance was written off."""
+
+    event_type: ClassVar[str] = "loan-written-off"
+    event_version: ClassVar[int] = 1
+
+    loan_id: Id
+    written_off_on: date
+    principal: Money
+    interest: Money
+    fee: Money
+    penalty: Money
+    reason: Text
+
+
+class PhoneKind(StrEnum):
+    MOBILE = "mobile"
+    HOME = "home"
+    WORK = "work"
+    OTHER = "other"
+
+
+class Phone(_Part):
+    number: Annotated[str, StringConstraints(pattern=r"^\+?[0-9][0-9 \-]{4,24}$")]
+    kind: PhoneKind = PhoneKind.MOBILE
+
+
+class Language(StrEnum):
+    ZH_CN = "zh-CN"
+    EN = "en"
+
+
+class Segment(StrEnum):
+    RETAIL = "retail"
+    CORPORATE = "corporate"
+
+
+class Consent(_Part):
+    """Whether the customer may be contacted on a channel for a purpose (opt-outs are `granted: false`)."""
+
+    channel: ContactChannel
+    purpose: Annotated[str, StringConstraints(min_length=1, max_length=32)] = "collection"
+    granted: bool
+    recorded_on: date | None = None
+
+
+class RelatedParty(_Part):
+    """A guarantor, spouse, emergency contact…; contacted only under the third-party rules."""
+
+    name: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+    relation: Annotated[str, StringConstraints(min_length=1, max_length=32)]
+    customer_id: Id | None = None
+    phones: tuple[Phone, ...] = ()
+
+
+class Address(_Part):
+    line1: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+    line2: Annotated[str, StringConstraints(max_length=200)] | None = None
+    city: Annotated[str, StringConstraints(max_length=100)] | None = None
+    province: Annotated[str, StringConstraints(max_length=100)] | None = None
+    postal_code: Annotated[str, StringConstraints(max_length=20)] | None = None
+    country: Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")] | None = None
+
+
+Email = Annotated[str, StringConstraints(max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
+
+
+class CustomerUpsertedV1(EventData):
+    """A customer was created or changed in core banking; the payload is the full current record."""
+
+    event_type: ClassVar[str] = "customer-upserted"
+    event_version: ClassVar[int] = 1
+
+    customer_id: Id
+    name: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+    national_id: Annotated[str, StringConstraints(min_length=1, max_length=64)]
+    phones: tuple[Phone, ...] = ()
+    emails: tuple[Email, ...] = ()
+    timezone: TimeZone
+    language: Language
+    birth_date: date | None = None
+    segment: Segment | None = None
+    consents: tuple[Consent, ...] | None = None
+    related_parties: tuple[RelatedParty, ...] | None = None
+    address: Address | None = None
+
+
+LOAN_EVENTS: tuple[type[EventData], ...] = (
+    LoanBookedV1,
+    RepaymentPostedV1,
+    RepaymentReversedV1,
+    LoanRestructuredV1,
+    LoanWrittenOffV1,
+)
+CUSTOMER_EVENTS: tuple[type[EventData], ...] = (CustomerUpsertedV1,)

@@ -1,0 +1,173 @@
+"""Events of crm on `crm.activities` (key: customer id)."""
+
+from __future__ import annotations
+
+from datetime import date
+from enum import StrEnum
+from typing import Annotated, ClassVar
+
+from pydantic import Field, StringConstraints
+
+from postloan_common.contracts.common import (
+    ZERO,
+    Bucket,
+    ContactChannel,
+    ContactOutcome,
+    Currency,
+    Dpd,
+    EventData,
+    Id,
+    Money,
+    PositiveMoney,
+)
+
+Template = Annotated[str, StringConstraints(min_length=1, max_length=64)]
+
+
+class ReminderSentV1(EventData):
+    """An automated reminder was delivered (a message deferred by quiet hours is sent when they end)."""
+
+    event_type: ClassVar[str] = "reminder-sent"
+    event_version: ClassVar[int] = 1
+
+    reminder_id: Id
+    customer_id: Id
+    loan_id: Id | None = None
+    case_id: Id | None = None
+    channel: ContactChannel
+    template: Template
+    installment_seq: int | None = Field(default=None, ge=1)
+    due_date: date | None = None
+    amount_due: Money | None = None
+    currency: Currency | None = None
+    deferred: bool = False
+
+
+class ContactParty(StrEnum):
+    DEBTOR = "debtor"
+    THIRD_PARTY = "third_party"
+
+
+class ContactAttemptedV1(EventData):
+    """A collector or dialler tried to reach someone about a debt; `outcome` uses DOMAIN's codes."""
+
+    event_type: ClassVar[str] = "contact-attempted"
+    event_version: ClassVar[int] = 1
+
+    interaction_id: Id
+    customer_id: Id
+    loan_id: Id | None = None
+    case_id: Id | None = None
+    channel: ContactChannel
+    party: ContactParty = ContactParty.DEBTOR
+    connected: bool
+    outcome: ContactOutcome
+    agent_id: Id | None = None
+
+
+class PromiseToPayMadeV1(EventData):
+    """The customer promised to pay `amount` by `promised_date`."""
+
+    event_type: ClassVar[str] = "promise-to-pay-made"
+    event_version: ClassVar[int] = 1
+
+    promise_id: Id
+    customer_id: Id
+    loan_id: Id
+    case_id: Id | None = None
+    interaction_id: Id | None = None
+    amount: PositiveMoney
+    currency: Currency
+    promised_date: date
+    agent_id: Id | None = None
+
+
+class PromiseKeptV1(EventData):
+    """Payments since the promise reached its amount by its date."""
+
+    event_type: ClassVar[str] = "promise-kept"
+    event_version: ClassVar[int] = 1
+
+    promise_id: Id
+    customer_id: Id
+    loan_id: Id
+    case_id: Id | None = None
+    amount: PositiveMoney
+    amount_paid: Money
+    currency: Currency
+    promised_date: date
+    kept_on: date
+
+
+class PromiseBrokenV1(EventData):
+    """The promised date passed with payments short of the amount."""
+
+    event_type: ClassVar[str] = "promise-broken"
+    event_version: ClassVar[int] = 1
+
+    promise_id: Id
+    customer_id: Id
+    loan_id: Id
+    case_id: Id | None = None
+    amount: PositiveMoney
+    amount_paid: Money
+    currency: Currency
+    promised_date: date
+
+
+class CollectionQueue(StrEnum):
+    AUTOMATED = "automated"
+    PHONE = "phone"
+    SENIOR = "senior"
+    FIELD = "field"
+    RECOVERY = "recovery"
+
+
+class CaseOpenedV1(EventData):
+    """A collection case was opened for a loan (at most one open case per loan)."""
+
+    event_type: ClassVar[str] = "case-opened"
+    event_version: ClassVar[int] = 1
+
+    case_id: Id
+    customer_id: Id
+    loan_id: Id
+    queue: CollectionQueue
+    bucket: Bucket
+    dpd: Dpd
+    overdue_amount: Money
+    currency: Currency
+    assignee: Id | None = None
+
+
+class CaseCloseReason(StrEnum):
+    CURED = "cured"
+    LOAN_CLOSED = "loan_closed"
+    WRITTEN_OFF = "written_off"
+    OTHER = "other"
+
+
+class CaseClosedV1(EventData):
+    """A collection case was closed (the loan cured or closed, or the debt was written off)."""
+
+    event_type: ClassVar[str] = "case-closed"
+    event_version: ClassVar[int] = 1
+
+    case_id: Id
+    customer_id: Id
+    loan_id: Id
+    reason: CaseCloseReason
+    closed_on: date
+    amount_collected: Money = ZERO
+    currency: Currency
+
+
+EVENTS: tuple[type[EventData], ...] = (
+    ReminderSentV1,
+    ContactAttemptedV1,
+    PromiseToPayMadeV1,
+    PromiseKeptV1,
+    PromiseBrokenV1,
+    CaseOpenedV1,
+    CaseClosedV1,
+)

@@ -1,0 +1,181 @@
+"""Events of repayment-monitor on `repayment.loans` (key: loan id)."""
+
+from __future__ import annotations
+
+from datetime import date
+from enum import StrEnum
+from typing import Annotated, ClassVar
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from postloan_common.contracts.common import (
+    ZERO,
+    Bucket,
+    Count,
+    Currency,
+    Dpd,
+    EventData,
+    Id,
+    Money,
+    PositiveMoney,
+    Rate,
+)
+
+
+class LoanRegisteredV1(EventData):
+    """A loan and its schedule are now monitored (after `loan-booked` or `POST /v1/loans`)."""
+
+    event_type: ClassVar[str] = "loan-registered"
+    event_version: ClassVar[int] = 1
+
+    loan_id: Id
+    customer_id: Id
+    product: Id
+    branch: Id
+    currency: Currency
+    principal: PositiveMoney
+    annual_rate: Rate
+    disbursed_on: date
+    installment_count: int = Field(ge=1)
+    first_due_date: date
+    maturity_date: date
+
+
+class PaymentDueV1(EventData):
+    """A reminder point before (or on) an installment's due date (default offsets T−7, T−3, T−1, T0)."""
+
+    event_type: ClassVar[str] = "payment-due"
+    event_version: ClassVar[int] = 1
+
+    loan_id: Id
+    customer_id: Id
+    installment_seq: int = Field(ge=1)
+    due_date: date
+    amount_due: Money
+    currency: Currency
+    days_before_due: int = Field(ge=0)
+    payment_reference: Annotated[str, StringConstraints(min_length=1, max_length=64)]
+
+
+class Allocation(BaseModel):
+    """How a repayment was split by the waterfall; `credit` is the overpayment kept as a credit balance."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    penalty: Money
+    fee: Money
+    interest: Money
+    principal: Money
+    credit: Money
+
+
+class PaymentReceivedV1(EventData):
+    """A repayment was applied to the loan; the `*_after` fields are the state as of the business date."""
+
+    event_type: ClassVar[str] = "payment-received"
+    event_version: ClassVar[int] = 1
+
+    loan_id: Id
+    customer_id: Id
+    repayment_id: Id
+    amount: PositiveMoney
+    currency: Currency
+    value_date: date
+    allocation: Allocation
+    outstanding_after: Money
+    overdue_after: Money
+    dpd_after: Dpd
+    bucket_after: Bucket
+
+
+class PaymentMissedV1(EventData):
+    """An installment is still unpaid when its grace period ends."""
+
+    event_type: ClassVar[str] = "payment-missed"
+    event_version: ClassVar[int] = 1
+
+    loan_id: Id
+    customer_id: Id
+    installment_seq: int = Field(ge=1)
+    due_date: date
+    amount_overdue: PositiveMoney
+    currency: Currency
+    dpd: Dpd
+    bucket: Bucket
+
+
+class DelinquencyChangedV1(EventData):
+    """The loan moved from one delinquency bucket to another (either direction)."""
+
+    event_type: ClassVar[str] = "delinquency-changed"
+    event_version: ClassVar[int] = 1
+
+    loan_id: Id
+    customer_id: Id
+    from_bucket: Bucket
+    to_bucket: Bucket
+    dpd: Dpd
+    overdue_amount: Money
+    outstanding: Money
+    currency: Currency
+
+
+class LoanCuredV1(EventData):
+    """The loan returned to DPD 0 (nothing overdue)."""
+
+    event_type: ClassVar[str] = "loan-cured"
+    event_version: ClassVar[int] = 1
+
+    loan_id: Id
+    customer_id: Id
+    cured_on: date
+    from_bucket: Bucket
+    previous_dpd: Dpd
+    outstanding: Money
+    currency: Currency
+
+
+class CloseReason(StrEnum):
+    PAID_OFF = "paid_off"
+    PREPAID = "prepaid"
+    WRITTEN_OFF = "written_off"
+
+
+class LoanClosedV1(EventData):
+    """Nothing is owed on the loan any more."""
+
+    event_type: ClassVar[str] = "loan-closed"
+    event_version: ClassVar[int] = 1
+
+    loan_id: Id
+    customer_id: Id
+    closed_on: date
+    reason: CloseReason
+    credit_balance: Money = ZERO  # refunded or kept on account
+
+
+class DayClosedV1(EventData):
+    """Close of day for `business_date` finished; written once to every partition of `repayment.loans`."""
+
+    event_type: ClassVar[str] = "day-closed"
+    event_version: ClassVar[int] = 1
+
+    business_date: date
+    partition: int = Field(ge=0)
+    partitions: int = Field(ge=1)
+    loans_processed: Count
+    payments_due: Count
+    payments_missed: Count
+    delinquency_changes: Count
+
+
+EVENTS: tuple[type[EventData], ...] = (
+    LoanRegisteredV1,
+    PaymentDueV1,
+    PaymentReceivedV1,
+    PaymentMissedV1,
+    DelinquencyChangedV1,
+    LoanCuredV1,
+    LoanClosedV1,
+    DayClosedV1,
+)

@@ -1,0 +1,55 @@
+"""Explicit topic creation: Tansu loses records produced to a topic that does not exist yet."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterable
+
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import TopicAlreadyExistsError
+
+from postloan_common.logging import get_logger
+
+log = get_logger(__name__)
+
+
+async def ensure_topics(
+    bootstrap_servers: str,
+    topics: Iterable[str],
+    *,
+    partitions: int,
+    replication_factor: int = 1,
+    timeout_s: float = 30.0,
+) -> list[str]:
+    """Create the topics that do not exist yet; return the ones created."""
+    wanted = list(dict.fromkeys(topics))
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers, request_timeout_ms=int(timeout_s * 1000))
+    await asyncio.wait_for(admin.start(), timeout_s)
+    try:
+        existing = set(await admin.list_topics())
+        missing = [t for t in wanted if t not in existing]
+        created: list[str] = []
+        for topic in missing:
+            try:
+                await admin.create_topics(
+                    [NewTopic(name=topic, num_partitions=partitions, replication_factor=replication_factor)]
+                )
+                created.append(topic)
+            except TopicAlreadyExistsError:
+                continue
+        if created:
+            log.info("topics created", topics=created, partitions=partitions)
+        return created
+    finally:
+        await admin.close()
+
+
+async def partition_count(bootstrap_servers: str, topic: str) -> int:
+    """Return how many partitions `topic` has."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers)
+    await admin.start()
+    try:
+        described = await admin.describe_topics([topic])
+        return len(described[0]["partitions"])
+    finally:
+        await admin.close()

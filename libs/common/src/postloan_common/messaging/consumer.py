@@ -1,0 +1,306 @@
+"""The consumer loop: batch poll, inbox de-duplication, one transaction per batch, dead letters."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import traceback
+import uuid
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
+from aiokafka.errors import CommitFailedError, IllegalStateError, KafkaError
+from prometheus_client import Counter, Gauge, Histogram
+from pydantic import ValidationError
+from sqlalchemy import Table, insert, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from postloan_common.catalog import dead_letter_topic
+from postloan_common.logging import bound_contextvars, get_logger
+from postloan_common.messaging.envelope import Envelope
+from postloan_common.messaging.kafka import make_consumer
+
+log = get_logger(__name__)
+
+EVENTS = Counter(
+    "consumer_events_total",
+    "Consumed events by outcome (handled, duplicate, ignored, dead_lettered)",
+    ["consumer", "topic", "outcome"],
+)
+FAILURES = Counter("consumer_batch_failures_total", "Batches rolled back for a transient error", ["consumer"])
+LAG = Gauge(
+    "consumer_lag", "Records behind the partition high-water mark", ["consumer", "topic", "partition"]
+)
+BATCH_SECONDS = Histogram(
+    "consumer_batch_duration_seconds",
+    "Time to apply and commit one polled batch",
+    ["consumer"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+)
+
+Handler = Callable[[AsyncSession, Envelope], Awaitable[None]]
+BatchHook = Callable[[AsyncSession, Sequence[Envelope]], Awaitable[None]]
+
+# Synthetic inbox ids for records that carry no readable event id.
+_MALFORMED_NAMESPACE = uuid.UUID("6f1c2a4e-5b0d-4c61-9a57-9d7f3f2f5d10")
+
+
+class PermanentError(Exception):
+    """Raised by a handler when retrying the event can never succeed; the event is dead-lettered."""
+
+
+@dataclass
+class ConsumerConfig:
+    name: str
+    topics: Sequence[str]
+    bootstrap_servers: str
+    batch_size: int = 500
+    poll_timeout_ms: int = 200
+    session_timeout_ms: int = 10_000
+    max_backoff_s: float = 10.0
+
+
+@dataclass
+class _Item:
+    record: ConsumerRecord
+    envelope: Envelope | None
+    error: str | None
+    inbox_id: uuid.UUID = field(init=False)
+
+    def __post_init__(self) -> None:
+        if self.envelope is not None:
+            self.inbox_id = self.envelope.id
+        else:
+            locator = f"{self.record.topic}:{self.record.partition}:{self.record.offset}"
+            self.inbox_id = uuid.uuid5(_MALFORMED_NAMESPACE, locator)
+
+
+class Consumer:
+    """Apply events from `topics` to the service database, exactly once per (consumer, event id)."""
+
+    def __init__(
+        self,
+        config: ConsumerConfig,
+        *,
+        sessions: async_sessionmaker[AsyncSession],
+        inbox: Table,
+        outbox: Table,
+        handlers: Mapping[str, Handler],
+        after_batch: BatchHook | None = None,
+    ) -> None:
+        self.config = config
+        self.sessions = sessions
+        self.inbox = inbox
+        self.outbox = outbox
+        self.handlers = dict(handlers)
+        self.after_batch = after_batch
+        self._consumer: AIOKafkaConsumer | None = None
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Poll and apply batches until `stop` is set."""
+        consumer = make_consumer(
+            *self.config.topics,
+            bootstrap_servers=self.config.bootstrap_servers,
+            group_id=self.config.name,
+            session_timeout_ms=self.config.session_timeout_ms,
+            max_poll_records=self.config.batch_size,
+            client_id=self.config.name,
+        )
+        await consumer.start()
+        self._consumer = consumer
+        log.info("consumer started", consumer=self.config.name, topics=list(self.config.topics))
+        try:
+            while not stop.is_set():
+                batches = await consumer.getmany(
+                    timeout_ms=self.config.poll_timeout_ms, max_records=self.config.batch_size
+                )
+                for tp, records in batches.items():
+                    if records and not stop.is_set():
+                        await self._apply_with_retry(tp, records, stop)
+                        self._export_lag(consumer, tp, records[-1].offset + 1)
+        finally:
+            self._consumer = None
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(consumer.stop(), 10)
+
+    async def _apply_with_retry(
+        self, tp: TopicPartition, records: list[ConsumerRecord], stop: asyncio.Event
+    ) -> None:
+        backoff = 0.1
+        while True:
+            try:
+                with BATCH_SECONDS.labels(self.config.name).time():
+                    await self.apply_batch(records)
+                break
+            except Exception as exc:
+                if not is_transient(exc):
+                    raise
+                FAILURES.labels(self.config.name).inc()
+                log.warning(
+                    "batch rolled back, retrying", error=repr(exc), backoff_s=backoff, partition=tp.partition
+                )
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), backoff)
+                if stop.is_set():
+                    return  # not committed: the next owner re-reads these records
+                backoff = min(backoff * 2, self.config.max_backoff_s)
+        await self._commit(tp, records[-1].offset + 1)
+
+    async def _commit(self, tp: TopicPartition, next_offset: int) -> None:
+        assert self._consumer is not None
+        try:
+            await self._consumer.commit({tp: next_offset})
+        except (CommitFailedError, IllegalStateError, KafkaError) as exc:
+            # A rebalance took the partition away; the inbox makes the redelivery harmless.
+            log.warning("offset commit failed", error=repr(exc), partition=tp.partition)
+
+    async def apply_batch(self, records: Sequence[ConsumerRecord]) -> None:
+        """Apply one batch in one transaction; dead-letter the events that cannot be applied."""
+        items = [_parse(record) for record in records]
+        try:
+            async with self.sessions.begin() as session:
+                await self._apply(session, items, isolate=False)
+        except Exception as exc:
+            if is_transient(exc):
+                raise
+            log.info("batch failed, applying event by event to isolate the poison", error=repr(exc))
+            async with self.sessions.begin() as session:
+                await self._apply(session, items, isolate=True)
+
+    async def _apply(self, session: AsyncSession, items: list[_Item], *, isolate: bool) -> None:
+        fresh_ids = await self._claim(session, items)
+        applied: list[Envelope] = []
+        for item in items:
+            if item.inbox_id not in fresh_ids:
+                EVENTS.labels(self.config.name, item.record.topic, "duplicate").inc()
+                continue
+            fresh_ids.discard(item.inbox_id)  # the same event twice in one batch applies once
+            if item.envelope is None:
+                await self._dead_letter(session, item, item.error or "malformed")
+                continue
+            handler = self.handlers.get(item.envelope.type)
+            if handler is None:
+                EVENTS.labels(self.config.name, item.record.topic, "ignored").inc()
+                continue
+            with bound_contextvars(
+                event_id=str(item.envelope.id), correlation_id=item.envelope.correlation_id
+            ):
+                if not isolate:
+                    await handler(session, item.envelope)
+                    applied.append(item.envelope)
+                    continue
+                try:
+                    async with session.begin_nested():
+                        await handler(session, item.envelope)
+                    applied.append(item.envelope)
+                except Exception as exc:
+                    if is_transient(exc):
+                        raise
+                    await self._dead_letter(session, item, _reason(exc))
+        if self.after_batch is not None and applied:
+            await self.after_batch(session, applied)
+        if applied:
+            EVENTS.labels(self.config.name, items[0].record.topic, "handled").inc(len(applied))
+
+    async def _claim(self, session: AsyncSession, items: list[_Item]) -> set[uuid.UUID]:
+        """Insert inbox rows; return the ids that were not seen before."""
+        rows = [
+            {
+                "consumer": self.config.name,
+                "event_id": item.inbox_id,
+                "event_type": item.envelope.type if item.envelope else "<malformed>",
+                "topic": item.record.topic,
+                "partition": item.record.partition,
+                "offset": item.record.offset,
+            }
+            for item in items
+        ]
+        unique = list({row["event_id"]: row for row in rows}.values())
+        stmt = pg_insert(self.inbox).on_conflict_do_nothing().returning(self.inbox.c.event_id)
+        result = (
+            await session.execute(stmt, unique)
+            if len(unique) > 1
+            else await session.execute(stmt.values(unique[0]))
+        )
+        return {row[0] for row in result}
+
+    async def _dead_letter(self, session: AsyncSession, item: _Item, reason: str) -> None:
+        record = item.record
+        headers = {
+            "dlt-reason": reason[:4000],
+            "dlt-consumer": self.config.name,
+            "dlt-original-topic": record.topic,
+            "dlt-original-partition": str(record.partition),
+            "dlt-original-offset": str(record.offset),
+        }
+        headers.update({k: v.decode(errors="replace") for k, v in (record.headers or ()) if k not in headers})
+        await session.execute(
+            insert(self.outbox).values(
+                event_id=uuid.uuid5(_MALFORMED_NAMESPACE, f"dlt:{self.config.name}:{item.inbox_id}"),
+                topic=dead_letter_topic(record.topic),
+                key=(record.key or b"").decode(errors="replace") or str(item.inbox_id),
+                event_type=item.envelope.type if item.envelope else "<malformed>",
+                payload=record.value or b"",
+                headers=headers,
+            )
+        )
+        await session.execute(
+            update(self.inbox)
+            .where(self.inbox.c.consumer == self.config.name, self.inbox.c.event_id == item.inbox_id)
+            .values(
+                event_type=f"dead-lettered:{(item.envelope.type if item.envelope else 'malformed')}"[:100]
+            )
+        )
+        EVENTS.labels(self.config.name, record.topic, "dead_lettered").inc()
+        log.warning(
+            "event dead-lettered",
+            reason=reason[:500],
+            topic=record.topic,
+            partition=record.partition,
+            offset=record.offset,
+        )
+
+    def _export_lag(self, consumer: AIOKafkaConsumer, tp: TopicPartition, next_offset: int) -> None:
+        # Tansu's end_offsets() is wrong; the fetch response's high-water mark is right.
+        highwater = consumer.highwater(tp)
+        if highwater is not None:
+            LAG.labels(self.config.name, tp.topic, str(tp.partition)).set(max(0, highwater - next_offset))
+
+
+def _parse(record: ConsumerRecord) -> _Item:
+    try:
+        return _Item(record, Envelope.from_bytes(record.value), None)
+    except (ValidationError, ValueError, UnicodeDecodeError) as exc:
+        return _Item(record, None, f"malformed envelope: {_reason(exc)}")
+
+
+def _reason(exc: BaseException) -> str:
+    summary = "".join(traceback.format_exception_only(type(exc), exc)).strip()
+    return summary[:4000]
+
+
+def is_transient(exc: BaseException) -> bool:
+    """True for failures that retrying the same batch can cure (connections, deadlocks, timeouts)."""
+    if isinstance(exc, PermanentError):
+        return False
+    if isinstance(exc, OperationalError | InterfaceError):
+        return True
+    if isinstance(exc, DBAPIError):
+        if exc.connection_invalidated:
+            return True
+        sqlstate = getattr(exc.orig, "sqlstate", None) or getattr(
+            getattr(exc.orig, "__cause__", None), "sqlstate", None
+        )
+        return sqlstate in {"40001", "40P01", "55P03", "57P01", "57P02", "57P03", "08000", "08003", "08006"}
+    if isinstance(exc, OSError | TimeoutError | ConnectionError):
+        return True
+    name = type(exc).__name__
+    return name in {"ConnectionDoesNotExistError", "CannotConnectNowError", "TooManyConnectionsError"}
+
+
+def dead_letter_topics(topics: Sequence[str]) -> list[str]:
+    """Return the dead-letter topics of `topics`."""
+    return [dead_letter_topic(t) for t in topics]

@@ -1,0 +1,49 @@
+"""aiokafka client construction in one place, so every producer and consumer is configured alike."""
+
+from __future__ import annotations
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+
+
+def make_producer(
+    bootstrap_servers: str,
+    *,
+    idempotent: bool = False,
+    linger_ms: int = 5,
+    client_id: str = "postloan",
+) -> AIOKafkaProducer:
+    """Return an unstarted producer with acks=all (idempotence only where the broker supports it)."""
+    return AIOKafkaProducer(
+        bootstrap_servers=bootstrap_servers,
+        client_id=client_id,
+        acks="all",
+        enable_idempotence=idempotent,
+        linger_ms=linger_ms,
+        max_batch_size=256 * 1024,
+        compression_type="lz4",
+        request_timeout_ms=15_000,
+        retry_backoff_ms=200,
+    )
+
+
+def make_consumer(
+    *topics: str,
+    bootstrap_servers: str,
+    group_id: str,
+    session_timeout_ms: int = 10_000,
+    max_poll_records: int = 500,
+    client_id: str = "postloan",
+) -> AIOKafkaConsumer:
+    """Return an unstarted consumer with manual commits that starts from the earliest offset."""
+    return AIOKafkaConsumer(
+        *topics,
+        bootstrap_servers=bootstrap_servers,
+        group_id=group_id,
+        client_id=client_id,
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+        session_timeout_ms=session_timeout_ms,
+        heartbeat_interval_ms=max(1000, session_timeout_ms // 3),
+        max_poll_records=max_poll_records,
+        isolation_level="read_uncommitted",
+    )

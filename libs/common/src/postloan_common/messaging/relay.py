@@ -1,0 +1,205 @@
+"""The outbox relay: publishes pending rows in id order, marks them, prunes old ones."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import asyncpg
+from aiokafka import AIOKafkaProducer
+from prometheus_client import Counter, Gauge
+
+from postloan_common.logging import get_logger
+from postloan_common.messaging.kafka import make_producer
+from postloan_common.messaging.tables import OUTBOX_CHANNEL
+
+log = get_logger(__name__)
+
+PUBLISHED = Counter("outbox_published_total", "Outbox events published", ["service"])
+PUBLISH_FAILURES = Counter("outbox_publish_failures_total", "Failed outbox publish passes", ["service"])
+OLDEST_PENDING_AGE = Gauge(
+    "outbox_oldest_pending_age_seconds", "Age of the oldest unpublished outbox row", ["service"]
+)
+PENDING = Gauge("outbox_pending", "Unpublished outbox rows", ["service"])
+PRUNED = Counter("outbox_pruned_total", "Published outbox rows deleted after retention", ["service"])
+
+# One relay per service database publishes; the others wait on this lock.
+RELAY_LOCK_KEY = 0x706F73746C6F616E  # "postloan"
+
+_SELECT_PENDING = """
+    SELECT id, topic, key, partition, payload, headers
+    FROM outbox WHERE published_at IS NULL ORDER BY id LIMIT $1
+"""
+_MARK = "UPDATE outbox SET published_at = now(), attempts = attempts + 1 WHERE id = ANY($1::bigint[])"
+_RECORD_FAILURE = """
+    UPDATE outbox SET attempts = attempts + 1, last_error = $2
+    WHERE id = (SELECT min(id) FROM outbox WHERE published_at IS NULL) AND $1
+"""
+_STATS = """
+    SELECT count(*) AS pending, extract(epoch FROM now() - min(created_at)) AS age
+    FROM outbox WHERE published_at IS NULL
+"""
+_PRUNE = """
+    DELETE FROM outbox WHERE id IN (
+        SELECT id FROM outbox WHERE published_at < now() - make_interval(secs => $1) LIMIT 10000)
+"""
+
+
+@dataclass
+class RelayConfig:
+    service: str
+    dsn: str
+    bootstrap_servers: str
+    batch_size: int = 1000
+    poll_interval_s: float = 1.0
+    retention_s: float = 72 * 3600.0
+    prune_every_s: float = 300.0
+    idempotent: bool = False
+    max_backoff_s: float = 5.0
+
+
+class OutboxRelay:
+    """Publish a service's outbox to Kafka; run() until `stop` is set."""
+
+    def __init__(self, config: RelayConfig) -> None:
+        self.config = config
+        self._wake = asyncio.Event()
+        self._producer: AIOKafkaProducer | None = None
+        self._last_prune = 0.0
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Hold the relay lock, then publish until stopped, reconnecting after failures."""
+        backoff = 0.2
+        while not stop.is_set():
+            try:
+                await self._run_as_leader(stop)
+                backoff = 0.2
+            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError) as exc:
+                log.warning("outbox relay database error, retrying", error=repr(exc), backoff_s=backoff)
+                await _sleep_or_stop(stop, backoff)
+                backoff = min(backoff * 2, self.config.max_backoff_s)
+        await self._close_producer()
+
+    async def _run_as_leader(self, stop: asyncio.Event) -> None:
+        conn: asyncpg.Connection = await asyncpg.connect(self.config.dsn, timeout=10)
+        try:
+            while not await conn.fetchval("SELECT pg_try_advisory_lock($1)", RELAY_LOCK_KEY):
+                if await _sleep_or_stop(stop, self.config.poll_interval_s * 5):
+                    return
+            await conn.add_listener(OUTBOX_CHANNEL, self._on_notify)
+            log.info("outbox relay started", service=self.config.service)
+            while not stop.is_set():
+                published = await self._pass_with_retry(conn, stop)
+                await self._maybe_prune(conn)
+                if published < self.config.batch_size:
+                    await self._wait_for_work(stop)
+        finally:
+            with contextlib.suppress(Exception):
+                await conn.close(timeout=2)
+
+    async def _pass_with_retry(self, conn: asyncpg.Connection, stop: asyncio.Event) -> int:
+        backoff = 0.2
+        while not stop.is_set():
+            try:
+                return await self.publish_pending(conn)
+            except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError):
+                raise
+            except Exception as exc:  # broker errors of every kind: keep rows pending, retry
+                PUBLISH_FAILURES.labels(self.config.service).inc()
+                log.warning("outbox publish failed, will retry", error=repr(exc), backoff_s=backoff)
+                with contextlib.suppress(Exception):
+                    await conn.execute(_RECORD_FAILURE, True, repr(exc)[:2000])
+                await self._close_producer()
+                await _sleep_or_stop(stop, backoff)
+                backoff = min(backoff * 2, self.config.max_backoff_s)
+        return 0
+
+    async def publish_pending(self, conn: asyncpg.Connection) -> int:
+        """Publish one batch of pending rows in id order and mark them; return how many."""
+        rows = await conn.fetch(_SELECT_PENDING, self.config.batch_size)
+        await self._export_stats(conn)
+        if not rows:
+            return 0
+        producer = await self._producer_started()
+        futures = []
+        for row in rows:
+            futures.append(
+                await producer.send(
+                    row["topic"],
+                    value=row["payload"],
+                    key=row["key"].encode(),
+                    partition=row["partition"],
+                    headers=_headers(row["headers"]),
+                )
+            )
+        await asyncio.gather(*futures)
+        await conn.execute(_MARK, [row["id"] for row in rows])
+        PUBLISHED.labels(self.config.service).inc(len(rows))
+        return len(rows)
+
+    async def _export_stats(self, conn: asyncpg.Connection) -> None:
+        stats = await conn.fetchrow(_STATS)
+        PENDING.labels(self.config.service).set(stats["pending"])
+        OLDEST_PENDING_AGE.labels(self.config.service).set(float(stats["age"] or 0.0))
+
+    async def _maybe_prune(self, conn: asyncpg.Connection) -> None:
+        now = time.monotonic()
+        if now - self._last_prune < self.config.prune_every_s:
+            return
+        self._last_prune = now
+        while True:
+            status = await conn.execute(_PRUNE, self.config.retention_s)
+            deleted = int(status.split()[-1])
+            PRUNED.labels(self.config.service).inc(deleted)
+            if deleted < 10000:
+                return
+
+    async def _producer_started(self) -> AIOKafkaProducer:
+        if self._producer is None:
+            producer = make_producer(
+                self.config.bootstrap_servers,
+                idempotent=self.config.idempotent,
+                client_id=f"{self.config.service}-relay",
+            )
+            try:
+                await asyncio.wait_for(producer.start(), 15)
+            except BaseException:
+                with contextlib.suppress(Exception):
+                    await producer.stop()
+                raise
+            self._producer = producer
+        return self._producer
+
+    async def _close_producer(self) -> None:
+        producer, self._producer = self._producer, None
+        if producer is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(producer.stop(), 5)
+
+    async def _wait_for_work(self, stop: asyncio.Event) -> None:
+        self._wake.clear()
+        waiters = [asyncio.create_task(self._wake.wait()), asyncio.create_task(stop.wait())]
+        _done, pending = await asyncio.wait(
+            waiters, timeout=self.config.poll_interval_s, return_when=asyncio.FIRST_COMPLETED
+        )
+        for task in pending:
+            task.cancel()
+
+    def _on_notify(self, *_args: Any) -> None:
+        self._wake.set()
+
+
+def _headers(raw: Any) -> list[tuple[str, bytes]]:
+    values = json.loads(raw) if isinstance(raw, str) else (raw or {})
+    return [(k, str(v).encode()) for k, v in values.items()]
+
+
+async def _sleep_or_stop(stop: asyncio.Event, seconds: float) -> bool:
+    """Sleep up to `seconds`; return True if `stop` was set meanwhile."""
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(stop.wait(), seconds)
+    return stop.is_set()

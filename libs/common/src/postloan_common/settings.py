@@ -1,0 +1,75 @@
+"""Settings shared by every service; each service subclasses with its own env prefix."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Self
+
+from pydantic import AliasChoices, Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEVELOPMENT_JWT_SECRET = "postloan-development-secret-do-not-use"  # noqa: S105 - refused outside development
+
+
+class Environment(StrEnum):
+    DEVELOPMENT = "development"
+    TEST = "test"
+    PRODUCTION = "production"
+
+
+def _shared(name: str) -> AliasChoices:
+    """Read a platform-wide variable without the service prefix."""
+    return AliasChoices(name)
+
+
+class ServiceSettings(BaseSettings):
+    """Common configuration; subclasses set `model_config` with their own env prefix."""
+
+    model_config = SettingsConfigDict(env_prefix="POSTLOAN_", extra="ignore")
+
+    service_name: str = "postloan"
+    environment: Environment = Field(Environment.DEVELOPMENT, validation_alias=_shared("POSTLOAN_ENV"))
+    log_level: str = Field("INFO", validation_alias=_shared("POSTLOAN_LOG_LEVEL"))
+    log_json: bool = Field(True, validation_alias=_shared("POSTLOAN_LOG_JSON"))
+
+    database_url: str = "postgresql+asyncpg://postgres@127.0.0.1:5432/postloan"
+    db_pool_size: int = 10
+    db_max_overflow: int = 10
+    db_echo: bool = False
+
+    kafka_bootstrap_servers: str = Field(
+        "127.0.0.1:9092", validation_alias=_shared("KAFKA_BOOTSTRAP_SERVERS")
+    )
+    kafka_topic_partitions: int = Field(4, validation_alias=_shared("POSTLOAN_TOPIC_PARTITIONS"))
+    kafka_replication_factor: int = Field(1, validation_alias=_shared("POSTLOAN_TOPIC_REPLICATION"))
+    # Tansu cannot do InitProducerId; Apache Kafka in compose turns this on.
+    kafka_idempotent_producer: bool = Field(False, validation_alias=_shared("KAFKA_IDEMPOTENT_PRODUCER"))
+    kafka_session_timeout_ms: int = Field(10_000, validation_alias=_shared("KAFKA_SESSION_TIMEOUT_MS"))
+    consumer_batch_size: int = 500
+    consumer_poll_timeout_ms: int = 200
+
+    outbox_batch_size: int = 1000
+    outbox_poll_interval_s: float = 1.0
+    outbox_retention_hours: float = 72.0
+
+    jwt_secret: SecretStr = Field(
+        SecretStr(DEVELOPMENT_JWT_SECRET), validation_alias=_shared("POSTLOAN_JWT_SECRET")
+    )
+    jwt_algorithm: str = "HS256"
+    jwt_issuer: str = "postloan"
+    jwt_audience: str = "postloan"
+    cors_origins: list[str] = Field(default_factory=list, validation_alias=_shared("POSTLOAN_CORS_ORIGINS"))
+
+    @model_validator(mode="after")
+    def _refuse_development_secret(self) -> Self:
+        if (
+            self.environment is not Environment.DEVELOPMENT
+            and self.jwt_secret.get_secret_value() == DEVELOPMENT_JWT_SECRET
+        ):
+            raise ValueError(
+                "POSTLOAN_JWT_SECRET must be set to a real secret outside development "
+                f"(environment is {self.environment.value})"
+            )
+        if len(self.jwt_secret.get_secret_value()) < 32 and self.environment is Environment.PRODUCTION:
+            raise ValueError("POSTLOAN_JWT_SECRET must be at least 32 characters in production")
+        return self

@@ -1,0 +1,142 @@
+"""The FastAPI application factory every service API is built with."""
+
+from __future__ import annotations
+
+import re
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+
+from fastapi import APIRouter, FastAPI
+from starlette.datastructures import Headers, MutableHeaders
+from starlette.middleware.cors import CORSMiddleware
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from postloan_common.db import create_engine, session_factory
+from postloan_common.logging import bound_contextvars, configure_logging, get_logger
+from postloan_common.settings import ServiceSettings
+from postloan_common.web import health, metrics
+from postloan_common.web.metrics import MetricsMiddleware, route_template
+from postloan_common.web.problems import CORRELATION_ID_KEY, REQUEST_ID_KEY, install_problem_handlers
+
+REQUEST_ID_HEADER = "X-Request-ID"
+CORRELATION_ID_HEADER = "X-Correlation-ID"
+# Incoming ids end up in logs and headers, so anything outside this shape is replaced.
+_ID_SHAPE = re.compile(r"[A-Za-z0-9._:\-]{1,128}")
+
+AppHook = Callable[[FastAPI], Awaitable[None]]
+
+
+def create_app(
+    *,
+    settings: ServiceSettings,
+    title: str,
+    version: str = "0.1.0",
+    routers: Sequence[APIRouter] = (),
+    on_startup: AppHook | None = None,
+    on_shutdown: AppHook | None = None,
+    check_broker: bool = True,
+) -> FastAPI:
+    """Build a service API with problem errors, ids, access log, metrics, health and CORS."""
+    app = FastAPI(
+        title=title,
+        version=version,
+        lifespan=_lifespan(settings=settings, on_startup=on_startup, on_shutdown=on_shutdown),
+    )
+    app.state.settings = settings
+    app.state.check_broker = check_broker
+    app.state.broker_ok_until = 0.0
+    # Middleware added first runs innermost: the last-resort 500 handler must sit inside the
+    # middlewares below so they see (and count, and log) the 500 it produces.
+    install_problem_handlers(app)
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["*"],
+            allow_headers=["Authorization", "Content-Type", REQUEST_ID_HEADER, CORRELATION_ID_HEADER],
+            expose_headers=[REQUEST_ID_HEADER, CORRELATION_ID_HEADER],
+        )
+    app.add_middleware(MetricsMiddleware, service=settings.service_name)
+    app.add_middleware(RequestContextMiddleware)
+    app.include_router(health.router)
+    app.include_router(metrics.router)
+    for router in routers:
+        app.include_router(router)
+    return app
+
+
+def _lifespan(
+    *, settings: ServiceSettings, on_startup: AppHook | None, on_shutdown: AppHook | None
+) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        configure_logging(service=settings.service_name, level=settings.log_level, json=settings.log_json)
+        engine = create_engine(
+            settings.database_url,
+            pool_size=settings.db_pool_size,
+            max_overflow=settings.db_max_overflow,
+            echo=settings.db_echo,
+        )
+        app.state.settings = settings
+        app.state.engine = engine
+        app.state.sessions = session_factory(engine)
+        try:
+            if on_startup is not None:
+                await on_startup(app)
+            try:
+                yield
+            finally:
+                if on_shutdown is not None:
+                    await on_shutdown(app)
+        finally:
+            await engine.dispose()
+
+    return lifespan
+
+
+class RequestContextMiddleware:
+    """Assign request and correlation ids, bind them to the log context, log one line per request."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Serve the request with ids bound, echo them, and write the access log line."""
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = Headers(scope=scope)
+        request_id = _valid_id(headers.get(REQUEST_ID_HEADER)) or uuid.uuid4().hex
+        correlation_id = _valid_id(headers.get(CORRELATION_ID_HEADER)) or request_id
+        state = scope.setdefault("state", {})
+        state[REQUEST_ID_KEY] = request_id
+        state[CORRELATION_ID_KEY] = correlation_id
+        status = 500
+        started = time.perf_counter()
+
+        async def echoing_send(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                response_headers = MutableHeaders(scope=message)
+                response_headers[REQUEST_ID_HEADER] = request_id
+                response_headers[CORRELATION_ID_HEADER] = correlation_id
+            await send(message)
+
+        with bound_contextvars(request_id=request_id, correlation_id=correlation_id):
+            try:
+                await self.app(scope, receive, echoing_send)
+            finally:
+                get_logger("postloan.access").info(
+                    "request",
+                    method=scope["method"],
+                    route=route_template(scope),
+                    status=status,
+                    duration_ms=round((time.perf_counter() - started) * 1000, 2),
+                )
+
+
+def _valid_id(value: str | None) -> str | None:
+    return value if value is not None and _ID_SHAPE.fullmatch(value) else None

@@ -1,0 +1,149 @@
+"""JWT bearer authentication, platform roles and the permissions derived from them."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+from typing import Annotated, Any
+
+import jwt
+from fastapi import Depends
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from postloan_common.web.deps import AppSettings
+from postloan_common.web.problems import ProblemError
+
+
+class Role(StrEnum):
+    SYSTEM = "system"
+    COLLECTOR = "collector"
+    SUPERVISOR = "supervisor"
+    RISK_OFFICER = "risk_officer"
+    ANALYST = "analyst"
+    ADMIN = "admin"
+
+
+class Permission(StrEnum):
+    PII_READ = "pii:read"
+
+
+# The one place permissions are granted; admin gets every permission on top of this table.
+ROLE_PERMISSIONS: Mapping[Role, frozenset[Permission]] = {
+    Role.SYSTEM: frozenset({Permission.PII_READ}),
+    Role.SUPERVISOR: frozenset({Permission.PII_READ}),
+    Role.ADMIN: frozenset(Permission),
+}
+
+_ROLE_NAMES = frozenset(Role)
+_REQUIRED_CLAIMS = ["sub", "exp", "iat", "iss", "aud"]
+_bearer = HTTPBearer(auto_error=False, description="JWT minted by `postloan token`")
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """The authenticated caller."""
+
+    subject: str
+    roles: frozenset[Role]
+    permissions: frozenset[Permission]
+
+    @classmethod
+    def of(cls, *, subject: str, roles: Iterable[str]) -> Principal:
+        """Build a principal from raw role names, ignoring names that are not roles."""
+        known = frozenset(Role(r) for r in roles if r in _ROLE_NAMES)
+        granted = frozenset(p for role in known for p in ROLE_PERMISSIONS.get(role, ()))
+        return cls(subject=subject, roles=known, permissions=granted)
+
+    @property
+    def is_admin(self) -> bool:
+        """Whether the caller is an administrator."""
+        return Role.ADMIN in self.roles
+
+    def has(self, permission: str) -> bool:
+        """Whether the caller holds `permission`."""
+        return permission in self.permissions
+
+    def has_any_role(self, roles: Iterable[Role | str]) -> bool:
+        """Whether the caller holds one of `roles`; admin always does."""
+        return self.is_admin or any(role in self.roles for role in roles)
+
+
+def mint_token(
+    *,
+    secret: str,
+    sub: str,
+    roles: Sequence[str],
+    ttl: timedelta = timedelta(hours=12),
+    issuer: str = "postloan",
+    audience: str = "postloan",
+    algorithm: str = "HS256",
+) -> str:
+    """Sign a token for `sub` with `roles`."""
+    if algorithm.lower() == "none":
+        raise ValueError("unsigned tokens are not allowed")
+    now = datetime.now(UTC)
+    claims = {"sub": sub, "roles": list(roles), "iat": now, "exp": now + ttl, "iss": issuer, "aud": audience}
+    return jwt.encode(claims, secret, algorithm=algorithm)
+
+
+def decode_token(token: str, *, secret: str, algorithm: str, issuer: str, audience: str) -> dict[str, Any]:
+    """Verify signature, algorithm, expiry, issuer and audience, and return the claims."""
+    if algorithm.lower() == "none":
+        raise jwt.InvalidAlgorithmError("unsigned tokens are not allowed")
+    return jwt.decode(
+        token,
+        secret,
+        algorithms=[algorithm],
+        issuer=issuer,
+        audience=audience,
+        options={"require": _REQUIRED_CLAIMS},
+    )
+
+
+def _unauthorized(detail: str) -> ProblemError:
+    return ProblemError(401, "Unauthorized", detail, headers={"WWW-Authenticate": "Bearer"})
+
+
+async def authenticate(
+    settings: AppSettings,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Principal:
+    """Return the caller named by a valid bearer token, or answer 401."""
+    if credentials is None or credentials.scheme.lower() != "bearer":
+        raise _unauthorized("A bearer token is required")
+    try:
+        claims = decode_token(
+            credentials.credentials,
+            secret=settings.jwt_secret.get_secret_value(),
+            algorithm=settings.jwt_algorithm,
+            issuer=settings.jwt_issuer,
+            audience=settings.jwt_audience,
+        )
+    except jwt.ExpiredSignatureError:
+        raise _unauthorized("The token has expired") from None
+    except jwt.PyJWTError:
+        raise _unauthorized("The token is not valid") from None
+    roles = claims.get("roles", [])
+    if not isinstance(roles, list) or not isinstance(claims["sub"], str):
+        raise _unauthorized("The token claims are malformed")
+    return Principal.of(subject=claims["sub"], roles=(r for r in roles if isinstance(r, str)))
+
+
+CurrentPrincipal = Annotated[Principal, Depends(authenticate)]
+
+
+def require_roles(*roles: Role | str) -> Callable[[Principal], Awaitable[Principal]]:
+    """Return a dependency admitting callers with any of `roles` (admin always passes)."""
+    needed = tuple(Role(role) for role in roles)
+    names = ", ".join(needed)
+
+    async def dependency(principal: CurrentPrincipal) -> Principal:
+        if not principal.has_any_role(needed):
+            raise ProblemError(
+                403, "Forbidden", f"This requires one of the roles: {names}", extra={"required_roles": needed}
+            )
+        return principal
+
+    return dependency

@@ -1,0 +1,333 @@
+"""Outbox, relay, inbox, consumer loop and dead letters against real PostgreSQL and Tansu."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections import defaultdict
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.structs import ConsumerRecord
+from demo_app import HANDLERS, create_schema, credit, inbox, outbox, state
+from sqlalchemy import text
+
+from postloan_common.db import create_engine, session_factory, sync_url
+from postloan_common.devstack import DevStack, Tansu, free_port
+from postloan_common.messaging.admin import ensure_topics
+from postloan_common.messaging.consumer import Consumer, ConsumerConfig
+from postloan_common.messaging.envelope import Envelope
+from postloan_common.messaging.outbox import add_event
+from postloan_common.messaging.relay import OutboxRelay, RelayConfig
+
+pytestmark = pytest.mark.integration
+HERE = Path(__file__).parent
+
+
+@pytest.fixture
+async def demo_db(database_url):
+    engine = create_engine(database_url)
+    await create_schema(engine)
+    yield engine, session_factory(engine), database_url
+    await engine.dispose()
+
+
+async def wait_until(predicate, *, timeout: float = 60.0, interval: float = 0.2, what: str = "condition"):
+    deadline = time.monotonic() + timeout
+    while True:
+        value = await predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        await asyncio.sleep(interval)
+
+
+async def read_topic(bootstrap: str, topic: str, expected: int, timeout: float = 30.0) -> list:
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap, auto_offset_reset="earliest", enable_auto_commit=False
+    )
+    await consumer.start()
+    try:
+        partitions = consumer.partitions_for_topic(topic) or set()
+        if not partitions:
+            await consumer._client.force_metadata_update()
+            partitions = consumer.partitions_for_topic(topic) or set()
+        consumer.assign([TopicPartition(topic, p) for p in sorted(partitions)])
+        await consumer.seek_to_beginning()
+        records: list = []
+        deadline = time.monotonic() + timeout
+        while len(records) < expected and time.monotonic() < deadline:
+            batch = await consumer.getmany(timeout_ms=300)
+            for recs in batch.values():
+                records.extend(recs)
+        # Drain a little longer to catch anything published more than once.
+        extra = await consumer.getmany(timeout_ms=500)
+        for recs in extra.values():
+            records.extend(recs)
+        return records
+    finally:
+        await consumer.stop()
+
+
+async def produce(bootstrap: str, topic: str, values: list[tuple[bytes, bytes]]) -> None:
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=5)
+    await producer.start()
+    try:
+        futures = [await producer.send(topic, value=v, key=k) for k, v in values]
+        await asyncio.gather(*futures)
+    finally:
+        await producer.stop()
+
+
+async def test_events_written_while_broker_is_down_are_published_in_order(demo_db, tmp_path, unique_topic):
+    engine, sessions, url = demo_db
+    proxy_port = free_port()
+    broker = Tansu(advertised_port=proxy_port, log_path=tmp_path / "tansu.log").start()
+    from tcp_proxy import TcpProxy
+
+    proxy = TcpProxy(listen_port=proxy_port, target_port=broker.port)
+    topic = unique_topic("demo.outage")
+    stop = asyncio.Event()
+    try:
+        await proxy.up()
+        await ensure_topics(broker.bootstrap, [topic], partitions=3)
+        await proxy.down()
+
+        expected: dict[str, list[str]] = defaultdict(list)
+        for i in range(60):
+            subject = f"acct-{i % 5}"
+            event = Envelope(type="credit-posted", source="test", subject=subject, data={"n": i})
+            async with sessions.begin() as session:
+                await add_event(session, outbox, event, topic=topic)
+            expected[subject].append(str(event.id))
+
+        relay = OutboxRelay(
+            RelayConfig(
+                service="demo",
+                dsn=sync_url(url),
+                bootstrap_servers=broker.bootstrap,
+                poll_interval_s=0.2,
+                max_backoff_s=1.0,
+            )
+        )
+        task = asyncio.create_task(relay.run(stop))
+        await asyncio.sleep(3)
+        async with sessions() as session:
+            pending = (
+                await session.execute(text("SELECT count(*) FROM outbox WHERE published_at IS NULL"))
+            ).scalar()
+            attempts = (await session.execute(text("SELECT max(attempts) FROM outbox"))).scalar()
+        assert pending == 60, "nothing can be published while the broker is unreachable"
+        assert attempts >= 1, "the relay records its failed attempts"
+
+        await proxy.up()
+
+        async def all_published():
+            async with sessions() as session:
+                return (
+                    await session.execute(text("SELECT count(*) FROM outbox WHERE published_at IS NULL"))
+                ).scalar() == 0
+
+        await wait_until(all_published, timeout=60, what="the outbox to drain")
+        records = await read_topic(broker.bootstrap, topic, 60)
+        seen: dict[str, list[str]] = defaultdict(list)
+        for record in records:
+            envelope = Envelope.from_bytes(record.value)
+            assert record.key.decode() == envelope.subject
+            if str(envelope.id) not in seen[envelope.subject]:
+                seen[envelope.subject].append(str(envelope.id))
+        assert dict(seen) == dict(expected), "every event arrives, in order per subject"
+        stop.set()
+        await asyncio.wait_for(task, 15)
+    finally:
+        stop.set()
+        await proxy.down()
+        broker.stop()
+
+
+def _records(topic: str, envelopes: list[Envelope], start_offset: int = 0) -> list[ConsumerRecord]:
+    return [
+        ConsumerRecord(
+            topic=topic,
+            partition=0,
+            offset=start_offset + i,
+            timestamp=0,
+            timestamp_type=0,
+            key=e.subject.encode(),
+            value=e.to_bytes(),
+            checksum=None,
+            serialized_key_size=0,
+            serialized_value_size=0,
+            headers=(),
+        )
+        for i, e in enumerate(envelopes)
+    ]
+
+
+async def test_delivering_the_same_batch_twice_has_no_second_effect(demo_db):
+    _engine, sessions, _url = demo_db
+    consumer = Consumer(
+        ConsumerConfig(name="demo", topics=["demo.in"], bootstrap_servers="unused:1"),
+        sessions=sessions,
+        inbox=inbox,
+        outbox=outbox,
+        handlers=HANDLERS,
+    )
+    events = [credit("a", "10.10"), credit("b", "5.00"), credit("a", "0.01")]
+    batch = _records("demo.in", events)
+    await consumer.apply_batch(batch)
+    async with sessions() as session:
+        first = await state(session)
+    await consumer.apply_batch(batch)
+    await consumer.apply_batch(batch[1:] + batch[:1])  # redelivered in another order
+    async with sessions() as session:
+        second = await state(session)
+    assert first == {
+        "balances": {"a": Decimal("10.11"), "b": Decimal("5.00")},
+        "ledger": 3,
+        "distinct": 3,
+        "outbox": 3,
+    }
+    assert second == first
+
+
+async def test_same_event_twice_in_one_batch_applies_once(demo_db):
+    _engine, sessions, _url = demo_db
+    consumer = Consumer(
+        ConsumerConfig(name="demo", topics=["demo.in"], bootstrap_servers="unused:1"),
+        sessions=sessions,
+        inbox=inbox,
+        outbox=outbox,
+        handlers=HANDLERS,
+    )
+    event = credit("a", "1.00")
+    await consumer.apply_batch(_records("demo.in", [event, event, credit("a", "2.00")]))
+    async with sessions() as session:
+        assert (await state(session))["balances"] == {"a": Decimal("3.00")}
+
+
+async def test_malformed_and_poison_events_are_dead_lettered_and_the_partition_goes_on(
+    demo_db, devstack: DevStack, unique_topic
+):
+    _engine, sessions, url = demo_db
+    topic = unique_topic("demo.dlt-case")
+    out_topic = unique_topic("demo.out")
+    os.environ["DEMO_OUT_TOPIC"] = out_topic
+    await ensure_topics(devstack.kafka_bootstrap, [topic, f"{topic}.dlt", out_topic], partitions=1)
+    poison = Envelope(type="poison", source="test", subject="a", data={"why": "bad-data"})
+    values = [
+        (b"a", credit("a", "1.00").to_bytes()),
+        (b"a", b"this is not json"),
+        (b"a", json.dumps({"type": "credit-posted"}).encode()),  # valid JSON, not an envelope
+        (b"a", poison.to_bytes()),
+        (b"a", credit("a", "2.00").to_bytes()),
+    ]
+    await produce(devstack.kafka_bootstrap, topic, values)
+    stop = asyncio.Event()
+    consumer = Consumer(
+        ConsumerConfig(
+            name=f"demo-{uuid.uuid4().hex[:6]}",
+            topics=[topic],
+            bootstrap_servers=devstack.kafka_bootstrap,
+            session_timeout_ms=6000,
+        ),
+        sessions=sessions,
+        inbox=inbox,
+        outbox=outbox,
+        handlers=HANDLERS,
+    )
+    relay = OutboxRelay(
+        RelayConfig(
+            service="demo", dsn=sync_url(url), bootstrap_servers=devstack.kafka_bootstrap, poll_interval_s=0.2
+        )
+    )
+    tasks = [asyncio.create_task(consumer.run(stop)), asyncio.create_task(relay.run(stop))]
+    try:
+
+        async def applied():
+            async with sessions() as session:
+                return (await state(session))["balances"].get("a") == Decimal("3.00")
+
+        await wait_until(applied, what="the good events after the poison to be applied")
+        dead = await read_topic(devstack.kafka_bootstrap, f"{topic}.dlt", 3)
+        assert len(dead) == 3
+        reasons = [dict(r.headers)["dlt-reason"].decode() for r in dead]
+        assert "malformed envelope" in reasons[0]
+        assert "malformed envelope" in reasons[1]
+        assert "PermanentError" in reasons[2] and "bad-data" in reasons[2]
+        assert dead[0].value == b"this is not json"
+        assert {dict(r.headers)["dlt-original-topic"].decode() for r in dead} == {topic}
+        assert [int(dict(r.headers)["dlt-original-offset"]) for r in dead] == [1, 2, 3]
+    finally:
+        stop.set()
+        await asyncio.wait_for(asyncio.gather(*tasks, return_exceptions=True), 20)
+        os.environ.pop("DEMO_OUT_TOPIC", None)
+
+
+async def test_worker_killed_mid_batch_ends_in_the_same_state(demo_db, devstack: DevStack, unique_topic):
+    _engine, sessions, url = demo_db
+    topic = unique_topic("demo.kill")
+    await ensure_topics(devstack.kafka_bootstrap, [topic, f"{topic}.dlt", "demo.balances"], partitions=2)
+    amounts: dict[str, Decimal] = defaultdict(Decimal)
+    values = []
+    for i in range(1500):
+        account = f"acct-{i % 7}"
+        amount = f"{(i % 97) + 1}.{i % 100:02d}"
+        amounts[account] += Decimal(amount)
+        values.append((account.encode(), credit(account, amount).to_bytes()))
+    await produce(devstack.kafka_bootstrap, topic, values)
+
+    group = f"demo-kill-{uuid.uuid4().hex[:6]}"
+    env = {**os.environ, "DEMO_SLOW_MS": "2"}
+
+    def start_worker() -> subprocess.Popen:
+        return subprocess.Popen(
+            [sys.executable, str(HERE / "demo_worker.py"), url, devstack.kafka_bootstrap, topic, group],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+
+    async def ledger_count() -> int:
+        async with sessions() as session:
+            return (await session.execute(text("SELECT count(*) FROM ledger"))).scalar_one()
+
+    kills = 0
+    worker = start_worker()
+    try:
+        for threshold in (200, 600, 1000):
+            await wait_until(
+                lambda t=threshold: _at_least(ledger_count, t),
+                timeout=90,
+                interval=0.05,
+                what=f"{threshold} events applied",
+            )
+            worker.send_signal(signal.SIGKILL)
+            worker.wait(10)
+            kills += 1
+            worker = start_worker()
+        await wait_until(lambda: _at_least(ledger_count, 1500), timeout=120, what="all events applied")
+        await asyncio.sleep(2)  # anything applied twice would show up now
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        try:
+            worker.wait(15)
+        except subprocess.TimeoutExpired:
+            worker.kill()
+    async with sessions() as session:
+        final = await state(session)
+    assert kills == 3
+    assert final == {"balances": dict(amounts), "ledger": 1500, "distinct": 1500, "outbox": 1500}
+
+
+async def _at_least(counter, threshold: int) -> bool:
+    return await counter() >= threshold
