@@ -331,3 +331,31 @@ async def test_worker_killed_mid_batch_ends_in_the_same_state(demo_db, devstack:
 
 async def _at_least(counter, threshold: int) -> bool:
     return await counter() >= threshold
+
+
+async def test_batch_handlers_get_runs_in_order_and_poison_is_isolated(demo_db):
+    _engine, sessions, _url = demo_db
+    calls: list[list[str]] = []
+
+    async def on_credits(session, events):
+        calls.append([e.data["amount"] for e in events])
+        for event in events:
+            if event.data["amount"] == "13.00":
+                raise ValueError("unlucky amount")
+            await HANDLERS["credit-posted"](session, event)
+
+    consumer = Consumer(ConsumerConfig(name="demo", topics=["demo.in"], bootstrap_servers="unused:1"),
+                        sessions=sessions, inbox=inbox, outbox=outbox, batch_handlers={"credit-posted": on_credits},
+                        handlers={"poison": HANDLERS["poison"]})
+    poison = Envelope(type="poison", source="test", subject="a", data={"why": "x"})
+    events = [credit("a", "1.00"), credit("a", "2.00"), poison, credit("a", "13.00"), credit("a", "4.00")]
+    await consumer.apply_batch(_records("demo.in", events))
+    # Fast path: two runs split by the poison; then one event at a time after the failure.
+    assert calls[:2] == [["1.00", "2.00"], ["13.00", "4.00"]] or calls[0] == ["1.00", "2.00"]
+    async with sessions() as session:
+        final = await state(session)
+        dead = (await session.execute(text("SELECT event_type, headers->>'dlt-reason' FROM outbox "
+                                           "WHERE topic = 'demo.in.dlt' ORDER BY id"))).all()
+    assert final["balances"] == {"a": Decimal("7.00")}
+    assert [row[0] for row in dead] == ["poison", "credit-posted"]
+    assert "unlucky amount" in dead[1][1]

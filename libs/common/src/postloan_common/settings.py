@@ -25,7 +25,7 @@ def _shared(name: str) -> AliasChoices:
 class ServiceSettings(BaseSettings):
     """Common configuration; subclasses set `model_config` with their own env prefix."""
 
-    model_config = SettingsConfigDict(env_prefix="POSTLOAN_", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="POSTLOAN_", extra="ignore", populate_by_name=True)
 
     service_name: str = "postloan"
     environment: Environment = Field(Environment.DEVELOPMENT, validation_alias=_shared("POSTLOAN_ENV"))

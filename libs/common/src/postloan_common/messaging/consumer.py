@@ -88,14 +88,17 @@ class Consumer:
         sessions: async_sessionmaker[AsyncSession],
         inbox: Table,
         outbox: Table,
-        handlers: Mapping[str, Handler],
+        handlers: Mapping[str, Handler] | None = None,
+        batch_handlers: Mapping[str, BatchHook] | None = None,
         after_batch: BatchHook | None = None,
     ) -> None:
         self.config = config
         self.sessions = sessions
         self.inbox = inbox
         self.outbox = outbox
-        self.handlers = dict(handlers)
+        self.handlers = dict(handlers or {})
+        # Called once per run of consecutive events of one type, for set-based handling at volume.
+        self.batch_handlers = dict(batch_handlers or {})
         self.after_batch = after_batch
         self._consumer: AIOKafkaConsumer | None = None
 
@@ -172,7 +175,7 @@ class Consumer:
 
     async def _apply(self, session: AsyncSession, items: list[_Item], *, isolate: bool) -> None:
         fresh_ids = await self._claim(session, items)
-        applied: list[Envelope] = []
+        todo: list[_Item] = []
         for item in items:
             if item.inbox_id not in fresh_ids:
                 EVENTS.labels(self.config.name, item.record.topic, "duplicate").inc()
@@ -180,21 +183,21 @@ class Consumer:
             fresh_ids.discard(item.inbox_id)  # the same event twice in one batch applies once
             if item.envelope is None:
                 await self._dead_letter(session, item, item.error or "malformed")
-                continue
-            handler = self.handlers.get(item.envelope.type)
-            if handler is None:
+            elif item.envelope.type in self.handlers or item.envelope.type in self.batch_handlers:
+                todo.append(item)
+            else:
                 EVENTS.labels(self.config.name, item.record.topic, "ignored").inc()
-                continue
-            with bound_contextvars(
-                event_id=str(item.envelope.id), correlation_id=item.envelope.correlation_id
-            ):
-                if not isolate:
-                    await handler(session, item.envelope)
-                    applied.append(item.envelope)
-                    continue
+        applied: list[Envelope] = []
+        if not isolate:
+            for run in _runs_of_one_type(todo):
+                await self._dispatch(session, run)
+            applied = [item.envelope for item in todo if item.envelope is not None]
+        else:
+            for item in todo:
+                assert item.envelope is not None
                 try:
                     async with session.begin_nested():
-                        await handler(session, item.envelope)
+                        await self._dispatch(session, [item])
                     applied.append(item.envelope)
                 except Exception as exc:
                     if is_transient(exc):
@@ -204,6 +207,17 @@ class Consumer:
             await self.after_batch(session, applied)
         if applied:
             EVENTS.labels(self.config.name, items[0].record.topic, "handled").inc(len(applied))
+
+    async def _dispatch(self, session: AsyncSession, run: list[_Item]) -> None:
+        envelopes = [item.envelope for item in run if item.envelope is not None]
+        batch_handler = self.batch_handlers.get(envelopes[0].type)
+        if batch_handler is not None:
+            await batch_handler(session, envelopes)
+            return
+        handler = self.handlers[envelopes[0].type]
+        for envelope in envelopes:
+            with bound_contextvars(event_id=str(envelope.id), correlation_id=envelope.correlation_id):
+                await handler(session, envelope)
 
     async def _claim(self, session: AsyncSession, items: list[_Item]) -> set[uuid.UUID]:
         """Insert inbox rows; return the ids that were not seen before."""
@@ -268,6 +282,18 @@ class Consumer:
         highwater = consumer.highwater(tp)
         if highwater is not None:
             LAG.labels(self.config.name, tp.topic, str(tp.partition)).set(max(0, highwater - next_offset))
+
+
+def _runs_of_one_type(items: list[_Item]) -> list[list[_Item]]:
+    """Split into consecutive runs of one event type, so batch handlers keep the order of events."""
+    runs: list[list[_Item]] = []
+    for item in items:
+        assert item.envelope is not None
+        if runs and runs[-1][0].envelope.type == item.envelope.type:  # type: ignore[union-attr]
+            runs[-1].append(item)
+        else:
+            runs.append([item])
+    return runs
 
 
 def _parse(record: ConsumerRecord) -> _Item:
