@@ -5,10 +5,9 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-
-import asyncpg
 from collections.abc import Sequence
 
+import asyncpg
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from sqlalchemy import BigInteger, Column, Identity, Numeric, String, Table, insert, text
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -117,9 +116,7 @@ async def _on_credit(session: AsyncSession, event: Envelope) -> None:
 
 
 async def _on_credits(session: AsyncSession, events: Sequence[Envelope]) -> None:
-    await session.execute(
-        insert(applied), [{"account": e.data["account"], "amount": e.data["amount"]} for e in events]
-    )
+    await session.execute(insert(applied), [{"account": e.data["account"], "amount": e.data["amount"]} for e in events])
 
 
 async def _consume_rate(bootstrap: str, sessions, topic: str, n: int, group: str, **handlers) -> float:
@@ -173,9 +170,7 @@ async def run(*, scale: float = 1.0) -> list[Result]:
         sessions = session_factory(engine)
         suffix = uuid.uuid4().hex[:6]
         raw_topic, relay_topic = f"bench.raw.{suffix}", f"bench.relay.{suffix}"
-        await ensure_topics(
-            stack.kafka_bootstrap, [raw_topic, relay_topic, f"{relay_topic}.dlt"], partitions=4
-        )
+        await ensure_topics(stack.kafka_bootstrap, [raw_topic, relay_topic, f"{relay_topic}.dlt"], partitions=4)
         events = [_event(i) for i in range(n)]
         payloads = [(e.subject.encode(), e.to_bytes()) for e in events]
         print(f"foundation: {n} events of {len(payloads[0][1])} bytes", flush=True)
@@ -198,17 +193,13 @@ async def run(*, scale: float = 1.0) -> list[Result]:
                 )
         stop = asyncio.Event()
         relay = OutboxRelay(
-            RelayConfig(
-                service="bench", dsn=sync_url(url), bootstrap_servers=stack.kafka_bootstrap, batch_size=2000
-            )
+            RelayConfig(service="bench", dsn=sync_url(url), bootstrap_servers=stack.kafka_bootstrap, batch_size=2000)
         )
         started = time.perf_counter()
         task = asyncio.create_task(relay.run(stop))
         while True:
             async with sessions() as session:
-                left = (
-                    await session.execute(text("SELECT count(*) FROM outbox WHERE published_at IS NULL"))
-                ).scalar()
+                left = (await session.execute(text("SELECT count(*) FROM outbox WHERE published_at IS NULL"))).scalar()
             if left == 0:
                 break
             await asyncio.sleep(0.05)

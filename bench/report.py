@@ -32,8 +32,6 @@ def print_table(results: list[Result]) -> None:
     print(header)
     print("-" * len(header))
     for r in results:
-        print(
-            f"{r.name:44} {r.value:>14,.1f} {r.unit:10} {r.ceiling:>14,.1f}  {r.ceiling_name:36} {r.ratio:>6.2f}"
-        )
+        print(f"{r.name:44} {r.value:>14,.1f} {r.unit:10} {r.ceiling:>14,.1f}  {r.ceiling_name:36} {r.ratio:>6.2f}")
         if r.detail:
             print(f"    {r.detail}")

@@ -85,9 +85,7 @@ async def state(session: AsyncSession) -> dict[str, object]:
     rows = (await session.execute(select(balances).order_by(balances.c.account))).all()
     count = (await session.execute(text("SELECT count(*) FROM ledger"))).scalar_one()
     distinct = (await session.execute(text("SELECT count(DISTINCT event_id) FROM ledger"))).scalar_one()
-    out = (
-        await session.execute(text("SELECT count(*) FROM outbox WHERE topic NOT LIKE '%.dlt'"))
-    ).scalar_one()
+    out = (await session.execute(text("SELECT count(*) FROM outbox WHERE topic NOT LIKE '%.dlt'"))).scalar_one()
     return {
         "balances": {r.account: r.balance for r in rows},
         "ledger": count,

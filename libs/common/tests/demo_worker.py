@@ -9,10 +9,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from demo_app import HANDLERS, inbox, outbox  # noqa: E402
+from demo_app import HANDLERS, inbox, outbox
 
-from postloan_common.db import create_engine, session_factory  # noqa: E402
-from postloan_common.messaging.consumer import Consumer, ConsumerConfig  # noqa: E402
+from postloan_common.db import create_engine, session_factory
+from postloan_common.messaging.consumer import Consumer, ConsumerConfig
 
 
 async def main(database_url: str, bootstrap: str, topic: str, group: str) -> None:

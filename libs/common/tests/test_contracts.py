@@ -10,6 +10,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from pydantic import BaseModel, ValidationError
+
 from postloan_common.contracts import (
     CONTRACTS,
     TOPIC_OF,
@@ -27,7 +29,6 @@ from postloan_common.contracts import (
 from postloan_common.contracts.common import EventData
 from postloan_common.contracts.schema_export import check_compatible, export_schemas, schema_filename
 from postloan_common.messaging.envelope import Envelope
-from pydantic import BaseModel, ValidationError
 
 REPO_SCHEMAS = Path(__file__).resolve().parents[3] / "contracts" / "schemas"
 
@@ -45,10 +46,12 @@ ARCHITECTURE_TOPICS: dict[str, list[str]] = {
         "loan-registered",
         "payment-due",
         "payment-received",
+        "payment-reversed",
         "payment-missed",
         "delinquency-changed",
         "loan-cured",
         "loan-closed",
+        "loan-rescheduled",
         "day-closed",
     ],
     "risk.scores": [
@@ -249,9 +252,7 @@ def test_every_contract_has_a_sample() -> None:
     assert set(SAMPLES) == set(CONTRACTS)
 
 
-@pytest.mark.parametrize(
-    "key", sorted(CONTRACTS), ids=lambda k: f"{k[0]}.v{k[1]}" if isinstance(k, tuple) else k
-)
+@pytest.mark.parametrize("key", sorted(CONTRACTS), ids=lambda k: f"{k[0]}.v{k[1]}" if isinstance(k, tuple) else k)
 def test_round_trip_through_envelope(key: tuple[str, int]) -> None:
     data = _sample(key)
     envelope = make_envelope(
@@ -336,9 +337,7 @@ def test_money_stays_decimal_exactly() -> None:
     assert envelope.data["amount"] == "1030.00"
 
 
-@pytest.mark.parametrize(
-    "bad", [0.1, 1030.0, "NaN", "Infinity", "-inf", "1e3", "", "1,000.00", "12.345", True]
-)
+@pytest.mark.parametrize("bad", [0.1, 1030.0, "NaN", "Infinity", "-inf", "1e3", "", "1,000.00", "12.345", True])
 def test_money_rejects_floats_non_finite_and_sub_cent(bad: Any) -> None:
     with pytest.raises(ValidationError):
         RepaymentPostedV1.model_validate({**REPAYMENT_BODY, "amount": bad})
@@ -373,15 +372,11 @@ def test_money_bounds() -> None:
 # --- the checked-in schemas ----------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    "key", sorted(CONTRACTS), ids=lambda k: f"{k[0]}.v{k[1]}" if isinstance(k, tuple) else k
-)
+@pytest.mark.parametrize("key", sorted(CONTRACTS), ids=lambda k: f"{k[0]}.v{k[1]}" if isinstance(k, tuple) else k)
 def test_checked_in_schema_matches_or_is_compatible(key: tuple[str, int]) -> None:
     path = REPO_SCHEMAS / schema_filename(*key)
     if not path.is_file():
-        pytest.fail(
-            f"{path} is missing: run `make schemas` (python -m postloan_common.contracts.schema_export)"
-        )
+        pytest.fail(f"{path} is missing: run `make schemas` (python -m postloan_common.contracts.schema_export)")
     stored = json.loads(path.read_text(encoding="utf-8"))
     current = schema_export.schema_of(CONTRACTS[key])
     if stored == current:

@@ -52,9 +52,7 @@ async def wait_until(predicate, *, timeout: float = 60.0, interval: float = 0.2,
 
 
 async def read_topic(bootstrap: str, topic: str, expected: int, timeout: float = 30.0) -> list:
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap, auto_offset_reset="earliest", enable_auto_commit=False
-    )
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, auto_offset_reset="earliest", enable_auto_commit=False)
     await consumer.start()
     try:
         partitions = consumer.partitions_for_topic(topic) or set()
@@ -122,9 +120,7 @@ async def test_events_written_while_broker_is_down_are_published_in_order(demo_d
         task = asyncio.create_task(relay.run(stop))
         await asyncio.sleep(3)
         async with sessions() as session:
-            pending = (
-                await session.execute(text("SELECT count(*) FROM outbox WHERE published_at IS NULL"))
-            ).scalar()
+            pending = (await session.execute(text("SELECT count(*) FROM outbox WHERE published_at IS NULL"))).scalar()
             attempts = (await session.execute(text("SELECT max(attempts) FROM outbox"))).scalar()
         assert pending == 60, "nothing can be published while the broker is unreachable"
         assert attempts >= 1, "the relay records its failed attempts"
@@ -246,9 +242,7 @@ async def test_malformed_and_poison_events_are_dead_lettered_and_the_partition_g
         handlers=HANDLERS,
     )
     relay = OutboxRelay(
-        RelayConfig(
-            service="demo", dsn=sync_url(url), bootstrap_servers=devstack.kafka_bootstrap, poll_interval_s=0.2
-        )
+        RelayConfig(service="demo", dsn=sync_url(url), bootstrap_servers=devstack.kafka_bootstrap, poll_interval_s=0.2)
     )
     tasks = [asyncio.create_task(consumer.run(stop)), asyncio.create_task(relay.run(stop))]
     try:
@@ -344,9 +338,14 @@ async def test_batch_handlers_get_runs_in_order_and_poison_is_isolated(demo_db):
                 raise ValueError("unlucky amount")
             await HANDLERS["credit-posted"](session, event)
 
-    consumer = Consumer(ConsumerConfig(name="demo", topics=["demo.in"], bootstrap_servers="unused:1"),
-                        sessions=sessions, inbox=inbox, outbox=outbox, batch_handlers={"credit-posted": on_credits},
-                        handlers={"poison": HANDLERS["poison"]})
+    consumer = Consumer(
+        ConsumerConfig(name="demo", topics=["demo.in"], bootstrap_servers="unused:1"),
+        sessions=sessions,
+        inbox=inbox,
+        outbox=outbox,
+        batch_handlers={"credit-posted": on_credits},
+        handlers={"poison": HANDLERS["poison"]},
+    )
     poison = Envelope(type="poison", source="test", subject="a", data={"why": "x"})
     events = [credit("a", "1.00"), credit("a", "2.00"), poison, credit("a", "13.00"), credit("a", "4.00")]
     await consumer.apply_batch(_records("demo.in", events))
@@ -354,8 +353,11 @@ async def test_batch_handlers_get_runs_in_order_and_poison_is_isolated(demo_db):
     assert calls[:2] == [["1.00", "2.00"], ["13.00", "4.00"]] or calls[0] == ["1.00", "2.00"]
     async with sessions() as session:
         final = await state(session)
-        dead = (await session.execute(text("SELECT event_type, headers->>'dlt-reason' FROM outbox "
-                                           "WHERE topic = 'demo.in.dlt' ORDER BY id"))).all()
+        dead = (
+            await session.execute(
+                text("SELECT event_type, headers->>'dlt-reason' FROM outbox WHERE topic = 'demo.in.dlt' ORDER BY id")
+            )
+        ).all()
     assert final["balances"] == {"a": Decimal("7.00")}
     assert [row[0] for row in dead] == ["poison", "credit-posted"]
     assert "unlucky amount" in dead[1][1]

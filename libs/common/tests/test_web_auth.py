@@ -10,6 +10,8 @@ from typing import Annotated
 import httpx
 import pytest
 from fastapi import APIRouter, Depends
+from pydantic import SecretStr
+
 from postloan_common.settings import ServiceSettings
 from postloan_common.web import (
     CurrentPrincipal,
@@ -20,7 +22,6 @@ from postloan_common.web import (
     mint_token,
     require_roles,
 )
-from pydantic import SecretStr
 
 SECRET = "s" * 64
 router = APIRouter(prefix="/v1")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import httpx
+
 from postloan_common.settings import ServiceSettings
 from postloan_common.web import create_app
 
@@ -11,9 +12,7 @@ CLOSED_PORT = "postgresql+asyncpg://postgres@127.0.0.1:1/x"
 
 
 async def get(database_url: str, path: str, *, check_broker: bool = False, broker: str = "127.0.0.1:1"):
-    settings = ServiceSettings(
-        service_name="test-health", database_url=database_url, KAFKA_BOOTSTRAP_SERVERS=broker
-    )
+    settings = ServiceSettings(service_name="test-health", database_url=database_url, KAFKA_BOOTSTRAP_SERVERS=broker)
     app = create_app(settings=settings, title="t", check_broker=check_broker)
     transport = httpx.ASGITransport(app=app)
     async with (

@@ -7,10 +7,11 @@ from datetime import date
 import httpx
 import pytest
 from fastapi import APIRouter
-from postloan_common.settings import ServiceSettings
-from postloan_common.web import CorrelationId, ProblemError, create_app
 from pydantic import BaseModel
 from structlog.contextvars import get_contextvars
+
+from postloan_common.settings import ServiceSettings
+from postloan_common.web import CorrelationId, ProblemError, create_app
 
 router = APIRouter(prefix="/v1")
 

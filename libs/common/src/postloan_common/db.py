@@ -23,9 +23,7 @@ def new_metadata() -> MetaData:
     return MetaData(naming_convention=NAMING_CONVENTION)
 
 
-def create_engine(
-    url: str, *, pool_size: int = 10, max_overflow: int = 10, echo: bool = False
-) -> AsyncEngine:
+def create_engine(url: str, *, pool_size: int = 10, max_overflow: int = 10, echo: bool = False) -> AsyncEngine:
     """Create the async engine; called from a lifespan or worker start, never at import."""
     return create_async_engine(
         url,

@@ -37,9 +37,7 @@ class ServiceSettings(BaseSettings):
     db_max_overflow: int = 10
     db_echo: bool = False
 
-    kafka_bootstrap_servers: str = Field(
-        "127.0.0.1:9092", validation_alias=_shared("KAFKA_BOOTSTRAP_SERVERS")
-    )
+    kafka_bootstrap_servers: str = Field("127.0.0.1:9092", validation_alias=_shared("KAFKA_BOOTSTRAP_SERVERS"))
     kafka_topic_partitions: int = Field(4, validation_alias=_shared("POSTLOAN_TOPIC_PARTITIONS"))
     kafka_replication_factor: int = Field(1, validation_alias=_shared("POSTLOAN_TOPIC_REPLICATION"))
     # Tansu cannot do InitProducerId; Apache Kafka in compose turns this on.
@@ -52,9 +50,7 @@ class ServiceSettings(BaseSettings):
     outbox_poll_interval_s: float = 1.0
     outbox_retention_hours: float = 72.0
 
-    jwt_secret: SecretStr = Field(
-        SecretStr(DEVELOPMENT_JWT_SECRET), validation_alias=_shared("POSTLOAN_JWT_SECRET")
-    )
+    jwt_secret: SecretStr = Field(SecretStr(DEVELOPMENT_JWT_SECRET), validation_alias=_shared("POSTLOAN_JWT_SECRET"))
     jwt_algorithm: str = "HS256"
     jwt_issuer: str = "postloan"
     jwt_audience: str = "postloan"

@@ -55,3 +55,49 @@ def make_topics(devstack: DevStack) -> Callable[..., asyncio.Future[list[str]]]:
         return asyncio.ensure_future(ensure_topics(devstack.kafka_bootstrap, wanted, partitions=partitions))
 
     return create
+
+
+@pytest.fixture(scope="session")
+def _migrated_templates() -> dict[str, str]:
+    return {}
+
+
+@pytest.fixture
+async def migrated_database(
+    devstack: DevStack, _migrated_templates: dict[str, str]
+) -> AsyncIterator[Callable[[str], asyncio.Future[str]]]:
+    """Return a factory: a fresh database migrated to head for a service package, dropped afterwards.
+
+    The migrations run once per service per session into a template; each test copies it.
+    """
+    from postloan_common.migrations import service_dir, upgrade
+
+    created: list[str] = []
+
+    async def make(package: str) -> str:
+        template = _migrated_templates.get(package)
+        if template is None:
+            template = f"tpl_{package}_{uuid.uuid4().hex[:6]}"
+            await ensure_database(devstack.postgres_url, template)
+            await asyncio.to_thread(upgrade, service_dir(package), with_database(devstack.postgres_url, template))
+            _migrated_templates[package] = template
+        name = f"t_{package[:20]}_{uuid.uuid4().hex[:10]}"
+        await _create_from_template(devstack.postgres_url, name, template)
+        created.append(name)
+        return with_database(devstack.postgres_url, name)
+
+    yield make  # type: ignore[misc]
+    for name in created:
+        await drop_database(devstack.postgres_url, name)
+
+
+async def _create_from_template(server_url: str, name: str, template: str) -> None:
+    import asyncpg
+
+    from postloan_common.db import sync_url
+
+    conn = await asyncpg.connect(sync_url(with_database(server_url, "postgres")))
+    try:
+        await conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+    finally:
+        await conn.close()

@@ -114,7 +114,7 @@ def _worker_tasks(
     topics: Sequence[str],
     sessions: Sessions,
     stop: asyncio.Event,
-) -> dict[str, Coroutine[Any, Any, None]]:
+) -> dict[str, Awaitable[None]]:
     outbox, inbox = tables
     relay = OutboxRelay(
         RelayConfig(
@@ -127,7 +127,7 @@ def _worker_tasks(
             idempotent=settings.kafka_idempotent_producer,
         )
     )
-    tasks: dict[str, Coroutine[Any, Any, None]] = {"outbox-relay": relay.run(stop)}
+    tasks: dict[str, Awaitable[None]] = {"outbox-relay": relay.run(stop)}
     if topics and handlers:
         consumer = Consumer(
             ConsumerConfig(
@@ -150,14 +150,11 @@ def _worker_tasks(
 
 
 async def supervise(
-    coroutines: Mapping[str, Coroutine[Any, Any, None]],
-    stop: asyncio.Event,
-    *,
-    grace_s: float = SHUTDOWN_GRACE_S,
+    jobs: Mapping[str, Awaitable[None]], stop: asyncio.Event, *, grace_s: float = SHUTDOWN_GRACE_S
 ) -> int:
-    """Run `coroutines` until `stop` is set or one crashes; then stop the rest; return the exit code."""
-    tasks = {asyncio.create_task(coro, name=name) for name, coro in coroutines.items()}
-    stopper = asyncio.create_task(stop.wait(), name="stop")
+    """Run `jobs` until `stop` is set or one crashes; then stop the rest; return the exit code."""
+    tasks: set[asyncio.Task[Any]] = {_named_task(job, name) for name, job in jobs.items()}
+    stopper: asyncio.Task[Any] = asyncio.create_task(stop.wait(), name="stop")
     code = 0
     pending = set(tasks)
     try:
@@ -165,7 +162,7 @@ async def supervise(
             done, pending = await asyncio.wait(pending | {stopper}, return_when=asyncio.FIRST_COMPLETED)
             pending.discard(stopper)
             for task in done - {stopper}:
-                if _report(task, stopping=False):
+                if _report(task, stopping=stop.is_set()):
                     code = 1
                     stop.set()
     finally:
@@ -182,7 +179,13 @@ async def supervise(
     return code
 
 
-def _report(task: asyncio.Task[None], *, stopping: bool) -> bool:
+def _named_task(job: Awaitable[None], name: str) -> asyncio.Task[Any]:
+    task = asyncio.ensure_future(job)
+    task.set_name(name)
+    return task
+
+
+def _report(task: asyncio.Task[Any], *, stopping: bool) -> bool:
     """Log how `task` ended; return True when it crashed."""
     if task.cancelled():
         return False

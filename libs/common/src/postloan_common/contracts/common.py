@@ -91,9 +91,7 @@ _AS_STRING = PlainSerializer(_plain_decimal, return_type=str, when_used="json")
 ZERO = Decimal(0)
 
 _MONEY = _DecimalRules(2, ge=ZERO, description="Amount ≥ 0 as a decimal string, at most 2 decimal places")
-_POSITIVE_MONEY = _DecimalRules(
-    2, gt=ZERO, description="Amount > 0 as a decimal string, at most 2 decimal places"
-)
+_POSITIVE_MONEY = _DecimalRules(2, gt=ZERO, description="Amount > 0 as a decimal string, at most 2 decimal places")
 _RATE = _DecimalRules(6, ge=ZERO, description="Rate as a fraction (0.12 = 12%), decimal string, ≤ 6 places")
 _PROBABILITY = _DecimalRules(
     8, ge=ZERO, le=Decimal(1), description="Probability in [0, 1] as a decimal string, ≤ 8 places"

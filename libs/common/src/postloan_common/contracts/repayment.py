@@ -19,6 +19,7 @@ from postloan_common.contracts.common import (
     Money,
     PositiveMoney,
     Rate,
+    Text,
 )
 
 
@@ -86,6 +87,45 @@ class PaymentReceivedV1(EventData):
     overdue_after: Money
     dpd_after: Dpd
     bucket_after: Bucket
+
+
+class PaymentReversedV1(EventData):
+    """A posted repayment was reversed; the loan was recomputed as if it had never been made."""
+
+    event_type: ClassVar[str] = "payment-reversed"
+    event_version: ClassVar[int] = 1
+
+    loan_id: Id
+    customer_id: Id
+    repayment_id: Id
+    amount: PositiveMoney
+    currency: Currency
+    value_date: date
+    reversed_on: date
+    reason: Text
+    outstanding_after: Money
+    overdue_after: Money
+    dpd_after: Dpd
+    bucket_after: Bucket
+
+
+class LoanRescheduledV1(EventData):
+    """The loan was restructured in core banking: its unsettled installments were replaced."""
+
+    event_type: ClassVar[str] = "loan-rescheduled"
+    event_version: ClassVar[int] = 1
+
+    loan_id: Id
+    customer_id: Id
+    restructure_id: Id
+    restructured_on: date
+    reason: Text
+    outstanding_principal: Money
+    installment_count: int = Field(ge=1)
+    first_due_date: date
+    maturity_date: date
+    dpd_before: Dpd
+    bucket_before: Bucket
 
 
 class PaymentMissedV1(EventData):
@@ -173,9 +213,11 @@ EVENTS: tuple[type[EventData], ...] = (
     LoanRegisteredV1,
     PaymentDueV1,
     PaymentReceivedV1,
+    PaymentReversedV1,
     PaymentMissedV1,
     DelinquencyChangedV1,
     LoanCuredV1,
     LoanClosedV1,
+    LoanRescheduledV1,
     DayClosedV1,
 )

@@ -146,9 +146,7 @@ def _compare(
 
     old_types, new_types = _types(old_node, old_root), _types(new_node, new_root)
     if old_types != new_types:
-        problems.append(
-            f"{path}: type changed from {'|'.join(sorted(old_types))} to {'|'.join(sorted(new_types))}"
-        )
+        problems.append(f"{path}: type changed from {'|'.join(sorted(old_types))} to {'|'.join(sorted(new_types))}")
         return
 
     old_alts, new_alts = _alternatives(old_node), _alternatives(new_node)

@@ -31,9 +31,7 @@ EVENTS = Counter(
     ["consumer", "topic", "outcome"],
 )
 FAILURES = Counter("consumer_batch_failures_total", "Batches rolled back for a transient error", ["consumer"])
-LAG = Gauge(
-    "consumer_lag", "Records behind the partition high-water mark", ["consumer", "topic", "partition"]
-)
+LAG = Gauge("consumer_lag", "Records behind the partition high-water mark", ["consumer", "topic", "partition"])
 BATCH_SECONDS = Histogram(
     "consumer_batch_duration_seconds",
     "Time to apply and commit one polled batch",
@@ -129,9 +127,7 @@ class Consumer:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(consumer.stop(), 10)
 
-    async def _apply_with_retry(
-        self, tp: TopicPartition, records: list[ConsumerRecord], stop: asyncio.Event
-    ) -> None:
+    async def _apply_with_retry(self, tp: TopicPartition, records: list[ConsumerRecord], stop: asyncio.Event) -> None:
         backoff = 0.1
         while True:
             try:
@@ -142,9 +138,7 @@ class Consumer:
                 if not is_transient(exc):
                     raise
                 FAILURES.labels(self.config.name).inc()
-                log.warning(
-                    "batch rolled back, retrying", error=repr(exc), backoff_s=backoff, partition=tp.partition
-                )
+                log.warning("batch rolled back, retrying", error=repr(exc), backoff_s=backoff, partition=tp.partition)
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), backoff)
                 if stop.is_set():
@@ -235,9 +229,7 @@ class Consumer:
         unique = list({row["event_id"]: row for row in rows}.values())
         stmt = pg_insert(self.inbox).on_conflict_do_nothing().returning(self.inbox.c.event_id)
         result = (
-            await session.execute(stmt, unique)
-            if len(unique) > 1
-            else await session.execute(stmt.values(unique[0]))
+            await session.execute(stmt, unique) if len(unique) > 1 else await session.execute(stmt.values(unique[0]))
         )
         return {row[0] for row in result}
 
@@ -264,9 +256,7 @@ class Consumer:
         await session.execute(
             update(self.inbox)
             .where(self.inbox.c.consumer == self.config.name, self.inbox.c.event_id == item.inbox_id)
-            .values(
-                event_type=f"dead-lettered:{(item.envelope.type if item.envelope else 'malformed')}"[:100]
-            )
+            .values(event_type=f"dead-lettered:{(item.envelope.type if item.envelope else 'malformed')}"[:100])
         )
         EVENTS.labels(self.config.name, record.topic, "dead_lettered").inc()
         log.warning(

@@ -43,9 +43,7 @@ async def add_event(
     headers: Mapping[str, str] | None = None,
 ) -> None:
     """Queue one event for publishing when the caller's transaction commits."""
-    await session.execute(
-        insert(outbox), [outbox_row(envelope, topic=topic, partition=partition, headers=headers)]
-    )
+    await session.execute(insert(outbox), [outbox_row(envelope, topic=topic, partition=partition, headers=headers)])
 
 
 async def add_events(session: AsyncSession, outbox: Table, rows: Iterable[dict[str, Any]]) -> int:

@@ -21,9 +21,7 @@ log = get_logger(__name__)
 
 PUBLISHED = Counter("outbox_published_total", "Outbox events published", ["service"])
 PUBLISH_FAILURES = Counter("outbox_publish_failures_total", "Failed outbox publish passes", ["service"])
-OLDEST_PENDING_AGE = Gauge(
-    "outbox_oldest_pending_age_seconds", "Age of the oldest unpublished outbox row", ["service"]
-)
+OLDEST_PENDING_AGE = Gauge("outbox_oldest_pending_age_seconds", "Age of the oldest unpublished outbox row", ["service"])
 PENDING = Gauge("outbox_pending", "Unpublished outbox rows", ["service"])
 PRUNED = Counter("outbox_pruned_total", "Published outbox rows deleted after retention", ["service"])
 

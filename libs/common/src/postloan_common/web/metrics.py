@@ -13,9 +13,7 @@ _METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"
 _LABELS = ("service", "method", "route", "status")
 
 # Module-level singletons: the default registry refuses a second metric of the same name.
-REQUEST_DURATION = Histogram(
-    "http_request_duration_seconds", "HTTP request duration by route template.", _LABELS
-)
+REQUEST_DURATION = Histogram("http_request_duration_seconds", "HTTP request duration by route template.", _LABELS)
 REQUESTS_TOTAL = Counter("http_requests_total", "HTTP requests by route template.", _LABELS)
 
 router = APIRouter(tags=["operations"])

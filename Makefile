@@ -1,0 +1,48 @@
+# Everything runs through uv with the machine's own Python 3.11 (no interpreter downloads).
+SHELL := /bin/bash
+PYTHON ?= python3.11
+export UV_PYTHON_DOWNLOADS := never
+# `uv` when on PATH, else the copy `install` puts into $(PYTHON)'s site-packages.
+UV := $(shell command -v uv 2>/dev/null || echo "$(PYTHON) -m uv")
+RUN := $(UV) run --frozen
+ROLE ?= admin
+
+.PHONY: install run test lint format schemas bench migrate token clean
+
+install:
+	@command -v uv >/dev/null 2>&1 || $(PYTHON) -m uv --version >/dev/null 2>&1 || \
+		$(PYTHON) -m pip install --quiet uv || $(PYTHON) -m pip install --quiet --user uv
+	$(UV) sync --frozen --python $(PYTHON)
+
+run: install
+	$(RUN) postloan up
+
+test: install
+	$(RUN) pytest
+
+lint:
+	$(RUN) ruff check .
+	$(RUN) ruff format --check .
+	$(RUN) mypy libs/common/src services/*/src
+	$(RUN) lint-imports
+	$(RUN) python -m postloan_common.contracts.schema_export --check
+
+format:
+	$(RUN) ruff check --fix .
+	$(RUN) ruff format .
+
+schemas:
+	$(RUN) python -m postloan_common.contracts.schema_export
+
+bench: install
+	$(RUN) python -m bench
+
+migrate:
+	$(RUN) postloan migrate
+
+token:
+	@$(RUN) postloan token --role $(ROLE)
+
+clean:
+	rm -rf .devstack .pytest_cache .mypy_cache .ruff_cache .import_linter_cache
+	find . -name __pycache__ -type d -not -path './.venv/*' -prune -exec rm -rf {} +

@@ -1,0 +1,386 @@
+"""`postloan`: mint tokens, migrate databases, create topics, and run the whole platform locally."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from typing import IO
+
+import httpx
+from sqlalchemy.engine import make_url
+
+from postloan_common.catalog import SERVICES, ServiceSpec, all_topics
+from postloan_common.db import ensure_database, with_database
+from postloan_common.devstack import DevStack, normalise_postgres_url, start_devstack
+from postloan_common.logging import configure_logging, get_logger
+from postloan_common.messaging.admin import ensure_topics
+from postloan_common.migrations import service_dir, upgrade
+from postloan_common.settings import ServiceSettings
+from postloan_common.web.auth import mint_token
+
+log = get_logger("postloan.cli")
+
+DEFAULT_SERVER_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
+DEFAULT_LOG_DIR = Path(".devstack/logs")
+READY_TIMEOUT_S = 90.0
+STOP_GRACE_S = 10.0
+METRICS_PORT_OFFSET = 1000
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Parse the command line and run the chosen command."""
+    args = _parser().parse_args(argv)
+    raise SystemExit(args.command(args))
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="postloan", description=__doc__)
+    commands = parser.add_subparsers(required=True, metavar="COMMAND")
+
+    token = commands.add_parser("token", help="print a JWT for local use")
+    token.add_argument("--role", action="append", required=True, help="role to grant (repeatable)")
+    token.add_argument("--sub", default="local-user", help="subject (default: local-user)")
+    token.add_argument("--ttl-hours", type=float, default=12.0, help="lifetime in hours (default: 12)")
+    token.set_defaults(command=cmd_token)
+
+    migrate = commands.add_parser("migrate", help="create the service databases and migrate them to head")
+    migrate.add_argument("--service", choices=[s.name for s in SERVICES], help="only this service")
+    migrate.set_defaults(command=cmd_migrate)
+
+    topics = commands.add_parser("topics", help="create every topic on KAFKA_BOOTSTRAP_SERVERS")
+    topics.set_defaults(command=cmd_topics)
+
+    up = commands.add_parser("up", help="run every service's API and worker with PostgreSQL and a broker")
+    up.add_argument("--data-dir", type=Path, help="keep embedded PostgreSQL data here (default: temporary)")
+    up.add_argument("--log-dir", type=Path, help="child logs (default: DATA_DIR/logs or .devstack/logs)")
+    up.set_defaults(command=cmd_up)
+    return parser
+
+
+# --- token -----------------------------------------------------------------------------------------
+
+
+def cmd_token(args: argparse.Namespace) -> int:
+    """Print a token signed with the configured secret."""
+    settings = ServiceSettings()
+    print(
+        mint_token(
+            secret=settings.jwt_secret.get_secret_value(),
+            sub=args.sub,
+            roles=args.role,
+            ttl=timedelta(hours=args.ttl_hours),
+            issuer=settings.jwt_issuer,
+            audience=settings.jwt_audience,
+            algorithm=settings.jwt_algorithm,
+        )
+    )
+    return 0
+
+
+# --- migrate / topics ------------------------------------------------------------------------------
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    """Create and migrate the databases; create the topics when a broker is configured."""
+    configure_logging(service="postloan-cli", json=False)
+    services = [s for s in SERVICES if args.service in (None, s.name)]
+    server = os.environ.get("POSTGRES_URL") or DEFAULT_SERVER_URL
+    migrate_services(services, server_url=normalise_postgres_url(server), environ=os.environ)
+    if os.environ.get("KAFKA_BOOTSTRAP_SERVERS"):
+        create_topics(os.environ["KAFKA_BOOTSTRAP_SERVERS"])
+    return 0
+
+
+def cmd_topics(_args: argparse.Namespace) -> int:
+    """Create every topic of the platform."""
+    configure_logging(service="postloan-cli", json=False)
+    create_topics(ServiceSettings().kafka_bootstrap_servers)
+    return 0
+
+
+def database_url(spec: ServiceSpec, *, server_url: str, environ: Mapping[str, str]) -> str:
+    """Return the service's own <PREFIX>DATABASE_URL if set, else its database on `server_url`."""
+    own = environ.get(f"{spec.env_prefix}DATABASE_URL")
+    return normalise_postgres_url(own) if own else with_database(server_url, spec.database)
+
+
+def migrate_services(services: Sequence[ServiceSpec], *, server_url: str, environ: Mapping[str, str]) -> None:
+    """Ensure each service's database exists, then upgrade it to head."""
+    for spec in services:
+        url = database_url(spec, server_url=server_url, environ=environ)
+        database = make_url(url).database or spec.database
+        try:
+            asyncio.run(ensure_database(url, database))
+        except Exception as exc:
+            # A per-service role may not reach the `postgres` database; the upgrade tells if it's missing.
+            log.warning("could not check the database exists", service=spec.name, error=repr(exc))
+        upgrade(service_dir(spec.package), url)
+        log.info("database migrated", service=spec.name, database=database)
+
+
+def create_topics(bootstrap_servers: str) -> None:
+    """Create every platform topic (and its dead-letter topic) that does not exist yet."""
+    settings = ServiceSettings()
+    asyncio.run(
+        ensure_topics(
+            bootstrap_servers,
+            all_topics(),
+            partitions=settings.kafka_topic_partitions,
+            replication_factor=settings.kafka_replication_factor,
+        )
+    )
+
+
+# --- up --------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Child:
+    """One supervised process: a service's API or worker."""
+
+    label: str
+    argv: list[str]
+    env: dict[str, str]
+    log_path: Path
+    process: subprocess.Popen[bytes] | None = None
+    _log: IO[bytes] | None = field(default=None, repr=False)
+
+    def start(self) -> None:
+        """Start the process in its own process group, output to its log file."""
+        self._log = self.log_path.open("ab")
+        self.process = subprocess.Popen(  # noqa: S603 - argv built from the catalog
+            self.argv, env=self.env, stdout=self._log, stderr=subprocess.STDOUT, process_group=0
+        )
+
+    def exit_code(self) -> int | None:
+        """Return the exit code, or None while running."""
+        return None if self.process is None else self.process.poll()
+
+    def signal_group(self, sig: signal.Signals) -> None:
+        """Send `sig` to the child's process group."""
+        if self.process is not None and self.process.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.process.pid, sig)
+
+    def close_log(self) -> None:
+        """Close the log file handle."""
+        if self._log is not None:
+            self._log.close()
+
+    def tail(self, lines: int = 40) -> str:
+        """Return the last `lines` lines of the child's output."""
+        with contextlib.suppress(OSError):
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        return ""
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    spec: ServiceSpec
+    port: int
+    metrics_port: int
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+
+class StartupError(Exception):
+    """The platform could not start; the message says which service and why."""
+
+
+def cmd_up(args: argparse.Namespace) -> int:
+    """Start the devstack and every service; supervise until a signal or a crash."""
+    configure_logging(service="postloan-up", json=False)
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    stop = threading.Event()
+    _stop_on_signals(stop)
+    stack: DevStack | None = None
+    children: list[Child] = []
+    code = 0
+    try:
+        stack = start_devstack(data_dir=args.data_dir.resolve() if args.data_dir else None)
+        endpoints = [_endpoint(spec, os.environ) for spec in SERVICES]
+        migrate_services(SERVICES, server_url=stack.postgres_url, environ=os.environ)
+        create_topics(stack.kafka_bootstrap)
+        if stop.is_set():
+            return 0
+        log_dir = (args.log_dir or (args.data_dir / "logs" if args.data_dir else DEFAULT_LOG_DIR)).resolve()
+        log_dir.mkdir(parents=True, exist_ok=True)
+        children = _children(endpoints, stack=stack, log_dir=log_dir)
+        for child in children:
+            child.start()
+        _wait_until_ready(endpoints, children, stop)
+        if stop.is_set():
+            return 0
+        _print_summary(endpoints, stack=stack, log_dir=log_dir)
+        code = _supervise(children, stop)
+    except StartupError as exc:
+        print(f"postloan up failed: {exc}", file=sys.stderr, flush=True)
+        code = 1
+    finally:
+        _stop_children(children)
+        if stack is not None:
+            stack.stop()
+        log.info("postloan stopped", exit_code=code)
+    return code
+
+
+def _endpoint(spec: ServiceSpec, environ: Mapping[str, str]) -> Endpoint:
+    port = int(environ.get(f"{spec.env_prefix}PORT") or spec.port)
+    metrics = environ.get(f"{spec.env_prefix}METRICS_PORT")
+    return Endpoint(spec, port, int(metrics) if metrics else port + METRICS_PORT_OFFSET)
+
+
+def _children(endpoints: Sequence[Endpoint], *, stack: DevStack, log_dir: Path) -> list[Child]:
+    children: list[Child] = []
+    server = stack.postgres_url
+    for endpoint in endpoints:
+        spec = endpoint.spec
+        env = {
+            **os.environ,
+            f"{spec.env_prefix}DATABASE_URL": database_url(spec, server_url=server, environ=os.environ),
+            f"{spec.env_prefix}PORT": str(endpoint.port),
+            f"{spec.env_prefix}METRICS_PORT": str(endpoint.metrics_port),
+            "KAFKA_BOOTSTRAP_SERVERS": stack.kafka_bootstrap,
+            "POSTLOAN_ENV": os.environ.get("POSTLOAN_ENV", "development"),
+            "PYTHONUNBUFFERED": "1",
+        }
+        api = [
+            sys.executable, "-m", "uvicorn", f"{spec.package}.main:create_app", "--factory",
+            "--host", "127.0.0.1", "--port", str(endpoint.port), "--no-access-log",
+        ]  # fmt: skip
+        worker = [sys.executable, "-m", f"{spec.package}.worker"]
+        children.append(Child(f"{spec.name} api", api, env, log_dir / f"{spec.name}-api.log"))
+        children.append(Child(f"{spec.name} worker", worker, env, log_dir / f"{spec.name}-worker.log"))
+    return children
+
+
+def _wait_until_ready(endpoints: Sequence[Endpoint], children: Sequence[Child], stop: threading.Event) -> None:
+    """Return once every API answers 200 on /health/ready; raise StartupError naming a laggard."""
+    deadline = time.monotonic() + READY_TIMEOUT_S
+    waiting = {endpoint.spec.name: endpoint for endpoint in endpoints}
+    with httpx.Client(timeout=3.0) as client:
+        while waiting and not stop.is_set():
+            _raise_if_any_died(children)
+            for name, endpoint in list(waiting.items()):
+                if _is_ready(client, endpoint):
+                    log.info("service ready", service=name, url=endpoint.url)
+                    del waiting[name]
+            if waiting and time.monotonic() > deadline:
+                name = next(iter(waiting))
+                api = next(c for c in children if c.label == f"{name} api")
+                raise StartupError(
+                    f"{name} was not ready after {READY_TIMEOUT_S:.0f} s "
+                    f"({waiting[name].url}/health/ready); last output of {api.log_path}:\n{api.tail()}"
+                )
+            stop.wait(0.5)
+
+
+def _is_ready(client: httpx.Client, endpoint: Endpoint) -> bool:
+    try:
+        return client.get(f"{endpoint.url}/health/ready").status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def _raise_if_any_died(children: Sequence[Child]) -> None:
+    for child in children:
+        code = child.exit_code()
+        if code is not None:
+            raise StartupError(
+                f"{child.label} exited with code {code}; last output of {child.log_path}:\n{child.tail()}"
+            )
+
+
+def _supervise(children: Sequence[Child], stop: threading.Event) -> int:
+    """Wait for a signal (exit 0) or an unexpected child exit (exit 1)."""
+    while not stop.wait(0.5):
+        for child in children:
+            code = child.exit_code()
+            if code is not None:
+                log.error("process exited unexpectedly, stopping all", process=child.label, exit_code=code)
+                print(f"{child.label} exited with code {code}; last output:\n{child.tail()}", file=sys.stderr)
+                return 1
+    return 0
+
+
+def _stop_children(children: Sequence[Child]) -> None:
+    """SIGTERM every child's group, wait up to the grace period, then SIGKILL what is left."""
+    for child in children:
+        child.signal_group(signal.SIGTERM)
+    deadline = time.monotonic() + STOP_GRACE_S
+    for child in children:
+        if child.process is None:
+            continue
+        try:
+            child.process.wait(max(0.0, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            log.warning("process did not stop in time, killing it", process=child.label)
+            child.signal_group(signal.SIGKILL)
+            child.process.wait(5)
+        # Anything the child left in its group goes too.
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(child.process.pid, signal.SIGKILL)
+        child.close_log()
+
+
+def _stop_on_signals(stop: threading.Event) -> None:
+    def handler(signum: int, _frame: object) -> None:
+        log.info("stopping", signal=signal.Signals(signum).name)
+        stop.set()
+
+    signal.signal(signal.SIGINT, handler)
+    signal.signal(signal.SIGTERM, handler)
+
+
+def _print_summary(endpoints: Sequence[Endpoint], *, stack: DevStack, log_dir: Path) -> None:
+    settings = ServiceSettings()
+    token = mint_token(
+        secret=settings.jwt_secret.get_secret_value(),
+        sub="local-admin",
+        roles=["admin"],
+        issuer=settings.jwt_issuer,
+        audience=settings.jwt_audience,
+        algorithm=settings.jwt_algorithm,
+    )
+    rows = [("service", "API", "docs", "API metrics", "worker metrics")]
+    rows += [
+        (
+            e.spec.name,
+            e.url,
+            f"{e.url}/docs",
+            f"{e.url}/metrics",
+            f"http://127.0.0.1:{e.metrics_port}/metrics",
+        )
+        for e in endpoints
+    ]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    lines = ["", "postloan is ready", ""]
+    lines += ["  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in rows]
+    lines += [
+        "",
+        f"PostgreSQL  {stack.postgres_url}",
+        f"broker      {stack.kafka_bootstrap}" + ("  (embedded Tansu, in memory)" if stack.broker else ""),
+        f"logs        {log_dir}",
+        f"admin token {token}",
+        "",
+        "Ctrl-C stops everything.",
+    ]
+    print("\n".join(lines), flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,248 @@
+"""A loan's ledger, replayed from its schedule and repayments: allocation, penalty, DPD.
+
+The ledger is always rebuilt from scratch for one loan, in value-date order, so a back-valued
+payment or a reversal gives exactly the state as if the payment had been made on its value
+date, or never made at all.
+
+Conventions:
+- A payment with value date v pays penalty accrued through v inclusive; principal it pays stops
+  accruing penalty from v + 1.
+- Penalty accrues daily on an installment's open principal on each day after due date + grace:
+  open principal × annual penalty rate / 365, kept unrounded and shown rounded to cents.
+- An installment is settled when its principal, interest and fee are paid; DPD counts from the
+  oldest unsettled installment (open penalty alone does not make a loan past due).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from decimal import Decimal
+
+from repayment_monitor.domain.money import ZERO, cents
+from repayment_monitor.domain.rules import BucketScheme, Component, Overpayment, ProductRules, Waterfall
+
+CREDIT = "credit"
+_DAYS_PER_YEAR = Decimal(365)
+
+
+@dataclass(frozen=True)
+class Scheduled:
+    seq: int
+    due_date: date
+    principal: Decimal
+    interest: Decimal
+    fee: Decimal = ZERO
+
+
+@dataclass(frozen=True)
+class Payment:
+    repayment_id: str
+    amount: Decimal
+    value_date: date
+    # Posting order breaks ties between payments with the same value date.
+    order: int = 0
+
+
+@dataclass(frozen=True)
+class AllocationLine:
+    repayment_id: str
+    seq: int | None  # None for a credit balance
+    component: str  # a Component value or "credit"
+    amount: Decimal
+
+
+@dataclass
+class InstallmentState:
+    seq: int
+    due_date: date
+    scheduled: dict[Component, Decimal]
+    paid: dict[Component, Decimal] = field(default_factory=lambda: dict.fromkeys(Component, ZERO))
+    penalty_exact: Decimal = ZERO
+    accrued_through: date | None = None
+    settled_on: date | None = None
+
+    def owed(self, component: Component) -> Decimal:
+        """What is still open of `component` (penalty: accrued so far, rounded, less paid)."""
+        if component is Component.PENALTY:
+            return max(ZERO, cents(self.penalty_exact) - self.paid[component])
+        return self.scheduled[component] - self.paid[component]
+
+    @property
+    def open_principal(self) -> Decimal:
+        return self.owed(Component.PRINCIPAL)
+
+    @property
+    def open_amount(self) -> Decimal:
+        """Principal, interest and fee still open (penalty excluded)."""
+        return sum((self.owed(c) for c in (Component.PRINCIPAL, Component.INTEREST, Component.FEE)), ZERO)
+
+    @property
+    def penalty(self) -> Decimal:
+        return cents(self.penalty_exact)
+
+    def unpaid_on(self, day: date) -> bool:
+        return self.settled_on is None or self.settled_on > day
+
+
+@dataclass
+class Ledger:
+    installments: list[InstallmentState]
+    allocations: dict[str, list[AllocationLine]]
+    credit_balance: Decimal
+    as_of: date
+    penalty_rate: Decimal
+    grace_days: int
+
+    @property
+    def oldest_unpaid_due(self) -> date | None:
+        """Due date of the oldest installment not settled (due or not)."""
+        open_dates = [i.due_date for i in self.installments if i.open_amount > 0]
+        return min(open_dates) if open_dates else None
+
+    def dpd_on(self, day: date) -> int:
+        """Days past due on `day`, from the settlement dates of this replay."""
+        late = [i.due_date for i in self.installments if i.due_date < day and i.unpaid_on(day)]
+        return (day - min(late)).days if late else 0
+
+    @property
+    def dpd(self) -> int:
+        return self.dpd_on(self.as_of)
+
+    def outstanding(self) -> dict[str, Decimal]:
+        """Open amounts by component (penalty accrued through as_of)."""
+        return {c.value: sum((i.owed(c) for i in self.installments), ZERO) for c in Component}
+
+    def overdue(self) -> dict[str, Decimal]:
+        """Open amounts of installments due before as_of, by component."""
+        due = [i for i in self.installments if i.due_date < self.as_of]
+        return {c.value: sum((i.owed(c) for i in due), ZERO) for c in Component}
+
+    @property
+    def is_paid_off(self) -> bool:
+        return all(i.open_amount == 0 and i.owed(Component.PENALTY) == 0 for i in self.installments)
+
+    def bucket_history(self, scheme: BucketScheme, start: date) -> list[tuple[date, str, int]]:
+        """(first day, bucket, dpd on that day) each time the bucket changes from `start` to as_of."""
+        history: list[tuple[date, str, int]] = []
+        day = start
+        while day <= self.as_of:
+            dpd = self.dpd_on(day)
+            bucket = scheme.bucket_of(dpd)
+            if not history or history[-1][1] != bucket:
+                history.append((day, bucket, dpd))
+            day += timedelta(days=1)
+        return history
+
+
+def replay(
+    schedule: Sequence[Scheduled],
+    payments: Iterable[Payment],
+    *,
+    rules: ProductRules,
+    contract_rate: Decimal,
+    as_of: date,
+) -> Ledger:
+    """Rebuild a loan's ledger as of `as_of` from its schedule and its (non-reversed) payments."""
+    installments = [
+        InstallmentState(
+            seq=s.seq,
+            due_date=s.due_date,
+            scheduled={
+                Component.PRINCIPAL: s.principal,
+                Component.INTEREST: s.interest,
+                Component.FEE: s.fee,
+                Component.PENALTY: ZERO,
+            },
+        )
+        for s in sorted(schedule, key=lambda s: (s.due_date, s.seq))
+    ]
+    ledger = Ledger(
+        installments=installments,
+        allocations={},
+        credit_balance=ZERO,
+        as_of=as_of,
+        penalty_rate=rules.penalty_rate(contract_rate),
+        grace_days=rules.grace_days,
+    )
+    for payment in sorted(payments, key=lambda p: (p.value_date, p.order)):
+        if payment.value_date > as_of:
+            raise ValueError(f"payment {payment.repayment_id} is valued after {as_of}")
+        _accrue_all(ledger, payment.value_date)
+        ledger.allocations[payment.repayment_id] = _allocate(ledger, payment, rules)
+    _accrue_all(ledger, as_of)
+    return ledger
+
+
+def _accrue_all(ledger: Ledger, through: date) -> None:
+    for inst in ledger.installments:
+        _accrue(inst, through, ledger.penalty_rate, ledger.grace_days)
+
+
+def _accrue(inst: InstallmentState, through: date, annual_rate: Decimal, grace_days: int) -> None:
+    """Accrue penalty on open principal for the days after due + grace, up to `through`."""
+    start = inst.due_date + timedelta(days=grace_days)
+    if inst.accrued_through is not None and inst.accrued_through > start:
+        start = inst.accrued_through
+    days = (through - start).days
+    if days <= 0:
+        return
+    inst.penalty_exact += inst.open_principal * annual_rate * days / _DAYS_PER_YEAR
+    inst.accrued_through = through
+
+
+def _allocate(ledger: Ledger, payment: Payment, rules: ProductRules) -> list[AllocationLine]:
+    remaining = payment.amount
+    lines: list[AllocationLine] = []
+
+    def pay(inst: InstallmentState, component: Component) -> None:
+        nonlocal remaining
+        amount = min(remaining, inst.owed(component))
+        if amount <= 0:
+            return
+        inst.paid[component] += amount
+        remaining -= amount
+        lines.append(AllocationLine(payment.repayment_id, inst.seq, component.value, amount))
+
+    due = [i for i in ledger.installments if i.due_date <= payment.value_date]
+    future = [i for i in ledger.installments if i.due_date > payment.value_date]
+    if rules.waterfall is Waterfall.INSTALLMENT_FIRST:
+        for inst in due:
+            for component in rules.component_order:
+                pay(inst, component)
+    else:
+        for component in rules.component_order:
+            for inst in due:
+                pay(inst, component)
+    if rules.overpayment is Overpayment.PREPAY:
+        for inst in reversed(future):
+            pay(inst, Component.PRINCIPAL)
+    for inst in future:
+        for component in rules.component_order:
+            pay(inst, component)
+    if remaining > 0:
+        ledger.credit_balance += remaining
+        lines.append(AllocationLine(payment.repayment_id, None, CREDIT, remaining))
+    for inst in ledger.installments:
+        if inst.settled_on is None and inst.open_amount == 0:
+            inst.settled_on = payment.value_date
+    return _merged(lines)
+
+
+def _merged(lines: list[AllocationLine]) -> list[AllocationLine]:
+    """One line per (installment, component)."""
+    merged: dict[tuple[int | None, str], Decimal] = {}
+    for line in lines:
+        key = (line.seq, line.component)
+        merged[key] = merged.get(key, ZERO) + line.amount
+    repayment_id = lines[0].repayment_id if lines else ""
+    return [AllocationLine(repayment_id, seq, component, amount) for (seq, component), amount in merged.items()]
+
+
+def allocation_totals(lines: Iterable[AllocationLine]) -> dict[str, Decimal]:
+    """Amounts of one payment by component, with credit."""
+    totals = {c.value: ZERO for c in Component} | {CREDIT: ZERO}
+    for line in lines:
+        totals[line.component] += line.amount
+    return totals

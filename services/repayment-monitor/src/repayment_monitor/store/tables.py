@@ -1,0 +1,202 @@
+"""The repayment-monitor database schema."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Column,
+    Date,
+    DateTime,
+    ForeignKey,
+    Identity,
+    Index,
+    Integer,
+    Numeric,
+    PrimaryKeyConstraint,
+    String,
+    Table,
+    Text,
+    func,
+    text,
+)
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB, UUID
+
+from postloan_common.db import new_metadata
+from postloan_common.messaging.tables import add_messaging_tables
+
+metadata = new_metadata()
+
+outbox, inbox = add_messaging_tables(metadata)
+
+MONEY = Numeric(18, 2)
+
+business_calendar = Table(
+    "business_calendar",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("business_date", Date, nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    CheckConstraint("id = 1", name="single_row"),
+)
+
+closed_days = Table(
+    "closed_days",
+    metadata,
+    Column("business_date", Date, primary_key=True),
+    Column("closed_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("duration_ms", Integer, nullable=False),
+    Column("stats", JSONB, nullable=False),
+)
+
+holidays = Table(
+    "holidays",
+    metadata,
+    Column("day", Date, primary_key=True),
+    Column("name", String(100), nullable=False, server_default=""),
+)
+
+products = Table(
+    "products",
+    metadata,
+    Column("code", String(64), primary_key=True),
+    Column("waterfall", String(32), nullable=False),
+    Column("component_order", ARRAY(String(16)), nullable=False),
+    Column("penalty_annual_rate", Numeric(12, 6), nullable=True),
+    Column("penalty_multiplier", Numeric(8, 4), nullable=False),
+    Column("grace_days", Integer, nullable=False),
+    Column("overpayment", String(16), nullable=False),
+    Column("due_offsets", ARRAY(Integer), nullable=False),
+    Column("shift_due_dates", Boolean, nullable=False, server_default=text("false")),
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("updated_by", String(200), nullable=True),
+)
+
+loans = Table(
+    "loans",
+    metadata,
+    Column("loan_id", String(64), primary_key=True),
+    Column("customer_id", String(64), nullable=False),
+    Column("product", String(64), nullable=False),
+    Column("branch", String(64), nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("principal", MONEY, nullable=False),
+    Column("annual_rate", Numeric(12, 6), nullable=False),
+    Column("disbursed_on", Date, nullable=False),
+    # Snapshot of the product's terms at booking: contract terms do not move with later product edits.
+    Column("penalty_rate", Numeric(12, 6), nullable=False),
+    Column("grace_days", Integer, nullable=False),
+    Column("status", String(16), nullable=False, server_default="active"),
+    Column("content_hash", String(64), nullable=False),
+    Column("booked_via", String(16), nullable=False),
+    # Derived state, rewritten whenever a repayment, reversal or close of day changes it.
+    Column("oldest_unpaid_due", Date, nullable=True),
+    Column("bucket", String(8), nullable=False, server_default="M0"),
+    Column("outstanding_principal", MONEY, nullable=False),
+    Column("credit_balance", MONEY, nullable=False, server_default=text("0")),
+    Column("closed_on", Date, nullable=True),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Index("ix_loans_oldest_unpaid_due", "oldest_unpaid_due", postgresql_where=text("status = 'active'")),
+    Index("ix_loans_customer_id", "customer_id"),
+    Index("ix_loans_bucket_loan_id", "bucket", "loan_id", postgresql_where=text("status = 'active'")),
+)
+
+installments = Table(
+    "installments",
+    metadata,
+    Column("loan_id", String(64), ForeignKey("loans.loan_id", ondelete="CASCADE"), nullable=False),
+    Column("seq", Integer, nullable=False),
+    Column("due_date", Date, nullable=False),
+    # due_date + the loan's grace days: the day at whose close an unpaid installment is missed.
+    Column("grace_ends_on", Date, nullable=False),
+    Column("principal", MONEY, nullable=False),
+    Column("interest", MONEY, nullable=False),
+    Column("fee", MONEY, nullable=False),
+    Column("paid_principal", MONEY, nullable=False, server_default=text("0")),
+    Column("paid_interest", MONEY, nullable=False, server_default=text("0")),
+    Column("paid_fee", MONEY, nullable=False, server_default=text("0")),
+    Column("paid_penalty", MONEY, nullable=False, server_default=text("0")),
+    # Penalty accrued (unrounded) through penalty_as_of; later days are derived from the open principal.
+    Column("penalty_accrued", Numeric(24, 10), nullable=False, server_default=text("0")),
+    Column("penalty_as_of", Date, nullable=True),
+    Column("settled_on", Date, nullable=True),
+    PrimaryKeyConstraint("loan_id", "seq", name="pk_installments"),
+    Index("ix_installments_open_due_date", "due_date", postgresql_where=text("settled_on IS NULL")),
+    Index("ix_installments_open_grace_ends_on", "grace_ends_on", postgresql_where=text("settled_on IS NULL")),
+)
+
+repayments = Table(
+    "repayments",
+    metadata,
+    Column("repayment_id", String(64), primary_key=True),
+    Column("loan_id", String(64), ForeignKey("loans.loan_id", ondelete="CASCADE"), nullable=False),
+    Column("posting_seq", BigInteger, Identity(always=True), nullable=False, unique=True),
+    Column("amount", MONEY, nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("value_date", Date, nullable=False),
+    Column("channel", String(64), nullable=False),
+    Column("posted_on", Date, nullable=False),
+    Column("request_hash", String(64), nullable=False),
+    Column("status", String(16), nullable=False, server_default="posted"),
+    Column("result", JSONB, nullable=False),
+    Column("reversed_on", Date, nullable=True),
+    Column("reversal_reason", Text, nullable=True),
+    Column("reversal_result", JSONB, nullable=True),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Index("ix_repayments_loan_id", "loan_id"),
+)
+
+allocations = Table(
+    "allocations",
+    metadata,
+    Column("repayment_id", String(64), ForeignKey("repayments.repayment_id", ondelete="CASCADE"), nullable=False),
+    Column("loan_id", String(64), nullable=False),
+    Column("seq", Integer, nullable=False),  # 0 for a credit balance
+    Column("component", String(16), nullable=False),
+    Column("amount", MONEY, nullable=False),
+    PrimaryKeyConstraint("repayment_id", "seq", "component", name="pk_allocations"),
+    Index("ix_allocations_loan_id", "loan_id"),
+)
+
+loan_events = Table(
+    "loan_events",
+    metadata,
+    Column("id", BigInteger, Identity(always=True), primary_key=True),
+    Column("loan_id", String(64), nullable=False),
+    Column("event_id", UUID(as_uuid=True), nullable=False),
+    Column("event_type", String(64), nullable=False),
+    Column("business_date", Date, nullable=True),
+    Column("occurred_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("data", JSONB, nullable=False),
+    Index("ix_loan_events_loan_id_id", "loan_id", "id"),
+)
+
+bulk_jobs = Table(
+    "bulk_jobs",
+    metadata,
+    Column("job_id", String(64), primary_key=True),
+    Column("status", String(16), nullable=False),
+    Column("format", String(8), nullable=False),
+    Column("submitted_by", String(200), nullable=False),
+    Column("total", BigInteger, nullable=False, server_default=text("0")),
+    Column("loaded", BigInteger, nullable=False, server_default=text("0")),
+    Column("unchanged", BigInteger, nullable=False, server_default=text("0")),
+    Column("rejected", BigInteger, nullable=False, server_default=text("0")),
+    Column("errors", JSONB, nullable=False, server_default=text("'[]'::jsonb")),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("finished_at", DateTime(timezone=True), nullable=True),
+)
+
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("id", BigInteger, Identity(always=True), primary_key=True),
+    Column("at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("actor", String(200), nullable=False),
+    Column("action", String(64), nullable=False),
+    Column("subject", String(200), nullable=False),
+    Column("details", JSONB, nullable=False, server_default=text("'{}'::jsonb")),
+    Column("correlation_id", String(100), nullable=True),
+)

@@ -1,0 +1,48 @@
+"""Fixtures for repayment-monitor integration tests: a migrated database and an API client."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+
+import httpx
+import pytest
+
+from postloan_common.devstack import DevStack
+from postloan_common.testing import TEST_JWT_SECRET
+from postloan_common.web import mint_token
+
+PREFIX = "REPAYMENT_MONITOR_"
+
+
+@pytest.fixture
+def token() -> Callable[..., dict[str, str]]:
+    """Authorization headers for a role."""
+
+    def headers(role: str = "system", sub: str = "tester") -> dict[str, str]:
+        return {"Authorization": f"Bearer {mint_token(secret=TEST_JWT_SECRET, sub=sub, roles=[role])}"}
+
+    return headers
+
+
+@pytest.fixture
+def rm_api(migrated_database, devstack: DevStack, monkeypatch: pytest.MonkeyPatch):
+    """Start the API on a fresh migrated database: `async with rm_api(start=date) as (client, url)`."""
+
+    @asynccontextmanager
+    async def start(initial_business_date: str = "2026-01-05") -> AsyncIterator[tuple[httpx.AsyncClient, str]]:
+        from repayment_monitor.main import create_app
+
+        url = await migrated_database("repayment_monitor")
+        monkeypatch.setenv(PREFIX + "DATABASE_URL", url)
+        monkeypatch.setenv(PREFIX + "INITIAL_BUSINESS_DATE", initial_business_date)
+        monkeypatch.setenv("KAFKA_BOOTSTRAP_SERVERS", devstack.kafka_bootstrap)
+        monkeypatch.setenv("POSTLOAN_JWT_SECRET", TEST_JWT_SECRET)
+        monkeypatch.setenv("POSTLOAN_ENV", "test")
+        app = create_app()
+        async with app.router.lifespan_context(app):
+            transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+            async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+                yield client, url
+
+    return start

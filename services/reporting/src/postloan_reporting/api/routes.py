@@ -1,0 +1,7 @@
+"""The reporting REST API (`/v1`)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+router = APIRouter(prefix="/v1")

@@ -1,0 +1,19 @@
+"""Configuration of the reporting service (env prefix `REPORTING_`)."""
+
+from __future__ import annotations
+
+from pydantic_settings import SettingsConfigDict
+
+from postloan_common.settings import ServiceSettings
+
+
+class Settings(ServiceSettings):
+    """reporting settings; shared variables (KAFKA_BOOTSTRAP_SERVERS, POSTLOAN_*) need no prefix."""
+
+    model_config = SettingsConfigDict(env_prefix="REPORTING_", extra="ignore")
+
+    service_name: str = "reporting"
+    database_url: str = "postgresql+asyncpg://postgres@127.0.0.1:5432/postloan_reporting"
+    port: int = 8004
+    # None: the API port + 1000; 0: no worker metrics endpoint.
+    metrics_port: int | None = None

@@ -1,0 +1,14 @@
+"""The risk-alert API: `uvicorn risk_alert.main:create_app --factory`."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from postloan_common import web
+from risk_alert.api import routes
+from risk_alert.settings import Settings
+
+
+def create_app() -> FastAPI:
+    """Build the risk-alert API from the environment's settings."""
+    return web.create_app(settings=Settings(), title="postloan risk-alert", routers=(routes.router,))

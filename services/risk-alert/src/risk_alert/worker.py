@@ -1,0 +1,25 @@
+"""The risk-alert worker: `python -m risk_alert.worker`."""
+
+from __future__ import annotations
+
+from postloan_common.catalog import CONSUMES
+from postloan_common.worker import run_worker
+from risk_alert.settings import Settings
+from risk_alert.store.tables import inbox, outbox
+
+SERVICE = "risk-alert"
+
+
+def main() -> None:
+    """Run the outbox relay (and, once it has handlers, the consumer) until stopped."""
+    settings = Settings()
+    run_worker(
+        settings=settings,
+        tables=(outbox, inbox),
+        topics=CONSUMES[SERVICE],
+        metrics_port=settings.metrics_port,
+    )
+
+
+if __name__ == "__main__":
+    main()
