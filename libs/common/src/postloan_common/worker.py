@@ -16,7 +16,7 @@ from postloan_common.catalog import all_topics
 from postloan_common.db import create_engine, session_factory, sync_url
 from postloan_common.logging import configure_logging, get_logger
 from postloan_common.messaging.admin import ensure_topics
-from postloan_common.messaging.consumer import Consumer, ConsumerConfig, Handler
+from postloan_common.messaging.consumer import BatchHook, Consumer, ConsumerConfig, Handler
 from postloan_common.messaging.relay import OutboxRelay, RelayConfig
 from postloan_common.settings import ServiceSettings
 
@@ -34,6 +34,7 @@ def run_worker(
     settings: ServiceSettings,
     tables: tuple[Table, Table],
     handlers: Mapping[str, Handler] | None = None,
+    batch_handlers: Mapping[str, BatchHook] | None = None,
     topics: Sequence[str] = (),
     extra_tasks: Sequence[WorkerTask] = (),
     metrics_port: int | None = None,
@@ -45,6 +46,7 @@ def run_worker(
             settings=settings,
             tables=tables,
             handlers=handlers or {},
+            batch_handlers=batch_handlers or {},
             topics=topics,
             extra_tasks=extra_tasks,
             metrics_port=resolve_metrics_port(settings=settings, metrics_port=metrics_port),
@@ -68,6 +70,7 @@ async def serve_worker(
     tables: tuple[Table, Table],
     handlers: Mapping[str, Handler],
     topics: Sequence[str],
+    batch_handlers: Mapping[str, BatchHook] | None = None,
     extra_tasks: Sequence[WorkerTask] = (),
     metrics_port: int = 0,
     stop: asyncio.Event | None = None,
@@ -88,7 +91,13 @@ async def serve_worker(
             return 0
         sessions = session_factory(engine)
         tasks = _worker_tasks(
-            settings=settings, tables=tables, handlers=handlers, topics=topics, sessions=sessions, stop=stop
+            settings=settings,
+            tables=tables,
+            handlers=handlers,
+            batch_handlers=batch_handlers or {},
+            topics=topics,
+            sessions=sessions,
+            stop=stop,
         )
         for index, task in enumerate(extra_tasks):
             tasks[f"{getattr(task, '__name__', 'task')}-{index}"] = task(sessions, stop)
@@ -111,6 +120,7 @@ def _worker_tasks(
     settings: ServiceSettings,
     tables: tuple[Table, Table],
     handlers: Mapping[str, Handler],
+    batch_handlers: Mapping[str, BatchHook],
     topics: Sequence[str],
     sessions: Sessions,
     stop: asyncio.Event,
@@ -128,7 +138,7 @@ def _worker_tasks(
         )
     )
     tasks: dict[str, Awaitable[None]] = {"outbox-relay": relay.run(stop)}
-    if topics and handlers:
+    if topics and (handlers or batch_handlers):
         consumer = Consumer(
             ConsumerConfig(
                 name=settings.service_name,
@@ -142,6 +152,7 @@ def _worker_tasks(
             inbox=inbox,
             outbox=outbox,
             handlers=handlers,
+            batch_handlers=batch_handlers,
         )
         tasks["consumer"] = consumer.run(stop)
     elif handlers:
