@@ -98,6 +98,16 @@ CASE = {**LOAN, "case_id": "K-1"}
 SAMPLES: dict[tuple[str, int], dict[str, Any]] = {
     ("loan-booked", 1): LOAN_BODY,
     ("repayment-posted", 1): {**REPAYMENT_BODY, "currency": "CNY"},
+    ("payment-reversed", 1): {
+        "loan_id": "L-1001", "customer_id": "C-77", "repayment_id": "R-9001", "amount": "1030.00",
+        "currency": "CNY", "value_date": "2026-02-05", "reversed_on": "2026-02-07", "reason": "bounced debit",
+        "outstanding_after": "3030.00", "overdue_after": "1030.00", "dpd_after": 2, "bucket_after": "M1",
+    },
+    ("loan-rescheduled", 1): {
+        "loan_id": "L-1001", "customer_id": "C-77", "restructure_id": "RS-1", "restructured_on": "2026-05-01",
+        "reason": "hardship", "outstanding_principal": "2000.00", "installment_count": 12,
+        "first_due_date": "2026-06-05", "maturity_date": "2027-05-05", "dpd_before": 45, "bucket_before": "M2",
+    },
     ("repayment-reversed", 1): {
         "loan_id": "L-1001", "repayment_id": "R-9001", "reason": "bounced debit", "reversed_on": "2026-02-07",
     },
