@@ -28,6 +28,8 @@ class Settings(ServiceSettings):
     close_of_day_at: time | None = None
     # Larger batches amortise the loan locks and statements of repayment ingest.
     consumer_batch_size: int = 1000
+    # How often the worker recomputes the portfolio gauges (repayment_loans, repayment_balance).
+    metrics_refresh_s: float = 30.0
 
     def first_business_date(self) -> date:
         """The business date a fresh calendar starts at."""

@@ -176,3 +176,13 @@ async def test_closing_the_same_day_twice_changes_nothing(rm_api, token):
         assert [e.id for e in await outbox_events(url)] == [e.id for e in before]
         calendar = (await client.get("/v1/calendar", headers=h)).json()
         assert calendar["business_date"] == "2026-03-05" and calendar["last_closed"] == "2026-03-04"
+
+
+async def test_the_same_amount_written_differently_is_the_same_repayment(rm_api, token):
+    h = token("system")
+    async with rm_api("2026-02-05") as (client, _url):
+        assert (await client.post("/v1/loans", json={**LOAN, "principal": "3000"}, headers=h)).status_code == 201
+        # "3000" and "3000.00" are one loan; "1030" and "1030.00" one repayment.
+        assert (await client.post("/v1/loans", json=LOAN, headers=h)).status_code == 200
+        first = await pay(client, h, "R1", "1030", "2026-02-05")
+        assert await pay(client, h, "R1", "1030.00", "2026-02-05", expect=200) == first

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import date
 from typing import Any
 
@@ -10,7 +11,7 @@ from fastapi import APIRouter, Depends
 from postloan_common.web import CorrelationId, CurrentPrincipal, DbSession, ProblemError, require_roles
 from repayment_monitor.api.deps import Buckets, ServiceConfig
 from repayment_monitor.api.schemas import AdvanceIn, AdvanceOut, CalendarOut, CloseDayIn, CloseDayOut
-from repayment_monitor.service import audit, queries
+from repayment_monitor.service import audit, metrics, queries
 from repayment_monitor.service.calendar import business_date
 from repayment_monitor.service.close_of_day import CloseResult, close_day
 
@@ -50,6 +51,7 @@ async def close_one(
     actor: str,
 ) -> CloseResult:
     """Close one business day in its own transaction."""
+    started = time.perf_counter()
     async with session.begin():
         try:
             result = await close_day(
@@ -71,6 +73,7 @@ async def close_one(
                 details=result.stats,
                 correlation_id=correlation_id,
             )
+    metrics.count_close(result, seconds=time.perf_counter() - started)
     return result
 
 

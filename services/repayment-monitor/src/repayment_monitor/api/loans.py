@@ -171,7 +171,8 @@ async def get_dpd_history(
 ) -> dict[str, object]:
     """Bucket periods recomputed from the current repayments (reversals and back-valued ones included)."""
     file, ledger = await _file_and_ledger(session, settings, loan_id)
-    history = ledger.bucket_history(buckets, start or file.row.disbursed_on)
+    # Before disbursement every day is M0; clamping also keeps a start of 0001-01-01 from costing seconds.
+    history = ledger.bucket_history(buckets, max(start or file.row.disbursed_on, file.row.disbursed_on))
     return {
         "loan_id": loan_id,
         "business_date": ledger.as_of,

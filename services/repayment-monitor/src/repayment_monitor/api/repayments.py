@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Response, status
 from postloan_common.web import CorrelationId, CurrentPrincipal, DbSession, ProblemError, require_roles
 from repayment_monitor.api.deps import Buckets, ServiceConfig
 from repayment_monitor.api.schemas import RepaymentIn, ReversalIn
-from repayment_monitor.service import audit
+from repayment_monitor.service import audit, metrics
 from repayment_monitor.service.calendar import business_date
 from repayment_monitor.service.events import EventBuffer
 from repayment_monitor.service.repayments import (
@@ -65,6 +65,7 @@ async def post_repayment(
         (result,) = await post_repayments(
             session, commands=[command], business_date=today, events=events, buckets=buckets
         )
+        metrics.count_postings([result])
         if isinstance(result, Rejected):
             raise refuse(result)
         if result.duplicate:
@@ -100,6 +101,7 @@ async def reverse(
         result = await reverse_repayment(
             session, repayment_id=repayment_id, reason=reason, business_date=today, events=events, buckets=buckets
         )
+        metrics.count_postings([result], reversal=True)
         if isinstance(result, Rejected):
             raise refuse(result)
         if not result.duplicate:

@@ -2,16 +2,47 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictInt, StringConstraints, model_validator
 
 from postloan_common.contracts import Money, PositiveMoney, Rate
 
 Id = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]*$")]
 Currency = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
+
+
+def _at_most(limit: Decimal, places: int) -> AfterValidator:
+    """Bound a decimal to what its column holds, so the database never rounds or overflows."""
+
+    def check(value: Decimal) -> Decimal:
+        if value > limit:
+            raise ValueError(f"must be ≤ {limit}")
+        if value != value.quantize(Decimal(1).scaleb(-places)):
+            raise ValueError(f"must have at most {places} decimal places")
+        return value
+
+    return AfterValidator(check)
+
+
+# Bounds that keep amounts and rates inside their Numeric columns (and sums of them), so an
+# absurd figure is a 422 here rather than a database overflow.
+MAX_AMOUNT = Decimal("999999999999.99")
+Amount = Annotated[Money, _at_most(MAX_AMOUNT, 2)]
+PositiveAmount = Annotated[PositiveMoney, _at_most(MAX_AMOUNT, 2)]
+AnnualRate = Annotated[Rate, _at_most(Decimal(10), 6)]
+
+
+def _plausible(day: date) -> date:
+    if not date(1900, 1, 1) <= day <= date(2999, 12, 31):
+        raise ValueError("must be between 1900-01-01 and 2999-12-31")
+    return day
+
+
+# Dates far enough from date.max that grace periods, terms and offsets added to them cannot overflow.
+Day = Annotated[date, AfterValidator(_plausible)]
 
 
 class _In(BaseModel):
@@ -20,16 +51,16 @@ class _In(BaseModel):
 
 class InstallmentIn(_In):
     seq: int = Field(ge=1, le=1200)
-    due_date: date
-    principal: Money
-    interest: Money
-    fee: Money = Decimal("0.00")
+    due_date: Day
+    principal: Amount
+    interest: Amount
+    fee: Amount = Decimal("0.00")
 
 
 class TermsIn(_In):
     method: Literal["annuity", "equal_principal", "interest_only"]
     months: int = Field(ge=1, le=600)
-    first_due_date: date
+    first_due_date: Day
 
 
 class LoanIn(_In):
@@ -38,9 +69,9 @@ class LoanIn(_In):
     product: Id
     branch: Id
     currency: Currency
-    principal: PositiveMoney
-    annual_rate: Rate
-    disbursed_on: date
+    principal: PositiveAmount
+    annual_rate: AnnualRate
+    disbursed_on: Day
     installments: list[InstallmentIn] | None = Field(default=None, min_length=1, max_length=1200)
     terms: TermsIn | None = None
 
@@ -53,8 +84,8 @@ class LoanIn(_In):
 
 class RepaymentIn(_In):
     repayment_id: Id
-    amount: PositiveMoney
-    value_date: date
+    amount: PositiveAmount
+    value_date: Day
     channel: Annotated[str, StringConstraints(min_length=1, max_length=64)]
     currency: Currency | None = None
 
@@ -64,12 +95,49 @@ class ReversalIn(_In):
 
 
 class AdvanceIn(_In):
-    to: date
+    to: Day
 
 
 class CloseDayIn(_In):
     # When given, closing is only done if this is the current business date (safe retries).
     business_date: date | None = None
+
+
+ComponentName = Literal["penalty", "fee", "interest", "principal"]
+
+
+class ProductIn(_In):
+    """A product's full configuration (PUT replaces it; GET returns the same shape)."""
+
+    waterfall: Literal["installment_first", "component_first"]
+    component_order: list[ComponentName] = Field(min_length=4, max_length=4)
+    # null: the loan's contract rate × penalty_multiplier.
+    penalty_annual_rate: AnnualRate | None
+    penalty_multiplier: Annotated[Rate, _at_most(Decimal(100), 4)]
+    grace_days: StrictInt = Field(ge=0, le=90)
+    overpayment: Literal["credit", "prepay"]
+    due_offsets: list[Annotated[StrictInt, Field(ge=0, le=60)]] = Field(max_length=61)
+    shift_due_dates: bool
+
+
+class ProductOut(BaseModel):
+    code: str
+    configured: bool
+    waterfall: str
+    component_order: list[str]
+    penalty_annual_rate: Decimal | None
+    penalty_multiplier: Decimal
+    grace_days: int
+    overpayment: str
+    due_offsets: list[int]
+    shift_due_dates: bool
+    updated_at: datetime | None
+    updated_by: str | None
+
+
+class ProductsOut(BaseModel):
+    items: list[ProductOut]
+    next_cursor: str | None
 
 
 class Amounts(BaseModel):

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from postloan_common.contracts import LoanRegisteredV1
 from repayment_monitor.domain.ledger import Scheduled
-from repayment_monitor.domain.money import ZERO
+from repayment_monitor.domain.money import ZERO, cents
 from repayment_monitor.domain.rules import BucketScheme
 from repayment_monitor.domain.schedule import generate
 from repayment_monitor.service.events import EventBuffer
@@ -53,11 +53,11 @@ class BookLoan:
             "product": self.product,
             "branch": self.branch,
             "currency": self.currency,
-            "principal": str(self.principal),
+            "principal": str(cents(self.principal)),
             "annual_rate": str(self.annual_rate.normalize()),
             "disbursed_on": self.disbursed_on.isoformat(),
             "installments": [
-                [i.seq, i.due_date.isoformat(), str(i.principal), str(i.interest), str(i.fee)]
+                [i.seq, i.due_date.isoformat(), str(cents(i.principal)), str(cents(i.interest)), str(cents(i.fee))]
                 for i in self.installments or ()
             ],
             "terms": [self.terms.method, self.terms.months, self.terms.first_due_date.isoformat()]

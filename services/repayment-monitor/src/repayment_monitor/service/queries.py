@@ -135,7 +135,10 @@ async def work_list(
     if branch:
         conditions.append(loans.c.branch == branch)
     if cursor:
-        after_due, after_id = decode_cursor(cursor)
+        values = decode_cursor(cursor)
+        if len(values) != 2 or not isinstance(values[1], str):
+            raise BadCursor("cursor is not valid")
+        after_due, after_id = values
         try:
             after = date.fromisoformat(after_due)
         except (TypeError, ValueError) as exc:
@@ -183,9 +186,11 @@ async def events_of(
     """The loan's events, oldest first, paginated."""
     query = select(loan_events).where(loan_events.c.loan_id == loan_id)
     if cursor:
-        (after,) = decode_cursor(cursor)
-        if not isinstance(after, int):
+        values = decode_cursor(cursor)
+        # bool is an int to Python, and the id column is a bigint.
+        if len(values) != 1 or type(values[0]) is not int or not 0 <= values[0] < 2**63:
             raise BadCursor("cursor is not valid")
+        after = values[0]
         query = query.where(loan_events.c.id > after)
     rows = (await session.execute(query.order_by(loan_events.c.id).limit(limit + 1))).all()
     items = [

@@ -23,6 +23,7 @@ from postloan_common.contracts import (
     PaymentReversedV1,
 )
 from repayment_monitor.domain.ledger import Ledger, Payment, allocation_totals
+from repayment_monitor.domain.money import cents
 from repayment_monitor.domain.rules import BucketScheme
 from repayment_monitor.service.events import EventBuffer
 from repayment_monitor.service.ledgers import LoanFile, lock_loans, persist, totals
@@ -54,7 +55,7 @@ class PostRepayment:
         body = [
             self.repayment_id,
             self.loan_id,
-            str(self.amount),
+            str(cents(self.amount)),
             self.value_date.isoformat(),
             self.channel,
             self.currency,
