@@ -2,21 +2,50 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
 from postloan_common.catalog import CONSUMES
+from postloan_common.logging import get_logger
 from postloan_common.worker import run_worker
+from postloan_reporting.consumers import batch_handlers
+from postloan_reporting.service import gauges, snapshots
 from postloan_reporting.settings import Settings
 from postloan_reporting.store.tables import inbox, outbox
 
 SERVICE = "reporting"
+REFRESH_EVERY_S = 5.0
+
+log = get_logger(__name__)
+
+
+async def refresh_snapshots(sessions: async_sessionmaker[AsyncSession], stop: asyncio.Event) -> None:
+    """Rebuild snapshots that late events made stale, and refresh the business gauges, until stopped."""
+    while not stop.is_set():
+        try:
+            async with sessions.begin() as session:
+                rebuilt = await snapshots.refresh_stale(session)
+            async with sessions() as session:
+                await gauges.refresh(session)
+            if rebuilt:
+                log.info("stale snapshots rebuilt", count=rebuilt)
+        except Exception:
+            log.exception("snapshot refresh failed; retrying")
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), REFRESH_EVERY_S)
 
 
 def main() -> None:
-    """Run the outbox relay (and, once it has handlers, the consumer) until stopped."""
+    """Run the consumer of every topic, the outbox relay and the snapshot refresher until stopped."""
     settings = Settings()
     run_worker(
         settings=settings,
         tables=(outbox, inbox),
+        batch_handlers=batch_handlers(),
         topics=CONSUMES[SERVICE],
+        extra_tasks=[refresh_snapshots],
         metrics_port=settings.metrics_port,
     )
 

@@ -1,0 +1,1 @@
+"""Renderers of the management report: HTML (inline SVG), PDF (reportlab), XLSX (openpyxl)."""

@@ -1,0 +1,192 @@
+"""The management report as a PDF: reportlab platypus, reportlab.graphics charts, a built-in CID
+font (STSong-Light) for Chinese, so nothing is downloaded."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Sequence
+
+from reportlab.graphics.charts.barcharts import HorizontalBarChart, VerticalBarChart
+from reportlab.graphics.charts.lineplots import LinePlot
+from reportlab.graphics.shapes import Drawing, Rect, String
+from reportlab.lib import colors
+from reportlab.lib.pagesizes import A4
+from reportlab.lib.styles import ParagraphStyle
+from reportlab.lib.units import mm
+from reportlab.pdfbase import pdfmetrics
+from reportlab.pdfbase.cidfonts import UnicodeCIDFont
+from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+
+from postloan_reporting.render.content import columns, funnel, headline, heat_rows
+from postloan_reporting.render.i18n import amount, label, pct
+from postloan_reporting.service.management import Management
+
+FONT = "STSong-Light"
+LINE_COLOURS = (
+    colors.HexColor("#1f77b4"),
+    colors.HexColor("#d62728"),
+    colors.HexColor("#2ca02c"),
+    colors.HexColor("#ff7f0e"),
+    colors.HexColor("#9467bd"),
+    colors.HexColor("#8c564b"),
+)
+
+
+def _font() -> str:
+    if FONT not in pdfmetrics.getRegisteredFontNames():
+        pdfmetrics.registerFont(UnicodeCIDFont(FONT))
+    return FONT
+
+
+def _table(rows: list[list[str]]) -> Table:
+    table = Table(rows, hAlign="LEFT")
+    table.setStyle(
+        TableStyle(
+            [
+                ("FONTNAME", (0, 0), (-1, -1), FONT),
+                ("FONTSIZE", (0, 0), (-1, -1), 8),
+                ("GRID", (0, 0), (-1, -1), 0.25, colors.grey),
+                ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#eeeeee")),
+                ("ALIGN", (1, 0), (-1, -1), "RIGHT"),
+            ]
+        )
+    )
+    return table
+
+
+def _legend(drawing: Drawing, names: list[str], y: float) -> None:
+    for index, name in enumerate(names):
+        drawing.add(String(40 + index * 110, y, name, fontName=FONT, fontSize=8, fillColor=LINE_COLOURS[index % 6]))
+
+
+def _line_chart(series: Sequence[tuple[str, Sequence[tuple[float, float]]]], title: str) -> Drawing:
+    drawing = Drawing(170 * mm, 65 * mm)
+    plot = LinePlot()
+    plot.x, plot.y, plot.width, plot.height = 40, 25, 170 * mm - 60, 65 * mm - 55
+    plot.data = [list(points) or [(0, 0)] for _, points in series] or [[(0, 0)]]
+    for index in range(len(plot.data)):
+        plot.lines[index].strokeColor = LINE_COLOURS[index % 6]
+        plot.lines[index].strokeWidth = 1.5
+    plot.xValueAxis.labels.fontName = plot.yValueAxis.labels.fontName = FONT
+    plot.yValueAxis.labelTextFormat = "%.1f%%"
+    drawing.add(plot)
+    drawing.add(String(40, 65 * mm - 12, title, fontName=FONT, fontSize=10))
+    _legend(drawing, [name for name, _ in series], 65 * mm - 24)
+    return drawing
+
+
+def _aging_chart(report: Management, lang: str) -> Drawing:
+    drawing = Drawing(170 * mm, 60 * mm)
+    chart = VerticalBarChart()
+    chart.x, chart.y, chart.width, chart.height = 50, 25, 170 * mm - 70, 60 * mm - 45
+    chart.data = [[float(s.balance) for s in report.portfolio.by_bucket]]
+    chart.categoryAxis.categoryNames = [s.key for s in report.portfolio.by_bucket]
+    chart.categoryAxis.labels.fontName = chart.valueAxis.labels.fontName = FONT
+    chart.bars[0].fillColor = LINE_COLOURS[0]
+    drawing.add(chart)
+    drawing.add(String(50, 60 * mm - 12, label("aging", lang), fontName=FONT, fontSize=10))
+    return drawing
+
+
+def _heat_map(report: Management, lang: str) -> Drawing:
+    names = columns(lang)
+    rows = heat_rows(report)
+    cell_w, cell_h = 16 * mm, 6 * mm
+    drawing = Drawing(cell_w * (len(names) + 1) + 10, cell_h * (len(rows) + 2) + 10)
+    top = cell_h * (len(rows) + 1)
+    drawing.add(String(0, top + cell_h - 2, label("roll_rates", lang), fontName=FONT, fontSize=10))
+    for j, name in enumerate(names):
+        drawing.add(String(cell_w * (j + 1) + 2, top + 2, name, fontName=FONT, fontSize=7))
+    for i, (name, rates) in enumerate(rows):
+        y = top - cell_h * (i + 1)
+        drawing.add(String(2, y + 2, name, fontName=FONT, fontSize=7))
+        for j, rate in enumerate(rates):
+            shade = 1 - (rate or 0) * 0.8
+            drawing.add(
+                Rect(cell_w * (j + 1), y, cell_w, cell_h, fillColor=colors.Color(1, shade, shade), strokeWidth=0.2)
+            )
+            text = "–" if rate is None else f"{rate * 100:.1f}%"
+            drawing.add(String(cell_w * (j + 1) + 2, y + 2, text, fontName=FONT, fontSize=6))
+    return drawing
+
+
+def _funnel_chart(report: Management, lang: str) -> Drawing:
+    steps = funnel(report, lang)
+    drawing = Drawing(170 * mm, 55 * mm)
+    chart = HorizontalBarChart()
+    chart.x, chart.y, chart.width, chart.height = 90, 10, 170 * mm - 110, 55 * mm - 30
+    chart.data = [[float(count) for _, count in reversed(steps)]]
+    chart.categoryAxis.categoryNames = [name for name, _ in reversed(steps)]
+    chart.categoryAxis.labels.fontName = chart.valueAxis.labels.fontName = FONT
+    chart.bars[0].fillColor = LINE_COLOURS[2]
+    drawing.add(chart)
+    drawing.add(String(10, 55 * mm - 12, label("collections", lang), fontName=FONT, fontSize=10))
+    return drawing
+
+
+def render_pdf(report: Management, lang: str) -> bytes:
+    """The PDF document."""
+    font = _font()
+    title = ParagraphStyle("title", fontName=font, fontSize=16, leading=22)
+    heading = ParagraphStyle("heading", fontName=font, fontSize=12, leading=18, spaceBefore=6)
+    body = ParagraphStyle("body", fontName=font, fontSize=8, leading=11)
+    trend = [
+        (label("overdue_rate", lang), [(i, float(p.kpis.overdue_rate or 0) * 100) for i, p in enumerate(report.trend)]),
+        (label("npl_ratio", lang), [(i, float(p.kpis.npl_ratio or 0) * 100) for i, p in enumerate(report.trend)]),
+    ]
+    vintage = [
+        (c.vintage.strftime("%Y-%m"), [(p.mob, float(p.share_30 or 0) * 100) for p in c.points])
+        for c in report.vintage[-6:]
+    ]
+    cei = report.collections.cei
+    story = [
+        Paragraph(label("title", lang), title),
+        Paragraph(
+            f"{label('as_of', lang)}: {report.as_of.isoformat()}  {label('previous', lang)}: "
+            f"{report.previous.isoformat()}",
+            body,
+        ),
+        Paragraph(label("headline", lang), heading),
+        _table([["", label("as_of", lang), label("previous", lang), label("change", lang)], *headline(report, lang)]),
+        Spacer(1, 4 * mm),
+        _line_chart(trend, label("trend", lang)),
+        _table(
+            [[label("date", lang), label("overdue_rate", lang), label("npl_ratio", lang), label("par30", lang)]]
+            + [
+                [p.day.isoformat(), pct(p.kpis.overdue_rate), pct(p.kpis.npl_ratio), pct(p.kpis.par30)]
+                for p in report.trend
+            ]
+        ),
+        _aging_chart(report, lang),
+        _table(
+            [[label("bucket", lang), label("loans", lang), label("balance", lang), label("share", lang)]]
+            + [[s.key, str(s.loans), amount(s.balance), pct(s.share)] for s in report.portfolio.by_bucket]
+        ),
+        Paragraph(label("classification", lang), heading),
+        _table(
+            [["", label("loans", lang), label("balance", lang), label("share", lang)]]
+            + [
+                [label(s.key, lang), str(s.loans), amount(s.balance), pct(s.share)]
+                for s in report.portfolio.by_classification
+            ]
+        ),
+        Spacer(1, 4 * mm),
+        _heat_map(report, lang),
+        Spacer(1, 4 * mm),
+        _line_chart(vintage, label("vintage", lang)) if vintage else Spacer(1, 1),
+        _funnel_chart(report, lang),
+        Paragraph(f"{label('cei', lang)}: {pct(None if cei.cei is None else cei.cei / 100)}", body),
+        Paragraph(cei.variant, body),
+    ]
+    buffer = io.BytesIO()
+    document = SimpleDocTemplate(
+        buffer,
+        pagesize=A4,
+        title=label("title", lang),
+        leftMargin=15 * mm,
+        rightMargin=15 * mm,
+        topMargin=15 * mm,
+        bottomMargin=15 * mm,
+    )
+    document.build(story)
+    return buffer.getvalue()

@@ -1,0 +1,1 @@
+"""The reporting service layer: event ingestion, snapshots and report assembly."""

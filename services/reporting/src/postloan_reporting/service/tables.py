@@ -1,0 +1,100 @@
+"""The tabular form of each report: rows for CSV downloads and spreadsheet sheets."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from postloan_reporting.domain.kpis import Kpis, Portfolio, Slice
+from postloan_reporting.domain.roll_rates import MatrixRow
+from postloan_reporting.domain.vintage import Curve
+from postloan_reporting.service.reports import CollectionsReport, RiskReport
+
+Row = dict[str, Any]
+
+
+def kpi_row(dimension: str, key: str, kpis: Kpis) -> Row:
+    """One line of KPIs."""
+    return {
+        "dimension": dimension,
+        "key": key,
+        "loans": kpis.loans,
+        "outstanding": kpis.outstanding,
+        "overdue_balance": kpis.overdue_balance,
+        "overdue_amount": kpis.overdue_amount,
+        "overdue_rate": kpis.overdue_rate,
+        "par30": kpis.par30,
+        "par90": kpis.par90,
+        "npl_balance": kpis.npl_balance,
+        "npl_ratio": kpis.npl_ratio,
+    }
+
+
+def portfolio_rows(report: Portfolio) -> list[Row]:
+    """Total, then per product, then per branch."""
+    rows = [kpi_row("total", "all", report.kpis)]
+    for dimension, slices in (("product", report.by_product), ("branch", report.by_branch)):
+        rows += [kpi_row(dimension, s.key, s.kpis) for s in slices if s.kpis is not None]
+    return rows
+
+
+def slice_rows(name: str, slices: list[Slice]) -> list[Row]:
+    """Count, balance and share per bucket or class."""
+    return [{name: s.key, "loans": s.loans, "balance": s.balance, "share": s.share} for s in slices]
+
+
+def roll_rate_rows(matrix: list[MatrixRow]) -> list[Row]:
+    """One row per (from, to) cell."""
+    return [
+        {"from_bucket": r.from_bucket, "to": c.to, "loans": c.loans, "balance": c.balance, "rate": c.rate}
+        for r in matrix
+        for c in r.cells
+    ]
+
+
+def vintage_rows(curves: list[Curve]) -> list[Row]:
+    """One row per cohort and month on book."""
+    return [
+        {
+            "vintage": c.vintage.strftime("%Y-%m"),
+            "disbursed": c.disbursed,
+            "mob": p.mob,
+            "observed_on": p.observed_on,
+            "balance_30": p.balance_30,
+            "share_30": p.share_30,
+            "balance_90": p.balance_90,
+            "share_90": p.share_90,
+        }
+        for c in curves
+        for p in c.points
+    ]
+
+
+def collections_rows(report: CollectionsReport) -> list[Row]:
+    """Rates overall, per agent and per queue."""
+    rows = []
+    for group, items in (("all", [report.overall]), ("agent", report.by_agent), ("queue", report.by_queue)):
+        for p in items:
+            a = p.activity
+            rows.append(
+                {
+                    "group": group,
+                    "key": p.key,
+                    "attempts": a.attempts,
+                    "contact_rate": p.contact_rate,
+                    "right_party_contact_rate": p.right_party_contact_rate,
+                    "ptp_rate": p.ptp_rate,
+                    "ptp_kept_rate": p.ptp_kept_rate,
+                    "cases_worked": a.cases_worked,
+                    "cure_rate": p.cure_rate,
+                    "amount_collected_per_case": p.amount_collected_per_case,
+                }
+            )
+    return rows
+
+
+def risk_rows(report: RiskReport) -> list[Row]:
+    """Score bands, grades and open alerts as one long table."""
+    rows: list[Row] = [{"kind": "score_band", "key": b, "detail": "", "count": n} for b, n, _ in report.score_bands]
+    rows += [{"kind": "grade", "key": g, "detail": "", "count": n} for g, n in report.grades]
+    rows += [{"kind": "open_alert", "key": r, "detail": s, "count": n} for r, s, n in report.open_alerts]
+    return rows

@@ -1,0 +1,462 @@
+"""A four-loan book through events, every figure worked out by hand.
+
+All disbursed 2026-01-05:  L1 P1/B1 3,000 (always current) · L2 P1/B2 2,000 (misses 5 Feb, 700 due)
+· L3 P2/B1 5,000 (current, judged substandard on 10 Feb) · L4 P2/B2 1,000 (closed 15 Mar).
+End of 28 Feb: gross 11,000; L2 DPD 23 (M1, 2,000); overdue rate 2,000/11,000; NPL 5,000/11,000.
+End of 31 Mar: gross 10,000; L2 DPD 54 (M2); PAR30 2,000/10,000; NPL 5,000/10,000.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import subprocess
+from datetime import date
+from decimal import Decimal as D
+
+import pytest
+from openpyxl import load_workbook
+
+from postloan_common.contracts import crm, make_envelope, repayment, risk
+from postloan_common.contracts.repayment import Allocation
+from postloan_common.db import create_engine, session_factory
+from postloan_reporting.service import reports, snapshots
+from postloan_reporting.service.ingest import apply_events
+from postloan_reporting.service.reports import Filters
+
+pytestmark = pytest.mark.integration
+
+
+def ev(data, day: str, source: str = "repayment-monitor"):
+    subject = getattr(data, "loan_id", None) or getattr(data, "customer_id", None) or "p0"
+    return make_envelope(data=data, source=source, subject=subject, business_date=date.fromisoformat(day))
+
+
+def registered(loan_id: str, product: str, branch: str, principal: str):
+    return ev(
+        repayment.LoanRegisteredV1(
+            loan_id=loan_id,
+            customer_id=f"C-{loan_id}",
+            product=product,
+            branch=branch,
+            currency="CNY",
+            principal=D(principal),
+            annual_rate=D("0.12"),
+            disbursed_on=date(2026, 1, 5),
+            installment_count=3,
+            first_due_date=date(2026, 2, 5),
+            maturity_date=date(2026, 4, 5),
+        ),
+        "2026-01-05",
+    )
+
+
+def day_closed(day: str, partition: int, partitions: int = 2):
+    data = repayment.DayClosedV1(
+        business_date=date.fromisoformat(day),
+        partition=partition,
+        partitions=partitions,
+        loans_processed=4,
+        payments_due=0,
+        payments_missed=0,
+        delinquency_changes=0,
+    )
+    return ev(data, day)
+
+
+def delinquency(day: str, dpd: int, frm: str, to: str, overdue: str = "700.00"):
+    return ev(
+        repayment.DelinquencyChangedV1(
+            loan_id="L2",
+            customer_id="C-L2",
+            from_bucket=frm,
+            to_bucket=to,
+            dpd=dpd,
+            overdue_amount=D(overdue),
+            outstanding=D("2040.00"),
+            currency="CNY",
+        ),
+        day,
+    )
+
+
+def due(loan: str, amount: str):
+    return ev(
+        repayment.PaymentDueV1(
+            loan_id=loan,
+            customer_id=f"C-{loan}",
+            installment_seq=1,
+            due_date=date(2026, 2, 5),
+            amount_due=D(amount),
+            currency="CNY",
+            days_before_due=0,
+            payment_reference=f"{loan}-1",
+        ),
+        "2026-02-05",
+    )
+
+
+def february() -> list:
+    crm_ = "crm"
+    contact = dict(customer_id="C-L2", loan_id="L2", case_id="K1", channel="phone", agent_id="A1")
+    return [
+        registered("L1", "P1", "B1", "3000.00"),
+        registered("L2", "P1", "B2", "2000.00"),
+        registered("L3", "P2", "B1", "5000.00"),
+        registered("L4", "P2", "B2", "1000.00"),
+        ev(
+            crm.ReminderSentV1(
+                reminder_id="M1",
+                customer_id="C-L1",
+                loan_id="L1",
+                channel="sms",
+                template="due-t3",
+                installment_seq=1,
+                due_date=date(2026, 2, 5),
+            ),
+            "2026-02-02",
+            crm_,
+        ),
+        due("L1", "1030.00"),
+        due("L2", "700.00"),
+        delinquency("2026-02-06", 1, "M0", "M1"),
+        ev(
+            repayment.PaymentMissedV1(
+                loan_id="L2",
+                customer_id="C-L2",
+                installment_seq=1,
+                due_date=date(2026, 2, 5),
+                amount_overdue=D("700.00"),
+                currency="CNY",
+                dpd=1,
+                bucket="M1",
+            ),
+            "2026-02-06",
+        ),
+        ev(
+            risk.RiskAlertRaisedV1(
+                alert_id="AL1",
+                rule_id="R-DPD",
+                severity="high",
+                subject_type="loan",
+                subject_id="L2",
+                customer_id="C-L2",
+                message="DPD",
+            ),
+            "2026-02-06",
+            "risk-alert",
+        ),
+        day_closed("2026-02-06", 0),
+        day_closed("2026-02-06", 1),
+        ev(
+            crm.CaseOpenedV1(
+                case_id="K1",
+                customer_id="C-L2",
+                loan_id="L2",
+                queue="phone",
+                bucket="M1",
+                dpd=2,
+                overdue_amount=D("700.00"),
+                currency="CNY",
+                assignee="A1",
+            ),
+            "2026-02-07",
+            crm_,
+        ),
+        ev(
+            crm.ContactAttemptedV1(interaction_id="I1", connected=True, outcome="promise_to_pay", **contact),
+            "2026-02-08",
+            crm_,
+        ),
+        ev(
+            crm.ContactAttemptedV1(interaction_id="I2", connected=False, outcome="no_answer", **contact),
+            "2026-02-09",
+            crm_,
+        ),
+        ev(
+            crm.ContactAttemptedV1(interaction_id="I3", connected=True, outcome="wrong_number", **contact),
+            "2026-02-09",
+            crm_,
+        ),
+        ev(
+            crm.PromiseToPayMadeV1(
+                promise_id="P1",
+                customer_id="C-L2",
+                loan_id="L2",
+                case_id="K1",
+                amount=D("700.00"),
+                currency="CNY",
+                promised_date=date(2026, 2, 15),
+                agent_id="A1",
+            ),
+            "2026-02-08",
+            crm_,
+        ),
+        ev(
+            crm.PromiseBrokenV1(
+                promise_id="P1",
+                customer_id="C-L2",
+                loan_id="L2",
+                case_id="K1",
+                amount=D("700.00"),
+                amount_paid=D("0"),
+                currency="CNY",
+                promised_date=date(2026, 2, 15),
+            ),
+            "2026-02-16",
+            crm_,
+        ),
+        ev(
+            risk.ClassificationChangedV1(
+                loan_id="L3",
+                customer_id="C-L3",
+                to_classification="substandard",
+                ifrs9_stage=3,
+                ecl=D("100.00"),
+                dpd=0,
+                reason="judgement",
+            ),
+            "2026-02-10",
+            "risk-alert",
+        ),
+        ev(
+            risk.RiskScoreChangedV1(
+                loan_id="L2", customer_id="C-L2", score=420, pd=D("0.2"), grade="C", model_version="m1"
+            ),
+            "2026-02-10",
+            "risk-alert",
+        ),
+        day_closed("2026-02-28", 1),
+        day_closed("2026-02-28", 0),
+    ]
+
+
+def march() -> list:
+    return [
+        ev(
+            risk.RiskAlertResolvedV1(
+                alert_id="AL1", rule_id="R-DPD", subject_type="loan", subject_id="L2", resolution="resolved"
+            ),
+            "2026-03-01",
+            "risk-alert",
+        ),
+        delinquency("2026-03-08", 31, "M1", "M2", "1400.00"),
+        ev(
+            repayment.LoanClosedV1(loan_id="L4", customer_id="C-L4", closed_on=date(2026, 3, 15), reason="prepaid"),
+            "2026-03-15",
+        ),
+        day_closed("2026-03-31", 0),
+        day_closed("2026-03-31", 1),
+    ]
+
+
+def back_valued_payment():
+    """Posted 31 Mar, value date 5 Feb: L2 paid its 700 (principal 660) on time after all."""
+    return ev(
+        repayment.PaymentReceivedV1(
+            loan_id="L2",
+            customer_id="C-L2",
+            repayment_id="R-L2-1",
+            amount=D("700.00"),
+            currency="CNY",
+            value_date=date(2026, 2, 5),
+            allocation=Allocation(penalty=D(0), fee=D(0), interest=D("40.00"), principal=D("660.00"), credit=D(0)),
+            outstanding_after=D("1360.00"),
+            overdue_after=D("0"),
+            dpd_after=0,
+            bucket_after="M0",
+        ),
+        "2026-03-31",
+    )
+
+
+async def feed(url: str, events: list) -> None:
+    engine = create_engine(url)
+    try:
+        async with session_factory(engine).begin() as session:
+            await apply_events(session, events)
+    finally:
+        await engine.dispose()
+
+
+async def _portfolio(url: str, day: str, **filters):
+    engine = create_engine(url)
+    try:
+        async with session_factory(engine)() as session:
+            return await reports.portfolio_report(session, as_of=date.fromisoformat(day), filters=Filters(**filters))
+    finally:
+        await engine.dispose()
+
+
+async def _snapshot_days(url: str) -> dict[date, bool]:
+    engine = create_engine(url)
+    try:
+        async with session_factory(engine)() as session:
+            from sqlalchemy import text
+
+            rows = await session.execute(text("SELECT business_date, stale FROM rpt_snapshot"))
+            return {r.business_date: r.stale for r in rows}
+    finally:
+        await engine.dispose()
+
+
+async def test_snapshots_need_every_partition_and_past_days_keep_their_figures(migrated_database) -> None:
+    url = await migrated_database("postloan_reporting")
+    events = february()
+    await feed(url, events[:-1])  # 28 Feb closed on one partition of two
+    assert date(2026, 2, 28) not in await _snapshot_days(url)
+    await feed(url, events[-1:])
+    assert await _snapshot_days(url) == {date(2026, 2, 6): False, date(2026, 2, 28): False}
+
+    feb = await _portfolio(url, "2026-02-28")
+    k = feb.kpis
+    assert (k.loans, k.outstanding, k.overdue_balance) == (4, D("11000.00"), D("2000.00"))
+    assert k.overdue_rate == D("0.181818") and k.par30 == D("0") and k.npl_ratio == D("0.454545")
+    assert {s.key: s.balance for s in feb.by_bucket if s.loans} == {"M0": D("9000.00"), "M1": D("2000.00")}
+
+    await feed(url, march())
+    mar = await _portfolio(url, "2026-03-31")
+    assert (mar.kpis.loans, mar.kpis.outstanding) == (3, D("10000.00"))
+    assert mar.kpis.par30 == D("0.200000") and mar.kpis.npl_ratio == D("0.500000")
+    assert mar.kpis.overdue_amount == D("1400.00")
+    # Later days processed: 28 Feb still reads as it was, from its snapshot and computed afresh alike.
+    assert (await _portfolio(url, "2026-02-28")).kpis == k
+    assert (await _portfolio(url, "2026-02-20")).kpis.overdue_rate == D("0.181818")  # never snapshotted
+    p1 = await _portfolio(url, "2026-03-31", product="P1")
+    assert (p1.kpis.outstanding, p1.kpis.par30) == (D("5000.00"), D("0.400000"))
+
+    engine = create_engine(url)
+    try:
+        async with session_factory(engine)() as session:
+            matrix = {
+                r.from_bucket: r
+                for r in await reports.roll_rates(
+                    session, start=date(2026, 2, 28), end=date(2026, 3, 31), filters=Filters()
+                )
+            }
+            m0 = {c.to: c.rate for c in matrix["M0"].cells}
+            assert matrix["M0"].balance == D("9000.00")
+            assert m0["M0"] == D("0.888889") and m0["closed"] == D("0.111111")
+            assert {c.to: c.rate for c in matrix["M1"].cells}["M2"] == D("1.000000")
+
+            col = await reports.collections_report(
+                session,
+                start=date(2026, 2, 1),
+                end=date(2026, 2, 28),
+                filters=Filters(),
+                closed_through=date(2026, 3, 31),
+            )
+            o = col.overall
+            assert (o.activity.attempts, o.activity.connected, o.activity.right_party) == (3, 2, 1)
+            assert o.contact_rate == D("0.666667") and o.right_party_contact_rate == D("0.333333")
+            assert o.ptp_rate == D("1.000000") and o.ptp_kept_rate == D("0.000000")
+            assert o.cure_rate == D("0.000000") and o.activity.cases_worked == 1
+            assert [p.key for p in col.by_queue] == ["phone"] and [p.key for p in col.by_agent] == ["A1"]
+            # (0 + 1,730 − 700) / (0 + 1,730 − 0) × 100
+            assert col.cei.billed == D("1730.00") and col.cei.cei == D("59.537572")
+            assert col.reminders.reminded_rate == D("1.000000") and col.reminders.not_reminded_rate == D("0.000000")
+
+            r = await reports.risk_report(session, as_of=date(2026, 2, 28), filters=Filters())
+            assert r.open_alerts == [("R-DPD", "high", 1)] and r.grades == [("C", 1)]
+            r = await reports.risk_report(session, as_of=date(2026, 3, 31), filters=Filters())
+            assert r.open_alerts == []
+
+            vintage = await reports.vintage_report(session, as_of=date(2026, 3, 31), filters=Filters())
+            [curve] = vintage
+            assert curve.disbursed == D("11000.00")
+            assert [(p.mob, p.share_30) for p in curve.points] == [
+                (0, D("0")),
+                (1, D("0")),
+                (2, D("0.181818")),  # 2,000 / 11,000 at the end of March
+            ]
+    finally:
+        await engine.dispose()
+
+
+async def test_a_back_valued_payment_corrects_the_snapshots_it_affects(migrated_database) -> None:
+    url = await migrated_database("postloan_reporting")
+    await feed(url, february() + march())
+    assert (await _portfolio(url, "2026-02-28")).kpis.overdue_balance == D("2000.00")
+
+    await feed(url, [back_valued_payment()])
+    stale = await _snapshot_days(url)
+    assert stale[date(2026, 2, 6)] and stale[date(2026, 2, 28)]
+    corrected = await _portfolio(url, "2026-02-28")  # computed from the corrected intervals
+    assert corrected.kpis.overdue_balance == D("0.00") and corrected.kpis.outstanding == D("10340.00")
+
+    engine = create_engine(url)
+    try:
+        async with session_factory(engine).begin() as session:
+            assert await snapshots.refresh_stale(session) == 3
+    finally:
+        await engine.dispose()
+    assert not any((await _snapshot_days(url)).values())
+    assert (await _portfolio(url, "2026-02-28")).kpis == corrected.kpis
+    assert (await _portfolio(url, "2026-03-31")).kpis.par30 == D("0")
+
+
+async def test_reports_over_http(migrated_database, reporting_api, token) -> None:
+    url = await migrated_database("postloan_reporting")
+    await feed(url, february() + march())
+    async with reporting_api(url) as client:
+        assert (await client.get("/v1/reports/portfolio")).status_code == 401
+        assert (await client.get("/v1/reports/portfolio", headers=token("collector"))).status_code == 403
+        headers = token("analyst")
+
+        body = (await client.get("/v1/reports/portfolio", headers=headers)).json()
+        assert body["as_of"] == "2026-03-31" and body["kpis"]["par30"] == "0.200000"
+        body = (await client.get("/v1/reports/portfolio?as_of=2026-02-28&branch=B2", headers=headers)).json()
+        assert body["kpis"]["outstanding"] == "3000.00" and body["kpis"]["overdue_rate"] == "0.666667"
+
+        late = await client.get("/v1/reports/aging?as_of=2026-04-30", headers=headers)
+        assert late.status_code == 422 and late.headers["content-type"].startswith("application/problem+json")
+        aging = await client.get("/v1/reports/aging?as_of=2026-02-28&format=csv", headers=headers)
+        rows = list(csv.DictReader(io.StringIO(aging.text)))
+        assert rows[1] == {"bucket": "M1", "loans": "1", "balance": "2000.00", "share": "0.181818"}
+
+        classes = (await client.get("/v1/reports/classification", headers=token("risk_officer"))).json()
+        assert classes["npl_ratio"] == "0.500000"
+        rolls = await client.get("/v1/reports/roll-rates?from=2026-02-28&to=2026-03-31", headers=headers)
+        assert rolls.status_code == 200 and rolls.json()["matrix"][1]["cells"][2]["rate"] == "1.000000"
+        bad = await client.get("/v1/reports/roll-rates?from=2026-03-31&to=2026-02-28", headers=headers)
+        assert bad.status_code == 422
+        for path in ("vintage", "collections?from=2026-02-01&to=2026-02-28", "risk"):
+            response = await client.get(f"/v1/reports/{path}", headers=token("supervisor"))
+            assert response.status_code == 200, response.text
+            sep = "&" if "?" in path else "?"
+            assert (await client.get(f"/v1/reports/{path}{sep}format=csv", headers=headers)).text.count("\n") >= 2
+
+        html = await client.get("/v1/reports/management?format=html&lang=zh-CN", headers=headers)
+        assert html.status_code == 200 and "不良贷款率" in html.text and "<svg" in html.text
+
+        for lang, expected in (
+            ("zh-CN", ["贷后管理经营报告", "不良贷款率", "迁徙率矩阵", "50.00%"]),
+            ("en", ["Post-loan management report", "NPL ratio", "Roll-rate matrix", "50.00%"]),
+        ):
+            pdf = await client.get(f"/v1/reports/management?format=pdf&lang={lang}", headers=headers)
+            assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
+            text = subprocess.run(  # noqa: ASYNC221 - a test, one short child process
+                ["pdftotext", "-", "-"], input=pdf.content, capture_output=True, check=True
+            ).stdout
+            for word in expected:
+                assert word in text.decode(), (lang, word)
+            # the charts: bucket axis labels of the aging chart and the funnel's steps are drawn
+            assert "M6+" in text.decode() and ("Attempts" in text.decode() or "催收尝试" in text.decode())
+
+        xlsx = await client.get("/v1/reports/management?format=xlsx&lang=en", headers=headers)
+        workbook = load_workbook(io.BytesIO(xlsx.content))
+        assert workbook.sheetnames == [
+            "Summary",
+            "Trend",
+            "Aging",
+            "Classification",
+            "RollRates",
+            "Vintage",
+            "Collections",
+        ]
+        summary = {row[0]: row[1:] for row in workbook["Summary"].iter_rows(min_row=10, values_only=True) if row[0]}
+        assert D(str(summary["npl_ratio"][0])) == D("0.5") and D(str(summary["npl_ratio"][1])) == D("0.454545")
+        aging_sheet = list(workbook["Aging"].iter_rows(values_only=True))
+        assert aging_sheet[0] == ("bucket", "loans", "balance", "share") and aging_sheet[3][:3] == ("M2", 1, 2000)
+
+        assert (await client.get("/v1/reports/management?lang=fr", headers=headers)).status_code == 422
