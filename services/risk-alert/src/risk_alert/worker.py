@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from postloan_common.catalog import CONSUMES
 from postloan_common.worker import run_worker
+from risk_alert.consumers import make_handlers
 from risk_alert.settings import Settings
 from risk_alert.store.tables import inbox, outbox
 
@@ -11,11 +12,12 @@ SERVICE = "risk-alert"
 
 
 def main() -> None:
-    """Run the outbox relay (and, once it has handlers, the consumer) until stopped."""
+    """Run the outbox relay and the consumer of repayment.loans and crm.activities until stopped."""
     settings = Settings()
     run_worker(
         settings=settings,
         tables=(outbox, inbox),
+        batch_handlers=make_handlers(settings),
         topics=CONSUMES[SERVICE],
         metrics_port=settings.metrics_port,
     )

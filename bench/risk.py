@@ -1,0 +1,194 @@
+"""risk-alert close of day: re-score and re-classify a book of loans from their feature rows.
+
+Beside it, the raw ceiling: the time asyncpg takes just to fetch the same feature rows.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+import uuid
+from datetime import date, timedelta
+
+import asyncpg
+import numpy as np
+
+from bench.report import Result
+from postloan_common.db import create_engine, drop_database, ensure_database, session_factory, sync_url, with_database
+from postloan_common.devstack import start_devstack
+from postloan_common.migrations import service_dir, upgrade
+
+AS_OF = date(2026, 6, 30)
+COLUMNS = (
+    "loan_id",
+    "customer_id",
+    "product",
+    "segment",
+    "principal",
+    "outstanding",
+    "overdue",
+    "annual_rate",
+    "disbursed_on",
+    "maturity_date",
+    "installment_count",
+    "overdue_since",
+    "episode_started_on",
+    "episode_max",
+    "dpd_episodes",
+    "last_cured_on",
+    "amount_due",
+    "amount_paid",
+    "payments_count",
+    "partial_payments",
+    "missed_count",
+    "consecutive_misses",
+    "broken_promises",
+    "contacts",
+    "contacts_negative",
+    "restructured",
+    "observation_start",
+    "dirty",
+)
+
+
+def _book(n: int, seed: int = 7) -> list[tuple[object, ...]]:
+    """`n` feature rows: most loans current, a delinquent tail, some with closed episodes, a corporate slice."""
+    rng = np.random.default_rng(seed)
+    dpd = np.where(rng.random(n) < 0.08, rng.integers(1, 400, n), 0)
+    cured = (dpd == 0) & (rng.random(n) < 0.1)
+    corporate = rng.random(n) < 0.02
+    missed = rng.poisson(0.3, n) + (dpd > 0)
+    broken = rng.poisson(0.1, n)
+    contacts = rng.poisson(0.5, n)
+    rows: list[tuple[object, ...]] = []
+    for i in range(n):
+        d = int(dpd[i])
+        since = AS_OF - timedelta(days=d) if d else None
+        episodes = "[]"
+        cured_on = None
+        if cured[i]:
+            cured_on = AS_OF - timedelta(days=int(rng.integers(5, 300)))
+            episodes = json.dumps(
+                [{"s": (cured_on - timedelta(days=20)).isoformat(), "e": cured_on.isoformat(), "m": 20}]
+            )
+        rows.append(
+            (
+                f"L{i:08d}",
+                f"C{i // 3 if corporate[i] else i:08d}",
+                "corp-loan" if corporate[i] else "consumer-12m",
+                "corporate" if corporate[i] else "retail",
+                12000,
+                6000,
+                500 if d else 0,
+                0.12,
+                date(2025, 12, 1),
+                date(2026, 12, 1),
+                12,
+                since,
+                since,
+                d,
+                episodes,
+                cured_on,
+                6000,
+                5800 if d else 6000,
+                6,
+                int(d > 0),
+                int(missed[i]),
+                int(d > 30) + int(d > 60),
+                int(broken[i]),
+                int(contacts[i]),
+                int(contacts[i] > 1),
+                False,
+                None,
+                True,
+            )
+        )
+    return rows
+
+
+async def _raw_read(dsn: str, chunk: int) -> tuple[float, int]:
+    """Seconds to fetch every active feature row with asyncpg, in keyset chunks."""
+    conn = await asyncpg.connect(dsn)
+    try:
+        started = time.perf_counter()
+        last, total = "", 0
+        while True:
+            rows = await conn.fetch(
+                "SELECT * FROM loan_features WHERE status = 'active' AND loan_id > $1 ORDER BY loan_id LIMIT $2",
+                last,
+                chunk,
+            )
+            if not rows:
+                break
+            total += len(rows)
+            last = rows[-1]["loan_id"]
+        return time.perf_counter() - started, total
+    finally:
+        await conn.close()
+
+
+async def run(*, scale: float = 1.0) -> list[Result]:
+    """Time two close-of-day runs over the whole book and the raw read of the same rows."""
+    from risk_alert.service.close_of_day import rescore
+    from risk_alert.settings import Settings
+
+    n = max(1000, int(1_000_000 * scale))
+    stack = start_devstack()
+    db = f"bench_risk_{uuid.uuid4().hex[:8]}"
+    try:
+        await ensure_database(stack.postgres_url, db)
+        url = with_database(stack.postgres_url, db)
+        await asyncio.to_thread(upgrade, service_dir("risk_alert"), url)
+        print(f"risk: seeding {n:,} feature rows", flush=True)
+        conn = await asyncpg.connect(sync_url(url))
+        try:
+            for start in range(0, n, 200_000):
+                await conn.copy_records_to_table(
+                    "loan_features", records=_book(min(200_000, n - start), seed=start), columns=list(COLUMNS)
+                )
+            await conn.execute("VACUUM ANALYZE loan_features")
+        finally:
+            await conn.close()
+        settings = Settings(database_url=url, kafka_bootstrap_servers=stack.kafka_bootstrap)
+        raw_seconds, raw_rows = await _raw_read(sync_url(url), settings.rescore_chunk_size)
+        print(f"  raw fetch of {raw_rows:,} rows: {raw_seconds:.2f} s", flush=True)
+
+        engine = create_engine(url)
+        sessions = session_factory(engine)
+        timings = []
+        stats_text = []
+        for day in (AS_OF, AS_OF + timedelta(days=1)):
+            started = time.perf_counter()
+            async with sessions.begin() as session:
+                stats = await rescore(session, business_date=day, settings=settings, everything=True)
+            timings.append(time.perf_counter() - started)
+            stats_text.append(
+                f"{stats.loans:,} loans, {stats.score_events:,} score / {stats.classification_events:,} class events, "
+                f"{stats.alerts_raised:,} alerts raised; phases {stats.phases}"
+            )
+            print(f"  close of day {day}: {timings[-1]:.2f} s ({stats_text[-1]})", flush=True)
+        await engine.dispose()
+        return [
+            Result(
+                f"risk: first close of day, {n:,} loans",
+                timings[0],
+                "s",
+                "asyncpg fetch of the same rows",
+                raw_seconds,
+                higher_is_better=False,
+                detail="every loan scored, classified, ECL, rules; events for all first scores. " + stats_text[0],
+            ),
+            Result(
+                f"risk: next close of day, {n:,} loans",
+                timings[1],
+                "s",
+                "asyncpg fetch of the same rows",
+                raw_seconds,
+                higher_is_better=False,
+                detail="every loan re-scored and re-classified; only movers written and published. " + stats_text[1],
+            ),
+        ]
+    finally:
+        await drop_database(stack.postgres_url, db)
+        stack.stop()

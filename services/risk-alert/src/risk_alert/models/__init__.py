@@ -1,0 +1,1 @@
+"""Shipped model artifacts (JSON, never pickles)."""

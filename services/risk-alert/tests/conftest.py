@@ -1,0 +1,47 @@
+"""Fixtures for risk-alert integration tests: a migrated database, an API client, tokens."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+
+import httpx
+import pytest
+
+from postloan_common.devstack import DevStack
+from postloan_common.testing import TEST_JWT_SECRET
+from postloan_common.web import mint_token
+
+PREFIX = "RISK_ALERT_"
+
+
+@pytest.fixture
+def token() -> Callable[..., dict[str, str]]:
+    """Authorization headers for a role."""
+
+    def headers(role: str = "risk_officer", sub: str = "tester") -> dict[str, str]:
+        return {"Authorization": f"Bearer {mint_token(secret=TEST_JWT_SECRET, sub=sub, roles=[role])}"}
+
+    return headers
+
+
+@pytest.fixture
+def ra_api(migrated_database, devstack: DevStack, monkeypatch: pytest.MonkeyPatch):
+    """Start the API on a fresh migrated database: `async with ra_api() as (client, url)`."""
+
+    @asynccontextmanager
+    async def start(url: str | None = None) -> AsyncIterator[tuple[httpx.AsyncClient, str]]:
+        from risk_alert.main import create_app
+
+        url = url or await migrated_database("risk_alert")
+        monkeypatch.setenv(PREFIX + "DATABASE_URL", url)
+        monkeypatch.setenv("KAFKA_BOOTSTRAP_SERVERS", devstack.kafka_bootstrap)
+        monkeypatch.setenv("POSTLOAN_JWT_SECRET", TEST_JWT_SECRET)
+        monkeypatch.setenv("POSTLOAN_ENV", "test")
+        app = create_app()
+        async with app.router.lifespan_context(app):
+            transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+            async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+                yield client, url
+
+    return start
