@@ -7,7 +7,7 @@ UV := $(shell command -v uv 2>/dev/null || echo "$(PYTHON) -m uv")
 RUN := $(UV) run --frozen
 ROLE ?= admin
 
-.PHONY: install run test lint format schemas bench migrate token clean
+.PHONY: install run test lint format schemas bench migrate token clean deploy-tools deploy-check compose-env compose-test
 
 install:
 	@command -v uv >/dev/null 2>&1 || $(PYTHON) -m uv --version >/dev/null 2>&1 || \
@@ -42,6 +42,20 @@ migrate:
 
 token:
 	@$(RUN) postloan token --role $(ROLE)
+
+# Deployment checks without Docker (they also run in `test`); deploy-tools installs the checkers.
+deploy-tools:
+	PYTHON=$(PYTHON) bash deploy/tools/install-checkers.sh
+
+deploy-check:
+	$(RUN) pytest tests/deploy
+
+compose-env:
+	bash deploy/scripts/compose-env.sh
+
+# Needs a Docker engine: build, start docker-compose.yml, smoke-test it, tear it down.
+compose-test:
+	PYTHON=$(PYTHON) bash deploy/scripts/compose-test.sh
 
 clean:
 	rm -rf .devstack .pytest_cache .mypy_cache .ruff_cache .import_linter_cache
