@@ -4,4 +4,9 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
+from postloan_crm.api import cases, customers, service_desk
+
 router = APIRouter(prefix="/v1")
+router.include_router(customers.router)
+router.include_router(cases.router)
+router.include_router(service_desk.router)

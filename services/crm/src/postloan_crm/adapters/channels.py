@@ -1,0 +1,174 @@
+"""Channel adapters: e-mail over SMTP, SMS and push through an HTTP provider webhook."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping
+from dataclasses import dataclass
+from email.message import EmailMessage
+from typing import Protocol
+
+import aiosmtplib
+import httpx
+
+from postloan_common.logging import get_logger
+from postloan_crm.settings import Settings
+
+log = get_logger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Outgoing:
+    """One message to deliver; `key` makes a retried delivery recognisable to the provider."""
+
+    key: str
+    channel: str
+    recipient: str
+    subject: str | None
+    body: str
+    language: str
+
+
+class SendError(Exception):
+    """Delivery failed; `retryable` says whether trying again later may succeed."""
+
+    def __init__(self, message: str, *, retryable: bool) -> None:
+        super().__init__(message)
+        self.retryable = retryable
+
+
+class ChannelSender(Protocol):
+    async def send(self, message: Outgoing) -> str | None:
+        """Deliver `message`; return the provider's message id when it gives one."""
+        ...
+
+
+class SmtpSender:
+    """E-mail through an SMTP server."""
+
+    def __init__(
+        self,
+        *,
+        host: str,
+        port: int,
+        sender: str,
+        username: str | None = None,
+        password: str | None = None,
+        start_tls: bool = False,
+        timeout_s: float = 10.0,
+    ) -> None:
+        self.host, self.port, self.sender = host, port, sender
+        self.username, self.password = username, password
+        self.start_tls, self.timeout_s = start_tls, timeout_s
+
+    async def send(self, message: Outgoing) -> str | None:
+        """Send one e-mail; connection problems and 4xx replies are retryable, 5xx replies are not."""
+        mail = EmailMessage()
+        mail["From"] = self.sender
+        mail["To"] = message.recipient
+        mail["Subject"] = message.subject or ""
+        mail["Message-ID"] = f"<{message.key}@postloan-crm>"
+        mail["Content-Language"] = message.language
+        mail.set_content(message.body)
+        try:
+            await aiosmtplib.send(
+                mail,
+                hostname=self.host,
+                port=self.port,
+                username=self.username,
+                password=self.password,
+                start_tls=self.start_tls,
+                timeout=self.timeout_s,
+            )
+        except aiosmtplib.SMTPResponseException as exc:
+            raise SendError(f"SMTP {exc.code}: {exc.message}", retryable=exc.code < 500) from exc
+        except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
+            raise SendError(f"SMTP: {exc!r}", retryable=True) from exc
+        return str(mail["Message-ID"])
+
+
+class WebhookSender:
+    """SMS or push through a provider's HTTP webhook, with timeouts and retries on 5xx and timeouts."""
+
+    def __init__(
+        self,
+        *,
+        url: str,
+        token: str | None = None,
+        timeout_s: float = 5.0,
+        max_attempts: int = 3,
+        backoff_s: float = 0.5,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self.url, self.token = url, token
+        self.timeout_s, self.max_attempts, self.backoff_s = timeout_s, max(1, max_attempts), backoff_s
+        self.transport = transport
+
+    async def send(self, message: Outgoing) -> str | None:
+        """POST the message; the idempotency key lets the provider drop a retried duplicate."""
+        headers = {"Idempotency-Key": message.key}
+        if self.token:
+            headers["Authorization"] = f"Bearer {self.token}"
+        payload = {
+            "id": message.key,
+            "channel": message.channel,
+            "to": message.recipient,
+            "text": message.body,
+            "language": message.language,
+        }
+        if message.subject:
+            payload["title"] = message.subject
+        last = "no attempt"
+        async with httpx.AsyncClient(timeout=self.timeout_s, transport=self.transport) as client:
+            for attempt in range(1, self.max_attempts + 1):
+                try:
+                    response = await client.post(self.url, json=payload, headers=headers)
+                except (httpx.TimeoutException, httpx.TransportError) as exc:
+                    last = f"{type(exc).__name__}: {exc}"
+                else:
+                    if response.status_code < 300:
+                        return _provider_id(response)
+                    last = f"HTTP {response.status_code}: {response.text[:200]}"
+                    if response.status_code < 500 and response.status_code != 429:
+                        raise SendError(last, retryable=False)
+                if attempt < self.max_attempts:
+                    log.info("provider call failed, retrying", channel=message.channel, attempt=attempt, error=last)
+                    await asyncio.sleep(self.backoff_s * 2 ** (attempt - 1))
+        raise SendError(f"{self.max_attempts} attempts failed; last: {last}", retryable=True)
+
+
+def _provider_id(response: httpx.Response) -> str | None:
+    try:
+        body = response.json()
+    except ValueError:
+        return None
+    value = body.get("id") if isinstance(body, dict) else None
+    return str(value) if value is not None else None
+
+
+def senders_from(settings: Settings) -> Mapping[str, ChannelSender]:
+    """The channel adapters configured in `settings`."""
+    token = settings.provider_token.get_secret_value() if settings.provider_token else None
+
+    def webhook(url: str) -> WebhookSender:
+        return WebhookSender(
+            url=url,
+            token=token,
+            timeout_s=settings.provider_timeout_s,
+            max_attempts=settings.provider_max_attempts,
+            backoff_s=settings.provider_backoff_s,
+        )
+
+    return {
+        "email": SmtpSender(
+            host=settings.smtp_host,
+            port=settings.smtp_port,
+            sender=settings.smtp_from,
+            username=settings.smtp_username,
+            password=settings.smtp_password.get_secret_value() if settings.smtp_password else None,
+            start_tls=settings.smtp_start_tls,
+            timeout_s=settings.smtp_timeout_s,
+        ),
+        "sms": webhook(settings.sms_webhook_url),
+        "app_push": webhook(settings.push_webhook_url),
+    }

@@ -1,0 +1,154 @@
+"""Collection cases: work lists, detail with timeline, supervisor assignment, promises to pay; agents."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Path, Query, status
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+from postloan_common.web import CorrelationId, CurrentPrincipal, DbSession, ProblemError, require_roles
+from postloan_crm.api.present import plain
+from postloan_crm.api.schemas import AgentIn, AssignIn, PromiseIn
+from postloan_crm.service import audit, queries
+from postloan_crm.service.calendar import current_business_date
+from postloan_crm.service.cases import open_case, reassign
+from postloan_crm.service.events import Trace
+from postloan_crm.service.promises import make_promise
+from postloan_crm.store.tables import agents, cases
+
+router = APIRouter(tags=["cases"])
+Supervisors = Depends(require_roles("supervisor", "admin"))
+Agents = Depends(require_roles("collector", "supervisor", "admin"))
+QUEUE = "^(automated|phone|senior|field|recovery)$"
+
+
+@router.get("/cases")
+async def list_cases(
+    session: DbSession,
+    _: CurrentPrincipal,
+    status_: Annotated[str | None, Query(alias="status", pattern="^(open|closed)$")] = None,
+    queue: Annotated[str | None, Query(pattern=QUEUE)] = None,
+    assignee: Annotated[str | None, Query(max_length=64)] = None,
+    customer_id: Annotated[str | None, Query(max_length=64)] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    cursor: Annotated[str | None, Query(max_length=500)] = None,
+) -> dict[str, Any]:
+    """Cases by status, queue and assignee, ordered by case id."""
+    try:
+        items, next_cursor = await queries.list_cases(
+            session,
+            status=status_,
+            queue=queue,
+            assignee=assignee,
+            customer_id=customer_id,
+            limit=limit,
+            cursor=cursor,
+        )
+    except queries.BadCursor as exc:
+        raise ProblemError(400, "Bad cursor", str(exc)) from exc
+    return {"items": plain(items), "next_cursor": next_cursor}
+
+
+@router.get("/cases/{case_id}")
+async def get_case(case_id: str, session: DbSession, _: CurrentPrincipal) -> dict[str, Any]:
+    """A case with its timeline and promises."""
+    detail = await queries.case_detail(session, case_id)
+    if detail is None:
+        raise ProblemError(404, "Case not found", f"case {case_id} is not known")
+    return plain(detail)
+
+
+@router.post("/cases/{case_id}/assign", dependencies=[Supervisors])
+async def assign_case(
+    case_id: str, body: AssignIn, session: DbSession, principal: CurrentPrincipal, correlation_id: CorrelationId
+) -> dict[str, Any]:
+    """A supervisor gives an open case to an agent."""
+    async with session.begin():
+        try:
+            before = await reassign(session, case_id=case_id, agent_id=body.agent_id, actor=principal.subject)
+        except LookupError as exc:
+            raise ProblemError(404, "Not found", str(exc)) from exc
+        except ValueError as exc:
+            raise ProblemError(409, "Case closed", str(exc)) from exc
+        await audit.record(
+            session,
+            actor=principal.subject,
+            action="case.assign",
+            subject=case_id,
+            details={"agent_id": body.agent_id},
+            correlation_id=correlation_id,
+        )
+        detail = await queries.case_detail(session, case_id)
+    assert before is not None
+    return plain(detail)
+
+
+@router.post("/cases/{case_id}/promises", status_code=status.HTTP_201_CREATED, dependencies=[Agents])
+async def add_promise(
+    case_id: str, body: PromiseIn, session: DbSession, principal: CurrentPrincipal, correlation_id: CorrelationId
+) -> dict[str, Any]:
+    """Record a promise to pay on an open case."""
+    async with session.begin():
+        row = (await session.execute(select(cases.c.loan_id, cases.c.status).where(cases.c.case_id == case_id))).first()
+        if row is None:
+            raise ProblemError(404, "Case not found", f"case {case_id} is not known")
+        case = await open_case(session, row.loan_id)
+        if case is None or case["case_id"] != case_id:
+            raise ProblemError(409, "Case closed", f"case {case_id} is {row.status}")
+        today = await current_business_date(session)
+        if body.promised_date < today:
+            raise ProblemError(
+                422, "Invalid promise", f"promised_date {body.promised_date} is before the business date {today}"
+            )
+        promise = await make_promise(
+            session,
+            case=case,
+            amount=body.amount,
+            promised_date=body.promised_date,
+            made_on=today,
+            agent_id=principal.subject[:64],
+            interaction_id=body.interaction_id,
+            trace=Trace(business_date=today, correlation_id=correlation_id),
+        )
+        await audit.record(
+            session,
+            actor=principal.subject,
+            action="promise.make",
+            subject=case_id,
+            details={"promise_id": promise["promise_id"], "amount": str(body.amount)},
+            correlation_id=correlation_id,
+        )
+    return plain(promise)
+
+
+@router.get("/agents")
+async def list_agents(session: DbSession, _: CurrentPrincipal) -> dict[str, Any]:
+    """Collection agents and their queues."""
+    rows = (await session.execute(select(agents).order_by(agents.c.agent_id))).mappings()
+    return {"items": plain([dict(r) for r in rows])}
+
+
+@router.put("/agents/{agent_id}", dependencies=[Supervisors])
+async def put_agent(
+    agent_id: Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]*$")],
+    body: AgentIn,
+    session: DbSession,
+    principal: CurrentPrincipal,
+    correlation_id: CorrelationId,
+) -> dict[str, Any]:
+    """Create or change an agent: the queues they work and their capacity."""
+    values = body.model_dump()
+    async with session.begin():
+        stmt = pg_insert(agents).values(agent_id=agent_id, **values)
+        await session.execute(stmt.on_conflict_do_update(index_elements=[agents.c.agent_id], set_=values))
+        await audit.record(
+            session,
+            actor=principal.subject,
+            action="agent.put",
+            subject=agent_id,
+            details=values,
+            correlation_id=correlation_id,
+        )
+    return {"agent_id": agent_id, **values}

@@ -1,0 +1,321 @@
+"""Customers: profile, customer 360, communications and interactions."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, timedelta
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Response, status
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from postloan_common.web import (
+    CorrelationId,
+    CurrentPrincipal,
+    DbSession,
+    Principal,
+    ProblemError,
+    can_read_pii,
+    require_roles,
+)
+from postloan_crm.api.deps import Now, existing_customer
+from postloan_crm.api.present import communication_view, customer_view, plain
+from postloan_crm.api.schemas import CustomerIn, CustomerPatch, InteractionIn, RelatedPartyIn
+from postloan_crm.service import audit, queries
+from postloan_crm.service.customers import (
+    ConsentData,
+    CustomerData,
+    PartyData,
+    PhoneData,
+    load_customer,
+    set_consents,
+    upsert_customer,
+)
+from postloan_crm.service.events import Trace
+from postloan_crm.service.interactions import ContactRefused, InteractionData, log_interaction
+from postloan_crm.store.tables import customers
+
+router = APIRouter(tags=["customers"])
+Writers = Depends(require_roles("system", "supervisor", "admin"))
+Agents = Depends(require_roles("collector", "supervisor", "admin"))
+FUTURE_SLACK = timedelta(minutes=5)
+
+
+def _parties(items: list[RelatedPartyIn] | None) -> tuple[PartyData, ...] | None:
+    if items is None:
+        return None
+    return tuple(
+        PartyData(p.name, p.relation, p.customer_id, tuple(PhoneData(ph.number, ph.kind) for ph in p.phones))
+        for p in items
+    )
+
+
+def _consents(items: list[Any] | None) -> tuple[ConsentData, ...] | None:
+    if items is None:
+        return None
+    return tuple(ConsentData(c.channel.value, c.granted, c.purpose, c.recorded_on) for c in items)
+
+
+def to_data(body: CustomerIn) -> CustomerData:
+    """The customer record of a POST body."""
+    return CustomerData(
+        customer_id=body.customer_id,
+        name=body.name,
+        national_id=body.national_id,
+        timezone=body.timezone,
+        language=body.language,
+        phones=tuple(PhoneData(p.number, p.kind) for p in body.phones),
+        emails=tuple(body.emails),
+        birth_date=body.birth_date,
+        segment=body.segment,
+        preferred_channel=body.preferred_channel,
+        jurisdiction=body.jurisdiction,
+        consents=_consents(body.consents),
+        related_parties=_parties(body.related_parties),
+        address=body.address.model_dump(mode="json") if body.address else None,
+    )
+
+
+async def pii_read(
+    session: AsyncSession, *, principal: Principal, customer_ids: list[str], what: str, correlation_id: str
+) -> None:
+    """Audit that `principal` saw these customers' personal data in clear (nothing to record when masked)."""
+    if not can_read_pii(principal):
+        return
+    for customer_id in dict.fromkeys(customer_ids):
+        await audit.record(
+            session,
+            actor=principal.subject,
+            action=audit.PII_READ,
+            subject=customer_id,
+            details={"what": what},
+            correlation_id=correlation_id,
+        )
+
+
+@router.post("/customers", status_code=status.HTTP_201_CREATED, dependencies=[Writers])
+async def create_customer(
+    body: CustomerIn,
+    response: Response,
+    session: DbSession,
+    principal: CurrentPrincipal,
+    correlation_id: CorrelationId,
+) -> dict[str, Any]:
+    """Create a customer, or replace the record of an existing one (200)."""
+    async with session.begin():
+        created = await upsert_customer(session, data=to_data(body), source="rest")
+        await audit.record(
+            session,
+            actor=principal.subject,
+            action="customer.create" if created else "customer.replace",
+            subject=body.customer_id,
+            correlation_id=correlation_id,
+        )
+        data = await existing_customer(session, body.customer_id)
+        await pii_read(
+            session, principal=principal, customer_ids=[body.customer_id], what="profile", correlation_id=correlation_id
+        )
+    if not created:
+        response.status_code = status.HTTP_200_OK
+    return customer_view(data, principal=principal)
+
+
+@router.get("/customers")
+async def list_customers(
+    session: DbSession,
+    principal: CurrentPrincipal,
+    correlation_id: CorrelationId,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    cursor: Annotated[str | None, Query(max_length=500)] = None,
+) -> dict[str, Any]:
+    """Customers ordered by id, one page at a time."""
+    query = select(customers.c.customer_id).order_by(customers.c.customer_id).limit(limit + 1)
+    if cursor:
+        try:
+            (after,) = queries.decode_cursor(cursor, 1)
+        except queries.BadCursor as exc:
+            raise ProblemError(400, "Bad cursor", str(exc)) from exc
+        query = query.where(customers.c.customer_id > after)
+    async with session.begin():
+        ids = list((await session.scalars(query)).all())
+        more = len(ids) > limit
+        ids = ids[:limit]
+        items = [await load_customer(session, i) for i in ids]
+        await pii_read(session, principal=principal, customer_ids=ids, what="list", correlation_id=correlation_id)
+    return {
+        "items": [customer_view(c, principal=principal) for c in items if c is not None],
+        "next_cursor": queries.encode_cursor(ids[-1]) if more else None,
+    }
+
+
+@router.get("/customers/{customer_id}")
+async def get_customer(
+    customer_id: str, session: DbSession, principal: CurrentPrincipal, correlation_id: CorrelationId
+) -> dict[str, Any]:
+    """A customer's profile, contact points, consents and related parties."""
+    async with session.begin():
+        data = await existing_customer(session, customer_id)
+        await pii_read(
+            session, principal=principal, customer_ids=[customer_id], what="profile", correlation_id=correlation_id
+        )
+    return customer_view(data, principal=principal)
+
+
+@router.patch("/customers/{customer_id}", dependencies=[Writers])
+async def patch_customer(
+    customer_id: str,
+    body: CustomerPatch,
+    session: DbSession,
+    principal: CurrentPrincipal,
+    correlation_id: CorrelationId,
+) -> dict[str, Any]:
+    """Change some fields of a customer; consents given are merged (an opt-out is `granted: false`)."""
+    given = body.model_fields_set
+    async with session.begin():
+        current = await existing_customer(session, customer_id, lock=True)
+        changes: dict[str, Any] = {
+            k: getattr(body, k)
+            for k in given
+            if k
+            in (
+                "name",
+                "national_id",
+                "timezone",
+                "language",
+                "birth_date",
+                "segment",
+                "preferred_channel",
+                "jurisdiction",
+            )
+        }
+        if "phones" in given:
+            changes["phones"] = tuple(PhoneData(p.number, p.kind) for p in body.phones or [])
+        if "emails" in given:
+            changes["emails"] = tuple(body.emails or [])
+        if "related_parties" in given:
+            changes["related_parties"] = _parties(body.related_parties or [])
+        if "address" in given:
+            changes["address"] = body.address.model_dump(mode="json") if body.address else None
+        updated = replace(current, consents=None, **changes)
+        if "jurisdiction" not in given and "address" in given:
+            updated = replace(updated, jurisdiction=None)  # re-derive from the new address
+        await upsert_customer(session, data=updated, source="rest")
+        if body.consents:
+            await set_consents(session, customer_id=customer_id, items=_consents(body.consents) or ())
+        await audit.record(
+            session,
+            actor=principal.subject,
+            action="customer.update",
+            subject=customer_id,
+            details={"fields": sorted(given)},
+            correlation_id=correlation_id,
+        )
+        data = await existing_customer(session, customer_id)
+        await pii_read(
+            session, principal=principal, customer_ids=[customer_id], what="profile", correlation_id=correlation_id
+        )
+    return customer_view(data, principal=principal)
+
+
+@router.get("/customers/{customer_id}/overview")
+async def customer_overview(
+    customer_id: str, session: DbSession, principal: CurrentPrincipal, correlation_id: CorrelationId
+) -> dict[str, Any]:
+    """Customer 360: profile, loans with their latest risk, open case, recent interactions and communications."""
+    async with session.begin():
+        data = await existing_customer(session, customer_id)
+        around = await queries.overview(session, customer_id)
+        await pii_read(
+            session, principal=principal, customer_ids=[customer_id], what="overview", correlation_id=correlation_id
+        )
+    around["recent_communications"] = [
+        communication_view(c, principal=principal) for c in around["recent_communications"]
+    ]
+    return {"profile": customer_view(data, principal=principal), **plain(around)}
+
+
+@router.get("/customers/{customer_id}/communications")
+async def customer_communications(
+    customer_id: str,
+    session: DbSession,
+    principal: CurrentPrincipal,
+    correlation_id: CorrelationId,
+    status_: Annotated[str | None, Query(alias="status", pattern="^(queued|deferred|sent|failed|suppressed)$")] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    cursor: Annotated[str | None, Query(max_length=500)] = None,
+) -> dict[str, Any]:
+    """The customer's reminders and messages, newest first, with status and reason."""
+    async with session.begin():
+        await existing_customer(session, customer_id)
+        try:
+            items, next_cursor = await queries.list_communications(
+                session, customer_id=customer_id, status=status_, limit=limit, cursor=cursor
+            )
+        except queries.BadCursor as exc:
+            raise ProblemError(400, "Bad cursor", str(exc)) from exc
+        if any(i["recipient"] for i in items):
+            await pii_read(
+                session,
+                principal=principal,
+                customer_ids=[customer_id],
+                what="communications",
+                correlation_id=correlation_id,
+            )
+    return {"items": [communication_view(i, principal=principal) for i in items], "next_cursor": next_cursor}
+
+
+@router.post("/customers/{customer_id}/interactions", status_code=status.HTTP_201_CREATED, dependencies=[Agents])
+async def post_interaction(
+    customer_id: str,
+    body: InteractionIn,
+    session: DbSession,
+    principal: CurrentPrincipal,
+    correlation_id: CorrelationId,
+    now: Now,
+) -> dict[str, Any]:
+    """Log a contact; an outbound call that would break a contact rule is refused with 409 naming the rule."""
+    occurred_at = body.occurred_at or now
+    if occurred_at.tzinfo is None:
+        raise ProblemError(422, "Invalid interaction", "occurred_at must carry a time zone offset")
+    if occurred_at > now + FUTURE_SLACK:
+        raise ProblemError(422, "Invalid interaction", "occurred_at lies in the future")
+    async with session.begin():
+        customer = await existing_customer(session, customer_id, lock=True)
+        try:
+            row = await log_interaction(
+                session,
+                customer=customer,
+                data=InteractionData(
+                    channel=body.channel.value,
+                    direction=body.direction,
+                    party=body.party,
+                    connected=body.connected,
+                    outcome=body.outcome.value,
+                    occurred_at=occurred_at.astimezone(UTC),
+                    case_id=body.case_id,
+                    loan_id=body.loan_id,
+                    note=body.note,
+                ),
+                agent_id=principal.subject,
+                trace=Trace(correlation_id=correlation_id),
+            )
+        except ContactRefused as exc:
+            raise ProblemError(
+                409,
+                "Contact rule",
+                f"{exc.rule}: {exc.decision.detail}",
+                type_="/problems/contact-rule",
+                extra={"rule": exc.rule, "allowed_from": exc.decision.until},
+            ) from exc
+        except LookupError as exc:
+            raise ProblemError(422, "Invalid interaction", str(exc)) from exc
+        await audit.record(
+            session,
+            actor=principal.subject,
+            action="interaction.log",
+            subject=customer_id,
+            details={"interaction_id": row["interaction_id"], "outcome": row["outcome"]},
+            correlation_id=correlation_id,
+        )
+    return plain(row)

@@ -1,0 +1,66 @@
+"""Shaping responses: money as strings, and personal data masked for callers without pii:read."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import asdict
+from datetime import date, datetime, time
+from decimal import Decimal
+from typing import Any
+
+from postloan_common.web import Principal, can_read_pii, mask_email, mask_national_id, mask_phone
+from postloan_crm.service.customers import CustomerData
+
+
+def plain(value: Any) -> Any:
+    """JSON-ready copy: Decimal as a plain string (never a float), dates ISO 8601."""
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    if isinstance(value, datetime | date | time):
+        return value.isoformat()
+    if isinstance(value, Mapping):
+        return {str(k): plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [plain(v) for v in value]
+    return value
+
+
+def customer_view(data: CustomerData, *, principal: Principal) -> dict[str, Any]:
+    """A customer as the caller may see it: national id, phones and e-mails masked without pii:read."""
+    clear = can_read_pii(principal)
+
+    def phone(number: str) -> str:
+        return number if clear else mask_phone(number)
+
+    body = asdict(data)
+    extra = body.pop("extra")
+    body["national_id"] = data.national_id if clear else mask_national_id(data.national_id)
+    body["phones"] = [{"number": phone(p.number), "kind": p.kind} for p in data.phones]
+    body["emails"] = [e if clear else mask_email(e) for e in data.emails]
+    body["related_parties"] = [
+        {
+            "name": p.name,
+            "relation": p.relation,
+            "customer_id": p.customer_id,
+            "phones": [{"number": phone(ph.number), "kind": ph.kind} for ph in p.phones],
+        }
+        for p in data.related_parties or ()
+    ]
+    body["consents"] = [asdict(c) for c in data.consents or ()]
+    body["pii_masked"] = not clear
+    return plain(body | extra)
+
+
+def mask_recipient(recipient: str | None, *, principal: Principal) -> str | None:
+    """A message recipient (phone or e-mail) as the caller may see it."""
+    if recipient is None or can_read_pii(principal):
+        return recipient
+    return mask_email(recipient) if "@" in recipient else mask_phone(recipient)
+
+
+def communication_view(row: Mapping[str, Any], *, principal: Principal) -> dict[str, Any]:
+    """A stored communication for the API."""
+    body = dict(row)
+    body.pop("source_event_id", None)
+    body["recipient"] = mask_recipient(body.get("recipient"), principal=principal)
+    return plain(body)

@@ -1,0 +1,159 @@
+"""Request and response bodies of the crm API."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from postloan_common.contracts import ContactChannel, ContactOutcome, PositiveMoney
+from postloan_common.contracts.common import TimeZone
+
+Id = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]*$")]
+Name = Annotated[str, StringConstraints(min_length=1, max_length=200)]
+Email = Annotated[str, StringConstraints(max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
+PhoneNumber = Annotated[str, StringConstraints(pattern=r"^\+?[0-9][0-9 \-]{4,24}$")]
+Language = Literal["zh-CN", "en"]
+Jurisdiction = Literal["CN", "US"]
+ReminderChannel = Literal["sms", "email", "app_push"]
+
+
+class _In(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class PhoneIn(_In):
+    number: PhoneNumber
+    kind: Literal["mobile", "home", "work", "other"] = "mobile"
+
+
+class ConsentIn(_In):
+    channel: ContactChannel
+    purpose: Annotated[str, StringConstraints(pattern=r"^(collection|care|marketing)$")] = "collection"
+    granted: bool
+    recorded_on: date | None = None
+
+
+class RelatedPartyIn(_In):
+    name: Name
+    relation: Annotated[str, StringConstraints(min_length=1, max_length=32)]
+    customer_id: Id | None = None
+    phones: list[PhoneIn] = Field(default_factory=list, max_length=10)
+
+
+class AddressIn(_In):
+    line1: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+    line2: Annotated[str, StringConstraints(max_length=200)] | None = None
+    city: Annotated[str, StringConstraints(max_length=100)] | None = None
+    province: Annotated[str, StringConstraints(max_length=100)] | None = None
+    postal_code: Annotated[str, StringConstraints(max_length=20)] | None = None
+    country: Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")] | None = None
+
+
+class CustomerIn(_In):
+    customer_id: Id
+    name: Name
+    national_id: Annotated[str, StringConstraints(min_length=1, max_length=64)]
+    phones: list[PhoneIn] = Field(default_factory=list, max_length=10)
+    emails: list[Email] = Field(default_factory=list, max_length=10)
+    timezone: TimeZone = "Asia/Shanghai"
+    language: Language = "zh-CN"
+    birth_date: date | None = None
+    segment: Literal["retail", "corporate"] | None = None
+    preferred_channel: ReminderChannel | None = None
+    jurisdiction: Jurisdiction | None = None
+    consents: list[ConsentIn] | None = Field(default=None, max_length=50)
+    related_parties: list[RelatedPartyIn] | None = Field(default=None, max_length=20)
+    address: AddressIn | None = None
+
+
+class CustomerPatch(_In):
+    """Only the fields given change; lists given replace the stored ones (consents are merged)."""
+
+    name: Name | None = None
+    national_id: Annotated[str, StringConstraints(min_length=1, max_length=64)] | None = None
+    phones: list[PhoneIn] | None = Field(default=None, max_length=10)
+    emails: list[Email] | None = Field(default=None, max_length=10)
+    timezone: TimeZone | None = None
+    language: Language | None = None
+    birth_date: date | None = None
+    segment: Literal["retail", "corporate"] | None = None
+    preferred_channel: ReminderChannel | None = None
+    jurisdiction: Jurisdiction | None = None
+    consents: list[ConsentIn] | None = Field(default=None, max_length=50)
+    related_parties: list[RelatedPartyIn] | None = Field(default=None, max_length=20)
+    address: AddressIn | None = None
+
+
+class InteractionIn(_In):
+    channel: ContactChannel = ContactChannel.PHONE
+    direction: Literal["outbound", "inbound"] = "outbound"
+    party: Literal["debtor", "third_party"] = "debtor"
+    connected: bool
+    outcome: ContactOutcome
+    case_id: Id | None = None
+    loan_id: Id | None = None
+    note: Annotated[str, StringConstraints(max_length=2000)] | None = None
+    # When the call took place (default: now); must carry a time zone.
+    occurred_at: datetime | None = None
+
+
+class AssignIn(_In):
+    agent_id: Id
+
+
+class PromiseIn(_In):
+    amount: PositiveMoney
+    promised_date: date
+    interaction_id: Id | None = None
+
+
+class PolicyIn(_In):
+    jurisdiction: Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")]
+    channel: ContactChannel
+    quiet_start: time | None = None
+    quiet_end: time | None = None
+    max_per_day: int | None = Field(default=None, ge=0, le=1000)
+    max_per_window: int | None = Field(default=None, ge=0, le=10000)
+    window_days: int = Field(default=7, ge=1, le=90)
+    counting: Literal["attempts", "connected"] = "attempts"
+
+
+class PolicyPut(_In):
+    policies: list[PolicyIn] = Field(min_length=1, max_length=200)
+
+
+class AgentIn(_In):
+    name: Name
+    queues: list[Literal["automated", "phone", "senior", "field", "recovery"]] = Field(min_length=1)
+    capacity: int | None = Field(default=None, ge=1, le=100000)
+    active: bool = True
+
+
+TicketKind = Literal["complaint", "hardship_request", "restructuring_request", "data_correction"]
+TicketStatus = Literal["open", "in_progress", "resolved", "closed"]
+
+
+class TicketIn(_In):
+    customer_id: Id
+    kind: TicketKind
+    subject: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+    description: Annotated[str, StringConstraints(max_length=5000)] | None = None
+    loan_id: Id | None = None
+    owner: Annotated[str, StringConstraints(min_length=1, max_length=200)] | None = None
+
+
+class TicketPatch(_In):
+    status: TicketStatus | None = None
+    owner: Annotated[str, StringConstraints(min_length=1, max_length=200)] | None = None
+
+
+class Page(BaseModel):
+    items: list[dict[str, Any]]
+    next_cursor: str | None = None
+
+
+class TouchpointPatch(_In):
+    status: Literal["done", "skipped", "planned"]
+    note: Annotated[str, StringConstraints(max_length=2000)] | None = None

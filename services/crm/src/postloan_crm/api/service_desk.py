@@ -1,0 +1,230 @@
+"""Contact policy and service tickets."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, status
+from sqlalchemy import func, select, update
+
+from postloan_common.web import CorrelationId, CurrentPrincipal, DbSession, ProblemError, require_roles
+from postloan_crm.api.deps import Now, ServiceConfig, existing_customer
+from postloan_crm.api.present import plain
+from postloan_crm.api.schemas import PolicyPut, TicketIn, TicketPatch, TouchpointPatch
+from postloan_crm.domain.contact_policy import ContactPolicy, Counting
+from postloan_crm.service import audit, queries
+from postloan_crm.service.policies import load_policies, replace_policies
+from postloan_crm.service.tickets import change_ticket, open_ticket, overdue
+from postloan_crm.store.tables import care_touchpoints
+
+router = APIRouter()
+PolicyAdmins = Depends(require_roles("supervisor", "admin"))
+Staff = Depends(require_roles("system", "collector", "supervisor", "admin"))
+
+
+def _policy_view(policy: ContactPolicy) -> dict[str, Any]:
+    return plain(
+        {
+            "jurisdiction": policy.jurisdiction,
+            "channel": policy.channel,
+            "quiet_start": policy.quiet_start,
+            "quiet_end": policy.quiet_end,
+            "max_per_day": policy.max_per_day,
+            "max_per_window": policy.max_per_window,
+            "window_days": policy.window_days,
+            "counting": policy.counting.value,
+        }
+    )
+
+
+@router.get("/contact-policy", tags=["contact-policy"])
+async def get_policy(session: DbSession, _: CurrentPrincipal) -> dict[str, Any]:
+    """The contact rules in force per jurisdiction and channel (DOMAIN defaults unless changed)."""
+    return {"policies": [_policy_view(p) for p in await load_policies(session)]}
+
+
+@router.put("/contact-policy", tags=["contact-policy"], dependencies=[PolicyAdmins])
+async def put_policy(
+    body: PolicyPut, session: DbSession, principal: CurrentPrincipal, correlation_id: CorrelationId
+) -> dict[str, Any]:
+    """Change the rules of the (jurisdiction, channel) pairs given; the others stay."""
+    policies = []
+    for p in body.policies:
+        if (p.quiet_start is None) != (p.quiet_end is None):
+            raise ProblemError(422, "Invalid policy", "give both quiet_start and quiet_end, or neither")
+        policies.append(
+            ContactPolicy(
+                jurisdiction=p.jurisdiction,
+                channel=p.channel.value,
+                quiet_start=p.quiet_start,
+                quiet_end=p.quiet_end,
+                max_per_day=p.max_per_day,
+                max_per_window=p.max_per_window,
+                window_days=p.window_days,
+                counting=Counting(p.counting),
+            )
+        )
+    async with session.begin():
+        await replace_policies(session, policies=policies, actor=principal.subject)
+        await audit.record(
+            session,
+            actor=principal.subject,
+            action="contact-policy.put",
+            subject="contact-policy",
+            details={"policies": [_policy_view(p) for p in policies]},
+            correlation_id=correlation_id,
+        )
+        current = await load_policies(session)
+    return {"policies": [_policy_view(p) for p in current]}
+
+
+def _ticket_view(row: dict[str, Any], now: Any) -> dict[str, Any]:
+    return plain(row | {"sla_breached": overdue(row, now)})
+
+
+@router.post("/tickets", status_code=status.HTTP_201_CREATED, tags=["tickets"], dependencies=[Staff])
+async def create_ticket(
+    body: TicketIn,
+    session: DbSession,
+    principal: CurrentPrincipal,
+    correlation_id: CorrelationId,
+    settings: ServiceConfig,
+    now: Now,
+) -> dict[str, Any]:
+    """Open a service ticket; its SLA depends on the kind."""
+    async with session.begin():
+        await existing_customer(session, body.customer_id)
+        row = await open_ticket(
+            session,
+            customer_id=body.customer_id,
+            kind=body.kind,
+            subject=body.subject,
+            description=body.description,
+            loan_id=body.loan_id,
+            owner=body.owner,
+            sla=timedelta(hours=settings.ticket_sla_hours.get(body.kind, 72)),
+            now=now,
+            actor=principal.subject,
+        )
+        await audit.record(
+            session,
+            actor=principal.subject,
+            action="ticket.open",
+            subject=row["ticket_id"],
+            details={"customer_id": body.customer_id, "kind": body.kind},
+            correlation_id=correlation_id,
+        )
+    return _ticket_view(row, now)
+
+
+@router.get("/tickets", tags=["tickets"])
+async def list_tickets(
+    session: DbSession,
+    _: CurrentPrincipal,
+    now: Now,
+    status_: Annotated[str | None, Query(alias="status", pattern="^(open|in_progress|resolved|closed)$")] = None,
+    kind: Annotated[
+        str | None, Query(pattern="^(complaint|hardship_request|restructuring_request|data_correction)$")
+    ] = None,
+    owner: Annotated[str | None, Query(max_length=200)] = None,
+    customer_id: Annotated[str | None, Query(max_length=64)] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    cursor: Annotated[str | None, Query(max_length=500)] = None,
+) -> dict[str, Any]:
+    """Tickets by status, kind, owner and customer, with whether the SLA is breached."""
+    try:
+        items, next_cursor = await queries.list_tickets(
+            session, status=status_, kind=kind, owner=owner, customer_id=customer_id, limit=limit, cursor=cursor
+        )
+    except queries.BadCursor as exc:
+        raise ProblemError(400, "Bad cursor", str(exc)) from exc
+    return {"items": [_ticket_view(i, now) for i in items], "next_cursor": next_cursor}
+
+
+@router.patch("/tickets/{ticket_id}", tags=["tickets"], dependencies=[Staff])
+async def patch_ticket(
+    ticket_id: str,
+    body: TicketPatch,
+    session: DbSession,
+    principal: CurrentPrincipal,
+    correlation_id: CorrelationId,
+    now: Now,
+) -> dict[str, Any]:
+    """Move a ticket's status or give it to another owner."""
+    if body.status is None and body.owner is None:
+        raise ProblemError(422, "Nothing to change", "give status and/or owner")
+    async with session.begin():
+        try:
+            before, after = await change_ticket(
+                session, ticket_id=ticket_id, status=body.status, owner=body.owner, now=now
+            )
+        except LookupError as exc:
+            raise ProblemError(404, "Ticket not found", str(exc)) from exc
+        except ValueError as exc:
+            raise ProblemError(409, "Invalid transition", str(exc)) from exc
+        await audit.record(
+            session,
+            actor=principal.subject,
+            action="ticket.update",
+            subject=ticket_id,
+            details={"from": {"status": before["status"], "owner": before["owner"]}, "to": body.model_dump()},
+            correlation_id=correlation_id,
+        )
+    return _ticket_view(after, now)
+
+
+@router.get("/care-touchpoints", tags=["care"])
+async def list_touchpoints(
+    session: DbSession,
+    _: CurrentPrincipal,
+    status_: Annotated[str | None, Query(alias="status", pattern="^(planned|done|skipped)$")] = "planned",
+    due_before: date | None = None,
+    customer_id: Annotated[str | None, Query(max_length=64)] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> dict[str, Any]:
+    """Care touchpoints (maturity, hardship follow-up, birthday) by status and due day, soonest first."""
+    query = select(care_touchpoints).order_by(care_touchpoints.c.due_on, care_touchpoints.c.id).limit(limit)
+    if status_:
+        query = query.where(care_touchpoints.c.status == status_)
+    if due_before:
+        query = query.where(care_touchpoints.c.due_on <= due_before)
+    if customer_id:
+        query = query.where(care_touchpoints.c.customer_id == customer_id)
+    rows = (await session.execute(query)).mappings()
+    return {"items": plain([dict(r) for r in rows])}
+
+
+@router.patch("/care-touchpoints/{touchpoint_id}", tags=["care"], dependencies=[Staff])
+async def patch_touchpoint(
+    touchpoint_id: int,
+    body: TouchpointPatch,
+    session: DbSession,
+    principal: CurrentPrincipal,
+    correlation_id: CorrelationId,
+) -> dict[str, Any]:
+    """Mark a touchpoint done or skipped, with a note."""
+    async with session.begin():
+        row = (
+            (
+                await session.execute(
+                    update(care_touchpoints)
+                    .where(care_touchpoints.c.id == touchpoint_id)
+                    .values(status=body.status, note=body.note, updated_at=func.now())
+                    .returning(care_touchpoints)
+                )
+            )
+            .mappings()
+            .first()
+        )
+        if row is None:
+            raise ProblemError(404, "Touchpoint not found", f"care touchpoint {touchpoint_id} is not known")
+        await audit.record(
+            session,
+            actor=principal.subject,
+            action="care.update",
+            subject=str(touchpoint_id),
+            details={"status": body.status},
+            correlation_id=correlation_id,
+        )
+    return plain(dict(row))

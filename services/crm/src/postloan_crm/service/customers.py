@@ -1,0 +1,227 @@
+"""Customers: profile, contact points, consents and related parties, from events and REST."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from sqlalchemy import delete, func, insert, literal_column, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from postloan_crm.store.tables import consents, contact_points, customers, related_parties
+
+
+@dataclass(frozen=True, slots=True)
+class PhoneData:
+    number: str
+    kind: str = "mobile"
+
+
+@dataclass(frozen=True, slots=True)
+class ConsentData:
+    channel: str
+    granted: bool
+    purpose: str = "collection"
+    recorded_on: date | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PartyData:
+    name: str
+    relation: str
+    customer_id: str | None = None
+    phones: tuple[PhoneData, ...] = ()
+
+
+@dataclass(frozen=True)
+class CustomerData:
+    """A customer's full record; None for consents / related parties / address means "leave as is"."""
+
+    customer_id: str
+    name: str
+    national_id: str
+    timezone: str
+    language: str
+    phones: tuple[PhoneData, ...] = ()
+    emails: tuple[str, ...] = ()
+    birth_date: date | None = None
+    segment: str | None = None
+    preferred_channel: str | None = None
+    jurisdiction: str | None = None
+    consents: tuple[ConsentData, ...] | None = None
+    related_parties: tuple[PartyData, ...] | None = None
+    address: dict[str, Any] | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def jurisdiction_of(data: CustomerData) -> str:
+    """The contact-rule jurisdiction: given, else the address country when it has a profile, else CN."""
+    if data.jurisdiction:
+        return data.jurisdiction
+    country = (data.address or {}).get("country")
+    return country if country in ("CN", "US") else "CN"
+
+
+async def upsert_customer(session: AsyncSession, *, data: CustomerData, source: str) -> bool:
+    """Create or replace a customer's record; return True when it was new."""
+    values: dict[str, Any] = {
+        "name": data.name,
+        "national_id": data.national_id,
+        "language": data.language,
+        "timezone": data.timezone,
+        "jurisdiction": jurisdiction_of(data),
+        "segment": data.segment,
+        "birth_date": data.birth_date,
+        "preferred_channel": data.preferred_channel,
+        "source": source,
+        "updated_at": func.now(),
+    }
+    if data.address is not None:
+        values["address"] = data.address
+    stmt = pg_insert(customers).values(customer_id=data.customer_id, **values)
+    update = dict(values)
+    if data.preferred_channel is None:
+        update.pop("preferred_channel")  # core banking does not know the channel preference crm keeps
+    stmt = stmt.on_conflict_do_update(index_elements=[customers.c.customer_id], set_=update)
+    # xmax is 0 only on a row this statement inserted.
+    created = (await session.execute(stmt.returning(literal_column("(xmax = 0)")))).scalar()
+    await _replace_contact_points(session, data)
+    if data.consents is not None:
+        await set_consents(session, customer_id=data.customer_id, items=data.consents)
+    if data.related_parties is not None:
+        await session.execute(delete(related_parties).where(related_parties.c.customer_id == data.customer_id))
+        if data.related_parties:
+            await session.execute(
+                insert(related_parties),
+                [
+                    {
+                        "customer_id": data.customer_id,
+                        "name": p.name,
+                        "relation": p.relation,
+                        "party_customer_id": p.customer_id,
+                        "phones": [{"number": ph.number, "kind": ph.kind} for ph in p.phones],
+                    }
+                    for p in data.related_parties
+                ],
+            )
+    return bool(created)
+
+
+async def _replace_contact_points(session: AsyncSession, data: CustomerData) -> None:
+    await session.execute(delete(contact_points).where(contact_points.c.customer_id == data.customer_id))
+    rows = [
+        {"customer_id": data.customer_id, "kind": "phone", "value": p.number, "label": p.kind, "position": i}
+        for i, p in enumerate(dict.fromkeys(data.phones))
+    ] + [
+        {"customer_id": data.customer_id, "kind": "email", "value": e, "label": None, "position": i}
+        for i, e in enumerate(dict.fromkeys(data.emails))
+    ]
+    if rows:
+        await session.execute(insert(contact_points), rows)
+
+
+async def set_consents(session: AsyncSession, *, customer_id: str, items: Sequence[ConsentData]) -> None:
+    """Record consents and opt-outs (one row per channel and purpose; the latest wins)."""
+    if not items:
+        return
+    rows = {
+        (c.channel, c.purpose): {
+            "customer_id": customer_id,
+            "channel": c.channel,
+            "purpose": c.purpose,
+            "granted": c.granted,
+            "recorded_on": c.recorded_on,
+        }
+        for c in items
+    }
+    stmt = pg_insert(consents)
+    stmt = stmt.on_conflict_do_update(
+        constraint="pk_consents",
+        set_={"granted": stmt.excluded.granted, "recorded_on": stmt.excluded.recorded_on, "updated_at": func.now()},
+    )
+    await session.execute(stmt, list(rows.values()))
+
+
+async def load_customer(session: AsyncSession, customer_id: str, *, lock: bool = False) -> CustomerData | None:
+    """The customer's full record, or None."""
+    query = select(customers).where(customers.c.customer_id == customer_id)
+    if lock:
+        query = query.with_for_update()
+    row = (await session.execute(query)).mappings().first()
+    if row is None:
+        return None
+    points = (
+        await session.execute(
+            select(contact_points)
+            .where(contact_points.c.customer_id == customer_id)
+            .order_by(contact_points.c.kind, contact_points.c.position)
+        )
+    ).mappings()
+    phones: list[PhoneData] = []
+    emails: list[str] = []
+    for p in points:
+        if p["kind"] == "phone":
+            phones.append(PhoneData(p["value"], p["label"] or "mobile"))
+        else:
+            emails.append(p["value"])
+    consent_rows = (
+        await session.execute(
+            select(consents)
+            .where(consents.c.customer_id == customer_id)
+            .order_by(consents.c.channel, consents.c.purpose)
+        )
+    ).mappings()
+    party_rows = (
+        await session.execute(
+            select(related_parties).where(related_parties.c.customer_id == customer_id).order_by(related_parties.c.id)
+        )
+    ).mappings()
+    return CustomerData(
+        customer_id=row["customer_id"],
+        name=row["name"],
+        national_id=row["national_id"],
+        timezone=row["timezone"],
+        language=row["language"],
+        phones=tuple(phones),
+        emails=tuple(emails),
+        birth_date=row["birth_date"],
+        segment=row["segment"],
+        preferred_channel=row["preferred_channel"],
+        jurisdiction=row["jurisdiction"],
+        consents=tuple(ConsentData(c["channel"], c["granted"], c["purpose"], c["recorded_on"]) for c in consent_rows),
+        related_parties=tuple(
+            PartyData(
+                p["name"],
+                p["relation"],
+                p["party_customer_id"],
+                tuple(PhoneData(ph["number"], ph.get("kind", "mobile")) for ph in p["phones"]),
+            )
+            for p in party_rows
+        ),
+        address=row["address"],
+        extra={"created_at": row["created_at"], "updated_at": row["updated_at"], "source": row["source"]},
+    )
+
+
+def collection_consents(data: CustomerData) -> dict[str, bool]:
+    """Per channel: granted or refused for collection contact (absent: no explicit record)."""
+    return {c.channel: c.granted for c in data.consents or () if c.purpose == "collection"}
+
+
+def care_consented(data: CustomerData) -> bool:
+    """Whether the customer explicitly agreed to care messages (birthday greetings need it)."""
+    return any(c.purpose == "care" and c.granted for c in data.consents or ())
+
+
+def recipients(data: CustomerData) -> dict[str, str | None]:
+    """Where each reminder channel would reach the customer."""
+    mobile = next((p.number for p in data.phones if p.kind == "mobile"), None)
+    return {
+        "sms": mobile,
+        "email": data.emails[0] if data.emails else None,
+        # Push needs the app; crm only knows of it when the customer chose push.
+        "app_push": data.customer_id if data.preferred_channel == "app_push" else None,
+    }

@@ -1,0 +1,133 @@
+"""Interactions logged by agents; outbound calls count against the contact caps."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import insert, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from postloan_common.contracts import ContactAttemptedV1
+from postloan_common.contracts.crm import ContactParty
+from postloan_common.messaging.envelope import new_event_id
+from postloan_crm.domain.contact_policy import Decision, is_phone
+from postloan_crm.service.cases import add_timeline
+from postloan_crm.service.customers import CustomerData
+from postloan_crm.service.events import Trace, emit
+from postloan_crm.service.reminders import policy_decision
+from postloan_crm.store.tables import cases, interactions
+
+
+class ContactRefused(Exception):
+    """Logging this contact would break a contact rule."""
+
+    def __init__(self, decision: Decision, *, rule: str | None = None) -> None:
+        super().__init__(decision.detail)
+        self.decision = decision
+        self.rule = rule or (decision.rule.value if decision.rule else "refused")
+
+
+@dataclass(frozen=True, slots=True)
+class InteractionData:
+    channel: str
+    direction: str
+    party: str
+    connected: bool
+    outcome: str
+    occurred_at: datetime
+    case_id: str | None = None
+    loan_id: str | None = None
+    note: str | None = None
+
+
+async def log_interaction(
+    session: AsyncSession, *, customer: CustomerData, data: InteractionData, agent_id: str, trace: Trace
+) -> dict[str, Any]:
+    """Record an interaction; an outbound call to the debtor that breaks a contact rule raises ContactRefused."""
+    # The caller locked the customer row, so two agents cannot both take the last call of the day.
+    if data.direction == "outbound" and data.party == "debtor" and is_phone(data.channel):
+        decision = await policy_decision(
+            session, customer=customer, channel=data.channel, now=data.occurred_at, connected=data.connected
+        )
+        if not decision.allowed:
+            raise ContactRefused(decision)
+    if data.direction == "outbound" and data.party == "third_party":
+        await _check_third_party(session, customer=customer, data=data)
+    loan_id = data.loan_id
+    if data.case_id is not None:
+        case = (await session.execute(select(cases).where(cases.c.case_id == data.case_id))).mappings().first()
+        if case is None or case["customer_id"] != customer.customer_id:
+            raise LookupError(f"case {data.case_id} is not a case of customer {customer.customer_id}")
+        loan_id = loan_id or case["loan_id"]
+    interaction_id = f"INT-{new_event_id().hex[:20]}"
+    row = {
+        "interaction_id": interaction_id,
+        "customer_id": customer.customer_id,
+        "case_id": data.case_id,
+        "loan_id": loan_id,
+        "channel": data.channel,
+        "direction": data.direction,
+        "party": data.party,
+        "connected": data.connected,
+        "outcome": data.outcome,
+        "note": data.note,
+        "agent_id": agent_id,
+        "occurred_at": data.occurred_at,
+    }
+    await session.execute(insert(interactions).values(**row))
+    if data.case_id is not None:
+        await add_timeline(
+            session,
+            case_id=data.case_id,
+            kind="interaction",
+            details={"interaction_id": interaction_id, "channel": data.channel, "outcome": data.outcome},
+            actor=agent_id,
+        )
+    if data.direction == "outbound":
+        await emit(
+            session,
+            ContactAttemptedV1(
+                interaction_id=interaction_id,
+                customer_id=customer.customer_id,
+                loan_id=loan_id,
+                case_id=data.case_id,
+                channel=data.channel,
+                party=ContactParty(data.party),
+                connected=data.connected,
+                outcome=data.outcome,
+                agent_id=agent_id[:64],
+            ),
+            customer_id=customer.customer_id,
+            trace=trace,
+        )
+    return row
+
+
+THIRD_PARTY_LOOKBACK = timedelta(days=7)
+
+
+async def _check_third_party(session: AsyncSession, *, customer: CustomerData, data: InteractionData) -> None:
+    """Third parties may be contacted only while the debtor is unreachable (no right-party contact lately)."""
+    reached = await session.scalar(
+        select(interactions.c.occurred_at)
+        .where(
+            interactions.c.customer_id == customer.customer_id,
+            interactions.c.party == "debtor",
+            interactions.c.outcome.in_(("right_party_contact", "promise_to_pay", "dispute", "hardship", "refused")),
+            interactions.c.occurred_at > data.occurred_at - THIRD_PARTY_LOOKBACK,
+        )
+        .limit(1)
+    )
+    if reached is not None:
+        raise ContactRefused(
+            Decision(
+                False,
+                None,
+                None,
+                f"the debtor was reached on {reached.isoformat()}: third parties may be contacted only while "
+                "the debtor is unreachable",
+            ),
+            rule="third_party_debtor_reachable",
+        )

@@ -1,0 +1,85 @@
+"""The contact policy in force: stored rows override DOMAIN's defaults per (jurisdiction, channel)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete, insert, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from postloan_crm.domain.contact_policy import ContactPolicy, Counting, PastContact, default_policies, is_phone
+from postloan_crm.store.tables import communications, contact_policies, interactions
+
+
+async def load_policies(session: AsyncSession) -> list[ContactPolicy]:
+    """Every policy in force."""
+    merged = {(p.jurisdiction, p.channel): p for p in default_policies()}
+    for row in (await session.execute(select(contact_policies))).mappings():
+        merged[(row["jurisdiction"], row["channel"])] = ContactPolicy(
+            jurisdiction=row["jurisdiction"],
+            channel=row["channel"],
+            quiet_start=row["quiet_start"],
+            quiet_end=row["quiet_end"],
+            max_per_day=row["max_per_day"],
+            max_per_window=row["max_per_window"],
+            window_days=row["window_days"],
+            counting=Counting(row["counting"]),
+        )
+    return sorted(merged.values(), key=lambda p: (p.jurisdiction, p.channel))
+
+
+async def replace_policies(session: AsyncSession, *, policies: Sequence[ContactPolicy], actor: str) -> None:
+    """Store the given policies (the others keep their current value)."""
+    keys = [(p.jurisdiction, p.channel) for p in policies]
+    for jurisdiction, channel in keys:
+        await session.execute(
+            delete(contact_policies).where(
+                contact_policies.c.jurisdiction == jurisdiction, contact_policies.c.channel == channel
+            )
+        )
+    if policies:
+        await session.execute(
+            insert(contact_policies),
+            [
+                {
+                    "jurisdiction": p.jurisdiction,
+                    "channel": p.channel,
+                    "quiet_start": p.quiet_start,
+                    "quiet_end": p.quiet_end,
+                    "max_per_day": p.max_per_day,
+                    "max_per_window": p.max_per_window,
+                    "window_days": p.window_days,
+                    "counting": p.counting.value,
+                    "updated_by": actor,
+                }
+                for p in policies
+            ],
+        )
+
+
+async def contact_history(
+    session: AsyncSession, *, customer_id: str, channel: str, now: datetime, days: int
+) -> list[PastContact]:
+    """Past contacts with the debtor on `channel` in the last `days` days (calls logged, messages sent)."""
+    since = now - timedelta(days=days + 1)
+    if is_phone(channel):
+        rows = await session.execute(
+            select(interactions.c.occurred_at, interactions.c.connected).where(
+                interactions.c.customer_id == customer_id,
+                interactions.c.channel == channel,
+                interactions.c.direction == "outbound",
+                interactions.c.party == "debtor",
+                interactions.c.occurred_at > since,
+            )
+        )
+        return [PastContact(at, connected) for at, connected in rows]
+    sent = await session.execute(
+        select(communications.c.sent_at).where(
+            communications.c.customer_id == customer_id,
+            communications.c.channel == channel,
+            communications.c.status == "sent",
+            communications.c.sent_at > since,
+        )
+    )
+    return [PastContact(at, True) for (at,) in sent]
