@@ -7,7 +7,7 @@ UV := $(shell command -v uv 2>/dev/null || echo "$(PYTHON) -m uv")
 RUN := $(UV) run --frozen
 ROLE ?= admin
 
-.PHONY: install run test lint format schemas bench migrate token clean deploy-tools deploy-check compose-env compose-test
+.PHONY: install run test lint format schemas bench migrate token clean demo deploy-tools deploy-check compose-env compose-test
 
 install:
 	@command -v uv >/dev/null 2>&1 || $(PYTHON) -m uv --version >/dev/null 2>&1 || \
@@ -36,6 +36,10 @@ schemas:
 
 bench: install
 	$(RUN) python -m bench
+
+# Start the platform, simulate LOANS loans over MONTHS months, write demo/management-report.{pdf,html}, stop.
+demo: install
+	$(RUN) python -m postloan_common.simulator.demo --loans $(or $(LOANS),10000) --months $(or $(MONTHS),12)
 
 migrate:
 	$(RUN) postloan migrate

@@ -1,4 +1,4 @@
-"""`postloan`: mint tokens, migrate databases, create topics, and run the whole platform locally."""
+"""`postloan`: mint tokens, migrate databases, create topics, run the whole platform locally, simulate core banking."""
 
 from __future__ import annotations
 
@@ -14,9 +14,10 @@ import threading
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import IO
+from zoneinfo import ZoneInfo
 
 import httpx
 from sqlalchemy.engine import make_url
@@ -66,6 +67,18 @@ def _parser() -> argparse.ArgumentParser:
     up.add_argument("--data-dir", type=Path, help="keep embedded PostgreSQL data here (default: temporary)")
     up.add_argument("--log-dir", type=Path, help="child logs (default: DATA_DIR/logs or .devstack/logs)")
     up.set_defaults(command=cmd_up)
+
+    sim = commands.add_parser("simulate", help="play a seeded core-banking simulation against the platform")
+    sim.add_argument("--loans", type=int, default=1000, help="loans to book (default: 1000)")
+    sim.add_argument("--months", type=int, default=12, help="months to play, day by day (default: 12)")
+    sim.add_argument("--seed", type=int, default=1, help="random seed; the same seed gives the same events")
+    sim.add_argument("--start", type=date.fromisoformat, help="first day; must be the platform's business date")
+    sim.add_argument("--via", choices=["kafka", "rest"], default="kafka", help="transport (default: kafka)")
+    sim.add_argument("--repayment-url", help="repayment-monitor (default: http://127.0.0.1:$REPAYMENT_MONITOR_PORT)")
+    sim.add_argument("--crm-url", help="crm, for customers with --via rest (default: http://127.0.0.1:$CRM_PORT)")
+    sim.add_argument("--truth", type=Path, default=Path("truth.csv"), help="ground-truth CSV (default: truth.csv)")
+    sim.add_argument("--dry-run", action="store_true", help="play the model only and print counts (no I/O)")
+    sim.set_defaults(command=cmd_simulate)
     return parser
 
 
@@ -141,6 +154,51 @@ def create_topics(bootstrap_servers: str) -> None:
             replication_factor=settings.kafka_replication_factor,
         )
     )
+
+
+# --- simulate --------------------------------------------------------------------------------------
+
+
+def cmd_simulate(args: argparse.Namespace) -> int:
+    """Run the core-banking simulator (see postloan_common.simulator)."""
+    from postloan_common.simulator.driver import SimulationError, Target, finish, simulate, system_token
+    from postloan_common.simulator.model import Simulation, SimulationConfig
+
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    start = args.start or datetime.now(ZoneInfo("Asia/Shanghai")).date()
+    try:
+        config = SimulationConfig(seed=args.seed, loans=args.loans, months=args.months, start=start)
+    except ValueError as exc:
+        print(f"postloan simulate: {exc}", file=sys.stderr)
+        return 2
+    if args.dry_run:
+        sim = Simulation(config)
+        for _day, _events in sim.run():
+            pass
+        finish(sim, truth_path=None, stream=sys.stdout)
+        return 0
+    settings = ServiceSettings()
+    by_name = {spec.name: _endpoint(spec, os.environ) for spec in SERVICES}
+    target = Target(
+        repayment_url=args.repayment_url or by_name["repayment-monitor"].url,
+        crm_url=args.crm_url or by_name["crm"].url,
+        token=system_token(
+            secret=settings.jwt_secret.get_secret_value(),
+            issuer=settings.jwt_issuer,
+            audience=settings.jwt_audience,
+            algorithm=settings.jwt_algorithm,
+        ),
+        via=args.via,
+        bootstrap_servers=settings.kafka_bootstrap_servers,
+        partitions=settings.kafka_topic_partitions,
+        idempotent_producer=settings.kafka_idempotent_producer,
+    )
+    try:
+        asyncio.run(simulate(config, target, requested_start=args.start, truth_path=args.truth))
+    except SimulationError as exc:
+        print(f"postloan simulate: {exc}", file=sys.stderr)
+        return 2
+    return 0
 
 
 # --- up --------------------------------------------------------------------------------------------

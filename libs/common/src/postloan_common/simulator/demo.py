@@ -1,0 +1,161 @@
+"""`make demo`: start the platform, simulate a loan book, fetch the management report, stop.
+
+    python -m postloan_common.simulator.demo [--loans 10000] [--months 12] [--seed 1] [--out demo]
+
+The platform runs as `postloan up --data-dir OUT/platform` (a fresh directory each time: the
+embedded broker keeps nothing across restarts, so an old database would not match it); its
+logs are in OUT/platform/logs, the simulator's ground truth in OUT/truth.csv, and the
+management report in OUT/management-report.pdf and .html.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from datetime import date, timedelta
+from pathlib import Path
+
+import httpx
+
+from postloan_common.catalog import SERVICES
+from postloan_common.settings import ServiceSettings
+from postloan_common.simulator.ledger import add_months
+from postloan_common.web.auth import mint_token
+
+READY_TIMEOUT_S = 300.0
+REPORT_TIMEOUT_S = 900.0
+
+
+def _url(name: str) -> str:
+    spec = next(s for s in SERVICES if s.name == name)
+    return f"http://127.0.0.1:{os.environ.get(f'{spec.env_prefix}PORT') or spec.port}"
+
+
+def _tail(path: Path, lines: int = 30) -> str:
+    with contextlib.suppress(OSError):
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    return ""
+
+
+def _wait_ready(platform: subprocess.Popen[bytes], log: Path) -> str:
+    """Wait for `postloan up` to print its summary (every service ready); return the broker it printed."""
+    deadline = time.monotonic() + READY_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if platform.poll() is not None:
+            raise SystemExit(f"postloan up exited with {platform.returncode}:\n{_tail(log)}")
+        text = log.read_text(errors="replace") if log.exists() else ""
+        if "postloan is ready" in text:
+            found = re.search(r"^broker\s+(\S+)", text, re.MULTILINE)
+            if found is None:
+                raise SystemExit(f"postloan up printed no broker address:\n{_tail(log)}")
+            return found.group(1)
+        time.sleep(1.0)
+    raise SystemExit(f"postloan up was not ready after {READY_TIMEOUT_S:.0f} s:\n{_tail(log)}")
+
+
+def _fetch_reports(out: Path, *, last_day: date, token: str) -> None:
+    """Wait until reporting has closed the last simulated day, then save the management report."""
+    base = _url("reporting")
+    headers = {"Authorization": f"Bearer {token}"}
+    deadline = time.monotonic() + REPORT_TIMEOUT_S
+    with httpx.Client(base_url=base, headers=headers, timeout=300.0) as client:
+        as_of = None
+        while time.monotonic() < deadline:
+            with contextlib.suppress(httpx.HTTPError, ValueError, KeyError):
+                response = client.get("/v1/reports/portfolio")
+                if response.status_code == 200:
+                    as_of = response.json().get("as_of")
+                    if as_of == last_day.isoformat():
+                        break
+            time.sleep(2.0)
+        else:
+            print(f"reporting is at {as_of}, not {last_day}; saving the report as it stands", file=sys.stderr)
+        for fmt in ("pdf", "html"):
+            response = client.get("/v1/reports/management", params={"format": fmt})
+            if response.status_code != 200:
+                raise SystemExit(
+                    f"GET /v1/reports/management?format={fmt}: {response.status_code} {response.text[:300]}"
+                )
+            path = out / f"management-report.{fmt}"
+            path.write_bytes(response.content)
+            print(f"wrote {path} ({len(response.content):,} bytes)", file=sys.stderr)
+
+
+def _stop(platform: subprocess.Popen[bytes]) -> None:
+    if platform.poll() is not None:
+        return
+    os.killpg(platform.pid, signal.SIGTERM)
+    try:
+        platform.wait(90)
+    except subprocess.TimeoutExpired:
+        os.killpg(platform.pid, signal.SIGKILL)
+        platform.wait(10)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the demo; return the exit code."""
+    parser = argparse.ArgumentParser(prog="postloan-demo", description=__doc__)
+    parser.add_argument("--loans", type=int, default=10_000)
+    parser.add_argument("--months", type=int, default=12)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--start", type=date.fromisoformat, default=date(2026, 1, 1))
+    parser.add_argument("--out", type=Path, default=Path("demo"))
+    args = parser.parse_args(argv)
+
+    out: Path = args.out.resolve()
+    data_dir = out / "platform"
+    shutil.rmtree(data_dir, ignore_errors=True)
+    data_dir.mkdir(parents=True)
+    env = {
+        **os.environ,
+        "REPAYMENT_MONITOR_INITIAL_BUSINESS_DATE": args.start.isoformat(),
+        "POSTLOAN_LOG_JSON": "false",
+    }
+    up_log = out / "postloan-up.log"
+    with up_log.open("wb") as log:
+        platform = subprocess.Popen(  # noqa: S603 - our own CLI
+            [sys.executable, "-m", "postloan_common.cli", "up", "--data-dir", str(data_dir)],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            process_group=0,
+        )
+    try:
+        print(f"starting the platform (log: {up_log})", file=sys.stderr, flush=True)
+        broker = _wait_ready(platform, up_log)
+        simulate = [
+            sys.executable, "-m", "postloan_common.cli", "simulate",
+            "--loans", str(args.loans), "--months", str(args.months), "--seed", str(args.seed),
+            "--start", args.start.isoformat(), "--truth", str(out / "truth.csv"),
+        ]  # fmt: skip
+        code = subprocess.run(simulate, env={**env, "KAFKA_BOOTSTRAP_SERVERS": broker}, check=False).returncode  # noqa: S603
+        if code != 0:
+            print(f"the simulation failed (exit {code}); platform logs in {data_dir / 'logs'}", file=sys.stderr)
+            return code
+        settings = ServiceSettings()
+        token = mint_token(
+            secret=settings.jwt_secret.get_secret_value(),
+            sub="demo",
+            roles=["admin"],
+            issuer=settings.jwt_issuer,
+            audience=settings.jwt_audience,
+            algorithm=settings.jwt_algorithm,
+        )
+        last_day = add_months(args.start, args.months) - timedelta(days=1)
+        _fetch_reports(out, last_day=last_day, token=token)
+        return 0
+    finally:
+        print("stopping the platform", file=sys.stderr, flush=True)
+        _stop(platform)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
