@@ -10,7 +10,7 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench import foundation
+from bench import foundation, repayment, reporting, risk
 from bench.report import Result, print_table
 
 
@@ -18,12 +18,20 @@ async def _run(selected: set[str], scale: float) -> list[Result]:
     results: list[Result] = []
     if not selected or "foundation" in selected:
         results += await foundation.run(scale=scale)
+    if not selected or "risk" in selected:
+        results += await risk.run(scale=scale)
+    if not selected or "reporting" in selected:
+        results += await reporting.run(scale=scale)
+    if not selected or "repayment" in selected:
+        results += await repayment.run(scale=scale)
     return results
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
-    parser.add_argument("suites", nargs="*", help="suites to run (default: all): foundation")
+    parser.add_argument(
+        "suites", nargs="*", help="suites to run (default: all): foundation, repayment, reporting, risk"
+    )
     parser.add_argument("--scale", type=float, default=1.0, help="multiply every workload size")
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results.json")
     args = parser.parse_args()

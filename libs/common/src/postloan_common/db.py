@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from sqlalchemy import MetaData, text
 from sqlalchemy.engine import make_url
@@ -90,3 +91,10 @@ async def engine_scope(url: str, **kwargs: object) -> AsyncIterator[AsyncEngine]
         yield engine
     finally:
         await engine.dispose()
+
+
+async def driver_connection(session: AsyncSession) -> Any:
+    """The asyncpg connection under `session`'s transaction, for COPY and array-bound bulk statements."""
+    connection = await session.connection()
+    raw = await connection.get_raw_connection()
+    return raw.driver_connection

@@ -149,3 +149,11 @@ def test_paying_everything_closes_with_a_credit_balance():
 def test_payment_valued_after_as_of_is_refused():
     with pytest.raises(ValueError, match="valued after"):
         ledger([Payment("R", D("1.00"), date(2026, 3, 2))], date(2026, 3, 1))
+
+
+def test_balances_agree_with_the_component_breakdown():
+    state = ledger([ON_TIME, PARTIAL], date(2026, 3, 20))
+    outstanding, overdue, principal = state.balances()
+    assert outstanding == sum(state.outstanding().values())
+    assert overdue == sum(state.overdue().values())
+    assert principal == state.outstanding()["principal"]

@@ -24,6 +24,7 @@ from repayment_monitor.domain.money import ZERO, cents
 from repayment_monitor.domain.rules import BucketScheme, Component, Overpayment, ProductRules, Waterfall
 
 CREDIT = "credit"
+_COMPONENTS = tuple(Component)
 _DAYS_PER_YEAR = Decimal(365)
 
 
@@ -53,34 +54,46 @@ class AllocationLine:
     amount: Decimal
 
 
-@dataclass
+@dataclass(slots=True)
 class InstallmentState:
     seq: int
     due_date: date
     scheduled: dict[Component, Decimal]
-    paid: dict[Component, Decimal] = field(default_factory=lambda: dict.fromkeys(Component, ZERO))
+    paid: dict[Component, Decimal] = field(default_factory=lambda: dict.fromkeys(_COMPONENTS, ZERO))
+    # Principal + interest + fee still open; kept in step by pay() because replays ask for it constantly.
+    open_pif: Decimal = ZERO
     penalty_exact: Decimal = ZERO
+    # cents(penalty_exact), kept in step by _accrue: rounding is the hot spot of a replay.
+    penalty: Decimal = ZERO
     accrued_through: date | None = None
     settled_on: date | None = None
 
     def owed(self, component: Component) -> Decimal:
         """What is still open of `component` (penalty: accrued so far, rounded, less paid)."""
         if component is Component.PENALTY:
-            return max(ZERO, cents(self.penalty_exact) - self.paid[component])
+            owed = self.penalty - self.paid[component]
+            return owed if owed > 0 else ZERO
         return self.scheduled[component] - self.paid[component]
 
     @property
     def open_principal(self) -> Decimal:
-        return self.owed(Component.PRINCIPAL)
+        return self.scheduled[Component.PRINCIPAL] - self.paid[Component.PRINCIPAL]
 
     @property
     def open_amount(self) -> Decimal:
         """Principal, interest and fee still open (penalty excluded)."""
-        return sum((self.owed(c) for c in (Component.PRINCIPAL, Component.INTEREST, Component.FEE)), ZERO)
+        return self.open_pif
 
     @property
-    def penalty(self) -> Decimal:
-        return cents(self.penalty_exact)
+    def is_clear(self) -> bool:
+        """Nothing open, penalty included."""
+        return self.open_pif == 0 and self.penalty <= self.paid[Component.PENALTY]
+
+    def pay(self, component: Component, amount: Decimal) -> None:
+        """Record `amount` paid on `component`."""
+        self.paid[component] += amount
+        if component is not Component.PENALTY:
+            self.open_pif -= amount
 
     def unpaid_on(self, day: date) -> bool:
         return self.settled_on is None or self.settled_on > day
@@ -112,16 +125,29 @@ class Ledger:
 
     def outstanding(self) -> dict[str, Decimal]:
         """Open amounts by component (penalty accrued through as_of)."""
-        return {c.value: sum((i.owed(c) for i in self.installments), ZERO) for c in Component}
+        return {c.value: sum((i.owed(c) for i in self.installments), ZERO) for c in _COMPONENTS}
+
+    def balances(self) -> tuple[Decimal, Decimal, Decimal]:
+        """(outstanding, overdue, open principal) in one pass; outstanding and overdue include penalty."""
+        outstanding = overdue = principal = ZERO
+        for inst in self.installments:
+            if inst.is_clear:
+                continue
+            open_total = inst.open_pif + inst.owed(Component.PENALTY)
+            outstanding += open_total
+            principal += inst.open_principal
+            if inst.due_date < self.as_of:
+                overdue += open_total
+        return outstanding, overdue, principal
 
     def overdue(self) -> dict[str, Decimal]:
         """Open amounts of installments due before as_of, by component."""
         due = [i for i in self.installments if i.due_date < self.as_of]
-        return {c.value: sum((i.owed(c) for i in due), ZERO) for c in Component}
+        return {c.value: sum((i.owed(c) for i in due), ZERO) for c in _COMPONENTS}
 
     @property
     def is_paid_off(self) -> bool:
-        return all(i.open_amount == 0 and i.owed(Component.PENALTY) == 0 for i in self.installments)
+        return all(i.is_clear for i in self.installments)
 
     def bucket_history(self, scheme: BucketScheme, start: date) -> list[tuple[date, str, int]]:
         """(first day, bucket, dpd on that day) each time the bucket changes from `start` to as_of."""
@@ -155,9 +181,13 @@ def replay(
                 Component.FEE: s.fee,
                 Component.PENALTY: ZERO,
             },
+            open_pif=s.principal + s.interest + s.fee,
         )
         for s in sorted(schedule, key=lambda s: (s.due_date, s.seq))
     ]
+    for inst in installments:
+        if inst.open_amount == 0:
+            inst.settled_on = inst.due_date  # an all-zero installment is never owed
     ledger = Ledger(
         installments=installments,
         allocations={},
@@ -182,13 +212,18 @@ def _accrue_all(ledger: Ledger, through: date) -> None:
 
 def _accrue(inst: InstallmentState, through: date, annual_rate: Decimal, grace_days: int) -> None:
     """Accrue penalty on open principal for the days after due + grace, up to `through`."""
+    if inst.settled_on is not None:
+        return  # settled means no open principal: nothing accrues any more
     start = inst.due_date + timedelta(days=grace_days)
     if inst.accrued_through is not None and inst.accrued_through > start:
         start = inst.accrued_through
     days = (through - start).days
     if days <= 0:
         return
-    inst.penalty_exact += inst.open_principal * annual_rate * days / _DAYS_PER_YEAR
+    open_principal = inst.open_principal
+    if open_principal > 0:
+        inst.penalty_exact += open_principal * annual_rate * days / _DAYS_PER_YEAR
+        inst.penalty = cents(inst.penalty_exact)
     inst.accrued_through = through
 
 
@@ -198,15 +233,17 @@ def _allocate(ledger: Ledger, payment: Payment, rules: ProductRules) -> list[All
 
     def pay(inst: InstallmentState, component: Component) -> None:
         nonlocal remaining
+        if remaining <= 0:
+            return
         amount = min(remaining, inst.owed(component))
         if amount <= 0:
             return
-        inst.paid[component] += amount
+        inst.pay(component, amount)
         remaining -= amount
         lines.append(AllocationLine(payment.repayment_id, inst.seq, component.value, amount))
 
-    due = [i for i in ledger.installments if i.due_date <= payment.value_date]
-    future = [i for i in ledger.installments if i.due_date > payment.value_date]
+    due = [i for i in ledger.installments if i.due_date <= payment.value_date and not i.is_clear]
+    future = [i for i in ledger.installments if i.due_date > payment.value_date and not i.is_clear]
     if rules.waterfall is Waterfall.INSTALLMENT_FIRST:
         for inst in due:
             for component in rules.component_order:
@@ -224,7 +261,10 @@ def _allocate(ledger: Ledger, payment: Payment, rules: ProductRules) -> list[All
     if remaining > 0:
         ledger.credit_balance += remaining
         lines.append(AllocationLine(payment.repayment_id, None, CREDIT, remaining))
-    for inst in ledger.installments:
+    for inst in due:
+        if inst.settled_on is None and inst.open_amount == 0:
+            inst.settled_on = payment.value_date
+    for inst in future:
         if inst.settled_on is None and inst.open_amount == 0:
             inst.settled_on = payment.value_date
     return _merged(lines)

@@ -16,11 +16,15 @@ rejected with its line number and reason, the others load. Idempotent on loan_id
 book_loans: the same content again is unchanged, other content is rejected as a conflict, a new
 loan is written with its installments and one `loan-registered` event (outbox and loan history).
 
+Chunks (default 25,000 loans) are one transaction each, with the job's counters updated in it;
+a job that fails keeps the chunks already committed, and loading the same file again is safe.
+
 Why it is fast: lines in the documented form (strings for money and dates) pass a hand-written
 check that accepts a strict subset of what LoanIn accepts, and anything else goes through LoanIn
-itself, so the rules and messages are the API's. Each chunk is one transaction: COPY into
-temporary staging tables, then one set-based statement per target table, with events built in
-SQL. The next chunk is parsed in a thread while the database writes the current one.
+itself, so the rules and messages are the API's. A parsing thread turns each chunk into COPY text
+while the database writes the previous one; the writer COPYs it into temporary staging tables,
+inserts loans and installments with one INSERT … SELECT each, and COPYs the events' outbox and
+history rows.
 """
 
 from __future__ import annotations
@@ -573,7 +577,7 @@ class _Writer:
     timings: dict[str, float] = field(default_factory=dict)
 
     async def write(self, loans: list[ParsedLoan], errors: list[LineError], total: int) -> list[ParsedLoan]:
-        """Load one chunk in one transaction; return the repeated loan ids it defers to the next one."""
+        """Load one chunk in one transaction; return the repeated bookings it defers to the next one."""
         first: dict[str, ParsedLoan] = {}
         later: list[ParsedLoan] = []
         for loan in loans:

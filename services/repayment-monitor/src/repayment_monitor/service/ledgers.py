@@ -9,14 +9,14 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import bindparam, delete, func, insert, select, update
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from postloan_common.db import driver_connection
 from repayment_monitor.domain.ledger import Ledger, Payment, Scheduled, replay
-from repayment_monitor.domain.money import ZERO
 from repayment_monitor.domain.rules import Component, ProductRules
 from repayment_monitor.service.products import load_rules, loan_rules
-from repayment_monitor.store.tables import allocations, installments, loans, repayments
+from repayment_monitor.store.tables import loans
 
 
 @dataclass
@@ -31,6 +31,9 @@ class LoanFile:
     bucket: str = "M0"
     status: str = "active"
     closed_on: date | None = None
+    # What the database holds now, so persist() writes only what a replay changed.
+    stored_installments: dict[int, tuple[Any, ...]] = field(default_factory=dict)
+    stored_allocations: dict[str, set[tuple[int, str, Decimal]]] = field(default_factory=dict)
 
     @property
     def loan_id(self) -> str:
@@ -39,10 +42,30 @@ class LoanFile:
     def replay(self, as_of: date) -> Ledger:
         return replay(self.schedule, self.payments, rules=self.rules, contract_rate=self.row.annual_rate, as_of=as_of)
 
+    def stored_dpd(self, as_of: date) -> int:
+        """DPD on `as_of` from the stored oldest unpaid due date (equal to a replay's)."""
+        oldest = self.row.oldest_unpaid_due
+        return max(0, (as_of - oldest).days) if oldest is not None else 0
+
 
 async def lock_loans(session: AsyncSession, loan_ids: Iterable[str]) -> dict[str, LoanFile]:
     """Lock the loans (in key order, so concurrent batches cannot deadlock) and load their files."""
     return await load_loans(session, loan_ids, lock=True)
+
+
+# installments.penalty_accrued is numeric(24, 10).
+_PENALTY_PLACES = Decimal("1E-10")
+
+_INSTALLMENTS = """
+    SELECT loan_id, seq, due_date, principal, interest, fee, paid_principal, paid_interest, paid_fee,
+           paid_penalty, penalty_accrued, penalty_as_of, settled_on
+    FROM installments WHERE loan_id = ANY($1::text[])
+"""
+_REPAYMENTS = """
+    SELECT loan_id, repayment_id, amount, value_date, posting_seq FROM repayments
+    WHERE loan_id = ANY($1::text[]) AND status = 'posted'
+"""
+_ALLOCATIONS = "SELECT loan_id, repayment_id, seq, component, amount FROM allocations WHERE loan_id = ANY($1::text[])"
 
 
 async def load_loans(session: AsyncSession, loan_ids: Iterable[str], *, lock: bool = False) -> dict[str, LoanFile]:
@@ -55,33 +78,19 @@ async def load_loans(session: AsyncSession, loan_ids: Iterable[str], *, lock: bo
     if not rows:
         return {}
     found = [row.loan_id for row in rows]
+    # asyncpg directly: these are the hot reads of repayment ingest (12+ rows per loan).
+    conn = await driver_connection(session)
     schedules: dict[str, list[Scheduled]] = defaultdict(list)
-    for inst in (
-        await session.execute(
-            select(
-                installments.c.loan_id,
-                installments.c.seq,
-                installments.c.due_date,
-                installments.c.principal,
-                installments.c.interest,
-                installments.c.fee,
-            ).where(installments.c.loan_id.in_(found))
-        )
-    ).all():
-        schedules[inst.loan_id].append(Scheduled(inst.seq, inst.due_date, inst.principal, inst.interest, inst.fee))
+    stored: dict[str, dict[int, tuple[Any, ...]]] = defaultdict(dict)
+    for r in await conn.fetch(_INSTALLMENTS, found):
+        schedules[r[0]].append(Scheduled(r[1], r[2], r[3], r[4], r[5]))
+        stored[r[0]][r[1]] = tuple(r[6:])
     payments: dict[str, list[Payment]] = defaultdict(list)
-    for rep in (
-        await session.execute(
-            select(
-                repayments.c.loan_id,
-                repayments.c.repayment_id,
-                repayments.c.amount,
-                repayments.c.value_date,
-                repayments.c.posting_seq,
-            ).where(repayments.c.loan_id.in_(found), repayments.c.status == "posted")
-        )
-    ).all():
-        payments[rep.loan_id].append(Payment(rep.repayment_id, rep.amount, rep.value_date, rep.posting_seq))
+    for r in await conn.fetch(_REPAYMENTS, found):
+        payments[r[0]].append(Payment(r[1], r[2], r[3], r[4]))
+    allocated: dict[str, dict[str, set[tuple[int, str, Decimal]]]] = defaultdict(lambda: defaultdict(set))
+    for r in await conn.fetch(_ALLOCATIONS, found):
+        allocated[r[0]][r[1]].add((r[2], r[3], r[4]))
     products = await load_rules(session, {row.product for row in rows})
     return {
         row.loan_id: LoanFile(
@@ -92,6 +101,8 @@ async def load_loans(session: AsyncSession, loan_ids: Iterable[str], *, lock: bo
             bucket=row.bucket,
             status=row.status,
             closed_on=row.closed_on,
+            stored_installments=stored[row.loan_id],
+            stored_allocations=dict(allocated[row.loan_id]),
         )
         for row in rows
     }
@@ -99,85 +110,87 @@ async def load_loans(session: AsyncSession, loan_ids: Iterable[str], *, lock: bo
 
 def totals(ledger: Ledger) -> tuple[Decimal, Decimal]:
     """(outstanding, overdue) including penalty."""
-    return sum(ledger.outstanding().values(), ZERO), sum(ledger.overdue().values(), ZERO)
+    outstanding, overdue, _principal = ledger.balances()
+    return outstanding, overdue
+
+
+_UPDATE_INSTALLMENTS = """
+    UPDATE installments i SET paid_principal = u.pp, paid_interest = u.pi, paid_fee = u.pf, paid_penalty = u.pn,
+        penalty_accrued = u.pa, penalty_as_of = u.pd, settled_on = u.so
+    FROM unnest($1::text[], $2::int[], $3::numeric[], $4::numeric[], $5::numeric[], $6::numeric[], $7::numeric[],
+                $8::date[], $9::date[]) AS u(loan_id, seq, pp, pi, pf, pn, pa, pd, so)
+    WHERE i.loan_id = u.loan_id AND i.seq = u.seq
+"""
+_DELETE_ALLOCATIONS = "DELETE FROM allocations WHERE repayment_id = ANY($1::text[])"
+_INSERT_ALLOCATIONS = """
+    INSERT INTO allocations (repayment_id, loan_id, seq, component, amount)
+    SELECT * FROM unnest($1::text[], $2::text[], $3::int[], $4::text[], $5::numeric[])
+"""
+_UPDATE_LOANS = """
+    UPDATE loans l SET oldest_unpaid_due = u.oud, bucket = u.bucket, outstanding_principal = u.op,
+        credit_balance = u.cb, status = u.status, closed_on = u.closed_on, updated_at = now()
+    FROM unnest($1::text[], $2::date[], $3::text[], $4::numeric[], $5::numeric[], $6::text[], $7::date[])
+        AS u(loan_id, oud, bucket, op, cb, status, closed_on)
+    WHERE l.loan_id = u.loan_id
+"""
 
 
 async def persist(session: AsyncSession, files: Iterable[LoanFile], ledgers: dict[str, Ledger]) -> None:
-    """Write replayed installments, allocations and loan summaries of the given loans."""
+    """Write what the replays changed: installments, allocations and loan summaries, one statement each."""
     files = [f for f in files if f.loan_id in ledgers]
     if not files:
         return
-    inst_rows: list[dict[str, Any]] = []
-    alloc_rows: list[dict[str, Any]] = []
-    loan_rows: list[dict[str, Any]] = []
+    inst_cols: list[list[Any]] = [[] for _ in range(9)]
+    alloc_cols: list[list[Any]] = [[] for _ in range(5)]
+    stale_repayments: list[str] = []
+    loan_cols: list[list[Any]] = [[] for _ in range(7)]
     for file in files:
         ledger = ledgers[file.loan_id]
         for inst in ledger.installments:
-            inst_rows.append(
-                {
-                    "b_loan_id": file.loan_id,
-                    "b_seq": inst.seq,
-                    "paid_principal": inst.paid[Component.PRINCIPAL],
-                    "paid_interest": inst.paid[Component.INTEREST],
-                    "paid_fee": inst.paid[Component.FEE],
-                    "paid_penalty": inst.paid[Component.PENALTY],
-                    "penalty_accrued": inst.penalty_exact,
-                    "penalty_as_of": ledger.as_of,
-                    "settled_on": inst.settled_on,
-                }
+            state = (
+                inst.paid[Component.PRINCIPAL],
+                inst.paid[Component.INTEREST],
+                inst.paid[Component.FEE],
+                inst.paid[Component.PENALTY],
+                inst.penalty_exact.quantize(_PENALTY_PLACES),
+                inst.accrued_through,
+                inst.settled_on,
             )
-        for lines in ledger.allocations.values():
-            alloc_rows.extend(
-                {
-                    "repayment_id": line.repayment_id,
-                    "loan_id": file.loan_id,
-                    "seq": line.seq or 0,
-                    "component": line.component,
-                    "amount": line.amount,
-                }
-                for line in lines
-            )
-        loan_rows.append(
-            {
-                "b_loan_id": file.loan_id,
-                "oldest_unpaid_due": ledger.oldest_unpaid_due,
-                "bucket": file.bucket,
-                "outstanding_principal": ledger.outstanding()[Component.PRINCIPAL.value],
-                "credit_balance": ledger.credit_balance,
-                "status": file.status,
-                "closed_on": file.closed_on,
-            }
+            if file.stored_installments.get(inst.seq) == state:
+                continue
+            _append_row(inst_cols, (file.loan_id, inst.seq, *state))
+        for repayment_id, lines in ledger.allocations.items():
+            wanted = {(line.seq or 0, line.component, line.amount) for line in lines}
+            if file.stored_allocations.get(repayment_id) == wanted:
+                continue
+            stale_repayments.append(repayment_id)
+            for seq, component, amount in wanted:
+                _append_row(alloc_cols, (repayment_id, file.loan_id, seq, component, amount))
+        # Allocations of repayments that no longer allocate (reversed) go too.
+        stale_repayments.extend(r for r in file.stored_allocations if r not in ledger.allocations)
+        _append_row(
+            loan_cols,
+            (
+                file.loan_id,
+                ledger.oldest_unpaid_due,
+                file.bucket,
+                ledger.balances()[2],
+                ledger.credit_balance,
+                file.status,
+                file.closed_on,
+            ),
         )
-    await session.execute(
-        update(installments)
-        .where(installments.c.loan_id == bindparam("b_loan_id"), installments.c.seq == bindparam("b_seq"))
-        .values(
-            paid_principal=bindparam("paid_principal"),
-            paid_interest=bindparam("paid_interest"),
-            paid_fee=bindparam("paid_fee"),
-            paid_penalty=bindparam("paid_penalty"),
-            penalty_accrued=bindparam("penalty_accrued"),
-            penalty_as_of=bindparam("penalty_as_of"),
-            settled_on=bindparam("settled_on"),
-        ),
-        inst_rows,
-        execution_options={"synchronize_session": False},
-    )
-    await session.execute(delete(allocations).where(allocations.c.loan_id.in_([f.loan_id for f in files])))
-    if alloc_rows:
-        await session.execute(insert(allocations), alloc_rows)
-    await session.execute(
-        update(loans)
-        .where(loans.c.loan_id == bindparam("b_loan_id"))
-        .values(
-            oldest_unpaid_due=bindparam("oldest_unpaid_due"),
-            bucket=bindparam("bucket"),
-            outstanding_principal=bindparam("outstanding_principal"),
-            credit_balance=bindparam("credit_balance"),
-            status=bindparam("status"),
-            closed_on=bindparam("closed_on"),
-            updated_at=func.now(),
-        ),
-        loan_rows,
-        execution_options={"synchronize_session": False},
-    )
+    conn = await driver_connection(session)
+    if inst_cols[0]:
+        await conn.execute(_UPDATE_INSTALLMENTS, *inst_cols)
+    if stale_repayments:
+        await conn.execute(_DELETE_ALLOCATIONS, stale_repayments)
+    if alloc_cols[0]:
+        await conn.execute(_INSERT_ALLOCATIONS, *alloc_cols)
+    await conn.execute(_UPDATE_LOANS, *loan_cols)
+
+
+def _append_row(columns: list[list[Any]], values: tuple[Any, ...]) -> None:
+    """Add one row to column-wise arrays (bound as unnest() arrays)."""
+    for column, value in zip(columns, values, strict=True):
+        column.append(value)

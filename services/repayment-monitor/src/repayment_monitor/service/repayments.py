@@ -188,14 +188,16 @@ def _check(command: PostRepayment, file: LoanFile | None, business_date: date) -
 
 
 def _apply(batch: _Batch, file: LoanFile, command: PostRepayment) -> dict[str, Any]:
-    before = batch.ledgers.get(file.loan_id) or file.replay(batch.business_date)
+    previous = batch.ledgers.get(file.loan_id)
+    before_dpd = previous.dpd if previous is not None else file.stored_dpd(batch.business_date)
     order = max((p.order for p in file.payments), default=0) + 1
     file.payments.append(Payment(command.repayment_id, command.amount, command.value_date, order))
     after = file.replay(batch.business_date)
     batch.ledgers[file.loan_id] = after
     outstanding, overdue = totals(after)
+    dpd = after.dpd
     parts = allocation_totals(after.allocations[command.repayment_id])
-    bucket = batch.buckets.bucket_of(after.dpd)
+    bucket = batch.buckets.bucket_of(dpd)
     batch.events.add(
         PaymentReceivedV1(
             loan_id=file.loan_id,
@@ -207,12 +209,12 @@ def _apply(batch: _Batch, file: LoanFile, command: PostRepayment) -> dict[str, A
             allocation=Allocation(**parts),
             outstanding_after=outstanding,
             overdue_after=overdue,
-            dpd_after=after.dpd,
+            dpd_after=dpd,
             bucket_after=bucket,
         ),
         loan_id=file.loan_id,
     )
-    _announce_changes(batch, file, before, after)
+    _announce_changes(batch, file, before_dpd, after, dpd, outstanding, overdue)
     return {
         "repayment_id": command.repayment_id,
         "loan_id": file.loan_id,
@@ -226,16 +228,23 @@ def _apply(batch: _Batch, file: LoanFile, command: PostRepayment) -> dict[str, A
         ],
         "outstanding_after": str(outstanding),
         "overdue_after": str(overdue),
-        "dpd_after": after.dpd,
+        "dpd_after": dpd,
         "bucket_after": bucket,
         "loan_status": file.status,
     }
 
 
-def _announce_changes(batch: _Batch, file: LoanFile, before: Ledger, after: Ledger) -> None:
-    """Delinquency, cure and closing events for the move from `before` to `after`."""
-    outstanding, overdue = totals(after)
-    new_bucket = batch.buckets.bucket_of(after.dpd)
+def _announce_changes(
+    batch: _Batch,
+    file: LoanFile,
+    before_dpd: int,
+    after: Ledger,
+    dpd: int,
+    outstanding: Decimal,
+    overdue: Decimal,
+) -> None:
+    """Delinquency, cure and closing events for the move from `before_dpd` to the `after` ledger."""
+    new_bucket = batch.buckets.bucket_of(dpd)
     if new_bucket != file.bucket:
         batch.events.add(
             DelinquencyChangedV1(
@@ -243,21 +252,21 @@ def _announce_changes(batch: _Batch, file: LoanFile, before: Ledger, after: Ledg
                 customer_id=file.row.customer_id,
                 from_bucket=file.bucket,
                 to_bucket=new_bucket,
-                dpd=after.dpd,
+                dpd=dpd,
                 overdue_amount=overdue,
                 outstanding=outstanding,
                 currency=file.row.currency,
             ),
             loan_id=file.loan_id,
         )
-        if after.dpd == 0 and before.dpd > 0:
+        if dpd == 0 and before_dpd > 0:
             batch.events.add(
                 LoanCuredV1(
                     loan_id=file.loan_id,
                     customer_id=file.row.customer_id,
                     cured_on=batch.business_date,
                     from_bucket=file.bucket,
-                    previous_dpd=before.dpd,
+                    previous_dpd=before_dpd,
                     outstanding=outstanding,
                     currency=file.row.currency,
                 ),
@@ -299,14 +308,15 @@ async def reverse_repayment(
     current = (await session.execute(select(repayments).where(repayments.c.repayment_id == repayment_id))).one()
     if current.status == "reversed":
         return Posted(repayment_id, row.loan_id, True, current.reversal_result)
-    before = file.replay(business_date)
+    before_dpd = file.stored_dpd(business_date)
     file.payments = [p for p in file.payments if p.repayment_id != repayment_id]
     if file.status == "written_off":
         return Rejected(repayment_id, row.loan_id, Rejection.LOAN_CLOSED, f"loan {row.loan_id} is written off")
     after = file.replay(business_date)
     batch = _Batch(business_date, events, buckets, ledgers={file.loan_id: after})
     outstanding, overdue = totals(after)
-    bucket = buckets.bucket_of(after.dpd)
+    dpd = after.dpd
+    bucket = buckets.bucket_of(dpd)
     events.add(
         PaymentReversedV1(
             loan_id=file.loan_id,
@@ -319,12 +329,12 @@ async def reverse_repayment(
             reason=reason,
             outstanding_after=outstanding,
             overdue_after=overdue,
-            dpd_after=after.dpd,
+            dpd_after=dpd,
             bucket_after=bucket,
         ),
         loan_id=file.loan_id,
     )
-    _announce_changes(batch, file, before, after)
+    _announce_changes(batch, file, before_dpd, after, dpd, outstanding, overdue)
     result = {
         "repayment_id": repayment_id,
         "loan_id": file.loan_id,
