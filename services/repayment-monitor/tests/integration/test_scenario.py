@@ -154,7 +154,8 @@ async def test_multi_month_scenario(rm_api, token):
         }
         missed = next(e for e in events if e.type == "payment-missed")
         assert missed.data["installment_seq"] == 2 and missed.data["dpd"] == 1
-        assert missed.business_date.isoformat() == "2026-03-05"
+        # Emitted by the close of 03-05; it describes 03-06, the first day past due.
+        assert missed.business_date.isoformat() == "2026-03-06"
         moves = [(e.data["from_bucket"], e.data["to_bucket"]) for e in events if e.type == "delinquency-changed"]
         assert moves == [("M0", "M1"), ("M1", "M0"), ("M0", "M1")]
         due_offsets = sorted(

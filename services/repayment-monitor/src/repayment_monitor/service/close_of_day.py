@@ -8,7 +8,9 @@ Closing business date D finalises D and opens N = D + 1:
   unpaid due date is N − 1, N − 31, N − 61, … are touched (`delinquency-changed`);
 - penalty is not rewritten either: it is accrued on each replay and extended by formula;
 - `day-closed` goes to every partition of `repayment.loans`.
-Running it again for a day already closed changes nothing.
+`payment-missed`, `payment-due` and `delinquency-changed` describe the day being opened and carry
+business_date N (a report as of D must still show D's DPD); `day-closed` carries D and follows
+them on every partition. Running it again for a day already closed changes nothing.
 """
 
 from __future__ import annotations
@@ -42,14 +44,14 @@ _EMIT = """
 WITH ev AS MATERIALIZED ({select}),
 hist AS (
     INSERT INTO loan_events (loan_id, event_id, event_type, business_date, data)
-    SELECT subject, event_id, CAST(:type AS text), CAST(:business_date AS date), data FROM ev
+    SELECT subject, event_id, CAST(:type AS text), CAST(:stamp_date AS date), data FROM ev
 ),
 ins AS (
     INSERT INTO outbox (event_id, topic, key, event_type, payload, headers)
     SELECT event_id, CAST(:topic AS text), subject, CAST(:type AS text),
         convert_to(jsonb_build_object(
             'id', event_id, 'type', CAST(:type AS text), 'version', 1, 'source', CAST(:source AS text),
-            'subject', subject, 'time', CAST(:time AS text), 'business_date', CAST(:business_date AS date)::text,
+            'subject', subject, 'time', CAST(:time AS text), 'business_date', CAST(:stamp_date AS date)::text,
             'correlation_id', CAST(:correlation_id AS text), 'causation_id', NULL, 'data', data)::text, 'UTF8'),
         jsonb_build_object('event-type', CAST(:type AS text), 'event-version', '1')
     FROM ev
@@ -116,6 +118,8 @@ async def close_day(
     nxt = day + timedelta(days=1)
     common = {
         "business_date": day,
+        # What these events say (DPD, buckets, reminders) is the state of the day being opened.
+        "stamp_date": nxt,
         "next": nxt,
         "topic": REPAYMENT_LOANS,
         "source": SOURCE,
