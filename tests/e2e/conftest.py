@@ -51,7 +51,7 @@ from postloan_common.contracts import (
 from postloan_common.db import drop_database, sync_url
 from postloan_common.devstack import Tansu
 from postloan_common.messaging.admin import ensure_topics
-from postloan_common.messaging.consumer import BatchHook, Handler
+from postloan_common.messaging.consumer import Barrier, BatchHook, Handler
 from postloan_common.messaging.envelope import Envelope
 from postloan_common.messaging.kafka import make_consumer, make_producer
 from postloan_common.settings import ServiceSettings
@@ -77,6 +77,7 @@ class WorkerSpec:
     handlers: Mapping[str, Handler] = field(default_factory=dict)
     batch_handlers: Mapping[str, BatchHook] = field(default_factory=dict)
     extra_tasks: Sequence[WorkerTask] = ()
+    barrier: Barrier | None = None
 
 
 def repayment_monitor_worker() -> WorkerSpec:
@@ -99,12 +100,14 @@ def repayment_monitor_worker() -> WorkerSpec:
 
 
 def risk_alert_worker() -> WorkerSpec:
-    from risk_alert.consumers import make_handlers
+    from risk_alert.consumers import DAY_BARRIER, make_handlers
     from risk_alert.settings import Settings
     from risk_alert.store.tables import inbox, outbox
 
     settings = Settings()
-    return WorkerSpec(settings=settings, tables=(outbox, inbox), batch_handlers=make_handlers(settings))
+    return WorkerSpec(
+        settings=settings, tables=(outbox, inbox), batch_handlers=make_handlers(settings), barrier=DAY_BARRIER
+    )
 
 
 def crm_worker() -> WorkerSpec:
@@ -379,6 +382,7 @@ class Platform:
                     extra_tasks=spec.extra_tasks,
                     metrics_port=0,
                     stop=service.stop,
+                    barrier=spec.barrier,
                 ),
                 name=f"{name}-worker",
             )

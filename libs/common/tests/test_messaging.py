@@ -23,7 +23,7 @@ from sqlalchemy import text
 from postloan_common.db import create_engine, session_factory, sync_url
 from postloan_common.devstack import DevStack, Tansu, free_port
 from postloan_common.messaging.admin import ensure_topics
-from postloan_common.messaging.consumer import Consumer, ConsumerConfig
+from postloan_common.messaging.consumer import Barrier, Consumer, ConsumerConfig
 from postloan_common.messaging.envelope import Envelope
 from postloan_common.messaging.outbox import add_event
 from postloan_common.messaging.relay import OutboxRelay, RelayConfig
@@ -361,3 +361,69 @@ async def test_batch_handlers_get_runs_in_order_and_poison_is_isolated(demo_db):
     assert final["balances"] == {"a": Decimal("7.00")}
     assert [row[0] for row in dead] == ["poison", "credit-posted"]
     assert "unlucky amount" in dead[1][1]
+
+
+async def test_a_barrier_holds_each_partition_until_every_partition_reached_it(demo_db, devstack, unique_topic):
+    _engine, sessions, _url = demo_db
+    topic = unique_topic("demo.barrier")
+    await ensure_topics(devstack.kafka_bootstrap, [topic, f"{topic}.dlt", "demo.balances"], partitions=2)
+    order: list[str] = []
+    closed: set[int] = set()
+
+    async def on_credit(session, event):
+        order.append(event.data["amount"])
+
+    async def on_close(session, event):
+        closed.add(event.data["partition"])
+        order.append(f"close-{event.data['partition']}")
+
+    async def released(session, event):
+        return closed == {0, 1}
+
+    def close(partition: int) -> Envelope:
+        return Envelope(type="day-closed", source="test", subject=f"p{partition}", data={"partition": partition})
+
+    async def produce_to(partition: int, envelopes: list[Envelope]) -> None:
+        producer = AIOKafkaProducer(bootstrap_servers=devstack.kafka_bootstrap, acks="all")
+        await producer.start()
+        try:
+            for e in envelopes:
+                await (await producer.send(topic, value=e.to_bytes(), key=e.subject.encode(), partition=partition))
+        finally:
+            await producer.stop()
+
+    # Partition 0 runs a day ahead; partition 1's day-closed comes later.
+    await produce_to(0, [credit("a", "1.00"), close(0), credit("a", "2.00")])
+    stop = asyncio.Event()
+    consumer = Consumer(
+        ConsumerConfig(
+            name=f"demo-{uuid.uuid4().hex[:6]}",
+            topics=[topic],
+            bootstrap_servers=devstack.kafka_bootstrap,
+            session_timeout_ms=6000,
+        ),
+        sessions=sessions,
+        inbox=inbox,
+        outbox=outbox,
+        handlers={"credit-posted": on_credit, "day-closed": on_close},
+        barrier=Barrier(event_type="day-closed", released=released, check_interval_s=0.05),
+    )
+    task = asyncio.create_task(consumer.run(stop))
+    try:
+
+        async def partition_0_held():
+            return "close-0" in order
+
+        await wait_until(partition_0_held, what="partition 0 to reach its day-closed")
+        await produce_to(1, [credit("b", "3.00"), close(1)])
+
+        async def all_applied():
+            return len(order) == 5
+
+        await wait_until(all_applied, what="every event to be applied")
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, 20)
+    # The next day's event on partition 0 waited for partition 1's day-closed.
+    assert order.index("2.00") > order.index("close-1")
+    assert order.index("1.00") < order.index("close-0")

@@ -16,7 +16,7 @@ from postloan_common.catalog import all_topics
 from postloan_common.db import create_engine, session_factory, sync_url
 from postloan_common.logging import configure_logging, get_logger
 from postloan_common.messaging.admin import ensure_topics
-from postloan_common.messaging.consumer import BatchHook, Consumer, ConsumerConfig, Handler
+from postloan_common.messaging.consumer import Barrier, BatchHook, Consumer, ConsumerConfig, Handler
 from postloan_common.messaging.relay import OutboxRelay, RelayConfig
 from postloan_common.settings import ServiceSettings
 
@@ -38,6 +38,7 @@ def run_worker(
     topics: Sequence[str] = (),
     extra_tasks: Sequence[WorkerTask] = (),
     metrics_port: int | None = None,
+    barrier: Barrier | None = None,
 ) -> None:
     """Run the worker until SIGTERM/SIGINT; exit 1 when one of its tasks crashes."""
     configure_logging(service=settings.service_name, level=settings.log_level, json=settings.log_json)
@@ -49,6 +50,7 @@ def run_worker(
             batch_handlers=batch_handlers or {},
             topics=topics,
             extra_tasks=extra_tasks,
+            barrier=barrier,
             metrics_port=resolve_metrics_port(settings=settings, metrics_port=metrics_port),
         )
     )
@@ -74,6 +76,7 @@ async def serve_worker(
     extra_tasks: Sequence[WorkerTask] = (),
     metrics_port: int = 0,
     stop: asyncio.Event | None = None,
+    barrier: Barrier | None = None,
 ) -> int:
     """Run relay, consumer and extra tasks until `stop` or a signal; return the exit code."""
     stop = stop or asyncio.Event()
@@ -98,6 +101,7 @@ async def serve_worker(
             topics=topics,
             sessions=sessions,
             stop=stop,
+            barrier=barrier,
         )
         for index, task in enumerate(extra_tasks):
             tasks[f"{getattr(task, '__name__', 'task')}-{index}"] = task(sessions, stop)
@@ -124,6 +128,7 @@ def _worker_tasks(
     topics: Sequence[str],
     sessions: Sessions,
     stop: asyncio.Event,
+    barrier: Barrier | None = None,
 ) -> dict[str, Awaitable[None]]:
     outbox, inbox = tables
     relay = OutboxRelay(
@@ -153,6 +158,7 @@ def _worker_tasks(
             outbox=outbox,
             handlers=handlers,
             batch_handlers=batch_handlers,
+            barrier=barrier,
         )
         tasks["consumer"] = consumer.run(stop)
     elif handlers:

@@ -36,7 +36,7 @@ from postloan_common.contracts import (
 )
 from postloan_common.contracts.registry import UnknownContract
 from postloan_common.logging import get_logger
-from postloan_common.messaging.consumer import PermanentError
+from postloan_common.messaging.consumer import Barrier, PermanentError
 from postloan_common.messaging.envelope import Envelope
 from risk_alert.domain import projection
 from risk_alert.service.close_of_day import rescore
@@ -268,3 +268,15 @@ def make_handlers(settings: Settings) -> dict[str, BatchHandler]:
         PromiseBrokenV1.event_type: folding(promise_fold("broken"), loan_id_of=loan_of),
     }
     return handlers
+
+
+async def day_scored(session: AsyncSession, envelope: Envelope) -> bool:
+    """Whether the close-of-day run of `envelope`'s business date (a day-closed) has happened."""
+    day = _data(envelope).business_date
+    found = await session.execute(select(scoring_runs.c.business_date).where(scoring_runs.c.business_date == day))
+    return found.first() is not None
+
+
+# Each partition of repayment.loans waits after its day-closed until the day is scored, so the
+# scoring of day D never sees day D + 1's events from partitions that ran ahead.
+DAY_BARRIER = Barrier(event_type=DayClosedV1.event_type, released=day_scored)

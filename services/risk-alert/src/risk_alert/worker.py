@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from postloan_common.catalog import CONSUMES
 from postloan_common.worker import run_worker
-from risk_alert.consumers import make_handlers
+from risk_alert.consumers import DAY_BARRIER, make_handlers
 from risk_alert.settings import Settings
 from risk_alert.store.tables import inbox, outbox
 
@@ -20,6 +20,7 @@ def main() -> None:
         batch_handlers=make_handlers(settings),
         topics=CONSUMES[SERVICE],
         metrics_port=settings.metrics_port,
+        barrier=DAY_BARRIER,
     )
 
 

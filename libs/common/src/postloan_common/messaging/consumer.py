@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 import traceback
 import uuid
 from collections.abc import Awaitable, Callable, Mapping, Sequence
@@ -44,6 +45,19 @@ BatchHook = Callable[[AsyncSession, Sequence[Envelope]], Awaitable[None]]
 
 # Synthetic inbox ids for records that carry no readable event id.
 _MALFORMED_NAMESPACE = uuid.UUID("6f1c2a4e-5b0d-4c61-9a57-9d7f3f2f5d10")
+
+
+@dataclass(frozen=True)
+class Barrier:
+    """Hold each partition just after an `event_type` event until `released` says all partitions got there.
+
+    `day-closed` is written to every partition; a consumer whose work at the close of a day must not
+    see the next day's events (risk-alert's re-scoring) holds each partition at it.
+    """
+
+    event_type: str
+    released: Callable[[AsyncSession, Envelope], Awaitable[bool]]
+    check_interval_s: float = 0.2
 
 
 class PermanentError(Exception):
@@ -89,6 +103,7 @@ class Consumer:
         handlers: Mapping[str, Handler] | None = None,
         batch_handlers: Mapping[str, BatchHook] | None = None,
         after_batch: BatchHook | None = None,
+        barrier: Barrier | None = None,
     ) -> None:
         self.config = config
         self.sessions = sessions
@@ -98,6 +113,9 @@ class Consumer:
         # Called once per run of consecutive events of one type, for set-based handling at volume.
         self.batch_handlers = dict(batch_handlers or {})
         self.after_batch = after_batch
+        self.barrier = barrier
+        self._held: dict[TopicPartition, Envelope] = {}
+        self._last_release_check = 0.0
         self._consumer: AIOKafkaConsumer | None = None
 
     async def run(self, stop: asyncio.Event) -> None:
@@ -120,12 +138,50 @@ class Consumer:
                 )
                 for tp, records in batches.items():
                     if records and not stop.is_set():
-                        await self._apply_with_retry(tp, records, stop)
-                        self._export_lag(consumer, tp, records[-1].offset + 1)
+                        cut = self._barrier_at(records)
+                        applied = records if cut is None else records[: cut[0] + 1]
+                        await self._apply_with_retry(tp, applied, stop)
+                        self._export_lag(consumer, tp, applied[-1].offset + 1)
+                        if cut is not None and not stop.is_set():
+                            # Records after the barrier are fetched again once it is released.
+                            consumer.seek(tp, applied[-1].offset + 1)
+                            consumer.pause(tp)
+                            self._held[tp] = cut[1]
+                if self._held:
+                    await self._release_held(consumer)
         finally:
             self._consumer = None
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(consumer.stop(), 10)
+
+    def _barrier_at(self, records: Sequence[ConsumerRecord]) -> tuple[int, Envelope] | None:
+        """Index and envelope of the first barrier event in `records`, if any."""
+        if self.barrier is None:
+            return None
+        marker = f'"{self.barrier.event_type}"'.encode()
+        for index, record in enumerate(records):
+            if record.value and marker in record.value:
+                item = _parse(record)
+                if item.envelope is not None and item.envelope.type == self.barrier.event_type:
+                    return index, item.envelope
+        return None
+
+    async def _release_held(self, consumer: AIOKafkaConsumer) -> None:
+        assert self.barrier is not None
+        now = time.monotonic()
+        if now - self._last_release_check < self.barrier.check_interval_s:
+            return
+        self._last_release_check = now
+        assigned = consumer.assignment()
+        for tp, envelope in list(self._held.items()):
+            if tp not in assigned:
+                del self._held[tp]  # revoked: the next owner starts after the barrier anyway
+                continue
+            async with self.sessions() as session:
+                released = await self.barrier.released(session, envelope)
+            if released:
+                consumer.resume(tp)
+                del self._held[tp]
 
     async def _apply_with_retry(self, tp: TopicPartition, records: list[ConsumerRecord], stop: asyncio.Event) -> None:
         backoff = 0.1
