@@ -23,7 +23,7 @@ from postloan_common.web.deps import (
     get_settings,
 )
 from postloan_common.web.pii import can_read_pii, mask_email, mask_national_id, mask_phone
-from postloan_common.web.problems import PROBLEM_JSON, ProblemError, ProblemResponse, problem_response
+from postloan_common.web.problems import PROBLEM_JSON, ProblemDetails, ProblemError, ProblemResponse, problem_response
 
 __all__ = [
     "CORRELATION_ID_HEADER",
@@ -36,6 +36,7 @@ __all__ = [
     "DbSession",
     "Permission",
     "Principal",
+    "ProblemDetails",
     "ProblemError",
     "ProblemResponse",
     "RequestId",

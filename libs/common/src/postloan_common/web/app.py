@@ -18,7 +18,14 @@ from postloan_common.logging import bound_contextvars, configure_logging, get_lo
 from postloan_common.settings import ServiceSettings
 from postloan_common.web import health, metrics
 from postloan_common.web.metrics import MetricsMiddleware, route_template
-from postloan_common.web.problems import CORRELATION_ID_KEY, REQUEST_ID_KEY, install_problem_handlers
+from postloan_common.web.problems import (
+    CORRELATION_ID_KEY,
+    PROBLEM_RESPONSES,
+    REQUEST_ID_KEY,
+    ProblemResponse,
+    install_problem_handlers,
+    problem_body,
+)
 
 REQUEST_ID_HEADER = "X-Request-ID"
 CORRELATION_ID_HEADER = "X-Correlation-ID"
@@ -43,6 +50,7 @@ def create_app(
         title=title,
         version=version,
         lifespan=_lifespan(settings=settings, on_startup=on_startup, on_shutdown=on_shutdown),
+        responses=PROBLEM_RESPONSES,
     )
     app.state.settings = settings
     app.state.check_broker = check_broker
@@ -127,6 +135,9 @@ class RequestContextMiddleware:
 
         with bound_contextvars(request_id=request_id, correlation_id=correlation_id):
             try:
+                if _carries_nul(scope):
+                    await _nul_problem(scope, request_id)(scope, receive, echoing_send)
+                    return
                 await self.app(scope, receive, echoing_send)
             finally:
                 get_logger("postloan.access").info(
@@ -136,6 +147,23 @@ class RequestContextMiddleware:
                     status=status,
                     duration_ms=round((time.perf_counter() - started) * 1000, 2),
                 )
+
+
+def _carries_nul(scope: Scope) -> bool:
+    # PostgreSQL text cannot hold NUL, so no identifier or filter can contain one; refusing it here
+    # spares every route from failing on it in the database.
+    query = scope.get("query_string", b"")
+    return "\x00" in scope["path"] or b"%00" in query or b"\x00" in query
+
+
+def _nul_problem(scope: Scope, request_id: str) -> ProblemResponse:
+    body = problem_body(
+        status=400,
+        detail="The URL carries a NUL character",
+        instance=scope["path"].replace("\x00", "%00"),
+        request_id=request_id,
+    )
+    return ProblemResponse(body, status_code=400)
 
 
 def _valid_id(value: str | None) -> str | None:

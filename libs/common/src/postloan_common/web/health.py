@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from postloan_common.db import ping
 from postloan_common.logging import get_logger
-from postloan_common.web.problems import ProblemResponse, problem_body, request_id_of
+from postloan_common.web.problems import PROBLEM_JSON, ProblemDetails, ProblemResponse, problem_body, request_id_of
 
 CHECK_TIMEOUT_S = 2.0
 BROKER_CACHE_S = 5.0
@@ -27,7 +27,16 @@ async def live() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/ready", response_model=None)
+@router.get(
+    "/ready",
+    response_model=None,
+    responses={
+        503: {
+            "description": "A dependency does not answer",
+            "content": {PROBLEM_JSON: {"schema": ProblemDetails.model_json_schema()}},
+        }
+    },
+)
 async def ready(request: Request) -> JSONResponse:
     """Answer 200 when every dependency answers, else 503 naming the failed checks."""
     app: FastAPI = request.app

@@ -10,6 +10,7 @@ from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -25,6 +26,30 @@ class ProblemResponse(JSONResponse):
     """JSON response with the problem+json media type."""
 
     media_type = PROBLEM_JSON
+
+
+class ProblemDetails(BaseModel):
+    """The problem document every 4xx/5xx carries; for the OpenAPI document, never built by handlers."""
+
+    # Extension members (e.g. `errors` of a 422, `required_roles` of a 403) come on top.
+    model_config = ConfigDict(extra="allow")
+
+    type: str = BLANK_TYPE
+    title: str
+    status: int
+    detail: str
+    instance: str | None = None
+    request_id: str | None = None
+
+
+# Declared on every operation: any client error is a problem document (this also replaces
+# FastAPI's default 422 schema, which describes a body the services never send).
+PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
+    "4XX": {
+        "description": "Client error, as an RFC 9457 problem document",
+        "content": {PROBLEM_JSON: {"schema": ProblemDetails.model_json_schema()}},
+    }
+}
 
 
 class ProblemError(Exception):

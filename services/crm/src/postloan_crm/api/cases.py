@@ -10,7 +10,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from postloan_common.web import CorrelationId, CurrentPrincipal, DbSession, ProblemError, require_roles
 from postloan_crm.api.present import plain
-from postloan_crm.api.schemas import AgentIn, AssignIn, PromiseIn
+from postloan_crm.api.schemas import NO_NUL, AgentIn, AssignIn, PromiseIn
 from postloan_crm.service import audit, queries
 from postloan_crm.service.calendar import current_business_date
 from postloan_crm.service.cases import open_case, reassign
@@ -30,8 +30,8 @@ async def list_cases(
     _: CurrentPrincipal,
     status_: Annotated[str | None, Query(alias="status", pattern="^(open|closed)$")] = None,
     queue: Annotated[str | None, Query(pattern=QUEUE)] = None,
-    assignee: Annotated[str | None, Query(max_length=64)] = None,
-    customer_id: Annotated[str | None, Query(max_length=64)] = None,
+    assignee: Annotated[str | None, Query(max_length=64, pattern=NO_NUL)] = None,
+    customer_id: Annotated[str | None, Query(max_length=64, pattern=NO_NUL)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
     cursor: Annotated[str | None, Query(max_length=500)] = None,
 ) -> dict[str, Any]:

@@ -94,7 +94,12 @@ async def pii_read(
         )
 
 
-@router.post("/customers", status_code=status.HTTP_201_CREATED, dependencies=[Writers])
+@router.post(
+    "/customers",
+    status_code=status.HTTP_201_CREATED,
+    dependencies=[Writers],
+    responses={200: {"description": "An existing customer's record was replaced"}},
+)
 async def create_customer(
     body: CustomerIn,
     response: Response,

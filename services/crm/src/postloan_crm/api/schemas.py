@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 from datetime import date, datetime, time
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from postloan_common.contracts import ContactChannel, ContactOutcome, PositiveMoney
 from postloan_common.contracts.common import TimeZone
 
+# PostgreSQL text cannot hold NUL: free text carrying one is refused with 422 before any statement runs.
+NO_NUL = r"^[^\x00]*$"
 Id = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]*$")]
-Name = Annotated[str, StringConstraints(min_length=1, max_length=200)]
-Email = Annotated[str, StringConstraints(max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
+Name = Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=NO_NUL)]
+Email = Annotated[str, StringConstraints(max_length=254, pattern=r"^[^@\s\x00]+@[^@\s\x00]+\.[^@\s\x00]+$")]
 PhoneNumber = Annotated[str, StringConstraints(pattern=r"^\+?[0-9][0-9 \-]{4,24}$")]
 Language = Literal["zh-CN", "en"]
 Jurisdiction = Literal["CN", "US"]
@@ -37,24 +39,24 @@ class ConsentIn(_In):
 
 class RelatedPartyIn(_In):
     name: Name
-    relation: Annotated[str, StringConstraints(min_length=1, max_length=32)]
+    relation: Annotated[str, StringConstraints(min_length=1, max_length=32, pattern=NO_NUL)]
     customer_id: Id | None = None
     phones: list[PhoneIn] = Field(default_factory=list, max_length=10)
 
 
 class AddressIn(_In):
-    line1: Annotated[str, StringConstraints(min_length=1, max_length=200)]
-    line2: Annotated[str, StringConstraints(max_length=200)] | None = None
-    city: Annotated[str, StringConstraints(max_length=100)] | None = None
-    province: Annotated[str, StringConstraints(max_length=100)] | None = None
-    postal_code: Annotated[str, StringConstraints(max_length=20)] | None = None
+    line1: Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=NO_NUL)]
+    line2: Annotated[str, StringConstraints(max_length=200, pattern=NO_NUL)] | None = None
+    city: Annotated[str, StringConstraints(max_length=100, pattern=NO_NUL)] | None = None
+    province: Annotated[str, StringConstraints(max_length=100, pattern=NO_NUL)] | None = None
+    postal_code: Annotated[str, StringConstraints(max_length=20, pattern=NO_NUL)] | None = None
     country: Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")] | None = None
 
 
 class CustomerIn(_In):
     customer_id: Id
     name: Name
-    national_id: Annotated[str, StringConstraints(min_length=1, max_length=64)]
+    national_id: Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=NO_NUL)]
     phones: list[PhoneIn] = Field(default_factory=list, max_length=10)
     emails: list[Email] = Field(default_factory=list, max_length=10)
     timezone: TimeZone = "Asia/Shanghai"
@@ -72,7 +74,7 @@ class CustomerPatch(_In):
     """Only the fields given change; lists given replace the stored ones (consents are merged)."""
 
     name: Name | None = None
-    national_id: Annotated[str, StringConstraints(min_length=1, max_length=64)] | None = None
+    national_id: Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=NO_NUL)] | None = None
     phones: list[PhoneIn] | None = Field(default=None, max_length=10)
     emails: list[Email] | None = Field(default=None, max_length=10)
     timezone: TimeZone | None = None
@@ -85,6 +87,18 @@ class CustomerPatch(_In):
     related_parties: list[RelatedPartyIn] | None = Field(default=None, max_length=20)
     address: AddressIn | None = None
 
+    @model_validator(mode="after")
+    def _required_fields_stay_set(self) -> Self:
+        # These columns always hold a value: a patch can change them, never clear them.
+        cleared = [
+            f
+            for f in ("name", "national_id", "timezone", "language")
+            if f in self.model_fields_set and getattr(self, f) is None
+        ]
+        if cleared:
+            raise ValueError(f"{', '.join(cleared)} cannot be null")
+        return self
+
 
 class InteractionIn(_In):
     channel: ContactChannel = ContactChannel.PHONE
@@ -94,7 +108,7 @@ class InteractionIn(_In):
     outcome: ContactOutcome
     case_id: Id | None = None
     loan_id: Id | None = None
-    note: Annotated[str, StringConstraints(max_length=2000)] | None = None
+    note: Annotated[str, StringConstraints(max_length=2000, pattern=NO_NUL)] | None = None
     # When the call took place (default: now); must carry a time zone.
     occurred_at: datetime | None = None
 
@@ -123,6 +137,13 @@ class PolicyIn(_In):
 class PolicyPut(_In):
     policies: list[PolicyIn] = Field(min_length=1, max_length=200)
 
+    @model_validator(mode="after")
+    def _one_rule_per_pair(self) -> Self:
+        pairs = [(p.jurisdiction, p.channel) for p in self.policies]
+        if len(set(pairs)) != len(pairs):
+            raise ValueError("each (jurisdiction, channel) pair may be given once")
+        return self
+
 
 class AgentIn(_In):
     name: Name
@@ -138,15 +159,15 @@ TicketStatus = Literal["open", "in_progress", "resolved", "closed"]
 class TicketIn(_In):
     customer_id: Id
     kind: TicketKind
-    subject: Annotated[str, StringConstraints(min_length=1, max_length=200)]
-    description: Annotated[str, StringConstraints(max_length=5000)] | None = None
+    subject: Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=NO_NUL)]
+    description: Annotated[str, StringConstraints(max_length=5000, pattern=NO_NUL)] | None = None
     loan_id: Id | None = None
-    owner: Annotated[str, StringConstraints(min_length=1, max_length=200)] | None = None
+    owner: Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=NO_NUL)] | None = None
 
 
 class TicketPatch(_In):
     status: TicketStatus | None = None
-    owner: Annotated[str, StringConstraints(min_length=1, max_length=200)] | None = None
+    owner: Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=NO_NUL)] | None = None
 
 
 class Page(BaseModel):
@@ -156,4 +177,4 @@ class Page(BaseModel):
 
 class TouchpointPatch(_In):
     status: Literal["done", "skipped", "planned"]
-    note: Annotated[str, StringConstraints(max_length=2000)] | None = None
+    note: Annotated[str, StringConstraints(max_length=2000, pattern=NO_NUL)] | None = None

@@ -5,13 +5,13 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, status
+from fastapi import APIRouter, Depends, Path, Query, status
 from sqlalchemy import func, select, update
 
 from postloan_common.web import CorrelationId, CurrentPrincipal, DbSession, ProblemError, require_roles
 from postloan_crm.api.deps import Now, ServiceConfig, existing_customer
 from postloan_crm.api.present import plain
-from postloan_crm.api.schemas import PolicyPut, TicketIn, TicketPatch, TouchpointPatch
+from postloan_crm.api.schemas import NO_NUL, PolicyPut, TicketIn, TicketPatch, TouchpointPatch
 from postloan_crm.domain.contact_policy import ContactPolicy, Counting
 from postloan_crm.service import audit, queries
 from postloan_crm.service.policies import load_policies, replace_policies
@@ -127,8 +127,8 @@ async def list_tickets(
     kind: Annotated[
         str | None, Query(pattern="^(complaint|hardship_request|restructuring_request|data_correction)$")
     ] = None,
-    owner: Annotated[str | None, Query(max_length=200)] = None,
-    customer_id: Annotated[str | None, Query(max_length=64)] = None,
+    owner: Annotated[str | None, Query(max_length=200, pattern=NO_NUL)] = None,
+    customer_id: Annotated[str | None, Query(max_length=64, pattern=NO_NUL)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
     cursor: Annotated[str | None, Query(max_length=500)] = None,
 ) -> dict[str, Any]:
@@ -180,7 +180,7 @@ async def list_touchpoints(
     _: CurrentPrincipal,
     status_: Annotated[str | None, Query(alias="status", pattern="^(planned|done|skipped)$")] = "planned",
     due_before: date | None = None,
-    customer_id: Annotated[str | None, Query(max_length=64)] = None,
+    customer_id: Annotated[str | None, Query(max_length=64, pattern=NO_NUL)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> dict[str, Any]:
     """Care touchpoints (maturity, hardship follow-up, birthday) by status and due day, soonest first."""
@@ -197,7 +197,7 @@ async def list_touchpoints(
 
 @router.patch("/care-touchpoints/{touchpoint_id}", tags=["care"], dependencies=[Staff])
 async def patch_touchpoint(
-    touchpoint_id: int,
+    touchpoint_id: Annotated[int, Path(ge=1, le=2**63 - 1)],  # a BIGINT id
     body: TouchpointPatch,
     session: DbSession,
     principal: CurrentPrincipal,

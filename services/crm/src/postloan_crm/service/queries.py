@@ -38,7 +38,12 @@ def decode_cursor(cursor: str, size: int) -> list[str]:
         values = json.loads(base64.urlsafe_b64decode(cursor.encode()))
     except ValueError as exc:
         raise BadCursor("the cursor is not valid") from exc
-    if not isinstance(values, list) or len(values) != size or not all(isinstance(v, str) for v in values):
+    # A NUL would reach PostgreSQL, which refuses it in text.
+    if (
+        not isinstance(values, list)
+        or len(values) != size
+        or not all(isinstance(v, str) and "\x00" not in v for v in values)
+    ):
         raise BadCursor("the cursor is not valid")
     return values
 
