@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from postloan_common.catalog import REPAYMENT_LOANS
 from postloan_common.contracts import EventData, make_envelope
+from postloan_common.db import driver_connection
 from postloan_common.messaging.outbox import outbox_row
 from repayment_monitor.store.tables import loan_events, outbox
 
 SOURCE = "repayment-monitor"
+_OUTBOX_COLUMNS = ["event_id", "topic", "key", "partition", "event_type", "payload", "headers"]
+_HISTORY_COLUMNS = ["loan_id", "event_id", "event_type", "business_date", "data"]
 
 
 @dataclass
@@ -55,8 +58,18 @@ class EventBuffer:
         """Write the queued events in the caller's transaction; return how many."""
         count = len(self._outbox)
         if count:
-            await session.execute(insert(outbox), self._outbox)
-            await session.execute(insert(loan_events), self._history)
+            # COPY on the session's own connection: repayment ingest writes thousands of these a second.
+            conn = await driver_connection(session)
+            await conn.copy_records_to_table(
+                outbox.name,
+                columns=_OUTBOX_COLUMNS,
+                records=[(*(row[c] for c in _OUTBOX_COLUMNS[:-1]), json.dumps(row["headers"])) for row in self._outbox],
+            )
+            await conn.copy_records_to_table(
+                loan_events.name,
+                columns=_HISTORY_COLUMNS,
+                records=[(*(row[c] for c in _HISTORY_COLUMNS[:-1]), json.dumps(row["data"])) for row in self._history],
+            )
             self._outbox.clear()
             self._history.clear()
         return count
