@@ -114,7 +114,9 @@ async def serve_worker(
         if metrics_server is not None:
             metrics_server.shutdown()
             metrics_server.server_close()
-        await engine.dispose()
+        # Disposing can hang on connections the server already dropped; exit regardless.
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(engine.dispose(), 5)
         restore_signals()
         log.info("worker stopped")
 

@@ -370,7 +370,13 @@ def is_transient(exc: BaseException) -> bool:
     if isinstance(exc, OSError | TimeoutError | ConnectionError):
         return True
     name = type(exc).__name__
-    return name in {"ConnectionDoesNotExistError", "CannotConnectNowError", "TooManyConnectionsError"}
+    return name in {
+        "ConnectionDoesNotExistError",
+        "CannotConnectNowError",
+        "TooManyConnectionsError",
+        "InternalClientError",  # asyncpg state confusion after the server dropped the connection
+        "ConnectionResetError",
+    }
 
 
 def dead_letter_topics(topics: Sequence[str]) -> list[str]:

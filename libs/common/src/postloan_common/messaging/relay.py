@@ -76,7 +76,9 @@ class OutboxRelay:
             try:
                 await self._run_as_leader(stop)
                 backoff = 0.2
-            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError) as exc:
+            except Exception as exc:
+                # A dropped or half-broken connection surfaces as many asyncpg exception types
+                # (InterfaceError, InternalClientError, OSError…); the relay must outlive them all.
                 log.warning("outbox relay database error, retrying", error=repr(exc), backoff_s=backoff)
                 await _sleep_or_stop(stop, backoff)
                 backoff = min(backoff * 2, self.config.max_backoff_s)
@@ -104,7 +106,7 @@ class OutboxRelay:
         while not stop.is_set():
             try:
                 return await self.publish_pending(conn)
-            except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError):
+            except (asyncpg.PostgresError, asyncpg.InterfaceError, asyncpg.InternalClientError, OSError):
                 raise
             except Exception as exc:  # broker errors of every kind: keep rows pending, retry
                 PUBLISH_FAILURES.labels(self.config.service).inc()

@@ -46,7 +46,13 @@ def to_command(body: LoanIn) -> BookLoan:
     )
 
 
-@router.post("/loans", response_model=LoanOut, status_code=status.HTTP_201_CREATED, dependencies=[Writer])
+@router.post(
+    "/loans",
+    response_model=LoanOut,
+    status_code=status.HTTP_201_CREATED,
+    dependencies=[Writer],
+    responses={200: {"model": LoanOut, "description": "Already registered with the same content"}},
+)
 async def register_loan(
     body: LoanIn,
     response: Response,

@@ -58,7 +58,12 @@ async def get_product(code: Code, session: DbSession, _: CurrentPrincipal) -> di
     return await service.get_product(session, code=code)
 
 
-@router.put("/products/{code}", response_model=ProductOut, dependencies=[Admin])
+@router.put(
+    "/products/{code}",
+    response_model=ProductOut,
+    dependencies=[Admin],
+    responses={201: {"model": ProductOut, "description": "The product had no rules yet"}},
+)
 async def put_product(
     code: Code,
     body: ProductIn,

@@ -46,7 +46,12 @@ def refuse(rejected: Rejected) -> ProblemError:
     )
 
 
-@router.post("/loans/{loan_id}/repayments", status_code=status.HTTP_201_CREATED, dependencies=[Writer])
+@router.post(
+    "/loans/{loan_id}/repayments",
+    status_code=status.HTTP_201_CREATED,
+    dependencies=[Writer],
+    responses={200: {"description": "The same repayment again: the answer it was first given"}},
+)
 async def post_repayment(
     loan_id: str,
     body: RepaymentIn,
