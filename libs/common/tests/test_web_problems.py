@@ -8,6 +8,7 @@ import httpx
 import pytest
 from fastapi import APIRouter
 from pydantic import BaseModel
+from sqlalchemy.exc import OperationalError
 from structlog.contextvars import get_contextvars
 
 from postloan_common.settings import ServiceSettings
@@ -34,6 +35,11 @@ async def register(loan: Loan) -> dict[str, str]:
 @router.post("/conflict")
 async def conflict() -> None:
     raise ProblemError(409, "Conflict", "loan L-1 already exists", extra={"loan_id": "L-1"})
+
+
+@router.get("/db-dropped")
+async def db_dropped() -> None:
+    raise OperationalError("SELECT 1", {}, ConnectionResetError("server closed the connection"))
 
 
 @router.get("/boom")
@@ -95,6 +101,13 @@ async def test_unhandled_exception_is_500_problem(client):
     assert "secret internals" not in response.text
     assert body["request_id"] == "req-123"
     assert response.headers["x-request-id"] == "req-123"
+
+
+async def test_a_dropped_database_connection_is_a_retryable_503(client):
+    response = await client.get("/v1/db-dropped")
+    body = assert_problem(response, 503)
+    assert response.headers["retry-after"] == "1"
+    assert "retry" in body["detail"]
 
 
 async def test_unknown_route_is_404_problem(client):

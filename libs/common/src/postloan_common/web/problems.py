@@ -15,6 +15,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from postloan_common.logging import get_logger
+from postloan_common.messaging.consumer import is_transient
 
 PROBLEM_JSON = "application/problem+json"
 BLANK_TYPE = "about:blank"
@@ -180,8 +181,20 @@ async def _unhandled_error(request: Request, exc: Exception) -> ProblemResponse:
 
 
 def unhandled_problem(scope: Scope, exc: BaseException) -> ProblemResponse:
-    """Log `exc` with its traceback and build the generic 500 problem."""
+    """Log `exc` with its traceback and build the generic 500 problem (503 when retrying can cure it)."""
     request_id = request_id_of(scope)
+    if isinstance(exc, Exception) and is_transient(exc):
+        # A dropped database connection or a deadlock: the request did nothing and may be retried.
+        get_logger("postloan.http").warning(
+            "transient_failure", error=repr(exc), path=scope.get("path"), request_id=request_id
+        )
+        body = problem_body(
+            status=503,
+            detail=f"A dependency failed briefly; retry the request (request id {request_id})",
+            instance=scope.get("path"),
+            request_id=request_id,
+        )
+        return ProblemResponse(body, status_code=503, headers={"Retry-After": "1"})
     get_logger("postloan.http").error(
         "unhandled_exception", exc_info=exc, path=scope.get("path"), request_id=request_id
     )
