@@ -387,3 +387,32 @@ async def test_api_refuses_without_the_right_role_or_type(rm_api, token):
         empty = await client.post("/v1/loans/bulk", content=b"", headers={**token("admin"), **ndjson_type})
         assert empty.status_code == 400
         assert (await client.get("/v1/loans/bulk/bulk-unknown", headers=token("admin"))).status_code == 404
+
+
+def test_amounts_written_without_cents_fingerprint_like_the_api():
+    """A bulk line with "3000" is the same booking as the API's "3000.00" (both paths, one hash)."""
+    body = {
+        "loan_id": "L-C1",
+        "customer_id": "C-1",
+        "product": "p",
+        "branch": "b",
+        "currency": "CNY",
+        "principal": "3000",
+        "annual_rate": "0.12",
+        "disbursed_on": "2026-01-05",
+        "installments": [{"seq": 1, "due_date": "2026-02-05", "principal": "3000", "interest": "30"}],
+    }
+    parsed = bulk._fast_parse(1, body)
+    command = BookLoan(
+        loan_id="L-C1",
+        customer_id="C-1",
+        product="p",
+        branch="b",
+        currency="CNY",
+        principal=D("3000.00"),
+        annual_rate=D("0.12"),
+        disbursed_on=date(2026, 1, 5),
+        installments=(Scheduled(1, date(2026, 2, 5), D("3000.00"), D("30.00"), D("0.00")),),
+    )
+    assert isinstance(parsed, bulk.ParsedLoan)
+    assert command.content_hash() in parsed.loan

@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import asyncio
 import csv
-import hashlib
 import io
 import json
 import re
@@ -213,12 +212,12 @@ def _fast_parse(line: int, body: dict[str, Any]) -> ParsedLoan | None:
         if method not in _METHODS or type(months) is not int or not 1 <= months <= 600 or first is None:
             return None
         command = _command(body, principal, disbursed_on, None, Terms(method, months, first))
-        return _parsed(line, command, schedule_of(command), fast_content_hash(command))
+        return _parsed(line, command, schedule_of(command), command.content_hash())
     given = body["installments"]
     if type(given) is not list or not 1 <= len(given) <= 1200:
         return None
     rows: list[str] = []
-    hashed: list[str] = []
+    schedule: list[Scheduled] = []
     total = _ZERO
     previous = disbursed_on
     money = _MONEY.fullmatch
@@ -242,10 +241,10 @@ def _fast_parse(line: int, body: dict[str, Any]) -> ParsedLoan | None:
         previous = day
         total += Decimal(part)
         rows.append(f"{loan_id}\t{seq}\t{due}\t{part}\t{interest}\t{fee}\n")
-        hashed.append(f'[{seq}, "{due}", "{part}", "{interest}", "{fee}"]')
+        schedule.append(Scheduled(seq, day, Decimal(part), Decimal(interest), Decimal(fee)))
     if total != principal:
         return None
-    digest = _hash(body, principal, disbursed_on, f"[{', '.join(hashed)}]", "null")
+    digest = _command(body, principal, disbursed_on, tuple(schedule), None).content_hash()
     loan = (
         f"{line}\t{loan_id}\t{body['customer_id']}\t{body['product']}\t{body['branch']}\t{body['currency']}\t"
         f"{principal}\t{body['annual_rate']}\t{disbursed_on}\t{digest}\t{len(rows)}\t{given[0]['due_date']}\t"
@@ -258,7 +257,11 @@ def _fast_parse(line: int, body: dict[str, Any]) -> ParsedLoan | None:
 
 
 def _command(
-    body: dict[str, Any], principal: Decimal, disbursed_on: date, installments: None, terms: Terms
+    body: dict[str, Any],
+    principal: Decimal,
+    disbursed_on: date,
+    installments: tuple[Scheduled, ...] | None,
+    terms: Terms | None,
 ) -> BookLoan:
     return BookLoan(
         loan_id=body["loan_id"],
@@ -302,37 +305,6 @@ def _slow_command(body: Any) -> BookLoan:
         else None,
         terms=Terms(loan.terms.method, loan.terms.months, loan.terms.first_due_date) if loan.terms else None,
     )
-
-
-def _hash(body: dict[str, Any], principal: Decimal, disbursed_on: date, installments: str, terms: str) -> str:
-    """BookLoan.content_hash of a canonical body, written out instead of json.dumps (same bytes).
-
-    Valid because canonical ids, codes and amounts need no JSON escaping and print as given.
-    """
-    text = (
-        f'{{"annual_rate": "{Decimal(body["annual_rate"]).normalize()}", "branch": "{body["branch"]}", '
-        f'"currency": "{body["currency"]}", "customer_id": "{body["customer_id"]}", '
-        f'"disbursed_on": "{disbursed_on.isoformat()}", "installments": {installments}, '
-        f'"loan_id": "{body["loan_id"]}", "principal": "{principal}", "product": "{body["product"]}", '
-        f'"terms": {terms}}}'
-    )
-    return hashlib.sha256(text.encode()).hexdigest()
-
-
-def fast_content_hash(command: BookLoan) -> str:
-    """BookLoan.content_hash of a terms booking built by the fast path."""
-    assert command.terms is not None
-    t = command.terms
-    body = {
-        "annual_rate": str(command.annual_rate),
-        "branch": command.branch,
-        "currency": command.currency,
-        "customer_id": command.customer_id,
-        "loan_id": command.loan_id,
-        "product": command.product,
-    }
-    terms = f'["{t.method}", {t.months}, "{t.first_due_date.isoformat()}"]'
-    return _hash(body, command.principal, command.disbursed_on, "[]", terms)
 
 
 def _parsed(line: int, command: BookLoan, schedule: list[Scheduled], digest: str) -> ParsedLoan:
