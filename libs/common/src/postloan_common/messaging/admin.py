@@ -42,14 +42,3 @@ async def ensure_topics(
         return created
     finally:
         await admin.close()
-
-
-async def partition_count(bootstrap_servers: str, topic: str) -> int:
-    """Return how many partitions `topic` has."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers)
-    await admin.start()
-    try:
-        described = await admin.describe_topics([topic])
-        return len(described[0]["partitions"])
-    finally:
-        await admin.close()

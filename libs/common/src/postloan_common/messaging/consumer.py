@@ -377,8 +377,3 @@ def is_transient(exc: BaseException) -> bool:
         "InternalClientError",  # asyncpg state confusion after the server dropped the connection
         "ConnectionResetError",
     }
-
-
-def dead_letter_topics(topics: Sequence[str]) -> list[str]:
-    """Return the dead-letter topics of `topics`."""
-    return [dead_letter_topic(t) for t in topics]

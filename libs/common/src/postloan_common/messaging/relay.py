@@ -68,6 +68,7 @@ class OutboxRelay:
         self._wake = asyncio.Event()
         self._producer: AIOKafkaProducer | None = None
         self._last_prune = 0.0
+        self._last_stats = 0.0
 
     async def run(self, stop: asyncio.Event) -> None:
         """Hold the relay lock, then publish until stopped, reconnecting after failures."""
@@ -142,6 +143,11 @@ class OutboxRelay:
         return len(rows)
 
     async def _export_stats(self, conn: asyncpg.Connection) -> None:
+        # Counting the pending rows scans them; on a large backlog, once per pass would cost more than the pass.
+        now = time.monotonic()
+        if now - self._last_stats < self.config.poll_interval_s:
+            return
+        self._last_stats = now
         stats = await conn.fetchrow(_STATS)
         PENDING.labels(self.config.service).set(stats["pending"])
         OLDEST_PENDING_AGE.labels(self.config.service).set(float(stats["age"] or 0.0))
