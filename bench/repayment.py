@@ -41,6 +41,7 @@ from postloan_common.messaging.envelope import Envelope
 from postloan_common.messaging.kafka import make_producer
 from postloan_common.messaging.relay import OutboxRelay, RelayConfig
 from postloan_common.migrations import service_dir, upgrade
+from postloan_common.worker import tune_gc
 from repayment_monitor.domain.rules import BucketScheme
 from repayment_monitor.domain.schedule import add_months
 from repayment_monitor.service import bulk
@@ -225,6 +226,7 @@ async def ingest(
     Returns (repayments/s from the first to the last commit, repayments/s until the outbox is
     drained, payment-received events published).
     """
+    tune_gc()  # as a worker process does
     consumer = Consumer(
         ConsumerConfig(
             name=f"repayment-monitor-bench-{uuid.uuid4().hex[:6]}",

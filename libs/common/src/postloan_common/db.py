@@ -32,7 +32,14 @@ def create_engine(url: str, *, pool_size: int = 10, max_overflow: int = 10, echo
         max_overflow=max_overflow,
         pool_pre_ping=True,
         echo=echo,
-        connect_args={"server_settings": {"application_name": make_url(url).database or "postloan"}},
+        connect_args={
+            "server_settings": {
+                "application_name": make_url(url).database or "postloan",
+                # Prepared statements are reused for the life of a connection; a generic plan made
+                # while a table was small (a scan per key of a key list) would outlive its growth.
+                "plan_cache_mode": "force_custom_plan",
+            }
+        },
     )
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import signal
 from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
 from typing import Any
@@ -42,6 +43,7 @@ def run_worker(
 ) -> None:
     """Run the worker until SIGTERM/SIGINT; exit 1 when one of its tasks crashes."""
     configure_logging(service=settings.service_name, level=settings.log_level, json=settings.log_json)
+    tune_gc()
     code = asyncio.run(
         serve_worker(
             settings=settings,
@@ -56,6 +58,17 @@ def run_worker(
     )
     if code:
         raise SystemExit(code)
+
+
+def tune_gc() -> None:
+    """Collect garbage less often in a worker process.
+
+    A batch handler allocates some 100,000 short-lived objects per batch; with the default
+    thresholds the collector ran full passes over the warm heap several times a batch (a third
+    of repayment ingest's time). Objects alive at start-up are frozen out of every pass.
+    """
+    gc.freeze()
+    gc.set_threshold(100_000, 50, 100)
 
 
 def resolve_metrics_port(*, settings: ServiceSettings, metrics_port: int | None) -> int:

@@ -11,7 +11,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from postloan_common.contracts import (
@@ -22,6 +22,7 @@ from postloan_common.contracts import (
     PaymentReceivedV1,
     PaymentReversedV1,
 )
+from postloan_common.db import driver_connection
 from repayment_monitor.domain.ledger import Ledger, Payment, allocation_totals
 from repayment_monitor.domain.money import cents
 from repayment_monitor.domain.rules import BucketScheme
@@ -81,6 +82,24 @@ class Rejected:
     detail: str
 
 
+_KNOWN = """
+    SELECT r.repayment_id, r.request_hash, r.result
+    FROM unnest($1::text[]) AS k(repayment_id) JOIN repayments r ON r.repayment_id = k.repayment_id
+"""
+_NEW_COLUMNS = [
+    "repayment_id",
+    "loan_id",
+    "amount",
+    "currency",
+    "value_date",
+    "channel",
+    "posted_on",
+    "request_hash",
+    "status",
+    "result",
+]
+
+
 @dataclass
 class _Batch:
     business_date: date
@@ -100,23 +119,15 @@ async def post_repayments(
 ) -> list[Posted | Rejected]:
     """Post a batch of repayments in order; each loan is replayed and written once per batch."""
     files = await lock_loans(session, (c.loan_id for c in commands))
-    known = {
-        row.repayment_id: row
-        for row in (
-            await session.execute(
-                select(
-                    repayments.c.repayment_id, repayments.c.request_hash, repayments.c.result, repayments.c.loan_id
-                ).where(repayments.c.repayment_id.in_({c.repayment_id for c in commands}))
-            )
-        ).all()
-    }
+    conn = await driver_connection(session)
+    known = {row["repayment_id"]: row for row in await conn.fetch(_KNOWN, list({c.repayment_id for c in commands}))}
     batch = _Batch(business_date, events, buckets)
     seen: dict[str, tuple[str, dict[str, Any]]] = {}
     out: list[Posted | Rejected] = []
     for command in commands:
         digest = command.request_hash()
         earlier = seen.get(command.repayment_id) or (
-            (known[command.repayment_id].request_hash, known[command.repayment_id].result)
+            (known[command.repayment_id]["request_hash"], known[command.repayment_id]["result"])
             if command.repayment_id in known
             else None
         )
@@ -157,7 +168,11 @@ async def post_repayments(
         )
         out.append(Posted(command.repayment_id, command.loan_id, False, result))
     if batch.new_rows:
-        await session.execute(insert(repayments), batch.new_rows)
+        await conn.copy_records_to_table(
+            repayments.name,
+            columns=_NEW_COLUMNS,
+            records=[(*(row[c] for c in _NEW_COLUMNS[:-1]), json.dumps(row["result"])) for row in batch.new_rows],
+        )
         await persist(session, files.values(), batch.ledgers)
     return out
 
