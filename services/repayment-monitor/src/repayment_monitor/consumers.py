@@ -34,12 +34,11 @@ from repayment_monitor.service.calendar import business_date
 from repayment_monitor.service.events import EventBuffer
 from repayment_monitor.service.intake import BookLoan, Outcome, Terms, book_loans
 from repayment_monitor.service.repayments import Posted, PostRepayment, Rejected, post_repayments, reverse_repayment
+from repayment_monitor.service.restructure import Refused, Restructure, restructure_loan
 from repayment_monitor.service.writeoff import WriteOff, WriteOffRefused, write_off
 from repayment_monitor.settings import Settings
 
 Contract = TypeVar("Contract", bound=EventData)
-
-RESTRUCTURING_NOT_SUPPORTED = "restructuring not supported yet"
 
 
 def contract(envelope: Envelope, model: type[Contract]) -> Contract:
@@ -64,6 +63,22 @@ def to_command(data: LoanBookedV1) -> BookLoan:
         principal=data.principal,
         annual_rate=data.annual_rate,
         disbursed_on=data.disbursed_on,
+        installments=tuple(Scheduled(i.seq, i.due_date, i.principal, i.interest, i.fee) for i in data.installments)
+        if data.installments
+        else None,
+        terms=Terms(data.terms.method.value, data.terms.months, data.terms.first_due_date) if data.terms else None,
+    )
+
+
+def to_restructure(data: LoanRestructuredV1) -> Restructure:
+    """The restructuring command of a `loan-restructured` event (the same as a POST …/restructurings body)."""
+    return Restructure(
+        restructure_id=data.restructure_id,
+        loan_id=data.loan_id,
+        restructured_on=data.restructured_on,
+        reason=data.reason,
+        outstanding_principal=data.outstanding_principal,
+        annual_rate=data.annual_rate,
         installments=tuple(Scheduled(i.seq, i.due_date, i.principal, i.interest, i.fee) for i in data.installments)
         if data.installments
         else None,
@@ -185,6 +200,13 @@ class LoanEventHandlers:
         await events.flush(session)
 
     async def loan_restructured(self, session: AsyncSession, envelope: Envelope) -> None:
-        """Not implemented yet: dead-lettered, so the event is kept for a later replay."""
-        contract(envelope, LoanRestructuredV1)
-        raise PermanentError(RESTRUCTURING_NOT_SUPPORTED)
+        """Replace the loan's open installments by the new schedule; a refused restructuring is permanent."""
+        command = to_restructure(contract(envelope, LoanRestructuredV1))
+        today = await self._today(session)
+        events = batch_events(today, [envelope], [command.loan_id])
+        result = await restructure_loan(
+            session, command=command, business_date=today, events=events, buckets=self.buckets
+        )
+        if isinstance(result, Refused):
+            raise PermanentError(f"{result.reason.value}: {result.detail}")
+        await events.flush(session)

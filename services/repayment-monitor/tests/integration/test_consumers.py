@@ -38,7 +38,7 @@ from postloan_common.messaging.admin import ensure_topics
 from postloan_common.messaging.consumer import Consumer, ConsumerConfig
 from postloan_common.messaging.envelope import Envelope
 from postloan_common.messaging.relay import OutboxRelay, RelayConfig
-from repayment_monitor.consumers import RESTRUCTURING_NOT_SUPPORTED, LoanEventHandlers
+from repayment_monitor.consumers import LoanEventHandlers
 from repayment_monitor.domain.rules import BucketScheme
 from repayment_monitor.service import queries
 from repayment_monitor.service.calendar import business_date
@@ -73,6 +73,8 @@ CHECKSUMS = {
     "loan_events": "id",
     "business_calendar": "id",
     "closed_days": "business_date",
+    "restructurings": "restructure_id",
+    "replaced_installments": "loan_id, seq",
 }
 
 
@@ -440,7 +442,9 @@ async def test_bad_events_are_dead_lettered_with_the_reason_and_leave_no_trace(r
                     source=SOURCE,
                     subject="L-1",
                 ),
-                RESTRUCTURING_NOT_SUPPORTED,
+                # R-G1 (100.00 on 03-10) paid 16.27 penalty, 30.00 interest and 53.73 principal before it.
+                "outstanding_principal_mismatch: outstanding_principal 3000.00 does not match the loan's open "
+                "principal 2946.27 on 2026-03-10",
             ),
         ]
         # The good posting sits among the bad ones, in the same polled batch and run of one type.
@@ -467,7 +471,92 @@ async def test_bad_events_are_dead_lettered_with_the_reason_and_leave_no_trace(r
         new_events = (await r.outbox_events())[events_before:]
         assert [(e.type, e.causation_id) for e in new_events] == [("payment-received", str(good.id))]
         assert set(await r.scalar("SELECT array_agg(DISTINCT repayment_id) FROM allocations")) == {"R-L2", "R-G1"}
+        assert await r.scalar("SELECT count(*) FROM restructurings") == 0
         after = await r.checksums()
         for table in ("business_calendar", "closed_days"):
             assert after[table] == tables_before[table], table
         assert await r.scalar("SELECT count(*) FROM outbox WHERE topic = :t", t=f"{r.topic}.dlt") == len(bad)
+
+
+def restructured(**changes: Any) -> Envelope:
+    data = LoanRestructuredV1.model_validate(
+        {
+            "loan_id": "L-1001",
+            "restructure_id": "RS-1",
+            "restructured_on": "2026-03-20",
+            "reason": "hardship",
+            "outstanding_principal": "2000.00",
+            "terms": {"method": "equal_principal", "months": 4, "first_due_date": "2026-04-20"},
+            **changes,
+        }
+    )
+    return make_envelope(data=data, source=SOURCE, subject=data.loan_id)
+
+
+async def test_a_restructuring_event_reschedules_once_and_close_of_day_follows_the_new_schedule(rig):
+    """L-1001 paid 5 days late on 02-10, then installment 2 missed: restructured on 03-20 at DPD 15."""
+    async with rig("2026-01-05") as r:
+        consumer = r.start_consumer()
+
+        async def send(event: Envelope) -> None:
+            await r.produce(event)
+            await r.applied(consumer, event)
+
+        await send(booked())
+        await r.advance("2026-02-10")
+        await send(posted("L-1001", "R1", "1032.47", "2026-02-10"))
+        await r.advance("2026-03-20")
+        assert (await r.loan("L-1001"))["dpd"] == 15
+        seen = len(await r.outbox_events())
+
+        event = restructured()
+        await send(event)
+        state = await r.loan("L-1001")
+        assert (state["dpd"], state["bucket"], state["outstanding"]["total"]) == (0, "M0", D("2070.00"))
+        announced = (await r.outbox_events())[seen:]
+        assert [e.type for e in announced] == ["loan-rescheduled", "delinquency-changed", "loan-cured"]
+        assert {e.causation_id for e in announced} == {str(event.id)}
+        assert (announced[0].data["dpd_before"], announced[0].data["bucket_before"]) == (15, "M1")
+        # Generated at the contract rate (12%, none given) with installment 2's 20.00 interest folded in.
+        assert await r.scalar("SELECT string_agg(seq || ':' || interest, ' ' ORDER BY seq) FROM installments") == (
+            "1:30.00 4:25.00 5:20.00 6:15.00 7:10.00"
+        )
+
+        # The same restructuring again under a new event id: no effect. Other content under its id: dead letter.
+        before = await r.checksums()
+        await send(restructured())
+        assert await r.checksums() == before
+        conflicting = restructured(reason="other")
+        late = posted("L-1001", "R-LATE", "100.00", "2026-03-19")
+        bounced = make_envelope(
+            data=RepaymentReversedV1(
+                loan_id="L-1001", repayment_id="R1", reason="bounced", reversed_on=date(2026, 3, 20)
+            ),
+            source=SOURCE,
+            subject="L-1001",
+        )
+        end = probe()
+        await r.produce(conflicting, late, bounced, end)
+        await r.applied(consumer, end)
+        reasons = [dict(record.headers)["dlt-reason"].decode() for record in await r.read_dead_letters(3)]
+        assert len(reasons) == 3
+        for reason, expected in zip(
+            reasons,
+            ["restructure_id_reused", "value_date_before_restructuring", "repayment_precedes_restructuring"],
+            strict=True,
+        ):
+            assert f"PermanentError: {expected}: " in reason
+        # Only the dead letters were written (through the outbox).
+        after = await r.checksums()
+        assert {k: v for k, v in after.items() if k != "outbox"} == {k: v for k, v in before.items() if k != "outbox"}
+        assert await r.scalar("SELECT count(*) FROM outbox WHERE topic = :t", t=f"{r.topic}.dlt") == 3
+        assert await r.scalar("SELECT count(*) FROM restructurings") == 1
+
+        seen = len(await r.outbox_events())
+        await r.advance("2026-04-22")
+        closed = [e for e in (await r.outbox_events())[seen:] if e.type != "day-closed"]
+        assert Counter(e.type for e in closed) == {"payment-due": 4, "payment-missed": 1, "delinquency-changed": 1}
+        assert {e.data["installment_seq"] for e in closed if "installment_seq" in e.data} == {4}
+        # Penalty now at 18% again (the contract rate stayed): 2 days × 500 × 0.18 / 365 = 0.4931507 → 0.49.
+        state = await r.loan("L-1001")
+        assert (state["dpd"], state["bucket"], state["penalty"]) == (2, "M1", D("0.49"))

@@ -11,6 +11,11 @@ Conventions:
   open principal × annual penalty rate / 365, kept unrounded and shown rounded to cents.
 - An installment is settled when its principal, interest and fee are paid; DPD counts from the
   oldest unsettled installment (open penalty alone does not make a loan past due).
+- A restructuring on day r replaces every installment not fully paid (penalty included) after the
+  payments that precede it: those valued before r, and those valued on r and posted before it. The
+  replaced installments keep what they were paid; their open penalty, accrued through r, ends
+  with them. The new installments accrue penalty at the restructuring's rate. DPD before r still
+  counts the replaced installments; from r on only the installments that stay and the new ones.
 """
 
 from __future__ import annotations
@@ -99,6 +104,39 @@ class InstallmentState:
         return self.settled_on is None or self.settled_on > day
 
 
+@dataclass(frozen=True)
+class Restructuring:
+    """Core banking replaced the loan's open installments by `installments` on `restructured_on`."""
+
+    restructure_id: str
+    restructured_on: date
+    installments: tuple[Scheduled, ...]
+    outstanding_principal: Decimal
+    # Annual contract and penalty rates of the new installments.
+    annual_rate: Decimal
+    penalty_rate: Decimal
+    # Payments valued on restructured_on and posted up to this order precede the restructuring.
+    after_order: int = 0
+
+    def precedes(self, payment: Payment) -> bool:
+        """True when `payment` is applied after this restructuring."""
+        return (self.restructured_on, self.after_order) < (payment.value_date, payment.order)
+
+
+class RestructuringMismatch(ValueError):
+    """A restructuring's principal is not what the installments it replaces had open."""
+
+
+@dataclass(frozen=True)
+class RestructuringEffect:
+    restructure_id: str
+    restructured_on: date
+    # DPD on restructured_on under the schedule it replaced.
+    dpd_before: int
+    # The replaced installments as they stood when replaced (penalty accrued through restructured_on).
+    replaced: tuple[InstallmentState, ...]
+
+
 @dataclass
 class Ledger:
     installments: list[InstallmentState]
@@ -107,6 +145,7 @@ class Ledger:
     as_of: date
     penalty_rate: Decimal
     grace_days: int
+    restructured: dict[str, RestructuringEffect] = field(default_factory=dict)
 
     @property
     def oldest_unpaid_due(self) -> date | None:
@@ -117,6 +156,9 @@ class Ledger:
     def dpd_on(self, day: date) -> int:
         """Days past due on `day`, from the settlement dates of this replay."""
         late = [i.due_date for i in self.installments if i.due_date < day and i.unpaid_on(day)]
+        for effect in self.restructured.values():
+            if day < effect.restructured_on:
+                late.extend(i.due_date for i in effect.replaced if i.due_date < day and i.unpaid_on(day))
         return (day - min(late)).days if late else 0
 
     @property
@@ -169,8 +211,9 @@ def replay(
     rules: ProductRules,
     contract_rate: Decimal,
     as_of: date,
+    restructurings: Sequence[Restructuring] = (),
 ) -> Ledger:
-    """Rebuild a loan's ledger as of `as_of` from its schedule and its (non-reversed) payments."""
+    """Rebuild a loan's ledger as of `as_of` from its schedule, (non-reversed) payments and restructurings."""
     installments = [
         InstallmentState(
             seq=s.seq,
@@ -196,13 +239,67 @@ def replay(
         penalty_rate=rules.penalty_rate(contract_rate),
         grace_days=rules.grace_days,
     )
+    pending = sorted(restructurings, key=lambda r: (r.restructured_on, r.after_order))
     for payment in sorted(payments, key=lambda p: (p.value_date, p.order)):
         if payment.value_date > as_of:
             raise ValueError(f"payment {payment.repayment_id} is valued after {as_of}")
+        while pending and pending[0].precedes(payment):
+            _restructure(ledger, pending.pop(0))
         _accrue_all(ledger, payment.value_date)
         ledger.allocations[payment.repayment_id] = _allocate(ledger, payment, rules)
+    for restructuring in pending:
+        if restructuring.restructured_on > as_of:
+            raise ValueError(f"restructuring {restructuring.restructure_id} is dated after {as_of}")
+        _restructure(ledger, restructuring)
     _accrue_all(ledger, as_of)
     return ledger
+
+
+def _restructure(ledger: Ledger, restructuring: Restructuring) -> None:
+    """Replace every installment not fully paid by the restructuring's new ones."""
+    on = restructuring.restructured_on
+    _accrue_all(ledger, on)
+    dpd_before = ledger.dpd_on(on)
+    replaced = [i for i in ledger.installments if not i.is_clear]
+    open_principal = sum((i.open_principal for i in replaced), ZERO)
+    if open_principal != restructuring.outstanding_principal:
+        raise RestructuringMismatch(
+            f"outstanding_principal {restructuring.outstanding_principal} does not match the loan's "
+            f"open principal {open_principal} on {on}"
+        )
+    if any(s.due_date <= on for s in restructuring.installments):
+        raise ValueError(f"restructuring {restructuring.restructure_id} has installments due on or before {on}")
+    if sum((s.principal for s in restructuring.installments), ZERO) != restructuring.outstanding_principal:
+        raise ValueError(f"restructuring {restructuring.restructure_id} does not repay its outstanding principal")
+    new = [_unpaid(s) for s in restructuring.installments]
+    kept = [i for i in ledger.installments if i.is_clear]
+    ledger.installments = sorted([*kept, *new], key=lambda i: (i.due_date, i.seq))
+    ledger.penalty_rate = restructuring.penalty_rate
+    ledger.restructured[restructuring.restructure_id] = RestructuringEffect(
+        restructuring.restructure_id, on, dpd_before, tuple(replaced)
+    )
+
+
+def _unpaid(scheduled: Scheduled) -> InstallmentState:
+    inst = InstallmentState(
+        seq=scheduled.seq,
+        due_date=scheduled.due_date,
+        scheduled={
+            Component.PRINCIPAL: scheduled.principal,
+            Component.INTEREST: scheduled.interest,
+            Component.FEE: scheduled.fee,
+            Component.PENALTY: ZERO,
+        },
+        open_pif=scheduled.principal + scheduled.interest + scheduled.fee,
+    )
+    if inst.open_amount == 0:
+        inst.settled_on = inst.due_date
+    return inst
+
+
+def fixed_by(payment: Payment, restructurings: Iterable[Restructuring]) -> Restructuring | None:
+    """The first restructuring that `payment` precedes: its basis, which later changes cannot alter."""
+    return next((r for r in restructurings if not r.precedes(payment)), None)
 
 
 def _accrue_all(ledger: Ledger, through: date) -> None:

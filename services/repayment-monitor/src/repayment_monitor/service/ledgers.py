@@ -13,9 +13,10 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from postloan_common.db import driver_connection
-from repayment_monitor.domain.ledger import Ledger, Payment, Scheduled, replay
+from repayment_monitor.domain.ledger import Ledger, Payment, Restructuring, Scheduled, replay
 from repayment_monitor.domain.rules import Component, ProductRules
 from repayment_monitor.service.products import load_rules, loan_rules
+from repayment_monitor.service.restructure_history import add_restructurings
 
 
 @dataclass
@@ -33,13 +34,22 @@ class LoanFile:
     # What the database holds now, so persist() writes only what a replay changed.
     stored_installments: dict[int, tuple[Any, ...]] = field(default_factory=dict)
     stored_allocations: dict[str, set[tuple[int, str, Decimal]]] = field(default_factory=dict)
+    # With restructurings, `schedule` is the original schedule and `rules` carry its penalty rate.
+    restructurings: tuple[Restructuring, ...] = ()
 
     @property
     def loan_id(self) -> str:
         return str(self.row.loan_id)
 
     def replay(self, as_of: date) -> Ledger:
-        return replay(self.schedule, self.payments, rules=self.rules, contract_rate=self.row.annual_rate, as_of=as_of)
+        return replay(
+            self.schedule,
+            self.payments,
+            rules=self.rules,
+            contract_rate=self.row.annual_rate,
+            as_of=as_of,
+            restructurings=self.restructurings,
+        )
 
     def stored_dpd(self, as_of: date) -> int:
         """DPD on `as_of` from the stored oldest unpaid due date (equal to a replay's)."""
@@ -104,7 +114,7 @@ async def load_loans(session: AsyncSession, loan_ids: Iterable[str], *, lock: bo
         key = (row.product, row.penalty_rate, row.grace_days)
         if key not in rules:
             rules[key] = loan_rules(products[row.product], penalty_rate=row.penalty_rate, grace_days=row.grace_days)
-    return {
+    files = {
         row.loan_id: LoanFile(
             row=row,
             rules=rules[(row.product, row.penalty_rate, row.grace_days)],
@@ -118,6 +128,8 @@ async def load_loans(session: AsyncSession, loan_ids: Iterable[str], *, lock: bo
         )
         for row in rows
     }
+    await add_restructurings(conn, files)
+    return files
 
 
 def totals(ledger: Ledger) -> tuple[Decimal, Decimal]:

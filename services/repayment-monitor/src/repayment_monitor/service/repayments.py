@@ -23,7 +23,7 @@ from postloan_common.contracts import (
     PaymentReversedV1,
 )
 from postloan_common.db import driver_connection
-from repayment_monitor.domain.ledger import Ledger, Payment, allocation_totals
+from repayment_monitor.domain.ledger import Ledger, Payment, allocation_totals, fixed_by
 from repayment_monitor.domain.money import cents
 from repayment_monitor.domain.rules import BucketScheme
 from repayment_monitor.service.events import EventBuffer
@@ -40,6 +40,8 @@ class Rejection(StrEnum):
     VALUE_DATE_BEFORE_DISBURSEMENT = "value_date_before_disbursement"
     ID_REUSED = "repayment_id_reused"
     UNKNOWN_REPAYMENT = "unknown_repayment"
+    VALUE_DATE_BEFORE_RESTRUCTURING = "value_date_before_restructuring"
+    PRECEDES_RESTRUCTURING = "repayment_precedes_restructuring"
 
 
 @dataclass(frozen=True)
@@ -199,6 +201,13 @@ def _check(command: PostRepayment, file: LoanFile | None, business_date: date) -
             Rejection.VALUE_DATE_BEFORE_DISBURSEMENT,
             f"value_date {command.value_date} is before the disbursement on {file.row.disbursed_on}",
         )
+    if file.restructurings and command.value_date < file.restructurings[-1].restructured_on:
+        latest = file.restructurings[-1]
+        return no(
+            Rejection.VALUE_DATE_BEFORE_RESTRUCTURING,
+            f"value_date {command.value_date} is before the loan's restructuring {latest.restructure_id} "
+            f"on {latest.restructured_on}, which replaced the installments it would pay",
+        )
     return None
 
 
@@ -324,9 +333,19 @@ async def reverse_repayment(
     if current.status == "reversed":
         return Posted(repayment_id, row.loan_id, True, current.reversal_result)
     before_dpd = file.stored_dpd(business_date)
+    payment = next(p for p in file.payments if p.repayment_id == repayment_id)
     file.payments = [p for p in file.payments if p.repayment_id != repayment_id]
     if file.status == "written_off":
         return Rejected(repayment_id, row.loan_id, Rejection.LOAN_CLOSED, f"loan {row.loan_id} is written off")
+    restructuring = fixed_by(payment, file.restructurings)
+    if restructuring is not None:
+        return Rejected(
+            repayment_id,
+            row.loan_id,
+            Rejection.PRECEDES_RESTRUCTURING,
+            f"repayment {repayment_id} precedes the loan's restructuring {restructuring.restructure_id} "
+            f"on {restructuring.restructured_on}, which took it into account",
+        )
     after = file.replay(business_date)
     batch = _Batch(business_date, events, buckets, ledgers={file.loan_id: after})
     outstanding, overdue = totals(after)

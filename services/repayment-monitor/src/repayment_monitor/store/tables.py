@@ -18,6 +18,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    UniqueConstraint,
     func,
     text,
 )
@@ -98,6 +99,8 @@ loans = Table(
     Column("closed_on", Date, nullable=True),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    # The latest restructuring's date; NULL for a loan never restructured (its replay needs no history).
+    Column("restructured_on", Date, nullable=True),
     Index("ix_loans_oldest_unpaid_due", "oldest_unpaid_due", postgresql_where=text("status = 'active'")),
     Index("ix_loans_customer_id", "customer_id"),
     Index("ix_loans_bucket_loan_id", "bucket", "loan_id", postgresql_where=text("status = 'active'")),
@@ -128,6 +131,57 @@ installments = Table(
     PrimaryKeyConstraint("loan_id", "seq", name="pk_installments"),
     Index("ix_installments_open_due_date", "due_date", postgresql_where=text("settled_on IS NULL")),
     Index("ix_installments_open_grace_ends_on", "grace_ends_on", postgresql_where=text("settled_on IS NULL")),
+)
+
+restructurings = Table(
+    "restructurings",
+    metadata,
+    Column("restructure_id", String(64), primary_key=True),
+    Column("loan_id", String(64), ForeignKey("loans.loan_id", ondelete="CASCADE"), nullable=False),
+    Column("restructured_on", Date, nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("outstanding_principal", MONEY, nullable=False),
+    # Contract and penalty rates of the new installments, and the penalty rate of those replaced.
+    Column("annual_rate", Numeric(12, 6), nullable=False),
+    Column("penalty_rate", Numeric(12, 6), nullable=False),
+    Column("replaced_penalty_rate", Numeric(12, 6), nullable=False),
+    # The new installments are seq first_seq … first_seq + installment_count - 1 in installments.
+    Column("first_seq", Integer, nullable=False),
+    Column("installment_count", Integer, nullable=False),
+    # Repayments valued on restructured_on with a posting_seq up to this one precede the restructuring.
+    Column("after_posting_seq", BigInteger, nullable=False),
+    Column("posted_on", Date, nullable=False),
+    Column("request_hash", String(64), nullable=False),
+    Column("result", JSONB, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    UniqueConstraint("loan_id", "restructured_on", name="uq_restructurings_loan_id_restructured_on"),
+)
+
+# Installments a restructuring replaced, moved out of installments (which holds only the schedule in
+# force, so close of day and the queries cannot count them), as they stood when replaced.
+replaced_installments = Table(
+    "replaced_installments",
+    metadata,
+    Column("loan_id", String(64), nullable=False),
+    Column("seq", Integer, nullable=False),
+    Column(
+        "restructure_id",
+        String(64),
+        ForeignKey("restructurings.restructure_id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("due_date", Date, nullable=False),
+    Column("principal", MONEY, nullable=False),
+    Column("interest", MONEY, nullable=False),
+    Column("fee", MONEY, nullable=False),
+    Column("paid_principal", MONEY, nullable=False),
+    Column("paid_interest", MONEY, nullable=False),
+    Column("paid_fee", MONEY, nullable=False),
+    Column("paid_penalty", MONEY, nullable=False),
+    # Penalty accrued through the restructuring day; what of it was unpaid was waived.
+    Column("penalty", MONEY, nullable=False),
+    Column("settled_on", Date, nullable=True),
+    PrimaryKeyConstraint("loan_id", "seq", name="pk_replaced_installments"),
 )
 
 repayments = Table(

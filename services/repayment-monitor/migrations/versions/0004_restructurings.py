@@ -1,0 +1,63 @@
+"""restructurings: their history and the installments they replaced
+
+Revision ID: 0004
+Revises: 0003
+Create Date: 2026-11-29 11:01:04.085090
+"""
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+from sqlalchemy.dialects import postgresql
+
+revision: str = '0004'
+down_revision: str | Sequence[str] | None = '0003'
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    op.create_table('restructurings',
+    sa.Column('restructure_id', sa.String(length=64), nullable=False),
+    sa.Column('loan_id', sa.String(length=64), nullable=False),
+    sa.Column('restructured_on', sa.Date(), nullable=False),
+    sa.Column('reason', sa.Text(), nullable=False),
+    sa.Column('outstanding_principal', sa.Numeric(precision=18, scale=2), nullable=False),
+    sa.Column('annual_rate', sa.Numeric(precision=12, scale=6), nullable=False),
+    sa.Column('penalty_rate', sa.Numeric(precision=12, scale=6), nullable=False),
+    sa.Column('replaced_penalty_rate', sa.Numeric(precision=12, scale=6), nullable=False),
+    sa.Column('first_seq', sa.Integer(), nullable=False),
+    sa.Column('installment_count', sa.Integer(), nullable=False),
+    sa.Column('after_posting_seq', sa.BigInteger(), nullable=False),
+    sa.Column('posted_on', sa.Date(), nullable=False),
+    sa.Column('request_hash', sa.String(length=64), nullable=False),
+    sa.Column('result', postgresql.JSONB(astext_type=sa.Text()), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
+    sa.ForeignKeyConstraint(['loan_id'], ['loans.loan_id'], name=op.f('fk_restructurings_loan_id_loans'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('restructure_id', name=op.f('pk_restructurings')),
+    sa.UniqueConstraint('loan_id', 'restructured_on', name='uq_restructurings_loan_id_restructured_on')
+    )
+    op.create_table('replaced_installments',
+    sa.Column('loan_id', sa.String(length=64), nullable=False),
+    sa.Column('seq', sa.Integer(), nullable=False),
+    sa.Column('restructure_id', sa.String(length=64), nullable=False),
+    sa.Column('due_date', sa.Date(), nullable=False),
+    sa.Column('principal', sa.Numeric(precision=18, scale=2), nullable=False),
+    sa.Column('interest', sa.Numeric(precision=18, scale=2), nullable=False),
+    sa.Column('fee', sa.Numeric(precision=18, scale=2), nullable=False),
+    sa.Column('paid_principal', sa.Numeric(precision=18, scale=2), nullable=False),
+    sa.Column('paid_interest', sa.Numeric(precision=18, scale=2), nullable=False),
+    sa.Column('paid_fee', sa.Numeric(precision=18, scale=2), nullable=False),
+    sa.Column('paid_penalty', sa.Numeric(precision=18, scale=2), nullable=False),
+    sa.Column('penalty', sa.Numeric(precision=18, scale=2), nullable=False),
+    sa.Column('settled_on', sa.Date(), nullable=True),
+    sa.ForeignKeyConstraint(['restructure_id'], ['restructurings.restructure_id'], name=op.f('fk_replaced_installments_restructure_id_restructurings'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('loan_id', 'seq', name='pk_replaced_installments')
+    )
+    op.add_column('loans', sa.Column('restructured_on', sa.Date(), nullable=True))
+
+
+def downgrade() -> None:
+    op.drop_column('loans', 'restructured_on')
+    op.drop_table('replaced_installments')
+    op.drop_table('restructurings')
