@@ -108,6 +108,8 @@ async def restructure_loan(
     def no(reason: Refusal, detail: str) -> Refused:
         return Refused(command.restructure_id, command.loan_id, reason, detail)
 
+    # The loan is locked first, so the same restructuring sent twice at once is answered as a duplicate.
+    file = (await lock_loans(session, [command.loan_id])).get(command.loan_id)
     digest = command.request_hash()
     earlier = (
         await session.execute(
@@ -120,7 +122,6 @@ async def restructure_loan(
         if earlier.request_hash == digest:
             return Restructured(command.restructure_id, command.loan_id, True, earlier.result)
         return no(Refusal.ID_REUSED, f"restructuring {command.restructure_id} was already applied with other details")
-    file = (await lock_loans(session, [command.loan_id])).get(command.loan_id)
     refusal = _check(command, file, business_date)
     if refusal is not None:
         return no(*refusal)
