@@ -47,9 +47,11 @@ class _DecimalRules:
         }
 
     def validate(self, value: object) -> Decimal:
-        if isinstance(value, bool | float):
+        if type(value) is Decimal:  # the common case when a service builds an event
+            result = value
+        elif isinstance(value, bool | float):
             raise ValueError("must be a decimal string or an integer, never a float")
-        if isinstance(value, int):
+        elif isinstance(value, int):
             result = Decimal(value)
         elif isinstance(value, str):
             if not _DECIMAL_TEXT.match(value):

@@ -169,6 +169,10 @@ class Ledger:
         """Open amounts by component (penalty accrued through as_of)."""
         return {c.value: sum((i.owed(c) for i in self.installments), ZERO) for c in _COMPONENTS}
 
+    def open_principal(self) -> Decimal:
+        """Principal not yet repaid."""
+        return sum((i.open_principal for i in self.installments), ZERO)
+
     def balances(self) -> tuple[Decimal, Decimal, Decimal]:
         """(outstanding, overdue, open principal) in one pass; outstanding and overdue include penalty."""
         outstanding = overdue = principal = ZERO

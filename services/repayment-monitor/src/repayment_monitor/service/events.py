@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
+import orjson
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from postloan_common.catalog import REPAYMENT_LOANS
@@ -63,12 +63,18 @@ class EventBuffer:
             await conn.copy_records_to_table(
                 outbox.name,
                 columns=_OUTBOX_COLUMNS,
-                records=[(*(row[c] for c in _OUTBOX_COLUMNS[:-1]), json.dumps(row["headers"])) for row in self._outbox],
+                records=[
+                    (*(row[c] for c in _OUTBOX_COLUMNS[:-1]), orjson.dumps(row["headers"]).decode())
+                    for row in self._outbox
+                ],
             )
             await conn.copy_records_to_table(
                 loan_events.name,
                 columns=_HISTORY_COLUMNS,
-                records=[(*(row[c] for c in _HISTORY_COLUMNS[:-1]), json.dumps(row["data"])) for row in self._history],
+                records=[
+                    (*(row[c] for c in _HISTORY_COLUMNS[:-1]), orjson.dumps(row["data"]).decode())
+                    for row in self._history
+                ],
             )
             self._outbox.clear()
             self._history.clear()

@@ -202,7 +202,7 @@ async def persist(session: AsyncSession, files: Iterable[LoanFile], ledgers: dic
                 file.loan_id,
                 ledger.oldest_unpaid_due,
                 file.bucket,
-                ledger.balances()[2],
+                ledger.open_principal(),
                 ledger.credit_balance,
                 file.status,
                 file.closed_on,

@@ -11,6 +11,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
+import orjson
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -63,6 +64,7 @@ class PostRepayment:
             self.channel,
             self.currency,
         ]
+        # json.dumps, not orjson: the spacing is part of hashes already stored.
         return hashlib.sha256(json.dumps(body).encode()).hexdigest()
 
 
@@ -173,7 +175,9 @@ async def post_repayments(
         await conn.copy_records_to_table(
             repayments.name,
             columns=_NEW_COLUMNS,
-            records=[(*(row[c] for c in _NEW_COLUMNS[:-1]), json.dumps(row["result"])) for row in batch.new_rows],
+            records=[
+                (*(row[c] for c in _NEW_COLUMNS[:-1]), orjson.dumps(row["result"]).decode()) for row in batch.new_rows
+            ],
         )
         await persist(session, files.values(), batch.ledgers)
     return out
