@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
+import asyncpg
 import httpx
 import pytest
 from fastapi import APIRouter
@@ -40,6 +41,11 @@ async def conflict() -> None:
 @router.get("/db-dropped")
 async def db_dropped() -> None:
     raise OperationalError("SELECT 1", {}, ConnectionResetError("server closed the connection"))
+
+
+@router.get("/key-taken")
+async def key_taken() -> None:
+    raise asyncpg.UniqueViolationError('duplicate key value violates unique constraint "pk_repayments"')
 
 
 @router.get("/boom")
@@ -108,6 +114,12 @@ async def test_a_dropped_database_connection_is_a_retryable_503(client):
     body = assert_problem(response, 503)
     assert response.headers["retry-after"] == "1"
     assert "retry" in body["detail"]
+
+
+async def test_a_key_taken_by_a_concurrent_request_is_a_retryable_503(client):
+    response = await client.get("/v1/key-taken")
+    assert_problem(response, 503)
+    assert response.headers["retry-after"] == "1"
 
 
 async def test_unknown_route_is_404_problem(client):

@@ -180,11 +180,20 @@ async def _unhandled_error(request: Request, exc: Exception) -> ProblemResponse:
     return unhandled_problem(request.scope, exc)
 
 
+def _lost_insert_race(exc: Exception) -> bool:
+    """A unique violation (23505), raised by asyncpg directly or wrapped by SQLAlchemy."""
+    orig = getattr(exc, "orig", None)
+    return any(
+        getattr(candidate, "sqlstate", None) == "23505" for candidate in (exc, orig, getattr(orig, "__cause__", None))
+    )
+
+
 def unhandled_problem(scope: Scope, exc: BaseException) -> ProblemResponse:
     """Log `exc` with its traceback and build the generic 500 problem (503 when retrying can cure it)."""
     request_id = request_id_of(scope)
-    if isinstance(exc, Exception) and is_transient(exc):
-        # A dropped database connection or a deadlock: the request did nothing and may be retried.
+    if isinstance(exc, Exception) and (is_transient(exc) or _lost_insert_race(exc)):
+        # A dropped database connection, a deadlock, or a key a concurrent request inserted between
+        # our check and our insert: the request did nothing, and a retry gets the right answer.
         get_logger("postloan.http").warning(
             "transient_failure", error=repr(exc), path=scope.get("path"), request_id=request_id
         )
