@@ -47,6 +47,7 @@ async def _load(path: Path, fmt: bulk.Format, chunk_size: int) -> bulk.JobProgre
             buckets=BucketScheme(),
             chunk_size=chunk_size,
             correlation_id=job_id,
+            weekend=settings.weekend(),
         )
     finally:
         await engine.dispose()

@@ -143,7 +143,13 @@ class LoanEventHandlers:
         today = await self._today(session)
         events = batch_events(today, envelopes, [c.loan_id for c in commands])
         results = await book_loans(
-            session, commands=commands, business_date=today, via="event", events=events, buckets=self.buckets
+            session,
+            commands=commands,
+            business_date=today,
+            via="event",
+            events=events,
+            buckets=self.buckets,
+            weekend=self.settings.weekend(),
         )
         refused = [r for r in results if r.outcome in (Outcome.CONFLICT, Outcome.INVALID)]
         if refused:

@@ -98,6 +98,7 @@ async def _run_job(
     fmt: bulk.Format,
     initial: date,
     buckets: BucketScheme,
+    weekend: frozenset[int],
     correlation_id: str,
 ) -> None:
     try:
@@ -109,6 +110,7 @@ async def _run_job(
             initial_business_date=initial,
             buckets=buckets,
             correlation_id=correlation_id or None,
+            weekend=weekend,
         )
     finally:
         await _remove(path)
@@ -154,6 +156,7 @@ async def submit_bulk(
             fmt=fmt,
             initial=settings.first_business_date(),
             buckets=buckets,
+            weekend=settings.weekend(),
             correlation_id=correlation_id,
         ),
         name=job_id,

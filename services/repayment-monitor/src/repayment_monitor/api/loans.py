@@ -67,7 +67,13 @@ async def register_loan(
         today = await business_date(session, initial=settings.first_business_date(), lock="share")
         events = EventBuffer(today, correlation_id=correlation_id)
         (result,) = await book_loans(
-            session, commands=[to_command(body)], business_date=today, via="rest", events=events, buckets=buckets
+            session,
+            commands=[to_command(body)],
+            business_date=today,
+            via="rest",
+            events=events,
+            buckets=buckets,
+            weekend=settings.weekend(),
         )
         if result.outcome is Outcome.CONFLICT:
             raise ProblemError(409, "Loan already exists", result.detail, type_="/problems/loan-conflict")
@@ -143,9 +149,11 @@ async def get_loan(
 async def get_schedule(
     loan_id: str, session: DbSession, settings: ServiceConfig, _: CurrentPrincipal
 ) -> dict[str, object]:
-    """Each installment with its paid and open parts."""
+    """Each installment with its due date, its contractual one (they differ when it was shifted to a business
+    day), and its paid and open parts."""
     _file, ledger = await _file_and_ledger(session, settings, loan_id)
-    return {"loan_id": loan_id, "business_date": ledger.as_of, "installments": queries.schedule_view(ledger)}
+    shifted = await queries.contract_due_dates(session, loan_id)
+    return {"loan_id": loan_id, "business_date": ledger.as_of, "installments": queries.schedule_view(ledger, shifted)}
 
 
 @router.get("/loans/{loan_id}/events", response_model=LoanEventsOut)

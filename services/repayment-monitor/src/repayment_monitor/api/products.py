@@ -7,7 +7,9 @@ When a product's rules take effect on a loan:
 - waterfall, component order and overpayment policy are read from the product every time a loan is
   replayed (each posting, reversal and detail view), so a change applies to every loan of the product
   from then on, including to the allocation of its earlier repayments when they are replayed;
-- due offsets (the `payment-due` reminders) are read by each close of day.
+- due offsets (the `payment-due` reminders) are read by each close of day;
+- shift_due_dates moves the installments of the product's loans to business days: at booking, and
+  when it changes, for every installment not yet due (README, "business calendar").
 A product without a row uses the DOMAIN defaults.
 """
 
@@ -18,8 +20,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Path, Query, Response, status
 
 from postloan_common.web import CorrelationId, CurrentPrincipal, DbSession, ProblemError, require_roles
+from repayment_monitor.api.deps import ServiceConfig
 from repayment_monitor.api.schemas import ProductIn, ProductOut, ProductsOut
 from repayment_monitor.service import products as service
+from repayment_monitor.service.calendar import business_date
 from repayment_monitor.service.queries import BadCursor, decode_cursor, encode_cursor
 
 router = APIRouter(tags=["products"])
@@ -69,6 +73,7 @@ async def put_product(
     body: ProductIn,
     response: Response,
     session: DbSession,
+    settings: ServiceConfig,
     principal: CurrentPrincipal,
     correlation_id: CorrelationId,
 ) -> dict[str, Any]:
@@ -77,6 +82,7 @@ async def put_product(
     Penalty rate and grace days are snapshotted by loans at booking, so a change reaches only loans
     booked afterwards. Waterfall, component order and overpayment policy apply from the product at
     every posting, reversal and replay of its loans; due offsets apply from the next close of day.
+    Turning shift_due_dates on or off moves the due dates of the product's loans not yet due.
     """
     try:
         rules = service.build_rules(
@@ -97,11 +103,15 @@ async def put_product(
             extra={"errors": [{"field": f"body.{exc.field}", "message": exc.message}]},
         ) from exc
     async with session.begin():
+        # Held while a change of shift_due_dates moves due dates: no booking, posting or close in between.
+        today = await business_date(session, initial=settings.first_business_date(), lock="update")
         view, created = await service.put_product(
             session,
             code=code,
             rules=rules,
             shift_due_dates=body.shift_due_dates,
+            business_date=today,
+            weekend=settings.weekend(),
             actor=principal.subject,
             correlation_id=correlation_id,
         )

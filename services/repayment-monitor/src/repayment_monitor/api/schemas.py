@@ -177,7 +177,9 @@ class LoanOut(BaseModel):
 
 class InstallmentOut(BaseModel):
     seq: int
+    # The day it falls due, and the contract's (earlier when it was moved to a business day).
     due_date: date
+    contract_due_date: date
     status: Literal["paid", "partially_paid", "overdue", "due", "not_due"]
     scheduled: Amounts
     paid: Amounts
@@ -241,6 +243,53 @@ class CalendarOut(BaseModel):
     last_closed: date | None
     timezone: str
     close_of_day_at: str | None
+    # The weekdays that are not business days (settings); holidays and overrides are /calendar/holidays.
+    weekend_days: list[str]
+
+
+DayKindName = Literal["holiday", "working_day"]
+
+
+class CalendarDayIn(_In):
+    """A holiday, or (`working_day`) a weekend day that is a business day."""
+
+    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+    kind: DayKindName = "holiday"
+
+
+class CalendarDayOut(BaseModel):
+    day: date
+    kind: DayKindName
+    name: str
+    updated_at: datetime | None
+    updated_by: str | None
+
+
+class CalendarDayChangeOut(CalendarDayOut):
+    # Installments whose due date the change moved (see README, the business calendar).
+    reshifted: int
+
+
+class CalendarDaysOut(BaseModel):
+    items: list[CalendarDayOut]
+    next_cursor: str | None
+
+
+class NonBusinessDayOut(BaseModel):
+    day: date
+    reason: Literal["weekend", "holiday"]
+    name: str
+    # Where a due date on this day falls for a product that shifts due dates.
+    shifts_to: date
+
+
+class NonBusinessDaysOut(BaseModel):
+    model_config = ConfigDict(populate_by_name=True)
+
+    from_: date = Field(alias="from")
+    to: date
+    weekend_days: list[str]
+    items: list[NonBusinessDayOut]
 
 
 class CloseDayOut(BaseModel):

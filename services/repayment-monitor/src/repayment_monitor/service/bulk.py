@@ -51,10 +51,12 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from postloan_common.catalog import REPAYMENT_LOANS
 from postloan_common.logging import get_logger
 from repayment_monitor.api.schemas import LoanIn
+from repayment_monitor.domain.business_days import DEFAULT_WEEKEND
 from repayment_monitor.domain.ledger import Scheduled
 from repayment_monitor.domain.rules import BucketScheme, ProductRules
 from repayment_monitor.service.calendar import business_date
 from repayment_monitor.service.events import SOURCE
+from repayment_monitor.service.holidays import load_calendar
 from repayment_monitor.service.intake import BookLoan, Terms, schedule_of
 from repayment_monitor.store.tables import bulk_jobs
 
@@ -119,8 +121,11 @@ class ParsedLoan:
     loan_id: str
     loan: str
     installments: str
-    # The loan-registered payload (LoanRegisteredV1) as JSON text.
+    # The loan-registered payload (LoanRegisteredV1) as JSON text, with contractual dates.
     registered: str
+    product: str
+    first_due_date: date
+    maturity_date: date
 
 
 @dataclass
@@ -220,6 +225,7 @@ def _fast_parse(line: int, body: dict[str, Any]) -> ParsedLoan | None:
     schedule: list[Scheduled] = []
     total = _ZERO
     previous = disbursed_on
+    first_day: date | None = None
     money = _MONEY.fullmatch
     for seq, item in enumerate(given, start=1):
         if type(item) is not dict or item.get("seq") != seq or type(item["seq"]) is not int:
@@ -239,6 +245,7 @@ def _fast_parse(line: int, body: dict[str, Any]) -> ParsedLoan | None:
         if day is None or day <= previous:
             return None
         previous = day
+        first_day = first_day or day
         total += Decimal(part)
         rows.append(f"{loan_id}\t{seq}\t{due}\t{part}\t{interest}\t{fee}\n")
         schedule.append(Scheduled(seq, day, Decimal(part), Decimal(interest), Decimal(fee)))
@@ -253,7 +260,7 @@ def _fast_parse(line: int, body: dict[str, Any]) -> ParsedLoan | None:
     registered = _registered(
         body, principal, body["annual_rate"], disbursed_on, len(rows), given[0]["due_date"], previous
     )
-    return ParsedLoan(line, loan_id, loan, "".join(rows), registered)
+    return ParsedLoan(line, loan_id, loan, "".join(rows), registered, body["product"], first_day or previous, previous)
 
 
 def _command(
@@ -320,7 +327,9 @@ def _parsed(line: int, command: BookLoan, schedule: list[Scheduled], digest: str
     registered = _registered(
         vars(c), c.principal, c.annual_rate, c.disbursed_on, len(schedule), schedule[0].due_date, schedule[-1].due_date
     )
-    return ParsedLoan(line, c.loan_id, loan, installments, registered)
+    return ParsedLoan(
+        line, c.loan_id, loan, installments, registered, c.product, schedule[0].due_date, schedule[-1].due_date
+    )
 
 
 def _registered(
@@ -333,6 +342,12 @@ def _registered(
         f'"annual_rate":"{rate}","disbursed_on":"{disbursed_on}","installment_count":{count},'
         f'"first_due_date":"{first}","maturity_date":"{last}"}}'
     )
+
+
+def _with_due_dates(registered: str, first: date, last: date) -> str:
+    """The loan-registered JSON text of _registered with other first and maturity dates (its last two fields)."""
+    head, _, _ = registered.rpartition(',"first_due_date":')
+    return f'{head},"first_due_date":"{first}","maturity_date":"{last}"}}'
 
 
 def parse_booking(line: int, body: Any) -> ParsedLoan | LineError:
@@ -470,7 +485,7 @@ CREATE TEMP TABLE bulk_stage_loans (
 CREATE TEMP TABLE bulk_stage_installments (
     loan_id text, seq integer, due_date date, principal numeric, interest numeric, fee numeric
 ) ON COMMIT DROP;
-CREATE TEMP TABLE bulk_created (loan_id text, grace_days integer) ON COMMIT DROP;
+CREATE TEMP TABLE bulk_created (loan_id text, grace_days integer, shifts boolean) ON COMMIT DROP;
 """
 _STAGE_LOAN_COLUMNS = (
     "line_no",
@@ -491,6 +506,8 @@ _STAGE_INSTALLMENT_COLUMNS = ("loan_id", "seq", "due_date", "principal", "intere
 
 # $1 business date, $2 default penalty multiplier, $3 default grace days. The penalty rate and
 # grace period are the product's (ProductRules.penalty_rate), snapshot at booking as book_loans does.
+# When a product in the chunk shifts due dates, {shift} joins the calendar's shifts ($4 the
+# non-business days, $5 the business day each moves to) to the first due date of its loans.
 _INSERT_LOANS = """
 WITH ins AS (
     INSERT INTO loans (loan_id, customer_id, product, branch, currency, principal, annual_rate, disbursed_on,
@@ -498,13 +515,16 @@ WITH ins AS (
                        outstanding_principal)
     SELECT s.loan_id, s.customer_id, s.product, s.branch, s.currency, s.principal, s.annual_rate, s.disbursed_on,
            coalesce(p.penalty_annual_rate, s.annual_rate * coalesce(p.penalty_multiplier, $2::numeric)),
-           coalesce(p.grace_days, $3::integer), 'active', s.content_hash, 'bulk', s.first_due_date,
+           coalesce(p.grace_days, $3::integer), 'active', s.content_hash, 'bulk', {first_due},
            {bucket}, s.principal
-    FROM bulk_stage_loans s LEFT JOIN products p ON p.code = s.product
+    FROM bulk_stage_loans s LEFT JOIN products p ON p.code = s.product {shift}
     ON CONFLICT (loan_id) DO NOTHING
-    RETURNING loan_id, grace_days
+    RETURNING loan_id, grace_days, product
 )
-INSERT INTO bulk_created SELECT loan_id, grace_days FROM ins RETURNING loan_id
+INSERT INTO bulk_created (loan_id, grace_days, shifts) SELECT loan_id, grace_days, {shifts} FROM ins RETURNING loan_id
+"""
+_SHIFT_FIRST_DUE = """
+    LEFT JOIN unnest($4::date[], $5::date[]) AS m(day, next_day) ON p.shift_due_dates AND m.day = s.first_due_date
 """
 
 # A loan inserted just above has no installments yet, so no ON CONFLICT is needed here.
@@ -513,6 +533,15 @@ INSERT INTO installments (loan_id, seq, due_date, grace_ends_on, principal, inte
 SELECT i.loan_id, i.seq, i.due_date, i.due_date + c.grace_days, i.principal, i.interest, i.fee
 FROM bulk_stage_installments i JOIN bulk_created c ON c.loan_id = i.loan_id
 """
+# The same for a chunk with loans of shifting products: $1 non-business days, $2 where they move to.
+_INSERT_SHIFTED_INSTALLMENTS = """
+INSERT INTO installments (loan_id, seq, due_date, contract_due_date, grace_ends_on, principal, interest, fee)
+SELECT i.loan_id, i.seq, coalesce(m.next_day, i.due_date), CASE WHEN m.next_day IS NOT NULL THEN i.due_date END,
+       coalesce(m.next_day, i.due_date) + c.grace_days, i.principal, i.interest, i.fee
+FROM bulk_stage_installments i JOIN bulk_created c ON c.loan_id = i.loan_id
+LEFT JOIN unnest($1::date[], $2::date[]) AS m(day, next_day) ON c.shifts AND m.day = i.due_date
+"""
+_SHIFTING_PRODUCTS = "SELECT code FROM products WHERE shift_due_dates AND code = ANY($1::text[])"
 
 _OUTBOX_COLUMNS = ("event_id", "topic", "key", "event_type", "payload", "headers")
 _HISTORY_COLUMNS = ("loan_id", "event_id", "event_type", "business_date", "data")
@@ -525,8 +554,8 @@ ORDER BY s.line_no
 """
 
 
-def _bucket_sql(scheme: BucketScheme) -> str:
-    dpd = "greatest(0, $1::date - s.first_due_date)"
+def _bucket_sql(scheme: BucketScheme, first_due: str) -> str:
+    dpd = f"greatest(0, $1::date - {first_due})"
     arms = " ".join(f"WHEN {dpd} <= {b.max_dpd} THEN '{b.name}'" for b in scheme.buckets if b.max_dpd is not None)
     return f"(CASE {arms} ELSE '{scheme.buckets[-1].name}' END)"
 
@@ -545,6 +574,7 @@ class _Writer:
     initial_business_date: date
     buckets: BucketScheme
     correlation_id: str | None
+    weekend: frozenset[int]
     # Seconds spent per step, summed over the chunks (logged: where the time of a big load goes).
     timings: dict[str, float] = field(default_factory=dict)
 
@@ -605,19 +635,37 @@ class _Writer:
             format="text",
         )
         lap("copy")
+        shifting, shifts = await self._shifts(session, conn, loans)
+        lap("calendar")
+        if shifting:
+            first_due = "coalesce(m.next_day, s.first_due_date)"
+            statement = _INSERT_LOANS.format(
+                first_due=first_due,
+                bucket=_bucket_sql(self.buckets, first_due),
+                shift=_SHIFT_FIRST_DUE,
+                shifts="product = ANY($6::text[])",
+            )
+            days, next_days = list(shifts), list(shifts.values())
+            shift_args: tuple[Any, ...] = (days, next_days, list(shifting))
+        else:
+            first_due = "s.first_due_date"
+            statement = _INSERT_LOANS.format(
+                first_due=first_due, bucket=_bucket_sql(self.buckets, first_due), shift="", shifts="false"
+            )
+            shift_args = ()
         created = {
             r[0]
-            for r in await conn.fetch(
-                _INSERT_LOANS.format(bucket=_bucket_sql(self.buckets)),
-                today,
-                defaults.penalty_multiplier,
-                defaults.grace_days,
-            )
+            for r in await conn.fetch(statement, today, defaults.penalty_multiplier, defaults.grace_days, *shift_args)
         }
         lap("loans")
-        await conn.execute(_INSERT_INSTALLMENTS)
+        if shifting:
+            await conn.execute(_INSERT_SHIFTED_INSTALLMENTS, days, next_days)
+        else:
+            await conn.execute(_INSERT_INSTALLMENTS)
         lap("installments")
-        outbox_text, history_text = self._registered_events([x for x in loans if x.loan_id in created], today)
+        outbox_text, history_text = self._registered_events(
+            [x for x in loans if x.loan_id in created], today, shifting, shifts
+        )
         await conn.copy_to_table("outbox", source=io.BytesIO(outbox_text), columns=_OUTBOX_COLUMNS, format="text")
         await conn.copy_to_table(
             "loan_events", source=io.BytesIO(history_text), columns=_HISTORY_COLUMNS, format="text"
@@ -631,7 +679,21 @@ class _Writer:
         lap("outcomes")
         return len(created), conflicts
 
-    def _registered_events(self, loans: list[ParsedLoan], today: date) -> tuple[bytes, bytes]:
+    async def _shifts(
+        self, session: AsyncSession, conn: Any, loans: list[ParsedLoan]
+    ) -> tuple[set[str], dict[date, date]]:
+        """The chunk's products that shift due dates, and where each non-business day of their loans' terms moves."""
+        shifting = {r[0] for r in await conn.fetch(_SHIFTING_PRODUCTS, list({x.product for x in loans}))}
+        if not shifting:
+            return shifting, {}
+        shifted = [x for x in loans if x.product in shifting]
+        calendar = await load_calendar(session, weekend=self.weekend)
+        first, last = min(x.first_due_date for x in shifted), max(x.maturity_date for x in shifted)
+        return shifting, calendar.shifts(first, last)
+
+    def _registered_events(
+        self, loans: list[ParsedLoan], today: date, shifting: set[str], shifts: dict[date, date]
+    ) -> tuple[bytes, bytes]:
         """COPY text of the outbox and history rows of one loan-registered event per loan.
 
         The envelope is written out as text (as close_of_day builds it in SQL): a pydantic model
@@ -647,16 +709,23 @@ class _Writer:
         history_rows: list[str] = []
         for loan in loans:
             event_id = str(uuid_utils.uuid7())
+            registered = loan.registered
+            if loan.product in shifting:
+                registered = _with_due_dates(
+                    registered,
+                    shifts.get(loan.first_due_date, loan.first_due_date),
+                    shifts.get(loan.maturity_date, loan.maturity_date),
+                )
             envelope = (
                 f'{{"id":"{event_id}","type":"loan-registered","version":1,"source":"{SOURCE}",'
                 f'"subject":"{loan.loan_id}","time":"{at}","business_date":"{today}",'
-                f'"correlation_id":{correlation},"causation_id":null,"data":{loan.registered}}}'
+                f'"correlation_id":{correlation},"causation_id":null,"data":{registered}}}'
             )
             outbox_rows.append(
                 f"{event_id}\t{REPAYMENT_LOANS}\t{loan.loan_id}\tloan-registered\t"
                 f"\\\\x{envelope.encode().hex()}\t{header_text}\n"
             )
-            history_rows.append(f"{loan.loan_id}\t{event_id}\tloan-registered\t{today}\t{loan.registered}\n")
+            history_rows.append(f"{loan.loan_id}\t{event_id}\tloan-registered\t{today}\t{registered}\n")
         return "".join(outbox_rows).encode(), "".join(history_rows).encode()
 
 
@@ -691,10 +760,15 @@ async def load_file(
     buckets: BucketScheme,
     chunk_size: int = DEFAULT_CHUNK,
     correlation_id: str | None = None,
+    weekend: frozenset[int] = DEFAULT_WEEKEND,
 ) -> JobProgress:
-    """Load `path` into the job `job_id` (already created); the job ends succeeded or failed."""
+    """Load `path` into the job `job_id` (already created); the job ends succeeded or failed.
+
+    `weekend` is the settings' weekend_days (Settings.weekend()); loans of products that shift due
+    dates fall due on business days as book_loans makes them.
+    """
     progress = JobProgress(job_id)
-    writer = _Writer(sessions, progress, initial_business_date, buckets, correlation_id)
+    writer = _Writer(sessions, progress, initial_business_date, buckets, correlation_id, weekend)
     started = time.perf_counter()
     parsing: asyncio.Task[ParsedChunk | None] | None = None
     try:

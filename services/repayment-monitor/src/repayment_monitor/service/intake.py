@@ -14,11 +14,13 @@ from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from postloan_common.contracts import LoanRegisteredV1
+from repayment_monitor.domain.business_days import shift_schedule
 from repayment_monitor.domain.ledger import Scheduled
 from repayment_monitor.domain.money import ZERO, cents
 from repayment_monitor.domain.rules import BucketScheme
 from repayment_monitor.domain.schedule import generate
 from repayment_monitor.service.events import EventBuffer
+from repayment_monitor.service.holidays import load_calendar, shifting_products
 from repayment_monitor.service.products import load_rules
 from repayment_monitor.store.tables import installments, loans
 
@@ -122,8 +124,13 @@ async def book_loans(
     via: str,
     events: EventBuffer,
     buckets: BucketScheme,
+    weekend: frozenset[int],
 ) -> list[BookResult]:
-    """Book loans idempotently on loan_id; one statement per table for the whole batch."""
+    """Book loans idempotently on loan_id; one statement per table for the whole batch.
+
+    Loans of a product that shifts due dates fall due on business days of the calendar (the
+    weekend days and the calendar's entries), each installment keeping its contractual date.
+    """
     existing = dict(
         (
             await session.execute(
@@ -132,6 +139,8 @@ async def book_loans(
         ).all()
     )
     rules = await load_rules(session, {c.product for c in commands})
+    shifting = await shifting_products(session, {c.product for c in commands if c.loan_id not in existing})
+    calendar = await load_calendar(session, weekend=weekend) if shifting else None
     results: list[BookResult] = []
     loan_rows: list[dict[str, object]] = []
     installment_rows: list[dict[str, object]] = []
@@ -148,10 +157,13 @@ async def book_loans(
             )
             continue
         try:
-            schedule = schedule_of(command)
+            contractual = schedule_of(command)
         except ValueError as exc:
             results.append(BookResult(command.loan_id, Outcome.INVALID, str(exc)))
             continue
+        schedule = contractual
+        if calendar is not None and command.product in shifting:
+            schedule = shift_schedule(contractual, calendar)
         existing[command.loan_id] = digest
         product = rules[command.product]
         oldest = schedule[0].due_date
@@ -181,12 +193,13 @@ async def book_loans(
                 "loan_id": command.loan_id,
                 "seq": s.seq,
                 "due_date": s.due_date,
+                "contract_due_date": c.due_date if c.due_date != s.due_date else None,
                 "grace_ends_on": s.due_date + timedelta(days=product.grace_days),
                 "principal": s.principal,
                 "interest": s.interest,
                 "fee": s.fee,
             }
-            for s in schedule
+            for s, c in zip(schedule, contractual, strict=True)
         )
         events.add(
             LoanRegisteredV1(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -13,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from repayment_monitor.domain.rules import Component, Overpayment, ProductRules, Waterfall
 from repayment_monitor.service import audit
+from repayment_monitor.service.holidays import reshift_product
 from repayment_monitor.store.tables import products
 
 
@@ -143,10 +145,16 @@ async def put_product(
     code: str,
     rules: ProductRules,
     shift_due_dates: bool,
+    business_date: date,
+    weekend: frozenset[int],
     actor: str,
     correlation_id: str | None,
 ) -> tuple[dict[str, Any], bool]:
-    """Upsert the product in the caller's transaction and audit the change; (view, created)."""
+    """Upsert the product in the caller's transaction and audit the change; (view, created).
+
+    A change of shift_due_dates re-shifts the not yet due installments of the product's loans
+    (service.holidays); the caller holds the business date FOR UPDATE.
+    """
     old_row = (await session.execute(select(products).where(products.c.code == code).with_for_update())).first()
     old = _stored(rules_from_row(old_row), bool(old_row.shift_due_dates)) if old_row is not None else None
     new = _stored(rules, shift_due_dates)
@@ -157,12 +165,12 @@ async def put_product(
             .values(code=code, **values)
             .on_conflict_do_update(index_elements=[products.c.code], set_=values)
         )
+        details: dict[str, Any] = {"old": _audit_form(old) if old else None, "new": _audit_form(new)}
+        if shift_due_dates != (old is not None and old["shift_due_dates"]):
+            details["reshifted"] = await reshift_product(
+                session, product=code, business_date=business_date, weekend=weekend
+            )
         await audit.record(
-            session,
-            actor=actor,
-            action="product.put",
-            subject=code,
-            details={"old": _audit_form(old) if old else None, "new": _audit_form(new)},
-            correlation_id=correlation_id,
+            session, actor=actor, action="product.put", subject=code, details=details, correlation_id=correlation_id
         )
     return await get_product(session, code=code), old_row is None

@@ -17,7 +17,7 @@ from repayment_monitor.domain.money import ZERO
 from repayment_monitor.domain.rules import BucketScheme, Component
 from repayment_monitor.service.close_of_day import OPEN_PIF, PENALTY_OPEN
 from repayment_monitor.service.ledgers import LoanFile, load_loans
-from repayment_monitor.store.tables import closed_days, loan_events, loans
+from repayment_monitor.store.tables import closed_days, installments, loan_events, loans
 
 _PARTS = (Component.PRINCIPAL, Component.INTEREST, Component.FEE, Component.PENALTY)
 
@@ -91,8 +91,19 @@ def _status(inst: InstallmentState, as_of: date) -> str:
     return "partially_paid" if paid > 0 else "not_due"
 
 
-def schedule_view(ledger: Ledger) -> list[dict[str, Any]]:
-    """Each installment with its scheduled, paid and open parts."""
+async def contract_due_dates(session: AsyncSession, loan_id: str) -> dict[int, date]:
+    """The contractual due date of each of the loan's installments that falls due on another day."""
+    rows = await session.execute(
+        select(installments.c.seq, installments.c.contract_due_date).where(
+            installments.c.loan_id == loan_id, installments.c.contract_due_date.is_not(None)
+        )
+    )
+    return {seq: day for seq, day in rows.all()}
+
+
+def schedule_view(ledger: Ledger, contract_dates: dict[int, date] | None = None) -> list[dict[str, Any]]:
+    """Each installment with its due date (and contractual one), scheduled, paid and open parts."""
+    shifted = contract_dates or {}
     out = []
     for inst in ledger.installments:
         scheduled = {c.value: inst.scheduled[c] for c in _PARTS}
@@ -101,6 +112,7 @@ def schedule_view(ledger: Ledger) -> list[dict[str, Any]]:
             {
                 "seq": inst.seq,
                 "due_date": inst.due_date,
+                "contract_due_date": shifted.get(inst.seq, inst.due_date),
                 "status": _status(inst, ledger.as_of),
                 "scheduled": _amounts(scheduled),
                 "paid": _amounts({c.value: inst.paid[c] for c in _PARTS}),

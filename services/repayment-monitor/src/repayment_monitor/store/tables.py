@@ -51,11 +51,17 @@ closed_days = Table(
     Column("stats", JSONB, nullable=False),
 )
 
-holidays = Table(
-    "holidays",
+# The exceptions to the weekly pattern of the weekend days (settings): a holiday is never a business
+# day, a working day is a weekend day that is one (domain.business_days.DayKind).
+calendar_days = Table(
+    "calendar_days",
     metadata,
     Column("day", Date, primary_key=True),
     Column("name", String(100), nullable=False, server_default=""),
+    Column("kind", String(16), nullable=False, server_default="holiday"),
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("updated_by", String(200), nullable=True),
+    CheckConstraint("kind IN ('holiday', 'working_day')", name="kind"),
 )
 
 products = Table(
@@ -114,7 +120,11 @@ installments = Table(
     # 12M-installment portfolio.
     Column("loan_id", String(64), nullable=False),
     Column("seq", Integer, nullable=False),
+    # The day the installment falls due: its contractual date, or the next business day after it for
+    # a product that shifts due dates (domain.business_days). Everything dated reads this one.
     Column("due_date", Date, nullable=False),
+    # The contract's due date when due_date was shifted off it; NULL when the two are the same.
+    Column("contract_due_date", Date, nullable=True),
     # due_date + the loan's grace days: the day at whose close an unpaid installment is missed.
     Column("grace_ends_on", Date, nullable=False),
     Column("principal", MONEY, nullable=False),
