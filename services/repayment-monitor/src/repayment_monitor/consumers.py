@@ -211,7 +211,12 @@ class LoanEventHandlers:
         today = await self._today(session)
         events = batch_events(today, [envelope], [command.loan_id])
         result = await restructure_loan(
-            session, command=command, business_date=today, events=events, buckets=self.buckets
+            session,
+            command=command,
+            business_date=today,
+            events=events,
+            buckets=self.buckets,
+            weekend=self.settings.weekend(),
         )
         if isinstance(result, Refused):
             raise PermanentError(f"{result.reason.value}: {result.detail}")

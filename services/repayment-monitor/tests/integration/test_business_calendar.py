@@ -423,6 +423,48 @@ async def test_changing_a_products_shift_flag_reshifts_its_loans(rm_api, token):
         ]
 
 
+async def test_a_restructured_schedule_of_a_shifting_product_is_shifted(rm_api, token):
+    h = token("system")
+    async with rm_api("2026-01-05") as (client, url):
+        await shifty_product(client, token("admin"))
+        await put_day(client, h, "2026-02-16", "a Monday off")
+        await book(client, h, loan_body("S-1", "shifty", "2026-02-05", "2026-03-05", "2026-04-06"))
+        body = {
+            "restructure_id": "RS-1",
+            "restructured_on": "2026-01-05",
+            "reason": "hardship",
+            "outstanding_principal": "3000.00",
+            # Sat 02-14 → Mon 02-16 is off → Tue 02-17; Sat 03-14 → Mon 03-16; Tue 04-14.
+            "installments": [
+                {"seq": k + 1, "due_date": due, "principal": "1000.00", "interest": "10.00"}
+                for k, due in enumerate(("2026-02-14", "2026-03-14", "2026-04-14"))
+            ],
+        }
+        response = await client.post("/v1/loans/S-1/restructurings", json=body, headers=h)
+        assert response.status_code == 201, response.text
+        assert [(i["seq"], i["due_date"]) for i in response.json()["installments"]] == [
+            (4, "2026-02-17"),
+            (5, "2026-03-16"),
+            (6, "2026-04-14"),
+        ]
+        assert await due_dates(url, "S-1") == [
+            (4, d("2026-02-17"), d("2026-02-14"), d("2026-02-19")),
+            (5, d("2026-03-16"), d("2026-03-14"), d("2026-03-18")),
+            (6, d("2026-04-14"), None, d("2026-04-16")),
+        ]
+        assert await oldest_unpaid_due(url, "S-1") == d("2026-02-17")
+        (rescheduled,) = await loan_events(url, "S-1", "loan-rescheduled")
+        assert (rescheduled[2]["first_due_date"], rescheduled[2]["maturity_date"]) == ("2026-02-17", "2026-04-14")
+        again = await client.post("/v1/loans/S-1/restructurings", json=body, headers=h)
+        assert again.status_code == 200 and again.json() == response.json()
+        schedule = (await client.get("/v1/loans/S-1/schedule", headers=h)).json()
+        assert [(i["seq"], i["due_date"], i["contract_due_date"]) for i in schedule["installments"]] == [
+            (4, "2026-02-17", "2026-02-14"),
+            (5, "2026-03-16", "2026-03-14"),
+            (6, "2026-04-14", "2026-04-14"),
+        ]
+
+
 # --- the event path and bulk intake -----------------------------------------------------------------
 
 

@@ -100,7 +100,12 @@ async def restructure(
         today = await business_date(session, initial=settings.first_business_date(), lock="share")
         events = EventBuffer(today, correlation_id=correlation_id)
         result = await restructure_loan(
-            session, command=to_command(loan_id, body), business_date=today, events=events, buckets=buckets
+            session,
+            command=to_command(loan_id, body),
+            business_date=today,
+            events=events,
+            buckets=buckets,
+            weekend=settings.weekend(),
         )
         if isinstance(result, Refused):
             raise refuse(result)

@@ -23,7 +23,8 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from postloan_common.db import driver_connection
-from repayment_monitor.domain.business_days import BusinessCalendar, DayKind
+from repayment_monitor.domain.business_days import BusinessCalendar, DayKind, shift_schedule
+from repayment_monitor.domain.ledger import Scheduled
 from repayment_monitor.service import audit
 from repayment_monitor.store.tables import calendar_days, products
 
@@ -65,6 +66,15 @@ async def shifting_products(session: AsyncSession, codes: Iterable[str]) -> set[
         return set()
     query = select(products.c.code).where(products.c.code.in_(wanted), products.c.shift_due_dates)
     return set((await session.execute(query)).scalars().all())
+
+
+async def on_business_days(
+    session: AsyncSession, *, product: str, schedule: list[Scheduled], weekend: frozenset[int]
+) -> list[Scheduled]:
+    """`schedule` with its due dates shifted to business days when `product` shifts them, else as it is."""
+    if not await shifting_products(session, [product]):
+        return schedule
+    return shift_schedule(schedule, await load_calendar(session, weekend=weekend))
 
 
 async def list_days(

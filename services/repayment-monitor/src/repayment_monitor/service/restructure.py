@@ -25,6 +25,7 @@ from repayment_monitor.domain.money import ZERO, cents
 from repayment_monitor.domain.restructuring import Basis, InvalidSchedule, basis, checked, generated, renumbered
 from repayment_monitor.domain.rules import BucketScheme, Component
 from repayment_monitor.service.events import EventBuffer
+from repayment_monitor.service.holidays import on_business_days
 from repayment_monitor.service.intake import Terms
 from repayment_monitor.service.ledgers import LoanFile, lock_loans, persist, totals
 from repayment_monitor.service.products import load_rules
@@ -102,6 +103,7 @@ async def restructure_loan(
     business_date: date,
     events: EventBuffer,
     buckets: BucketScheme,
+    weekend: frozenset[int],
 ) -> Restructured | Refused:
     """Replace the loan's open installments by the new schedule; the same restructuring again changes nothing."""
 
@@ -146,6 +148,8 @@ async def restructure_loan(
         new_schedule = _new_schedule(command, before, annual_rate)
     except InvalidSchedule as exc:
         return no(Refusal.INVALID_SCHEDULE, str(exc))
+    contract_dates = [s.due_date for s in new_schedule]
+    new_schedule = await on_business_days(session, product=file.row.product, schedule=new_schedule, weekend=weekend)
     if command.annual_rate is None:
         penalty_rate = file.row.penalty_rate
     else:
@@ -164,7 +168,7 @@ async def restructure_loan(
     file.restructurings = (*file.restructurings, restructuring)
     after = file.replay(business_date)
     result = _announce(file, command, restructuring, after, before, business_date, events, buckets)
-    await _store(session, file, restructuring, after, result, digest, business_date)
+    await _store(session, file, restructuring, after, result, digest, business_date, contract_dates)
     await persist(session, [file], {file.loan_id: after})
     return Restructured(command.restructure_id, command.loan_id, False, result)
 
@@ -318,6 +322,7 @@ async def _store(
     result: dict[str, Any],
     digest: str,
     business_date: date,
+    contract_dates: list[date],
 ) -> None:
     """Record the restructuring, move the replaced installments to their history and insert the new ones."""
     replaced = after.restructured[restructuring.restructure_id].replaced
@@ -373,12 +378,13 @@ async def _store(
                 "loan_id": file.loan_id,
                 "seq": s.seq,
                 "due_date": s.due_date,
+                "contract_due_date": contract if contract != s.due_date else None,
                 "grace_ends_on": s.due_date + timedelta(days=file.row.grace_days),
                 "principal": s.principal,
                 "interest": s.interest,
                 "fee": s.fee,
             }
-            for s in new
+            for s, contract in zip(new, contract_dates, strict=True)
         ],
     )
     for seq in replaced_seqs:
