@@ -233,7 +233,7 @@ async def _broker_bursts(
 
 async def run(*, scale: float = 1.0) -> list[Result]:
     """Close DAYS days over a book where every installment falling due is missed; time each missed payment's case."""
-    loans = max(1500, int(30_000 * scale))
+    loans = max(1500, int(20_000 * scale))
     print(f"e2e: {loans:,} loans, {DAYS} closes of day with ~{loans // 30:,} missed payments each", flush=True)
     async with running_platform(SERVICES, initial_business_date=START) as platform:
         started = time.monotonic()

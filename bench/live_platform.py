@@ -3,9 +3,10 @@
 The layout is that of `postloan up`: one freshly migrated database per service on the PostgreSQL
 of `POSTGRES_URL` (else an embedded one) and, always, a broker of the run's own (an embedded
 in-memory Tansu): the services use the catalog's fixed topic and group names, so a shared broker
-would mix runs. Every process gets the settings it would get in production (pools, poll intervals,
-batch sizes are the defaults) except where `worker_env` says otherwise; logs go to a temporary
-directory whose tail is shown when a process dies.
+would mix runs. Every process gets the settings it would get in production (poll intervals, batch
+sizes, API pools are the defaults; workers get smaller pools, WORKER_ENV_OF, as the server is shared,
+and a 6 s session timeout lets consumer groups form quickly); logs go to a temporary directory
+whose tail is shown when a process dies.
 
 `settle()` waits until nothing is in flight: every outbox drained and every consumer group's
 committed offsets, summed per topic, equal to what was produced to that topic (published outbox
