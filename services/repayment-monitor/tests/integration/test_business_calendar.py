@@ -394,6 +394,7 @@ async def test_changing_a_products_shift_flag_reshifts_its_loans(rm_api, token):
         await put_day(client, h, "2026-03-05", "h1")
         # Sat 01-31, Thu 03-05 (holiday), Sat 04-04.
         await book(client, h, loan_body("S-1", "shifty", "2026-01-31", "2026-03-05", "2026-04-04"))
+        await book(client, h, loan_body("S-2", "shifty", "2026-03-05", "2026-04-04", "2026-05-05"))
         await advance(client, h, "2026-02-03")
         assert [r[1] for r in await due_dates(url, "S-1")] == [d("2026-01-31"), d("2026-03-05"), d("2026-04-04")]
 
@@ -407,7 +408,10 @@ async def test_changing_a_products_shift_flag_reshifts_its_loans(rm_api, token):
         (audited,) = await fetch(
             url, "SELECT details FROM audit_log WHERE action = 'product.put' ORDER BY id DESC LIMIT 1"
         )
-        assert audited[0]["reshifted"] == 2
+        assert audited[0]["reshifted"] == 4
+        # A loan not yet past due gets the new date of its first installment as its oldest unpaid one.
+        assert await oldest_unpaid_due(url, "S-2") == d("2026-03-06")
+        assert await oldest_unpaid_due(url, "S-1") == d("2026-01-31")
         # Other edits of the product move nothing.
         await shifty_product(client, token("admin"), due_offsets=[1, 0])
         (audited,) = await fetch(
@@ -421,6 +425,7 @@ async def test_changing_a_products_shift_flag_reshifts_its_loans(rm_api, token):
             (d("2026-03-05"), None),
             (d("2026-04-04"), None),
         ]
+        assert await oldest_unpaid_due(url, "S-2") == d("2026-03-05")
 
 
 async def test_a_restructured_schedule_of_a_shifting_product_is_shifted(rm_api, token):

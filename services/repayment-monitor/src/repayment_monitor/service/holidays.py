@@ -194,11 +194,11 @@ async def delete_day(
 
 
 # $1 the first open day (D + 1); $2, $3 the calendar's non-business days and the day each shifts to.
-# {scope} narrows the installments considered. The loans update reads the new dates from `moved`:
-# the statement's other parts still see installments as they were before it.
+# {scope} and {where} narrow the installments considered; {oldest} gives each loan of a moved
+# installment its oldest open due date. Only rows whose date changes are joined back and updated.
 _RESHIFT = """
 WITH target AS (
-    SELECT i.loan_id, i.seq, coalesce(i.contract_due_date, i.due_date) AS contractual,
+    SELECT i.loan_id, i.seq, i.due_date, i.contract_due_date, coalesce(i.contract_due_date, i.due_date) AS contractual,
            greatest(coalesce(i.contract_due_date, i.due_date), $1::date) AS earliest,
            coalesce(p.shift_due_dates, false) AS shifts, l.grace_days
     FROM installments i
@@ -207,7 +207,8 @@ WITH target AS (
     WHERE i.settled_on IS NULL AND i.due_date >= $1::date AND l.status = 'active' {where}
 ),
 placed AS (
-    SELECT t.loan_id, t.seq, t.grace_days, nullif(t.contractual, d.due) AS contract_due_date, d.due
+    SELECT t.loan_id, t.seq, t.grace_days, t.due_date AS was, d.due, nullif(t.contractual, d.due) AS contract_due_date,
+           t.contract_due_date IS DISTINCT FROM nullif(t.contractual, d.due) AS contract_changes
     FROM target t
     LEFT JOIN unnest($2::date[], $3::date[]) AS s(day, next_day) ON t.shifts AND s.day = t.earliest
     CROSS JOIN LATERAL (SELECT coalesce(s.next_day, t.earliest) AS due) d
@@ -215,17 +216,11 @@ placed AS (
 moved AS (
     UPDATE installments i SET due_date = p.due, grace_ends_on = p.due + p.grace_days,
         contract_due_date = p.contract_due_date
-    FROM placed p
+    FROM (SELECT * FROM placed WHERE was <> due OR contract_changes) p
     WHERE i.loan_id = p.loan_id AND i.seq = p.seq
-      AND (i.due_date <> p.due OR i.contract_due_date IS DISTINCT FROM p.contract_due_date)
     RETURNING i.loan_id, i.seq, i.due_date
 ),
-oldest AS (
-    SELECT i.loan_id, min(coalesce(m.due_date, i.due_date)) AS due
-    FROM installments i LEFT JOIN moved m ON m.loan_id = i.loan_id AND m.seq = i.seq
-    WHERE i.settled_on IS NULL AND i.loan_id IN (SELECT loan_id FROM moved)
-    GROUP BY i.loan_id
-),
+oldest AS ({oldest}),
 loans_moved AS (
     UPDATE loans l SET oldest_unpaid_due = o.due, updated_at = now()
     FROM oldest o
@@ -236,11 +231,21 @@ SELECT (SELECT count(*) FROM moved), (SELECT count(*) FROM loans_moved)
 """
 
 # A calendar change moves only installments of shifting products whose due date is the day the
-# changed day's run of non-business days ended on before the change (see reshift_around).
+# changed day's run of non-business days ended on before the change (see reshift_around). Their
+# loans are few: their open installments are read again, with the moved ones' new dates (the
+# statement's other parts see installments as they were before it).
 _AROUND_SCOPE = "JOIN products p ON p.code = l.product AND p.shift_due_dates"
 _AROUND_WHERE = "AND i.due_date = $4::date AND coalesce(i.contract_due_date, i.due_date) <= $5::date"
+_AROUND_OLDEST = """
+    SELECT i.loan_id, min(coalesce(m.due_date, i.due_date)) AS due
+    FROM installments i LEFT JOIN moved m ON m.loan_id = i.loan_id AND m.seq = i.seq
+    WHERE i.settled_on IS NULL AND i.loan_id IN (SELECT loan_id FROM moved)
+    GROUP BY i.loan_id
+"""
+# A product's loans: every open installment of a loan not yet past due is in `placed`.
 _PRODUCT_SCOPE = "LEFT JOIN products p ON p.code = l.product"
 _PRODUCT_WHERE = "AND l.product = $4::text"
+_PRODUCT_OLDEST = "SELECT loan_id, min(due) AS due FROM placed GROUP BY loan_id"
 
 
 def _arrays(calendar: BusinessCalendar, first: date, last: date) -> tuple[list[date], list[date]]:
@@ -264,7 +269,7 @@ async def reshift_around(
     old_due = before.next_business_day(day)
     days, next_days = _arrays(after, first_open, day)
     conn = await driver_connection(session)
-    statement = _RESHIFT.format(scope=_AROUND_SCOPE, where=_AROUND_WHERE)
+    statement = _RESHIFT.format(scope=_AROUND_SCOPE, where=_AROUND_WHERE, oldest=_AROUND_OLDEST)
     moved, _loans = await conn.fetchrow(statement, first_open, days, next_days, old_due, day)
     return int(moved)
 
@@ -280,6 +285,6 @@ async def reshift_product(session: AsyncSession, *, product: str, business_date:
     if last is None:
         return 0
     days, next_days = _arrays(await load_calendar(session, weekend=weekend), first_open, last)
-    statement = _RESHIFT.format(scope=_PRODUCT_SCOPE, where=_PRODUCT_WHERE)
+    statement = _RESHIFT.format(scope=_PRODUCT_SCOPE, where=_PRODUCT_WHERE, oldest=_PRODUCT_OLDEST)
     moved, _loans = await conn.fetchrow(statement, first_open, days, next_days, product)
     return int(moved)
