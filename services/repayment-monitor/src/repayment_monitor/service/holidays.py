@@ -113,9 +113,8 @@ class NotAWeekendDay(ValueError):
 
 @dataclass(frozen=True)
 class DayChange:
-    entry: CalendarDay | None  # the entry as it stands after the change (None: removed or never there)
+    entry: CalendarDay | None  # the entry written or removed; None when there was none to remove
     created: bool
-    changed: bool
     reshifted: int
 
 
@@ -137,7 +136,7 @@ async def put_day(
     old = (await session.execute(select(calendar_days).where(calendar_days.c.day == day).with_for_update())).first()
     old_day = _day_of(old) if old is not None else None
     if old_day is not None and (old_day.kind, old_day.name) == (kind, name):
-        return DayChange(old_day, created=False, changed=False, reshifted=0)
+        return DayChange(old_day, created=False, reshifted=0)
     values = {"kind": kind.value, "name": name, "updated_at": func.now(), "updated_by": actor}
     row = (
         await session.execute(
@@ -161,7 +160,7 @@ async def put_day(
         },
         correlation_id=correlation_id,
     )
-    return DayChange(_day_of(row), created=old is None, changed=True, reshifted=moved)
+    return DayChange(_day_of(row), created=old is None, reshifted=moved)
 
 
 async def delete_day(
@@ -173,13 +172,13 @@ async def delete_day(
     actor: str,
     correlation_id: str | None,
 ) -> DayChange:
-    """Remove the entry for `day` (changed=False when there is none), re-shift and audit."""
+    """Remove the entry for `day` (entry None when there is none), re-shift and audit."""
     before = await load_calendar(session, weekend=weekend)
     old = (
         await session.execute(delete(calendar_days).where(calendar_days.c.day == day).returning(calendar_days))
     ).first()
     if old is None:
-        return DayChange(None, created=False, changed=False, reshifted=0)
+        return DayChange(None, created=False, reshifted=0)
     after = await load_calendar(session, weekend=weekend)
     moved = await reshift_around(session, day=day, before=before, after=after, business_date=business_date)
     await audit.record(
@@ -190,7 +189,7 @@ async def delete_day(
         details={"old": {"kind": old.kind, "name": old.name}, "reshifted": moved},
         correlation_id=correlation_id,
     )
-    return DayChange(_day_of(old), created=False, changed=True, reshifted=moved)
+    return DayChange(_day_of(old), created=False, reshifted=moved)
 
 
 # $1 the first open day (D + 1); $2, $3 the calendar's non-business days and the day each shifts to.
