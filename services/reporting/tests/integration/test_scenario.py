@@ -8,6 +8,7 @@ End of 31 Mar: gross 10,000; L2 DPD 54 (M2); PAR30 2,000/10,000; NPL 5,000/10,00
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 import subprocess
@@ -16,6 +17,7 @@ from decimal import Decimal as D
 
 import pytest
 from openpyxl import load_workbook
+from sqlalchemy import text
 
 from postloan_common.contracts import crm, make_envelope, repayment, risk
 from postloan_common.contracts.repayment import Allocation
@@ -369,6 +371,30 @@ async def test_snapshots_need_every_partition_and_past_days_keep_their_figures(m
                 (1, D("0")),
                 (2, D("0.181818")),  # 2,000 / 11,000 at the end of March
             ]
+    finally:
+        await engine.dispose()
+
+
+async def test_the_consumer_and_the_refresher_may_rebuild_the_same_day_at_once(migrated_database) -> None:
+    url = await migrated_database("postloan_reporting")
+    await feed(url, february())
+    day = date(2026, 2, 28)
+    engine = create_engine(url)
+    sessions = session_factory(engine)
+
+    async def rebuild() -> None:
+        async with sessions.begin() as session:
+            await snapshots.build(session, business_date=day)
+
+    try:
+        async with sessions.begin() as first:
+            await snapshots.build(first, business_date=day)
+            second = asyncio.create_task(rebuild())
+            await asyncio.sleep(0.5)  # the second build is under way while the first is uncommitted
+        await second  # without serialising the builds: duplicate key in rpt_daily
+        async with sessions() as session:
+            rows = await session.execute(text("SELECT count(*) FROM rpt_daily WHERE business_date = :d"), {"d": day})
+            assert rows.scalar_one() == 4  # one row per (product, branch, …) group, not twice as many
     finally:
         await engine.dispose()
 

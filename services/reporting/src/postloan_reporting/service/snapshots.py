@@ -15,6 +15,8 @@ from postloan_reporting.store.tables import day_closes, snapshots
 
 # Stale snapshots rebuilt per call, so one back-valued event cannot hold a transaction for long.
 REFRESH_LIMIT = 31
+# First key of the advisory lock taken while one day's snapshot is rebuilt (the second is the day).
+_BUILD_LOCK = 0x52505444  # "RPTD"
 
 
 async def mark_stale(session: AsyncSession, *, since: date) -> None:
@@ -45,6 +47,11 @@ async def record_day_close(session: AsyncSession, *, business_date: date, partit
 
 async def build(session: AsyncSession, *, business_date: date) -> None:
     """(Re)build the aggregates of one business date from the state intervals."""
+    # The consumer (on day-closed) and the worker's refresher may rebuild the same day at once;
+    # without the lock the later INSERT meets the rows the earlier one committed.
+    await session.execute(
+        text("SELECT pg_advisory_xact_lock(:lock, :day)"), {"lock": _BUILD_LOCK, "day": business_date.toordinal()}
+    )
     await session.execute(text("DELETE FROM rpt_daily WHERE business_date = :day"), {"day": business_date})
     await session.execute(
         text(
