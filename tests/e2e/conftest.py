@@ -111,14 +111,20 @@ def risk_alert_worker() -> WorkerSpec:
 
 
 def crm_worker() -> WorkerSpec:
-    from postloan_crm.consumers import build_handlers
+    from postloan_crm.consumers import build_batch_handlers, build_handlers
     from postloan_crm.settings import Settings
     from postloan_crm.store.tables import inbox, outbox
 
     settings = Settings()
+    strategy = settings.strategy()
     # The reminder sender is left out: it talks to SMTP and SMS providers on the wall clock, which
     # no e2e scenario needs and which would change communications while checksums are compared.
-    return WorkerSpec(settings=settings, tables=(outbox, inbox), handlers=build_handlers(strategy=settings.strategy()))
+    return WorkerSpec(
+        settings=settings,
+        tables=(outbox, inbox),
+        handlers=build_handlers(strategy=strategy),
+        batch_handlers=build_batch_handlers(strategy=strategy),
+    )
 
 
 def reporting_worker() -> WorkerSpec:

@@ -23,7 +23,7 @@ from postloan_common.messaging.consumer import Consumer, ConsumerConfig
 from postloan_common.messaging.envelope import Envelope
 from postloan_common.testing import TEST_JWT_SECRET
 from postloan_common.web import mint_token
-from postloan_crm.consumers import build_handlers
+from postloan_crm.consumers import build_batch_handlers, build_handlers
 from postloan_crm.domain.strategy import StrategyTable
 from postloan_crm.store.tables import inbox, outbox
 
@@ -118,6 +118,7 @@ async def crm(migrated_database) -> AsyncIterator[Crm]:
         inbox=inbox,
         outbox=outbox,
         handlers=build_handlers(strategy=StrategyTable(), clock=clock),
+        batch_handlers=build_batch_handlers(strategy=StrategyTable(), clock=clock),
     )
     try:
         yield Crm(url, sessions, consumer, clock)

@@ -14,7 +14,7 @@ from postloan_common.catalog import CONSUMES
 from postloan_common.logging import get_logger
 from postloan_common.worker import WorkerTask, run_worker
 from postloan_crm.adapters.channels import ChannelSender, senders_from
-from postloan_crm.consumers import build_handlers
+from postloan_crm.consumers import build_batch_handlers, build_handlers
 from postloan_crm.service.reminders import send_due
 from postloan_crm.settings import Settings
 from postloan_crm.store.tables import inbox, outbox
@@ -56,10 +56,12 @@ def sender_task(*, settings: Settings, senders: Mapping[str, ChannelSender]) -> 
 def main() -> None:
     """Run the consumer, the outbox relay and the reminder sender until stopped."""
     settings = Settings()
+    strategy = settings.strategy()
     run_worker(
         settings=settings,
         tables=(outbox, inbox),
-        handlers=build_handlers(strategy=settings.strategy()),
+        handlers=build_handlers(strategy=strategy),
+        batch_handlers=build_batch_handlers(strategy=strategy),
         topics=CONSUMES[SERVICE],
         extra_tasks=[sender_task(settings=settings, senders=senders_from(settings))],
         metrics_port=settings.metrics_port,

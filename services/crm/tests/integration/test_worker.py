@@ -17,7 +17,7 @@ from postloan_common.devstack import DevStack
 from postloan_common.messaging.envelope import Envelope
 from postloan_common.worker import serve_worker
 from postloan_crm.adapters.channels import senders_from
-from postloan_crm.consumers import build_handlers
+from postloan_crm.consumers import build_batch_handlers, build_handlers
 from postloan_crm.domain.contact_policy import ContactPolicy
 from postloan_crm.service.policies import replace_policies
 from postloan_crm.settings import Settings
@@ -99,6 +99,7 @@ async def test_worker_consumes_opens_cases_sends_reminders_and_publishes(
                 settings=settings,
                 tables=(outbox, inbox),
                 handlers=build_handlers(strategy=settings.strategy()),
+                batch_handlers=build_batch_handlers(strategy=settings.strategy()),
                 topics=[customers_topic, loans_topic],
                 extra_tasks=[sender_task(settings=settings, senders=senders_from(settings))],
                 stop=stop,

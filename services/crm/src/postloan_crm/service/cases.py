@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import and_, any_, func, insert, literal, select, update
+from sqlalchemy import func, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from postloan_common.contracts import CaseClosedV1, CaseOpenedV1
@@ -15,10 +16,12 @@ from postloan_common.contracts.crm import CaseCloseReason
 from postloan_common.messaging.envelope import new_event_id
 from postloan_crm.domain.assignment import AgentLoad, pick_agent
 from postloan_crm.domain.strategy import RiskView, StrategyTable, escalated, needs_agent, rank
-from postloan_crm.service.events import Trace, emit
-from postloan_crm.store.tables import agents, case_events, cases, risk
+from postloan_crm.service.events import Journal, Trace
+from postloan_crm.store.tables import agents, case_events, cases
 
 OPEN, CLOSED = "open", "closed"
+# cases.amount_collected is numeric(18, 2): nothing collected reads back as 0.00.
+NO_MONEY = Decimal("0.00")
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,12 +53,6 @@ async def add_timeline(
     )
 
 
-async def risk_of(session: AsyncSession, loan_id: str) -> RiskView | None:
-    """The latest risk view of a loan, or None before risk-alert said anything."""
-    row = (await session.execute(select(risk.c.pd, risk.c.classification).where(risk.c.loan_id == loan_id))).first()
-    return RiskView(pd=row.pd, classification=row.classification) if row else None
-
-
 async def open_case(session: AsyncSession, loan_id: str, *, lock: bool = True) -> dict[str, Any] | None:
     """The loan's open case, locked for update by default."""
     query = select(cases).where(cases.c.loan_id == loan_id, cases.c.status == OPEN)
@@ -65,185 +62,335 @@ async def open_case(session: AsyncSession, loan_id: str, *, lock: bool = True) -
     return dict(row) if row else None
 
 
-async def balanced_assignee(session: AsyncSession, *, queue: str) -> str | None:
-    """The active agent of `queue` with room and the fewest open cases (ties by agent id)."""
-    load = (
-        select(func.count(cases.c.case_id))
-        .where(cases.c.assignee == agents.c.agent_id, cases.c.status == OPEN)
-        .scalar_subquery()
-    )
-    # Locking the queue's agents serialises concurrent assignments so the balance holds.
-    rows = await session.execute(
-        select(agents.c.agent_id, agents.c.capacity, load.label("open_cases"))
-        .where(agents.c.active.is_(True), literal(queue) == any_(agents.c.queues))
-        .order_by(agents.c.agent_id)
-        .with_for_update(of=agents)
-    )
-    return pick_agent(AgentLoad(r.agent_id, r.open_cases, r.capacity) for r in rows)
+@dataclass
+class _Case:
+    case_id: str
+    loan_id: str
+    customer_id: str
+    queue: str
+    bucket: str
+    dpd: int
+    overdue_amount: Decimal
+    currency: str
+    assignee: str | None
+    opened_on: date
+    amount_collected: Decimal = NO_MONEY
+    status: str = OPEN
+    closed_on: date | None = None
+    close_reason: str | None = None
+    new: bool = False
 
 
-async def on_delinquent(
-    session: AsyncSession,
-    *,
-    state: Delinquency,
-    strategy: StrategyTable,
-    trace: Trace,
-    escalate_only: bool,
-    may_open: bool = True,
-) -> str | None:
-    """Open the loan's case or move it to the queue the strategy gives; return the case id."""
-    queue = strategy.queue_for(bucket=state.bucket, dpd=state.dpd, risk=await risk_of(session, state.loan_id))
-    case = await open_case(session, state.loan_id)
-    if case is None:
-        if queue is None or not may_open:
+@dataclass
+class _Agent:
+    agent_id: str
+    capacity: int | None
+    queues: tuple[str, ...]
+    open_cases: int
+
+
+_OPEN_CASES = """
+    SELECT c.case_id, c.loan_id, c.customer_id, c.queue, c.bucket, c.dpd, c.overdue_amount, c.currency, c.assignee,
+           c.opened_on, c.amount_collected
+    FROM unnest(CAST(:loan_ids AS text[])) AS k(loan_id) JOIN cases c ON c.loan_id = k.loan_id
+    WHERE c.status = 'open'
+    ORDER BY c.loan_id
+    FOR UPDATE OF c
+"""
+_RISKS = """
+    SELECT r.loan_id, r.pd, r.classification
+    FROM unnest(CAST(:loan_ids AS text[])) AS k(loan_id) JOIN risk r ON r.loan_id = k.loan_id
+"""
+# Locking the agents serialises concurrent assignments so the balance holds.
+_AGENTS = """
+    SELECT a.agent_id, a.capacity, a.queues,
+           (SELECT count(*) FROM cases c WHERE c.assignee = a.agent_id AND c.status = 'open') AS open_cases
+    FROM agents a
+    WHERE a.active
+    ORDER BY a.agent_id
+    FOR UPDATE OF a
+"""
+_UPDATE_CASES = """
+    UPDATE cases AS c
+    SET status = u.status, queue = u.queue, bucket = u.bucket, dpd = u.dpd, overdue_amount = u.overdue_amount,
+        assignee = u.assignee, closed_on = u.closed_on, close_reason = u.close_reason,
+        amount_collected = u.amount_collected, updated_at = now()
+    FROM unnest(CAST(:case_id AS text[]), CAST(:status AS text[]), CAST(:queue AS text[]), CAST(:bucket AS text[]),
+                CAST(:dpd AS int[]), CAST(:overdue_amount AS numeric[]), CAST(:assignee AS text[]),
+                CAST(:closed_on AS date[]), CAST(:close_reason AS text[]), CAST(:amount_collected AS numeric[]))
+         AS u(case_id, status, queue, bucket, dpd, overdue_amount, assignee, closed_on, close_reason, amount_collected)
+    WHERE c.case_id = u.case_id
+"""
+_CHANGED_COLUMNS = (
+    "case_id",
+    "status",
+    "queue",
+    "bucket",
+    "dpd",
+    "overdue_amount",
+    "assignee",
+    "closed_on",
+    "close_reason",
+    "amount_collected",
+)
+
+
+class CaseBook:
+    """The open cases of a run's loans: read once, changed in event order by the strategy, written back together.
+
+    Every decision is the strategy's (queue, escalation order) and the assignment rule's (least loaded agent);
+    the book only keeps the rows in memory between the events of one run.
+    """
+
+    def __init__(
+        self,
+        session: AsyncSession,
+        *,
+        strategy: StrategyTable,
+        journal: Journal,
+        open_cases: dict[str, _Case],
+        risks: dict[str, RiskView],
+        loan_ids: set[str],
+    ) -> None:
+        self.session = session
+        self.strategy = strategy
+        self.journal = journal
+        self.open = open_cases
+        self.risks = risks
+        self.loan_ids = loan_ids
+        self.touched: dict[str, _Case] = {}
+        self.agents: dict[str, _Agent] | None = None
+        # Changes of agents' open cases made before their loads were read.
+        self.load_changes: dict[str, int] = {}
+
+    @classmethod
+    async def load(
+        cls,
+        session: AsyncSession,
+        loan_ids: Iterable[str],
+        *,
+        strategy: StrategyTable,
+        journal: Journal,
+        with_risk: bool = False,
+    ) -> CaseBook:
+        """Lock and read the open cases of `loan_ids` (and their latest risk views when decisions need them)."""
+        ids = sorted(set(loan_ids))
+        keys = {"loan_ids": ids}
+        found = (await session.execute(text(_OPEN_CASES), keys)).mappings() if ids else ()
+        open_cases = {r["loan_id"]: _Case(**r) for r in found}
+        risks: dict[str, RiskView] = {}
+        if with_risk and ids:
+            risks = {
+                r["loan_id"]: RiskView(pd=r["pd"], classification=r["classification"])
+                for r in (await session.execute(text(_RISKS), keys)).mappings()
+            }
+        return cls(session, strategy=strategy, journal=journal, open_cases=open_cases, risks=risks, loan_ids=set(ids))
+
+    def _case(self, loan_id: str) -> _Case | None:
+        if loan_id not in self.loan_ids:
+            raise KeyError(f"loan {loan_id} was not loaded into this case book")
+        return self.open.get(loan_id)
+
+    def _touch(self, case: _Case) -> None:
+        self.touched[case.case_id] = case
+
+    def note_risk(self, loan_id: str, **said: Any) -> None:
+        """What risk-alert now says of the loan (`pd`, `classification`); the rest stays as it was."""
+        self.risks[loan_id] = replace(self.risks.get(loan_id) or RiskView(), **said)
+
+    def risk_of(self, loan_id: str) -> RiskView | None:
+        """The latest risk view of a loan, or None before risk-alert said anything."""
+        return self.risks.get(loan_id)
+
+    async def on_delinquent(
+        self, state: Delinquency, *, trace: Trace, escalate_only: bool, may_open: bool = True
+    ) -> str | None:
+        """Open the loan's case or move it to the queue the strategy gives; return the case id."""
+        queue = self.strategy.queue_for(bucket=state.bucket, dpd=state.dpd, risk=self.risks.get(state.loan_id))
+        case = self._case(state.loan_id)
+        if case is None:
+            if queue is None or not may_open:
+                return None
+            return await self._open(state, queue=queue.value, trace=trace)
+        target = case.queue
+        if queue is not None and (not escalate_only or rank(queue) > rank(case.queue)):
+            target = queue.value
+        case.bucket, case.dpd, case.overdue_amount = state.bucket, state.dpd, state.overdue
+        self._touch(case)
+        if target != case.queue:
+            await self._move(
+                case, queue=target, why=f"bucket {state.bucket}, dpd {state.dpd}", business_date=trace.business_date
+            )
+        return case.case_id
+
+    async def on_risk_changed(self, loan_id: str, *, trace: Trace) -> None:
+        """A riskier loan may need a harder queue for its open case (a better score never softens it here)."""
+        case = self._case(loan_id)
+        if case is None:
+            return
+        state = Delinquency(loan_id, case.customer_id, case.bucket, case.dpd, case.overdue_amount, case.currency)
+        await self.on_delinquent(state, trace=trace, escalate_only=True, may_open=False)
+
+    async def escalate(self, *, loan_id: str, case_id: str, why: str, business_date: date | None) -> None:
+        """Move the open case `case_id` one queue up (after a broken promise)."""
+        case = self._case(loan_id)
+        if case is None or case.case_id != case_id:
+            return
+        target = escalated(case.queue).value
+        if target != case.queue:
+            await self._move(case, queue=target, why=why, business_date=business_date)
+
+    def close(self, loan_id: str, *, reason: CaseCloseReason, closed_on: date, trace: Trace) -> str | None:
+        """Close the loan's open case (cured or closed); return its id."""
+        case = self._case(loan_id)
+        if case is None:
             return None
-        return await _open(session, state=state, queue=queue.value, trace=trace)
-    case_id = str(case["case_id"])
-    target = case["queue"]
-    if queue is not None and (not escalate_only or rank(queue) > rank(case["queue"])):
-        target = queue.value
-    await session.execute(
-        update(cases)
-        .where(cases.c.case_id == case_id)
-        .values(bucket=state.bucket, dpd=state.dpd, overdue_amount=state.overdue, updated_at=func.now())
-    )
-    if target != case["queue"]:
-        await move_case(
-            session,
-            case=case,
-            queue=target,
-            why=f"bucket {state.bucket}, dpd {state.dpd}",
+        del self.open[loan_id]
+        case.status, case.closed_on, case.close_reason = CLOSED, closed_on, reason.value
+        self._touch(case)
+        self._count(case.assignee, -1)
+        self.journal.note(
+            case_id=case.case_id,
+            kind="closed",
+            details={"reason": reason.value, "amount_collected": str(case.amount_collected)},
             business_date=trace.business_date,
         )
-    return case_id
-
-
-async def _open(session: AsyncSession, *, state: Delinquency, queue: str, trace: Trace) -> str:
-    case_id = f"CASE-{new_event_id().hex[:20]}"
-    assignee = await balanced_assignee(session, queue=queue) if needs_agent(queue) else None
-    opened_on = trace.business_date or date.today()  # noqa: DTZ011 - only without a business date
-    await session.execute(
-        insert(cases).values(
-            case_id=case_id,
-            loan_id=state.loan_id,
-            customer_id=state.customer_id,
-            status=OPEN,
-            queue=queue,
-            bucket=state.bucket,
-            dpd=state.dpd,
-            overdue_amount=state.overdue,
-            currency=state.currency,
-            assignee=assignee,
-            opened_on=opened_on,
+        self.journal.emit(
+            CaseClosedV1(
+                case_id=case.case_id,
+                customer_id=case.customer_id,
+                loan_id=loan_id,
+                reason=reason,
+                closed_on=closed_on,
+                amount_collected=case.amount_collected,
+                currency=case.currency,
+            ),
+            customer_id=case.customer_id,
+            trace=trace,
         )
-    )
-    await add_timeline(
-        session,
-        case_id=case_id,
-        kind="opened",
-        details={"queue": queue, "bucket": state.bucket, "dpd": state.dpd, "assignee": assignee},
-        business_date=trace.business_date,
-    )
-    await emit(
-        session,
-        CaseOpenedV1(
+        return case.case_id
+
+    def add_collected(self, loan_id: str, amount: Decimal) -> None:
+        """Count money received while the loan's case is open (negative for a reversal)."""
+        case = self._case(loan_id)
+        if case is not None:
+            case.amount_collected = max(case.amount_collected + amount, NO_MONEY)
+            self._touch(case)
+
+    async def _open(self, state: Delinquency, *, queue: str, trace: Trace) -> str:
+        # The whole UUIDv7: ids made within one millisecond share their first 20 hex digits.
+        case_id = f"CASE-{new_event_id().hex}"
+        assignee = await self._least_loaded(queue) if needs_agent(queue) else None
+        case = _Case(
             case_id=case_id,
-            customer_id=state.customer_id,
             loan_id=state.loan_id,
+            customer_id=state.customer_id,
             queue=queue,
             bucket=state.bucket,
             dpd=state.dpd,
             overdue_amount=state.overdue,
             currency=state.currency,
             assignee=assignee,
-        ),
-        customer_id=state.customer_id,
-        trace=trace,
-    )
-    return case_id
+            opened_on=trace.business_date or date.today(),  # noqa: DTZ011 - only without a business date
+            new=True,
+        )
+        self.open[state.loan_id] = case
+        self._touch(case)
+        self._count(assignee, 1)
+        self.journal.note(
+            case_id=case_id,
+            kind="opened",
+            details={"queue": queue, "bucket": state.bucket, "dpd": state.dpd, "assignee": assignee},
+            business_date=trace.business_date,
+        )
+        self.journal.emit(
+            CaseOpenedV1(
+                case_id=case_id,
+                customer_id=state.customer_id,
+                loan_id=state.loan_id,
+                queue=queue,
+                bucket=state.bucket,
+                dpd=state.dpd,
+                overdue_amount=state.overdue,
+                currency=state.currency,
+                assignee=assignee,
+            ),
+            customer_id=state.customer_id,
+            trace=trace,
+        )
+        return case_id
 
+    async def _move(self, case: _Case, *, queue: str, why: str, business_date: date | None) -> None:
+        """Move an open case to another queue and give it to that queue's least loaded agent."""
+        assignee = await self._least_loaded(queue) if needs_agent(queue) else None
+        self._count(case.assignee, -1)
+        self._count(assignee, 1)
+        kind = "escalated" if rank(queue) > rank(case.queue) else "de-escalated"
+        self.journal.note(
+            case_id=case.case_id,
+            kind=kind,
+            details={"from_queue": case.queue, "to_queue": queue, "reason": why, "assignee": assignee},
+            business_date=business_date,
+        )
+        case.queue, case.assignee = queue, assignee
+        self._touch(case)
 
-async def move_case(
-    session: AsyncSession, *, case: dict[str, Any], queue: str, why: str, business_date: date | None
-) -> None:
-    """Move an open case to another queue and give it to that queue's least loaded agent."""
-    assignee = await balanced_assignee(session, queue=queue) if needs_agent(queue) else None
-    await session.execute(
-        update(cases)
-        .where(cases.c.case_id == case["case_id"])
-        .values(queue=queue, assignee=assignee, updated_at=func.now())
-    )
-    kind = "escalated" if rank(queue) > rank(case["queue"]) else "de-escalated"
-    await add_timeline(
-        session,
-        case_id=case["case_id"],
-        kind=kind,
-        details={"from_queue": case["queue"], "to_queue": queue, "reason": why, "assignee": assignee},
-        business_date=business_date,
-    )
+    async def _least_loaded(self, queue: str) -> str | None:
+        """The active agent of `queue` with room and the fewest open cases (ties by agent id)."""
+        if self.agents is None:
+            self.agents = {
+                r["agent_id"]: _Agent(
+                    r["agent_id"],
+                    r["capacity"],
+                    tuple(r["queues"]),
+                    r["open_cases"] + self.load_changes.get(r["agent_id"], 0),
+                )
+                for r in (await self.session.execute(text(_AGENTS))).mappings()
+            }
+        return pick_agent(
+            AgentLoad(a.agent_id, a.open_cases, a.capacity) for a in self.agents.values() if queue in a.queues
+        )
 
+    def _count(self, agent_id: str | None, change: int) -> None:
+        if agent_id is None:
+            return
+        if self.agents is None:
+            self.load_changes[agent_id] = self.load_changes.get(agent_id, 0) + change
+        elif agent_id in self.agents:
+            self.agents[agent_id].open_cases += change
 
-async def escalate_case(session: AsyncSession, *, case_id: str, why: str, business_date: date | None) -> None:
-    """Move an open case one queue up (after a broken promise)."""
-    row = (
-        (
-            await session.execute(
-                select(cases).where(cases.c.case_id == case_id, cases.c.status == OPEN).with_for_update()
+    async def write(self) -> None:
+        """Write the cases changed and opened (the journal, written after, refers to them)."""
+        changed = [c for c in self.touched.values() if not c.new]
+        if changed:
+            await self.session.execute(
+                text(_UPDATE_CASES), {name: [getattr(c, name) for c in changed] for name in _CHANGED_COLUMNS}
             )
-        )
-        .mappings()
-        .first()
-    )
-    if row is None:
-        return
-    target = escalated(row["queue"]).value
-    if target != row["queue"]:
-        await move_case(session, case=dict(row), queue=target, why=why, business_date=business_date)
-
-
-async def close_for_loan(
-    session: AsyncSession, *, loan_id: str, reason: CaseCloseReason, closed_on: date, trace: Trace
-) -> str | None:
-    """Close the loan's open case (cured or closed); return its id."""
-    case = await open_case(session, loan_id)
-    if case is None:
-        return None
-    await session.execute(
-        update(cases)
-        .where(cases.c.case_id == case["case_id"])
-        .values(status=CLOSED, closed_on=closed_on, close_reason=reason.value, updated_at=func.now())
-    )
-    await add_timeline(
-        session,
-        case_id=case["case_id"],
-        kind="closed",
-        details={"reason": reason.value, "amount_collected": str(case["amount_collected"])},
-        business_date=trace.business_date,
-    )
-    await emit(
-        session,
-        CaseClosedV1(
-            case_id=case["case_id"],
-            customer_id=case["customer_id"],
-            loan_id=loan_id,
-            reason=reason,
-            closed_on=closed_on,
-            amount_collected=case["amount_collected"],
-            currency=case["currency"],
-        ),
-        customer_id=case["customer_id"],
-        trace=trace,
-    )
-    return str(case["case_id"])
-
-
-async def add_collected(session: AsyncSession, *, loan_id: str, amount: Decimal) -> None:
-    """Count money received while the loan's case is open (negative for a reversal)."""
-    await session.execute(
-        update(cases)
-        .where(and_(cases.c.loan_id == loan_id, cases.c.status == OPEN))
-        .values(amount_collected=func.greatest(cases.c.amount_collected + amount, 0), updated_at=func.now())
-    )
+        opened = [c for c in self.touched.values() if c.new]
+        if opened:
+            await self.session.execute(
+                insert(cases),
+                [
+                    {
+                        "case_id": c.case_id,
+                        "loan_id": c.loan_id,
+                        "customer_id": c.customer_id,
+                        "status": c.status,
+                        "queue": c.queue,
+                        "bucket": c.bucket,
+                        "dpd": c.dpd,
+                        "overdue_amount": c.overdue_amount,
+                        "currency": c.currency,
+                        "assignee": c.assignee,
+                        "opened_on": c.opened_on,
+                        "closed_on": c.closed_on,
+                        "close_reason": c.close_reason,
+                        "amount_collected": c.amount_collected,
+                    }
+                    for c in opened
+                ],
+            )
+        self.touched = {}
 
 
 async def reassign(session: AsyncSession, *, case_id: str, agent_id: str, actor: str) -> dict[str, Any]:
@@ -267,18 +414,3 @@ async def reassign(session: AsyncSession, *, case_id: str, agent_id: str, actor:
         actor=actor,
     )
     return dict(row) | {"assignee": agent_id}
-
-
-async def on_risk_changed(session: AsyncSession, *, loan_id: str, strategy: StrategyTable, trace: Trace) -> None:
-    """A riskier loan may need a harder queue for its open case (a better score never softens it here)."""
-    row = (
-        await session.execute(
-            select(cases.c.customer_id, cases.c.bucket, cases.c.dpd, cases.c.overdue_amount, cases.c.currency).where(
-                cases.c.loan_id == loan_id, cases.c.status == OPEN
-            )
-        )
-    ).first()
-    if row is None:
-        return
-    state = Delinquency(loan_id, row.customer_id, row.bucket, row.dpd, row.overdue_amount, row.currency)
-    await on_delinquent(session, state=state, strategy=strategy, trace=trace, escalate_only=True, may_open=False)

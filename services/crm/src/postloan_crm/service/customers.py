@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from sqlalchemy import delete, func, insert, literal_column, select
+from sqlalchemy import Column, Select, String, Table, delete, func, insert, literal, literal_column, select
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -145,21 +147,64 @@ async def set_consents(session: AsyncSession, *, customer_id: str, items: Sequen
     await session.execute(stmt, list(rows.values()))
 
 
+def _joined_to_keys(table: Table, column: Column[Any], keys: Sequence[str]) -> Select[Any]:
+    """Rows of `table` whose `column` is one of `keys`, probing the index once per key."""
+    listed = func.unnest(literal(list(keys), ARRAY(String))).table_valued("key").render_derived(name="k")
+    return select(table).select_from(listed.join(table, column == listed.c.key))
+
+
+async def load_customers(
+    session: AsyncSession, customer_ids: Iterable[str], *, lock: bool = False
+) -> dict[str, CustomerData]:
+    """The full records of the customers that exist among `customer_ids`."""
+    ids = sorted(set(customer_ids))
+    if not ids:
+        return {}
+    query = _joined_to_keys(customers, customers.c.customer_id, ids).order_by(customers.c.customer_id)
+    if lock:
+        query = query.with_for_update(of=customers)
+    rows = (await session.execute(query)).mappings().all()
+    if not rows:
+        return {}
+    points: dict[str, list[Any]] = defaultdict(list)
+    for p in (
+        await session.execute(
+            _joined_to_keys(contact_points, contact_points.c.customer_id, ids).order_by(
+                contact_points.c.customer_id, contact_points.c.kind, contact_points.c.position
+            )
+        )
+    ).mappings():
+        points[p["customer_id"]].append(p)
+    consent_rows: dict[str, list[Any]] = defaultdict(list)
+    for c in (
+        await session.execute(
+            _joined_to_keys(consents, consents.c.customer_id, ids).order_by(
+                consents.c.customer_id, consents.c.channel, consents.c.purpose
+            )
+        )
+    ).mappings():
+        consent_rows[c["customer_id"]].append(c)
+    party_rows: dict[str, list[Any]] = defaultdict(list)
+    for p in (
+        await session.execute(
+            _joined_to_keys(related_parties, related_parties.c.customer_id, ids).order_by(related_parties.c.id)
+        )
+    ).mappings():
+        party_rows[p["customer_id"]].append(p)
+    return {
+        row["customer_id"]: _customer(
+            row, points[row["customer_id"]], consent_rows[row["customer_id"]], party_rows[row["customer_id"]]
+        )
+        for row in rows
+    }
+
+
 async def load_customer(session: AsyncSession, customer_id: str, *, lock: bool = False) -> CustomerData | None:
     """The customer's full record, or None."""
-    query = select(customers).where(customers.c.customer_id == customer_id)
-    if lock:
-        query = query.with_for_update()
-    row = (await session.execute(query)).mappings().first()
-    if row is None:
-        return None
-    points = (
-        await session.execute(
-            select(contact_points)
-            .where(contact_points.c.customer_id == customer_id)
-            .order_by(contact_points.c.kind, contact_points.c.position)
-        )
-    ).mappings()
+    return (await load_customers(session, [customer_id], lock=lock)).get(customer_id)
+
+
+def _customer(row: Any, points: Sequence[Any], consent_rows: Sequence[Any], party_rows: Sequence[Any]) -> CustomerData:
     phones: list[PhoneData] = []
     emails: list[str] = []
     for p in points:
@@ -167,18 +212,6 @@ async def load_customer(session: AsyncSession, customer_id: str, *, lock: bool =
             phones.append(PhoneData(p["value"], p["label"] or "mobile"))
         else:
             emails.append(p["value"])
-    consent_rows = (
-        await session.execute(
-            select(consents)
-            .where(consents.c.customer_id == customer_id)
-            .order_by(consents.c.channel, consents.c.purpose)
-        )
-    ).mappings()
-    party_rows = (
-        await session.execute(
-            select(related_parties).where(related_parties.c.customer_id == customer_id).order_by(related_parties.c.id)
-        )
-    ).mappings()
     return CustomerData(
         customer_id=row["customer_id"],
         name=row["name"],

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
+from typing import Any
 
+from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from postloan_common.catalog import CRM_ACTIVITIES
 from postloan_common.contracts import EventData, make_envelope
-from postloan_common.messaging.outbox import add_event
-from postloan_crm.store.tables import outbox
+from postloan_common.messaging.outbox import add_events, outbox_row
+from postloan_crm.store.tables import case_events, outbox
 
 SOURCE = "crm"
 
@@ -24,8 +26,8 @@ class Trace:
     causation_id: str | None = None
 
 
-async def emit(session: AsyncSession, data: EventData, *, customer_id: str, trace: Trace) -> None:
-    """Queue `data` on crm.activities in the caller's transaction."""
+def activity_row(data: EventData, *, customer_id: str, trace: Trace) -> dict[str, Any]:
+    """The outbox row that publishes `data` on crm.activities."""
     envelope = make_envelope(
         data=data,
         source=SOURCE,
@@ -34,4 +36,48 @@ async def emit(session: AsyncSession, data: EventData, *, customer_id: str, trac
         correlation_id=trace.correlation_id or None,
         causation_id=trace.causation_id,
     )
-    await add_event(session, outbox, envelope, topic=CRM_ACTIVITIES)
+    return outbox_row(envelope, topic=CRM_ACTIVITIES)
+
+
+async def emit(session: AsyncSession, data: EventData, *, customer_id: str, trace: Trace) -> None:
+    """Queue `data` on crm.activities in the caller's transaction."""
+    await add_events(session, outbox, [activity_row(data, customer_id=customer_id, trace=trace)])
+
+
+@dataclass
+class Journal:
+    """Case timeline entries and crm.activities events of a run of events, written in their order at its end."""
+
+    timeline: list[dict[str, Any]] = field(default_factory=list)
+    activities: list[dict[str, Any]] = field(default_factory=list)
+
+    def note(
+        self,
+        *,
+        case_id: str,
+        kind: str,
+        details: dict[str, Any],
+        business_date: date | None = None,
+        actor: str | None = None,
+    ) -> None:
+        """Append an entry to a case's timeline."""
+        self.timeline.append(
+            {
+                "case_id": case_id,
+                "kind": kind,
+                "details": details,
+                "business_date": business_date,
+                "actor": actor or "crm",
+            }
+        )
+
+    def emit(self, data: EventData, *, customer_id: str, trace: Trace) -> None:
+        """Queue `data` on crm.activities."""
+        self.activities.append(activity_row(data, customer_id=customer_id, trace=trace))
+
+    async def write(self, session: AsyncSession) -> None:
+        """Write what was noted and emitted (after the cases it refers to)."""
+        if self.timeline:
+            await session.execute(insert(case_events), self.timeline)
+        await add_events(session, outbox, self.activities)
+        self.timeline, self.activities = [], []

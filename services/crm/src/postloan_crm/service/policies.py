@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import String, delete, func, insert, literal, select
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from postloan_crm.domain.contact_policy import ContactPolicy, Counting, PastContact, default_policies, is_phone
@@ -62,24 +64,48 @@ async def contact_history(
     session: AsyncSession, *, customer_id: str, channel: str, now: datetime, days: int
 ) -> list[PastContact]:
     """Past contacts with the debtor on `channel` in the last `days` days (calls logged, messages sent)."""
+    histories = await contact_histories(session, customer_ids=[customer_id], channels=[channel], now=now, days=days)
+    return histories.get((customer_id, channel), [])
+
+
+async def contact_histories(
+    session: AsyncSession, *, customer_ids: Iterable[str], channels: Iterable[str], now: datetime, days: int
+) -> dict[tuple[str, str], list[PastContact]]:
+    """Per (customer, channel): past contacts with the debtor in the last `days` days (calls logged, messages sent)."""
     since = now - timedelta(days=days + 1)
-    if is_phone(channel):
-        rows = await session.execute(
-            select(interactions.c.occurred_at, interactions.c.connected).where(
-                interactions.c.customer_id == customer_id,
-                interactions.c.channel == channel,
+    ids = sorted(set(customer_ids))
+    wanted = set(channels)
+    phones = sorted(c for c in wanted if is_phone(c))
+    messages = sorted(c for c in wanted if not is_phone(c))
+    found: dict[tuple[str, str], list[PastContact]] = defaultdict(list)
+    if not ids:
+        return found
+    listed = func.unnest(literal(ids, ARRAY(String))).table_valued("customer_id").render_derived(name="k")
+    if phones:
+        calls = await session.execute(
+            select(
+                interactions.c.customer_id, interactions.c.channel, interactions.c.occurred_at, interactions.c.connected
+            )
+            .select_from(listed.join(interactions, interactions.c.customer_id == listed.c.customer_id))
+            .where(
+                interactions.c.channel.in_(phones),
                 interactions.c.direction == "outbound",
                 interactions.c.party == "debtor",
                 interactions.c.occurred_at > since,
             )
         )
-        return [PastContact(at, connected) for at, connected in rows]
-    sent = await session.execute(
-        select(communications.c.sent_at).where(
-            communications.c.customer_id == customer_id,
-            communications.c.channel == channel,
-            communications.c.status == "sent",
-            communications.c.sent_at > since,
+        for customer_id, channel, at, connected in calls:
+            found[(customer_id, channel)].append(PastContact(at, connected))
+    if messages:
+        sent = await session.execute(
+            select(communications.c.customer_id, communications.c.channel, communications.c.sent_at)
+            .select_from(listed.join(communications, communications.c.customer_id == listed.c.customer_id))
+            .where(
+                communications.c.channel.in_(messages),
+                communications.c.status == "sent",
+                communications.c.sent_at > since,
+            )
         )
-    )
-    return [PastContact(at, True) for (at,) in sent]
+        for customer_id, channel, at in sent:
+            found[(customer_id, channel)].append(PastContact(at, True))
+    return found

@@ -2,136 +2,291 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from postloan_common.contracts import ClassificationChangedV1, LoanRegisteredV1, RiskScoreChangedV1
 from postloan_crm.service.customers import care_consented, load_customer
-from postloan_crm.store.tables import care_touchpoints, customers, installments_due, loans, risk
+from postloan_crm.store.tables import care_touchpoints, customers, loans, risk
 
 MATURITY_NOTICE_DAYS = 30
 
 
-async def register_loan(session: AsyncSession, *, event: LoanRegisteredV1, as_of: date | None) -> None:
-    """Start (or refresh) the projection of a loan."""
-    values = {
-        "customer_id": event.customer_id,
-        "product": event.product,
-        "currency": event.currency,
-        "principal": event.principal,
-        "outstanding": event.principal,
-        "next_due_date": event.first_due_date,
-        "maturity_date": event.maturity_date,
-        "as_of": as_of,
-    }
-    stmt = pg_insert(loans).values(loan_id=event.loan_id, **values)
-    await session.execute(
-        stmt.on_conflict_do_update(
-            index_elements=[loans.c.loan_id],
-            set_={k: v for k, v in values.items() if k not in ("outstanding", "next_due_date")}
-            | {"updated_at": func.now()},
+_REGISTER_LOANS = """
+    INSERT INTO loans
+        (loan_id, customer_id, product, currency, principal, outstanding, next_due_date, maturity_date, as_of)
+    SELECT * FROM unnest(
+        CAST(:loan_id AS text[]), CAST(:customer_id AS text[]), CAST(:product AS text[]), CAST(:currency AS text[]),
+        CAST(:principal AS numeric[]), CAST(:outstanding AS numeric[]), CAST(:next_due_date AS date[]),
+        CAST(:maturity_date AS date[]), CAST(:as_of AS date[]))
+    ON CONFLICT (loan_id) DO UPDATE
+    SET customer_id = excluded.customer_id, product = excluded.product, currency = excluded.currency,
+        principal = excluded.principal, maturity_date = excluded.maturity_date, as_of = excluded.as_of,
+        updated_at = now()
+"""
+_REGISTERED_COLUMNS = (
+    "loan_id",
+    "customer_id",
+    "product",
+    "currency",
+    "principal",
+    "outstanding",
+    "next_due_date",
+    "maturity_date",
+    "as_of",
+)
+
+
+async def register_loans(session: AsyncSession, *, registered: Sequence[tuple[LoanRegisteredV1, date | None]]) -> None:
+    """Start (or refresh) the projection of each loan registered as of a business date.
+
+    Outstanding and the next due date are set only when crm first hears of a loan; a loan registered
+    twice in a run gets those from the first registration and everything else from the last.
+    """
+    rows: dict[str, list[Any]] = {}
+    for event, as_of in registered:
+        first = rows.get(event.loan_id)
+        outstanding, next_due = (first[5], first[6]) if first else (event.principal, event.first_due_date)
+        rows[event.loan_id] = [
+            event.loan_id,
+            event.customer_id,
+            event.product,
+            event.currency,
+            event.principal,
+            outstanding,
+            next_due,
+            event.maturity_date,
+            as_of,
+        ]
+    if rows:
+        columns = _columns([rows[i] for i in sorted(rows)])
+        await session.execute(text(_REGISTER_LOANS), dict(zip(_REGISTERED_COLUMNS, columns, strict=True)))
+
+
+_NEW_LOANS = """
+    INSERT INTO loans (loan_id, customer_id)
+    SELECT * FROM unnest(CAST(:loan_id AS text[]), CAST(:customer_id AS text[]))
+    ON CONFLICT (loan_id) DO NOTHING
+"""
+_UPDATE_LOANS = """
+    UPDATE loans AS l
+    SET customer_id = u.customer_id, status = coalesce(u.status, l.status),
+        closed_on = coalesce(u.closed_on, l.closed_on), dpd = coalesce(u.dpd, l.dpd),
+        bucket = coalesce(u.bucket, l.bucket), overdue = coalesce(u.overdue, l.overdue),
+        outstanding = coalesce(u.outstanding, l.outstanding), currency = coalesce(u.currency, l.currency),
+        as_of = coalesce(u.as_of, l.as_of), updated_at = now()
+    FROM unnest(CAST(:loan_id AS text[]), CAST(:customer_id AS text[]), CAST(:status AS text[]),
+                CAST(:closed_on AS date[]), CAST(:dpd AS int[]), CAST(:bucket AS text[]), CAST(:overdue AS numeric[]),
+                CAST(:outstanding AS numeric[]), CAST(:currency AS text[]), CAST(:as_of AS date[]))
+         AS u(loan_id, customer_id, status, closed_on, dpd, bucket, overdue, outstanding, currency, as_of)
+    WHERE l.loan_id = u.loan_id
+"""
+_LOAN_STATE = ("status", "closed_on", "dpd", "bucket", "overdue", "outstanding", "currency", "as_of")
+
+
+@dataclass
+class LoanChanges:
+    """What a run of events says of loans' state, folded per loan in event order (None: the event is silent)."""
+
+    said: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def say(
+        self,
+        loan_id: str,
+        *,
+        customer_id: str,
+        status: str | None = None,
+        closed_on: date | None = None,
+        dpd: int | None = None,
+        bucket: str | None = None,
+        overdue: Decimal | None = None,
+        outstanding: Decimal | None = None,
+        currency: str | None = None,
+        as_of: date | None = None,
+    ) -> None:
+        """Note what one event says of the loan; a later event overrides what it says again."""
+        values = {
+            "status": status,
+            "closed_on": closed_on,
+            "dpd": dpd,
+            "bucket": bucket,
+            "overdue": overdue,
+            "outstanding": outstanding,
+            "currency": currency,
+            "as_of": as_of,
+        }
+        state = self.said.setdefault(loan_id, {})
+        state.update({k: v for k, v in values.items() if v is not None}, customer_id=customer_id)
+
+    async def write(self, session: AsyncSession) -> None:
+        """Write every loan's state, creating the rows of loans new to crm."""
+        if not self.said:
+            return
+        loan_ids = sorted(self.said)
+        states = [self.said[i] for i in loan_ids]
+        customer_ids = [s["customer_id"] for s in states]
+        keys = {"loan_id": loan_ids, "customer_id": customer_ids}
+        await session.execute(text(_NEW_LOANS), keys)
+        await session.execute(text(_UPDATE_LOANS), keys | {k: [s.get(k) for s in states] for k in _LOAN_STATE})
+        self.said = {}
+
+
+@dataclass
+class _Installment:
+    seq: int
+    due_date: date
+    amount_due: Decimal
+    amount_paid: Decimal
+    paid_on: date | None
+
+
+_INSTALLMENTS = """
+    SELECT i.loan_id, i.seq, i.due_date, i.amount_due, i.amount_paid, i.paid_on
+    FROM unnest(CAST(:loan_ids AS text[])) AS k(loan_id) JOIN installments_due i ON i.loan_id = k.loan_id
+    ORDER BY i.loan_id, i.seq
+    FOR UPDATE OF i
+"""
+_UPDATE_INSTALLMENTS = """
+    UPDATE installments_due AS i SET amount_paid = u.amount_paid, paid_on = u.paid_on
+    FROM unnest(CAST(:loan_id AS text[]), CAST(:seq AS int[]), CAST(:amount_paid AS numeric[]),
+                CAST(:paid_on AS date[])) AS u(loan_id, seq, amount_paid, paid_on)
+    WHERE i.loan_id = u.loan_id AND i.seq = u.seq
+"""
+
+
+class InstallmentBook:
+    """The installments crm was told of for a run's loans: paid, unpaid and settled in memory, written back together."""
+
+    def __init__(self, by_loan: dict[str, list[_Installment]]) -> None:
+        self.by_loan = by_loan
+        self.changed: dict[tuple[str, int], _Installment] = {}
+
+    @classmethod
+    async def load(cls, session: AsyncSession, loan_ids: Iterable[str]) -> InstallmentBook:
+        """Lock and read the installments of `loan_ids`."""
+        ids = sorted(set(loan_ids))
+        by_loan: dict[str, list[_Installment]] = defaultdict(list)
+        if ids:
+            for r in (await session.execute(text(_INSTALLMENTS), {"loan_ids": ids})).mappings():
+                by_loan[r["loan_id"]].append(
+                    _Installment(r["seq"], r["due_date"], r["amount_due"], r["amount_paid"], r["paid_on"])
+                )
+        return cls(by_loan)
+
+    def _change(self, loan_id: str, installment: _Installment) -> None:
+        self.changed[(loan_id, installment.seq)] = installment
+
+    def apply(self, loan_id: str, *, amount: Decimal, paid_on: date) -> None:
+        """Spread a payment over the loan's open installments, oldest first (the default waterfall)."""
+        unpaid = sorted(
+            (i for i in self.by_loan.get(loan_id, ()) if i.paid_on is None), key=lambda i: (i.due_date, i.seq)
         )
-    )
+        left = amount
+        for installment in unpaid:
+            if left <= 0:
+                break
+            take = min(left, installment.amount_due - installment.amount_paid)
+            left -= take
+            installment.amount_paid += take
+            installment.paid_on = paid_on if installment.amount_paid >= installment.amount_due else None
+            self._change(loan_id, installment)
 
+    def unapply(self, loan_id: str, *, amount: Decimal) -> None:
+        """Take a reversed payment back from the newest installments it may have covered."""
+        paid = sorted(
+            (i for i in self.by_loan.get(loan_id, ()) if i.amount_paid > 0),
+            key=lambda i: (i.due_date, i.seq),
+            reverse=True,
+        )
+        left = amount
+        for installment in paid:
+            if left <= 0:
+                break
+            take = min(left, installment.amount_paid)
+            left -= take
+            installment.amount_paid -= take
+            installment.paid_on = None
+            self._change(loan_id, installment)
 
-async def update_loan(session: AsyncSession, *, loan_id: str, customer_id: str, **values: Any) -> None:
-    """Write what an event says of the loan's state, creating the row if the loan is new to crm."""
-    values = {k: v for k, v in values.items() if v is not None}
-    stmt = pg_insert(loans).values(loan_id=loan_id, customer_id=customer_id, **values)
-    await session.execute(
-        stmt.on_conflict_do_update(index_elements=[loans.c.loan_id], set_=values | {"updated_at": func.now()})
-    )
+    def settle(self, loan_id: str, *, on: date) -> None:
+        """A closed loan owes nothing: every installment counts as paid."""
+        for installment in self.by_loan.get(loan_id, ()):
+            if installment.paid_on is None:
+                installment.paid_on = on
+                self._change(loan_id, installment)
 
-
-async def apply_to_installments(session: AsyncSession, *, loan_id: str, amount: Decimal, paid_on: date) -> None:
-    """Spread a payment over the loan's open installments, oldest first (the default waterfall)."""
-    rows = (
+    async def write(self, session: AsyncSession) -> None:
+        """Write the installments that changed."""
+        if not self.changed:
+            return
+        keys = sorted(self.changed)
         await session.execute(
-            select(installments_due.c.seq, installments_due.c.amount_due, installments_due.c.amount_paid)
-            .where(installments_due.c.loan_id == loan_id, installments_due.c.paid_on.is_(None))
-            .order_by(installments_due.c.due_date, installments_due.c.seq)
-            .with_for_update()
+            text(_UPDATE_INSTALLMENTS),
+            {
+                "loan_id": [loan_id for loan_id, _ in keys],
+                "seq": [seq for _, seq in keys],
+                "amount_paid": [self.changed[k].amount_paid for k in keys],
+                "paid_on": [self.changed[k].paid_on for k in keys],
+            },
         )
-    ).all()
-    left = amount
-    for seq, due, paid in rows:
-        if left <= 0:
-            break
-        take = min(left, due - paid)
-        left -= take
-        done = paid + take >= due
-        await session.execute(
-            update(installments_due)
-            .where(installments_due.c.loan_id == loan_id, installments_due.c.seq == seq)
-            .values(amount_paid=paid + take, paid_on=paid_on if done else None)
-        )
+        self.changed = {}
 
 
-async def unapply_from_installments(session: AsyncSession, *, loan_id: str, amount: Decimal) -> None:
-    """Take a reversed payment back from the newest installments it may have covered."""
-    rows = (
-        await session.execute(
-            select(installments_due.c.seq, installments_due.c.amount_paid)
-            .where(installments_due.c.loan_id == loan_id, installments_due.c.amount_paid > 0)
-            .order_by(installments_due.c.due_date.desc(), installments_due.c.seq.desc())
-            .with_for_update()
-        )
-    ).all()
-    left = amount
-    for seq, paid in rows:
-        if left <= 0:
-            break
-        take = min(left, paid)
-        left -= take
-        await session.execute(
-            update(installments_due)
-            .where(installments_due.c.loan_id == loan_id, installments_due.c.seq == seq)
-            .values(amount_paid=paid - take, paid_on=None)
-        )
+async def note_scores(session: AsyncSession, *, events: Sequence[RiskScoreChangedV1]) -> None:
+    """Keep the latest behavioural score of each loan (the last of a run wins)."""
+    latest = {event.loan_id: event for event in events}
+    rows = [
+        {
+            "loan_id": e.loan_id,
+            "customer_id": e.customer_id,
+            "score": e.score,
+            "pd": e.pd,
+            "grade": e.grade,
+            "model_version": e.model_version,
+            "reason_codes": list(e.reason_codes),
+        }
+        for e in (latest[i] for i in sorted(latest))
+    ]
+    await _upsert_risk(session, rows)
 
 
-async def settle_all_installments(session: AsyncSession, *, loan_id: str, on: date) -> None:
-    """A closed loan owes nothing: every installment counts as paid."""
+async def note_classifications(session: AsyncSession, *, events: Sequence[ClassificationChangedV1]) -> None:
+    """Keep the latest classification and IFRS 9 stage of each loan (the last of a run wins)."""
+    latest = {event.loan_id: event for event in events}
+    rows = [
+        {
+            "loan_id": e.loan_id,
+            "customer_id": e.customer_id,
+            "classification": e.to_classification.value,
+            "ifrs9_stage": int(e.ifrs9_stage),
+            "ecl": e.ecl,
+        }
+        for e in (latest[i] for i in sorted(latest))
+    ]
+    await _upsert_risk(session, rows)
+
+
+async def _upsert_risk(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
+    if not rows:
+        return
+    stmt = pg_insert(risk)
+    updated = {name: stmt.excluded[name] for name in rows[0] if name != "loan_id"}
     await session.execute(
-        update(installments_due)
-        .where(installments_due.c.loan_id == loan_id, installments_due.c.paid_on.is_(None))
-        .values(paid_on=on)
+        stmt.on_conflict_do_update(index_elements=[risk.c.loan_id], set_=updated | {"updated_at": func.now()}), rows
     )
 
 
-async def note_score(session: AsyncSession, *, event: RiskScoreChangedV1) -> None:
-    """Keep the latest behavioural score of a loan."""
-    values = {
-        "customer_id": event.customer_id,
-        "score": event.score,
-        "pd": event.pd,
-        "grade": event.grade,
-        "model_version": event.model_version,
-        "reason_codes": list(event.reason_codes),
-    }
-    stmt = pg_insert(risk).values(loan_id=event.loan_id, **values)
-    await session.execute(
-        stmt.on_conflict_do_update(index_elements=[risk.c.loan_id], set_=values | {"updated_at": func.now()})
-    )
-
-
-async def note_classification(session: AsyncSession, *, event: ClassificationChangedV1) -> None:
-    """Keep the latest classification and IFRS 9 stage of a loan."""
-    values = {
-        "customer_id": event.customer_id,
-        "classification": event.to_classification.value,
-        "ifrs9_stage": int(event.ifrs9_stage),
-        "ecl": event.ecl,
-    }
-    stmt = pg_insert(risk).values(loan_id=event.loan_id, **values)
-    await session.execute(
-        stmt.on_conflict_do_update(index_elements=[risk.c.loan_id], set_=values | {"updated_at": func.now()})
-    )
+def _columns(rows: Sequence[Sequence[Any]]) -> list[list[Any]]:
+    """Rows as column-wise lists, to bind as unnest() arrays."""
+    return [list(column) for column in zip(*rows, strict=True)]
 
 
 async def plan_touchpoint(

@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
 from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import insert, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from postloan_common.contracts import PromiseBrokenV1, PromiseKeptV1, PromiseToPayMadeV1
 from postloan_common.messaging.envelope import new_event_id
 from postloan_crm.domain import promises as rules
 from postloan_crm.domain.promises import Promise, PromiseStatus
-from postloan_crm.service.cases import add_timeline, escalate_case
-from postloan_crm.service.events import Trace, emit
+from postloan_crm.domain.strategy import StrategyTable
+from postloan_crm.service.cases import CaseBook, add_timeline
+from postloan_crm.service.events import Journal, Trace, emit
 from postloan_crm.store.tables import promises
 
 
@@ -82,39 +85,71 @@ async def make_promise(
     return row | {"amount_paid": Decimal("0.00"), "status": "open", "resolved_on": None}
 
 
-async def on_payment(
-    session: AsyncSession, *, loan_id: str, amount: Decimal, value_date: date, reversed_: bool, trace: Trace
-) -> list[str]:
-    """Count a payment (or its reversal) towards the loan's open promises; return the ids kept now."""
-    rows = (
-        (
-            await session.execute(
-                select(promises)
-                .where(promises.c.loan_id == loan_id, promises.c.status == "open")
-                .order_by(promises.c.promised_date, promises.c.promise_id)
-                .with_for_update()
-            )
-        )
-        .mappings()
-        .all()
-    )
-    kept: list[str] = []
-    for row in rows:
-        before = _domain(row)
-        if reversed_:
-            after = rules.reverse_payment(before, amount=amount, value_date=value_date)
-        else:
-            after = rules.apply_payment(before, amount=amount, value_date=value_date)
-        if after == before:
-            continue
-        await _store(session, row["promise_id"], after)
-        if after.status is PromiseStatus.KEPT:
-            kept.append(row["promise_id"])
-            await _announce(session, row, after, trace)
-    return kept
+_OPEN_PROMISES = """
+    SELECT p.promise_id, p.case_id, p.loan_id, p.customer_id, p.amount, p.currency, p.promised_date, p.made_on,
+           p.amount_paid, p.status, p.resolved_on
+    FROM unnest(CAST(:loan_ids AS text[])) AS k(loan_id) JOIN promises p ON p.loan_id = k.loan_id
+    WHERE p.status = 'open'
+    ORDER BY p.loan_id, p.promised_date, p.promise_id
+    FOR UPDATE OF p
+"""
+_UPDATE_PROMISES = """
+    UPDATE promises AS p
+    SET amount_paid = u.amount_paid, status = u.status, resolved_on = u.resolved_on, updated_at = now()
+    FROM unnest(CAST(:promise_id AS text[]), CAST(:amount_paid AS numeric[]), CAST(:status AS text[]),
+                CAST(:resolved_on AS date[])) AS u(promise_id, amount_paid, status, resolved_on)
+    WHERE p.promise_id = u.promise_id
+"""
 
 
-async def close_day(session: AsyncSession, *, business_date: date, trace: Trace) -> list[str]:
+class PromiseBook:
+    """The open promises of a run's loans: read once, kept by the rules in event order, written back together."""
+
+    def __init__(self, by_loan: dict[str, list[dict[str, Any]]], journal: Journal) -> None:
+        self.by_loan = by_loan
+        self.journal = journal
+        self.changed: dict[str, tuple[dict[str, Any], Promise]] = {}
+
+    @classmethod
+    async def load(cls, session: AsyncSession, loan_ids: Iterable[str], *, journal: Journal) -> PromiseBook:
+        """Lock and read the open promises of `loan_ids`, each loan's in the order payments count towards them."""
+        ids = sorted(set(loan_ids))
+        by_loan: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        if ids:
+            for row in (await session.execute(text(_OPEN_PROMISES), {"loan_ids": ids})).mappings():
+                by_loan[row["loan_id"]].append(dict(row))
+        return cls(by_loan, journal)
+
+    def on_payment(
+        self, *, loan_id: str, amount: Decimal, value_date: date, reversed_: bool, trace: Trace
+    ) -> list[str]:
+        """Count a payment (or its reversal) towards the loan's open promises; return the ids kept now."""
+        kept: list[str] = []
+        for row in self.by_loan.get(loan_id, ()):
+            before = self._current(row)
+            if reversed_:
+                after = rules.reverse_payment(before, amount=amount, value_date=value_date)
+            else:
+                after = rules.apply_payment(before, amount=amount, value_date=value_date)
+            if after == before:
+                continue
+            self.changed[row["promise_id"]] = (row, after)
+            if after.status is PromiseStatus.KEPT:
+                kept.append(row["promise_id"])
+                _announce(self.journal, row, after, trace)
+        return kept
+
+    def _current(self, row: dict[str, Any]) -> Promise:
+        changed = self.changed.get(row["promise_id"])
+        return changed[1] if changed else _domain(row)
+
+    async def write(self, session: AsyncSession) -> None:
+        """Write the promises whose state changed."""
+        await _store(session, [(row["promise_id"], promise) for row, promise in self.changed.values()])
+        self.changed = {}
+
+
+async def close_day(session: AsyncSession, *, business_date: date, trace: Trace, strategy: StrategyTable) -> list[str]:
     """Break the open promises whose date has passed and escalate their cases; return their ids."""
     rows = (
         (
@@ -128,35 +163,42 @@ async def close_day(session: AsyncSession, *, business_date: date, trace: Trace)
         .mappings()
         .all()
     )
-    broken: list[str] = []
-    for row in rows:
-        after = rules.close_day(_domain(row), business_date)
-        if after.status is not PromiseStatus.BROKEN:
-            continue
-        await _store(session, row["promise_id"], after)
-        broken.append(row["promise_id"])
-        await _announce(session, row, after, trace)
+    outcomes = [(row, rules.close_day(_domain(row), business_date)) for row in rows]
+    broken = [(row, after) for row, after in outcomes if after.status is PromiseStatus.BROKEN]
+    journal = Journal()
+    book = await CaseBook.load(
+        session, [row["loan_id"] for row, _ in broken if row["case_id"]], strategy=strategy, journal=journal
+    )
+    for row, after in broken:
+        _announce(journal, row, after, trace)
         if row["case_id"]:
-            await escalate_case(
-                session, case_id=row["case_id"], why=f"promise {row['promise_id']} broken", business_date=business_date
+            await book.escalate(
+                loan_id=row["loan_id"],
+                case_id=row["case_id"],
+                why=f"promise {row['promise_id']} broken",
+                business_date=business_date,
             )
-    return broken
+    await _store(session, [(row["promise_id"], after) for row, after in broken])
+    await book.write()
+    await journal.write(session)
+    return [row["promise_id"] for row, _ in broken]
 
 
-async def _store(session: AsyncSession, promise_id: str, promise: Promise) -> None:
+async def _store(session: AsyncSession, changes: Sequence[tuple[str, Promise]]) -> None:
+    if not changes:
+        return
     await session.execute(
-        update(promises)
-        .where(promises.c.promise_id == promise_id)
-        .values(
-            amount_paid=promise.amount_paid,
-            status=promise.status.value,
-            resolved_on=promise.resolved_on,
-            updated_at=func.now(),
-        )
+        text(_UPDATE_PROMISES),
+        {
+            "promise_id": [promise_id for promise_id, _ in changes],
+            "amount_paid": [p.amount_paid for _, p in changes],
+            "status": [p.status.value for _, p in changes],
+            "resolved_on": [p.resolved_on for _, p in changes],
+        },
     )
 
 
-async def _announce(session: AsyncSession, row: Any, promise: Promise, trace: Trace) -> None:
+def _announce(journal: Journal, row: Any, promise: Promise, trace: Trace) -> None:
     common = {
         "promise_id": row["promise_id"],
         "customer_id": row["customer_id"],
@@ -173,11 +215,10 @@ async def _announce(session: AsyncSession, row: Any, promise: Promise, trace: Tr
     else:
         data = PromiseBrokenV1(**common)
     if row["case_id"]:
-        await add_timeline(
-            session,
+        journal.note(
             case_id=row["case_id"],
             kind=f"promise-{promise.status.value}",
             details={"promise_id": row["promise_id"], "amount_paid": str(promise.amount_paid)},
             business_date=promise.resolved_on,
         )
-    await emit(session, data, customer_id=row["customer_id"], trace=trace)
+    journal.emit(data, customer_id=row["customer_id"], trace=trace)
