@@ -133,12 +133,13 @@ async def aggregate_rows(
     """The aggregates of `day`: from its snapshot when fresh, else computed from the intervals.
 
     Without `by_vintage` the rows are summed over vintages (their `vintage` is None): a twelfth of them.
+    The sum of counts is cast back to an integer: PostgreSQL's sum of bigints is numeric.
     """
     params = as_params(day, product, branch)
     sql = await _source_sql(session, day, params)
     if not by_vintage:
         sql = (
-            "SELECT product, branch, NULL AS vintage, bucket, class_rank, sum(loans) AS loans, sum(principal) AS"
+            "SELECT product, branch, NULL AS vintage, bucket, class_rank, sum(loans)::bigint AS loans, sum(principal) AS"
             " principal, sum(outstanding_total) AS outstanding_total, sum(overdue) AS overdue"
             f" FROM ({sql}) AS rows GROUP BY product, branch, bucket, class_rank"
         )
