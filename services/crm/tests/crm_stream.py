@@ -157,7 +157,9 @@ def stream(
             known = [c for c in customer_ids if rng.random() < 0.9]
             day.batches.append((CUSTOMERS, [_customer(rng, c, revision=0) for c in known]))
         elif rng.random() < 0.3:
-            day.batches.append((CUSTOMERS, [_customer(rng, c, revision=offset) for c in rng.sample(customer_ids, 3)]))
+            changed = rng.sample(customer_ids, 3)
+            changed += changed[:2]  # told twice in one batch: the last of what each record gives wins
+            day.batches.append((CUSTOMERS, [_customer(rng, c, revision=offset) for c in changed]))
         events = _loan_events(rng, book, on, first_day=offset == 0)
         for chunk in _polled(rng, events):
             day.batches.append((LOANS, chunk))

@@ -39,7 +39,7 @@ from postloan_crm.service.customers import (
     CustomerData,
     PartyData,
     PhoneData,
-    upsert_customer,
+    upsert_customers,
 )
 from postloan_crm.service.events import Journal, Trace
 
@@ -101,10 +101,6 @@ def build_handlers(*, strategy: StrategyTable, clock: Clock = _utcnow) -> dict[s
         name: _one_at_a_time(batch) for name, batch in build_batch_handlers(strategy=strategy, clock=clock).items()
     }
 
-    async def customer_upserted(session: AsyncSession, envelope: Envelope) -> None:
-        event = _parse(envelope, CustomerUpsertedV1)
-        await upsert_customer(session, data=customer_data(event), source="event")
-
     async def day_closed(session: AsyncSession, envelope: Envelope) -> None:
         event = _parse(envelope, DayClosedV1)
         await note_business_date(session, business_date=event.business_date + timedelta(days=1))
@@ -112,7 +108,7 @@ def build_handlers(*, strategy: StrategyTable, clock: Clock = _utcnow) -> dict[s
         await promises.close_day(session, business_date=event.business_date, trace=_trace(envelope), strategy=strategy)
         await projections.plan_care(session, business_date=event.business_date)
 
-    return handlers | {"customer-upserted": customer_upserted, "day-closed": day_closed}
+    return handlers | {"day-closed": day_closed}
 
 
 def build_batch_handlers(*, strategy: StrategyTable, clock: Clock = _utcnow) -> dict[str, BatchHook]:
@@ -122,6 +118,10 @@ def build_batch_handlers(*, strategy: StrategyTable, clock: Clock = _utcnow) -> 
     set-based statements; every event of a run is parsed before anything is written, so bad data raises
     PermanentError and the consumer re-applies the batch event by event to dead-letter only that event.
     """
+
+    async def customers_upserted(session: AsyncSession, envelopes: Sequence[Envelope]) -> None:
+        events = _parse_run(envelopes, CustomerUpsertedV1)
+        await upsert_customers(session, records=[customer_data(e) for e, _ in events], source="event")
 
     async def loans_registered(session: AsyncSession, envelopes: Sequence[Envelope]) -> None:
         events = _parse_run(envelopes, LoanRegisteredV1)
@@ -311,6 +311,7 @@ def build_batch_handlers(*, strategy: StrategyTable, clock: Clock = _utcnow) -> 
         await journal.write(session)
 
     return {
+        "customer-upserted": customers_upserted,
         "loan-registered": loans_registered,
         "payment-due": payments_due,
         "payment-received": payments_received,

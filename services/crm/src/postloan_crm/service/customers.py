@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Column, Select, String, Table, delete, func, insert, literal, literal_column, select
+from sqlalchemy import Column, Select, String, Table, delete, func, insert, literal, literal_column, null, select
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -69,56 +69,100 @@ def jurisdiction_of(data: CustomerData) -> str:
 
 async def upsert_customer(session: AsyncSession, *, data: CustomerData, source: str) -> bool:
     """Create or replace a customer's record; return True when it was new."""
-    values: dict[str, Any] = {
-        "name": data.name,
-        "national_id": data.national_id,
-        "language": data.language,
-        "timezone": data.timezone,
-        "jurisdiction": jurisdiction_of(data),
-        "segment": data.segment,
-        "birth_date": data.birth_date,
-        "preferred_channel": data.preferred_channel,
-        "source": source,
-        "updated_at": func.now(),
-    }
-    if data.address is not None:
-        values["address"] = data.address
-    stmt = pg_insert(customers).values(customer_id=data.customer_id, **values)
-    update = dict(values)
-    if data.preferred_channel is None:
-        update.pop("preferred_channel")  # core banking does not know the channel preference crm keeps
-    stmt = stmt.on_conflict_do_update(index_elements=[customers.c.customer_id], set_=update)
+    (created,) = await upsert_customers(session, records=[data], source=source)
+    return created
+
+
+async def upsert_customers(session: AsyncSession, *, records: Sequence[CustomerData], source: str) -> list[bool]:
+    """Create or replace customers' records as if one after another; return, per record, whether it was new.
+
+    A record's None (preferred channel, address, consents, related parties) leaves what is kept as it is,
+    so a customer told twice in a run ends with the last of each that was given; contact points are
+    replaced by the last record's.
+    """
+    latest: dict[str, dict[str, Any]] = {}
+    last_record: dict[str, CustomerData] = {}
+    parties: dict[str, tuple[PartyData, ...]] = {}
+    consent_rows: dict[tuple[str, str, str], dict[str, Any]] = {}
+    for data in records:
+        earlier = latest.get(data.customer_id, {})
+        latest[data.customer_id] = {
+            "customer_id": data.customer_id,
+            "name": data.name,
+            "national_id": data.national_id,
+            "language": data.language,
+            "timezone": data.timezone,
+            "jurisdiction": jurisdiction_of(data),
+            "segment": data.segment,
+            "birth_date": data.birth_date,
+            # Core banking does not know the channel preference crm keeps.
+            "preferred_channel": data.preferred_channel
+            if data.preferred_channel is not None
+            else earlier.get("preferred_channel"),
+            "address": data.address if data.address is not None else earlier.get("address"),
+            "source": source,
+        }
+        last_record[data.customer_id] = data
+        if data.related_parties is not None:
+            parties[data.customer_id] = data.related_parties
+        for c in data.consents or ():
+            consent_rows[(data.customer_id, c.channel, c.purpose)] = _consent_row(data.customer_id, c)
+    if not latest:
+        return []
+    ids = sorted(latest)
+    rows = [latest[i] | {"address": null() if latest[i]["address"] is None else latest[i]["address"]} for i in ids]
+    stmt = pg_insert(customers).values(rows)
+    kept = {"preferred_channel", "address"}
+    replaced = {name: stmt.excluded[name] for name in rows[0] if name != "customer_id" and name not in kept}
+    stmt = stmt.on_conflict_do_update(
+        index_elements=[customers.c.customer_id],
+        set_=replaced
+        | {name: func.coalesce(stmt.excluded[name], customers.c[name]) for name in kept}
+        | {"updated_at": func.now()},
+    )
     # xmax is 0 only on a row this statement inserted.
-    created = (await session.execute(stmt.returning(literal_column("(xmax = 0)")))).scalar()
-    await _replace_contact_points(session, data)
-    if data.consents is not None:
-        await set_consents(session, customer_id=data.customer_id, items=data.consents)
-    if data.related_parties is not None:
-        await session.execute(delete(related_parties).where(related_parties.c.customer_id == data.customer_id))
-        if data.related_parties:
-            await session.execute(
-                insert(related_parties),
-                [
-                    {
-                        "customer_id": data.customer_id,
-                        "name": p.name,
-                        "relation": p.relation,
-                        "party_customer_id": p.customer_id,
-                        "phones": [{"number": ph.number, "kind": ph.kind} for ph in p.phones],
-                    }
-                    for p in data.related_parties
-                ],
-            )
-    return bool(created)
+    inserted = {
+        customer_id
+        for customer_id, new in await session.execute(
+            stmt.returning(customers.c.customer_id, literal_column("(xmax = 0)"))
+        )
+        if new
+    }
+    await _replace_contact_points(session, [last_record[i] for i in ids])
+    await _upsert_consents(session, [consent_rows[k] for k in sorted(consent_rows)])
+    if parties:
+        await session.execute(delete(related_parties).where(related_parties.c.customer_id.in_(sorted(parties))))
+        party_rows = [
+            {
+                "customer_id": customer_id,
+                "name": p.name,
+                "relation": p.relation,
+                "party_customer_id": p.customer_id,
+                "phones": [{"number": ph.number, "kind": ph.kind} for ph in p.phones],
+            }
+            for customer_id in sorted(parties)
+            for p in parties[customer_id]
+        ]
+        if party_rows:
+            await session.execute(insert(related_parties), party_rows)
+    created: list[bool] = []
+    for data in records:
+        created.append(data.customer_id in inserted)
+        inserted.discard(data.customer_id)
+    return created
 
 
-async def _replace_contact_points(session: AsyncSession, data: CustomerData) -> None:
-    await session.execute(delete(contact_points).where(contact_points.c.customer_id == data.customer_id))
+async def _replace_contact_points(session: AsyncSession, records: Sequence[CustomerData]) -> None:
+    await session.execute(
+        delete(contact_points).where(contact_points.c.customer_id.in_([data.customer_id for data in records]))
+    )
     rows = [
         {"customer_id": data.customer_id, "kind": "phone", "value": p.number, "label": p.kind, "position": i}
+        for data in records
         for i, p in enumerate(dict.fromkeys(data.phones))
     ] + [
         {"customer_id": data.customer_id, "kind": "email", "value": e, "label": None, "position": i}
+        for data in records
         for i, e in enumerate(dict.fromkeys(data.emails))
     ]
     if rows:
@@ -127,24 +171,29 @@ async def _replace_contact_points(session: AsyncSession, data: CustomerData) -> 
 
 async def set_consents(session: AsyncSession, *, customer_id: str, items: Sequence[ConsentData]) -> None:
     """Record consents and opt-outs (one row per channel and purpose; the latest wins)."""
-    if not items:
-        return
-    rows = {
-        (c.channel, c.purpose): {
-            "customer_id": customer_id,
-            "channel": c.channel,
-            "purpose": c.purpose,
-            "granted": c.granted,
-            "recorded_on": c.recorded_on,
-        }
-        for c in items
+    rows = {(c.channel, c.purpose): _consent_row(customer_id, c) for c in items}
+    await _upsert_consents(session, list(rows.values()))
+
+
+def _consent_row(customer_id: str, consent: ConsentData) -> dict[str, Any]:
+    return {
+        "customer_id": customer_id,
+        "channel": consent.channel,
+        "purpose": consent.purpose,
+        "granted": consent.granted,
+        "recorded_on": consent.recorded_on,
     }
+
+
+async def _upsert_consents(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
+    if not rows:
+        return
     stmt = pg_insert(consents)
     stmt = stmt.on_conflict_do_update(
         constraint="pk_consents",
         set_={"granted": stmt.excluded.granted, "recorded_on": stmt.excluded.recorded_on, "updated_at": func.now()},
     )
-    await session.execute(stmt, list(rows.values()))
+    await session.execute(stmt, rows)
 
 
 def _joined_to_keys(table: Table, column: Column[Any], keys: Sequence[str]) -> Select[Any]:
