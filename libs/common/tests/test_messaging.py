@@ -19,6 +19,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.structs import ConsumerRecord
 from demo_app import HANDLERS, create_schema, credit, inbox, outbox, state
 from sqlalchemy import text
+from sqlalchemy.exc import OperationalError
 
 from postloan_common.db import create_engine, session_factory, sync_url
 from postloan_common.devstack import DevStack, Tansu, free_port
@@ -363,7 +364,10 @@ async def test_batch_handlers_get_runs_in_order_and_poison_is_isolated(demo_db):
     assert "unlucky amount" in dead[1][1]
 
 
-async def test_a_barrier_holds_each_partition_until_every_partition_reached_it(demo_db, devstack, unique_topic):
+@pytest.mark.parametrize("check_fails_once", [False, True], ids=["steady", "dropped-connection-in-check"])
+async def test_a_barrier_holds_each_partition_until_every_partition_reached_it(
+    demo_db, devstack, unique_topic, check_fails_once
+):
     _engine, sessions, _url = demo_db
     topic = unique_topic("demo.barrier")
     await ensure_topics(devstack.kafka_bootstrap, [topic, f"{topic}.dlt", "demo.balances"], partitions=2)
@@ -377,7 +381,11 @@ async def test_a_barrier_holds_each_partition_until_every_partition_reached_it(d
         closed.add(event.data["partition"])
         order.append(f"close-{event.data['partition']}")
 
+    failures = [OperationalError("SELECT 1", {}, ConnectionResetError("server closed the connection"))]
+
     async def released(session, event):
+        if check_fails_once and failures:
+            raise failures.pop()  # a dropped connection must not end the consumer
         return closed == {0, 1}
 
     def close(partition: int) -> Envelope:
@@ -424,6 +432,7 @@ async def test_a_barrier_holds_each_partition_until_every_partition_reached_it(d
     finally:
         stop.set()
         await asyncio.wait_for(task, 20)
+    assert not failures or not check_fails_once
     # The next day's event on partition 0 waited for partition 1's day-closed.
     assert order.index("2.00") > order.index("close-1")
     assert order.index("1.00") < order.index("close-0")

@@ -177,8 +177,14 @@ class Consumer:
             if tp not in assigned:
                 del self._held[tp]  # revoked: the next owner starts after the barrier anyway
                 continue
-            async with self.sessions() as session:
-                released = await self.barrier.released(session, envelope)
+            try:
+                async with self.sessions() as session:
+                    released = await self.barrier.released(session, envelope)
+            except Exception as exc:
+                if not is_transient(exc):
+                    raise
+                log.warning("barrier check failed, retrying", error=repr(exc), partition=tp.partition)
+                return  # asked again on the next pass
             if released:
                 consumer.resume(tp)
                 del self._held[tp]
