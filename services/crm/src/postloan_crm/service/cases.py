@@ -198,10 +198,6 @@ class CaseBook:
         """What risk-alert now says of the loan (`pd`, `classification`); the rest stays as it was."""
         self.risks[loan_id] = replace(self.risks.get(loan_id) or RiskView(), **said)
 
-    def risk_of(self, loan_id: str) -> RiskView | None:
-        """The latest risk view of a loan, or None before risk-alert said anything."""
-        return self.risks.get(loan_id)
-
     async def on_delinquent(
         self, state: Delinquency, *, trace: Trace, escalate_only: bool, may_open: bool = True
     ) -> str | None:
