@@ -14,6 +14,7 @@ from collections import defaultdict
 from decimal import Decimal
 from pathlib import Path
 
+import asyncpg
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.structs import ConsumerRecord
@@ -24,7 +25,7 @@ from sqlalchemy.exc import OperationalError
 from postloan_common.db import create_engine, session_factory, sync_url
 from postloan_common.devstack import DevStack, Tansu, free_port
 from postloan_common.messaging.admin import ensure_topics
-from postloan_common.messaging.consumer import Barrier, Consumer, ConsumerConfig
+from postloan_common.messaging.consumer import Barrier, Consumer, ConsumerConfig, PermanentError, is_transient
 from postloan_common.messaging.envelope import Envelope
 from postloan_common.messaging.outbox import add_event
 from postloan_common.messaging.relay import OutboxRelay, RelayConfig
@@ -436,3 +437,23 @@ async def test_a_barrier_holds_each_partition_until_every_partition_reached_it(
     # The next day's event on partition 0 waited for partition 1's day-closed.
     assert order.index("2.00") > order.index("close-1")
     assert order.index("1.00") < order.index("close-0")
+
+
+@pytest.mark.parametrize(
+    ("exc", "transient"),
+    [
+        (asyncpg.DeadlockDetectedError("deadlock detected"), True),
+        (asyncpg.SerializationError("could not serialize access"), True),
+        (asyncpg.AdminShutdownError("terminating connection due to administrator command"), True),
+        (asyncpg.LockNotAvailableError("could not obtain lock"), True),
+        (OperationalError("SELECT 1", {}, ConnectionResetError("server closed the connection")), True),
+        (ConnectionResetError("reset by peer"), True),
+        (asyncpg.UniqueViolationError("duplicate key"), False),
+        (PermanentError("bad event"), False),
+        (ValueError("bug"), False),
+    ],
+    ids=lambda value: type(value).__name__ if isinstance(value, BaseException) else str(value),
+)
+def test_which_failures_a_retry_can_cure(exc, transient):
+    # Errors of the raw asyncpg connection (driver_connection) count as much as SQLAlchemy's.
+    assert is_transient(exc) is transient

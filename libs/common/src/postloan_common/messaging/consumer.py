@@ -360,6 +360,11 @@ def _reason(exc: BaseException) -> str:
     return summary[:4000]
 
 
+# Serialization failure, deadlock, lock not available, server shutting down or admin-terminated,
+# connection failures.
+_TRANSIENT_SQLSTATES = frozenset({"40001", "40P01", "55P03", "57P01", "57P02", "57P03", "08000", "08003", "08006"})
+
+
 def is_transient(exc: BaseException) -> bool:
     """True for failures that retrying the same batch can cure (connections, deadlocks, timeouts)."""
     if isinstance(exc, PermanentError):
@@ -372,7 +377,10 @@ def is_transient(exc: BaseException) -> bool:
         sqlstate = getattr(exc.orig, "sqlstate", None) or getattr(
             getattr(exc.orig, "__cause__", None), "sqlstate", None
         )
-        return sqlstate in {"40001", "40P01", "55P03", "57P01", "57P02", "57P03", "08000", "08003", "08006"}
+        return sqlstate in _TRANSIENT_SQLSTATES
+    # Raised on the raw asyncpg connection (driver_connection), not wrapped by SQLAlchemy.
+    if getattr(exc, "sqlstate", None) in _TRANSIENT_SQLSTATES:
+        return True
     if isinstance(exc, OSError | TimeoutError | ConnectionError):
         return True
     name = type(exc).__name__

@@ -61,7 +61,7 @@ async def log_interaction(
         if case is None or case["customer_id"] != customer.customer_id:
             raise LookupError(f"case {data.case_id} is not a case of customer {customer.customer_id}")
         loan_id = loan_id or case["loan_id"]
-    interaction_id = f"INT-{new_event_id().hex[:20]}"
+    interaction_id = f"INT-{new_event_id().hex}"
     row = {
         "interaction_id": interaction_id,
         "customer_id": customer.customer_id,

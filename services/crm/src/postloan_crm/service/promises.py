@@ -44,7 +44,7 @@ async def make_promise(
     trace: Trace,
 ) -> dict[str, Any]:
     """Record a promise on an open case and announce it."""
-    promise_id = f"PTP-{new_event_id().hex[:20]}"
+    promise_id = f"PTP-{new_event_id().hex}"
     row = {
         "promise_id": promise_id,
         "case_id": case["case_id"],

@@ -37,7 +37,7 @@ async def open_ticket(
 ) -> dict[str, Any]:
     """Open a ticket due within its SLA; a hardship request also plans a follow-up touchpoint."""
     row = {
-        "ticket_id": f"TKT-{new_event_id().hex[:20]}",
+        "ticket_id": f"TKT-{new_event_id().hex}",
         "customer_id": customer_id,
         "loan_id": loan_id,
         "kind": kind,
