@@ -139,8 +139,8 @@ async def aggregate_rows(
     sql = await _source_sql(session, day, params)
     if not by_vintage:
         sql = (
-            "SELECT product, branch, NULL AS vintage, bucket, class_rank, sum(loans)::bigint AS loans, sum(principal) AS"
-            " principal, sum(outstanding_total) AS outstanding_total, sum(overdue) AS overdue"
+            "SELECT product, branch, NULL AS vintage, bucket, class_rank, sum(loans)::bigint AS loans,"
+            " sum(principal) AS principal, sum(outstanding_total) AS outstanding_total, sum(overdue) AS overdue"
             f" FROM ({sql}) AS rows GROUP BY product, branch, bucket, class_rank"
         )
     rows = await session.execute(text(sql), params)
