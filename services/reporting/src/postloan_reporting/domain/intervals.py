@@ -5,18 +5,25 @@ DPD/balance observation) supersedes the observations that arrived before it and 
 or after its own date: that is how a back-valued payment or a reversal rewrites the days between
 its value date and the day it was posted. Within an interval DPD is not stored but anchored on
 the oldest unpaid due date, so it grows by one a day without a row per day.
+
+New facts change nothing before the earliest day they are effective, so a fold can resume from
+the interval stored for the day before (a `Prior`) with only the facts effective from that day on:
+its cost follows what changed, not the loan's whole history.
 """
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from decimal import Decimal
 from enum import StrEnum
+from itertools import accumulate
 
 ZERO = Decimal(0)
 FOREVER = date(9999, 12, 31)
+DAY = timedelta(days=1)
 
 
 class FactKind(StrEnum):
@@ -73,6 +80,30 @@ class Interval:
 
 
 @dataclass(frozen=True, slots=True)
+class Prior:
+    """Where a fold resumes on `since`: what the loan's facts effective before that day left behind.
+
+    A reversal of a payment effective before `since` that arrived after `interval` was folded is not
+    in it (the interval still counts the payment): that needs a full fold.
+    """
+
+    since: date
+    interval: Interval  # the folded interval covering the day before `since`
+    order: int | None  # arrival order of the latest state fact effective before `since` (None: none)
+    reversed_ids: frozenset[str]  # repayments reversed by any of the loan's facts
+
+    @property
+    def resumable(self) -> bool:
+        """True when the interval pins the state down.
+
+        An outstanding equal to the principal may be the principal standing in for no observation
+        at all, which later principal changes would move: that needs every fact. (A principal
+        floored at zero needs nothing more: payments only ever lower it, and a reversal is a full fold.)
+        """
+        return self.order is not None and self.interval.outstanding_total != self.interval.principal
+
+
+@dataclass(frozen=True, slots=True)
 class _Point:
     effective: date
     order: int
@@ -82,20 +113,15 @@ class _Point:
     overdue: Decimal | None
 
 
-def _latest(points: Iterable[_Point], day: date) -> _Point | None:
-    best: _Point | None = None
-    for point in points:
-        if point.effective <= day and (best is None or (point.effective, point.order) > (best.effective, best.order)):
-            best = point
-    return best
-
-
-def _state_points(facts: list[Fact]) -> list[_Point]:
-    points: list[_Point] = []
+def _state_points(facts: list[Fact], opening: _Point | None) -> list[_Point]:
+    """The surviving observations, by effective date (each one's is distinct)."""
+    points = [] if opening is None else [opening]
+    days = [p.effective for p in points]
     for fact in facts:
-        if fact.kind not in STATE_KINDS:
+        if fact.kind not in STATE_KINDS or (opening is not None and fact.order < opening.order):
             continue
-        before = _latest(points, fact.effective)
+        at_or_before = bisect_right(days, fact.effective)
+        before = points[at_or_before - 1] if at_or_before else None
         outstanding, overdue = fact.outstanding_total, fact.overdue
         if fact.kind is FactKind.RESCHEDULE:
             overdue = ZERO if overdue is None else overdue
@@ -103,56 +129,78 @@ def _state_points(facts: list[Fact]) -> list[_Point]:
             outstanding = before.outstanding_total
         if overdue is None and before is not None:
             overdue = before.overdue
-        points = [p for p in points if p.effective < fact.effective]
+        cut = bisect_left(days, fact.effective)
+        del points[cut:], days[cut:]
         points.append(
             _Point(fact.effective, fact.order, fact.kind is FactKind.CLOSED, fact.anchor, outstanding, overdue)
         )
+        days.append(fact.effective)
     return points
 
 
-def _principal_on(terms: LoanTerms, facts: list[Fact], reversed_ids: set[str], day: date) -> Decimal:
-    base, since = terms.principal, None
-    for fact in facts:
-        resets = fact.kind is FactKind.RESCHEDULE and fact.principal_reset is not None and fact.effective <= day
-        if resets and (since is None or fact.effective >= since):
-            base, since = fact.principal_reset, fact.effective  # type: ignore[assignment]
-    paid = sum(
-        (
-            f.principal_paid or ZERO
-            for f in facts
-            if f.kind is FactKind.PAYMENT
-            and f.repayment_id not in reversed_ids
-            and f.effective <= day
-            and (since is None or f.effective > since)
-        ),
-        ZERO,
-    )
-    return max(base - paid, ZERO)
+def _check_resumes(terms: LoanTerms, prior: Prior, facts: list[Fact]) -> None:
+    if not prior.resumable:
+        raise ValueError("the prior interval does not pin the state down; fold every fact")
+    if prior.since <= terms.disbursed_on or not prior.interval.valid_from < prior.since <= prior.interval.valid_to:
+        raise ValueError(f"the prior interval does not cover the day before {prior.since}")
+    if any(f.effective < prior.since for f in facts):
+        raise ValueError(f"a fact effective before {prior.since} needs a fold from further back")
 
 
-def build_intervals(terms: LoanTerms, facts: Iterable[Fact]) -> list[Interval]:
-    """Fold a loan's facts (any arrival order given by `Fact.order`) into merged state intervals."""
-    ordered = sorted(facts, key=lambda f: f.order)
+def build_intervals(terms: LoanTerms, facts: Iterable[Fact], prior: Prior | None = None) -> list[Interval]:
+    """Fold a loan's facts (any arrival order given by `Fact.order`) into merged state intervals.
+
+    With `prior`, `facts` are those effective on or after `prior.since` and the result is every
+    interval from `prior.interval`'s start on: the same as the intervals of a fold of all facts
+    that end on or after `prior.since`.
+    """
     start = terms.disbursed_on
-    ordered = [replace(f, effective=max(f.effective, start)) for f in ordered]
-    points = _state_points(ordered)
-    classes = [f for f in ordered if f.kind is FactKind.CLASSIFICATION and f.class_rank is not None]
+    ordered = sorted((f if f.effective >= start else replace(f, effective=start) for f in facts), key=lambda f: f.order)
     reversed_ids = {f.repayment_id for f in ordered if f.kind is FactKind.REVERSAL and f.repayment_id}
-    boundaries = sorted({start, *(p.effective for p in points), *(f.effective for f in ordered)})
-    intervals: list[Interval] = []
+    if prior is None:
+        first_day, opening, intervals = start, None, []
+        base, reset_on, rank = terms.principal, None, 0
+    else:
+        _check_resumes(terms, prior, ordered)
+        state = prior.interval
+        first_day, intervals = prior.since, [replace(state, valid_to=prior.since)]
+        order = prior.order if prior.order is not None else -1
+        opening = _Point(first_day - DAY, order, False, state.dpd_anchor, state.outstanding_total, state.overdue)
+        base, reset_on, rank = state.principal, first_day - DAY, state.class_rank
+        reversed_ids |= prior.reversed_ids
+    points = _state_points(ordered, opening)
+    point_days = [p.effective for p in points]
+    resets = sorted(
+        (f for f in ordered if f.kind is FactKind.RESCHEDULE and f.principal_reset is not None),
+        key=lambda f: (f.effective, f.order),
+    )
+    payments = sorted(
+        (f.effective, f.principal_paid or ZERO)
+        for f in ordered
+        if f.kind is FactKind.PAYMENT and f.repayment_id not in reversed_ids
+    )
+    paid_days = [day for day, _ in payments]
+    paid_through = [ZERO, *accumulate(amount for _, amount in payments)]
+    classes = sorted(
+        (f for f in ordered if f.kind is FactKind.CLASSIFICATION and f.class_rank is not None),
+        key=lambda f: (f.effective, f.order),
+    )
+    next_reset = next_class = 0
+    boundaries = sorted({first_day, *(f.effective for f in ordered)})
     for index, day in enumerate(boundaries):
-        point = _latest(points, day)
+        at = bisect_right(point_days, day)
+        point = points[at - 1] if at else None
         if point is not None and point.closed:
             break
+        while next_reset < len(resets) and resets[next_reset].effective <= day:
+            base, reset_on = resets[next_reset].principal_reset, resets[next_reset].effective  # type: ignore[assignment]
+            next_reset += 1
+        while next_class < len(classes) and classes[next_class].effective <= day:
+            rank = classes[next_class].class_rank  # type: ignore[assignment]
+            next_class += 1
+        paid_before = ZERO if reset_on is None else paid_through[bisect_right(paid_days, reset_on)]
+        principal = max(base - (paid_through[bisect_right(paid_days, day)] - paid_before), ZERO)
         following = boundaries[index + 1] if index + 1 < len(boundaries) else FOREVER
-        principal = _principal_on(terms, ordered, reversed_ids, day)
-        rank = 0
-        best: Fact | None = None
-        for fact in classes:
-            if fact.effective <= day and (best is None or (fact.effective, fact.order) > (best.effective, best.order)):
-                best = fact
-        if best is not None and best.class_rank is not None:
-            rank = best.class_rank
         interval = Interval(
             valid_from=day,
             valid_to=following,

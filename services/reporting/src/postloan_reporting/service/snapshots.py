@@ -5,10 +5,11 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import func, select, text, update
+from sqlalchemy import func, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from postloan_common.db import driver_connection
 from postloan_reporting.domain.kpis import PAR30_FROM_BUCKET, PAR90_FROM_BUCKET, AggRow
 from postloan_reporting.store.queries import aggregate_sql, as_params
 from postloan_reporting.store.tables import day_closes, snapshots
@@ -19,11 +20,15 @@ REFRESH_LIMIT = 31
 _BUILD_LOCK = 0x52505444  # "RPTD"
 
 
+def mark_stale_sql(since: str) -> str:
+    """The statement marking the snapshots of the date `since` (an SQL expression) and later stale."""
+    return f"UPDATE {snapshots.name} SET stale = true WHERE business_date >= {since} AND NOT stale"
+
+
 async def mark_stale(session: AsyncSession, *, since: date) -> None:
     """Mark the snapshots of `since` and later as needing a rebuild."""
-    await session.execute(
-        update(snapshots).where(snapshots.c.business_date >= since, snapshots.c.stale.is_(False)).values(stale=True)
-    )
+    connection = await driver_connection(session)
+    await connection.execute(mark_stale_sql("$1::date"), since)
 
 
 async def record_day_close(session: AsyncSession, *, business_date: date, partition: int, partitions: int) -> bool:
