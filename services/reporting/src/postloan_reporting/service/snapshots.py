@@ -45,7 +45,6 @@ async def record_day_close(session: AsyncSession, *, business_date: date, partit
     ).one()
     if seen[0] < seen[1]:
         return False
-    await refresh_stale(session)
     await build(session, business_date=business_date)
     return True
 
