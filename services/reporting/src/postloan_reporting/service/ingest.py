@@ -235,19 +235,17 @@ _NEW_KEYS = f"""
 """
 
 _STATE_KIND_LIST = ", ".join(sorted(f"'{kind.value}'" for kind in STATE_KINDS))
-_FACT_ARRAYS = ("seq", "kind", "effective_date", *_FACT_VALUES)
-_FACT_ARRAY_SELECT = ", ".join(
-    f"array_agg({name} ORDER BY seq) FILTER (WHERE effective_date >= t.since OR NOT r.resumable) AS fact_{name}"
-    for name in _FACT_ARRAYS
-)
+_FACT_FIELDS = ("seq", "kind", "effective_date", *_FACT_VALUES)
+_RESUMABLE = "coalesce(i.outstanding_total <> i.principal, false)"  # `Prior.resumable`, given a stored interval
 # Per loan in one round trip: its terms, the stored interval covering the day before `since`, what
-# the facts before that day left, and the facts the fold needs (arrays in arrival order): those from
-# `since` on when the fold can resume there (`resumable`, as `Prior.resumable` decides), else all.
+# the facts before that day left, and the facts the fold needs (records in arrival order): those
+# from `since` on when it can resume there, else all. (An outstanding other than the principal is
+# an observation, so a state fact before `since` exists whenever the interval is resumable.)
 # OFFSET 0 keeps the interval lookup a per-loan index scan whatever the statistics say.
 _LOANS_TO_FOLD = f"""
     SELECT t.loan_key, t.since, l.principal AS terms_principal, l.disbursed_on, l.product, l.branch, l.vintage,
            i.valid_from, i.valid_to, i.dpd_anchor, i.principal, i.outstanding_total, i.overdue, i.class_rank,
-           p.prior_order, r.resumable, f.*
+           {_RESUMABLE} AS resumable, f.*
     FROM unnest($1::bigint[], $2::date[]) AS t(loan_key, since)
     JOIN {loans.name} AS l ON l.loan_key = t.loan_key AND l.registered
     LEFT JOIN LATERAL (
@@ -255,15 +253,10 @@ _LOANS_TO_FOLD = f"""
         WHERE i.loan_key = t.loan_key AND i.valid_from < t.since AND i.valid_to >= t.since OFFSET 0
     ) AS i ON true
     CROSS JOIN LATERAL (
-        SELECT max(seq) AS prior_order FROM {loan_facts.name}
-        WHERE loan_key = t.loan_key AND effective_date < t.since AND kind IN ({_STATE_KIND_LIST})
-    ) AS p
-    CROSS JOIN LATERAL (
-        SELECT coalesce(p.prior_order IS NOT NULL AND i.outstanding_total <> i.principal, false) AS resumable
-    ) AS r
-    CROSS JOIN LATERAL (
-        SELECT array_agg(repayment_id) FILTER (WHERE kind = '{FactKind.REVERSAL.value}') AS reversed_ids,
-               {_FACT_ARRAY_SELECT}
+        SELECT max(seq) FILTER (WHERE effective_date < t.since AND kind IN ({_STATE_KIND_LIST})) AS prior_order,
+               array_agg(repayment_id) FILTER (WHERE kind = '{FactKind.REVERSAL.value}') AS reversed_ids,
+               array_agg(ROW({", ".join(_FACT_FIELDS)}) ORDER BY seq)
+                   FILTER (WHERE effective_date >= t.since OR NOT {_RESUMABLE}) AS facts
         FROM {loan_facts.name} AS f WHERE f.loan_key = t.loan_key
     ) AS f
 """
@@ -634,25 +627,9 @@ def _prior(row: Any) -> Prior | None:
 
 def _facts(row: Any) -> list[Fact]:
     """The facts a `_LOANS_TO_FOLD` row carries."""
-    if row["fact_seq"] is None:
-        return []
-    columns = (row[f"fact_{name}"] for name in _FACT_ARRAYS)
     return [
-        Fact(
-            kind=FactKind(kind),
-            effective=effective,
-            order=seq,
-            anchor=anchor,
-            outstanding_total=outstanding,
-            overdue=overdue,
-            principal_paid=paid,
-            principal_reset=reset,
-            repayment_id=repayment_id,
-            class_rank=rank,
-        )
-        for seq, kind, effective, anchor, outstanding, overdue, paid, reset, _, repayment_id, rank in zip(
-            *columns, strict=True
-        )
+        Fact(FactKind(kind), effective, seq, anchor, outstanding, overdue, paid, reset, repayment_id, rank)
+        for seq, kind, effective, anchor, outstanding, overdue, paid, reset, _, repayment_id, rank in row["facts"] or ()
     ]
 
 
