@@ -635,3 +635,49 @@ async def test_one_batch_and_many_small_ones_give_the_same_intervals_and_reports
         state = await _state(url)
         for name, value in expected.items():
             assert state[name] == value, name
+
+
+async def test_two_transactions_folding_one_loan_at_once_lose_neither(migrated_database) -> None:
+    judged = risk.ClassificationChangedV1(
+        loan_id="L2",
+        customer_id="C-L2",
+        to_classification="substandard",
+        ifrs9_stage=3,
+        ecl=D("50"),
+        dpd=31,
+        reason="judgement",
+    )
+    first_run = [ev(judged, "2026-03-10", "risk-alert")]
+    second_run = [back_valued_payment()]  # refolds L2 from 5 Feb: over the day the first run changed
+    sequential = await migrated_database("postloan_reporting")
+    await feed(sequential, february() + first_run + second_run)
+    url = await migrated_database("postloan_reporting")
+    await feed(url, february())
+    engine = create_engine(url)
+    sessions = session_factory(engine)
+    try:
+        async with sessions.begin() as second, sessions.begin() as first:
+            await second.connection()  # both connected before either starts
+            await apply_events(first, first_run)
+            other = asyncio.create_task(apply_events(second, second_run))
+            await asyncio.sleep(0.5)  # the second run reads L2 while the first is uncommitted
+            await first.commit()
+            await other
+    finally:
+        await engine.dispose()
+    expected, state = await _state(sequential), await _state(url)
+    assert state["rpt_interval"] == expected["rpt_interval"]
+
+
+async def test_a_run_rolled_back_leaves_nothing_behind(migrated_database) -> None:
+    url = await migrated_database("postloan_reporting")
+    engine = create_engine(url)
+    try:
+        async with session_factory(engine)() as session:
+            await apply_events(session, february() + march())  # its first statements go to the raw connection
+            await session.rollback()
+        async with session_factory(engine)() as session:
+            for table in ("rpt_loan", "rpt_loan_fact", "rpt_interval", "rpt_installment", "rpt_day_close"):
+                assert (await session.execute(text(f"SELECT count(*) FROM {table}"))).scalar_one() == 0, table
+    finally:
+        await engine.dispose()
