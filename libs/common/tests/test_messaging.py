@@ -22,7 +22,7 @@ from demo_app import HANDLERS, create_schema, credit, inbox, outbox, state
 from sqlalchemy import text
 from sqlalchemy.exc import OperationalError
 
-from postloan_common.db import create_engine, session_factory, sync_url
+from postloan_common.db import create_engine, driver_connection, session_factory, sync_url
 from postloan_common.devstack import DevStack, Tansu, free_port
 from postloan_common.messaging.admin import ensure_topics
 from postloan_common.messaging.consumer import Barrier, Consumer, ConsumerConfig, PermanentError, is_transient
@@ -457,3 +457,15 @@ async def test_a_barrier_holds_each_partition_until_every_partition_reached_it(
 def test_which_failures_a_retry_can_cure(exc, transient):
     # Errors of the raw asyncpg connection (driver_connection) count as much as SQLAlchemy's.
     assert is_transient(exc) is transient
+
+
+async def test_raw_statements_run_inside_the_sessions_transaction(demo_db):
+    _engine, sessions, _url = demo_db
+    async with sessions.begin() as session:
+        connection = await driver_connection(session)
+        assert connection.is_in_transaction()  # else each raw statement would commit on its own
+        await connection.execute("CREATE TABLE raw_probe (x int)")
+        await session.rollback()
+    async with sessions() as session:
+        exists = (await session.execute(text("SELECT to_regclass('raw_probe') IS NOT NULL"))).scalar_one()
+    assert exists is False

@@ -104,4 +104,10 @@ async def driver_connection(session: AsyncSession) -> Any:
     """The asyncpg connection under `session`'s transaction, for COPY and array-bound bulk statements."""
     connection = await session.connection()
     raw = await connection.get_raw_connection()
-    return raw.driver_connection
+    driver = raw.driver_connection
+    assert driver is not None  # a live pooled connection always has its driver connection
+    if not driver.is_in_transaction():
+        # SQLAlchemy's asyncpg dialect sends BEGIN with the first statement it runs itself: raw
+        # statements before that would each commit on their own, outside the session's transaction.
+        await session.execute(text("SELECT"))
+    return driver
