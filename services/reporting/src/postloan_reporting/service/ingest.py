@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from postloan_common.contracts import crm, repayment, risk
 from postloan_common.contracts.registry import UnknownContract, parse_data
+from postloan_common.db import driver_connection
 from postloan_common.messaging.consumer import BatchHook, PermanentError
 from postloan_common.messaging.envelope import Envelope
 from postloan_reporting.domain.collections import is_right_party
@@ -36,7 +37,6 @@ from postloan_reporting.domain.intervals import (
 )
 from postloan_reporting.domain.model import class_rank, month_start
 from postloan_reporting.service import snapshots
-from postloan_reporting.service.connection import transaction_connection
 from postloan_reporting.store.tables import (
     alerts,
     cases,
@@ -392,7 +392,7 @@ async def loan_keys(session: AsyncSession, *, loan_ids: Iterable[str], lock: boo
     wanted = sorted(set(loan_ids))
     if not wanted:
         return {}
-    connection = await transaction_connection(session)
+    connection = await driver_connection(session)
     query = _LOCKED_KEYS if lock else _KNOWN_KEYS
     keys = {row["loan_id"]: row["loan_key"] for row in await connection.fetch(query, wanted)}
     if len(keys) < len(wanted):
@@ -590,7 +590,7 @@ def _columns(rows: Sequence[Sequence[Any]], width: int) -> list[list[Any]]:
 
 
 async def _write(session: AsyncSession, changes: _Changes) -> None:
-    connection = await transaction_connection(session)
+    connection = await driver_connection(session)
     if changes.registrations:
         await connection.execute(_REGISTER, *_columns(list(changes.registrations.values()), len(_REGISTRATION_COLUMNS)))
     for spec, rows in changes.upserts:
@@ -643,7 +643,7 @@ async def refold(session: AsyncSession, *, refold_from: Mapping[int, date], stal
         if stale_from is not None:
             await snapshots.mark_stale(session, since=stale_from)
         return
-    connection = await transaction_connection(session)
+    connection = await driver_connection(session)
     keys = sorted(refold_from)
     loaded = await connection.fetch(_LOANS_TO_FOLD, keys, [refold_from[key] for key in keys])
     rows = {row["loan_key"]: row for row in loaded}

@@ -9,8 +9,8 @@ from sqlalchemy import func, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from postloan_common.db import driver_connection
 from postloan_reporting.domain.kpis import PAR30_FROM_BUCKET, PAR90_FROM_BUCKET, AggRow
-from postloan_reporting.service.connection import transaction_connection
 from postloan_reporting.store.queries import aggregate_sql, as_params
 from postloan_reporting.store.tables import day_closes, snapshots
 
@@ -27,7 +27,7 @@ def mark_stale_sql(since: str) -> str:
 
 async def mark_stale(session: AsyncSession, *, since: date) -> None:
     """Mark the snapshots of `since` and later as needing a rebuild."""
-    connection = await transaction_connection(session)
+    connection = await driver_connection(session)
     await connection.execute(mark_stale_sql("$1::date"), since)
 
 
