@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, Response, status
 
 from postloan_common.web import CorrelationId, CurrentPrincipal, DbSession, ProblemError, require_roles
-from repayment_monitor.api.deps import Buckets, ServiceConfig
+from repayment_monitor.api.deps import Buckets, ServiceConfig, reason_problem
 from repayment_monitor.api.schemas import RepaymentIn, ReversalIn
 from repayment_monitor.service import audit, metrics
 from repayment_monitor.service.calendar import business_date
@@ -39,13 +39,7 @@ _STATUS = {
 
 def refuse(rejected: Rejected) -> ProblemError:
     """The problem response for a rejected posting."""
-    return ProblemError(
-        _STATUS[rejected.reason],
-        rejected.reason.value.replace("_", " ").capitalize(),
-        rejected.detail,
-        type_=f"/problems/{rejected.reason.value.replace('_', '-')}",
-        extra={"reason": rejected.reason.value},
-    )
+    return reason_problem(rejected.reason, rejected.detail, status=_STATUS[rejected.reason])
 
 
 @router.post(

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Response, status
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from postloan_common.web import CorrelationId, CurrentPrincipal, DbSession, ProblemError, require_roles
-from repayment_monitor.api.deps import Buckets, ServiceConfig
+from repayment_monitor.api.deps import Buckets, ServiceConfig, reason_problem
 from repayment_monitor.api.schemas import AnnualRate, Day, Id, InstallmentIn, PositiveAmount, TermsIn
 from repayment_monitor.domain.ledger import Scheduled
 from repayment_monitor.service import audit
@@ -70,13 +70,7 @@ def to_command(loan_id: str, body: RestructuringIn) -> Restructure:
 
 def refuse(refused: Refused) -> ProblemError:
     """The problem response for a refused restructuring."""
-    return ProblemError(
-        _STATUS[refused.reason],
-        refused.reason.value.replace("_", " ").capitalize(),
-        refused.detail,
-        type_=f"/problems/{refused.reason.value.replace('_', '-')}",
-        extra={"reason": refused.reason.value},
-    )
+    return reason_problem(refused.reason, refused.detail, status=_STATUS[refused.reason])
 
 
 @router.post(
