@@ -187,6 +187,19 @@ def build_batch_handlers(*, strategy: StrategyTable, clock: Clock = _utcnow) -> 
             )
         await run.write(session)
 
+    async def treat_delinquent(
+        session: AsyncSession, states: list[tuple[cases.Delinquency, Envelope]], *, escalate_only: bool
+    ) -> None:
+        """Open or adjust the collection cases of delinquent loans, in one read and one write."""
+        journal = Journal()
+        book = await cases.CaseBook.load(
+            session, [state.loan_id for state, _ in states], strategy=strategy, journal=journal, with_risk=True
+        )
+        for state, envelope in states:
+            await book.on_delinquent(state, trace=_trace(envelope), escalate_only=escalate_only)
+        await book.write()
+        await journal.write(session)
+
     async def payments_missed(session: AsyncSession, envelopes: Sequence[Envelope]) -> None:
         events = _parse_run(envelopes, PaymentMissedV1)
         await note_business_date(session, business_date=_latest_business_date(envelopes))
@@ -201,18 +214,15 @@ def build_batch_handlers(*, strategy: StrategyTable, clock: Clock = _utcnow) -> 
                 as_of=envelope.business_date,
             )
         await loans.write(session)
-        journal = Journal()
-        book = await cases.CaseBook.load(
-            session, [e.loan_id for e, _ in events], strategy=strategy, journal=journal, with_risk=True
-        )
-        for event, envelope in events:
-            state = cases.Delinquency(
-                event.loan_id, event.customer_id, event.bucket.value, event.dpd, event.amount_overdue, event.currency
+        states = [
+            (
+                cases.Delinquency(e.loan_id, e.customer_id, e.bucket.value, e.dpd, e.amount_overdue, e.currency),
+                envelope,
             )
-            # A further missed installment never softens the treatment (a broken promise may have raised it).
-            await book.on_delinquent(state, trace=_trace(envelope), escalate_only=True)
-        await book.write()
-        await journal.write(session)
+            for e, envelope in events
+        ]
+        # A further missed installment never softens the treatment (a broken promise may have raised it).
+        await treat_delinquent(session, states, escalate_only=True)
 
     async def delinquencies_changed(session: AsyncSession, envelopes: Sequence[Envelope]) -> None:
         events = _parse_run(envelopes, DelinquencyChangedV1)
@@ -232,17 +242,14 @@ def build_batch_handlers(*, strategy: StrategyTable, clock: Clock = _utcnow) -> 
         delinquent = [
             (e, envelope) for e, envelope in events if e.to_bucket.value != "M0"
         ]  # loan-cured closes the case
-        journal = Journal()
-        book = await cases.CaseBook.load(
-            session, [e.loan_id for e, _ in delinquent], strategy=strategy, journal=journal, with_risk=True
-        )
-        for event, envelope in delinquent:
-            state = cases.Delinquency(
-                event.loan_id, event.customer_id, event.to_bucket.value, event.dpd, event.overdue_amount, event.currency
+        states = [
+            (
+                cases.Delinquency(e.loan_id, e.customer_id, e.to_bucket.value, e.dpd, e.overdue_amount, e.currency),
+                envelope,
             )
-            await book.on_delinquent(state, trace=_trace(envelope), escalate_only=False)
-        await book.write()
-        await journal.write(session)
+            for e, envelope in delinquent
+        ]
+        await treat_delinquent(session, states, escalate_only=False)
 
     async def loans_cured(session: AsyncSession, envelopes: Sequence[Envelope]) -> None:
         events = _parse_run(envelopes, LoanCuredV1)
