@@ -23,11 +23,11 @@ import httpx
 
 from postloan_common import ops
 from postloan_common.catalog import SERVICES, ServiceSpec
-from postloan_common.devstack import DevStack, start_devstack
 from postloan_common.logging import configure_logging, get_logger
 from postloan_common.ops import migrate as ops_migrate
 from postloan_common.settings import ServiceSettings
 from postloan_common.web.auth import mint_token
+from postloan_dev.devstack import DevStack, start_devstack
 
 log = get_logger("postloan.cli")
 
@@ -98,9 +98,9 @@ def cmd_token(args: argparse.Namespace) -> int:
 
 
 def cmd_simulate(args: argparse.Namespace) -> int:
-    """Run the core-banking simulator (see postloan_common.simulator)."""
-    from postloan_common.simulator.driver import SimulationError, Target, finish, simulate, system_token
-    from postloan_common.simulator.model import Simulation, SimulationConfig
+    """Run the core-banking simulator (see postloan_dev.simulator)."""
+    from postloan_dev.simulator.driver import SimulationError, Target, finish, simulate, system_token
+    from postloan_dev.simulator.model import Simulation, SimulationConfig
 
     logging.getLogger("httpx").setLevel(logging.WARNING)
     start = args.start or datetime.now(ZoneInfo("Asia/Shanghai")).date()

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from postloan_common.simulator.book import DEFAULT_DPD, OBSERVATION_DAYS, LoanStatus, SimLoan
+from postloan_dev.simulator.book import DEFAULT_DPD, OBSERVATION_DAYS, LoanStatus, SimLoan
 
 
 @dataclass(frozen=True)

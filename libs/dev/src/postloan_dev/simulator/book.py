@@ -11,8 +11,8 @@ from uuid import UUID
 
 from postloan_common.contracts.core_banking import CustomerUpsertedV1
 from postloan_common.messaging.envelope import Envelope
-from postloan_common.simulator.ledger import PENALTY_MULTIPLIER, Due, Payment, Position, add_months, replay
-from postloan_common.simulator.portfolio import Product
+from postloan_dev.simulator.ledger import PENALTY_MULTIPLIER, Due, Payment, Position, add_months, replay
+from postloan_dev.simulator.portfolio import Product
 
 _ID_NAMESPACE = UUID("6f1c2a9e-52d4-4c55-9a0e-3d1f7b8c2e41")
 CURRENCY = "CNY"

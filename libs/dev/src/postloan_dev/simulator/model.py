@@ -31,8 +31,8 @@ from postloan_common.contracts.core_banking import (
     RepaymentReversedV1,
 )
 from postloan_common.contracts.registry import make_envelope
-from postloan_common.simulator.behaviour import plan_installment
-from postloan_common.simulator.book import (
+from postloan_dev.simulator.behaviour import plan_installment
+from postloan_dev.simulator.book import (
     _ID_NAMESPACE,
     ARCHETYPES,
     BOUNCE_REASON,
@@ -52,7 +52,7 @@ from postloan_common.simulator.book import (
     SimLoan,
     SimulationConfig,
 )
-from postloan_common.simulator.ledger import (
+from postloan_dev.simulator.ledger import (
     Payment,
     Position,
     add_months,
@@ -60,7 +60,7 @@ from postloan_common.simulator.ledger import (
     cents,
     monthly_schedule,
 )
-from postloan_common.simulator.portfolio import (
+from postloan_dev.simulator.portfolio import (
     choose_branch,
     choose_principal,
     choose_product,
@@ -68,7 +68,7 @@ from postloan_common.simulator.portfolio import (
     pick_weighted,
     with_new_phone,
 )
-from postloan_common.simulator.truth import TruthRow, auc, best_auc, truth_csv, truth_rows
+from postloan_dev.simulator.truth import TruthRow, auc, best_auc, truth_csv, truth_rows
 
 
 class Simulation:

@@ -6,7 +6,7 @@ import random
 from datetime import date, timedelta
 from decimal import Decimal
 
-from postloan_common.simulator.book import (
+from postloan_dev.simulator.book import (
     _SLOW_CHANNELS,
     DETERIORATION_DAYS,
     PLAN_AHEAD_DAYS,
