@@ -15,6 +15,8 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
+import orjson
+
 from postloan_common.messaging.envelope import new_event_id
 
 __all__ = [
@@ -38,28 +40,8 @@ def _default(value: Any) -> Any:
     raise TypeError(f"{type(value).__name__} is not JSON serialisable")
 
 
-try:
-    import orjson
-
-    def _dumps(value: Any) -> bytes:
-        return orjson.dumps(value, default=_default, option=orjson.OPT_UTC_Z)
-
-except ImportError:  # pragma: no cover - orjson is in the workspace lock; the fallback keeps the kernel importable
-
-    def _dumps(value: Any) -> bytes:
-        return json.dumps(value, default=_json_default, separators=(",", ":"), ensure_ascii=False).encode()
-
-
-def _json_default(value: Any) -> Any:
-    if isinstance(value, datetime):
-        return _iso_time(value)
-    if isinstance(value, date | UUID):
-        return str(value) if isinstance(value, UUID) else value.isoformat()
-    return _default(value)
-
-
-def _iso_time(value: datetime) -> str:
-    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+def _dumps(value: Any) -> bytes:
+    return orjson.dumps(value, default=_default, option=orjson.OPT_UTC_Z)
 
 
 @dataclass(frozen=True, slots=True)
