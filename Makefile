@@ -23,7 +23,7 @@ test: install
 lint:
 	$(RUN) ruff check .
 	$(RUN) ruff format --check .
-	$(RUN) mypy libs/common/src services/*/src
+	$(RUN) mypy libs/common/src libs/dev/src services/*/src
 	$(RUN) lint-imports
 	$(RUN) python -m postloan_common.contracts.schema_export --check
 
@@ -39,7 +39,7 @@ bench: install
 
 # Start the platform, simulate LOANS loans over MONTHS months, write demo/management-report.{pdf,html}, stop.
 demo: install
-	$(RUN) python -m postloan_common.simulator.demo --loans $(or $(LOANS),10000) --months $(or $(MONTHS),12)
+	$(RUN) python -m postloan_dev.simulator.demo --loans $(or $(LOANS),10000) --months $(or $(MONTHS),12)
 
 migrate:
 	$(RUN) postloan migrate

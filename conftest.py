@@ -1,1 +1,1 @@
-pytest_plugins = ["postloan_common.testing"]
+pytest_plugins = ["postloan_dev.testing"]

@@ -22,7 +22,6 @@ from postloan_common.db import (
     sync_url,
     with_database,
 )
-from postloan_common.devstack import start_devstack
 from postloan_common.messaging.admin import ensure_topics
 from postloan_common.messaging.consumer import Consumer, ConsumerConfig
 from postloan_common.messaging.envelope import Envelope
@@ -30,6 +29,7 @@ from postloan_common.messaging.kafka import make_producer
 from postloan_common.messaging.outbox import add_events, outbox_row
 from postloan_common.messaging.relay import OutboxRelay, RelayConfig
 from postloan_common.messaging.tables import NOTIFY_TRIGGER_DDL, add_messaging_tables
+from postloan_dev.devstack import start_devstack
 
 metadata = new_metadata()
 outbox, inbox = add_messaging_tables(metadata)

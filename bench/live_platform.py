@@ -40,12 +40,12 @@ from aiokafka.admin import AIOKafkaAdminClient
 from postloan_common.catalog import CONSUMES, SERVICES, ServiceSpec, all_topics
 from postloan_common.contracts import CustomerUpsertedV1, make_envelope
 from postloan_common.db import drop_database, ensure_database, sync_url, with_database
-from postloan_common.devstack import DevStack, free_port, start_devstack
 from postloan_common.messaging.admin import ensure_topics
 from postloan_common.messaging.envelope import Envelope
 from postloan_common.messaging.kafka import make_producer
 from postloan_common.migrations import service_dir, upgrade
 from postloan_common.web import mint_token
+from postloan_dev.devstack import DevStack, free_port, start_devstack
 
 PARTITIONS = 4
 SESSION_TIMEOUT_MS = 6000

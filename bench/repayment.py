@@ -36,7 +36,6 @@ from bench.report import Result
 from postloan_common.catalog import CORE_BANKING_LOANS, REPAYMENT_LOANS
 from postloan_common.contracts import RepaymentPostedV1, make_envelope
 from postloan_common.db import create_engine, drop_database, ensure_database, session_factory, sync_url, with_database
-from postloan_common.devstack import start_devstack
 from postloan_common.messaging.admin import ensure_topics
 from postloan_common.messaging.consumer import Consumer, ConsumerConfig
 from postloan_common.messaging.envelope import Envelope
@@ -44,6 +43,7 @@ from postloan_common.messaging.kafka import make_producer
 from postloan_common.messaging.relay import OutboxRelay, RelayConfig
 from postloan_common.migrations import service_dir, upgrade
 from postloan_common.worker import tune_gc
+from postloan_dev.devstack import start_devstack
 from repayment_monitor.domain.rules import BucketScheme
 from repayment_monitor.domain.schedule import add_months
 from repayment_monitor.service import bulk

@@ -42,11 +42,11 @@ from postloan_common.catalog import (
 from postloan_common.contracts import crm, make_envelope, repayment, risk
 from postloan_common.contracts.repayment import Allocation
 from postloan_common.db import create_engine, drop_database, ensure_database, session_factory, sync_url, with_database
-from postloan_common.devstack import start_devstack
 from postloan_common.messaging.consumer import Consumer, ConsumerConfig
 from postloan_common.messaging.envelope import Envelope
 from postloan_common.migrations import service_dir, upgrade
 from postloan_common.worker import tune_gc
+from postloan_dev.devstack import start_devstack
 from postloan_reporting.consumers import batch_handlers
 from postloan_reporting.domain.intervals import FOREVER
 from postloan_reporting.domain.model import add_months, month_end

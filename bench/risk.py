@@ -16,8 +16,8 @@ import numpy as np
 
 from bench.report import Result
 from postloan_common.db import create_engine, drop_database, ensure_database, session_factory, sync_url, with_database
-from postloan_common.devstack import start_devstack
 from postloan_common.migrations import service_dir, upgrade
+from postloan_dev.devstack import start_devstack
 
 AS_OF = date(2026, 6, 30)
 COLUMNS = (

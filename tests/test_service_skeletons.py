@@ -12,8 +12,8 @@ from sqlalchemy import inspect
 
 from postloan_common.catalog import SERVICES, ServiceSpec
 from postloan_common.db import engine_scope
-from postloan_common.devstack import DevStack
 from postloan_common.migrations import downgrade, service_dir, upgrade
+from postloan_dev.devstack import DevStack
 
 pytestmark = pytest.mark.integration
 IDS = [spec.name for spec in SERVICES]

@@ -26,8 +26,8 @@ import yaml
 from prometheus_client.parser import text_string_to_metric_families
 
 from postloan_common.catalog import SERVICES, ServiceSpec
-from postloan_common.devstack import EmbeddedPostgres, Tansu, _postgres_bin_dir, free_port
 from postloan_common.web.auth import mint_token
+from postloan_dev.devstack import EmbeddedPostgres, Tansu, _postgres_bin_dir, free_port
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 

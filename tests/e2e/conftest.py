@@ -49,15 +49,15 @@ from postloan_common.contracts import (
     make_envelope,
 )
 from postloan_common.db import drop_database, sync_url
-from postloan_common.devstack import Tansu
 from postloan_common.messaging.admin import ensure_topics
 from postloan_common.messaging.consumer import Barrier, BatchHook, Handler
 from postloan_common.messaging.envelope import Envelope
 from postloan_common.messaging.kafka import make_consumer, make_producer
 from postloan_common.settings import ServiceSettings
-from postloan_common.testing import TEST_JWT_SECRET
 from postloan_common.web import mint_token
 from postloan_common.worker import WorkerTask, serve_worker
+from postloan_dev.devstack import Tansu
+from postloan_dev.testing import TEST_JWT_SECRET
 
 PARTITIONS = 4
 SESSION_TIMEOUT_MS = 6000

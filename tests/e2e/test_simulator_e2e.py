@@ -23,11 +23,11 @@ import httpx
 import pytest
 
 from postloan_common.catalog import all_topics
-from postloan_common.devstack import Tansu, free_port
 from postloan_common.messaging.admin import ensure_topics
-from postloan_common.simulator.driver import SimulationError, Target, simulate, system_token
-from postloan_common.simulator.model import LoanStatus, SimulationConfig
-from postloan_common.testing import TEST_JWT_SECRET
+from postloan_dev.devstack import Tansu, free_port
+from postloan_dev.simulator.driver import SimulationError, Target, simulate, system_token
+from postloan_dev.simulator.model import LoanStatus, SimulationConfig
+from postloan_dev.testing import TEST_JWT_SECRET
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 

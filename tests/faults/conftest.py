@@ -34,9 +34,9 @@ from aiokafka.admin import AIOKafkaAdminClient
 
 from postloan_common.catalog import CONSUMES, SERVICES, ServiceSpec, all_topics
 from postloan_common.db import sync_url, with_database
-from postloan_common.devstack import Tansu, free_port
 from postloan_common.messaging.admin import ensure_topics
-from postloan_common.testing import TEST_JWT_SECRET
+from postloan_dev.devstack import Tansu, free_port
+from postloan_dev.testing import TEST_JWT_SECRET
 
 PARTITIONS = 4
 SESSION_TIMEOUT_MS = 6000

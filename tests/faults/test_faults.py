@@ -38,10 +38,10 @@ from postloan_common.catalog import (
     dead_letter_topic,
 )
 from postloan_common.contracts import LoanBookedV1, RepaymentPostedV1, make_envelope
-from postloan_common.simulator import driver
-from postloan_common.simulator.driver import KafkaPublisher, Target, simulate, system_token
-from postloan_common.simulator.model import Emitted, SimulationConfig
-from postloan_common.testing import TEST_JWT_SECRET
+from postloan_dev.simulator import driver
+from postloan_dev.simulator.driver import KafkaPublisher, Target, simulate, system_token
+from postloan_dev.simulator.model import Emitted, SimulationConfig
+from postloan_dev.testing import TEST_JWT_SECRET
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.timeout(600)]
 

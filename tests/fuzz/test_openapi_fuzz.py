@@ -38,10 +38,10 @@ from schemathesis.specs.openapi.checks import (
 
 from postloan_common.catalog import SERVICES, ServiceSpec
 from postloan_common.db import drop_database, ensure_database, with_database
-from postloan_common.devstack import DevStack
 from postloan_common.migrations import service_dir, upgrade
-from postloan_common.testing import TEST_JWT_SECRET
 from postloan_common.web import mint_token
+from postloan_dev.devstack import DevStack
+from postloan_dev.testing import TEST_JWT_SECRET
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 

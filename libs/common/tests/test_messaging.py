@@ -23,12 +23,12 @@ from sqlalchemy import text
 from sqlalchemy.exc import OperationalError
 
 from postloan_common.db import create_engine, driver_connection, session_factory, sync_url
-from postloan_common.devstack import DevStack, Tansu, free_port
 from postloan_common.messaging.admin import ensure_topics
 from postloan_common.messaging.consumer import Barrier, Consumer, ConsumerConfig, PermanentError, is_transient
 from postloan_common.messaging.envelope import Envelope
 from postloan_common.messaging.outbox import add_event
 from postloan_common.messaging.relay import OutboxRelay, RelayConfig
+from postloan_dev.devstack import DevStack, Tansu, free_port
 
 pytestmark = pytest.mark.integration
 HERE = Path(__file__).parent

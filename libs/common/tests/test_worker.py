@@ -12,10 +12,10 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from postloan_common.db import engine_scope, new_metadata
-from postloan_common.devstack import DevStack, free_port
 from postloan_common.messaging.tables import NOTIFY_TRIGGER_DDL, add_messaging_tables
 from postloan_common.settings import ServiceSettings
 from postloan_common.worker import resolve_metrics_port, serve_worker
+from postloan_dev.devstack import DevStack, free_port
 
 pytestmark = pytest.mark.integration
 

@@ -18,14 +18,14 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from postloan_common.contracts import EventData, make_envelope, parse_data
 from postloan_common.db import create_engine, session_factory
-from postloan_common.devstack import DevStack
 from postloan_common.messaging.consumer import Consumer, ConsumerConfig
 from postloan_common.messaging.envelope import Envelope
-from postloan_common.testing import TEST_JWT_SECRET
 from postloan_common.web import mint_token
 from postloan_crm.consumers import build_batch_handlers, build_handlers
 from postloan_crm.domain.strategy import StrategyTable
 from postloan_crm.store.tables import inbox, outbox
+from postloan_dev.devstack import DevStack
+from postloan_dev.testing import TEST_JWT_SECRET
 
 PREFIX = "CRM_"
 # crm_testkit (event factories) lives beside this file.

@@ -22,8 +22,8 @@ from postloan_common.contracts import (
     make_envelope,
 )
 from postloan_common.contracts.repayment import Allocation
-from postloan_common.devstack import free_port
 from postloan_common.messaging.envelope import Envelope
+from postloan_dev.devstack import free_port
 
 ZERO = D("0.00")
 

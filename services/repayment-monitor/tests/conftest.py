@@ -8,9 +8,9 @@ from contextlib import asynccontextmanager
 import httpx
 import pytest
 
-from postloan_common.devstack import DevStack
-from postloan_common.testing import TEST_JWT_SECRET
 from postloan_common.web import mint_token
+from postloan_dev.devstack import DevStack
+from postloan_dev.testing import TEST_JWT_SECRET
 
 PREFIX = "REPAYMENT_MONITOR_"
 

@@ -10,10 +10,10 @@ import httpx
 import pytest
 
 from postloan_common.contracts import make_envelope
-from postloan_common.devstack import DevStack
 from postloan_common.messaging.envelope import Envelope
-from postloan_common.testing import TEST_JWT_SECRET
 from postloan_common.web import mint_token
+from postloan_dev.devstack import DevStack
+from postloan_dev.testing import TEST_JWT_SECRET
 
 PREFIX = "REPORTING_"
 

@@ -9,9 +9,9 @@ import pytest
 from aiosmtpd.controller import Controller
 from crm_testkit import Provider, customer, due, loan
 
-from postloan_common.devstack import free_port
 from postloan_crm.adapters.channels import Outgoing, SendError, SmtpSender, WebhookSender
 from postloan_crm.service.reminders import send_due
+from postloan_dev.devstack import free_port
 
 pytestmark = pytest.mark.integration
 

@@ -13,7 +13,6 @@ from sqlalchemy import text
 
 from postloan_common.catalog import CRM_ACTIVITIES
 from postloan_common.db import engine_scope
-from postloan_common.devstack import DevStack
 from postloan_common.messaging.envelope import Envelope
 from postloan_common.worker import serve_worker
 from postloan_crm.adapters.channels import senders_from
@@ -23,6 +22,7 @@ from postloan_crm.service.policies import replace_policies
 from postloan_crm.settings import Settings
 from postloan_crm.store.tables import inbox, outbox
 from postloan_crm.worker import sender_task
+from postloan_dev.devstack import DevStack
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 

@@ -10,8 +10,8 @@ from fastapi.routing import iter_route_contexts
 from sqlalchemy import text
 
 from postloan_common.db import engine_scope
-from postloan_common.testing import TEST_JWT_SECRET
 from postloan_common.web import mint_token
+from postloan_dev.testing import TEST_JWT_SECRET
 
 pytestmark = pytest.mark.integration
 

@@ -27,10 +27,10 @@ from sqlalchemy import text
 from postloan_common.catalog import all_topics
 from postloan_common.contracts import LoanBookedV1, make_envelope, parse_data
 from postloan_common.db import create_engine, engine_scope, session_factory
-from postloan_common.devstack import DevStack
 from postloan_common.messaging.admin import ensure_topics
 from postloan_common.messaging.consumer import Consumer, ConsumerConfig
 from postloan_common.messaging.envelope import Envelope
+from postloan_dev.devstack import DevStack
 from repayment_monitor.consumers import LoanEventHandlers
 from repayment_monitor.domain.rules import BucketScheme
 from repayment_monitor.service import bulk

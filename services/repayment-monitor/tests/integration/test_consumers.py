@@ -33,11 +33,11 @@ from postloan_common.contracts import (
     make_envelope,
 )
 from postloan_common.db import create_engine, session_factory, sync_url
-from postloan_common.devstack import DevStack
 from postloan_common.messaging.admin import ensure_topics
 from postloan_common.messaging.consumer import Consumer, ConsumerConfig
 from postloan_common.messaging.envelope import Envelope
 from postloan_common.messaging.relay import OutboxRelay, RelayConfig
+from postloan_dev.devstack import DevStack
 from repayment_monitor.consumers import LoanEventHandlers
 from repayment_monitor.domain.rules import BucketScheme
 from repayment_monitor.service import queries

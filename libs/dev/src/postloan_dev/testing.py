@@ -10,8 +10,8 @@ from collections.abc import AsyncIterator, Callable, Iterator
 import pytest
 
 from postloan_common.db import drop_database, ensure_database, with_database
-from postloan_common.devstack import DevStack, start_devstack
 from postloan_common.messaging.admin import ensure_topics
+from postloan_dev.devstack import DevStack, start_devstack
 
 TEST_JWT_SECRET = "test-secret-" + "x" * 40
 

@@ -1,6 +1,6 @@
 """`postloan simulate`: a seeded core-banking simulator (pure model in `model`, I/O in `driver`)."""
 
-from postloan_common.simulator.model import (
+from postloan_dev.simulator.model import (
     ARCHETYPES,
     Emitted,
     Simulation,

@@ -20,20 +20,17 @@ from typing import IO
 from zoneinfo import ZoneInfo
 
 import httpx
-from sqlalchemy.engine import make_url
 
-from postloan_common.catalog import SERVICES, ServiceSpec, all_topics
-from postloan_common.db import ensure_database, with_database
-from postloan_common.devstack import DevStack, normalise_postgres_url, start_devstack
+from postloan_common import ops
+from postloan_common.catalog import SERVICES, ServiceSpec
 from postloan_common.logging import configure_logging, get_logger
-from postloan_common.messaging.admin import ensure_topics
-from postloan_common.migrations import service_dir, upgrade
+from postloan_common.ops import migrate as ops_migrate
 from postloan_common.settings import ServiceSettings
 from postloan_common.web.auth import mint_token
+from postloan_dev.devstack import DevStack, start_devstack
 
 log = get_logger("postloan.cli")
 
-DEFAULT_SERVER_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
 DEFAULT_LOG_DIR = Path(".devstack/logs")
 READY_TIMEOUT_S = 90.0
 STOP_GRACE_S = 10.0
@@ -56,12 +53,7 @@ def _parser() -> argparse.ArgumentParser:
     token.add_argument("--ttl-hours", type=float, default=12.0, help="lifetime in hours (default: 12)")
     token.set_defaults(command=cmd_token)
 
-    migrate = commands.add_parser("migrate", help="create the service databases and migrate them to head")
-    migrate.add_argument("--service", choices=[s.name for s in SERVICES], help="only this service")
-    migrate.set_defaults(command=cmd_migrate)
-
-    topics = commands.add_parser("topics", help="create every topic on KAFKA_BOOTSTRAP_SERVERS")
-    topics.set_defaults(command=cmd_topics)
+    ops.register(commands)
 
     up = commands.add_parser("up", help="run every service's API and worker with PostgreSQL and a broker")
     up.add_argument("--data-dir", type=Path, help="keep embedded PostgreSQL data here (default: temporary)")
@@ -102,67 +94,13 @@ def cmd_token(args: argparse.Namespace) -> int:
     return 0
 
 
-# --- migrate / topics ------------------------------------------------------------------------------
-
-
-def cmd_migrate(args: argparse.Namespace) -> int:
-    """Create and migrate the databases; create the topics when a broker is configured."""
-    configure_logging(service="postloan-cli", json=False)
-    services = [s for s in SERVICES if args.service in (None, s.name)]
-    server = os.environ.get("POSTGRES_URL") or DEFAULT_SERVER_URL
-    migrate_services(services, server_url=normalise_postgres_url(server), environ=os.environ)
-    if os.environ.get("KAFKA_BOOTSTRAP_SERVERS"):
-        create_topics(os.environ["KAFKA_BOOTSTRAP_SERVERS"])
-    return 0
-
-
-def cmd_topics(_args: argparse.Namespace) -> int:
-    """Create every topic of the platform."""
-    configure_logging(service="postloan-cli", json=False)
-    create_topics(ServiceSettings().kafka_bootstrap_servers)
-    return 0
-
-
-def database_url(spec: ServiceSpec, *, server_url: str, environ: Mapping[str, str]) -> str:
-    """Return the service's own <PREFIX>DATABASE_URL if set, else its database on `server_url`."""
-    own = environ.get(f"{spec.env_prefix}DATABASE_URL")
-    return normalise_postgres_url(own) if own else with_database(server_url, spec.database)
-
-
-def migrate_services(services: Sequence[ServiceSpec], *, server_url: str, environ: Mapping[str, str]) -> None:
-    """Ensure each service's database exists, then upgrade it to head."""
-    for spec in services:
-        url = database_url(spec, server_url=server_url, environ=environ)
-        database = make_url(url).database or spec.database
-        try:
-            asyncio.run(ensure_database(url, database))
-        except Exception as exc:
-            # A per-service role may not reach the `postgres` database; the upgrade tells if it's missing.
-            log.warning("could not check the database exists", service=spec.name, error=repr(exc))
-        upgrade(service_dir(spec.package), url)
-        log.info("database migrated", service=spec.name, database=database)
-
-
-def create_topics(bootstrap_servers: str) -> None:
-    """Create every platform topic (and its dead-letter topic) that does not exist yet."""
-    settings = ServiceSettings()
-    asyncio.run(
-        ensure_topics(
-            bootstrap_servers,
-            all_topics(),
-            partitions=settings.kafka_topic_partitions,
-            replication_factor=settings.kafka_replication_factor,
-        )
-    )
-
-
 # --- simulate --------------------------------------------------------------------------------------
 
 
 def cmd_simulate(args: argparse.Namespace) -> int:
-    """Run the core-banking simulator (see postloan_common.simulator)."""
-    from postloan_common.simulator.driver import SimulationError, Target, finish, simulate, system_token
-    from postloan_common.simulator.model import Simulation, SimulationConfig
+    """Run the core-banking simulator (see postloan_dev.simulator)."""
+    from postloan_dev.simulator.driver import SimulationError, Target, finish, simulate, system_token
+    from postloan_dev.simulator.model import Simulation, SimulationConfig
 
     logging.getLogger("httpx").setLevel(logging.WARNING)
     start = args.start or datetime.now(ZoneInfo("Asia/Shanghai")).date()
@@ -271,8 +209,8 @@ def cmd_up(args: argparse.Namespace) -> int:
     try:
         stack = start_devstack(data_dir=args.data_dir.resolve() if args.data_dir else None)
         endpoints = [_endpoint(spec, os.environ) for spec in SERVICES]
-        migrate_services(SERVICES, server_url=stack.postgres_url, environ=os.environ)
-        create_topics(stack.kafka_bootstrap)
+        ops_migrate.migrate_services(SERVICES, server_url=stack.postgres_url, environ=os.environ)
+        ops_migrate.create_topics(stack.kafka_bootstrap)
         if stop.is_set():
             return 0
         log_dir = (args.log_dir or (args.data_dir / "logs" if args.data_dir else DEFAULT_LOG_DIR)).resolve()
@@ -309,7 +247,7 @@ def _children(endpoints: Sequence[Endpoint], *, stack: DevStack, log_dir: Path) 
         spec = endpoint.spec
         env = {
             **os.environ,
-            f"{spec.env_prefix}DATABASE_URL": database_url(spec, server_url=server, environ=os.environ),
+            f"{spec.env_prefix}DATABASE_URL": ops_migrate.database_url(spec, server_url=server, environ=os.environ),
             f"{spec.env_prefix}PORT": str(endpoint.port),
             f"{spec.env_prefix}METRICS_PORT": str(endpoint.metrics_port),
             "KAFKA_BOOTSTRAP_SERVERS": stack.kafka_bootstrap,

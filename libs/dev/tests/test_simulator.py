@@ -20,9 +20,9 @@ from postloan_common.contracts import (
     RepaymentReversedV1,
     parse_data,
 )
-from postloan_common.simulator import Emitted, Simulation, SimulationConfig, auc, best_auc, truth_csv
-from postloan_common.simulator.ledger import Due, Payment, monthly_schedule, replay
-from postloan_common.simulator.model import TruthRow
+from postloan_dev.simulator import Emitted, Simulation, SimulationConfig, auc, best_auc, truth_csv
+from postloan_dev.simulator.ledger import Due, Payment, monthly_schedule, replay
+from postloan_dev.simulator.model import TruthRow
 
 START = date(2026, 1, 1)
 

@@ -26,8 +26,8 @@ from aiokafka.structs import TopicPartition
 from postloan_common.catalog import CORE_BANKING_CUSTOMERS, CORE_BANKING_LOANS, dead_letter_topic
 from postloan_common.messaging.admin import ensure_topics
 from postloan_common.messaging.kafka import make_producer
-from postloan_common.simulator.model import Emitted, Simulation, SimulationConfig, best_auc, truth_csv
 from postloan_common.web.auth import mint_token
+from postloan_dev.simulator.model import Emitted, Simulation, SimulationConfig, best_auc, truth_csv
 
 REPAYMENT_MONITOR_GROUP = "repayment-monitor"
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from postloan_common.logging import get_logger
+from postloan_common.ops.migrate import normalise_postgres_url
 
 log = get_logger(__name__)
 
@@ -228,14 +229,6 @@ def start_devstack(*, data_dir: Path | None = None, environ: dict[str, str] | No
         stack.stop()
         raise
     return stack
-
-
-def normalise_postgres_url(url: str) -> str:
-    """Accept postgres://, postgresql:// or postgresql+asyncpg:// and return the asyncpg form."""
-    for prefix in ("postgresql+asyncpg://", "postgresql://", "postgres://"):
-        if url.startswith(prefix):
-            return "postgresql+asyncpg://" + url[len(prefix) :]
-    raise ValueError(f"not a PostgreSQL URL: {url!r}")
 
 
 def _postgres_bin_dir() -> Path:

@@ -14,42 +14,53 @@ envelope ids and times derived from the seed: two runs of one seed produce ident
 
 from __future__ import annotations
 
-import csv
-import io
 import random
 from collections import Counter, defaultdict
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
-from enum import StrEnum
-from uuid import UUID, uuid5
+from uuid import uuid5
 
 from pydantic import BaseModel
 
 from postloan_common.catalog import CORE_BANKING_CUSTOMERS, CORE_BANKING_LOANS
 from postloan_common.contracts.core_banking import (
-    CustomerUpsertedV1,
     LoanBookedV1,
     LoanWrittenOffV1,
     RepaymentPostedV1,
     RepaymentReversedV1,
 )
 from postloan_common.contracts.registry import make_envelope
-from postloan_common.messaging.envelope import Envelope
-from postloan_common.simulator.ledger import (
-    PENALTY_MULTIPLIER,
-    Due,
+from postloan_dev.simulator.behaviour import plan_installment
+from postloan_dev.simulator.book import (
+    _ID_NAMESPACE,
+    ARCHETYPES,
+    BOUNCE_REASON,
+    CURRENCY,
+    DEFAULT_DPD,
+    OBSERVATION_DAYS,
+    PLAN_AHEAD_DAYS,
+    WRITE_OFF_DPD,
+    WRITE_OFF_REASON,
+    Borrower,
+    Emitted,
+    LoanStatus,
+    Pay,
+    PayKind,
+    PlanInstallment,
+    Reverse,
+    SimLoan,
+    SimulationConfig,
+)
+from postloan_dev.simulator.ledger import (
     Payment,
     Position,
     add_months,
     apply_on,
     cents,
     monthly_schedule,
-    replay,
 )
-from postloan_common.simulator.portfolio import (
-    Product,
+from postloan_dev.simulator.portfolio import (
     choose_branch,
     choose_principal,
     choose_product,
@@ -57,195 +68,7 @@ from postloan_common.simulator.portfolio import (
     pick_weighted,
     with_new_phone,
 )
-
-_ID_NAMESPACE = UUID("6f1c2a9e-52d4-4c55-9a0e-3d1f7b8c2e41")
-CURRENCY = "CNY"
-PLAN_AHEAD_DAYS = 5
-WRITE_OFF_DPD = 180
-# Default = 90+ DPD within 12 months of observation (DOMAIN, behavioural score).
-DEFAULT_DPD = 90
-OBSERVATION_DAYS = 365
-DETERIORATION_DAYS = 60
-
-
-@dataclass(frozen=True)
-class Archetype:
-    name: str
-    weight: float
-    alpha: float  # propensity ~ Beta(alpha, beta)
-    beta: float
-    late: float  # share of installments paid 1..late_days late
-    late_days: int
-    partial: float  # share paid in two parts
-    miss: float  # share missed and cured later
-    bounce: float  # share of direct debits that bounce
-    prepay: float  # chance per installment of paying the whole loan off
-    channels: tuple[tuple[str, float], ...]
-    default_at_once: bool = False  # a defaulter stops from the first installment
-
-
-ARCHETYPES: tuple[Archetype, ...] = (
-    Archetype("prime", 0.50, 1.0, 99.0, 0.03, 3, 0.0, 0.0, 0.02, 0.004,
-              (("direct-debit", 0.7), ("mobile-app", 0.2), ("bank-transfer", 0.1))),
-    Archetype("late_payer", 0.18, 2.0, 38.0, 0.45, 10, 0.05, 0.05, 0.02, 0.0,
-              (("bank-transfer", 0.5), ("mobile-app", 0.4), ("counter", 0.1))),
-    Archetype("partial_payer", 0.10, 2.0, 23.0, 0.15, 7, 0.5, 0.05, 0.02, 0.0,
-              (("bank-transfer", 0.5), ("mobile-app", 0.5))),
-    Archetype("bouncer", 0.07, 2.0, 18.0, 0.10, 5, 0.0, 0.03, 0.2, 0.0, (("direct-debit", 1.0),)),
-    Archetype("distressed", 0.12, 3.0, 9.0, 0.30, 20, 0.15, 0.12, 0.05, 0.0,
-              (("bank-transfer", 0.6), ("counter", 0.4))),
-    Archetype("early_default", 0.03, 8.0, 2.0, 0.2, 10, 0.1, 0.2, 0.1, 0.0,
-              (("bank-transfer", 0.5), ("direct-debit", 0.5)), default_at_once=True),
-)  # fmt: skip
-_SLOW_CHANNELS = ("bank-transfer", "counter")
-BOUNCE_REASON = "direct debit returned: insufficient funds"
-WRITE_OFF_REASON = f"uncollectable: {WRITE_OFF_DPD}+ days past due"
-
-
-@dataclass(frozen=True)
-class SimulationConfig:
-    seed: int
-    loans: int
-    months: int
-    start: date
-    # Loans disbursed before the start are booked on the first day; their first due date is on or after it.
-    pre_start_days: int = 28
-    # Disbursements continue this many days into the run (None: a quarter of it, at most 90 days).
-    booking_days: int | None = None
-    # Write off loans at 180 DPD (about half of them); off when the transport has no write-off.
-    write_offs: bool = True
-    customer_reuse: float = 0.08
-    source: str = "core-banking"
-
-    def __post_init__(self) -> None:
-        if self.loans < 1 or self.months < 1:
-            raise ValueError("loans and months must be ≥ 1")
-        if not 0 <= self.pre_start_days <= 28:
-            raise ValueError("pre_start_days must be in 0..28, so no installment falls due before the start")
-
-    @property
-    def end(self) -> date:
-        """The first day after the simulation (the business date it leaves the platform at)."""
-        return add_months(self.start, self.months)
-
-
-class LoanStatus(StrEnum):
-    PENDING = "pending"
-    ACTIVE = "active"
-    CLOSED = "closed"
-    WRITTEN_OFF = "written_off"
-
-
-@dataclass
-class Borrower:
-    customer_id: str
-    record: CustomerUpsertedV1
-    archetype: Archetype
-    propensity: float
-    will_default: bool
-    channel: str
-    observed_from: date
-    onset: date | None = None
-    announced: bool = False
-
-    @property
-    def stress(self) -> float:
-        """How much more often than its archetype's base rate this borrower slips (grows with propensity)."""
-        return 0.5 + 5.0 * self.propensity
-
-
-@dataclass
-class SimLoan:
-    number: int
-    loan_id: str
-    borrower: Borrower
-    product: Product
-    branch: str
-    principal: Decimal
-    annual_rate: Decimal
-    disbursed_on: date
-    book_day: date
-    schedule: list[Due]
-    rng: random.Random
-    writes_off: bool
-    status: LoanStatus = LoanStatus.PENDING
-    payments: list[Payment] = field(default_factory=list)
-    posted: int = 0
-    pending_reversals: set[str] = field(default_factory=set)
-    oldest_open_due: date | None = None
-    ended_on: date | None = None
-
-    @property
-    def penalty_rate(self) -> Decimal:
-        return self.annual_rate * PENALTY_MULTIPLIER
-
-    def position(self, as_of: date) -> Position:
-        return replay(self.schedule, self.payments, penalty_rate=self.penalty_rate, as_of=as_of)
-
-    def dpd_on(self, day: date) -> int:
-        return max(0, (day - self.oldest_open_due).days) if self.oldest_open_due else 0
-
-
-class PayKind(StrEnum):
-    DUE = "due"  # everything open up to and including the target installment
-    SHARE = "share"  # a share of that
-    PAYOFF = "payoff"  # the whole loan
-
-
-@dataclass(frozen=True, slots=True)
-class Pay:
-    loan: SimLoan
-    kind: PayKind
-    target_due: date
-    value_date: date
-    channel: str
-    share: Decimal = Decimal(1)
-    bounces: bool = False
-
-
-@dataclass(frozen=True, slots=True)
-class Reverse:
-    loan: SimLoan
-    repayment_id: str
-    repay: Pay | None  # the borrower pays again after the bounce
-
-
-@dataclass(frozen=True, slots=True)
-class PlanInstallment:
-    loan: SimLoan
-    seq: int
-
-
-@dataclass(frozen=True, slots=True)
-class Emitted:
-    """One record to publish: topic, key and envelope."""
-
-    topic: str
-    key: str
-    envelope: Envelope
-
-
-@dataclass(frozen=True)
-class TruthRow:
-    loan_id: str
-    customer_id: str
-    product: str
-    branch: str
-    archetype: str
-    propensity: float
-    will_default: bool
-    onset: date | None
-    default_90dpd: bool
-    max_dpd: int
-    observed_from: date
-    observed_to: date
-    status: str
-
-
-TRUTH_COLUMNS = (
-    "loan_id", "customer_id", "product", "branch", "archetype", "propensity", "will_default", "onset",
-    "default_90dpd", "max_dpd", "observed_from", "observed_to", "status",
-)  # fmt: skip
+from postloan_dev.simulator.truth import TruthRow, auc, best_auc, truth_csv, truth_rows
 
 
 class Simulation:
@@ -366,7 +189,7 @@ class Simulation:
             out.append(self._customer_event(borrower, day))
             self.stats["customer-updates"] += 1
         for plan in self._plans.pop(day, ()):
-            self._plan(plan.loan, plan.seq, day)
+            plan_installment(plan.loan, plan.seq, day, plans=self._plans, actions=self._actions)
         for action in self._actions.pop(day, ()):
             event = self._pay(action, day) if isinstance(action, Pay) else self._reverse(action, day)
             if event is not None:
@@ -418,59 +241,6 @@ class Simulation:
         return self._event(CORE_BANKING_CUSTOMERS, borrower.customer_id, borrower.record, day)
 
     # --- behaviour -------------------------------------------------------------------------------
-
-    def _plan(self, loan: SimLoan, seq: int, today: date) -> None:
-        """Decide how the borrower meets installment `seq` (called a few days before it falls due)."""
-        if seq < len(loan.schedule):
-            nxt = loan.schedule[seq]
-            self._plans[max(today + timedelta(days=1), nxt.due_date - timedelta(days=PLAN_AHEAD_DAYS))].append(
-                PlanInstallment(loan, seq + 1)
-            )
-        if loan.status is LoanStatus.WRITTEN_OFF:
-            return
-        rng, borrower = loan.rng, loan.borrower
-        archetype = borrower.archetype
-        due = loan.schedule[seq - 1].due_date
-
-        def at(day: date) -> date:
-            return max(day, today)
-
-        def pay(kind: PayKind, day: date, *, share: Decimal = Decimal(1), bounces: bool = False) -> None:
-            day = at(day)
-            channel = borrower.channel
-            post_on = day
-            if channel in _SLOW_CHANNELS and rng.random() < 0.2:
-                # The money left the borrower's account on `day`; the bank books it a few days later.
-                post_on = day + timedelta(days=rng.randint(1, 3))
-            self._actions[post_on].append(Pay(loan, kind, due, day, channel, share, bounces))
-
-        onset = borrower.onset
-        if onset is not None and due >= onset:
-            if rng.random() < 0.05:  # a token payment now and then, not enough to cure
-                pay(PayKind.SHARE, due + timedelta(days=rng.randint(5, 40)), share=_share(rng, 0.1, 0.3))
-            return
-        if onset is not None and due >= onset - timedelta(days=DETERIORATION_DAYS):
-            pay(PayKind.DUE, due + timedelta(days=rng.randint(5, 25)))
-            return
-        if rng.random() < archetype.prepay:
-            pay(PayKind.PAYOFF, due - timedelta(days=rng.randint(0, 3)))
-            return
-        stress = borrower.stress
-        miss = min(0.5, archetype.miss * stress)
-        partial = min(0.6, archetype.partial * stress)
-        late = min(0.8, archetype.late * stress)
-        r = rng.random()
-        if r < miss:
-            # Nothing at the due date; the arrears are paid within 75 days (or with the next installment).
-            pay(PayKind.DUE, due + timedelta(days=rng.randint(20, 75)))
-        elif r < miss + partial:
-            pay(PayKind.SHARE, due - timedelta(days=rng.randint(0, 2)), share=_share(rng, 0.3, 0.8))
-            pay(PayKind.DUE, due + timedelta(days=rng.randint(2, 20)))
-        elif r < miss + partial + late:
-            pay(PayKind.DUE, due + timedelta(days=rng.randint(1, archetype.late_days)))
-        else:
-            bounces = borrower.channel == "direct-debit" and rng.random() < archetype.bounce
-            pay(PayKind.DUE, due - timedelta(days=rng.randint(0, 3)), bounces=bounces)
 
     def _pay(self, action: Pay, day: date) -> Emitted | None:
         loan = action.loan
@@ -585,90 +355,7 @@ class Simulation:
 
     def truth(self) -> list[TruthRow]:
         """Per loan: the borrower's true propensity and whether the loan reached 90+ DPD within 12 months."""
-        last_played = self.days[self._played - 1] if self._played else self.config.start
-        rows: list[TruthRow] = []
-        for loan in self.loans:
-            if loan.status is LoanStatus.PENDING:
-                continue
-            borrower = loan.borrower
-            observed_from = loan.book_day
-            observed_to = min(
-                loan.ended_on if loan.status is LoanStatus.WRITTEN_OFF and loan.ended_on else last_played,
-                observed_from + timedelta(days=OBSERVATION_DAYS - 1),
-            )
-            worst = loan.position(max(last_played, observed_from)).max_dpd(observed_from, observed_to)
-            rows.append(
-                TruthRow(
-                    loan_id=loan.loan_id,
-                    customer_id=borrower.customer_id,
-                    product=loan.product.code,
-                    branch=loan.branch,
-                    archetype=borrower.archetype.name,
-                    propensity=borrower.propensity,
-                    will_default=borrower.will_default,
-                    onset=borrower.onset,
-                    default_90dpd=worst >= DEFAULT_DPD,
-                    max_dpd=worst,
-                    observed_from=observed_from,
-                    observed_to=observed_to,
-                    status=loan.status.value,
-                )
-            )
-        return rows
-
-
-def _share(rng: random.Random, low: float, high: float) -> Decimal:
-    return Decimal(str(round(rng.uniform(low, high), 2)))
-
-
-def truth_csv(rows: Sequence[TruthRow]) -> str:
-    """The ground truth as CSV text."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(TRUTH_COLUMNS)
-    for row in rows:
-        writer.writerow(
-            [
-                row.loan_id,
-                row.customer_id,
-                row.product,
-                row.branch,
-                row.archetype,
-                f"{row.propensity:.6f}",
-                int(row.will_default),
-                row.onset.isoformat() if row.onset else "",
-                int(row.default_90dpd),
-                row.max_dpd,
-                row.observed_from.isoformat(),
-                row.observed_to.isoformat(),
-                row.status,
-            ]
-        )
-    return buffer.getvalue()
-
-
-def auc(scores: Sequence[float], labels: Sequence[bool]) -> float | None:
-    """Area under the ROC curve (ties count half); None when only one class is present."""
-    positives = sum(labels)
-    negatives = len(labels) - positives
-    if positives == 0 or negatives == 0:
-        return None
-    ranked = sorted(zip(scores, labels, strict=True), key=lambda pair: pair[0])
-    rank_sum = 0.0
-    i = 0
-    while i < len(ranked):
-        j = i
-        while j < len(ranked) and ranked[j][0] == ranked[i][0]:
-            j += 1
-        average_rank = (i + 1 + j) / 2
-        rank_sum += average_rank * sum(1 for _, label in ranked[i:j] if label)
-        i = j
-    return (rank_sum - positives * (positives + 1) / 2) / (positives * negatives)
-
-
-def best_auc(rows: Sequence[TruthRow]) -> float | None:
-    """The AUC of the true propensity against the realised 90+ DPD flag: the ceiling for any model."""
-    return auc([r.propensity for r in rows], [r.default_90dpd for r in rows])
+        return truth_rows(self.loans, last_played=self.days[self._played - 1] if self._played else self.config.start)
 
 
 __all__ = [

@@ -1,6 +1,6 @@
 """`make demo`: start the platform, simulate a loan book, fetch the management report, stop.
 
-    python -m postloan_common.simulator.demo [--loans 10000] [--months 12] [--seed 1] [--out demo]
+    python -m postloan_dev.simulator.demo [--loans 10000] [--months 12] [--seed 1] [--out demo]
 
 The platform runs as `postloan up --data-dir OUT/platform` (a fresh directory each time: the
 embedded broker keeps nothing across restarts, so an old database would not match it); its
@@ -27,8 +27,8 @@ import httpx
 
 from postloan_common.catalog import SERVICES
 from postloan_common.settings import ServiceSettings
-from postloan_common.simulator.ledger import add_months
 from postloan_common.web.auth import mint_token
+from postloan_dev.simulator.ledger import add_months
 
 READY_TIMEOUT_S = 300.0
 REPORT_TIMEOUT_S = 900.0
@@ -143,7 +143,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     up_log = out / "postloan-up.log"
     with up_log.open("wb") as log:
         platform = subprocess.Popen(  # noqa: S603 - our own CLI
-            [sys.executable, "-m", "postloan_common.cli", "up", "--data-dir", str(data_dir)],
+            [sys.executable, "-m", "postloan_dev.cli", "up", "--data-dir", str(data_dir)],
             env=env,
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -153,7 +153,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"starting the platform (log: {up_log})", file=sys.stderr, flush=True)
         broker = _wait_ready(platform, up_log)
         simulate = [
-            sys.executable, "-m", "postloan_common.cli", "simulate",
+            sys.executable, "-m", "postloan_dev.cli", "simulate",
             "--loans", str(args.loans), "--months", str(args.months), "--seed", str(args.seed),
             "--start", args.start.isoformat(), "--truth", str(out / "truth.csv"),
         ]  # fmt: skip

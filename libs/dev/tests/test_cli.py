@@ -18,9 +18,9 @@ import psutil
 import pytest
 
 from postloan_common.catalog import SERVICES
-from postloan_common.cli import main
 from postloan_common.db import drop_database, with_database
-from postloan_common.devstack import DevStack, free_port
+from postloan_dev.cli import main
+from postloan_dev.devstack import DevStack, free_port
 
 SECRET = "cli-test-secret-" + "y" * 32
 
@@ -95,7 +95,7 @@ async def test_up_runs_every_service_and_stops_cleanly_on_sigterm(devstack: DevS
     with stderr_path.open("wb") as stderr:
         up = await asyncio.to_thread(
             subprocess.Popen,
-            [sys.executable, "-m", "postloan_common.cli", "up", "--log-dir", str(tmp_path / "logs")],
+            [sys.executable, "-m", "postloan_dev.cli", "up", "--log-dir", str(tmp_path / "logs")],
             env=env,
             stdout=subprocess.PIPE,
             stderr=stderr,

@@ -1,0 +1,16 @@
+"""Operator commands production images need (no embedded servers, no simulator).
+
+`register` adds them to the `postloan` command line; new operator commands (dead letters, outbox
+inspection) get their own module here and one line in `register`.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from postloan_common.ops import migrate
+
+
+def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add every operator command to `commands`."""
+    migrate.register(commands)
