@@ -130,7 +130,10 @@ def test_service_commands_health_checks_and_order(compose_config: dict[str, Any]
         assert env["POSTLOAN_ENV"] == "production"
         database_url = env[f"{spec.env_prefix}DATABASE_URL"]
         role = spec.name.replace("-", "_")
-        assert re.fullmatch(rf"postgresql\+asyncpg://{role}:[^@]+@postgres:5432/{spec.database}", database_url)
+        # Services run as the runtime role (append-only audit_log), migrations as the owner.
+        assert re.fullmatch(rf"postgresql\+asyncpg://{role}_app:[^@]+@postgres:5432/{spec.database}", database_url)
+        owner_url = migrate["environment"][f"{spec.env_prefix}DATABASE_URL"]
+        assert re.fullmatch(rf"postgresql\+asyncpg://{role}:[^@]+@postgres:5432/{spec.database}", owner_url)
         assert long_running["read_only"] is True
         assert long_running["cap_drop"] == ["ALL"]
 
