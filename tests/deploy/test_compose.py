@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+import tomllib
+from pathlib import Path
 from types import ModuleType
 from typing import Any
 
@@ -12,6 +14,15 @@ import yaml
 from postloan_common.catalog import SERVICES, ServiceSpec
 
 LONG_RUNNING_SUFFIXES = ("-api", "-worker")
+
+
+def project_name(spec: ServiceSpec) -> str:
+    data: dict[str, Any] = tomllib.loads((deploy_root() / spec.directory / "pyproject.toml").read_text())
+    return str(data["project"]["name"])
+
+
+def deploy_root() -> Path:
+    return Path(__file__).resolve().parents[2]
 
 
 def api_command(spec: ServiceSpec) -> list[str]:
@@ -91,7 +102,15 @@ def test_service_commands_health_checks_and_order(compose_config: dict[str, Any]
     migrate, api, worker = (services[f"{spec.name}-{role}"] for role in ("migrate", "api", "worker"))
     image = f"postloan/{spec.name}:dev"
     assert migrate["image"] == api["image"] == worker["image"] == image, "one image per service"
-    assert migrate["build"]["dockerfile"] == f"services/{spec.name}/Dockerfile"
+    assert migrate["build"]["dockerfile"] == "deploy/docker/Dockerfile", "one Dockerfile for every service"
+    assert migrate["build"]["args"] == {
+        "SERVICE": spec.name,
+        "PACKAGE": project_name(spec),
+        "MODULE": spec.package,
+        "PORT": str(spec.port),
+        "METRICS_PORT": str(spec.port + 1000),
+    }
+    assert api["environment"][f"{spec.env_prefix}PORT"] == str(spec.port), "the worker derives its metrics port"
 
     assert migrate["command"] == migrate_command(spec)
     assert conditions(migrate) == {"postgres": "service_healthy"}
@@ -111,7 +130,10 @@ def test_service_commands_health_checks_and_order(compose_config: dict[str, Any]
         assert env["POSTLOAN_ENV"] == "production"
         database_url = env[f"{spec.env_prefix}DATABASE_URL"]
         role = spec.name.replace("-", "_")
-        assert re.fullmatch(rf"postgresql\+asyncpg://{role}:[^@]+@postgres:5432/{spec.database}", database_url)
+        # Services run as the runtime role (append-only audit_log), migrations as the owner.
+        assert re.fullmatch(rf"postgresql\+asyncpg://{role}_app:[^@]+@postgres:5432/{spec.database}", database_url)
+        owner_url = migrate["environment"][f"{spec.env_prefix}DATABASE_URL"]
+        assert re.fullmatch(rf"postgresql\+asyncpg://{role}:[^@]+@postgres:5432/{spec.database}", owner_url)
         assert long_running["read_only"] is True
         assert long_running["cap_drop"] == ["ALL"]
 

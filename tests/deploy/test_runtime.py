@@ -134,6 +134,7 @@ def platform(compose_source: dict[str, Any]) -> Iterator[Platform]:
     os.chmod(tmp, 0o755)
     variables = {name: secrets.token_hex(24) for name in ("POSTLOAN_JWT_SECRET", "POSTGRES_PASSWORD")}
     variables |= {f"{s.env_prefix}DB_PASSWORD": secrets.token_hex(16) for s in SERVICES}
+    variables |= {f"{s.env_prefix}APP_DB_PASSWORD": secrets.token_hex(16) for s in SERVICES}
     postgres = EmbeddedPostgres(tmp / "pg").start()
     broker: Tansu | None = None
     platform: Platform | None = None
@@ -151,6 +152,7 @@ def platform(compose_source: dict[str, Any]) -> Iterator[Platform]:
                 "PGHOST": "127.0.0.1",
                 "PGPORT": str(postgres.port),
                 "POSTGRES_USER": "postgres",
+                "POSTLOAN_RUNTIME_GRANTS": str(REPO / "deploy/postgres/runtime-grants.sql"),
             },
             capture_output=True,
             text=True,

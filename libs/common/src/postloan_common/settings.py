@@ -69,3 +69,35 @@ class ServiceSettings(BaseSettings):
         if len(self.jwt_secret.get_secret_value()) < 32 and self.environment is Environment.PRODUCTION:
             raise ValueError("POSTLOAN_JWT_SECRET must be at least 32 characters in production")
         return self
+
+
+# --- Kafka client security (deployment; see docs/operations-kafka-security.md) ----------------------
+class KafkaSecurityProtocol(StrEnum):
+    PLAINTEXT = "PLAINTEXT"
+    SSL = "SSL"
+    SASL_PLAINTEXT = "SASL_PLAINTEXT"
+    SASL_SSL = "SASL_SSL"
+
+
+class KafkaSecuritySettings(BaseSettings):
+    """How every producer, consumer and admin client authenticates; platform-wide KAFKA_* variables."""
+
+    model_config = SettingsConfigDict(env_prefix="KAFKA_", extra="ignore")
+
+    security_protocol: KafkaSecurityProtocol = KafkaSecurityProtocol.PLAINTEXT
+    sasl_mechanism: str = "SCRAM-SHA-512"
+    sasl_username: str | None = None
+    sasl_password: SecretStr | None = None
+    ssl_cafile: str | None = None
+    ssl_certfile: str | None = None
+    ssl_keyfile: str | None = None
+
+    @model_validator(mode="after")
+    def _sasl_needs_credentials(self) -> Self:
+        sasl = self.security_protocol in (KafkaSecurityProtocol.SASL_SSL, KafkaSecurityProtocol.SASL_PLAINTEXT)
+        if sasl and not (self.sasl_username and self.sasl_password):
+            raise ValueError(
+                f"KAFKA_SECURITY_PROTOCOL={self.security_protocol.value} "
+                "needs KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD"
+            )
+        return self

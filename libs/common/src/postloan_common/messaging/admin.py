@@ -9,6 +9,7 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 
 from postloan_common.logging import get_logger
+from postloan_common.messaging.kafka import security_kwargs
 
 log = get_logger(__name__)
 
@@ -23,7 +24,9 @@ async def ensure_topics(
 ) -> list[str]:
     """Create the topics that do not exist yet; return the ones created."""
     wanted = list(dict.fromkeys(topics))
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers, request_timeout_ms=int(timeout_s * 1000))
+    admin = AIOKafkaAdminClient(
+        bootstrap_servers=bootstrap_servers, request_timeout_ms=int(timeout_s * 1000), **security_kwargs()
+    )
     await asyncio.wait_for(admin.start(), timeout_s)
     try:
         existing = set(await admin.list_topics())

@@ -2,7 +2,34 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka.helpers import create_ssl_context
+
+from postloan_common.settings import KafkaSecurityProtocol, KafkaSecuritySettings
+
+_TLS = (KafkaSecurityProtocol.SSL, KafkaSecurityProtocol.SASL_SSL)
+_SASL = (KafkaSecurityProtocol.SASL_PLAINTEXT, KafkaSecurityProtocol.SASL_SSL)
+
+
+def security_kwargs(settings: KafkaSecuritySettings | None = None) -> dict[str, Any]:
+    """Return the aiokafka authentication kwargs (read from KAFKA_* when not given); none for PLAINTEXT."""
+    settings = settings if settings is not None else KafkaSecuritySettings()
+    protocol = settings.security_protocol
+    if protocol is KafkaSecurityProtocol.PLAINTEXT:
+        return {}
+    kwargs: dict[str, Any] = {"security_protocol": protocol.value}
+    if protocol in _TLS:
+        kwargs["ssl_context"] = create_ssl_context(
+            cafile=settings.ssl_cafile, certfile=settings.ssl_certfile, keyfile=settings.ssl_keyfile
+        )
+    if protocol in _SASL:
+        password = settings.sasl_password.get_secret_value() if settings.sasl_password else None
+        kwargs["sasl_mechanism"] = settings.sasl_mechanism
+        kwargs["sasl_plain_username"] = settings.sasl_username
+        kwargs["sasl_plain_password"] = password
+    return kwargs
 
 
 def make_producer(
@@ -11,6 +38,7 @@ def make_producer(
     idempotent: bool = False,
     linger_ms: int = 5,
     client_id: str = "postloan",
+    security: KafkaSecuritySettings | None = None,
 ) -> AIOKafkaProducer:
     """Return an unstarted producer with acks=all (idempotence only where the broker supports it)."""
     return AIOKafkaProducer(
@@ -23,6 +51,7 @@ def make_producer(
         compression_type="lz4",
         request_timeout_ms=15_000,
         retry_backoff_ms=200,
+        **security_kwargs(security),
     )
 
 
@@ -34,6 +63,7 @@ def make_consumer(
     max_poll_records: int = 500,
     client_id: str = "postloan",
     fetch_max_wait_ms: int = 100,
+    security: KafkaSecuritySettings | None = None,
 ) -> AIOKafkaConsumer:
     """Return an unstarted consumer with manual commits that starts from the earliest offset."""
     return AIOKafkaConsumer(
@@ -51,4 +81,5 @@ def make_consumer(
         # idle consumer asking ten times a second is no load.
         fetch_max_wait_ms=fetch_max_wait_ms,
         isolation_level="read_uncommitted",
+        **security_kwargs(security),
     )

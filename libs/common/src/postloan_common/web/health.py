@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from postloan_common.db import ping
 from postloan_common.logging import get_logger
+from postloan_common.messaging.kafka import security_kwargs
 from postloan_common.web.problems import PROBLEM_JSON, ProblemDetails, ProblemResponse, problem_body, request_id_of
 
 CHECK_TIMEOUT_S = 2.0
@@ -68,7 +69,7 @@ async def ping_database(engine: AsyncEngine) -> None:
 async def ping_broker(bootstrap_servers: str) -> None:
     """Raise unless the broker accepts a bootstrap connection within the check timeout."""
     timeout_ms = int(CHECK_TIMEOUT_S * 1000)
-    client = AIOKafkaClient(bootstrap_servers=bootstrap_servers, request_timeout_ms=timeout_ms)
+    client = AIOKafkaClient(bootstrap_servers=bootstrap_servers, request_timeout_ms=timeout_ms, **security_kwargs())
     try:
         async with asyncio.timeout(CHECK_TIMEOUT_S):
             await client.bootstrap()

@@ -25,7 +25,7 @@ from aiokafka.structs import TopicPartition
 
 from postloan_common.catalog import CORE_BANKING_CUSTOMERS, CORE_BANKING_LOANS, dead_letter_topic
 from postloan_common.messaging.admin import ensure_topics
-from postloan_common.messaging.kafka import make_producer
+from postloan_common.messaging.kafka import make_producer, security_kwargs
 from postloan_common.web.auth import mint_token
 from postloan_dev.simulator.model import Emitted, Simulation, SimulationConfig, best_auc, truth_csv
 
@@ -80,7 +80,7 @@ class KafkaPublisher:
         self.producer = make_producer(
             target.bootstrap_servers, idempotent=target.idempotent_producer, client_id="core-banking-simulator"
         )
-        self.admin = AIOKafkaAdminClient(bootstrap_servers=target.bootstrap_servers)
+        self.admin = AIOKafkaAdminClient(bootstrap_servers=target.bootstrap_servers, **security_kwargs())
         # The offset after the last record produced to each partition of core-banking.loans.
         self.produced: dict[TopicPartition, int] = {}
 
