@@ -23,6 +23,9 @@ class Role(StrEnum):
     RISK_OFFICER = "risk_officer"
     ANALYST = "analyst"
     ADMIN = "admin"
+    COMPLIANCE = "compliance"
+    # 客户经理: the relationship manager who owns a customer
+    RELATIONSHIP_MANAGER = "relationship_manager"
 
 
 class Permission(StrEnum):
@@ -33,6 +36,10 @@ class Permission(StrEnum):
 ROLE_PERMISSIONS: Mapping[Role, frozenset[Permission]] = {
     Role.SYSTEM: frozenset({Permission.PII_READ}),
     Role.SUPERVISOR: frozenset({Permission.PII_READ}),
+    # Compliance reviews complaints and consent against the real contact data, and the relationship
+    # manager phones their own customers; scoping the manager to "their" customers is the crm's job.
+    Role.COMPLIANCE: frozenset({Permission.PII_READ}),
+    Role.RELATIONSHIP_MANAGER: frozenset({Permission.PII_READ}),
     Role.ADMIN: frozenset(Permission),
 }
 
