@@ -31,7 +31,7 @@ async def _fail_in_the_database(request: Request) -> None:
 
 
 def _leaks(text_: str) -> list[str]:
-    # JSON log lines escape the name to \\uXXXX, so look for that spelling as well.
+    # JSON log lines escape the name to \uXXXX, so look for that spelling as well.
     secrets = (PHONE, NAME, json.dumps(NAME)[1:-1])
     return [secret for secret in secrets if secret in text_]
 
