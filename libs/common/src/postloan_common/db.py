@@ -24,7 +24,14 @@ def new_metadata() -> MetaData:
     return MetaData(naming_convention=NAMING_CONVENTION)
 
 
-def create_engine(url: str, *, pool_size: int = 10, max_overflow: int = 10, echo: bool = False) -> AsyncEngine:
+def create_engine(
+    url: str,
+    *,
+    pool_size: int = 10,
+    max_overflow: int = 10,
+    echo: bool = False,
+    statement_timeout_ms: int = 30_000,
+) -> AsyncEngine:
     """Create the async engine; called from a lifespan or worker start, never at import."""
     return create_async_engine(
         url,
@@ -32,12 +39,16 @@ def create_engine(url: str, *, pool_size: int = 10, max_overflow: int = 10, echo
         max_overflow=max_overflow,
         pool_pre_ping=True,
         echo=echo,
+        # Bound parameters carry customers' names and phones; they stay out of errors and logs.
+        hide_parameters=True,
         connect_args={
             "server_settings": {
                 "application_name": make_url(url).database or "postloan",
                 # Prepared statements are reused for the life of a connection; a generic plan made
                 # while a table was small (a scan per key of a key list) would outlive its growth.
                 "plan_cache_mode": "force_custom_plan",
+                # A runaway query gives its connection back instead of holding it for ever.
+                "statement_timeout": str(statement_timeout_ms),
             }
         },
     )

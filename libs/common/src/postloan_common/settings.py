@@ -54,6 +54,13 @@ class ServiceSettings(BaseSettings):
     jwt_algorithm: str = "HS256"
     jwt_issuer: str = "postloan"
     jwt_audience: str = "postloan"
+    # Platform security limits (issue 13, items 9-11).
+    max_body_bytes: int = Field(1024 * 1024, validation_alias=_shared("POSTLOAN_MAX_BODY_BYTES"))
+    # Path prefix -> larger body cap, for routes such as a bulk upload; a service sets its own default.
+    body_caps: dict[str, int] = Field(default_factory=dict)
+    db_statement_timeout_ms: int = Field(30_000, validation_alias=_shared("POSTLOAN_DB_STATEMENT_TIMEOUT_MS"))
+    jwt_max_lifetime_hours: float = Field(12.0, validation_alias=_shared("POSTLOAN_JWT_MAX_LIFETIME_HOURS"))
+    jwt_leeway_seconds: float = Field(30.0, validation_alias=_shared("POSTLOAN_JWT_LEEWAY_SECONDS"))
     cors_origins: list[str] = Field(default_factory=list, validation_alias=_shared("POSTLOAN_CORS_ORIGINS"))
 
     @model_validator(mode="after")

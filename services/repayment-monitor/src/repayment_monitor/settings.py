@@ -24,6 +24,8 @@ class Settings(ServiceSettings):
     service_name: str = "repayment-monitor"
     database_url: str = "postgresql+asyncpg://postgres@127.0.0.1:5432/postloan_repayment"
     port: int = 8001
+    # A portfolio file for POST /v1/loans/bulk may be far over the platform's 1 MiB body cap.
+    body_caps: dict[str, int] = {"/v1/loans/bulk": 256 * 1024 * 1024}
     # None: the API port + 1000; 0: no worker metrics endpoint.
     metrics_port: int | None = None
 

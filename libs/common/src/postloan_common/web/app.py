@@ -17,6 +17,7 @@ from postloan_common.db import create_engine, session_factory
 from postloan_common.logging import bound_contextvars, configure_logging, get_logger
 from postloan_common.settings import ServiceSettings
 from postloan_common.web import health, metrics
+from postloan_common.web.limits import BodyLimitMiddleware
 from postloan_common.web.metrics import MetricsMiddleware, route_template
 from postloan_common.web.problems import (
     CORRELATION_ID_KEY,
@@ -67,6 +68,7 @@ def create_app(
             expose_headers=[REQUEST_ID_HEADER, CORRELATION_ID_HEADER],
         )
     app.add_middleware(MetricsMiddleware, service=settings.service_name)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes, prefix_caps=settings.body_caps)
     app.add_middleware(RequestContextMiddleware)
     app.include_router(health.router)
     app.include_router(metrics.router)
@@ -86,6 +88,7 @@ def _lifespan(
             pool_size=settings.db_pool_size,
             max_overflow=settings.db_max_overflow,
             echo=settings.db_echo,
+            statement_timeout_ms=settings.db_statement_timeout_ms,
         )
         app.state.settings = settings
         app.state.engine = engine

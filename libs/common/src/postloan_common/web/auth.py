@@ -23,6 +23,9 @@ class Role(StrEnum):
     RISK_OFFICER = "risk_officer"
     ANALYST = "analyst"
     ADMIN = "admin"
+    COMPLIANCE = "compliance"
+    # 客户经理: the relationship manager who owns a customer
+    RELATIONSHIP_MANAGER = "relationship_manager"
 
 
 class Permission(StrEnum):
@@ -33,6 +36,10 @@ class Permission(StrEnum):
 ROLE_PERMISSIONS: Mapping[Role, frozenset[Permission]] = {
     Role.SYSTEM: frozenset({Permission.PII_READ}),
     Role.SUPERVISOR: frozenset({Permission.PII_READ}),
+    # Compliance reviews complaints and consent against the real contact data, and the relationship
+    # manager phones their own customers; scoping the manager to "their" customers is the crm's job.
+    Role.COMPLIANCE: frozenset({Permission.PII_READ}),
+    Role.RELATIONSHIP_MANAGER: frozenset({Permission.PII_READ}),
     Role.ADMIN: frozenset(Permission),
 }
 
@@ -88,18 +95,41 @@ def mint_token(
     return jwt.encode(claims, secret, algorithm=algorithm)
 
 
-def decode_token(token: str, *, secret: str, algorithm: str, issuer: str, audience: str) -> dict[str, Any]:
-    """Verify signature, algorithm, expiry, issuer and audience, and return the claims."""
+def decode_token(
+    token: str,
+    *,
+    secret: str,
+    algorithm: str,
+    issuer: str,
+    audience: str,
+    max_lifetime: timedelta = timedelta(hours=12),
+    leeway: timedelta = timedelta(seconds=30),
+) -> dict[str, Any]:
+    """Verify signature, algorithm, expiry, issuer, audience and lifetime, and return the claims."""
     if algorithm.lower() == "none":
         raise jwt.InvalidAlgorithmError("unsigned tokens are not allowed")
-    return jwt.decode(
+    claims = jwt.decode(
         token,
         secret,
         algorithms=[algorithm],
         issuer=issuer,
         audience=audience,
+        leeway=leeway,
         options={"require": _REQUIRED_CLAIMS},
     )
+    _refuse_long_lived(claims, max_lifetime=max_lifetime, leeway=leeway)
+    return claims
+
+
+def _refuse_long_lived(claims: Mapping[str, Any], *, max_lifetime: timedelta, leeway: timedelta) -> None:
+    """A stolen token is only worth as much as its lifetime, so far-future expiries are refused."""
+    exp, iat = claims["exp"], claims["iat"]
+    if not isinstance(exp, int | float) or not isinstance(iat, int | float):
+        raise jwt.InvalidTokenError("exp and iat must be numbers")
+    now = datetime.now(UTC).timestamp()
+    limit = max_lifetime.total_seconds()
+    if exp - iat > limit or exp - now > limit + leeway.total_seconds():
+        raise jwt.InvalidTokenError(f"the token lives longer than {max_lifetime}")
 
 
 def _unauthorized(detail: str) -> ProblemError:
@@ -120,6 +150,8 @@ async def authenticate(
             algorithm=settings.jwt_algorithm,
             issuer=settings.jwt_issuer,
             audience=settings.jwt_audience,
+            max_lifetime=timedelta(hours=settings.jwt_max_lifetime_hours),
+            leeway=timedelta(seconds=settings.jwt_leeway_seconds),
         )
     except jwt.ExpiredSignatureError:
         raise _unauthorized("The token has expired") from None

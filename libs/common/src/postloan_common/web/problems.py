@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import traceback
 from collections.abc import Mapping, Sequence
 from http import HTTPStatus
 from typing import Any
@@ -11,6 +12,7 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict
+from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -195,7 +197,7 @@ def unhandled_problem(scope: Scope, exc: BaseException) -> ProblemResponse:
         # A dropped database connection, a deadlock, or a key a concurrent request inserted between
         # our check and our insert: the request did nothing, and a retry gets the right answer.
         get_logger("postloan.http").warning(
-            "transient_failure", error=repr(exc), path=scope.get("path"), request_id=request_id
+            "transient_failure", **_loggable(exc), path=scope.get("path"), request_id=request_id
         )
         body = problem_body(
             status=503,
@@ -205,7 +207,7 @@ def unhandled_problem(scope: Scope, exc: BaseException) -> ProblemResponse:
         )
         return ProblemResponse(body, status_code=503, headers={"Retry-After": "1"})
     get_logger("postloan.http").error(
-        "unhandled_exception", exc_info=exc, path=scope.get("path"), request_id=request_id
+        "unhandled_exception", **_loggable(exc), path=scope.get("path"), request_id=request_id
     )
     body = problem_body(
         status=500,
@@ -214,6 +216,19 @@ def unhandled_problem(scope: Scope, exc: BaseException) -> ProblemResponse:
         request_id=request_id,
     )
     return ProblemResponse(body, status_code=500)
+
+
+def _loggable(exc: BaseException) -> dict[str, Any]:
+    """What to log of `exc`: a database error's message quotes the rejected value, so it gets none."""
+    if not isinstance(exc, DBAPIError):
+        return {"exc_info": exc}
+    orig = exc.orig
+    return {
+        "error": type(orig).__name__,
+        "sqlstate": getattr(orig, "sqlstate", None),
+        "statement": exc.statement,
+        "stack": "".join(traceback.format_tb(exc.__traceback__)),
+    }
 
 
 class UnhandledErrorMiddleware:

@@ -53,12 +53,12 @@ class Target:
 
 
 def system_token(*, secret: str, issuer: str, audience: str, algorithm: str) -> str:
-    """A `system` token (core banking) that outlives a long simulation."""
+    """A `system` token (core banking) for a simulation; services refuse lifetimes over 12 h."""
     return mint_token(
         secret=secret,
         sub="core-banking-simulator",
         roles=["system"],
-        ttl=timedelta(days=7),
+        ttl=timedelta(hours=12),
         issuer=issuer,
         audience=audience,
         algorithm=algorithm,

@@ -28,6 +28,10 @@ from repayment_monitor.service.close_of_day import CloseResult, close_day
 
 router = APIRouter(tags=["calendar"])
 Operator = Depends(require_roles("system", "admin"))
+# Any staff role may read loans, the calendar and products; writes keep their narrower roles.
+Reader = Depends(
+    require_roles("system", "collector", "supervisor", "risk_officer", "analyst", "compliance", "relationship_manager")
+)
 
 
 def _out(result: CloseResult) -> dict[str, Any]:
@@ -39,7 +43,7 @@ def _out(result: CloseResult) -> dict[str, Any]:
     }
 
 
-@router.get("/calendar", response_model=CalendarOut)
+@router.get("/calendar", response_model=CalendarOut, dependencies=[Reader])
 async def get_calendar(session: DbSession, settings: ServiceConfig, _: CurrentPrincipal) -> dict[str, Any]:
     """The current business date and the last closed one."""
     today = await business_date(session, initial=settings.first_business_date())
@@ -159,7 +163,7 @@ def _range(start: date | None, end: date | None) -> None:
         raise ProblemError(422, "Invalid range", f"to {end} is before from {start}")
 
 
-@router.get("/calendar/holidays", response_model=CalendarDaysOut)
+@router.get("/calendar/holidays", response_model=CalendarDaysOut, dependencies=[Reader])
 async def list_calendar_days(
     session: DbSession,
     _: CurrentPrincipal,
@@ -186,7 +190,7 @@ async def list_calendar_days(
     }
 
 
-@router.get("/calendar/non-business-days", response_model=NonBusinessDaysOut)
+@router.get("/calendar/non-business-days", response_model=NonBusinessDaysOut, dependencies=[Reader])
 async def list_non_business_days(
     session: DbSession, settings: ServiceConfig, _: CurrentPrincipal, start: From = None, end: To = None
 ) -> dict[str, Any]:

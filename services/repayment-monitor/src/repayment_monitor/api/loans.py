@@ -26,6 +26,10 @@ from repayment_monitor.service.ledgers import LoanFile
 
 router = APIRouter(tags=["loans"])
 Writer = Depends(require_roles("system", "admin"))
+# Any staff role may read loans, the calendar and products; writes keep their narrower roles.
+Reader = Depends(
+    require_roles("system", "collector", "supervisor", "risk_officer", "analyst", "compliance", "relationship_manager")
+)
 
 
 def to_command(body: LoanIn) -> BookLoan:
@@ -96,7 +100,7 @@ async def register_loan(
         return queries.loan_detail(file, file.replay(today), buckets)
 
 
-@router.get("/loans", response_model=WorkListOut)
+@router.get("/loans", response_model=WorkListOut, dependencies=[Reader])
 async def overdue_work_list(
     session: DbSession,
     settings: ServiceConfig,
@@ -136,7 +140,7 @@ async def _file_and_ledger(session: DbSession, settings: ServiceConfig, loan_id:
     return file, file.replay(today)
 
 
-@router.get("/loans/{loan_id}", response_model=LoanOut)
+@router.get("/loans/{loan_id}", response_model=LoanOut, dependencies=[Reader])
 async def get_loan(
     loan_id: str, session: DbSession, settings: ServiceConfig, buckets: Buckets, _: CurrentPrincipal
 ) -> dict[str, object]:
@@ -145,7 +149,7 @@ async def get_loan(
     return queries.loan_detail(file, ledger, buckets)
 
 
-@router.get("/loans/{loan_id}/schedule", response_model=ScheduleOut)
+@router.get("/loans/{loan_id}/schedule", response_model=ScheduleOut, dependencies=[Reader])
 async def get_schedule(
     loan_id: str, session: DbSession, settings: ServiceConfig, _: CurrentPrincipal
 ) -> dict[str, object]:
@@ -156,7 +160,7 @@ async def get_schedule(
     return {"loan_id": loan_id, "business_date": ledger.as_of, "installments": queries.schedule_view(ledger, shifted)}
 
 
-@router.get("/loans/{loan_id}/events", response_model=LoanEventsOut)
+@router.get("/loans/{loan_id}/events", response_model=LoanEventsOut, dependencies=[Reader])
 async def get_loan_events(
     loan_id: str,
     session: DbSession,
@@ -174,7 +178,7 @@ async def get_loan_events(
     return {"loan_id": loan_id, "items": items, "next_cursor": next_cursor}
 
 
-@router.get("/loans/{loan_id}/dpd-history", response_model=DpdHistoryOut)
+@router.get("/loans/{loan_id}/dpd-history", response_model=DpdHistoryOut, dependencies=[Reader])
 async def get_dpd_history(
     loan_id: str,
     session: DbSession,

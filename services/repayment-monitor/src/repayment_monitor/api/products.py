@@ -28,10 +28,14 @@ from repayment_monitor.service.queries import BadCursor, decode_cursor, encode_c
 
 router = APIRouter(tags=["products"])
 Admin = Depends(require_roles("admin"))
+# Any staff role may read loans, the calendar and products; writes keep their narrower roles.
+Reader = Depends(
+    require_roles("system", "collector", "supervisor", "risk_officer", "analyst", "compliance", "relationship_manager")
+)
 Code = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]*$")]
 
 
-@router.get("/products", response_model=ProductsOut)
+@router.get("/products", response_model=ProductsOut, dependencies=[Reader])
 async def list_products(
     session: DbSession,
     _: CurrentPrincipal,
@@ -52,7 +56,7 @@ async def list_products(
     return {"items": items, "next_cursor": encode_cursor([last]) if last is not None else None}
 
 
-@router.get("/products/{code}", response_model=ProductOut)
+@router.get("/products/{code}", response_model=ProductOut, dependencies=[Reader])
 async def get_product(code: Code, session: DbSession, _: CurrentPrincipal) -> dict[str, Any]:
     """The product's rules, or the defaults with `configured: false` when it has none.
 
