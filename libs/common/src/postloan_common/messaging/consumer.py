@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
+import hashlib
 import time
 import traceback
 import uuid
@@ -45,6 +47,8 @@ BatchHook = Callable[[AsyncSession, Sequence[Envelope]], Awaitable[None]]
 
 # Synthetic inbox ids for records that carry no readable event id.
 _MALFORMED_NAMESPACE = uuid.UUID("6f1c2a4e-5b0d-4c61-9a57-9d7f3f2f5d10")
+_MAX_KEY = 200  # outbox.key
+_MAX_HEADERS = 50
 
 
 @dataclass(frozen=True)
@@ -83,11 +87,12 @@ class _Item:
     inbox_id: uuid.UUID = field(init=False)
 
     def __post_init__(self) -> None:
-        if self.envelope is not None:
-            self.inbox_id = self.envelope.id
-        else:
-            locator = f"{self.record.topic}:{self.record.partition}:{self.record.offset}"
-            self.inbox_id = uuid.uuid5(_MALFORMED_NAMESPACE, locator)
+        self.inbox_id = self.envelope.id if self.envelope is not None else _locator_id(self.record)
+
+
+def _locator_id(record: ConsumerRecord) -> uuid.UUID:
+    """A stable inbox id for a record whose own event id cannot be used."""
+    return uuid.uuid5(_MALFORMED_NAMESPACE, f"{record.topic}:{record.partition}:{record.offset}")
 
 
 class Consumer:
@@ -230,7 +235,7 @@ class Consumer:
                 await self._apply(session, items, isolate=True)
 
     async def _apply(self, session: AsyncSession, items: list[_Item], *, isolate: bool) -> None:
-        fresh_ids = await self._claim(session, items)
+        fresh_ids = await (self._claim_each(session, items) if isolate else self._claim(session, items))
         todo: list[_Item] = []
         for item in items:
             if item.inbox_id not in fresh_ids:
@@ -238,7 +243,7 @@ class Consumer:
                 continue
             fresh_ids.discard(item.inbox_id)  # the same event twice in one batch applies once
             if item.envelope is None:
-                await self._dead_letter(session, item, item.error or "malformed")
+                await self._dead_letter_safely(session, item, item.error or "malformed")
             elif item.envelope.type in self.handlers or item.envelope.type in self.batch_handlers:
                 todo.append(item)
             else:
@@ -258,7 +263,7 @@ class Consumer:
                 except Exception as exc:
                     if is_transient(exc):
                         raise
-                    await self._dead_letter(session, item, _reason(exc))
+                    await self._dead_letter_safely(session, item, _reason(exc))
         if self.after_batch is not None and applied:
             await self.after_batch(session, applied)
         if applied:
@@ -281,8 +286,8 @@ class Consumer:
             {
                 "consumer": self.config.name,
                 "event_id": item.inbox_id,
-                "event_type": item.envelope.type if item.envelope else "<malformed>",
-                "topic": item.record.topic,
+                "event_type": _bounded(item.envelope.type if item.envelope else "<malformed>", 100),
+                "topic": _bounded(item.record.topic, 200),
                 "partition": item.record.partition,
                 "offset": item.record.offset,
             }
@@ -295,22 +300,56 @@ class Consumer:
         )
         return {row[0] for row in result}
 
+    async def _claim_each(self, session: AsyncSession, items: list[_Item]) -> set[uuid.UUID]:
+        """Claim records one at a time, so a record whose inbox row cannot be written is dead-lettered alone."""
+        fresh: set[uuid.UUID] = set()
+        for item in items:
+            try:
+                async with session.begin_nested():
+                    fresh |= await self._claim(session, [item])
+            except Exception as exc:
+                if is_transient(exc):
+                    raise
+                item.envelope, item.error = None, f"unstorable record: {_reason(exc)}"
+                item.inbox_id = _locator_id(item.record)
+                async with session.begin_nested():
+                    fresh |= await self._claim(session, [item])
+        return fresh
+
+    async def _dead_letter_safely(self, session: AsyncSession, item: _Item, reason: str) -> None:
+        """Dead-letter `item`; if even that write fails, dead-letter its coordinates and the reason only."""
+        try:
+            async with session.begin_nested():
+                await self._dead_letter(session, item, reason)
+            return
+        except Exception as exc:
+            if is_transient(exc):
+                raise
+            log.error("dead letter refused, writing a minimal one", error=type(exc).__name__, topic=item.record.topic)
+            failure = f"{reason}; the full dead letter could not be stored: {_reason(exc)}"
+        bare = _Item(_bare_record(item.record), None, item.error)
+        bare.inbox_id = item.inbox_id
+        await self._dead_letter(session, bare, failure)
+
     async def _dead_letter(self, session: AsyncSession, item: _Item, reason: str) -> None:
         record = item.record
         headers = {
-            "dlt-reason": reason[:4000],
+            "dlt-reason": _bounded(reason, 4000),
             "dlt-consumer": self.config.name,
             "dlt-original-topic": record.topic,
             "dlt-original-partition": str(record.partition),
             "dlt-original-offset": str(record.offset),
         }
-        headers.update({k: v.decode(errors="replace") for k, v in (record.headers or ()) if k not in headers})
+        for name, value in list(record.headers or ())[:_MAX_HEADERS]:
+            name = _bounded(str(name), 200)
+            if name not in headers:
+                headers[name] = _bounded((value or b"").decode(errors="replace"), 1000)
         await session.execute(
             insert(self.outbox).values(
                 event_id=uuid.uuid5(_MALFORMED_NAMESPACE, f"dlt:{self.config.name}:{item.inbox_id}"),
                 topic=dead_letter_topic(record.topic),
-                key=(record.key or b"").decode(errors="replace") or str(item.inbox_id),
-                event_type=item.envelope.type if item.envelope else "<malformed>",
+                key=_outbox_key(record.key) or str(item.inbox_id),
+                event_type=_bounded(item.envelope.type if item.envelope else "<malformed>", 100),
                 payload=record.value or b"",
                 headers=headers,
             )
@@ -323,7 +362,7 @@ class Consumer:
         EVENTS.labels(self.config.name, record.topic, "dead_lettered").inc()
         log.warning(
             "event dead-lettered",
-            reason=reason[:500],
+            reason=_bounded(reason, 500),
             topic=record.topic,
             partition=record.partition,
             offset=record.offset,
@@ -356,8 +395,35 @@ def _parse(record: ConsumerRecord) -> _Item:
 
 
 def _reason(exc: BaseException) -> str:
+    """Why an event failed, without the values it carried (they may be PII)."""
+    if isinstance(exc, ValidationError):
+        problems = "; ".join(
+            f"{'.'.join(str(part) for part in error['loc']) or '(root)'}: {error['msg']}"
+            for error in exc.errors(include_url=False, include_input=False, include_context=False)[:20]
+        )
+        return _bounded(f"{exc.error_count()} validation error(s) for {exc.title}: {problems}", 4000)
     summary = "".join(traceback.format_exception_only(type(exc), exc)).strip()
-    return summary[:4000]
+    return _bounded(summary, 4000)
+
+
+def _bounded(text: str, limit: int) -> str:
+    """`text` as PostgreSQL text and JSONB accept it: no NUL characters, at most `limit` characters."""
+    cleaned = text.replace("\x00", "\ufffd")
+    return cleaned if len(cleaned) <= limit else cleaned[: limit - 1] + "…"
+
+
+def _outbox_key(raw: bytes | None) -> str:
+    """A record key as the outbox's VARCHAR(200) key column takes it; an over-long key keeps a digest."""
+    key = _bounded((raw or b"").decode(errors="replace"), 10_000)
+    if len(key) <= _MAX_KEY:
+        return key
+    digest = hashlib.sha256(raw or b"").hexdigest()[:16]
+    return f"{key[: _MAX_KEY - 18]}~{digest}"
+
+
+def _bare_record(record: ConsumerRecord) -> ConsumerRecord:
+    """The record with only what is safe to store: no key, no headers; the value stays as bytes."""
+    return dataclasses.replace(record, key=None, headers=())
 
 
 # Serialization failure, deadlock, lock not available, server shutting down or admin-terminated,

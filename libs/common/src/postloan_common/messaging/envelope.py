@@ -1,4 +1,4 @@
-"""The event envelope of ARCHITECTURE §3 (CloudEvents-aligned)."""
+"""The event envelope (CloudEvents-aligned; fields in docs/architecture.md, "Events")."""
 
 from __future__ import annotations
 
@@ -10,6 +10,8 @@ from uuid import UUID
 import uuid_utils
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+# The inbox and outbox store the type in VARCHAR(100).
+TYPE_MAX_LENGTH = 100
 _KEBAB = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
 
 
@@ -24,14 +26,14 @@ class Envelope(BaseModel):
     model_config = ConfigDict(frozen=True, extra="ignore")
 
     id: UUID = Field(default_factory=new_event_id)
-    type: str
+    type: str = Field(max_length=TYPE_MAX_LENGTH)
     version: int = Field(1, ge=1)
-    source: str
+    source: str = Field(max_length=200)
     subject: str = Field(min_length=1, max_length=200)
     time: datetime = Field(default_factory=lambda: datetime.now(UTC))
     business_date: date | None = None
-    correlation_id: str | None = None
-    causation_id: str | None = None
+    correlation_id: str | None = Field(None, max_length=200)
+    causation_id: str | None = Field(None, max_length=200)
     data: dict[str, Any] = Field(default_factory=dict)
 
     @field_validator("type")
