@@ -156,3 +156,16 @@ async def test_models_and_performance(ra_api, token) -> None:
         assert performance.json()["training_auc"] == model["auc"]
         assert performance.json()["labelled_rows"] == 0
         assert (await client.get("/v1/models/nope/performance", headers=token("analyst"))).status_code == 404
+
+
+async def test_rules_with_huge_numbers_or_long_lists_are_422_not_500(ra_api, token) -> None:
+    async with ra_api() as (client, _):
+        for condition, path in (
+            ({"feature": "dpd", "op": ">", "value": 10**400}, "$.condition.value"),
+            ({"feature": "dpd", "op": "in", "value": list(range(1000))}, "$.condition.value"),
+        ):
+            rule = {"rule_id": "too-big", "name": "Too big", "condition": condition, "severity": "high"}
+            rejected = await client.post("/v1/rules", json=rule, headers=token("risk_officer"))
+            assert rejected.status_code == 422, rejected.text
+            assert rejected.headers["content-type"].startswith("application/problem+json")
+            assert rejected.json()["errors"][0]["path"] == path
