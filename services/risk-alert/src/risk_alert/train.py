@@ -50,7 +50,15 @@ async def _train_against_champion(settings: Settings, data: training.Dataset, ve
                 metrics={**challenger_metrics, "champion_auc_on_holdout": champion_auc},
             )
             if promote:
-                await models.promote(session, version=challenger.version)
+                await models.promote(
+                    session,
+                    version=challenger.version,
+                    details={
+                        "auc": challenger_metrics["auc"],
+                        "champion": champion.version,
+                        "champion_auc": champion_auc,
+                    },
+                )
     verdict = "promoted" if promote else "kept as challenger"
     print(
         f"{challenger.version}: hold-out AUC {challenger_metrics['auc']:.4f} (KS {challenger_metrics['ks']:.4f}, "

@@ -53,7 +53,7 @@ async def current_categories(session: AsyncSession, loan_ids: Iterable[str]) -> 
             classifications.c.loan_id.in_(sorted(loan_ids))
         )
     )
-    return dict(rows.tuples().all())
+    return {loan_id: category for loan_id, category in rows.all()}
 
 
 async def lock_business_date(session: AsyncSession, business_date: date) -> None:
