@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from postloan_common.audit import PII_READ, record_audit
 from postloan_crm.store.tables import audit_log
 
-PII_READ = "pii.read"
+__all__ = ["PII_READ", "record"]
 
 
 async def record(
@@ -22,8 +22,6 @@ async def record(
     correlation_id: str | None = None,
 ) -> None:
     """Write an audit row in the caller's transaction."""
-    await session.execute(
-        insert(audit_log).values(
-            actor=actor, action=action, subject=subject, details=details or {}, correlation_id=correlation_id or None
-        )
+    await record_audit(
+        session, audit_log, actor=actor, action=action, subject=subject, details=details, correlation_id=correlation_id
     )

@@ -4,18 +4,24 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from postloan_common.audit import PII_READ, record_audit
 from risk_alert.store.tables import audit_log
+
+__all__ = ["PII_READ", "record"]
 
 
 async def record(
-    session: AsyncSession, *, actor: str, action: str, subject: str, details: dict[str, Any], correlation_id: str | None
+    session: AsyncSession,
+    *,
+    actor: str,
+    action: str,
+    subject: str,
+    details: dict[str, Any] | None = None,
+    correlation_id: str | None = None,
 ) -> None:
     """Write an audit row in the caller's transaction."""
-    await session.execute(
-        insert(audit_log).values(
-            actor=actor, action=action, subject=subject, details=details, correlation_id=correlation_id or None
-        )
+    await record_audit(
+        session, audit_log, actor=actor, action=action, subject=subject, details=details, correlation_id=correlation_id
     )
