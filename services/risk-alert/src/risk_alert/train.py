@@ -20,6 +20,7 @@ from risk_alert import synthetic
 from risk_alert.domain import training
 from risk_alert.domain.scoring import Scorecard
 from risk_alert.service import history, models
+from risk_alert.service.model_evaluation import evaluate_and_store
 from risk_alert.settings import Settings
 
 DESCRIPTION = "Behavioural scorecard: PD of 90+ DPD within 12 months; logistic regression on monotone WoE bins."
@@ -49,6 +50,7 @@ async def _train_against_champion(settings: Settings, data: training.Dataset, ve
                 status=models.CHALLENGER,
                 metrics={**challenger_metrics, "champion_auc_on_holdout": champion_auc},
             )
+            await evaluate_and_store(session, versions=[challenger.version, champion.version])
             if promote:
                 await models.promote(
                     session,

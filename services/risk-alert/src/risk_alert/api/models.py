@@ -7,19 +7,16 @@ from typing import Any
 import numpy as np
 from fastapi import APIRouter
 from prometheus_client import Gauge
-from sqlalchemy import select
 
 from postloan_common.web import DbSession, ProblemError
-from risk_alert.api.deps import Reader
+from risk_alert.api.deps import ModelAuditor, Reader
 from risk_alert.api.schemas import (
     ModelsOut,
     PerformanceOut,
 )
 from risk_alert.domain import training
-from risk_alert.service import history, models
-from risk_alert.store.tables import (
-    loan_scores,
-)
+from risk_alert.service import models
+from risk_alert.store import model_evaluations
 
 router = APIRouter(prefix="/v1")
 
@@ -42,42 +39,40 @@ async def list_models(session: DbSession) -> dict[str, Any]:
     }
 
 
-@router.get("/models/{version}/performance", response_model=PerformanceOut, tags=["models"], dependencies=[Reader])
+@router.get(
+    "/models/{version}/performance", response_model=PerformanceOut, tags=["models"], dependencies=[ModelAuditor]
+)
 async def model_performance(version: str, session: DbSession) -> dict[str, Any]:
-    """AUC and KS on labelled own history, and PSI of current scores against the version's training scores."""
+    """AUC and KS on labelled own history (as last evaluated), and PSI of current scores against training scores."""
     async with session.begin():
         found = await models.artifact_of(session, version)
         if found is None:
             raise ProblemError(404, "Model not found", f"model {version} does not exist")
         model, metrics = found
-        status_ = (
-            await session.execute(select(models.models.c.status).where(models.models.c.version == version))
-        ).scalar()
-        scores = [
-            float(s)
-            for (s,) in await session.execute(select(loan_scores.c.score).where(loan_scores.c.model_version == version))
-        ]
-        labelled = await history.training_rows(session)
+        status_ = await model_evaluations.status_of(session, version)
+        evaluation = await model_evaluations.latest(session, version)
+        scores = await model_evaluations.current_scores(session, version)
     reference = model.training.get("holdout", {}).get("score_distribution") or metrics.get("score_distribution")
     psi = training.psi(reference, np.asarray(scores)) if reference and scores else None
-    observed = (
-        training.evaluate(model, labelled) if len(labelled) and 0 < labelled.outcome.sum() < len(labelled) else None
-    )
-    if observed:
-        MODEL_AUC.labels(version).set(observed["auc"])
-        MODEL_KS.labels(version).set(observed["ks"])
+    auc = evaluation["auc"] if evaluation else None
+    ks = evaluation["ks"] if evaluation else None
+    if auc is not None and ks is not None:
+        MODEL_AUC.labels(version).set(auc)
+        MODEL_KS.labels(version).set(ks)
     if psi is not None:
         MODEL_PSI.labels(version).set(psi)
+    calibration = evaluation["calibration"] if evaluation and evaluation["calibration"] is not None else None
     return {
         "version": version,
         "status": status_,
         "training_auc": metrics.get("auc"),
         "training_ks": metrics.get("ks"),
         "training_gini": metrics.get("gini"),
-        "auc": observed["auc"] if observed else None,
-        "ks": observed["ks"] if observed else None,
-        "labelled_rows": len(labelled),
+        "auc": auc,
+        "ks": ks,
+        "labelled_rows": evaluation["labelled_rows"] if evaluation else 0,
+        "evaluated_at": evaluation["evaluated_at"] if evaluation else None,
         "psi": psi,
         "scored_loans": len(scores),
-        "calibration": observed["calibration"] if observed else metrics.get("calibration", []),
+        "calibration": calibration if calibration is not None else metrics.get("calibration", []),
     }

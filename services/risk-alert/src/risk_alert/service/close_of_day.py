@@ -26,6 +26,7 @@ from risk_alert.domain.scoring import Scorecard, columns_matrix, score_matrix
 from risk_alert.service import models
 from risk_alert.service.alert_rules import apply_rules, evaluate_customer_rules
 from risk_alert.service.chunk_writes import write_chunk
+from risk_alert.service.model_evaluation import evaluate_and_store
 from risk_alert.settings import Settings
 from risk_alert.store.alert_store import enabled_rules, load_alert_book
 from risk_alert.store.customers import refresh_customers, snapshot_features
@@ -137,6 +138,10 @@ async def rescore(
         t = time.perf_counter()
         await snapshot_features(session, as_of=business_date)
         stats.add_phase("snapshot", t)
+        # Labels only grow when a month-end snapshot comes of age: evaluate the models then, not per request.
+        t = time.perf_counter()
+        await evaluate_and_store(session)
+        stats.add_phase("evaluate_models", t)
     stats.seconds = round(time.perf_counter() - started, 3)
     return stats
 
