@@ -9,8 +9,10 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from postloan_common.db import driver_connection
+from postloan_common.db_arrays import unnest_sql
 from risk_alert.domain.alerts import AlertBook
 from risk_alert.store.events import emit_sql
+from risk_alert.store.tables import alerts
 
 
 async def load_alert_book(session: AsyncSession, *, subject_type: str, business_date: date) -> AlertBook:
@@ -52,7 +54,7 @@ def _json(value: Any) -> Any:
 # Raise alerts of one rule: the alert rows, their history and their events in one statement.
 RAISE = f"""
 WITH a AS (
-    SELECT * FROM unnest($1::text[], $2::text[], $3::text[]) AS a(alert_id, subject, customer_id)
+    SELECT * FROM {unnest_sql(alerts, ["alert_id", "subject_id", "customer_id"])} AS a(alert_id, subject, customer_id)
 ),
 ins AS (
     INSERT INTO alerts (alert_id, rule_id, subject_type, subject_id, customer_id, severity, status, message,
@@ -73,7 +75,7 @@ d AS (
 
 # Auto-resolve alerts of one rule: status, history and events in one statement.
 RESOLVE = f"""
-WITH a AS (SELECT * FROM unnest($1::text[], $2::text[]) AS a(alert_id, subject)),
+WITH a AS (SELECT * FROM {unnest_sql(alerts, ["alert_id", "subject_id"])} AS a(alert_id, subject)),
 upd AS (
     UPDATE alerts SET status = 'resolved', closed_at = now(), updated_at = now()
     WHERE alert_id IN (SELECT alert_id FROM a)
