@@ -5,10 +5,12 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from postloan_common import web
-from risk_alert.api import routes
+from risk_alert.api import alerts, assessments, models, risk, rules
 from risk_alert.settings import Settings
+
+ROUTERS = (risk.router, assessments.router, rules.router, alerts.router, models.router)
 
 
 def create_app() -> FastAPI:
     """Build the risk-alert API from the environment's settings."""
-    return web.create_app(settings=Settings(), title="postloan risk-alert", routers=(routes.router,))
+    return web.create_app(settings=Settings(), title="postloan risk-alert", routers=ROUTERS)

@@ -20,6 +20,7 @@ from risk_alert import synthetic
 from risk_alert.domain import training
 from risk_alert.domain.scoring import Scorecard
 from risk_alert.service import history, models
+from risk_alert.service.model_evaluation import evaluate_and_store
 from risk_alert.settings import Settings
 
 DESCRIPTION = "Behavioural scorecard: PD of 90+ DPD within 12 months; logistic regression on monotone WoE bins."
@@ -49,8 +50,17 @@ async def _train_against_champion(settings: Settings, data: training.Dataset, ve
                 status=models.CHALLENGER,
                 metrics={**challenger_metrics, "champion_auc_on_holdout": champion_auc},
             )
+            await evaluate_and_store(session, versions=[challenger.version, champion.version])
             if promote:
-                await models.promote(session, version=challenger.version)
+                await models.promote(
+                    session,
+                    version=challenger.version,
+                    details={
+                        "auc": challenger_metrics["auc"],
+                        "champion": champion.version,
+                        "champion_auc": champion_auc,
+                    },
+                )
     verdict = "promoted" if promote else "kept as challenger"
     print(
         f"{challenger.version}: hold-out AUC {challenger_metrics['auc']:.4f} (KS {challenger_metrics['ks']:.4f}, "

@@ -151,8 +151,45 @@ async def test_models_and_performance(ra_api, token) -> None:
         (model,) = listed.json()["items"]
         assert model["version"] == "default-v1" and model["status"] == "champion"
         assert model["auc"] > 0.75
-        performance = await client.get("/v1/models/default-v1/performance", headers=token("analyst"))
+        # Performance reads labelled history: risk officers (and admins) only.
+        assert (await client.get("/v1/models/default-v1/performance", headers=token("analyst"))).status_code == 403
+        performance = await client.get("/v1/models/default-v1/performance", headers=token("risk_officer"))
         assert performance.status_code == 200, performance.text
         assert performance.json()["training_auc"] == model["auc"]
         assert performance.json()["labelled_rows"] == 0
-        assert (await client.get("/v1/models/nope/performance", headers=token("analyst"))).status_code == 404
+        assert performance.json()["evaluated_at"] is None
+        admin = await client.get("/v1/models/default-v1/performance", headers=token("admin"))
+        assert admin.status_code == 200
+        assert (await client.get("/v1/models/nope/performance", headers=token("risk_officer"))).status_code == 404
+
+
+async def test_performance_answers_from_the_stored_evaluation(ra_api, token) -> None:
+    from postloan_common.db import create_engine, session_factory
+    from risk_alert.store import model_evaluations
+
+    async with ra_api() as (client, url):
+        assert (await client.get("/v1/models", headers=token("analyst"))).status_code == 200  # seeds default-v1
+        engine = create_engine(url)
+        try:
+            async with session_factory(engine).begin() as session:
+                observed = {"auc": 0.81, "ks": 0.44, "calibration": [{"grade": 1.0, "pd": 0.01, "observed": 0.02}]}
+                await model_evaluations.save(session, version="default-v1", labelled_rows=1234, observed=observed)
+        finally:
+            await engine.dispose()
+        body = (await client.get("/v1/models/default-v1/performance", headers=token("risk_officer"))).json()
+        assert (body["auc"], body["ks"], body["labelled_rows"]) == (0.81, 0.44, 1234)
+        assert body["calibration"] == observed["calibration"]
+        assert body["evaluated_at"] is not None
+
+
+async def test_rules_with_huge_numbers_or_long_lists_are_422_not_500(ra_api, token) -> None:
+    async with ra_api() as (client, _):
+        for condition, path in (
+            ({"feature": "dpd", "op": ">", "value": 10**400}, "$.condition.value"),
+            ({"feature": "dpd", "op": "in", "value": list(range(1000))}, "$.condition.value"),
+        ):
+            rule = {"rule_id": "too-big", "name": "Too big", "condition": condition, "severity": "high"}
+            rejected = await client.post("/v1/rules", json=rule, headers=token("risk_officer"))
+            assert rejected.status_code == 422, rejected.text
+            assert rejected.headers["content-type"].startswith("application/problem+json")
+            assert rejected.json()["errors"][0]["path"] == path

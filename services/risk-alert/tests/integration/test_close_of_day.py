@@ -13,7 +13,7 @@ from postloan_common.db import create_engine, session_factory
 from postloan_common.messaging.envelope import Envelope
 from risk_alert.service.close_of_day import rescore
 from risk_alert.settings import Settings
-from risk_alert.store.tables import classifications, loan_scores, outbox
+from risk_alert.store.tables import classifications, loan_scores, model_evaluations, outbox
 
 pytestmark = pytest.mark.integration
 
@@ -99,4 +99,10 @@ async def test_close_of_day_publishes_valid_events_and_rewrites_only_what_moved(
         ecl_month_end = dict((await session.execute(select(classifications.c.loan_id, classifications.c.ecl))).all())
     assert ecl_month_end["L-corp"] != ecl_before["L-corp"]
     assert ecl_month_end["L-fine"] != ecl_before["L-fine"]
+    # Month end also evaluates the models on labelled history, for the performance endpoint to read.
+    async with sessions() as session:
+        evaluated = (
+            await session.execute(select(model_evaluations.c.version, model_evaluations.c.labelled_rows))
+        ).all()
+    assert [tuple(r) for r in evaluated] == [("default-v1", 0)]
     await engine.dispose()

@@ -115,3 +115,21 @@ def test_dedup_window() -> None:
     assert within_window(date(2026, 1, 1), date(2026, 1, 7), 7)
     assert not within_window(date(2026, 1, 1), date(2026, 1, 8), 7)
     assert not within_window(None, date(2026, 1, 8), 7)
+
+
+def test_huge_numbers_are_refused_not_overflowing() -> None:
+    for value in (10**400, -(10**400), 1e300, float("inf")):
+        errors = rules.validate({"feature": "dpd", "op": ">", "value": value}, subject_type="loan")
+        assert [e.path for e in errors] == ["$.value"], value
+    errors = rules.validate({"feature": "dpd", "op": "in", "value": [1, 10**400]}, subject_type="loan")
+    assert [e.path for e in errors] == ["$.value[1]"]
+    assert rules.validate({"feature": "dpd", "op": ">", "value": 10**9}, subject_type="loan") == []
+
+
+def test_list_lengths_are_capped() -> None:
+    long_in = {"feature": "dpd", "op": "in", "value": list(range(rules.MAX_LIST + 1))}
+    assert [e.path for e in rules.validate(long_in, subject_type="loan")] == ["$.value"]
+    ok_in = {"feature": "dpd", "op": "in", "value": list(range(rules.MAX_LIST))}
+    assert rules.validate(ok_in, subject_type="loan") == []
+    wide = {"any": [{"feature": "dpd", "op": ">", "value": i} for i in range(rules.MAX_LIST + 1)]}
+    assert [e.path for e in rules.validate(wide, subject_type="loan")] == ["$.any"]

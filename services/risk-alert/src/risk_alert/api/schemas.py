@@ -186,6 +186,7 @@ class PerformanceOut(BaseModel):
     auc: float | None = Field(description="on labelled own history (90+ DPD within 12 months), when there is any")
     ks: float | None
     labelled_rows: int
+    evaluated_at: datetime | None = Field(None, description="when auc/ks were last computed (training, month end)")
     psi: float | None = Field(description="current scores of this version against its training distribution")
     scored_loans: int
     calibration: list[dict[str, float]]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from enum import StrEnum
 
@@ -47,3 +48,23 @@ def next_status(current: AlertStatus | str, action: AlertAction | str) -> AlertS
 def within_window(last_raised: date | None, today: date, window_days: int) -> bool:
     """Whether an alert raised on `last_raised` still suppresses a new one for the same rule and subject."""
     return last_raised is not None and today < last_raised + timedelta(days=max(window_days, 0))
+
+
+@dataclass
+class AlertBook:
+    """Open alerts and the last raising date per (rule, subject), for one subject type."""
+
+    open: dict[tuple[str, str], str] = field(default_factory=dict)
+    last_raised: dict[tuple[str, str], date] = field(default_factory=dict)
+    # The open alerts of each rule by subject: resolving looks them up rather than scanning every subject.
+    by_rule: dict[str, dict[str, str]] = field(default_factory=dict)
+
+    def add_open(self, rule_id: str, subject: str, alert_id: str) -> None:
+        """Record an open alert."""
+        self.open[(rule_id, subject)] = alert_id
+        self.by_rule.setdefault(rule_id, {})[subject] = alert_id
+
+    def pop_open(self, rule_id: str, subject: str) -> str:
+        """Forget an open alert; return its id."""
+        self.by_rule[rule_id].pop(subject, None)
+        return self.open.pop((rule_id, subject))

@@ -18,6 +18,17 @@ NORMAL, SPECIAL_MENTION, SUBSTANDARD, DOUBTFUL, LOSS = range(5)
 CATEGORIES: tuple[str, ...] = ("normal", "special_mention", "substandard", "doubtful", "loss")
 CATEGORY_OF: dict[str, int] = {name: index for index, name in enumerate(CATEGORIES)}
 NONE = -1
+# A loan not yet classified is presumed performing: normal, IFRS 9 stage 1, until its first close of day.
+PRESUMED_CATEGORY = CATEGORIES[NORMAL]
+PRESUMED_STAGE = 1
+# Non-performing: substandard and worse (docs/domain.md). The one definition in risk-alert; SQL uses npl_sql().
+NPL_CATEGORIES: tuple[str, ...] = CATEGORIES[SUBSTANDARD:]
+
+
+def npl_sql(column: str) -> str:
+    """A SQL predicate: `column` (a category name) is non-performing."""
+    return f"{column} IN ({', '.join(repr(name) for name in NPL_CATEGORIES)})"
+
 
 # Why a loan holds its category (the `reason` of classification-changed).
 REASONS: tuple[str, ...] = (

@@ -32,6 +32,10 @@ OPS: dict[str, Callable[[Any, Any], Any]] = {
 ORDERING = frozenset({">", ">=", "<", "<="})
 MAX_DEPTH = 8
 MAX_NODES = 100
+# Lists ('in' values, group children) and numbers are bounded: a huge integer does not fit a float
+# (OverflowError), and no feature value comes anywhere near 1e15.
+MAX_LIST = 50
+MAX_NUMBER = 1e15
 
 # Which features rules may name, per subject type, and whether each is a number or text.
 NUMBER, TEXT = "number", "text"
@@ -123,6 +127,9 @@ def validate(condition: object, *, subject_type: str) -> list[RuleError]:
             if not isinstance(children, list) or not children:
                 errors.append(RuleError(f"{path}.{key}", "must be a non-empty list of conditions"))
                 return
+            if len(children) > MAX_LIST:
+                errors.append(RuleError(f"{path}.{key}", f"a group has at most {MAX_LIST} conditions"))
+                return
             for i, child in enumerate(children):
                 check(child, f"{path}.{key}[{i}]", depth + 1)
             return
@@ -160,20 +167,38 @@ def _check_comparison(node: dict[str, Any], path: str, features: dict[str, str],
         if not isinstance(value, list) or not value:
             errors.append(RuleError(f"{path}.value", "'in' needs a non-empty list"))
             return
+        if len(value) > MAX_LIST:
+            errors.append(RuleError(f"{path}.value", f"'in' takes at most {MAX_LIST} values"))
+            return
         for i, item in enumerate(value):
             if not _fits(item, kind):
-                errors.append(RuleError(f"{path}.value[{i}]", f"must be a {kind}"))
+                errors.append(RuleError(f"{path}.value[{i}]", _value_error(item, kind)))
         return
     if not _fits(value, kind):
-        errors.append(RuleError(f"{path}.value", f"must be a {kind} for feature {feature!r}"))
+        errors.append(RuleError(f"{path}.value", _value_error(value, kind, feature)))
     elif kind == TEXT and op in ORDERING:
         errors.append(RuleError(f"{path}.op", f"{op!r} does not apply to the text feature {feature!r}"))
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
 
 
 def _fits(value: object, kind: str) -> bool:
     if kind == TEXT:
         return isinstance(value, str)
-    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+    if not _is_number(value):
+        return False
+    # Compare before any float conversion: math.isfinite(10**400) raises OverflowError.
+    if isinstance(value, float) and not math.isfinite(value):
+        return False
+    return -MAX_NUMBER <= value <= MAX_NUMBER  # type: ignore[operator]
+
+
+def _value_error(value: object, kind: str, feature: object = None) -> str:
+    if kind == NUMBER and _is_number(value):
+        return f"must be a finite number of magnitude at most {MAX_NUMBER:g}"
+    return f"must be a {kind}" + ("" if feature is None else f" for feature {feature!r}")
 
 
 def evaluate(condition: Mapping[str, Any], features: Mapping[str, Any]) -> bool:

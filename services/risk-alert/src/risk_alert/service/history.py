@@ -7,9 +7,9 @@ import json
 import numpy as np
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from postloan_common.db import driver_connection
 from risk_alert.domain.scoring import FEATURES
 from risk_alert.domain.training import Dataset
-from risk_alert.service.raw import raw_connection
 
 # A snapshot is labelled once 12 months have passed after it; the loan defaulted if one of its
 # delinquency episodes crossed 90 DPD (on its start + 91 days) within those 12 months.
@@ -29,7 +29,7 @@ WHERE s.as_of <= (SELECT max(business_date) FROM scoring_runs) - 365 AND (s.feat
 
 async def training_rows(session: AsyncSession) -> Dataset:
     """Every labelled snapshot as a dataset."""
-    raw = await raw_connection(session)
+    raw = await driver_connection(session)
     rows = await raw.fetch(LABELLED)
     parsed = [r["features"] if isinstance(r["features"], dict) else json.loads(r["features"]) for r in rows]
     columns = {

@@ -13,6 +13,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from risk_alert.domain.scoring import Scorecard
+from risk_alert.service import audit
 from risk_alert.store.tables import models
 
 DEFAULT_VERSION = "default-v1"
@@ -63,11 +64,29 @@ async def save(session: AsyncSession, *, model: Scorecard, status: str, metrics:
     )
 
 
-async def promote(session: AsyncSession, *, version: str) -> None:
-    """Make `version` the champion and retire the previous one."""
-    await session.execute(update(models).where(models.c.status == CHAMPION).values(status=RETIRED))
+async def promote(
+    session: AsyncSession,
+    *,
+    version: str,
+    actor: str = "risk-alert-train",
+    details: dict[str, Any] | None = None,
+    correlation_id: str | None = None,
+) -> None:
+    """Make `version` the champion, retire the previous one and audit who promoted it (issue 13 item 14)."""
+    retired = await session.execute(
+        update(models).where(models.c.status == CHAMPION).values(status=RETIRED).returning(models.c.version)
+    )
+    previous = [v for (v,) in retired]
     await session.execute(
         update(models).where(models.c.version == version).values(status=CHAMPION, promoted_at=datetime.now(UTC))
+    )
+    await audit.record(
+        session,
+        actor=actor,
+        action="model.promote",
+        subject=version,
+        details={"retired": previous, **(details or {})},
+        correlation_id=correlation_id,
     )
 
 

@@ -8,6 +8,8 @@ from sqlalchemy import (
     Column,
     Date,
     DateTime,
+    Float,
+    ForeignKey,
     Identity,
     Index,
     Integer,
@@ -181,6 +183,19 @@ models = Table(
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     Column("promoted_at", DateTime(timezone=True), nullable=True),
     Index("uq_models_one_champion", "status", unique=True, postgresql_where=text("status = 'champion'")),
+)
+
+# The latest evaluation of each model version on labelled own history (issue 13 item 9c): computed
+# when a model is trained or promoted and at month-end close of day, read by the performance endpoint.
+model_evaluations = Table(
+    "model_evaluations",
+    metadata,
+    Column("version", String(64), ForeignKey("models.version", ondelete="CASCADE"), primary_key=True),
+    Column("labelled_rows", Integer, nullable=False),
+    Column("auc", Float, nullable=True),
+    Column("ks", Float, nullable=True),
+    Column("calibration", JSONB, nullable=True),
+    Column("evaluated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
 )
 
 rules = Table(

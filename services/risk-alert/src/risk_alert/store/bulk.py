@@ -1,18 +1,9 @@
-"""The asyncpg connection under a SQLAlchemy session, for COPY and set-based statements at volume."""
+"""COPY into a table over the session's asyncpg connection (postloan_common.db.driver_connection)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from typing import Any
-
-from sqlalchemy.ext.asyncio import AsyncSession
-
-
-async def raw_connection(session: AsyncSession) -> Any:
-    """The asyncpg connection of the session's current transaction."""
-    connection = await session.connection()
-    dbapi = await connection.get_raw_connection()
-    return dbapi.driver_connection
 
 
 async def copy_rows(raw: Any, table: str, columns: Sequence[str], records: Iterable[Sequence[Any]]) -> int:

@@ -1,0 +1,37 @@
+"""model_evaluations: each model version's AUC/KS/calibration on labelled own history, stored when evaluated
+
+Revision ID: 0003
+Revises: 0002
+Create Date: 2026-12-02 20:25:00
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+from sqlalchemy.dialects import postgresql
+
+revision: str = "0003"
+down_revision: str | Sequence[str] | None = "0002"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        "model_evaluations",
+        sa.Column("version", sa.String(64), nullable=False),
+        sa.Column("labelled_rows", sa.Integer(), nullable=False),
+        sa.Column("auc", sa.Float(), nullable=True),
+        sa.Column("ks", sa.Float(), nullable=True),
+        sa.Column("calibration", postgresql.JSONB(), nullable=True),
+        sa.Column("evaluated_at", sa.DateTime(timezone=True), server_default=sa.func.now(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["version"], ["models.version"], name="fk_model_evaluations_version_models", ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint("version", name="pk_model_evaluations"),
+    )
+
+
+def downgrade() -> None:
+    op.drop_table("model_evaluations")
