@@ -11,9 +11,9 @@ from fastapi import Request
 from sqlalchemy import text
 
 from postloan_common.catalog import SERVICES
-from postloan_common.devstack import DevStack
-from postloan_common.testing import TEST_JWT_SECRET
 from postloan_common.web import mint_token
+from postloan_dev.devstack import DevStack
+from postloan_dev.testing import TEST_JWT_SECRET
 
 pytestmark = pytest.mark.integration
 
