@@ -1,4 +1,4 @@
-"""REST latency of the main GET endpoints of ARCHITECTURE §4, over real HTTP at a fixed concurrency.
+"""REST latency of the main GET endpoints of docs/architecture.md (REST), over real HTTP at a fixed concurrency.
 
 The four services run as `postloan up` runs them (bench.live_platform: uvicorn APIs and workers as
 processes). The book reaches them the way core banking hands it over: customers as

@@ -84,7 +84,7 @@ def service_env(platform: Platform, compose: dict[str, Any], service: str) -> di
         local = interpolate(str(value), platform.variables)
         local = local.replace("@postgres:5432/", f"@127.0.0.1:{platform.postgres.port}/")
         env[name] = local.replace("kafka:9092", platform.broker.bootstrap)
-    env["KAFKA_IDEMPOTENT_PRODUCER"] = "false"  # Tansu cannot do InitProducerId (ARCHITECTURE §5)
+    env["KAFKA_IDEMPOTENT_PRODUCER"] = "false"  # Tansu cannot do InitProducerId (docs/operations.md)
     return env
 
 

@@ -32,7 +32,7 @@ from postloan_common.messaging.envelope import Envelope
 
 REPO_SCHEMAS = Path(__file__).resolve().parents[3] / "contracts" / "schemas"
 
-# ARCHITECTURE §3, the topic table, copied by hand.
+# The topic table of docs/architecture.md (Events), copied by hand.
 ARCHITECTURE_TOPICS: dict[str, list[str]] = {
     "core-banking.loans": [
         "loan-booked",
@@ -71,7 +71,7 @@ ARCHITECTURE_TOPICS: dict[str, list[str]] = {
     ],
 }
 
-# ARCHITECTURE §4 request bodies, verbatim.
+# The request bodies integrators code against, verbatim (docs/architecture.md, REST).
 LOAN_BODY: dict[str, Any] = {
     "loan_id": "L-1001", "customer_id": "C-77", "product": "consumer-12m", "branch": "SH01",
     "currency": "CNY", "principal": "3000.00", "annual_rate": "0.1200", "disbursed_on": "2026-01-05",
@@ -214,8 +214,8 @@ def _sample(key: tuple[str, int]) -> BaseModel:
 def test_every_architecture_event_type_is_registered() -> None:
     expected = {t for types in ARCHITECTURE_TOPICS.values() for t in types}
     registered = {t for t, _ in CONTRACTS}
-    assert expected - registered == set(), "event types of ARCHITECTURE §3 without a contract"
-    assert registered - expected == set(), "contracts for event types not in ARCHITECTURE §3"
+    assert expected - registered == set(), "catalogued event types without a contract"
+    assert registered - expected == set(), "contracts for event types not in the catalogue"
     for type_ in expected:
         assert contract_for(type_, 1).event_type == type_  # type: ignore[attr-defined]
 

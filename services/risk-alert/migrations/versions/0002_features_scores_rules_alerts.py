@@ -32,7 +32,7 @@ def _rule(rule_id: str, name: str, subject_type: str, condition: dict, severity:
     }
 
 
-# The shipped early-warning rules (DOMAIN "Risk early warning"); banks edit them through /v1/rules.
+# The shipped early-warning rules (docs/domain.md, risk early warning); banks edit them through /v1/rules.
 DEFAULT_RULES = [
     _rule("dpd-over-30", "More than 30 days past due", "loan", {"feature": "dpd", "op": ">", "value": 30}, "medium"),
     _rule("dpd-over-90", "More than 90 days past due", "loan", {"feature": "dpd", "op": ">", "value": 90}, "high"),

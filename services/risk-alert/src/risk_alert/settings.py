@@ -44,5 +44,5 @@ class Settings(ServiceSettings):
         return Ifrs9Policy(sicr_pd_ratio=self.sicr_pd_ratio, sicr_min_increase=self.sicr_min_increase, lgd=self.lgd)
 
     def classification_policy(self) -> ClassificationPolicy:
-        """The classification thresholds (DOMAIN defaults)."""
+        """The classification thresholds (defaults of docs/domain.md)."""
         return ClassificationPolicy()

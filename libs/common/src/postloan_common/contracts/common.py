@@ -193,7 +193,7 @@ class ContactChannel(StrEnum):
 
 
 class ContactOutcome(StrEnum):
-    """Interaction outcome codes of DOMAIN (collections)."""
+    """Interaction outcome codes of collections (docs/domain.md)."""
 
     RIGHT_PARTY_CONTACT = "right_party_contact"
     NO_ANSWER = "no_answer"

@@ -1,6 +1,6 @@
 """Events of the core banking system: `core-banking.loans` (key: loan id) and `core-banking.customers`
 (key: customer id). `loan-booked`, `repayment-posted` and `customer-upserted` carry the same payloads
-as `POST /v1/loans`, `POST /v1/loans/{loan_id}/repayments` and `POST /v1/customers` (ARCHITECTURE §4).
+as `POST /v1/loans`, `POST /v1/loans/{loan_id}/repayments` and `POST /v1/customers` (docs/architecture.md, REST).
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """What the simulated core bank believes each loan owes: schedules and a replayed repayment ledger.
 
 The simulator needs this to choose realistic amounts (a full installment, a share of it, the
-arrears with their penalty, a payoff). It follows the platform's published conventions (DOMAIN:
+arrears with their penalty, a payoff). It follows the platform's published conventions (docs/domain.md:
 oldest installment first, penalty → fee → interest → principal, overpayment as credit to the
 next installments, penalty at contract rate × 1.5 on overdue principal from the day after due;
 30/360 monthly schedules). It is a model of the bank, not a copy of repayment-monitor's code:

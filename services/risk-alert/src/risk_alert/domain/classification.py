@@ -46,7 +46,7 @@ BoolArray = npt.NDArray[np.bool_]
 
 @dataclass(frozen=True)
 class ClassificationPolicy:
-    """The regulatory thresholds; DOMAIN's values are the defaults."""
+    """The regulatory thresholds; the values in docs/domain.md are the defaults."""
 
     special_mention_dpd: int = 0  # any amount overdue
     substandard_dpd: int = 90
