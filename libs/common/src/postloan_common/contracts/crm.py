@@ -49,7 +49,7 @@ class ContactParty(StrEnum):
 
 
 class ContactAttemptedV1(EventData):
-    """A collector or dialler tried to reach someone about a debt; `outcome` uses the outcome codes of docs/domain.md."""
+    """A collector or dialler tried to reach someone about a debt; `outcome` uses the codes of docs/domain.md."""
 
     event_type: ClassVar[str] = "contact-attempted"
     event_version: ClassVar[int] = 1
