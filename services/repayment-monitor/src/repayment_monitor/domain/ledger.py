@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
 
+from repayment_monitor.domain.delinquency import days_past_due
 from repayment_monitor.domain.money import ZERO, cents
 from repayment_monitor.domain.rules import BucketScheme, Component, Overpayment, ProductRules, Waterfall
 
@@ -159,7 +160,7 @@ class Ledger:
         for effect in self.restructured.values():
             if day < effect.restructured_on:
                 late.extend(i.due_date for i in effect.replaced if i.due_date < day and i.unpaid_on(day))
-        return (day - min(late)).days if late else 0
+        return days_past_due(min(late), day) if late else 0
 
     @property
     def dpd(self) -> int:

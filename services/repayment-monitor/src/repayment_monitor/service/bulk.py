@@ -52,6 +52,7 @@ from postloan_common.catalog import REPAYMENT_LOANS
 from postloan_common.logging import get_logger
 from repayment_monitor.api.schemas import LoanIn
 from repayment_monitor.domain.business_days import DEFAULT_WEEKEND
+from repayment_monitor.domain.delinquency import bucket_on_sql
 from repayment_monitor.domain.ledger import Scheduled
 from repayment_monitor.domain.rules import BucketScheme, ProductRules
 from repayment_monitor.service.calendar import business_date
@@ -554,12 +555,6 @@ ORDER BY s.line_no
 """
 
 
-def _bucket_sql(scheme: BucketScheme, first_due: str) -> str:
-    dpd = f"greatest(0, $1::date - {first_due})"
-    arms = " ".join(f"WHEN {dpd} <= {b.max_dpd} THEN '{b.name}'" for b in scheme.buckets if b.max_dpd is not None)
-    return f"(CASE {arms} ELSE '{scheme.buckets[-1].name}' END)"
-
-
 async def _driver_connection(session: AsyncSession) -> Any:
     """The asyncpg connection under `session`, inside its transaction (for COPY)."""
     connection = await session.connection()
@@ -641,7 +636,7 @@ class _Writer:
             first_due = "coalesce(m.next_day, s.first_due_date)"
             statement = _INSERT_LOANS.format(
                 first_due=first_due,
-                bucket=_bucket_sql(self.buckets, first_due),
+                bucket=bucket_on_sql(first_due, "$1::date", self.buckets),
                 shift=_SHIFT_FIRST_DUE,
                 shifts="product = ANY($6::text[])",
             )
@@ -650,7 +645,7 @@ class _Writer:
         else:
             first_due = "s.first_due_date"
             statement = _INSERT_LOANS.format(
-                first_due=first_due, bucket=_bucket_sql(self.buckets, first_due), shift="", shifts="false"
+                first_due=first_due, bucket=bucket_on_sql(first_due, "$1::date", self.buckets), shift="", shifts="false"
             )
             shift_args = ()
         created = {

@@ -26,6 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from postloan_common.catalog import REPAYMENT_LOANS
 from postloan_common.contracts import DayClosedV1, make_envelope
 from postloan_common.messaging.outbox import outbox_row
+from repayment_monitor.domain.delinquency import bucket_sql, days_past_due_sql
 from repayment_monitor.domain.rules import DEFAULT_DUE_OFFSETS, BucketScheme
 from repayment_monitor.service.calendar import business_date
 from repayment_monitor.service.events import SOURCE
@@ -64,7 +65,7 @@ _MISSED = f"""
     SELECT gen_random_uuid() AS event_id, l.loan_id AS subject, jsonb_build_object(
         'loan_id', l.loan_id, 'customer_id', l.customer_id, 'installment_seq', i.seq,
         'due_date', i.due_date::text, 'amount_overdue', ({OPEN_PIF})::text, 'currency', l.currency,
-        'dpd', CAST(:next AS date) - l.oldest_unpaid_due, 'bucket', {{bucket_case}}) AS data
+        'dpd', {{dpd_next}}, 'bucket', {{bucket_case}}) AS data
     FROM installments i JOIN loans l ON l.loan_id = i.loan_id
     WHERE i.settled_on IS NULL AND i.grace_ends_on = :business_date AND l.status = 'active'
 """
@@ -88,12 +89,6 @@ class CloseResult:
     next_business_date: date
     already_closed: bool
     stats: dict[str, Any]
-
-
-def _bucket_case(scheme: BucketScheme, dpd_sql: str) -> str:
-    """SQL CASE giving the bucket name of `dpd_sql` under `scheme`."""
-    arms = " ".join(f"WHEN {dpd_sql} <= {b.max_dpd} THEN '{b.name}'" for b in scheme.buckets if b.max_dpd is not None)
-    return f"(CASE WHEN {dpd_sql} IS NULL THEN '{scheme.buckets[0].name}' {arms} ELSE '{scheme.buckets[-1].name}' END)"
 
 
 async def close_day(
@@ -126,10 +121,12 @@ async def close_day(
         "time": datetime.now(UTC).isoformat(),
         "correlation_id": correlation_id,
     }
-    dpd_next = "(CAST(:next AS date) - l.oldest_unpaid_due)"
-    bucket_case = _bucket_case(buckets, dpd_next)
+    dpd_next = days_past_due_sql("l.oldest_unpaid_due", "CAST(:next AS date)")
+    bucket_case = bucket_sql(dpd_next, buckets)
 
-    missed = await _emit(session, _MISSED.format(bucket_case=bucket_case), {**common, "type": "payment-missed"})
+    missed = await _emit(
+        session, _MISSED.format(dpd_next=dpd_next, bucket_case=bucket_case), {**common, "type": "payment-missed"}
+    )
 
     offsets = await _all_offsets(session)
     due = await _emit(

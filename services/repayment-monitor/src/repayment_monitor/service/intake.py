@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from postloan_common.contracts import LoanRegisteredV1
 from repayment_monitor.domain.business_days import shift_schedule
+from repayment_monitor.domain.delinquency import bucket_on
 from repayment_monitor.domain.ledger import Scheduled
 from repayment_monitor.domain.money import ZERO, cents
 from repayment_monitor.domain.rules import BucketScheme
@@ -167,7 +168,6 @@ async def book_loans(
         existing[command.loan_id] = digest
         product = rules[command.product]
         oldest = schedule[0].due_date
-        dpd = max(0, (business_date - oldest).days)
         loan_rows.append(
             {
                 "loan_id": command.loan_id,
@@ -184,7 +184,7 @@ async def book_loans(
                 "content_hash": digest,
                 "booked_via": via,
                 "oldest_unpaid_due": oldest,
-                "bucket": buckets.bucket_of(dpd),
+                "bucket": bucket_on(oldest, business_date, buckets),
                 "outstanding_principal": command.principal,
             }
         )

@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from postloan_common.db import driver_connection
+from repayment_monitor.domain.delinquency import days_past_due
 from repayment_monitor.domain.ledger import Ledger, Payment, Restructuring, Scheduled, replay
 from repayment_monitor.domain.rules import Component, ProductRules
 from repayment_monitor.service.products import load_rules, loan_rules
@@ -53,8 +54,7 @@ class LoanFile:
 
     def stored_dpd(self, as_of: date) -> int:
         """DPD on `as_of` from the stored oldest unpaid due date (equal to a replay's)."""
-        oldest = self.row.oldest_unpaid_due
-        return max(0, (as_of - oldest).days) if oldest is not None else 0
+        return days_past_due(self.row.oldest_unpaid_due, as_of)
 
 
 async def lock_loans(session: AsyncSession, loan_ids: Iterable[str]) -> dict[str, LoanFile]:

@@ -12,6 +12,7 @@ from sqlalchemy import and_, func, or_, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
+from repayment_monitor.domain.delinquency import days_past_due
 from repayment_monitor.domain.ledger import InstallmentState, Ledger
 from repayment_monitor.domain.money import ZERO
 from repayment_monitor.domain.rules import BucketScheme, Component
@@ -177,7 +178,7 @@ async def work_list(
             "product": r.product,
             "branch": r.branch,
             "status": r.status,
-            "dpd": max(0, (business_date - r.oldest_unpaid_due).days) if r.oldest_unpaid_due else 0,
+            "dpd": days_past_due(r.oldest_unpaid_due, business_date),
             "bucket": r.bucket,
             "oldest_unpaid_due": r.oldest_unpaid_due,
             "outstanding_principal": r.outstanding_principal,
