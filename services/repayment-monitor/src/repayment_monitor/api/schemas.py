@@ -1,4 +1,4 @@
-"""Request and response bodies of the repayment-monitor API (the REST contract of ARCHITECTURE §4)."""
+"""Request and response bodies of the repayment-monitor API (the REST contract of docs/architecture.md)."""
 
 from __future__ import annotations
 
