@@ -339,6 +339,7 @@ TABLES: dict[str, Columns] = {
         " WHERE a.alert_id = t.alert_id)",
     ),
     "risk-alert.models": _cols("promoted_at"),
+    "risk-alert.model_evaluations": _cols("evaluated_at"),  # when the stored evaluation was computed
     "risk-alert.scoring_runs": _cols("finished_at", "duration_ms", stats="t.stats - 'phases' - 'seconds'"),
     "risk-alert.assessments": _cols("id"),
     "risk-alert.audit_log": _cols("id", "at", "correlation_id"),
