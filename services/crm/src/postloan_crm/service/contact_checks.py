@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from postloan_crm.domain.channels import opted_out
 from postloan_crm.domain.contact_policy import (
+    DEFAULT_JURISDICTION,
     ContactPolicy,
     Counting,
     Decision,
@@ -31,7 +32,7 @@ async def policy_decision(
     Under a cap on connected contacts, an attempt that did not connect is not counted (`connected=False`).
     """
     policies = await load_policies(session)
-    policy = policy_for(policies, jurisdiction=customer.jurisdiction or "CN", channel=channel)
+    policy = policy_for(policies, jurisdiction=customer.jurisdiction or DEFAULT_JURISDICTION, channel=channel)
     history = await contact_history(
         session, customer_id=customer.customer_id, channel=channel, now=now, days=history_days(policy)
     )
@@ -53,7 +54,7 @@ def decide(
     connected: bool = True,
 ) -> Decision:
     """The contact policy's verdict given the contacts with the customer on `channel` (any longer past is ignored)."""
-    policy = policy_for(policies, jurisdiction=customer.jurisdiction or "CN", channel=channel)
+    policy = policy_for(policies, jurisdiction=customer.jurisdiction or DEFAULT_JURISDICTION, channel=channel)
     since = now - timedelta(days=history_days(policy) + 1)
     return evaluate(
         policy,
