@@ -5,8 +5,6 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, status
-from sqlalchemy import select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from postloan_common.web import CorrelationId, CurrentPrincipal, DbSession, ProblemError, require_roles
 from postloan_crm.api.deps import Caller, Reader, caller_with, visible_case
@@ -17,8 +15,9 @@ from postloan_crm.service.calendar import current_business_date
 from postloan_crm.service.cases import open_case, reassign
 from postloan_crm.service.events import Trace
 from postloan_crm.service.promises import make_promise
+from postloan_crm.store import agents as agent_rows
+from postloan_crm.store import cases as case_rows
 from postloan_crm.store.access import visible_cases
-from postloan_crm.store.tables import agents, cases
 
 router = APIRouter(tags=["cases"])
 Supervisors = Depends(require_roles("supervisor", "admin"))
@@ -100,12 +99,12 @@ async def add_promise(
     principal = caller.principal
     async with session.begin():
         await visible_case(session, case_id, scope=caller.scope)
-        row = (await session.execute(select(cases.c.loan_id, cases.c.status).where(cases.c.case_id == case_id))).first()
+        row = await case_rows.load_case(session, case_id)
         if row is None:
             raise ProblemError(404, "Case not found", f"case {case_id} is not known")
-        case = await open_case(session, row.loan_id)
+        case = await open_case(session, row["loan_id"])
         if case is None or case["case_id"] != case_id:
-            raise ProblemError(409, "Case closed", f"case {case_id} is {row.status}")
+            raise ProblemError(409, "Case closed", f"case {case_id} is {row['status']}")
         today = await current_business_date(session)
         if body.promised_date < today:
             raise ProblemError(
@@ -135,8 +134,7 @@ async def add_promise(
 @router.get("/agents")
 async def list_agents(session: DbSession, _: Reader) -> dict[str, Any]:
     """Collection agents and their queues."""
-    rows = (await session.execute(select(agents).order_by(agents.c.agent_id))).mappings()
-    return {"items": plain([dict(r) for r in rows])}
+    return {"items": plain(await agent_rows.list_agents(session))}
 
 
 @router.put("/agents/{agent_id}", dependencies=[Supervisors])
@@ -150,8 +148,7 @@ async def put_agent(
     """Create or change an agent: the queues they work and their capacity."""
     values = body.model_dump()
     async with session.begin():
-        stmt = pg_insert(agents).values(agent_id=agent_id, **values)
-        await session.execute(stmt.on_conflict_do_update(index_elements=[agents.c.agent_id], set_=values))
+        await agent_rows.put_agent(session, agent_id=agent_id, values=values)
         await audit.record(
             session,
             actor=principal.subject,

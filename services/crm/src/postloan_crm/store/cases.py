@@ -118,6 +118,12 @@ async def open_case(session: AsyncSession, loan_id: str, *, lock: bool = True) -
     return dict(row) if row else None
 
 
+async def load_case(session: AsyncSession, case_id: str) -> dict[str, Any] | None:
+    """The case's row."""
+    row = (await session.execute(select(cases).where(cases.c.case_id == case_id))).mappings().first()
+    return dict(row) if row else None
+
+
 async def lock_case(session: AsyncSession, case_id: str) -> dict[str, Any] | None:
     """The case, locked for update."""
     row = (await session.execute(select(cases).where(cases.c.case_id == case_id).with_for_update())).mappings().first()
