@@ -6,7 +6,7 @@ from datetime import date, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, status
-from sqlalchemy import func, select, update
+from sqlalchemy import select
 
 from postloan_common.web import CorrelationId, CurrentPrincipal, DbSession, ProblemError, require_roles
 from postloan_crm.api.deps import Caller, Now, Reader, ServiceConfig, caller_with, existing_customer
@@ -17,8 +17,9 @@ from postloan_crm.domain.contact_policy import ContactPolicy, Counting
 from postloan_crm.service import audit, queries
 from postloan_crm.service.policies import load_policies, replace_policies
 from postloan_crm.service.tickets import change_ticket, open_ticket, overdue
+from postloan_crm.store import care as care_rows
 from postloan_crm.store.access import visible_customer
-from postloan_crm.store.tables import care_touchpoints, tickets
+from postloan_crm.store.tables import tickets
 
 router = APIRouter()
 PolicyAdmins = Depends(require_roles(*POLICY_OWNERS))
@@ -208,20 +209,10 @@ async def list_touchpoints(
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> dict[str, Any]:
     """Care touchpoints (maturity, hardship follow-up, birthday) by status and due day, soonest first."""
-    query = (
-        select(care_touchpoints)
-        .where(visible_customer(care_touchpoints.c.customer_id, caller.scope))
-        .order_by(care_touchpoints.c.due_on, care_touchpoints.c.id)
-        .limit(limit)
+    rows = await care_rows.list_touchpoints(
+        session, scope=caller.scope, status=status_, due_before=due_before, customer_id=customer_id, limit=limit
     )
-    if status_:
-        query = query.where(care_touchpoints.c.status == status_)
-    if due_before:
-        query = query.where(care_touchpoints.c.due_on <= due_before)
-    if customer_id:
-        query = query.where(care_touchpoints.c.customer_id == customer_id)
-    rows = (await session.execute(query)).mappings()
-    return {"items": plain([dict(r) for r in rows])}
+    return {"items": plain(rows)}
 
 
 @router.patch("/care-touchpoints/{touchpoint_id}", tags=["care"])
@@ -235,20 +226,8 @@ async def patch_touchpoint(
     """Mark a touchpoint done or skipped, with a note."""
     principal = caller.principal
     async with session.begin():
-        row = (
-            (
-                await session.execute(
-                    update(care_touchpoints)
-                    .where(
-                        care_touchpoints.c.id == touchpoint_id,
-                        visible_customer(care_touchpoints.c.customer_id, caller.scope),
-                    )
-                    .values(status=body.status, note=body.note, updated_at=func.now())
-                    .returning(care_touchpoints)
-                )
-            )
-            .mappings()
-            .first()
+        row = await care_rows.mark_touchpoint(
+            session, touchpoint_id=touchpoint_id, scope=caller.scope, status=body.status, note=body.note
         )
         if row is None:
             raise ProblemError(404, "Touchpoint not found", f"care touchpoint {touchpoint_id} is not known")
@@ -260,4 +239,4 @@ async def patch_touchpoint(
             details={"status": body.status},
             correlation_id=correlation_id,
         )
-    return plain(dict(row))
+    return plain(row)
