@@ -22,19 +22,7 @@ def _fill(path: str) -> str:
     return re.sub(r"\{[^}]+\}", "x-1", path)
 
 
-# The crm engineer is adding roles to these crm reads (branch h/crm, issue 13 item 8); drop this then.
-CRM_UNGUARDED = (
-    "GET /v1/customers, /v1/customers/{customer_id}, /v1/customers/{customer_id}/overview, "
-    "/v1/customers/{customer_id}/communications, /v1/cases, /v1/cases/{case_id}, /v1/agents, "
-    "/v1/contact-policy, /v1/tickets, /v1/care-touchpoints answer a roleless token"
-)
-CASES = [
-    pytest.param(spec, marks=pytest.mark.xfail(reason=CRM_UNGUARDED, strict=True)) if spec.name == "crm" else spec
-    for spec in SERVICES
-]
-
-
-@pytest.mark.parametrize("spec", CASES, ids=[s.name for s in SERVICES])
+@pytest.mark.parametrize("spec", SERVICES, ids=[s.name for s in SERVICES])
 async def test_every_route_requires_a_role(spec, migrated_database, devstack: DevStack, monkeypatch):
     url = await migrated_database(spec.package)
     monkeypatch.setenv(spec.env_prefix + "DATABASE_URL", url)

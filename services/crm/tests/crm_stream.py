@@ -49,7 +49,7 @@ from postloan_crm.service.cases import open_case
 from postloan_crm.service.events import Trace
 from postloan_crm.service.policies import replace_policies
 from postloan_crm.service.promises import make_promise
-from postloan_crm.service.reminders import send_due
+from postloan_crm.service.reminder_sending import send_due
 from postloan_crm.store.tables import agents, promises
 
 CUSTOMERS, LOANS, RISK = "core-banking.customers", "repayment.loans", "risk.scores"

@@ -31,7 +31,7 @@ from postloan_common.contracts.crm import CaseCloseReason
 from postloan_common.contracts.repayment import CloseReason
 from postloan_common.messaging.consumer import BatchHook, Handler, PermanentError
 from postloan_common.messaging.envelope import Envelope
-from postloan_crm.domain.strategy import StrategyTable
+from postloan_crm.domain.strategy import CURRENT_BUCKET, StrategyTable, is_delinquent
 from postloan_crm.service import cases, projections, promises, reminders
 from postloan_crm.service.calendar import note_business_date
 from postloan_crm.service.customers import (
@@ -239,9 +239,8 @@ def build_batch_handlers(*, strategy: StrategyTable, clock: Clock = _utcnow) -> 
                 as_of=envelope.business_date,
             )
         await loans.write(session)
-        delinquent = [
-            (e, envelope) for e, envelope in events if e.to_bucket.value != "M0"
-        ]  # loan-cured closes the case
+        # A move back to the current bucket is handled by loan-cured, which closes the case.
+        delinquent = [(e, envelope) for e, envelope in events if is_delinquent(e.to_bucket.value)]
         states = [
             (
                 cases.Delinquency(e.loan_id, e.customer_id, e.to_bucket.value, e.dpd, e.overdue_amount, e.currency),
@@ -261,7 +260,7 @@ def build_batch_handlers(*, strategy: StrategyTable, clock: Clock = _utcnow) -> 
                 event.loan_id,
                 customer_id=event.customer_id,
                 dpd=0,
-                bucket="M0",
+                bucket=CURRENT_BUCKET,
                 overdue=ZERO,
                 outstanding=event.outstanding,
                 as_of=envelope.business_date,

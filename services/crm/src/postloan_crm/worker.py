@@ -15,7 +15,7 @@ from postloan_common.logging import get_logger
 from postloan_common.worker import WorkerTask, run_worker
 from postloan_crm.adapters.channels import ChannelSender, senders_from
 from postloan_crm.consumers import build_batch_handlers, build_handlers
-from postloan_crm.service.reminders import send_due
+from postloan_crm.service.reminder_sending import send_due
 from postloan_crm.settings import Settings
 from postloan_crm.store.tables import inbox, outbox
 

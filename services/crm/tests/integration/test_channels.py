@@ -10,7 +10,7 @@ from aiosmtpd.controller import Controller
 from crm_testkit import Provider, customer, due, loan
 
 from postloan_crm.adapters.channels import Outgoing, SendError, SmtpSender, WebhookSender
-from postloan_crm.service.reminders import send_due
+from postloan_crm.service.reminder_sending import send_due
 from postloan_dev.devstack import free_port
 
 pytestmark = pytest.mark.integration

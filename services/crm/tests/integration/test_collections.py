@@ -10,11 +10,12 @@ from crm_testkit import classified, closed, cured, customer, day_closed, loan, m
 pytestmark = pytest.mark.integration
 
 
-async def add_agents(client, headers, *agents: tuple[str, list[str]]) -> None:
-    for agent_id, queues in agents:
-        response = await client.put(
-            f"/v1/agents/{agent_id}", json={"name": agent_id, "queues": queues}, headers=headers
-        )
+async def add_agents(client, headers, *agents: tuple[str, list[str]], supervisor: str = "sup-1") -> None:
+    """The agents in team north, with their supervisor as an inactive agent of the team (it scopes their reads)."""
+    rows = [(a, {"queues": q}) for a, q in agents] + [(supervisor, {"queues": ["phone"], "active": False})]
+    for agent_id, fields in rows:
+        body = {"name": agent_id, "team": "north"} | fields
+        response = await client.put(f"/v1/agents/{agent_id}", json=body, headers=headers)
         assert response.status_code == 200, response.text
 
 
@@ -125,10 +126,10 @@ async def test_assignment_is_balanced_and_a_supervisor_can_reassign(crm, crm_api
 
 
 async def test_promise_kept_and_promise_broken(crm, crm_api, token):
-    collector = token("collector", "agent-7")
+    collector = token("collector", "phone-a")  # the agent the M2 cases go to
     sup = token("supervisor")
     async with crm_api(crm.url) as client:
-        await add_agents(client, sup, ("phone-a", ["phone"]), ("senior-a", ["senior"]))
+        await add_agents(client, sup, ("phone-a", ["phone"]), ("senior-a", ["senior"]), supervisor="tester")
         await crm.feed(customer(), topic="core-banking.customers")
         await crm.feed(loan("L-K"), missed("L-K", dpd=35, bucket="M2", on=date(2026, 3, 10)))
         await crm.feed(loan("L-B"), missed("L-B", dpd=35, bucket="M2", on=date(2026, 3, 10)))

@@ -8,7 +8,7 @@ import pytest
 from crm_testkit import customer, due, loan, received
 
 from postloan_crm.adapters.channels import Outgoing, SendError
-from postloan_crm.service.reminders import send_due
+from postloan_crm.service.reminder_sending import send_due
 
 pytestmark = pytest.mark.integration
 

@@ -243,3 +243,10 @@ def test_channel_choice_prefers_consented_channel_and_falls_back():
     assert none.channel is None
     assert none.reason == "opt_out"
     assert choose_channel(preferred=None, consents={}, recipients={}).reason == "no_contact_point"
+
+
+def test_only_the_current_bucket_is_not_delinquent():
+    from postloan_crm.domain.strategy import CURRENT_BUCKET, is_delinquent
+
+    assert not is_delinquent(CURRENT_BUCKET)
+    assert all(is_delinquent(b) for b in ("M1", "M2", "M3", "M4+"))

@@ -5,10 +5,9 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, status
-from sqlalchemy import select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from postloan_common.web import CorrelationId, CurrentPrincipal, DbSession, ProblemError, require_roles
+from postloan_crm.api.deps import Caller, Reader, caller_with, visible_case
 from postloan_crm.api.present import plain
 from postloan_crm.api.schemas import NO_NUL, AgentIn, AssignIn, PromiseIn
 from postloan_crm.service import audit, queries
@@ -16,18 +15,21 @@ from postloan_crm.service.calendar import current_business_date
 from postloan_crm.service.cases import open_case, reassign
 from postloan_crm.service.events import Trace
 from postloan_crm.service.promises import make_promise
-from postloan_crm.store.tables import agents, cases
+from postloan_crm.store import agents as agent_rows
+from postloan_crm.store import cases as case_rows
+from postloan_crm.store.access import visible_cases
 
 router = APIRouter(tags=["cases"])
 Supervisors = Depends(require_roles("supervisor", "admin"))
-Agents = Depends(require_roles("collector", "supervisor", "admin"))
+Supervisor = Annotated[Caller, Depends(caller_with("supervisor", "admin"))]
+Agent = Annotated[Caller, Depends(caller_with("collector", "supervisor", "admin"))]
 QUEUE = "^(automated|phone|senior|field|recovery)$"
 
 
 @router.get("/cases")
 async def list_cases(
     session: DbSession,
-    _: CurrentPrincipal,
+    caller: Reader,
     status_: Annotated[str | None, Query(alias="status", pattern="^(open|closed)$")] = None,
     queue: Annotated[str | None, Query(pattern=QUEUE)] = None,
     assignee: Annotated[str | None, Query(max_length=64, pattern=NO_NUL)] = None,
@@ -45,6 +47,7 @@ async def list_cases(
             customer_id=customer_id,
             limit=limit,
             cursor=cursor,
+            visible=visible_cases(caller.scope),
         )
     except queries.BadCursor as exc:
         raise ProblemError(400, "Bad cursor", str(exc)) from exc
@@ -52,20 +55,23 @@ async def list_cases(
 
 
 @router.get("/cases/{case_id}")
-async def get_case(case_id: str, session: DbSession, _: CurrentPrincipal) -> dict[str, Any]:
+async def get_case(case_id: str, session: DbSession, caller: Reader) -> dict[str, Any]:
     """A case with its timeline and promises."""
+    await visible_case(session, case_id, scope=caller.scope)
     detail = await queries.case_detail(session, case_id)
     if detail is None:
         raise ProblemError(404, "Case not found", f"case {case_id} is not known")
     return plain(detail)
 
 
-@router.post("/cases/{case_id}/assign", dependencies=[Supervisors])
+@router.post("/cases/{case_id}/assign")
 async def assign_case(
-    case_id: str, body: AssignIn, session: DbSession, principal: CurrentPrincipal, correlation_id: CorrelationId
+    case_id: str, body: AssignIn, session: DbSession, caller: Supervisor, correlation_id: CorrelationId
 ) -> dict[str, Any]:
     """A supervisor gives an open case to an agent."""
+    principal = caller.principal
     async with session.begin():
+        await visible_case(session, case_id, scope=caller.scope)
         try:
             before = await reassign(session, case_id=case_id, agent_id=body.agent_id, actor=principal.subject)
         except LookupError as exc:
@@ -85,18 +91,20 @@ async def assign_case(
     return plain(detail)
 
 
-@router.post("/cases/{case_id}/promises", status_code=status.HTTP_201_CREATED, dependencies=[Agents])
+@router.post("/cases/{case_id}/promises", status_code=status.HTTP_201_CREATED)
 async def add_promise(
-    case_id: str, body: PromiseIn, session: DbSession, principal: CurrentPrincipal, correlation_id: CorrelationId
+    case_id: str, body: PromiseIn, session: DbSession, caller: Agent, correlation_id: CorrelationId
 ) -> dict[str, Any]:
     """Record a promise to pay on an open case."""
+    principal = caller.principal
     async with session.begin():
-        row = (await session.execute(select(cases.c.loan_id, cases.c.status).where(cases.c.case_id == case_id))).first()
+        await visible_case(session, case_id, scope=caller.scope)
+        row = await case_rows.load_case(session, case_id)
         if row is None:
             raise ProblemError(404, "Case not found", f"case {case_id} is not known")
-        case = await open_case(session, row.loan_id)
+        case = await open_case(session, row["loan_id"])
         if case is None or case["case_id"] != case_id:
-            raise ProblemError(409, "Case closed", f"case {case_id} is {row.status}")
+            raise ProblemError(409, "Case closed", f"case {case_id} is {row['status']}")
         today = await current_business_date(session)
         if body.promised_date < today:
             raise ProblemError(
@@ -124,10 +132,9 @@ async def add_promise(
 
 
 @router.get("/agents")
-async def list_agents(session: DbSession, _: CurrentPrincipal) -> dict[str, Any]:
+async def list_agents(session: DbSession, _: Reader) -> dict[str, Any]:
     """Collection agents and their queues."""
-    rows = (await session.execute(select(agents).order_by(agents.c.agent_id))).mappings()
-    return {"items": plain([dict(r) for r in rows])}
+    return {"items": plain(await agent_rows.list_agents(session))}
 
 
 @router.put("/agents/{agent_id}", dependencies=[Supervisors])
@@ -141,8 +148,7 @@ async def put_agent(
     """Create or change an agent: the queues they work and their capacity."""
     values = body.model_dump()
     async with session.begin():
-        stmt = pg_insert(agents).values(agent_id=agent_id, **values)
-        await session.execute(stmt.on_conflict_do_update(index_elements=[agents.c.agent_id], set_=values))
+        await agent_rows.put_agent(session, agent_id=agent_id, values=values)
         await audit.record(
             session,
             actor=principal.subject,

@@ -19,7 +19,7 @@ from postloan_common.web import (
     can_read_pii,
     require_roles,
 )
-from postloan_crm.api.deps import Now, existing_customer
+from postloan_crm.api.deps import Caller, Now, Reader, caller_with, existing_customer
 from postloan_crm.api.present import communication_view, customer_view, plain
 from postloan_crm.api.schemas import CustomerIn, CustomerPatch, InteractionIn, RelatedPartyIn
 from postloan_crm.service import audit, queries
@@ -34,12 +34,16 @@ from postloan_crm.service.customers import (
 )
 from postloan_crm.service.events import Trace
 from postloan_crm.service.interactions import ContactRefused, InteractionData, log_interaction
+from postloan_crm.store.access import visible_customer
 from postloan_crm.store.tables import customers
 
 router = APIRouter(tags=["customers"])
 Writers = Depends(require_roles("system", "supervisor", "admin"))
-Agents = Depends(require_roles("collector", "supervisor", "admin"))
+ScopedWriter = Annotated[Caller, Depends(caller_with("system", "supervisor", "admin"))]
+Agent = Annotated[Caller, Depends(caller_with("collector", "supervisor", "admin"))]
 FUTURE_SLACK = timedelta(minutes=5)
+# Who listed which customers is audited whether or not they saw them in clear.
+LIST_READ = "customer.list"
 
 
 def _parties(items: list[RelatedPartyIn] | None) -> tuple[PartyData, ...] | None:
@@ -117,7 +121,7 @@ async def create_customer(
             subject=body.customer_id,
             correlation_id=correlation_id,
         )
-        data = await existing_customer(session, body.customer_id)
+        data = await existing_customer(session, body.customer_id, scope=None)
         await pii_read(
             session, principal=principal, customer_ids=[body.customer_id], what="profile", correlation_id=correlation_id
         )
@@ -129,13 +133,19 @@ async def create_customer(
 @router.get("/customers")
 async def list_customers(
     session: DbSession,
-    principal: CurrentPrincipal,
+    caller: Reader,
     correlation_id: CorrelationId,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     cursor: Annotated[str | None, Query(max_length=500)] = None,
 ) -> dict[str, Any]:
-    """Customers ordered by id, one page at a time."""
-    query = select(customers.c.customer_id).order_by(customers.c.customer_id).limit(limit + 1)
+    """Customers ordered by id, one page at a time (a collector's or supervisor's own only)."""
+    principal = caller.principal
+    query = (
+        select(customers.c.customer_id)
+        .where(visible_customer(customers.c.customer_id, caller.scope))
+        .order_by(customers.c.customer_id)
+        .limit(limit + 1)
+    )
     if cursor:
         try:
             (after,) = queries.decode_cursor(cursor, 1)
@@ -148,6 +158,18 @@ async def list_customers(
         ids = ids[:limit]
         items = [await load_customer(session, i) for i in ids]
         await pii_read(session, principal=principal, customer_ids=ids, what="list", correlation_id=correlation_id)
+        await audit.record(
+            session,
+            actor=principal.subject,
+            action=LIST_READ,
+            subject="customers",
+            details={
+                "filter": {"limit": limit, "cursor": cursor},
+                "rows": len(ids),
+                "masked": not can_read_pii(principal),
+            },
+            correlation_id=correlation_id,
+        )
     return {
         "items": [customer_view(c, principal=principal) for c in items if c is not None],
         "next_cursor": queries.encode_cursor(ids[-1]) if more else None,
@@ -156,29 +178,31 @@ async def list_customers(
 
 @router.get("/customers/{customer_id}")
 async def get_customer(
-    customer_id: str, session: DbSession, principal: CurrentPrincipal, correlation_id: CorrelationId
+    customer_id: str, session: DbSession, caller: Reader, correlation_id: CorrelationId
 ) -> dict[str, Any]:
     """A customer's profile, contact points, consents and related parties."""
+    principal = caller.principal
     async with session.begin():
-        data = await existing_customer(session, customer_id)
+        data = await existing_customer(session, customer_id, scope=caller.scope)
         await pii_read(
             session, principal=principal, customer_ids=[customer_id], what="profile", correlation_id=correlation_id
         )
     return customer_view(data, principal=principal)
 
 
-@router.patch("/customers/{customer_id}", dependencies=[Writers])
+@router.patch("/customers/{customer_id}")
 async def patch_customer(
     customer_id: str,
     body: CustomerPatch,
     session: DbSession,
-    principal: CurrentPrincipal,
+    caller: ScopedWriter,
     correlation_id: CorrelationId,
 ) -> dict[str, Any]:
     """Change some fields of a customer; consents given are merged (an opt-out is `granted: false`)."""
     given = body.model_fields_set
+    principal = caller.principal
     async with session.begin():
-        current = await existing_customer(session, customer_id, lock=True)
+        current = await existing_customer(session, customer_id, scope=caller.scope, lock=True)
         changes: dict[str, Any] = {
             k: getattr(body, k)
             for k in given
@@ -216,7 +240,7 @@ async def patch_customer(
             details={"fields": sorted(given)},
             correlation_id=correlation_id,
         )
-        data = await existing_customer(session, customer_id)
+        data = await existing_customer(session, customer_id, scope=caller.scope)
         await pii_read(
             session, principal=principal, customer_ids=[customer_id], what="profile", correlation_id=correlation_id
         )
@@ -225,11 +249,12 @@ async def patch_customer(
 
 @router.get("/customers/{customer_id}/overview")
 async def customer_overview(
-    customer_id: str, session: DbSession, principal: CurrentPrincipal, correlation_id: CorrelationId
+    customer_id: str, session: DbSession, caller: Reader, correlation_id: CorrelationId
 ) -> dict[str, Any]:
     """Customer 360: profile, loans with their latest risk, open case, recent interactions and communications."""
+    principal = caller.principal
     async with session.begin():
-        data = await existing_customer(session, customer_id)
+        data = await existing_customer(session, customer_id, scope=caller.scope)
         around = await queries.overview(session, customer_id)
         await pii_read(
             session, principal=principal, customer_ids=[customer_id], what="overview", correlation_id=correlation_id
@@ -244,15 +269,16 @@ async def customer_overview(
 async def customer_communications(
     customer_id: str,
     session: DbSession,
-    principal: CurrentPrincipal,
+    caller: Reader,
     correlation_id: CorrelationId,
     status_: Annotated[str | None, Query(alias="status", pattern="^(queued|deferred|sent|failed|suppressed)$")] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     cursor: Annotated[str | None, Query(max_length=500)] = None,
 ) -> dict[str, Any]:
     """The customer's reminders and messages, newest first, with status and reason."""
+    principal = caller.principal
     async with session.begin():
-        await existing_customer(session, customer_id)
+        await existing_customer(session, customer_id, scope=caller.scope)
         try:
             items, next_cursor = await queries.list_communications(
                 session, customer_id=customer_id, status=status_, limit=limit, cursor=cursor
@@ -270,23 +296,24 @@ async def customer_communications(
     return {"items": [communication_view(i, principal=principal) for i in items], "next_cursor": next_cursor}
 
 
-@router.post("/customers/{customer_id}/interactions", status_code=status.HTTP_201_CREATED, dependencies=[Agents])
+@router.post("/customers/{customer_id}/interactions", status_code=status.HTTP_201_CREATED)
 async def post_interaction(
     customer_id: str,
     body: InteractionIn,
     session: DbSession,
-    principal: CurrentPrincipal,
+    caller: Agent,
     correlation_id: CorrelationId,
     now: Now,
 ) -> dict[str, Any]:
     """Log a contact; an outbound call that would break a contact rule is refused with 409 naming the rule."""
+    principal = caller.principal
     occurred_at = body.occurred_at or now
     if occurred_at.tzinfo is None:
         raise ProblemError(422, "Invalid interaction", "occurred_at must carry a time zone offset")
     if occurred_at > now + FUTURE_SLACK:
         raise ProblemError(422, "Invalid interaction", "occurred_at lies in the future")
     async with session.begin():
-        customer = await existing_customer(session, customer_id, lock=True)
+        customer = await existing_customer(session, customer_id, scope=caller.scope, lock=True)
         try:
             row = await log_interaction(
                 session,

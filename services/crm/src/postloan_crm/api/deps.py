@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import Depends, Request
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from postloan_common.web import DbSession, ProblemError
+from postloan_common.web import DbSession, Principal, ProblemError, require_roles
+from postloan_crm.domain.access import READERS, UNSCOPED, CaseScope, case_scope
 from postloan_crm.service.customers import CustomerData, load_customer
 from postloan_crm.settings import Settings
+from postloan_crm.store.access import case_visible, customer_visible, team_members
 
 
 def get_settings(request: Request) -> Settings:
@@ -27,9 +32,46 @@ ServiceConfig = Annotated[Settings, Depends(get_settings)]
 Now = Annotated[datetime, Depends(get_now)]
 
 
-async def existing_customer(session: DbSession, customer_id: str, *, lock: bool = False) -> CustomerData:
-    """The customer, or a 404 problem."""
+@dataclass(frozen=True, slots=True)
+class Caller:
+    """An authorised caller and the cases they may see (None: all of them)."""
+
+    principal: Principal
+    scope: CaseScope | None
+
+
+def caller_with(*roles: str) -> Callable[..., Awaitable[Caller]]:
+    """A dependency admitting `roles` (403 otherwise) and resolving the caller's case scope."""
+    admitted = require_roles(*roles)
+
+    # A default rather than Annotated: postponed annotations cannot name this closure's local.
+    async def dependency(session: DbSession, principal: Principal = Depends(admitted)) -> Caller:
+        members: list[str] = []
+        if "supervisor" in principal.roles and not principal.roles & UNSCOPED:
+            # Its own short transaction, so the route can still open one of its own.
+            async with session.begin():
+                members = await team_members(session, agent_id=principal.subject)
+        return Caller(principal, case_scope(roles=principal.roles, subject=principal.subject, team_members=members))
+
+    return dependency
+
+
+Reader = Annotated[Caller, Depends(caller_with(*READERS))]
+
+
+async def existing_customer(
+    session: AsyncSession, customer_id: str, *, scope: CaseScope | None, lock: bool = False
+) -> CustomerData:
+    """The customer, or a 404 problem when unknown or outside the caller's scope (so ids cannot be probed)."""
+    if not await customer_visible(session, customer_id=customer_id, scope=scope):
+        raise ProblemError(404, "Customer not found", f"customer {customer_id} is not known")
     customer = await load_customer(session, customer_id, lock=lock)
     if customer is None:
         raise ProblemError(404, "Customer not found", f"customer {customer_id} is not known")
     return customer
+
+
+async def visible_case(session: AsyncSession, case_id: str, *, scope: CaseScope | None) -> None:
+    """Nothing, or a 404 problem when the case is unknown or outside the caller's scope."""
+    if not await case_visible(session, case_id=case_id, scope=scope):
+        raise ProblemError(404, "Case not found", f"case {case_id} is not known")

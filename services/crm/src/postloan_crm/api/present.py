@@ -26,7 +26,7 @@ def plain(value: Any) -> Any:
 
 
 def customer_view(data: CustomerData, *, principal: Principal) -> dict[str, Any]:
-    """A customer as the caller may see it: national id, phones and e-mails masked without pii:read."""
+    """A customer as the caller may see it: contact points, ids, address, birth date masked without pii:read."""
     clear = can_read_pii(principal)
 
     def phone(number: str) -> str:
@@ -47,8 +47,24 @@ def customer_view(data: CustomerData, *, principal: Principal) -> dict[str, Any]
         for p in data.related_parties or ()
     ]
     body["consents"] = [asdict(c) for c in data.consents or ()]
+    if not clear:
+        body["address"] = mask_address(data.address)
+        body["birth_date"] = mask_birth_date(data.birth_date)
     body["pii_masked"] = not clear
     return plain(body | extra)
+
+
+def mask_address(address: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    """Keep only the city, province and country: enough to route work, not to find the door."""
+    if address is None:
+        return None
+    kept = ("city", "province", "country")
+    return {key: (value if key in kept or value is None else "***") for key, value in address.items()}
+
+
+def mask_birth_date(value: date | None) -> str | None:
+    """Keep only the year, which age-based rules need."""
+    return None if value is None else f"{value.year:04d}-**-**"
 
 
 def mask_recipient(recipient: str | None, *, principal: Principal) -> str | None:

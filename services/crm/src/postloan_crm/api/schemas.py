@@ -150,6 +150,7 @@ class AgentIn(_In):
     queues: list[Literal["automated", "phone", "senior", "field", "recovery"]] = Field(min_length=1)
     capacity: int | None = Field(default=None, ge=1, le=100000)
     active: bool = True
+    team: Id | None = None
 
 
 TicketKind = Literal["complaint", "hardship_request", "restructuring_request", "data_correction"]

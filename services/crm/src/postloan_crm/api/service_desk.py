@@ -6,21 +6,25 @@ from datetime import date, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, status
-from sqlalchemy import func, select, update
+from sqlalchemy import select
 
 from postloan_common.web import CorrelationId, CurrentPrincipal, DbSession, ProblemError, require_roles
-from postloan_crm.api.deps import Now, ServiceConfig, existing_customer
+from postloan_crm.api.deps import Caller, Now, Reader, ServiceConfig, caller_with, existing_customer
 from postloan_crm.api.present import plain
 from postloan_crm.api.schemas import NO_NUL, PolicyPut, TicketIn, TicketPatch, TouchpointPatch
+from postloan_crm.domain.access import POLICY_OWNERS
 from postloan_crm.domain.contact_policy import ContactPolicy, Counting
 from postloan_crm.service import audit, queries
 from postloan_crm.service.policies import load_policies, replace_policies
 from postloan_crm.service.tickets import change_ticket, open_ticket, overdue
-from postloan_crm.store.tables import care_touchpoints
+from postloan_crm.store import care as care_rows
+from postloan_crm.store.access import visible_customer
+from postloan_crm.store.tables import tickets
 
 router = APIRouter()
-PolicyAdmins = Depends(require_roles("supervisor", "admin"))
-Staff = Depends(require_roles("system", "collector", "supervisor", "admin"))
+PolicyAdmins = Depends(require_roles(*POLICY_OWNERS))
+STAFF = ("system", "collector", "supervisor", "admin")
+Staff = Annotated[Caller, Depends(caller_with(*STAFF))]
 
 
 def _policy_view(policy: ContactPolicy) -> dict[str, Any]:
@@ -39,7 +43,7 @@ def _policy_view(policy: ContactPolicy) -> dict[str, Any]:
 
 
 @router.get("/contact-policy", tags=["contact-policy"])
-async def get_policy(session: DbSession, _: CurrentPrincipal) -> dict[str, Any]:
+async def get_policy(session: DbSession, _: Reader) -> dict[str, Any]:
     """The contact rules in force per jurisdiction and channel (DOMAIN defaults unless changed)."""
     return {"policies": [_policy_view(p) for p in await load_policies(session)]}
 
@@ -79,22 +83,34 @@ async def put_policy(
     return {"policies": [_policy_view(p) for p in current]}
 
 
+async def _visible_ticket(session: Any, ticket_id: str, *, caller: Caller) -> None:
+    """Nothing, or 404 when the ticket's customer is outside the caller's scope."""
+    if caller.scope is None:
+        return
+    query = select(tickets.c.ticket_id).where(
+        tickets.c.ticket_id == ticket_id, visible_customer(tickets.c.customer_id, caller.scope)
+    )
+    if (await session.scalar(query)) is None:
+        raise ProblemError(404, "Ticket not found", f"ticket {ticket_id} is not known")
+
+
 def _ticket_view(row: dict[str, Any], now: Any) -> dict[str, Any]:
     return plain(row | {"sla_breached": overdue(row, now)})
 
 
-@router.post("/tickets", status_code=status.HTTP_201_CREATED, tags=["tickets"], dependencies=[Staff])
+@router.post("/tickets", status_code=status.HTTP_201_CREATED, tags=["tickets"])
 async def create_ticket(
     body: TicketIn,
     session: DbSession,
-    principal: CurrentPrincipal,
+    caller: Staff,
     correlation_id: CorrelationId,
     settings: ServiceConfig,
     now: Now,
 ) -> dict[str, Any]:
     """Open a service ticket; its SLA depends on the kind."""
+    principal = caller.principal
     async with session.begin():
-        await existing_customer(session, body.customer_id)
+        await existing_customer(session, body.customer_id, scope=caller.scope)
         row = await open_ticket(
             session,
             customer_id=body.customer_id,
@@ -121,7 +137,7 @@ async def create_ticket(
 @router.get("/tickets", tags=["tickets"])
 async def list_tickets(
     session: DbSession,
-    _: CurrentPrincipal,
+    caller: Reader,
     now: Now,
     status_: Annotated[str | None, Query(alias="status", pattern="^(open|in_progress|resolved|closed)$")] = None,
     kind: Annotated[
@@ -135,26 +151,35 @@ async def list_tickets(
     """Tickets by status, kind, owner and customer, with whether the SLA is breached."""
     try:
         items, next_cursor = await queries.list_tickets(
-            session, status=status_, kind=kind, owner=owner, customer_id=customer_id, limit=limit, cursor=cursor
+            session,
+            status=status_,
+            kind=kind,
+            owner=owner,
+            customer_id=customer_id,
+            limit=limit,
+            cursor=cursor,
+            visible=visible_customer(tickets.c.customer_id, caller.scope),
         )
     except queries.BadCursor as exc:
         raise ProblemError(400, "Bad cursor", str(exc)) from exc
     return {"items": [_ticket_view(i, now) for i in items], "next_cursor": next_cursor}
 
 
-@router.patch("/tickets/{ticket_id}", tags=["tickets"], dependencies=[Staff])
+@router.patch("/tickets/{ticket_id}", tags=["tickets"])
 async def patch_ticket(
     ticket_id: str,
     body: TicketPatch,
     session: DbSession,
-    principal: CurrentPrincipal,
+    caller: Staff,
     correlation_id: CorrelationId,
     now: Now,
 ) -> dict[str, Any]:
     """Move a ticket's status or give it to another owner."""
     if body.status is None and body.owner is None:
         raise ProblemError(422, "Nothing to change", "give status and/or owner")
+    principal = caller.principal
     async with session.begin():
+        await _visible_ticket(session, ticket_id, caller=caller)
         try:
             before, after = await change_ticket(
                 session, ticket_id=ticket_id, status=body.status, owner=body.owner, now=now
@@ -177,45 +202,32 @@ async def patch_ticket(
 @router.get("/care-touchpoints", tags=["care"])
 async def list_touchpoints(
     session: DbSession,
-    _: CurrentPrincipal,
+    caller: Reader,
     status_: Annotated[str | None, Query(alias="status", pattern="^(planned|done|skipped)$")] = "planned",
     due_before: date | None = None,
     customer_id: Annotated[str | None, Query(max_length=64, pattern=NO_NUL)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> dict[str, Any]:
     """Care touchpoints (maturity, hardship follow-up, birthday) by status and due day, soonest first."""
-    query = select(care_touchpoints).order_by(care_touchpoints.c.due_on, care_touchpoints.c.id).limit(limit)
-    if status_:
-        query = query.where(care_touchpoints.c.status == status_)
-    if due_before:
-        query = query.where(care_touchpoints.c.due_on <= due_before)
-    if customer_id:
-        query = query.where(care_touchpoints.c.customer_id == customer_id)
-    rows = (await session.execute(query)).mappings()
-    return {"items": plain([dict(r) for r in rows])}
+    rows = await care_rows.list_touchpoints(
+        session, scope=caller.scope, status=status_, due_before=due_before, customer_id=customer_id, limit=limit
+    )
+    return {"items": plain(rows)}
 
 
-@router.patch("/care-touchpoints/{touchpoint_id}", tags=["care"], dependencies=[Staff])
+@router.patch("/care-touchpoints/{touchpoint_id}", tags=["care"])
 async def patch_touchpoint(
     touchpoint_id: Annotated[int, Path(ge=1, le=2**63 - 1)],  # a BIGINT id
     body: TouchpointPatch,
     session: DbSession,
-    principal: CurrentPrincipal,
+    caller: Staff,
     correlation_id: CorrelationId,
 ) -> dict[str, Any]:
     """Mark a touchpoint done or skipped, with a note."""
+    principal = caller.principal
     async with session.begin():
-        row = (
-            (
-                await session.execute(
-                    update(care_touchpoints)
-                    .where(care_touchpoints.c.id == touchpoint_id)
-                    .values(status=body.status, note=body.note, updated_at=func.now())
-                    .returning(care_touchpoints)
-                )
-            )
-            .mappings()
-            .first()
+        row = await care_rows.mark_touchpoint(
+            session, touchpoint_id=touchpoint_id, scope=caller.scope, status=body.status, note=body.note
         )
         if row is None:
             raise ProblemError(404, "Touchpoint not found", f"care touchpoint {touchpoint_id} is not known")
@@ -227,4 +239,4 @@ async def patch_touchpoint(
             details={"status": body.status},
             correlation_id=correlation_id,
         )
-    return plain(dict(row))
+    return plain(row)

@@ -63,6 +63,9 @@ class Decision:
 
 
 ALLOWED = Decision(allowed=True)
+# The jurisdictions with a contact-rule profile (docs/domain.md); a customer without one is under CN's rules.
+JURISDICTIONS = ("CN", "US")
+DEFAULT_JURISDICTION = "CN"
 
 _PHONE_CHANNELS = ("phone",)
 _MESSAGE_CHANNELS = ("sms", "email", "app_push", "wechat")
@@ -169,7 +172,7 @@ def evaluate(
 
 def policy_for(policies: Sequence[ContactPolicy], *, jurisdiction: str, channel: str) -> ContactPolicy:
     """The policy of a jurisdiction and channel; CN's when the jurisdiction has none; none: no rules."""
-    for wanted in (jurisdiction, "CN"):
+    for wanted in (jurisdiction, DEFAULT_JURISDICTION):
         for policy in policies:
             if policy.jurisdiction == wanted and policy.channel == channel:
                 return policy

@@ -20,7 +20,10 @@ QUEUE_ORDER: tuple[CollectionQueue, ...] = (
     CollectionQueue.FIELD,
     CollectionQueue.RECOVERY,
 )
+# The NPL classifications (docs/domain.md): crm's one definition of them.
 NON_PERFORMING = frozenset({"substandard", "doubtful", "loss"})
+# The bucket of a loan with nothing overdue; moving to it means cured, which closes the case.
+CURRENT_BUCKET = "M0"
 RECOVERY_AFTER_DPD = 180
 
 _DEFAULT_TABLE: dict[str, tuple[CollectionQueue, CollectionQueue]] = {
@@ -83,3 +86,8 @@ def escalated(queue: str) -> CollectionQueue:
 def needs_agent(queue: str) -> bool:
     """Whether cases in `queue` are worked by people (automated ones only get reminders)."""
     return queue != CollectionQueue.AUTOMATED
+
+
+def is_delinquent(bucket: str) -> bool:
+    """Whether a loan in `bucket` is overdue (any bucket but the current one)."""
+    return bucket != CURRENT_BUCKET

@@ -8,7 +8,6 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import func, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from postloan_common.contracts import CaseClosedV1, CaseOpenedV1
@@ -17,9 +16,13 @@ from postloan_common.messaging.envelope import new_event_id
 from postloan_crm.domain.assignment import AgentLoad, pick_agent
 from postloan_crm.domain.strategy import RiskView, StrategyTable, escalated, needs_agent, rank
 from postloan_crm.service.events import Journal, Trace
-from postloan_crm.store.tables import agents, case_events, cases
+from postloan_crm.store import cases as case_rows
+from postloan_crm.store.cases import OPEN, add_timeline, open_case
 
-OPEN, CLOSED = "open", "closed"
+CLOSED = "closed"
+# The timeline and open-case reads live in store.cases; callers keep importing them from here.
+__all__ = ["CLOSED", "OPEN", "CaseBook", "Delinquency", "add_timeline", "open_case", "reassign"]
+
 # cases.amount_collected is numeric(18, 2): nothing collected reads back as 0.00.
 NO_MONEY = Decimal("0.00")
 
@@ -34,32 +37,6 @@ class Delinquency:
     dpd: int
     overdue: Decimal
     currency: str
-
-
-async def add_timeline(
-    session: AsyncSession,
-    *,
-    case_id: str,
-    kind: str,
-    details: dict[str, Any],
-    business_date: date | None = None,
-    actor: str | None = None,
-) -> None:
-    """Append an entry to the case's timeline."""
-    await session.execute(
-        insert(case_events).values(
-            case_id=case_id, kind=kind, details=details, business_date=business_date, actor=actor or "crm"
-        )
-    )
-
-
-async def open_case(session: AsyncSession, loan_id: str, *, lock: bool = True) -> dict[str, Any] | None:
-    """The loan's open case, locked for update by default."""
-    query = select(cases).where(cases.c.loan_id == loan_id, cases.c.status == OPEN)
-    if lock:
-        query = query.with_for_update()
-    row = (await session.execute(query)).mappings().first()
-    return dict(row) if row else None
 
 
 @dataclass
@@ -87,52 +64,6 @@ class _Agent:
     capacity: int | None
     queues: tuple[str, ...]
     open_cases: int
-
-
-_OPEN_CASES = """
-    SELECT c.case_id, c.loan_id, c.customer_id, c.queue, c.bucket, c.dpd, c.overdue_amount, c.currency, c.assignee,
-           c.opened_on, c.amount_collected
-    FROM unnest(CAST(:loan_ids AS text[])) AS k(loan_id) JOIN cases c ON c.loan_id = k.loan_id
-    WHERE c.status = 'open'
-    ORDER BY c.loan_id
-    FOR UPDATE OF c
-"""
-_RISKS = """
-    SELECT r.loan_id, r.pd, r.classification
-    FROM unnest(CAST(:loan_ids AS text[])) AS k(loan_id) JOIN risk r ON r.loan_id = k.loan_id
-"""
-# Locking the agents serialises concurrent assignments so the balance holds.
-_AGENTS = """
-    SELECT a.agent_id, a.capacity, a.queues,
-           (SELECT count(*) FROM cases c WHERE c.assignee = a.agent_id AND c.status = 'open') AS open_cases
-    FROM agents a
-    WHERE a.active
-    ORDER BY a.agent_id
-    FOR UPDATE OF a
-"""
-_UPDATE_CASES = """
-    UPDATE cases AS c
-    SET status = u.status, queue = u.queue, bucket = u.bucket, dpd = u.dpd, overdue_amount = u.overdue_amount,
-        assignee = u.assignee, closed_on = u.closed_on, close_reason = u.close_reason,
-        amount_collected = u.amount_collected, updated_at = now()
-    FROM unnest(CAST(:case_id AS text[]), CAST(:status AS text[]), CAST(:queue AS text[]), CAST(:bucket AS text[]),
-                CAST(:dpd AS int[]), CAST(:overdue_amount AS numeric[]), CAST(:assignee AS text[]),
-                CAST(:closed_on AS date[]), CAST(:close_reason AS text[]), CAST(:amount_collected AS numeric[]))
-         AS u(case_id, status, queue, bucket, dpd, overdue_amount, assignee, closed_on, close_reason, amount_collected)
-    WHERE c.case_id = u.case_id
-"""
-_CHANGED_COLUMNS = (
-    "case_id",
-    "status",
-    "queue",
-    "bucket",
-    "dpd",
-    "overdue_amount",
-    "assignee",
-    "closed_on",
-    "close_reason",
-    "amount_collected",
-)
 
 
 class CaseBook:
@@ -175,14 +106,12 @@ class CaseBook:
     ) -> CaseBook:
         """Lock and read the open cases of `loan_ids` (and their latest risk views when decisions need them)."""
         ids = sorted(set(loan_ids))
-        keys = {"loan_ids": ids}
-        found = (await session.execute(text(_OPEN_CASES), keys)).mappings() if ids else ()
-        open_cases = {r["loan_id"]: _Case(**r) for r in found}
+        open_cases = {r["loan_id"]: _Case(**r) for r in await case_rows.lock_open_cases(session, ids)}
         risks: dict[str, RiskView] = {}
-        if with_risk and ids:
+        if with_risk:
             risks = {
                 r["loan_id"]: RiskView(pd=r["pd"], classification=r["classification"])
-                for r in (await session.execute(text(_RISKS), keys)).mappings()
+                for r in await case_rows.risk_views(session, ids)
             }
         return cls(session, strategy=strategy, journal=journal, open_cases=open_cases, risks=risks, loan_ids=set(ids))
 
@@ -341,7 +270,7 @@ class CaseBook:
                     tuple(r["queues"]),
                     r["open_cases"] + self.load_changes.get(r["agent_id"], 0),
                 )
-                for r in (await self.session.execute(text(_AGENTS))).mappings()
+                for r in await case_rows.agent_loads(self.session)
             }
         return pick_agent(
             AgentLoad(a.agent_id, a.open_cases, a.capacity) for a in self.agents.values() if queue in a.queues
@@ -357,51 +286,44 @@ class CaseBook:
 
     async def write(self) -> None:
         """Write the cases changed and opened (the journal, written after, refers to them)."""
-        changed = [c for c in self.touched.values() if not c.new]
-        if changed:
-            await self.session.execute(
-                text(_UPDATE_CASES), {name: [getattr(c, name) for c in changed] for name in _CHANGED_COLUMNS}
-            )
+        await case_rows.update_cases(self.session, [c for c in self.touched.values() if not c.new])
         opened = [c for c in self.touched.values() if c.new]
-        if opened:
-            await self.session.execute(
-                insert(cases),
-                [
-                    {
-                        "case_id": c.case_id,
-                        "loan_id": c.loan_id,
-                        "customer_id": c.customer_id,
-                        "status": c.status,
-                        "queue": c.queue,
-                        "bucket": c.bucket,
-                        "dpd": c.dpd,
-                        "overdue_amount": c.overdue_amount,
-                        "currency": c.currency,
-                        "assignee": c.assignee,
-                        "opened_on": c.opened_on,
-                        "closed_on": c.closed_on,
-                        "close_reason": c.close_reason,
-                        "amount_collected": c.amount_collected,
-                    }
-                    for c in opened
-                ],
-            )
+        await case_rows.insert_cases(
+            self.session,
+            [
+                {
+                    "case_id": c.case_id,
+                    "loan_id": c.loan_id,
+                    "customer_id": c.customer_id,
+                    "status": c.status,
+                    "queue": c.queue,
+                    "bucket": c.bucket,
+                    "dpd": c.dpd,
+                    "overdue_amount": c.overdue_amount,
+                    "currency": c.currency,
+                    "assignee": c.assignee,
+                    "opened_on": c.opened_on,
+                    "closed_on": c.closed_on,
+                    "close_reason": c.close_reason,
+                    "amount_collected": c.amount_collected,
+                }
+                for c in opened
+            ],
+        )
         self.touched = {}
 
 
 async def reassign(session: AsyncSession, *, case_id: str, agent_id: str, actor: str) -> dict[str, Any]:
     """A supervisor gives an open case to an agent; raises LookupError/ValueError on bad input."""
-    row = (await session.execute(select(cases).where(cases.c.case_id == case_id).with_for_update())).mappings().first()
+    row = await case_rows.lock_case(session, case_id)
     if row is None:
         raise LookupError(f"case {case_id} is not known")
     if row["status"] != OPEN:
         raise ValueError(f"case {case_id} is {row['status']}")
-    agent = (await session.execute(select(agents).where(agents.c.agent_id == agent_id))).mappings().first()
+    agent = await case_rows.load_agent(session, agent_id)
     if agent is None or not agent["active"]:
         raise LookupError(f"agent {agent_id} is not known or not active")
-    await session.execute(
-        update(cases).where(cases.c.case_id == case_id).values(assignee=agent_id, updated_at=func.now())
-    )
+    await case_rows.set_assignee(session, case_id=case_id, agent_id=agent_id)
     await add_timeline(
         session,
         case_id=case_id,

@@ -13,6 +13,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from postloan_crm.domain.contact_policy import DEFAULT_JURISDICTION, JURISDICTIONS
 from postloan_crm.store.tables import consents, contact_points, customers, related_parties
 
 
@@ -64,7 +65,7 @@ def jurisdiction_of(data: CustomerData) -> str:
     if data.jurisdiction:
         return data.jurisdiction
     country = (data.address or {}).get("country")
-    return country if country in ("CN", "US") else "CN"
+    return country if country in JURISDICTIONS else DEFAULT_JURISDICTION
 
 
 async def upsert_customer(session: AsyncSession, *, data: CustomerData, source: str) -> bool:

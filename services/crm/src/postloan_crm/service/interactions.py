@@ -14,9 +14,9 @@ from postloan_common.contracts.crm import ContactParty
 from postloan_common.messaging.envelope import new_event_id
 from postloan_crm.domain.contact_policy import Decision, is_phone
 from postloan_crm.service.cases import add_timeline
+from postloan_crm.service.contact_checks import policy_decision
 from postloan_crm.service.customers import CustomerData
 from postloan_crm.service.events import Trace, emit
-from postloan_crm.service.reminders import policy_decision
 from postloan_crm.store.tables import cases, interactions
 
 

@@ -7,7 +7,7 @@ import json
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, and_, or_, select
+from sqlalchemy import ColumnElement, Select, and_, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from postloan_crm.store.tables import (
@@ -62,9 +62,10 @@ async def list_cases(
     customer_id: str | None,
     limit: int,
     cursor: str | None,
+    visible: ColumnElement[bool],
 ) -> tuple[list[dict[str, Any]], str | None]:
-    """Cases filtered and ordered by id, one page at a time."""
-    query = select(cases).order_by(cases.c.case_id)
+    """Cases filtered (to those `visible` to the caller) and ordered by id, one page at a time."""
+    query = select(cases).where(visible).order_by(cases.c.case_id)
     if status:
         query = query.where(cases.c.status == status)
     if queue:
@@ -145,9 +146,10 @@ async def list_tickets(
     customer_id: str | None,
     limit: int,
     cursor: str | None,
+    visible: ColumnElement[bool],
 ) -> tuple[list[dict[str, Any]], str | None]:
-    """Tickets filtered, ordered by id."""
-    query = select(tickets).order_by(tickets.c.ticket_id)
+    """Tickets filtered (to those `visible` to the caller), ordered by id."""
+    query = select(tickets).where(visible).order_by(tickets.c.ticket_id)
     for column, value in ((tickets.c.status, status), (tickets.c.kind, kind), (tickets.c.owner, owner)):
         if value:
             query = query.where(column == value)
@@ -219,7 +221,7 @@ async def overview(session: AsyncSession, customer_id: str, *, recent: int = 20)
         ).mappings()
     ]
     open_tickets, _ = await list_tickets(
-        session, status=None, kind=None, owner=None, customer_id=customer_id, limit=recent, cursor=None
+        session, status=None, kind=None, owner=None, customer_id=customer_id, limit=recent, cursor=None, visible=true()
     )
     latest_risk = max(risk_rows.values(), key=lambda r: r["updated_at"], default=None)
     return {

@@ -2,41 +2,32 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import func, or_, select, text, update
+from sqlalchemy import text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from postloan_common.contracts import PaymentDueV1, ReminderSentV1
+from postloan_common.contracts import PaymentDueV1
 from postloan_common.logging import get_logger
 from postloan_common.messaging.envelope import new_event_id
-from postloan_crm.adapters.channels import ChannelSender, Outgoing, SendError
-from postloan_crm.domain.channels import REMINDER_CHANNELS, choose_channel, opted_out
+from postloan_crm.domain.channels import REMINDER_CHANNELS, choose_channel
 from postloan_crm.domain.contact_policy import (
-    ContactPolicy,
-    Counting,
     Decision,
-    PastContact,
-    Rule,
-    evaluate,
-    policy_for,
 )
-from postloan_crm.domain.templates import ReminderFacts, render_reminder, template_name
+from postloan_crm.domain.templates import ReminderFacts, render_reminder
+from postloan_crm.service.contact_checks import decide, history_days
 from postloan_crm.service.customers import (
     CustomerData,
     collection_consents,
-    load_customer,
     load_customers,
     recipients,
 )
-from postloan_crm.service.events import Trace, emit
-from postloan_crm.service.policies import contact_histories, contact_history, load_policies
-from postloan_crm.store.tables import communications, installments_due, loans
+from postloan_crm.service.policies import contact_histories, load_policies
+from postloan_crm.store.tables import communications
 
 log = get_logger(__name__)
 
@@ -45,48 +36,6 @@ AWAITING_CUSTOMER = "awaiting_customer"
 # How long a reminder waits for its customer's record before it is given up.
 CUSTOMER_GRACE = timedelta(hours=1)
 CUSTOMER_RETRY = timedelta(minutes=1)
-
-
-async def policy_decision(
-    session: AsyncSession, *, customer: CustomerData, channel: str, now: datetime, connected: bool = True
-) -> Decision:
-    """The contact policy's verdict on contacting `customer` on `channel` at `now`.
-
-    Under a cap on connected contacts, an attempt that did not connect is not counted (`connected=False`).
-    """
-    policies = await load_policies(session)
-    policy = policy_for(policies, jurisdiction=customer.jurisdiction or "CN", channel=channel)
-    history = await contact_history(
-        session, customer_id=customer.customer_id, channel=channel, now=now, days=history_days(policy)
-    )
-    return decide(policies, customer=customer, channel=channel, now=now, history=history, connected=connected)
-
-
-def history_days(policy: ContactPolicy) -> int:
-    """How many days of past contacts the policy's caps look at."""
-    return max(policy.window_days, 1)
-
-
-def decide(
-    policies: Sequence[ContactPolicy],
-    *,
-    customer: CustomerData,
-    channel: str,
-    now: datetime,
-    history: Iterable[PastContact],
-    connected: bool = True,
-) -> Decision:
-    """The contact policy's verdict given the contacts with the customer on `channel` (any longer past is ignored)."""
-    policy = policy_for(policies, jurisdiction=customer.jurisdiction or "CN", channel=channel)
-    since = now - timedelta(days=history_days(policy) + 1)
-    return evaluate(
-        policy,
-        timezone=customer.timezone,
-        now=now,
-        history=[c for c in history if c.at > since],
-        opted_out=opted_out(collection_consents(customer), channel),
-        counts=connected or policy.counting is Counting.ATTEMPTS,
-    )
 
 
 _NOTE_INSTALLMENTS = """
@@ -244,224 +193,6 @@ def _initial_status(
         return SUPPRESSED, decision.rule.value if decision.rule else "refused"
     row["send_after"] = decision.until
     return DEFERRED, decision.rule.value if decision.rule else None
-
-
-@dataclass(frozen=True, slots=True)
-class SendReport:
-    sent: int = 0
-    deferred: int = 0
-    suppressed: int = 0
-    failed: int = 0
-    retry: int = 0
-
-
-async def send_due(
-    sessions: async_sessionmaker[AsyncSession],
-    *,
-    senders: Mapping[str, ChannelSender],
-    now: datetime,
-    batch_size: int = 50,
-    max_attempts: int = 5,
-    retry_after: timedelta = timedelta(minutes=5),
-    customer_retry: timedelta = CUSTOMER_RETRY,
-) -> SendReport:
-    """Send the communications whose time has come, once each even with several senders running."""
-    counts = {"sent": 0, "deferred": 0, "suppressed": 0, "failed": 0, "retry": 0}
-    async with sessions.begin() as session:
-        rows = (
-            (
-                await session.execute(
-                    select(communications)
-                    .where(communications.c.status.in_((QUEUED, DEFERRED)), communications.c.send_after <= now)
-                    .order_by(communications.c.send_after, communications.c.communication_id)
-                    .limit(batch_size)
-                    .with_for_update(skip_locked=True)
-                )
-            )
-            .mappings()
-            .all()
-        )
-        for row in rows:
-            outcome = await _send_one(
-                session,
-                row=dict(row),
-                senders=senders,
-                now=now,
-                max_attempts=max_attempts,
-                retry_after=retry_after,
-                customer_retry=customer_retry,
-            )
-            counts[outcome] += 1
-    return SendReport(**counts)
-
-
-async def _suppress(session: AsyncSession, communication_id: str, reason: str) -> str:
-    await session.execute(
-        update(communications)
-        .where(communications.c.communication_id == communication_id)
-        .values(status=SUPPRESSED, reason=reason, updated_at=func.now())
-    )
-    return "suppressed"
-
-
-async def _defer(session: AsyncSession, communication_id: str, *, until: datetime, reason: str | None) -> None:
-    await session.execute(
-        update(communications)
-        .where(communications.c.communication_id == communication_id)
-        .values(status=DEFERRED, reason=reason, send_after=until, was_deferred=True, updated_at=func.now())
-    )
-
-
-async def _readdress(
-    session: AsyncSession, *, row: Mapping[str, Any], customer: CustomerData, channel: str, recipient: str
-) -> dict[str, Any]:
-    """Point the stored communication at the channel chosen now, in the customer's language."""
-    changes: dict[str, Any] = {}
-    if (row["channel"], row["recipient"]) != (channel, recipient):
-        changes.update(channel=channel, recipient=recipient)
-    if row["language"] != customer.language and row["installment_seq"] is not None:
-        message = render_reminder(
-            ReminderFacts(
-                loan_id=row["loan_id"],
-                installment_seq=row["installment_seq"],
-                amount=row["amount_due"],
-                currency=row["currency"],
-                due_date=row["due_date"],
-                payment_reference=row["payment_reference"],
-                days_before_due=0 if row["template"] == template_name(0) else 1,
-            ),
-            language=customer.language,
-        )
-        changes.update(language=message.language, subject=message.subject, body=message.body)
-    if changes:
-        await session.execute(
-            update(communications)
-            .where(communications.c.communication_id == row["communication_id"])
-            .values(**changes, updated_at=func.now())
-        )
-    return dict(row) | changes
-
-
-async def suppression_reason(session: AsyncSession, row: Mapping[str, Any]) -> str | None:
-    """Why the reminder should not go out any more (paid, loan closed), or None."""
-    if row["loan_id"] is not None:
-        status = await session.scalar(select(loans.c.status).where(loans.c.loan_id == row["loan_id"]))
-        if status is not None and status != "active":
-            return "loan_closed"
-    if row["installment_seq"] is not None:
-        paid = await session.scalar(
-            select(installments_due.c.seq).where(
-                installments_due.c.loan_id == row["loan_id"],
-                installments_due.c.seq == row["installment_seq"],
-                or_(
-                    installments_due.c.paid_on.is_not(None),
-                    installments_due.c.amount_paid >= installments_due.c.amount_due,
-                ),
-            )
-        )
-        if paid is not None:
-            return "installment_paid"
-    return None
-
-
-async def _send_one(
-    session: AsyncSession,
-    *,
-    row: Mapping[str, Any],
-    senders: Mapping[str, ChannelSender],
-    now: datetime,
-    max_attempts: int,
-    retry_after: timedelta,
-    customer_retry: timedelta,
-) -> str:
-    communication_id = str(row["communication_id"])
-    reason = await suppression_reason(session, row)
-    if reason is not None:
-        return await _suppress(session, communication_id, reason)
-    customer = await load_customer(session, str(row["customer_id"]))
-    if customer is None:
-        if row["created_at"] > now - CUSTOMER_GRACE:
-            await _defer(session, communication_id, until=now + customer_retry, reason=AWAITING_CUSTOMER)
-            return "deferred"
-        return await _suppress(session, communication_id, "unknown_customer")
-    # Consents and contact points may have changed since planning: choose again, fall back if need be.
-    choice = choose_channel(
-        preferred=customer.preferred_channel, consents=collection_consents(customer), recipients=recipients(customer)
-    )
-    if choice.channel is None or choice.recipient is None:
-        return await _suppress(session, communication_id, choice.reason or "no_contact_point")
-    channel = choice.channel
-    row = await _readdress(session, row=row, customer=customer, channel=channel, recipient=choice.recipient)
-    decision = await policy_decision(session, customer=customer, channel=channel, now=now)
-    if not decision.allowed:
-        if decision.until is None:
-            return await _suppress(session, communication_id, (decision.rule or Rule.OPT_OUT).value)
-        await _defer(
-            session, communication_id, until=decision.until, reason=decision.rule.value if decision.rule else None
-        )
-        return "deferred"
-    sender = senders.get(channel)
-    if sender is None:
-        return await _suppress(session, communication_id, f"no_adapter:{channel}")
-    message = Outgoing(
-        key=communication_id,
-        channel=channel,
-        recipient=str(row["recipient"]),
-        subject=row["subject"] if isinstance(row["subject"], str) else None,
-        body=str(row["body"]),
-        language=str(row["language"]),
-    )
-    attempts = int(row["attempts"] or 0) + 1
-    try:
-        provider_id = await sender.send(message)
-    except SendError as exc:
-        final = not exc.retryable or attempts >= max_attempts
-        log.warning("reminder not delivered", communication_id=communication_id, error=str(exc), final=final)
-        await session.execute(
-            update(communications)
-            .where(communications.c.communication_id == communication_id)
-            .values(
-                status=FAILED if final else QUEUED,
-                attempts=attempts,
-                last_error=str(exc)[:2000],
-                reason="provider_error" if final else None,
-                send_after=now if final else now + retry_after,
-                updated_at=func.now(),
-            )
-        )
-        return "failed" if final else "retry"
-    await session.execute(
-        update(communications)
-        .where(communications.c.communication_id == communication_id)
-        .values(
-            status=SENT,
-            attempts=attempts,
-            sent_at=now,
-            provider_message_id=provider_id,
-            reason=None,
-            last_error=None,
-            updated_at=func.now(),
-        )
-    )
-    await emit(
-        session,
-        ReminderSentV1(
-            reminder_id=communication_id,
-            customer_id=customer.customer_id,
-            loan_id=row["loan_id"],
-            case_id=row["case_id"],
-            channel=channel,
-            template=str(row["template"]),
-            installment_seq=row["installment_seq"],
-            due_date=row["due_date"],
-            amount_due=row["amount_due"],
-            currency=row["currency"],
-            deferred=bool(row["was_deferred"]),
-        ),
-        customer_id=customer.customer_id,
-        trace=Trace(correlation_id=communication_id),
-    )
-    return "sent"
 
 
 def _columns(rows: Sequence[Sequence[Any]]) -> list[list[Any]]:

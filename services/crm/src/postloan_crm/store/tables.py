@@ -217,7 +217,9 @@ agents = Table(
     Column("queues", ARRAY(String(16)), nullable=False),
     Column("capacity", Integer, nullable=True),
     Column("active", Boolean, nullable=False, server_default=text("true")),
+    Column("team", ID, nullable=True),
     *_stamps(),
+    Index("ix_agents_team", "team"),
 )
 
 cases = Table(

@@ -1,0 +1,50 @@
+"""SQL of the read scope: which cases and customers a caller's CaseScope lets them see."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import ColumnElement, false, or_, select, true
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from postloan_crm.domain.access import CaseScope
+from postloan_crm.store.tables import agents, cases
+
+
+async def team_members(session: AsyncSession, *, agent_id: str) -> list[str]:
+    """The agents sharing a team with `agent_id` (none when it has no team)."""
+    teams = select(agents.c.team).where(agents.c.agent_id == agent_id, agents.c.team.is_not(None))
+    return list((await session.scalars(select(agents.c.agent_id).where(agents.c.team.in_(teams)))).all())
+
+
+def visible_cases(scope: CaseScope | None) -> ColumnElement[bool]:
+    """A WHERE clause on `cases` admitting the cases in scope."""
+    if scope is None:
+        return true()
+    clauses: list[ColumnElement[bool]] = []
+    if scope.assignees:
+        clauses.append(cases.c.assignee.in_(sorted(scope.assignees)))
+    if scope.unassigned:
+        clauses.append(cases.c.assignee.is_(None))
+    return or_(*clauses) if clauses else false()
+
+
+def visible_customer(column: Any, scope: CaseScope | None) -> ColumnElement[bool]:
+    """A WHERE clause admitting rows whose customer id `column` belongs to a case in scope."""
+    if scope is None:
+        return true()
+    return column.in_(select(cases.c.customer_id).where(visible_cases(scope)))
+
+
+async def case_visible(session: AsyncSession, *, case_id: str, scope: CaseScope | None) -> bool:
+    """Whether the case exists and is in scope."""
+    query = select(cases.c.case_id).where(cases.c.case_id == case_id, visible_cases(scope))
+    return (await session.scalar(query)) is not None
+
+
+async def customer_visible(session: AsyncSession, *, customer_id: str, scope: CaseScope | None) -> bool:
+    """Whether a case of the customer is in scope (existence is checked by the caller)."""
+    if scope is None:
+        return True
+    query = select(cases.c.case_id).where(cases.c.customer_id == customer_id, visible_cases(scope)).limit(1)
+    return (await session.scalar(query)) is not None
