@@ -86,3 +86,26 @@ async def test_oversized_row_is_parked_and_later_rows_still_go(devstack, databas
         stop.set()
         await asyncio.wait_for(task, 15)
         await engine.dispose()
+
+
+async def test_housekeeping_prunes_old_inbox_rows_only(devstack, database_url):
+    import uuid
+
+    import asyncpg
+
+    engine = create_engine(database_url)
+    await create_schema(engine)
+    conn = await asyncpg.connect(sync_url(database_url))
+    try:
+        insert = """INSERT INTO inbox (consumer, event_id, event_type, topic, partition, "offset", received_at)
+                    VALUES ('c', $1, 't', 'x', 0, 0, now() - make_interval(secs => $2))"""
+        old, fresh = uuid.uuid4(), uuid.uuid4()
+        await conn.execute(insert, old, 3600.0)
+        await conn.execute(insert, fresh, 10.0)
+        relay = OutboxRelay(RelayConfig(service="demo-prune", dsn="", bootstrap_servers="", inbox_retention_s=600.0))
+        await relay._maybe_prune(conn)
+        left = {row["event_id"] for row in await conn.fetch("SELECT event_id FROM inbox")}
+        assert left == {fresh}
+    finally:
+        await conn.close()
+        await engine.dispose()

@@ -34,6 +34,7 @@ PENDING = Gauge("outbox_pending", "Unpublished outbox rows", ["service"])
 PARKED_TOTAL = Counter("outbox_parked_total", "Outbox rows parked after a permanent broker rejection", ["service"])
 # prometheus_client reserves `outbox_parked` for the counter above, hence `_rows`.
 PARKED = Gauge("outbox_parked_rows", "Outbox rows parked, waiting for an operator", ["service"])
+INBOX_PRUNED = Counter("inbox_pruned_total", "Inbox rows deleted once their topic can no longer redeliver", ["service"])
 PRUNED = Counter("outbox_pruned_total", "Published outbox rows deleted after retention", ["service"])
 
 # One relay per service database publishes; the others wait on this lock.
@@ -76,6 +77,12 @@ _PRUNE = """
         SELECT id FROM outbox WHERE published_at < now() - make_interval(secs => $1) LIMIT 10000)
 """
 
+# An inbox row guards against redelivery; once the topic's retention has dropped the record it cannot come back.
+_PRUNE_INBOX = """
+    DELETE FROM inbox WHERE ctid IN (
+        SELECT ctid FROM inbox WHERE received_at < now() - make_interval(secs => $1) LIMIT 5000)
+"""
+
 
 @dataclass
 class RelayConfig:
@@ -86,6 +93,8 @@ class RelayConfig:
     poll_interval_s: float = 1.0
     retention_s: float = 72 * 3600.0
     prune_every_s: float = 300.0
+    # Topic retention (broker default 7 days) plus a margin for consumers restarting at old offsets.
+    inbox_retention_s: float = 8 * 24 * 3600.0
     idempotent: bool = False
     max_backoff_s: float = 5.0
 
@@ -196,12 +205,10 @@ class OutboxRelay:
         if now - self._last_prune < self.config.prune_every_s:
             return
         self._last_prune = now
-        while True:
-            status = await conn.execute(_PRUNE, self.config.retention_s)
-            deleted = int(status.split()[-1])
-            PRUNED.labels(self.config.service).inc(deleted)
-            if deleted < 10000:
-                return
+        await _delete_in_batches(conn, _PRUNE, self.config.retention_s, 10000, PRUNED.labels(self.config.service))
+        await _delete_in_batches(
+            conn, _PRUNE_INBOX, self.config.inbox_retention_s, 5000, INBOX_PRUNED.labels(self.config.service)
+        )
 
     async def _producer_started(self) -> AIOKafkaProducer:
         if self._producer is None:
@@ -236,6 +243,15 @@ class OutboxRelay:
 
     def _on_notify(self, *_args: Any) -> None:
         self._wake.set()
+
+
+async def _delete_in_batches(conn: asyncpg.Connection, sql: str, age_s: float, batch: int, counter: Any) -> None:
+    """Run a batched DELETE until a batch comes back short, so no single statement holds locks for long."""
+    while True:
+        deleted = int((await conn.execute(sql, age_s)).split()[-1])
+        counter.inc(deleted)
+        if deleted < batch:
+            return
 
 
 def _record(row: asyncpg.Record) -> dict[str, Any]:
