@@ -16,11 +16,11 @@ from sqlalchemy import text
 from test_messaging import demo_db, wait_until  # noqa: F401 - the fixture is used by name
 
 from postloan_common.db import sync_url
-from postloan_dev.devstack import DevStack
 from postloan_common.messaging.admin import ensure_topics
 from postloan_common.messaging.consumer import Consumer, ConsumerConfig, _reason
 from postloan_common.messaging.envelope import Envelope
 from postloan_common.messaging.relay import OutboxRelay, RelayConfig
+from postloan_dev.devstack import DevStack
 
 pytestmark = pytest.mark.integration
 
