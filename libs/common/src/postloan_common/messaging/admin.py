@@ -13,6 +13,15 @@ from postloan_common.messaging.kafka import security_kwargs
 
 log = get_logger(__name__)
 
+# Dead letters wait for a person; the broker's default retention (often 7 days) can drop them first.
+DEFAULT_DLT_RETENTION_MS = 30 * 24 * 3600 * 1000
+
+
+def new_topic(name: str, *, partitions: int, replication_factor: int, dlt_retention_ms: int) -> NewTopic:
+    """The creation request for `name`: a `.dlt` topic carries its long retention."""
+    configs = {"retention.ms": str(dlt_retention_ms)} if name.endswith(".dlt") else {}
+    return NewTopic(name=name, num_partitions=partitions, replication_factor=replication_factor, topic_configs=configs)
+
 
 async def ensure_topics(
     bootstrap_servers: str,
@@ -21,6 +30,7 @@ async def ensure_topics(
     partitions: int,
     replication_factor: int = 1,
     timeout_s: float = 30.0,
+    dlt_retention_ms: int = DEFAULT_DLT_RETENTION_MS,
 ) -> list[str]:
     """Create the topics that do not exist yet; return the ones created."""
     wanted = list(dict.fromkeys(topics))
@@ -35,7 +45,14 @@ async def ensure_topics(
         for topic in missing:
             try:
                 await admin.create_topics(
-                    [NewTopic(name=topic, num_partitions=partitions, replication_factor=replication_factor)]
+                    [
+                        new_topic(
+                            topic,
+                            partitions=partitions,
+                            replication_factor=replication_factor,
+                            dlt_retention_ms=dlt_retention_ms,
+                        )
+                    ]
                 )
                 created.append(topic)
             except TopicAlreadyExistsError:

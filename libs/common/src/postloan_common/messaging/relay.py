@@ -11,6 +11,14 @@ from typing import Any
 
 import asyncpg
 from aiokafka import AIOKafkaProducer
+from aiokafka.errors import (
+    InvalidTopicError,
+    MessageSizeTooLargeError,
+    RecordListTooLargeError,
+    RecordTooLargeError,
+    TopicAuthorizationFailedError,
+    UnknownTopicOrPartitionError,
+)
 from prometheus_client import Counter, Gauge
 
 from postloan_common.logging import get_logger
@@ -23,6 +31,10 @@ PUBLISHED = Counter("outbox_published_total", "Outbox events published", ["servi
 PUBLISH_FAILURES = Counter("outbox_publish_failures_total", "Failed outbox publish passes", ["service"])
 OLDEST_PENDING_AGE = Gauge("outbox_oldest_pending_age_seconds", "Age of the oldest unpublished outbox row", ["service"])
 PENDING = Gauge("outbox_pending", "Unpublished outbox rows", ["service"])
+PARKED_TOTAL = Counter("outbox_parked_total", "Outbox rows parked after a permanent broker rejection", ["service"])
+# prometheus_client reserves `outbox_parked` for the counter above, hence `_rows`.
+PARKED = Gauge("outbox_parked_rows", "Outbox rows parked, waiting for an operator", ["service"])
+INBOX_PRUNED = Counter("inbox_pruned_total", "Inbox rows deleted once their topic can no longer redeliver", ["service"])
 PRUNED = Counter("outbox_pruned_total", "Published outbox rows deleted after retention", ["service"])
 
 # One relay per service database publishes; the others wait on this lock.
@@ -30,20 +42,45 @@ RELAY_LOCK_KEY = 0x706F73746C6F616E  # "postloan"
 
 _SELECT_PENDING = """
     SELECT id, topic, key, partition, payload, headers
-    FROM outbox WHERE published_at IS NULL ORDER BY id LIMIT $1
+    FROM outbox WHERE published_at IS NULL AND parked_at IS NULL ORDER BY id LIMIT $1
 """
 _MARK = "UPDATE outbox SET published_at = now(), attempts = attempts + 1 WHERE id = ANY($1::bigint[])"
 _RECORD_FAILURE = """
     UPDATE outbox SET attempts = attempts + 1, last_error = $2
-    WHERE id = (SELECT min(id) FROM outbox WHERE published_at IS NULL) AND $1
+    WHERE id = (SELECT min(id) FROM outbox WHERE published_at IS NULL AND parked_at IS NULL) AND $1
+"""
+_PARK = """
+    UPDATE outbox SET parked_at = now(), parked_reason = $2, attempts = attempts + 1, last_error = $2
+    WHERE id = $1
 """
 _STATS = """
-    SELECT count(*) AS pending, extract(epoch FROM now() - min(created_at)) AS age
+    SELECT count(*) FILTER (WHERE parked_at IS NULL) AS pending,
+           count(*) FILTER (WHERE parked_at IS NOT NULL) AS parked,
+           extract(epoch FROM now() - min(created_at) FILTER (WHERE parked_at IS NULL)) AS age
     FROM outbox WHERE published_at IS NULL
 """
+
+# The broker will refuse these the same way on every retry; retrying would hold back every later row.
+PERMANENT_PRODUCE_ERRORS: tuple[type[BaseException], ...] = (
+    MessageSizeTooLargeError,
+    RecordListTooLargeError,
+    RecordTooLargeError,
+    InvalidTopicError,
+    UnknownTopicOrPartitionError,
+    TopicAuthorizationFailedError,
+    TypeError,
+    ValueError,
+    UnicodeError,
+)
 _PRUNE = """
     DELETE FROM outbox WHERE id IN (
         SELECT id FROM outbox WHERE published_at < now() - make_interval(secs => $1) LIMIT 10000)
+"""
+
+# An inbox row guards against redelivery; once the topic's retention has dropped the record it cannot come back.
+_PRUNE_INBOX = """
+    DELETE FROM inbox WHERE ctid IN (
+        SELECT ctid FROM inbox WHERE received_at < now() - make_interval(secs => $1) LIMIT 5000)
 """
 
 
@@ -56,6 +93,8 @@ class RelayConfig:
     poll_interval_s: float = 1.0
     retention_s: float = 72 * 3600.0
     prune_every_s: float = 300.0
+    # Topic retention (broker default 7 days) plus a margin for consumers restarting at old offsets.
+    inbox_retention_s: float = 8 * 24 * 3600.0
     idempotent: bool = False
     max_backoff_s: float = 5.0
 
@@ -126,21 +165,29 @@ class OutboxRelay:
         if not rows:
             return 0
         producer = await self._producer_started()
-        futures = []
+        sent: list[tuple[int, Any]] = []
         for row in rows:
-            futures.append(
-                await producer.send(
-                    row["topic"],
-                    value=row["payload"],
-                    key=row["key"].encode(),
-                    partition=row["partition"],
-                    headers=_headers(row["headers"]),
-                )
-            )
-        await asyncio.gather(*futures)
-        await conn.execute(_MARK, [row["id"] for row in rows])
-        PUBLISHED.labels(self.config.service).inc(len(rows))
+            try:
+                sent.append((row["id"], await producer.send(**_record(row))))
+            except PERMANENT_PRODUCE_ERRORS as exc:
+                await self._park(conn, row["id"], exc)
+        results = await asyncio.gather(*(future for _id, future in sent), return_exceptions=True)
+        published = [row_id for (row_id, _f), result in zip(sent, results, strict=True) if not _failed(result)]
+        await conn.execute(_MARK, published)
+        PUBLISHED.labels(self.config.service).inc(len(published))
+        for (row_id, _f), result in zip(sent, results, strict=True):
+            if isinstance(result, PERMANENT_PRODUCE_ERRORS):
+                await self._park(conn, row_id, result)
+            elif isinstance(result, BaseException):
+                raise result  # transient: the rows left pending go again on the next pass
         return len(rows)
+
+    async def _park(self, conn: asyncpg.Connection, row_id: int, exc: BaseException) -> None:
+        """Set the row aside with the broker's reason so the rows after it can go."""
+        reason = f"{type(exc).__name__}: {exc}"[:2000]
+        await conn.execute(_PARK, row_id, reason)
+        PARKED_TOTAL.labels(self.config.service).inc()
+        log.error("outbox row parked", service=self.config.service, outbox_id=row_id, reason=reason)
 
     async def _export_stats(self, conn: asyncpg.Connection) -> None:
         # Counting the pending rows scans them; on a large backlog, once per pass would cost more than the pass.
@@ -150,6 +197,7 @@ class OutboxRelay:
         self._last_stats = now
         stats = await conn.fetchrow(_STATS)
         PENDING.labels(self.config.service).set(stats["pending"])
+        PARKED.labels(self.config.service).set(stats["parked"])
         OLDEST_PENDING_AGE.labels(self.config.service).set(float(stats["age"] or 0.0))
 
     async def _maybe_prune(self, conn: asyncpg.Connection) -> None:
@@ -157,12 +205,10 @@ class OutboxRelay:
         if now - self._last_prune < self.config.prune_every_s:
             return
         self._last_prune = now
-        while True:
-            status = await conn.execute(_PRUNE, self.config.retention_s)
-            deleted = int(status.split()[-1])
-            PRUNED.labels(self.config.service).inc(deleted)
-            if deleted < 10000:
-                return
+        await _delete_in_batches(conn, _PRUNE, self.config.retention_s, 10000, PRUNED.labels(self.config.service))
+        await _delete_in_batches(
+            conn, _PRUNE_INBOX, self.config.inbox_retention_s, 5000, INBOX_PRUNED.labels(self.config.service)
+        )
 
     async def _producer_started(self) -> AIOKafkaProducer:
         if self._producer is None:
@@ -197,6 +243,29 @@ class OutboxRelay:
 
     def _on_notify(self, *_args: Any) -> None:
         self._wake.set()
+
+
+async def _delete_in_batches(conn: asyncpg.Connection, sql: str, age_s: float, batch: int, counter: Any) -> None:
+    """Run a batched DELETE until a batch comes back short, so no single statement holds locks for long."""
+    while True:
+        deleted = int((await conn.execute(sql, age_s)).split()[-1])
+        counter.inc(deleted)
+        if deleted < batch:
+            return
+
+
+def _record(row: asyncpg.Record) -> dict[str, Any]:
+    return {
+        "topic": row["topic"],
+        "value": row["payload"],
+        "key": row["key"].encode(),
+        "partition": row["partition"],
+        "headers": _headers(row["headers"]),
+    }
+
+
+def _failed(result: object) -> bool:
+    return isinstance(result, BaseException)
 
 
 def _headers(raw: Any) -> list[tuple[str, bytes]]:

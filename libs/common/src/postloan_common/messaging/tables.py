@@ -41,6 +41,9 @@ def outbox_table(metadata: MetaData) -> Table:
         Column("published_at", DateTime(timezone=True), nullable=True),
         Column("attempts", Integer, nullable=False, server_default=text("0")),
         Column("last_error", Text, nullable=True),
+        # Set when the broker rejected the row for good; the relay skips it until an operator retries it.
+        Column("parked_at", DateTime(timezone=True), nullable=True),
+        Column("parked_reason", Text, nullable=True),
         Index("ix_outbox_pending", "id", postgresql_where=text("published_at IS NULL")),
         Index("ix_outbox_published_at", "published_at", postgresql_where=text("published_at IS NOT NULL")),
     )

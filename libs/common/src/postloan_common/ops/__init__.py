@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import argparse
 
-from postloan_common.ops import migrate
+from postloan_common.ops import migrate, outbox
 
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add every operator command to `commands`."""
     migrate.register(commands)
+    outbox.register(commands)

@@ -12,7 +12,7 @@ from sqlalchemy.engine import make_url
 from postloan_common.catalog import SERVICES, ServiceSpec, all_topics
 from postloan_common.db import ensure_database, with_database
 from postloan_common.logging import configure_logging, get_logger
-from postloan_common.messaging.admin import ensure_topics
+from postloan_common.messaging.admin import DEFAULT_DLT_RETENTION_MS, ensure_topics
 from postloan_common.migrations import service_dir, upgrade
 from postloan_common.settings import ServiceSettings
 
@@ -86,5 +86,6 @@ def create_topics(bootstrap_servers: str) -> None:
             all_topics(),
             partitions=settings.kafka_topic_partitions,
             replication_factor=settings.kafka_replication_factor,
+            dlt_retention_ms=int(os.environ.get("KAFKA_DLT_RETENTION_MS", DEFAULT_DLT_RETENTION_MS)),
         )
     )

@@ -44,7 +44,7 @@ def create_app(
     routers: Sequence[APIRouter] = (),
     on_startup: AppHook | None = None,
     on_shutdown: AppHook | None = None,
-    check_broker: bool = True,
+    check_broker: bool = False,  # API writes go to the outbox: a broker outage must not unready it
 ) -> FastAPI:
     """Build a service API with problem errors, ids, access log, metrics, health and CORS."""
     app = FastAPI(

@@ -1,4 +1,4 @@
-"""Liveness and readiness probes; readiness checks the database and, optionally, the broker."""
+"""Liveness and readiness probes; readiness checks the database and, where asked (not APIs), the broker."""
 
 from __future__ import annotations
 
