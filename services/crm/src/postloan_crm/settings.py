@@ -61,7 +61,7 @@ class Settings(ServiceSettings):
     }
 
     def strategy(self) -> StrategyTable:
-        """The collection strategy table: DOMAIN defaults with the configured overrides."""
+        """The collection strategy table: the defaults of docs/domain.md with the configured overrides."""
         table = StrategyTable(high_risk_pd=self.high_risk_pd)
         rows = dict(table.rows)
         for bucket, (low, high) in self.strategy_overrides.items():

@@ -44,7 +44,7 @@ def _policy_view(policy: ContactPolicy) -> dict[str, Any]:
 
 @router.get("/contact-policy", tags=["contact-policy"])
 async def get_policy(session: DbSession, _: Reader) -> dict[str, Any]:
-    """The contact rules in force per jurisdiction and channel (DOMAIN defaults unless changed)."""
+    """The contact rules in force per jurisdiction and channel (the defaults of docs/domain.md unless changed)."""
     return {"policies": [_policy_view(p) for p in await load_policies(session)]}
 
 

@@ -1,6 +1,6 @@
 """Contact rules: quiet hours in the customer's time zone, daily and rolling caps, opt-outs.
 
-Defaults follow DOMAIN: China (GB/T 45251—2025) — no contact 22:00–08:00 local, at most 3 connected
+Defaults follow docs/domain.md: China (GB/T 45251—2025) — no contact 22:00–08:00 local, at most 3 connected
 calls per debtor per day; US profile — contact only 08:00–21:00 local, at most 7 call attempts in 7 days.
 """
 
@@ -72,7 +72,7 @@ _MESSAGE_CHANNELS = ("sms", "email", "app_push", "wechat")
 
 
 def default_policies() -> list[ContactPolicy]:
-    """DOMAIN's defaults: CN for every channel, the US profile as the alternative."""
+    """the defaults of docs/domain.md: CN for every channel, the US profile as the alternative."""
     cn_quiet = (time(22, 0), time(8, 0))
     us_quiet = (time(21, 0), time(8, 0))
     policies = [

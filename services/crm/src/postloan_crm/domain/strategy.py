@@ -1,6 +1,6 @@
 """Collection strategy: which queue a delinquent loan belongs to, by bucket and risk (a configurable table).
 
-DOMAIN defaults: M1 low risk → automated reminders only; M1 high risk and M2 → phone; M3+ → senior /
+the defaults of docs/domain.md: M1 low risk → automated reminders only; M1 high risk and M2 → phone; M3+ → senior /
 field (here M3–M4 senior, M5–M6 field); over 180 DPD → recovery (legal, agency).
 """
 

@@ -1,4 +1,4 @@
-"""The contact policy in force: stored rows override DOMAIN's defaults per (jurisdiction, channel)."""
+"""The contact policy in force: stored rows override the defaults of docs/domain.md per (jurisdiction, channel)."""
 
 from __future__ import annotations
 
