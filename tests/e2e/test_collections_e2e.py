@@ -148,7 +148,7 @@ async def test_a_broken_promise_escalates_the_case(platform):
         "crm",
         f"/v1/cases/{case['case_id']}/promises",
         {"amount": "500.00", "promised_date": "2026-02-12"},
-        role="collector",
+        role="supervisor",
         expect=201,
     )
     await platform.settle()

@@ -33,7 +33,7 @@ async def scenario(platform: Any) -> None:
         "crm",
         f"/v1/cases/{cases['L-1']['case_id']}/promises",
         {"amount": "300.00", "promised_date": "2026-02-11"},
-        role="collector",
+        role="supervisor",
         expect=201,
     )
     overdue = (await platform.get("repayment-monitor", "/v1/loans/L-2"))["overdue"]["total"]
