@@ -44,12 +44,12 @@ from postloan_common.messaging.relay import OutboxRelay, RelayConfig
 from postloan_common.migrations import service_dir, upgrade
 from postloan_common.worker import tune_gc
 from postloan_dev.devstack import start_devstack
-from repayment_monitor.domain.rules import BucketScheme
-from repayment_monitor.domain.schedule import add_months
-from repayment_monitor.service import bulk
-from repayment_monitor.service.close_of_day import close_day
-from repayment_monitor.settings import Settings
-from repayment_monitor.store.tables import inbox, outbox
+from postloan_repayment_monitor.domain.rules import BucketScheme
+from postloan_repayment_monitor.domain.schedule import add_months
+from postloan_repayment_monitor.service import bulk
+from postloan_repayment_monitor.service.close_of_day import close_day
+from postloan_repayment_monitor.settings import Settings
+from postloan_repayment_monitor.store.tables import inbox, outbox
 
 DAY = date(2026, 3, 16)  # the business date closed; repayments are posted on the next one
 MONTHS = 12
@@ -209,8 +209,8 @@ BatchHandler = Callable[[AsyncSession, Sequence[Envelope]], Awaitable[None]]
 
 
 def repayment_handler(settings: Settings) -> BatchHandler:
-    """The service's repayment-posted batch handler (repayment_monitor.consumers)."""
-    from repayment_monitor.consumers import LoanEventHandlers
+    """The service's repayment-posted batch handler (postloan_repayment_monitor.consumers)."""
+    from postloan_repayment_monitor.consumers import LoanEventHandlers
 
     return LoanEventHandlers(settings, BucketScheme()).batch_handlers()["repayment-posted"]
 
@@ -362,7 +362,7 @@ async def run(*, scale: float = 1.0) -> list[Result]:
     try:
         await ensure_database(stack.postgres_url, db)
         url = with_database(stack.postgres_url, db)
-        await asyncio.to_thread(upgrade, service_dir("repayment_monitor"), url)
+        await asyncio.to_thread(upgrade, service_dir("postloan_repayment_monitor"), url)
         engine = create_engine(url)
         sessions = session_factory(engine)
         dsn = sync_url(url)

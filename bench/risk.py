@@ -130,8 +130,8 @@ async def _raw_read(dsn: str, chunk: int) -> tuple[float, int]:
 
 async def run(*, scale: float = 1.0) -> list[Result]:
     """Time three close-of-day runs over the book (first, incremental, full) and the raw read of its rows."""
-    from risk_alert.service.close_of_day import rescore
-    from risk_alert.settings import Settings
+    from postloan_risk_alert.service.close_of_day import rescore
+    from postloan_risk_alert.settings import Settings
 
     n = max(1000, int(1_000_000 * scale))
     stack = start_devstack()
@@ -139,7 +139,7 @@ async def run(*, scale: float = 1.0) -> list[Result]:
     try:
         await ensure_database(stack.postgres_url, db)
         url = with_database(stack.postgres_url, db)
-        await asyncio.to_thread(upgrade, service_dir("risk_alert"), url)
+        await asyncio.to_thread(upgrade, service_dir("postloan_risk_alert"), url)
         print(f"risk: seeding {n:,} feature rows", flush=True)
         conn = await asyncpg.connect(sync_url(url))
         try:

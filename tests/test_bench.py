@@ -12,7 +12,7 @@ import pytest
 
 from bench import e2e, rest
 from bench.report import Latencies, latency_results, percentile
-from repayment_monitor.api.schemas import LoanIn
+from postloan_repayment_monitor.api.schemas import LoanIn
 
 
 @pytest.mark.parametrize(

@@ -81,11 +81,11 @@ class WorkerSpec:
 
 
 def repayment_monitor_worker() -> WorkerSpec:
-    from repayment_monitor.consumers import LoanEventHandlers
-    from repayment_monitor.domain.rules import BucketScheme
-    from repayment_monitor.settings import Settings
-    from repayment_monitor.store.tables import inbox, outbox
-    from repayment_monitor.worker import extra_tasks
+    from postloan_repayment_monitor.consumers import LoanEventHandlers
+    from postloan_repayment_monitor.domain.rules import BucketScheme
+    from postloan_repayment_monitor.settings import Settings
+    from postloan_repayment_monitor.store.tables import inbox, outbox
+    from postloan_repayment_monitor.worker import extra_tasks
 
     settings = Settings()
     buckets = BucketScheme()
@@ -100,9 +100,9 @@ def repayment_monitor_worker() -> WorkerSpec:
 
 
 def risk_alert_worker() -> WorkerSpec:
-    from risk_alert.consumers import DAY_BARRIER, make_handlers
-    from risk_alert.settings import Settings
-    from risk_alert.store.tables import inbox, outbox
+    from postloan_risk_alert.consumers import DAY_BARRIER, make_handlers
+    from postloan_risk_alert.settings import Settings
+    from postloan_risk_alert.store.tables import inbox, outbox
 
     settings = Settings()
     return WorkerSpec(
@@ -140,11 +140,11 @@ def reporting_worker() -> WorkerSpec:
 
 def create_app(name: str) -> FastAPI:
     if name == "repayment-monitor":
-        from repayment_monitor.main import create_app as rm_app
+        from postloan_repayment_monitor.main import create_app as rm_app
 
         return rm_app()
     if name == "risk-alert":
-        from risk_alert.main import create_app as ra_app
+        from postloan_risk_alert.main import create_app as ra_app
 
         return ra_app()
     if name == "crm":

@@ -58,9 +58,9 @@ def _spawn(argv: list[str], *, env: dict[str, str], log: IO[bytes]) -> subproces
 
 
 @pytest.fixture
-async def repayment_monitor(migrated_database, broker: Tansu, tmp_path: Path) -> AsyncIterator[str]:
+async def postloan_repayment_monitor(migrated_database, broker: Tansu, tmp_path: Path) -> AsyncIterator[str]:
     """repayment-monitor's API and worker on a fresh migrated database; yields the API's base URL."""
-    url = await migrated_database("repayment_monitor")
+    url = await migrated_database("postloan_repayment_monitor")
     await ensure_topics(broker.bootstrap, all_topics(), partitions=4)
     port = free_port()
     env = {
@@ -76,13 +76,13 @@ async def repayment_monitor(migrated_database, broker: Tansu, tmp_path: Path) ->
         "POSTLOAN_LOG_LEVEL": "WARNING",
     }
     api_argv = [
-        sys.executable, "-m", "uvicorn", "repayment_monitor.main:create_app", "--factory",
+        sys.executable, "-m", "uvicorn", "postloan_repayment_monitor.main:create_app", "--factory",
         "--host", "127.0.0.1", "--port", str(port), "--no-access-log",
     ]  # fmt: skip
     logs = [(tmp_path / "api.log").open("wb"), (tmp_path / "worker.log").open("wb")]
     processes = [
         _spawn(api_argv, env=env, log=logs[0]),
-        _spawn([sys.executable, "-m", "repayment_monitor.worker"], env=env, log=logs[1]),
+        _spawn([sys.executable, "-m", "postloan_repayment_monitor.worker"], env=env, log=logs[1]),
     ]
     base = f"http://127.0.0.1:{port}"
     try:
@@ -109,11 +109,11 @@ async def repayment_monitor(migrated_database, broker: Tansu, tmp_path: Path) ->
 
 
 async def test_a_tiny_simulation_books_every_loan_and_advances_the_calendar(
-    repayment_monitor: str, broker: Tansu, tmp_path: Path
+    postloan_repayment_monitor: str, broker: Tansu, tmp_path: Path
 ) -> None:
     token = system_token(secret=TEST_JWT_SECRET, issuer="postloan", audience="postloan", algorithm="HS256")
     target = Target(
-        repayment_url=repayment_monitor, token=token, bootstrap_servers=broker.bootstrap, consume_timeout_s=120
+        repayment_url=postloan_repayment_monitor, token=token, bootstrap_servers=broker.bootstrap, consume_timeout_s=120
     )
     config = SimulationConfig(seed=11, loans=25, months=2, start=START)
     progress = io.StringIO()
@@ -122,7 +122,7 @@ async def test_a_tiny_simulation_books_every_loan_and_advances_the_calendar(
 
     end = date(2026, 3, 1)
     headers = {"Authorization": f"Bearer {token}"}
-    async with httpx.AsyncClient(base_url=repayment_monitor, headers=headers, timeout=30) as client:
+    async with httpx.AsyncClient(base_url=postloan_repayment_monitor, headers=headers, timeout=30) as client:
         calendar = (await client.get("/v1/calendar")).json()
         assert calendar["business_date"] == end.isoformat()
         assert calendar["last_closed"] == "2026-02-28"

@@ -10,7 +10,7 @@ from postloan_common.audit import audit_log_table, record_audit
 from postloan_common.db import create_engine, new_metadata, session_factory
 
 
-@pytest.mark.parametrize("package", ["postloan_crm", "repayment_monitor", "risk_alert"])
+@pytest.mark.parametrize("package", ["postloan_crm", "postloan_repayment_monitor", "postloan_risk_alert"])
 def test_the_shared_table_matches_each_services_declaration(package):
     tables = pytest.importorskip(f"{package}.store.tables")
     theirs = tables.audit_log

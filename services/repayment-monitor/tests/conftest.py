@@ -31,9 +31,9 @@ def rm_api(migrated_database, devstack: DevStack, monkeypatch: pytest.MonkeyPatc
 
     @asynccontextmanager
     async def start(initial_business_date: str = "2026-01-05") -> AsyncIterator[tuple[httpx.AsyncClient, str]]:
-        from repayment_monitor.main import create_app
+        from postloan_repayment_monitor.main import create_app
 
-        url = await migrated_database("repayment_monitor")
+        url = await migrated_database("postloan_repayment_monitor")
         monkeypatch.setenv(PREFIX + "DATABASE_URL", url)
         monkeypatch.setenv(PREFIX + "INITIAL_BUSINESS_DATE", initial_business_date)
         monkeypatch.setenv("KAFKA_BOOTSTRAP_SERVERS", devstack.kafka_bootstrap)

@@ -1,7 +1,7 @@
 """Alembic environment of the risk-alert database."""
 
 from postloan_common.migrations import run_alembic
-from risk_alert.settings import Settings
-from risk_alert.store.tables import metadata
+from postloan_risk_alert.settings import Settings
+from postloan_risk_alert.store.tables import metadata
 
 run_alembic(target_metadata=metadata, settings_factory=Settings)

@@ -31,9 +31,9 @@ def ra_api(migrated_database, devstack: DevStack, monkeypatch: pytest.MonkeyPatc
 
     @asynccontextmanager
     async def start(url: str | None = None) -> AsyncIterator[tuple[httpx.AsyncClient, str]]:
-        from risk_alert.main import create_app
+        from postloan_risk_alert.main import create_app
 
-        url = url or await migrated_database("risk_alert")
+        url = url or await migrated_database("postloan_risk_alert")
         monkeypatch.setenv(PREFIX + "DATABASE_URL", url)
         monkeypatch.setenv("KAFKA_BOOTSTRAP_SERVERS", devstack.kafka_bootstrap)
         monkeypatch.setenv("POSTLOAN_JWT_SECRET", TEST_JWT_SECRET)

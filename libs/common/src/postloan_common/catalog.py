@@ -19,8 +19,8 @@ class ServiceSpec:
 
 
 SERVICES: tuple[ServiceSpec, ...] = (
-    ServiceSpec("repayment-monitor", "repayment_monitor", 8001, "postloan_repayment", "REPAYMENT_MONITOR_"),
-    ServiceSpec("risk-alert", "risk_alert", 8002, "postloan_risk", "RISK_ALERT_"),
+    ServiceSpec("repayment-monitor", "postloan_repayment_monitor", 8001, "postloan_repayment", "REPAYMENT_MONITOR_"),
+    ServiceSpec("risk-alert", "postloan_risk_alert", 8002, "postloan_risk", "RISK_ALERT_"),
     ServiceSpec("crm", "postloan_crm", 8003, "postloan_crm", "CRM_"),
     ServiceSpec("reporting", "postloan_reporting", 8004, "postloan_reporting", "REPORTING_"),
 )

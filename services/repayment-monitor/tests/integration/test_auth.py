@@ -33,7 +33,7 @@ WORK_READS = {
 
 def endpoints(prefix: str = "/v1") -> list[tuple[str, str]]:
     """(method, concrete path) of every API route under `prefix`, path parameters filled in."""
-    from repayment_monitor.main import create_app
+    from postloan_repayment_monitor.main import create_app
 
     found = []
     # Included routers are not copied into app.routes; iter_route_contexts walks them with their prefixes.

@@ -18,11 +18,11 @@ from sqlalchemy import text
 from postloan_common.contracts import LoanRegisteredV1, parse_data
 from postloan_common.db import engine_scope, session_factory
 from postloan_common.messaging.envelope import Envelope
-from repayment_monitor.domain.ledger import Scheduled
-from repayment_monitor.domain.rules import BucketScheme
-from repayment_monitor.domain.schedule import add_months
-from repayment_monitor.service import bulk
-from repayment_monitor.service.intake import BookLoan, Terms, schedule_of
+from postloan_repayment_monitor.domain.ledger import Scheduled
+from postloan_repayment_monitor.domain.rules import BucketScheme
+from postloan_repayment_monitor.domain.schedule import add_months
+from postloan_repayment_monitor.service import bulk
+from postloan_repayment_monitor.service.intake import BookLoan, Terms, schedule_of
 
 pytestmark = pytest.mark.integration
 
@@ -230,7 +230,7 @@ def test_fast_path_matches_the_api_rules():
 
 
 async def test_ndjson_and_csv_files_load_and_a_second_upload_changes_nothing(migrated_database, tmp_path):
-    url = await migrated_database("repayment_monitor")
+    url = await migrated_database("postloan_repayment_monitor")
     explicit_loans = [explicit(i) for i in range(150)]
     terms_loans = [with_terms(i) for i in range(150)]
     job = await run_file(url, tmp_path, ndjson(explicit_loans + terms_loans), "ndjson")
@@ -269,7 +269,7 @@ async def test_ndjson_and_csv_files_load_and_a_second_upload_changes_nothing(mig
 
 
 async def test_bad_lines_are_rejected_with_their_line_numbers_and_the_rest_load(migrated_database, tmp_path):
-    url = await migrated_database("repayment_monitor")
+    url = await migrated_database("postloan_repayment_monitor")
     good = [explicit(i) for i in range(40)]
     missing = {k: v for k, v in explicit(900).items() if k != "customer_id"}
     unbalanced = explicit(901)
@@ -317,7 +317,7 @@ async def test_bad_lines_are_rejected_with_their_line_numbers_and_the_rest_load(
 
 
 async def test_a_file_that_cannot_be_read_fails_the_job(migrated_database, tmp_path):
-    url = await migrated_database("repayment_monitor")
+    url = await migrated_database("postloan_repayment_monitor")
     job = await run_file(url, tmp_path, b"loan_id,principal\nL-1,100.00\n", "csv")
     assert job["status"] == "failed" and "loan columns" in job["errors"][-1]["reason"]
 

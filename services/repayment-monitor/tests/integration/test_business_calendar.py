@@ -31,11 +31,11 @@ from postloan_common.messaging.admin import ensure_topics
 from postloan_common.messaging.consumer import Consumer, ConsumerConfig
 from postloan_common.messaging.envelope import Envelope
 from postloan_dev.devstack import DevStack
-from repayment_monitor.consumers import LoanEventHandlers
-from repayment_monitor.domain.rules import BucketScheme
-from repayment_monitor.service import bulk
-from repayment_monitor.settings import Settings
-from repayment_monitor.store.tables import inbox, outbox
+from postloan_repayment_monitor.consumers import LoanEventHandlers
+from postloan_repayment_monitor.domain.rules import BucketScheme
+from postloan_repayment_monitor.service import bulk
+from postloan_repayment_monitor.settings import Settings
+from postloan_repayment_monitor.store.tables import inbox, outbox
 
 pytestmark = pytest.mark.integration
 

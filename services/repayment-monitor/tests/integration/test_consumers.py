@@ -38,13 +38,13 @@ from postloan_common.messaging.consumer import Consumer, ConsumerConfig
 from postloan_common.messaging.envelope import Envelope
 from postloan_common.messaging.relay import OutboxRelay, RelayConfig
 from postloan_dev.devstack import DevStack
-from repayment_monitor.consumers import LoanEventHandlers
-from repayment_monitor.domain.rules import BucketScheme
-from repayment_monitor.service import queries
-from repayment_monitor.service.calendar import business_date
-from repayment_monitor.service.scheduler import close_until
-from repayment_monitor.settings import Settings
-from repayment_monitor.store.tables import inbox, outbox
+from postloan_repayment_monitor.consumers import LoanEventHandlers
+from postloan_repayment_monitor.domain.rules import BucketScheme
+from postloan_repayment_monitor.service import queries
+from postloan_repayment_monitor.service.calendar import business_date
+from postloan_repayment_monitor.service.scheduler import close_until
+from postloan_repayment_monitor.settings import Settings
+from postloan_repayment_monitor.store.tables import inbox, outbox
 
 pytestmark = pytest.mark.integration
 
@@ -222,7 +222,7 @@ class Rig:
 def rig(migrated_database, devstack: DevStack, unique_topic):
     @asynccontextmanager
     async def start(initial_business_date: str) -> AsyncIterator[Rig]:
-        url = await migrated_database("repayment_monitor")
+        url = await migrated_database("postloan_repayment_monitor")
         settings = Settings(
             database_url=url,
             initial_business_date=date.fromisoformat(initial_business_date),

@@ -7,8 +7,8 @@ from datetime import date, timedelta
 import asyncpg
 import pytest
 
-from repayment_monitor.domain.delinquency import bucket_on, bucket_on_sql, days_past_due, days_past_due_sql
-from repayment_monitor.domain.rules import Bucket, BucketScheme
+from postloan_repayment_monitor.domain.delinquency import bucket_on, bucket_on_sql, days_past_due, days_past_due_sql
+from postloan_repayment_monitor.domain.rules import Bucket, BucketScheme
 
 pytestmark = pytest.mark.integration
 

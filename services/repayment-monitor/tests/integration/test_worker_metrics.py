@@ -19,14 +19,14 @@ from postloan_common.contracts import LoanBookedV1, RepaymentPostedV1, make_enve
 from postloan_common.db import create_engine, session_factory
 from postloan_common.messaging.consumer import Consumer, ConsumerConfig
 from postloan_common.messaging.envelope import Envelope
-from repayment_monitor.consumers import LoanEventHandlers
-from repayment_monitor.domain.rules import BucketScheme
-from repayment_monitor.service.calendar import business_date
-from repayment_monitor.service.metrics import refresh_portfolio
-from repayment_monitor.service.scheduler import close_due_days, close_of_day_task
-from repayment_monitor.settings import Settings
-from repayment_monitor.store.tables import inbox, outbox
-from repayment_monitor.worker import extra_tasks
+from postloan_repayment_monitor.consumers import LoanEventHandlers
+from postloan_repayment_monitor.domain.rules import BucketScheme
+from postloan_repayment_monitor.service.calendar import business_date
+from postloan_repayment_monitor.service.metrics import refresh_portfolio
+from postloan_repayment_monitor.service.scheduler import close_due_days, close_of_day_task
+from postloan_repayment_monitor.settings import Settings
+from postloan_repayment_monitor.store.tables import inbox, outbox
+from postloan_repayment_monitor.worker import extra_tasks
 
 pytestmark = pytest.mark.integration
 
@@ -100,7 +100,7 @@ class Worker:
 
 @pytest.fixture
 async def worker(migrated_database, devstack) -> AsyncIterator[Worker]:
-    url = await migrated_database("repayment_monitor")
+    url = await migrated_database("postloan_repayment_monitor")
     settings = Settings(
         database_url=url,
         initial_business_date=date(2026, 3, 10),

@@ -9,10 +9,10 @@ from decimal import Decimal as D
 
 import pytest
 
-from repayment_monitor.domain.business_days import BusinessCalendar, DayKind, Weekday, shift_schedule
-from repayment_monitor.domain.ledger import Scheduled
-from repayment_monitor.domain.schedule import generate
-from repayment_monitor.settings import Settings
+from postloan_repayment_monitor.domain.business_days import BusinessCalendar, DayKind, Weekday, shift_schedule
+from postloan_repayment_monitor.domain.ledger import Scheduled
+from postloan_repayment_monitor.domain.schedule import generate
+from postloan_repayment_monitor.settings import Settings
 
 FESTIVAL = [(date(2026, 2, 15) + timedelta(days=k), DayKind.HOLIDAY, "Spring Festival") for k in range(9)]
 MAKE_UP = [(date(2026, 2, 14), DayKind.WORKING_DAY, "make-up"), (date(2026, 2, 28), DayKind.WORKING_DAY, "make-up")]

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import date
 
-from repayment_monitor.domain.delinquency import bucket_on, days_past_due
-from repayment_monitor.domain.rules import BucketScheme
+from postloan_repayment_monitor.domain.delinquency import bucket_on, days_past_due
+from postloan_repayment_monitor.domain.rules import BucketScheme
 
 DAY = date(2026, 3, 31)
 

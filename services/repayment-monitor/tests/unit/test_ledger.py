@@ -5,8 +5,8 @@ from decimal import Decimal as D
 
 import pytest
 
-from repayment_monitor.domain.ledger import Payment, Scheduled, allocation_totals, replay
-from repayment_monitor.domain.rules import BucketScheme, Component, Overpayment, ProductRules, Waterfall
+from postloan_repayment_monitor.domain.ledger import Payment, Scheduled, allocation_totals, replay
+from postloan_repayment_monitor.domain.rules import BucketScheme, Component, Overpayment, ProductRules, Waterfall
 
 SCHEDULE = [
     Scheduled(1, date(2026, 2, 5), D("1000.00"), D("30.00")),

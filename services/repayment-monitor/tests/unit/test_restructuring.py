@@ -13,7 +13,7 @@ from decimal import Decimal as D
 
 import pytest
 
-from repayment_monitor.domain.ledger import (
+from postloan_repayment_monitor.domain.ledger import (
     Payment,
     Restructuring,
     RestructuringMismatch,
@@ -22,7 +22,7 @@ from repayment_monitor.domain.ledger import (
     fixed_by,
     replay,
 )
-from repayment_monitor.domain.restructuring import (
+from postloan_repayment_monitor.domain.restructuring import (
     InvalidSchedule,
     basis,
     checked,
@@ -30,7 +30,7 @@ from repayment_monitor.domain.restructuring import (
     generated,
     renumbered,
 )
-from repayment_monitor.domain.rules import BucketScheme, Component, ProductRules
+from postloan_repayment_monitor.domain.rules import BucketScheme, Component, ProductRules
 
 SCHEDULE = [
     Scheduled(1, date(2026, 2, 5), D("1000.00"), D("30.00")),

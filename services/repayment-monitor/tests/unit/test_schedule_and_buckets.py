@@ -3,8 +3,8 @@ from decimal import Decimal as D
 
 import pytest
 
-from repayment_monitor.domain.rules import Bucket, BucketScheme, Component, ProductRules
-from repayment_monitor.domain.schedule import add_months, days_30_360, generate
+from postloan_repayment_monitor.domain.rules import Bucket, BucketScheme, Component, ProductRules
+from postloan_repayment_monitor.domain.schedule import add_months, days_30_360, generate
 
 
 def test_annuity_schedule_worked_by_hand():

@@ -5,7 +5,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from repayment_monitor.domain.scheduling import close_cutoff, days_due, next_run
+from postloan_repayment_monitor.domain.scheduling import close_cutoff, days_due, next_run
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")  # UTC+8, no DST
 NEW_YORK = ZoneInfo("America/New_York")

@@ -165,7 +165,7 @@ async def test_models_and_performance(ra_api, token) -> None:
 
 async def test_performance_answers_from_the_stored_evaluation(ra_api, token) -> None:
     from postloan_common.db import create_engine, session_factory
-    from risk_alert.store import model_evaluations
+    from postloan_risk_alert.store import model_evaluations
 
     async with ra_api() as (client, url):
         assert (await client.get("/v1/models", headers=token("analyst"))).status_code == 200  # seeds default-v1

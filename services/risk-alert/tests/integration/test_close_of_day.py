@@ -11,9 +11,9 @@ from sqlalchemy import select, text
 from postloan_common.contracts import parse_data
 from postloan_common.db import create_engine, session_factory
 from postloan_common.messaging.envelope import Envelope
-from risk_alert.service.close_of_day import rescore
-from risk_alert.settings import Settings
-from risk_alert.store.tables import classifications, loan_scores, model_evaluations, outbox
+from postloan_risk_alert.service.close_of_day import rescore
+from postloan_risk_alert.settings import Settings
+from postloan_risk_alert.store.tables import classifications, loan_scores, model_evaluations, outbox
 
 pytestmark = pytest.mark.integration
 
@@ -46,7 +46,7 @@ async def _events(sessions) -> list[Envelope]:
 
 
 async def test_close_of_day_publishes_valid_events_and_rewrites_only_what_moved(migrated_database, devstack) -> None:
-    url = await migrated_database("risk_alert")
+    url = await migrated_database("postloan_risk_alert")
     settings = Settings(database_url=url, kafka_bootstrap_servers=devstack.kafka_bootstrap)
     engine = create_engine(url)
     sessions = session_factory(engine)

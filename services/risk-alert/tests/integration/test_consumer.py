@@ -23,9 +23,9 @@ from postloan_common.contracts import (
 from postloan_common.db import create_engine, session_factory
 from postloan_common.messaging.consumer import Consumer, ConsumerConfig
 from postloan_common.messaging.envelope import Envelope
-from risk_alert.consumers import make_handlers
-from risk_alert.settings import Settings
-from risk_alert.store.tables import classifications, inbox, loan_features, loan_scores, outbox
+from postloan_risk_alert.consumers import make_handlers
+from postloan_risk_alert.settings import Settings
+from postloan_risk_alert.store.tables import classifications, inbox, loan_features, loan_scores, outbox
 
 pytestmark = pytest.mark.integration
 
@@ -144,7 +144,7 @@ async def _wait_for(predicate, timeout: float = 60.0) -> None:
 async def test_events_through_the_consumer_end_in_classification_and_alert_events(
     migrated_database, devstack, unique_topic, make_topics
 ) -> None:
-    url = await migrated_database("risk_alert")
+    url = await migrated_database("postloan_risk_alert")
     loans_topic, crm_topic = unique_topic("repayment.loans"), unique_topic("crm.activities")
     await make_topics(loans_topic, crm_topic, partitions=1)
     settings = Settings(database_url=url, kafka_bootstrap_servers=devstack.kafka_bootstrap)

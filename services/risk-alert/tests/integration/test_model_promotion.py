@@ -8,15 +8,15 @@ import pytest
 from sqlalchemy import select
 
 from postloan_common.db import create_engine, session_factory
-from risk_alert.service import models
-from risk_alert.store.tables import audit_log
-from risk_alert.store.tables import models as model_table
+from postloan_risk_alert.service import models
+from postloan_risk_alert.store.tables import audit_log
+from postloan_risk_alert.store.tables import models as model_table
 
 pytestmark = pytest.mark.integration
 
 
 async def test_promotion_retires_the_champion_and_writes_an_audit_row(migrated_database) -> None:
-    engine = create_engine(await migrated_database("risk_alert"))
+    engine = create_engine(await migrated_database("postloan_risk_alert"))
     sessions = session_factory(engine)
     try:
         async with sessions.begin() as session:

@@ -7,8 +7,8 @@ from datetime import date, timedelta
 import numpy as np
 import pytest
 
-from risk_alert.domain import ifrs9
-from risk_alert.domain.classification import (
+from postloan_risk_alert.domain import ifrs9
+from postloan_risk_alert.domain.classification import (
     Claim,
     LoanState,
     apply_debtor_rule,

@@ -9,7 +9,7 @@ import pytest
 
 from postloan_common.messaging.consumer import PermanentError
 from postloan_common.messaging.envelope import Envelope
-from risk_alert.consumers import Folding, PromiseFold, on_closed
+from postloan_risk_alert.consumers import Folding, PromiseFold, on_closed
 
 
 class FakeStore:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from risk_alert.domain import classification as cls
-from risk_alert.domain import features
+from postloan_risk_alert.domain import classification as cls
+from postloan_risk_alert.domain import features
 
 
 def test_days_past_due_is_never_negative() -> None:

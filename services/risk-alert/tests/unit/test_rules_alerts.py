@@ -7,8 +7,8 @@ from datetime import date
 import numpy as np
 import pytest
 
-from risk_alert.domain import rules
-from risk_alert.domain.alerts import TransitionError, next_status, within_window
+from postloan_risk_alert.domain import rules
+from postloan_risk_alert.domain.alerts import TransitionError, next_status, within_window
 
 CONDITION = {
     "all": [

@@ -7,10 +7,10 @@ import json
 import numpy as np
 import pytest
 
-from risk_alert import synthetic
-from risk_alert.domain import training
-from risk_alert.domain.scoring import FEATURES, Scorecard, columns_matrix, points_of, score_matrix, score_rows
-from risk_alert.service.models import default_model
+from postloan_risk_alert import synthetic
+from postloan_risk_alert.domain import training
+from postloan_risk_alert.domain.scoring import FEATURES, Scorecard, columns_matrix, points_of, score_matrix, score_rows
+from postloan_risk_alert.service.models import default_model
 
 GOOD = {
     "dpd": 0,

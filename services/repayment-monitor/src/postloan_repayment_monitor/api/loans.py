@@ -1,0 +1,198 @@
+"""Loans: intake, detail, schedule, the overdue work list, event and bucket history."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Response, status
+
+from postloan_common.web import CorrelationId, CurrentPrincipal, DbSession, ProblemError, require_roles
+from postloan_repayment_monitor.api.deps import Buckets, ServiceConfig
+from postloan_repayment_monitor.api.schemas import (
+    DpdHistoryOut,
+    LoanEventsOut,
+    LoanIn,
+    LoanOut,
+    ScheduleOut,
+    WorkListOut,
+)
+from postloan_repayment_monitor.domain.ledger import Ledger, Scheduled
+from postloan_repayment_monitor.service import audit, queries
+from postloan_repayment_monitor.service.calendar import business_date
+from postloan_repayment_monitor.service.events import EventBuffer
+from postloan_repayment_monitor.service.intake import BookLoan, Outcome, Terms, book_loans
+from postloan_repayment_monitor.service.ledgers import LoanFile
+
+router = APIRouter(tags=["loans"])
+Writer = Depends(require_roles("system", "admin"))
+# Any staff role may read loans, the calendar and products; writes keep their narrower roles.
+Reader = Depends(
+    require_roles("system", "collector", "supervisor", "risk_officer", "analyst", "compliance", "relationship_manager")
+)
+
+
+def to_command(body: LoanIn) -> BookLoan:
+    """The booking command of a POST /v1/loans body."""
+    return BookLoan(
+        loan_id=body.loan_id,
+        customer_id=body.customer_id,
+        product=body.product,
+        branch=body.branch,
+        currency=body.currency,
+        principal=body.principal,
+        annual_rate=body.annual_rate,
+        disbursed_on=body.disbursed_on,
+        installments=tuple(Scheduled(i.seq, i.due_date, i.principal, i.interest, i.fee) for i in body.installments)
+        if body.installments
+        else None,
+        terms=Terms(body.terms.method, body.terms.months, body.terms.first_due_date) if body.terms else None,
+    )
+
+
+@router.post(
+    "/loans",
+    response_model=LoanOut,
+    status_code=status.HTTP_201_CREATED,
+    dependencies=[Writer],
+    responses={200: {"model": LoanOut, "description": "Already registered with the same content"}},
+)
+async def register_loan(
+    body: LoanIn,
+    response: Response,
+    session: DbSession,
+    settings: ServiceConfig,
+    buckets: Buckets,
+    principal: CurrentPrincipal,
+    correlation_id: CorrelationId,
+) -> dict[str, object]:
+    """Register a loan with its schedule (or terms); the same body again returns the same loan."""
+    async with session.begin():
+        today = await business_date(session, initial=settings.first_business_date(), lock="share")
+        events = EventBuffer(today, correlation_id=correlation_id)
+        (result,) = await book_loans(
+            session,
+            commands=[to_command(body)],
+            business_date=today,
+            via="rest",
+            events=events,
+            buckets=buckets,
+            weekend=settings.weekend(),
+        )
+        if result.outcome is Outcome.CONFLICT:
+            raise ProblemError(409, "Loan already exists", result.detail, type_="/problems/loan-conflict")
+        if result.outcome is Outcome.INVALID:
+            raise ProblemError(422, "Invalid loan", result.detail, type_="/problems/invalid-loan")
+        await events.flush(session)
+        if result.outcome is Outcome.CREATED:
+            await audit.record(
+                session,
+                actor=principal.subject,
+                action="loan.register",
+                subject=body.loan_id,
+                details={"product": body.product},
+                correlation_id=correlation_id,
+            )
+        else:
+            response.status_code = status.HTTP_200_OK
+        file = await queries.loan_file(session, body.loan_id)
+        assert file is not None
+        return queries.loan_detail(file, file.replay(today), buckets)
+
+
+@router.get("/loans", response_model=WorkListOut, dependencies=[Reader])
+async def overdue_work_list(
+    session: DbSession,
+    settings: ServiceConfig,
+    _: CurrentPrincipal,
+    status_: Annotated[str | None, Query(alias="status", pattern="^(active|closed|written_off)$")] = None,
+    bucket: Annotated[str | None, Query(max_length=8)] = None,
+    min_dpd: Annotated[int, Query(ge=0, le=100000)] = 1,
+    product: Annotated[str | None, Query(max_length=64)] = None,
+    branch: Annotated[str | None, Query(max_length=64)] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    cursor: Annotated[str | None, Query(max_length=500)] = None,
+) -> dict[str, object]:
+    """The overdue work list: loans at least `min_dpd` days past due, most overdue first."""
+    today = await business_date(session, initial=settings.first_business_date())
+    try:
+        items, next_cursor = await queries.work_list(
+            session,
+            business_date=today,
+            status=status_,
+            bucket=bucket,
+            min_dpd=min_dpd,
+            product=product,
+            branch=branch,
+            limit=limit,
+            cursor=cursor,
+        )
+    except queries.BadCursor as exc:
+        raise ProblemError(400, "Bad cursor", str(exc)) from exc
+    return {"business_date": today, "items": items, "next_cursor": next_cursor}
+
+
+async def _file_and_ledger(session: DbSession, settings: ServiceConfig, loan_id: str) -> tuple[LoanFile, Ledger]:
+    today = await business_date(session, initial=settings.first_business_date())
+    file = await queries.loan_file(session, loan_id)
+    if file is None:
+        raise ProblemError(404, "Loan not found", f"loan {loan_id} is not known")
+    return file, file.replay(today)
+
+
+@router.get("/loans/{loan_id}", response_model=LoanOut, dependencies=[Reader])
+async def get_loan(
+    loan_id: str, session: DbSession, settings: ServiceConfig, buckets: Buckets, _: CurrentPrincipal
+) -> dict[str, object]:
+    """Status, outstanding and overdue amounts by component, penalty, `dpd`, `bucket` and next due."""
+    file, ledger = await _file_and_ledger(session, settings, loan_id)
+    return queries.loan_detail(file, ledger, buckets)
+
+
+@router.get("/loans/{loan_id}/schedule", response_model=ScheduleOut, dependencies=[Reader])
+async def get_schedule(
+    loan_id: str, session: DbSession, settings: ServiceConfig, _: CurrentPrincipal
+) -> dict[str, object]:
+    """Each installment with its due date, its contractual one (they differ when it was shifted to a business
+    day), and its paid and open parts."""
+    _file, ledger = await _file_and_ledger(session, settings, loan_id)
+    shifted = await queries.contract_due_dates(session, loan_id)
+    return {"loan_id": loan_id, "business_date": ledger.as_of, "installments": queries.schedule_view(ledger, shifted)}
+
+
+@router.get("/loans/{loan_id}/events", response_model=LoanEventsOut, dependencies=[Reader])
+async def get_loan_events(
+    loan_id: str,
+    session: DbSession,
+    settings: ServiceConfig,
+    _: CurrentPrincipal,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    cursor: Annotated[str | None, Query(max_length=500)] = None,
+) -> dict[str, object]:
+    """The loan's event history, oldest first."""
+    await _file_and_ledger(session, settings, loan_id)
+    try:
+        items, next_cursor = await queries.events_of(session, loan_id=loan_id, limit=limit, cursor=cursor)
+    except queries.BadCursor as exc:
+        raise ProblemError(400, "Bad cursor", str(exc)) from exc
+    return {"loan_id": loan_id, "items": items, "next_cursor": next_cursor}
+
+
+@router.get("/loans/{loan_id}/dpd-history", response_model=DpdHistoryOut, dependencies=[Reader])
+async def get_dpd_history(
+    loan_id: str,
+    session: DbSession,
+    settings: ServiceConfig,
+    buckets: Buckets,
+    _: CurrentPrincipal,
+    start: date | None = None,
+) -> dict[str, object]:
+    """Bucket periods recomputed from the current repayments (reversals and back-valued ones included)."""
+    file, ledger = await _file_and_ledger(session, settings, loan_id)
+    # Before disbursement every day is M0; clamping also keeps a start of 0001-01-01 from costing seconds.
+    history = ledger.bucket_history(buckets, max(start or file.row.disbursed_on, file.row.disbursed_on))
+    return {
+        "loan_id": loan_id,
+        "business_date": ledger.as_of,
+        "periods": [{"start": s, "bucket": b, "dpd_at_start": d} for s, b, d in history],
+    }

@@ -1,0 +1,118 @@
+"""Repayments and reversals."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends, Response, status
+
+from postloan_common.web import CorrelationId, CurrentPrincipal, DbSession, ProblemError, require_roles
+from postloan_repayment_monitor.api.deps import Buckets, ServiceConfig, reason_problem
+from postloan_repayment_monitor.api.schemas import RepaymentIn, ReversalIn
+from postloan_repayment_monitor.service import audit, metrics
+from postloan_repayment_monitor.service.calendar import business_date
+from postloan_repayment_monitor.service.events import EventBuffer
+from postloan_repayment_monitor.service.repayments import (
+    PostRepayment,
+    Rejected,
+    Rejection,
+    post_repayments,
+    reverse_repayment,
+)
+
+router = APIRouter(tags=["repayments"])
+Writer = Depends(require_roles("system", "admin"))
+
+_STATUS = {
+    Rejection.UNKNOWN_LOAN: 404,
+    Rejection.UNKNOWN_REPAYMENT: 404,
+    Rejection.LOAN_CLOSED: 409,
+    Rejection.ID_REUSED: 409,
+    Rejection.AMOUNT_NOT_POSITIVE: 422,
+    Rejection.WRONG_CURRENCY: 422,
+    Rejection.VALUE_DATE_IN_FUTURE: 422,
+    Rejection.VALUE_DATE_BEFORE_DISBURSEMENT: 422,
+    Rejection.VALUE_DATE_BEFORE_RESTRUCTURING: 422,
+    Rejection.PRECEDES_RESTRUCTURING: 409,
+}
+
+
+def refuse(rejected: Rejected) -> ProblemError:
+    """The problem response for a rejected posting."""
+    return reason_problem(rejected.reason, rejected.detail, status=_STATUS[rejected.reason])
+
+
+@router.post(
+    "/loans/{loan_id}/repayments",
+    status_code=status.HTTP_201_CREATED,
+    dependencies=[Writer],
+    responses={200: {"description": "The same repayment again: the answer it was first given"}},
+)
+async def post_repayment(
+    loan_id: str,
+    body: RepaymentIn,
+    response: Response,
+    session: DbSession,
+    settings: ServiceConfig,
+    buckets: Buckets,
+    principal: CurrentPrincipal,
+    correlation_id: CorrelationId,
+) -> dict[str, Any]:
+    """Post a repayment; returns its allocation. The same repayment again returns the same answer."""
+    command = PostRepayment(body.repayment_id, loan_id, body.amount, body.value_date, body.channel, body.currency)
+    async with session.begin():
+        today = await business_date(session, initial=settings.first_business_date(), lock="share")
+        events = EventBuffer(today, correlation_id=correlation_id)
+        (result,) = await post_repayments(
+            session, commands=[command], business_date=today, events=events, buckets=buckets
+        )
+        metrics.count_postings([result])
+        if isinstance(result, Rejected):
+            raise refuse(result)
+        if result.duplicate:
+            response.status_code = status.HTTP_200_OK
+            return result.result
+        await events.flush(session)
+        await audit.record(
+            session,
+            actor=principal.subject,
+            action="repayment.post",
+            subject=body.repayment_id,
+            details={"loan_id": loan_id, "amount": str(body.amount)},
+            correlation_id=correlation_id,
+        )
+        return result.result
+
+
+@router.post("/repayments/{repayment_id}/reversal", dependencies=[Writer])
+async def reverse(
+    repayment_id: str,
+    session: DbSession,
+    settings: ServiceConfig,
+    buckets: Buckets,
+    principal: CurrentPrincipal,
+    correlation_id: CorrelationId,
+    body: ReversalIn | None = None,
+) -> dict[str, Any]:
+    """Reverse a repayment: the loan is recomputed as if it had never been made."""
+    reason = body.reason if body else "reversed"
+    async with session.begin():
+        today = await business_date(session, initial=settings.first_business_date(), lock="share")
+        events = EventBuffer(today, correlation_id=correlation_id)
+        result = await reverse_repayment(
+            session, repayment_id=repayment_id, reason=reason, business_date=today, events=events, buckets=buckets
+        )
+        metrics.count_postings([result], reversal=True)
+        if isinstance(result, Rejected):
+            raise refuse(result)
+        if not result.duplicate:
+            await events.flush(session)
+            await audit.record(
+                session,
+                actor=principal.subject,
+                action="repayment.reverse",
+                subject=repayment_id,
+                details={"reason": reason},
+                correlation_id=correlation_id,
+            )
+        return result.result

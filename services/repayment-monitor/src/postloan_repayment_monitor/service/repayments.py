@@ -1,0 +1,394 @@
+"""Posting and reversing repayments: idempotent, validated, replayed, announced."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from enum import StrEnum
+from typing import Any
+
+import orjson
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from postloan_common.contracts import (
+    Allocation,
+    DelinquencyChangedV1,
+    LoanClosedV1,
+    LoanCuredV1,
+    PaymentReceivedV1,
+    PaymentReversedV1,
+)
+from postloan_common.db import driver_connection
+from postloan_repayment_monitor.domain.ledger import Ledger, Payment, allocation_totals, fixed_by
+from postloan_repayment_monitor.domain.money import cents
+from postloan_repayment_monitor.domain.rules import BucketScheme
+from postloan_repayment_monitor.service.events import EventBuffer
+from postloan_repayment_monitor.service.ledgers import LoanFile, lock_loans, persist, totals
+from postloan_repayment_monitor.store.tables import repayments
+
+
+class Rejection(StrEnum):
+    UNKNOWN_LOAN = "unknown_loan"
+    LOAN_CLOSED = "loan_closed"
+    AMOUNT_NOT_POSITIVE = "amount_not_positive"
+    WRONG_CURRENCY = "wrong_currency"
+    VALUE_DATE_IN_FUTURE = "value_date_in_future"
+    VALUE_DATE_BEFORE_DISBURSEMENT = "value_date_before_disbursement"
+    ID_REUSED = "repayment_id_reused"
+    UNKNOWN_REPAYMENT = "unknown_repayment"
+    VALUE_DATE_BEFORE_RESTRUCTURING = "value_date_before_restructuring"
+    PRECEDES_RESTRUCTURING = "repayment_precedes_restructuring"
+
+
+@dataclass(frozen=True)
+class PostRepayment:
+    repayment_id: str
+    loan_id: str
+    amount: Decimal
+    value_date: date
+    channel: str
+    currency: str | None = None
+
+    def request_hash(self) -> str:
+        """Fingerprint of the request, to tell a retry from a different payment under the same id."""
+        body = [
+            self.repayment_id,
+            self.loan_id,
+            str(cents(self.amount)),
+            self.value_date.isoformat(),
+            self.channel,
+            self.currency,
+        ]
+        # json.dumps, not orjson: the spacing is part of hashes already stored.
+        return hashlib.sha256(json.dumps(body).encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class Posted:
+    """The answer to a posting (also the answer to the same posting again)."""
+
+    repayment_id: str
+    loan_id: str
+    duplicate: bool
+    result: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Rejected:
+    repayment_id: str
+    loan_id: str
+    reason: Rejection
+    detail: str
+
+
+_KNOWN = """
+    SELECT r.repayment_id, r.request_hash, r.result
+    FROM unnest($1::text[]) AS k(repayment_id) JOIN repayments r ON r.repayment_id = k.repayment_id
+"""
+_NEW_COLUMNS = [
+    "repayment_id",
+    "loan_id",
+    "amount",
+    "currency",
+    "value_date",
+    "channel",
+    "posted_on",
+    "request_hash",
+    "status",
+    "result",
+]
+
+
+@dataclass
+class _Batch:
+    business_date: date
+    events: EventBuffer
+    buckets: BucketScheme
+    new_rows: list[dict[str, Any]] = field(default_factory=list)
+    ledgers: dict[str, Ledger] = field(default_factory=dict)
+
+
+async def post_repayments(
+    session: AsyncSession,
+    *,
+    commands: Sequence[PostRepayment],
+    business_date: date,
+    events: EventBuffer,
+    buckets: BucketScheme,
+) -> list[Posted | Rejected]:
+    """Post a batch of repayments in order; each loan is replayed and written once per batch."""
+    files = await lock_loans(session, (c.loan_id for c in commands))
+    conn = await driver_connection(session)
+    known = {row["repayment_id"]: row for row in await conn.fetch(_KNOWN, list({c.repayment_id for c in commands}))}
+    batch = _Batch(business_date, events, buckets)
+    seen: dict[str, tuple[str, dict[str, Any]]] = {}
+    out: list[Posted | Rejected] = []
+    for command in commands:
+        digest = command.request_hash()
+        earlier = seen.get(command.repayment_id) or (
+            (known[command.repayment_id]["request_hash"], known[command.repayment_id]["result"])
+            if command.repayment_id in known
+            else None
+        )
+        if earlier is not None:
+            if earlier[0] == digest:
+                out.append(Posted(command.repayment_id, command.loan_id, True, earlier[1]))
+            else:
+                out.append(
+                    Rejected(
+                        command.repayment_id,
+                        command.loan_id,
+                        Rejection.ID_REUSED,
+                        f"repayment {command.repayment_id} was already posted with other details",
+                    )
+                )
+            continue
+        file = files.get(command.loan_id)
+        rejection = _check(command, file, business_date)
+        if rejection is not None:
+            out.append(rejection)
+            continue
+        assert file is not None
+        result = _apply(batch, file, command)
+        seen[command.repayment_id] = (digest, result)
+        batch.new_rows.append(
+            {
+                "repayment_id": command.repayment_id,
+                "loan_id": command.loan_id,
+                "amount": command.amount,
+                "currency": file.row.currency,
+                "value_date": command.value_date,
+                "channel": command.channel,
+                "posted_on": business_date,
+                "request_hash": digest,
+                "status": "posted",
+                "result": result,
+            }
+        )
+        out.append(Posted(command.repayment_id, command.loan_id, False, result))
+    if batch.new_rows:
+        await conn.copy_records_to_table(
+            repayments.name,
+            columns=_NEW_COLUMNS,
+            records=[
+                (*(row[c] for c in _NEW_COLUMNS[:-1]), orjson.dumps(row["result"]).decode()) for row in batch.new_rows
+            ],
+        )
+        await persist(session, files.values(), batch.ledgers)
+    return out
+
+
+def _check(command: PostRepayment, file: LoanFile | None, business_date: date) -> Rejected | None:
+    def no(reason: Rejection, detail: str) -> Rejected:
+        return Rejected(command.repayment_id, command.loan_id, reason, detail)
+
+    if file is None:
+        return no(Rejection.UNKNOWN_LOAN, f"loan {command.loan_id} is not known")
+    if file.status != "active":
+        return no(Rejection.LOAN_CLOSED, f"loan {command.loan_id} is {file.status}")
+    if command.amount <= 0:
+        return no(Rejection.AMOUNT_NOT_POSITIVE, "amount must be greater than zero")
+    if command.currency is not None and command.currency != file.row.currency:
+        return no(Rejection.WRONG_CURRENCY, f"loan {command.loan_id} is in {file.row.currency}, not {command.currency}")
+    if command.value_date > business_date:
+        return no(
+            Rejection.VALUE_DATE_IN_FUTURE,
+            f"value_date {command.value_date} is after the business date {business_date}",
+        )
+    if command.value_date < file.row.disbursed_on:
+        return no(
+            Rejection.VALUE_DATE_BEFORE_DISBURSEMENT,
+            f"value_date {command.value_date} is before the disbursement on {file.row.disbursed_on}",
+        )
+    if file.restructurings and command.value_date < file.restructurings[-1].restructured_on:
+        latest = file.restructurings[-1]
+        return no(
+            Rejection.VALUE_DATE_BEFORE_RESTRUCTURING,
+            f"value_date {command.value_date} is before the loan's restructuring {latest.restructure_id} "
+            f"on {latest.restructured_on}, which replaced the installments it would pay",
+        )
+    return None
+
+
+def _apply(batch: _Batch, file: LoanFile, command: PostRepayment) -> dict[str, Any]:
+    previous = batch.ledgers.get(file.loan_id)
+    before_dpd = previous.dpd if previous is not None else file.stored_dpd(batch.business_date)
+    order = max((p.order for p in file.payments), default=0) + 1
+    file.payments.append(Payment(command.repayment_id, command.amount, command.value_date, order))
+    after = file.replay(batch.business_date)
+    batch.ledgers[file.loan_id] = after
+    outstanding, overdue = totals(after)
+    dpd = after.dpd
+    parts = allocation_totals(after.allocations[command.repayment_id])
+    bucket = batch.buckets.bucket_of(dpd)
+    batch.events.add(
+        PaymentReceivedV1(
+            loan_id=file.loan_id,
+            customer_id=file.row.customer_id,
+            repayment_id=command.repayment_id,
+            amount=command.amount,
+            currency=file.row.currency,
+            value_date=command.value_date,
+            allocation=Allocation(**parts),
+            outstanding_after=outstanding,
+            overdue_after=overdue,
+            dpd_after=dpd,
+            bucket_after=bucket,
+        ),
+        loan_id=file.loan_id,
+    )
+    _announce_changes(batch, file, before_dpd, after, dpd, outstanding, overdue)
+    return {
+        "repayment_id": command.repayment_id,
+        "loan_id": file.loan_id,
+        "amount": str(command.amount),
+        "value_date": command.value_date.isoformat(),
+        "posted_on": batch.business_date.isoformat(),
+        "allocation": {k: str(v) for k, v in parts.items()},
+        "lines": [
+            {"seq": line.seq, "component": line.component, "amount": str(line.amount)}
+            for line in after.allocations[command.repayment_id]
+        ],
+        "outstanding_after": str(outstanding),
+        "overdue_after": str(overdue),
+        "dpd_after": dpd,
+        "bucket_after": bucket,
+        "loan_status": file.status,
+    }
+
+
+def _announce_changes(
+    batch: _Batch,
+    file: LoanFile,
+    before_dpd: int,
+    after: Ledger,
+    dpd: int,
+    outstanding: Decimal,
+    overdue: Decimal,
+) -> None:
+    """Delinquency, cure and closing events for the move from `before_dpd` to the `after` ledger."""
+    new_bucket = batch.buckets.bucket_of(dpd)
+    if new_bucket != file.bucket:
+        batch.events.add(
+            DelinquencyChangedV1(
+                loan_id=file.loan_id,
+                customer_id=file.row.customer_id,
+                from_bucket=file.bucket,
+                to_bucket=new_bucket,
+                dpd=dpd,
+                overdue_amount=overdue,
+                outstanding=outstanding,
+                currency=file.row.currency,
+            ),
+            loan_id=file.loan_id,
+        )
+        if dpd == 0 and before_dpd > 0:
+            batch.events.add(
+                LoanCuredV1(
+                    loan_id=file.loan_id,
+                    customer_id=file.row.customer_id,
+                    cured_on=batch.business_date,
+                    from_bucket=file.bucket,
+                    previous_dpd=before_dpd,
+                    outstanding=outstanding,
+                    currency=file.row.currency,
+                ),
+                loan_id=file.loan_id,
+            )
+        file.bucket = new_bucket
+    if after.is_paid_off and file.status == "active":
+        file.status, file.closed_on = "closed", batch.business_date
+        early = any(i.due_date > batch.business_date for i in after.installments)
+        batch.events.add(
+            LoanClosedV1(
+                loan_id=file.loan_id,
+                customer_id=file.row.customer_id,
+                closed_on=batch.business_date,
+                reason="prepaid" if early else "paid_off",
+                credit_balance=after.credit_balance,
+            ),
+            loan_id=file.loan_id,
+        )
+    elif not after.is_paid_off and file.status == "closed":
+        file.status, file.closed_on = "active", None  # a reversal reopened it
+
+
+async def reverse_repayment(
+    session: AsyncSession,
+    *,
+    repayment_id: str,
+    reason: str,
+    business_date: date,
+    events: EventBuffer,
+    buckets: BucketScheme,
+) -> Posted | Rejected:
+    """Reverse a posted repayment; the loan is replayed as if it had never been made."""
+    row = (await session.execute(select(repayments.c.loan_id).where(repayments.c.repayment_id == repayment_id))).first()
+    if row is None:
+        return Rejected(repayment_id, "", Rejection.UNKNOWN_REPAYMENT, f"repayment {repayment_id} is not known")
+    files = await lock_loans(session, [row.loan_id])
+    file = files[row.loan_id]
+    current = (await session.execute(select(repayments).where(repayments.c.repayment_id == repayment_id))).one()
+    if current.status == "reversed":
+        return Posted(repayment_id, row.loan_id, True, current.reversal_result)
+    before_dpd = file.stored_dpd(business_date)
+    payment = next(p for p in file.payments if p.repayment_id == repayment_id)
+    file.payments = [p for p in file.payments if p.repayment_id != repayment_id]
+    if file.status == "written_off":
+        return Rejected(repayment_id, row.loan_id, Rejection.LOAN_CLOSED, f"loan {row.loan_id} is written off")
+    restructuring = fixed_by(payment, file.restructurings)
+    if restructuring is not None:
+        return Rejected(
+            repayment_id,
+            row.loan_id,
+            Rejection.PRECEDES_RESTRUCTURING,
+            f"repayment {repayment_id} precedes the loan's restructuring {restructuring.restructure_id} "
+            f"on {restructuring.restructured_on}, which took it into account",
+        )
+    after = file.replay(business_date)
+    batch = _Batch(business_date, events, buckets, ledgers={file.loan_id: after})
+    outstanding, overdue = totals(after)
+    dpd = after.dpd
+    bucket = buckets.bucket_of(dpd)
+    events.add(
+        PaymentReversedV1(
+            loan_id=file.loan_id,
+            customer_id=file.row.customer_id,
+            repayment_id=repayment_id,
+            amount=current.amount,
+            currency=current.currency,
+            value_date=current.value_date,
+            reversed_on=business_date,
+            reason=reason,
+            outstanding_after=outstanding,
+            overdue_after=overdue,
+            dpd_after=dpd,
+            bucket_after=bucket,
+        ),
+        loan_id=file.loan_id,
+    )
+    _announce_changes(batch, file, before_dpd, after, dpd, outstanding, overdue)
+    result = {
+        "repayment_id": repayment_id,
+        "loan_id": file.loan_id,
+        "status": "reversed",
+        "reversed_on": business_date.isoformat(),
+        "reason": reason,
+        "outstanding_after": str(outstanding),
+        "overdue_after": str(overdue),
+        "dpd_after": after.dpd,
+        "bucket_after": bucket,
+        "loan_status": file.status,
+    }
+    await session.execute(
+        update(repayments)
+        .where(repayments.c.repayment_id == repayment_id)
+        .values(status="reversed", reversed_on=business_date, reversal_reason=reason, reversal_result=result)
+    )
+    await persist(session, [file], batch.ledgers)
+    return Posted(repayment_id, file.loan_id, False, result)

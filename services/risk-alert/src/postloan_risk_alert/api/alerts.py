@@ -1,0 +1,193 @@
+"""Alerts and their lifecycle: acknowledge, resolve, dismiss, assign (`/v1/alerts`)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+from sqlalchemy import and_, select, tuple_
+
+from postloan_common.web import CorrelationId, DbSession, ProblemError
+from postloan_common.web.cursors import BadCursor, decode_cursor, encode_cursor
+from postloan_risk_alert.api.deps import Officer, Reader
+from postloan_risk_alert.api.schemas import (
+    AlertActionIn,
+    AlertOut,
+    AlertsOut,
+    AssignIn,
+)
+from postloan_risk_alert.domain.alerts import AlertAction, TransitionError
+from postloan_risk_alert.service import alerts as alert_service
+from postloan_risk_alert.service import audit
+from postloan_risk_alert.store.tables import (
+    alerts,
+)
+
+router = APIRouter(prefix="/v1")
+
+
+def _encode_cursor(raised_at: datetime, alert_id: str) -> str:
+    return encode_cursor([raised_at.isoformat(), alert_id])
+
+
+def _decode_cursor(cursor: str) -> tuple[datetime, str]:
+    raised_at, alert_id = decode_cursor(cursor, size=2)
+    try:
+        return datetime.fromisoformat(raised_at), str(alert_id)
+    except (ValueError, TypeError):
+        raise BadCursor() from None
+
+
+@router.get("/alerts", response_model=AlertsOut, tags=["alerts"], dependencies=[Reader])
+async def list_alerts(
+    session: DbSession,
+    status_: Annotated[str | None, Query(alias="status", pattern="^(open|acknowledged|resolved|dismissed)$")] = None,
+    severity: Annotated[str | None, Query(pattern="^(low|medium|high|critical)$")] = None,
+    subject_id: Annotated[str | None, Query(max_length=64)] = None,
+    rule_id: Annotated[str | None, Query(max_length=64)] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    cursor: Annotated[str | None, Query(max_length=500)] = None,
+) -> dict[str, Any]:
+    """Alerts, newest first, filtered by status, severity, subject or rule; paginated with a cursor."""
+    query = select(alerts).order_by(alerts.c.raised_at.desc(), alerts.c.alert_id.desc()).limit(limit + 1)
+    conditions = []
+    if status_:
+        conditions.append(alerts.c.status == status_)
+    if severity:
+        conditions.append(alerts.c.severity == severity)
+    if subject_id:
+        conditions.append(alerts.c.subject_id == subject_id)
+    if rule_id:
+        conditions.append(alerts.c.rule_id == rule_id)
+    if cursor:
+        raised_at, alert_id = _decode_cursor(cursor)
+        conditions.append(tuple_(alerts.c.raised_at, alerts.c.alert_id) < tuple_(raised_at, alert_id))
+    if conditions:
+        query = query.where(and_(*conditions))
+    rows = [dict(r._mapping) for r in await session.execute(query)]
+    next_cursor = (
+        _encode_cursor(rows[limit - 1]["raised_at"], rows[limit - 1]["alert_id"]) if len(rows) > limit else None
+    )
+    return {"items": rows[:limit], "next_cursor": next_cursor}
+
+
+@router.get("/alerts/{alert_id}", response_model=AlertOut, tags=["alerts"], dependencies=[Reader])
+async def get_alert(alert_id: str, session: DbSession) -> dict[str, Any]:
+    """An alert with its history."""
+    try:
+        return await alert_service.get(session, alert_id=alert_id)
+    except alert_service.AlertNotFound as exc:
+        raise ProblemError(404, "Alert not found", f"alert {alert_id} does not exist") from exc
+
+
+async def _act(
+    session: DbSession,
+    *,
+    alert_id: str,
+    action: AlertAction,
+    actor: str,
+    correlation_id: str,
+    assignee: str | None = None,
+    note: str | None = None,
+) -> dict[str, Any]:
+    async with session.begin():
+        try:
+            result = await alert_service.act(
+                session,
+                alert_id=alert_id,
+                action=action,
+                actor=actor,
+                assignee=assignee,
+                note=note,
+                correlation_id=correlation_id,
+            )
+        except alert_service.AlertNotFound as exc:
+            raise ProblemError(404, "Alert not found", f"alert {alert_id} does not exist") from exc
+        except TransitionError as exc:
+            raise ProblemError(409, "Transition not allowed", str(exc), type_="/problems/alert-transition") from exc
+        await audit.record(
+            session,
+            actor=actor,
+            action=f"alert.{action.value}",
+            subject=alert_id,
+            details={"assignee": assignee, "note": note},
+            correlation_id=correlation_id,
+        )
+    return result
+
+
+@router.post("/alerts/{alert_id}/acknowledge", response_model=AlertOut, tags=["alerts"])
+async def acknowledge(
+    alert_id: str,
+    session: DbSession,
+    principal: Annotated[Any, Officer],
+    correlation_id: CorrelationId,
+    body: AlertActionIn | None = None,
+) -> dict[str, Any]:
+    """open → acknowledged (the acknowledger becomes the assignee if there is none)."""
+    note = body.note if body else None
+    return await _act(
+        session,
+        alert_id=alert_id,
+        action=AlertAction.ACKNOWLEDGE,
+        actor=principal.subject,
+        correlation_id=correlation_id,
+        note=note,
+    )
+
+
+@router.post("/alerts/{alert_id}/resolve", response_model=AlertOut, tags=["alerts"])
+async def resolve(
+    alert_id: str,
+    session: DbSession,
+    principal: Annotated[Any, Officer],
+    correlation_id: CorrelationId,
+    body: AlertActionIn | None = None,
+) -> dict[str, Any]:
+    """open | acknowledged → resolved."""
+    note = body.note if body else None
+    return await _act(
+        session,
+        alert_id=alert_id,
+        action=AlertAction.RESOLVE,
+        actor=principal.subject,
+        correlation_id=correlation_id,
+        note=note,
+    )
+
+
+@router.post("/alerts/{alert_id}/dismiss", response_model=AlertOut, tags=["alerts"])
+async def dismiss(
+    alert_id: str,
+    session: DbSession,
+    principal: Annotated[Any, Officer],
+    correlation_id: CorrelationId,
+    body: AlertActionIn | None = None,
+) -> dict[str, Any]:
+    """open | acknowledged → dismissed (a false alarm)."""
+    note = body.note if body else None
+    return await _act(
+        session,
+        alert_id=alert_id,
+        action=AlertAction.DISMISS,
+        actor=principal.subject,
+        correlation_id=correlation_id,
+        note=note,
+    )
+
+
+@router.post("/alerts/{alert_id}/assign", response_model=AlertOut, tags=["alerts"])
+async def assign(
+    alert_id: str, body: AssignIn, session: DbSession, principal: Annotated[Any, Officer], correlation_id: CorrelationId
+) -> dict[str, Any]:
+    """Assign an open or acknowledged alert."""
+    return await _act(
+        session,
+        alert_id=alert_id,
+        action=AlertAction.ASSIGN,
+        actor=principal.subject,
+        correlation_id=correlation_id,
+        assignee=body.assignee,
+        note=body.note,
+    )

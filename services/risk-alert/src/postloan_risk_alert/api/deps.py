@@ -1,0 +1,24 @@
+"""What every risk-alert router depends on: the role sets and the app's settings."""
+
+from __future__ import annotations
+
+from typing import Annotated, cast
+
+from fastapi import Depends, Request
+
+from postloan_common.web import require_roles
+from postloan_risk_alert.settings import Settings
+
+Reader = Depends(require_roles("risk_officer", "analyst", "supervisor", "collector", "system"))
+Officer = Depends(require_roles("risk_officer"))
+Assessor = Depends(require_roles("risk_officer", "system"))
+# Model performance reads labelled history: risk officers and admins only (issue 13 item 9c).
+ModelAuditor = Depends(require_roles("risk_officer", "admin"))
+
+
+def get_settings(request: Request) -> Settings:
+    """The service settings the app was built with."""
+    return cast(Settings, request.app.state.settings)
+
+
+ServiceConfig = Annotated[Settings, Depends(get_settings)]

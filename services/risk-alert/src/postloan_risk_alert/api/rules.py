@@ -1,0 +1,129 @@
+"""Early-warning rules: validated conditions of the rule language (`/v1/rules`)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, status
+from sqlalchemy import select, update
+from sqlalchemy.dialects.postgresql import insert
+
+from postloan_common.web import CorrelationId, DbSession, ProblemError
+from postloan_risk_alert.api.deps import Officer, Reader
+from postloan_risk_alert.api.schemas import (
+    RuleIn,
+    RuleOut,
+    RulesOut,
+    RuleUpdate,
+)
+from postloan_risk_alert.domain import rules as rule_language
+from postloan_risk_alert.service import audit
+from postloan_risk_alert.store.tables import (
+    rules,
+)
+
+router = APIRouter(prefix="/v1")
+
+
+def _invalid_rule(errors: list[rule_language.RuleError]) -> ProblemError:
+    # Paths are given from the request body's root, where the condition sits under `condition`.
+    located = [
+        {"path": e.path if e.path == "$.subject_type" else e.path.replace("$", "$.condition", 1), "message": e.message}
+        for e in errors
+    ]
+    summary = "; ".join(f"{e['path']}: {e['message']}" for e in located[:5])
+    return ProblemError(
+        422,
+        "Invalid rule",
+        f"The rule condition is invalid: {summary}",
+        type_="/problems/invalid-rule",
+        extra={"errors": located},
+    )
+
+
+def _check_rule(condition: dict[str, Any], subject_type: str) -> None:
+    errors = rule_language.validate(condition, subject_type=subject_type)
+    if errors:
+        raise _invalid_rule(errors)
+
+
+@router.get("/rules", response_model=RulesOut, tags=["rules"], dependencies=[Reader])
+async def list_rules(session: DbSession) -> dict[str, Any]:
+    """Every early-warning rule."""
+    rows = await session.execute(select(rules).order_by(rules.c.rule_id))
+    return {"items": [dict(r._mapping) for r in rows]}
+
+
+@router.get("/rules/{rule_id}", response_model=RuleOut, tags=["rules"], dependencies=[Reader])
+async def get_rule(rule_id: str, session: DbSession) -> dict[str, Any]:
+    """One rule."""
+    row = (await session.execute(select(rules).where(rules.c.rule_id == rule_id))).first()
+    if row is None:
+        raise ProblemError(404, "Rule not found", f"rule {rule_id} does not exist")
+    return dict(row._mapping)
+
+
+@router.post("/rules", response_model=RuleOut, status_code=status.HTTP_201_CREATED, tags=["rules"])
+async def create_rule(
+    body: RuleIn, session: DbSession, principal: Annotated[Any, Officer], correlation_id: CorrelationId
+) -> dict[str, Any]:
+    """Create a rule; a condition that does not validate is a 422 naming the JSON path of each error."""
+    _check_rule(body.condition, body.subject_type)
+    async with session.begin():
+        created = (
+            await session.execute(
+                insert(rules)
+                .values(**body.model_dump(), updated_by=principal.subject)
+                .on_conflict_do_nothing()
+                .returning(*rules.c)
+            )
+        ).first()
+        if created is None:
+            raise ProblemError(409, "Rule exists", f"rule {body.rule_id} already exists; PUT to change it")
+        await audit.record(
+            session,
+            actor=principal.subject,
+            action="rule.create",
+            subject=body.rule_id,
+            details={"condition": body.condition},
+            correlation_id=correlation_id,
+        )
+    return dict(created._mapping)
+
+
+@router.put("/rules/{rule_id}", response_model=RuleOut, tags=["rules"])
+async def update_rule(
+    rule_id: str,
+    body: RuleUpdate,
+    session: DbSession,
+    principal: Annotated[Any, Officer],
+    correlation_id: CorrelationId,
+) -> dict[str, Any]:
+    """Replace a rule's definition (its version goes up)."""
+    _check_rule(body.condition, body.subject_type)
+    async with session.begin():
+        updated = (
+            await session.execute(
+                update(rules)
+                .where(rules.c.rule_id == rule_id)
+                .values(
+                    **body.model_dump(),
+                    updated_by=principal.subject,
+                    version=rules.c.version + 1,
+                    updated_at=datetime.now().astimezone(),
+                )
+                .returning(*rules.c)
+            )
+        ).first()
+        if updated is None:
+            raise ProblemError(404, "Rule not found", f"rule {rule_id} does not exist")
+        await audit.record(
+            session,
+            actor=principal.subject,
+            action="rule.update",
+            subject=rule_id,
+            details={"condition": body.condition, "enabled": body.enabled},
+            correlation_id=correlation_id,
+        )
+    return dict(updated._mapping)
