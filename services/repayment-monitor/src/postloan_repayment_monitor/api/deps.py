@@ -21,7 +21,7 @@ def get_settings(request: Request) -> Settings:
 
 
 def get_buckets() -> BucketScheme:
-    """The delinquency bucket scheme (DOMAIN defaults)."""
+    """The delinquency bucket scheme (the platform defaults, docs/domain.md)."""
     return BucketScheme()
 
 

@@ -10,7 +10,7 @@ When a product's rules take effect on a loan:
 - due offsets (the `payment-due` reminders) are read by each close of day;
 - shift_due_dates moves the installments of the product's loans to business days: at booking, and
   when it changes, for every installment not yet due (README, "business calendar").
-A product without a row uses the DOMAIN defaults.
+A product without a row uses the platform defaults (docs/domain.md).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Product rules from the products table, with the DOMAIN defaults for unknown products."""
+"""Product rules from the products table, with the platform defaults (docs/domain.md) for unknown products."""
 
 from __future__ import annotations
 
@@ -86,7 +86,7 @@ def build_rules(
 
 
 def product_view(code: str, row: Any | None) -> dict[str, Any]:
-    """The API view of a product: its row, or the DOMAIN defaults with configured=False."""
+    """The API view of a product: its row, or the platform defaults with configured=False."""
     rules = rules_from_row(row) if row is not None else ProductRules()
     return {
         "code": code,
