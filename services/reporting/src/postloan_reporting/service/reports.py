@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from postloan_reporting.domain import collections as col
 from postloan_reporting.domain.kpis import Portfolio, portfolio
 from postloan_reporting.domain.model import add_months, month_end, month_start
-from postloan_reporting.domain.ratios import ZERO
+from postloan_reporting.domain.ratios import ZERO, rounded_ratio
 from postloan_reporting.domain.roll_rates import MatrixRow, Migration, matrix
 from postloan_reporting.domain.vintage import Curve, Observation, curves
 from postloan_reporting.service import snapshots
@@ -185,7 +185,7 @@ async def risk_report(session: AsyncSession, *, as_of: date, filters: Filters) -
     return RiskReport(
         as_of=as_of,
         score_bands=[
-            (f"{low}-{low + 99}", loans, None if mean_pd is None else Decimal(mean_pd).quantize(Decimal("0.000001")))
+            (f"{low}-{low + 99}", loans, None if mean_pd is None else rounded_ratio(mean_pd))
             for low, loans, mean_pd in bands
         ],
         grades=await store.grades(session, product=product, branch=branch),
