@@ -6,6 +6,7 @@ from datetime import date
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Response
+from starlette.concurrency import run_in_threadpool
 
 from postloan_common.web import DbSession, ProblemError, require_roles
 from postloan_reporting.api.formats import csv_response, jsonable
@@ -197,7 +198,9 @@ async def management(
     report = await management_report(session, as_of=day, filters=Filters(product, branch))
     if format == "html":
         return Response(render_html(report, lang), media_type=MEDIA["html"])
-    body = render_pdf(report, lang) if format == "pdf" else render_xlsx(report, lang)
+    # A thread of the pool: a PDF takes a CPU-bound second or more, and on the loop it would stall
+    # every other request of the process meanwhile.
+    body = await run_in_threadpool(render_pdf if format == "pdf" else render_xlsx, report, lang)
     return Response(
         body,
         media_type=MEDIA[format],
