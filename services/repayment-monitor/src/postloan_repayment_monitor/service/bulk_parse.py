@@ -16,8 +16,8 @@ from typing import Any, Literal
 
 from pydantic import ValidationError
 
-from postloan_repayment_monitor.api.schemas import LoanIn
 from postloan_repayment_monitor.domain.ledger import Scheduled
+from postloan_repayment_monitor.service.booking_input import LoanIn
 from postloan_repayment_monitor.service.intake import BookLoan, Terms, schedule_of
 
 Format = Literal["ndjson", "csv"]

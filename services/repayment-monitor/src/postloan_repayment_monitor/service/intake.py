@@ -10,7 +10,6 @@ from datetime import date, timedelta
 from decimal import Decimal
 from enum import StrEnum
 
-from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from postloan_common.contracts import LoanRegisteredV1
@@ -23,7 +22,7 @@ from postloan_repayment_monitor.domain.schedule import generate
 from postloan_repayment_monitor.service.events import EventBuffer
 from postloan_repayment_monitor.service.holidays import load_calendar, shifting_products
 from postloan_repayment_monitor.service.products import load_rules
-from postloan_repayment_monitor.store.tables import installments, loans
+from postloan_repayment_monitor.store import loans as store
 
 
 @dataclass(frozen=True)
@@ -132,13 +131,7 @@ async def book_loans(
     Loans of a product that shifts due dates fall due on business days of the calendar (the
     weekend days and the calendar's entries), each installment keeping its contractual date.
     """
-    existing = dict(
-        (
-            await session.execute(
-                select(loans.c.loan_id, loans.c.content_hash).where(loans.c.loan_id.in_({c.loan_id for c in commands}))
-            )
-        ).all()
-    )
+    existing = await store.content_hashes(session, {c.loan_id for c in commands})
     rules = await load_rules(session, {c.product for c in commands})
     shifting = await shifting_products(session, {c.product for c in commands if c.loan_id not in existing})
     calendar = await load_calendar(session, weekend=weekend) if shifting else None
@@ -219,6 +212,5 @@ async def book_loans(
         )
         results.append(BookResult(command.loan_id, Outcome.CREATED))
     if loan_rows:
-        await session.execute(insert(loans), loan_rows)
-        await session.execute(insert(installments), installment_rows)
+        await store.insert_loans(session, loan_rows=loan_rows, installment_rows=installment_rows)
     return results

@@ -11,8 +11,6 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
-import orjson
-from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from postloan_common.contracts import (
@@ -29,7 +27,7 @@ from postloan_repayment_monitor.domain.money import cents
 from postloan_repayment_monitor.domain.rules import BucketScheme
 from postloan_repayment_monitor.service.events import EventBuffer
 from postloan_repayment_monitor.service.ledgers import LoanFile, lock_loans, persist, totals
-from postloan_repayment_monitor.store.tables import repayments
+from postloan_repayment_monitor.store import repayments as store
 
 
 class Rejection(StrEnum):
@@ -86,24 +84,6 @@ class Rejected:
     detail: str
 
 
-_KNOWN = """
-    SELECT r.repayment_id, r.request_hash, r.result
-    FROM unnest($1::text[]) AS k(repayment_id) JOIN repayments r ON r.repayment_id = k.repayment_id
-"""
-_NEW_COLUMNS = [
-    "repayment_id",
-    "loan_id",
-    "amount",
-    "currency",
-    "value_date",
-    "channel",
-    "posted_on",
-    "request_hash",
-    "status",
-    "result",
-]
-
-
 @dataclass
 class _Batch:
     business_date: date
@@ -124,7 +104,7 @@ async def post_repayments(
     """Post a batch of repayments in order; each loan is replayed and written once per batch."""
     files = await lock_loans(session, (c.loan_id for c in commands))
     conn = await driver_connection(session)
-    known = {row["repayment_id"]: row for row in await conn.fetch(_KNOWN, list({c.repayment_id for c in commands}))}
+    known = await store.known_repayments(conn, list({c.repayment_id for c in commands}))
     batch = _Batch(business_date, events, buckets)
     seen: dict[str, tuple[str, dict[str, Any]]] = {}
     out: list[Posted | Rejected] = []
@@ -172,13 +152,7 @@ async def post_repayments(
         )
         out.append(Posted(command.repayment_id, command.loan_id, False, result))
     if batch.new_rows:
-        await conn.copy_records_to_table(
-            repayments.name,
-            columns=_NEW_COLUMNS,
-            records=[
-                (*(row[c] for c in _NEW_COLUMNS[:-1]), orjson.dumps(row["result"]).decode()) for row in batch.new_rows
-            ],
-        )
+        await store.copy_new_repayments(conn, batch.new_rows)
         await persist(session, files.values(), batch.ledgers)
     return out
 
@@ -328,24 +302,24 @@ async def reverse_repayment(
     buckets: BucketScheme,
 ) -> Posted | Rejected:
     """Reverse a posted repayment; the loan is replayed as if it had never been made."""
-    row = (await session.execute(select(repayments.c.loan_id).where(repayments.c.repayment_id == repayment_id))).first()
-    if row is None:
+    loan_id = await store.loan_of_repayment(session, repayment_id=repayment_id)
+    if loan_id is None:
         return Rejected(repayment_id, "", Rejection.UNKNOWN_REPAYMENT, f"repayment {repayment_id} is not known")
-    files = await lock_loans(session, [row.loan_id])
-    file = files[row.loan_id]
-    current = (await session.execute(select(repayments).where(repayments.c.repayment_id == repayment_id))).one()
+    files = await lock_loans(session, [loan_id])
+    file = files[loan_id]
+    current = await store.repayment(session, repayment_id=repayment_id)
     if current.status == "reversed":
-        return Posted(repayment_id, row.loan_id, True, current.reversal_result)
+        return Posted(repayment_id, loan_id, True, current.reversal_result)
     before_dpd = file.stored_dpd(business_date)
     payment = next(p for p in file.payments if p.repayment_id == repayment_id)
     file.payments = [p for p in file.payments if p.repayment_id != repayment_id]
     if file.status == "written_off":
-        return Rejected(repayment_id, row.loan_id, Rejection.LOAN_CLOSED, f"loan {row.loan_id} is written off")
+        return Rejected(repayment_id, loan_id, Rejection.LOAN_CLOSED, f"loan {loan_id} is written off")
     restructuring = fixed_by(payment, file.restructurings)
     if restructuring is not None:
         return Rejected(
             repayment_id,
-            row.loan_id,
+            loan_id,
             Rejection.PRECEDES_RESTRUCTURING,
             f"repayment {repayment_id} precedes the loan's restructuring {restructuring.restructure_id} "
             f"on {restructuring.restructured_on}, which took it into account",
@@ -385,10 +359,6 @@ async def reverse_repayment(
         "bucket_after": bucket,
         "loan_status": file.status,
     }
-    await session.execute(
-        update(repayments)
-        .where(repayments.c.repayment_id == repayment_id)
-        .values(status="reversed", reversed_on=business_date, reversal_reason=reason, reversal_result=result)
-    )
+    await store.mark_reversed(session, repayment_id=repayment_id, on=business_date, reason=reason, result=result)
     await persist(session, [file], batch.ledgers)
     return Posted(repayment_id, file.loan_id, False, result)
