@@ -13,10 +13,11 @@ from enum import StrEnum
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from postloan_common.contracts import LoanRegisteredV1
+from postloan_repayment_monitor.domain.booking import schedule_refusal
 from postloan_repayment_monitor.domain.business_days import shift_schedule
 from postloan_repayment_monitor.domain.delinquency import bucket_on
 from postloan_repayment_monitor.domain.ledger import Scheduled
-from postloan_repayment_monitor.domain.money import ZERO, cents
+from postloan_repayment_monitor.domain.money import cents
 from postloan_repayment_monitor.domain.rules import BucketScheme
 from postloan_repayment_monitor.domain.schedule import generate
 from postloan_repayment_monitor.service.events import EventBuffer
@@ -100,20 +101,10 @@ def schedule_of(command: BookLoan) -> list[Scheduled]:
         )
         return [Scheduled(r.seq, r.due_date, r.principal, r.interest, r.fee) for r in rows]
     rows_given = sorted(command.installments or (), key=lambda i: i.seq)
-    if not rows_given:
-        raise InvalidLoan("a loan needs installments or terms")
-    seqs = [i.seq for i in rows_given]
-    if seqs != list(range(1, len(seqs) + 1)):
-        raise InvalidLoan("installment seq must run 1, 2, 3, … without gaps")
-    dates = [i.due_date for i in rows_given]
-    if dates != sorted(dates) or len(set(dates)) != len(dates):
-        raise InvalidLoan("installment due dates must strictly increase with seq")
-    if dates[0] <= command.disbursed_on:
-        raise InvalidLoan("the first due date must be after disbursed_on")
-    total = sum((i.principal for i in rows_given), ZERO)
-    if total != command.principal:
-        raise InvalidLoan(f"installment principal sums to {total}, not the loan principal {command.principal}")
-    return list(rows_given)
+    refusal = schedule_refusal(rows_given, principal=command.principal, disbursed_on=command.disbursed_on)
+    if refusal is not None:
+        raise InvalidLoan(refusal.detail)
+    return rows_given
 
 
 async def book_loans(

@@ -8,7 +8,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
-from enum import StrEnum
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -24,23 +23,11 @@ from postloan_common.contracts import (
 from postloan_common.db import driver_connection
 from postloan_repayment_monitor.domain.ledger import Ledger, Payment, allocation_totals, fixed_by
 from postloan_repayment_monitor.domain.money import cents
+from postloan_repayment_monitor.domain.posting import LoanTerms, Rejection, posting_refusal
 from postloan_repayment_monitor.domain.rules import BucketScheme
 from postloan_repayment_monitor.service.events import EventBuffer
 from postloan_repayment_monitor.service.ledgers import LoanFile, lock_loans, persist, totals
 from postloan_repayment_monitor.store import repayments as store
-
-
-class Rejection(StrEnum):
-    UNKNOWN_LOAN = "unknown_loan"
-    LOAN_CLOSED = "loan_closed"
-    AMOUNT_NOT_POSITIVE = "amount_not_positive"
-    WRONG_CURRENCY = "wrong_currency"
-    VALUE_DATE_IN_FUTURE = "value_date_in_future"
-    VALUE_DATE_BEFORE_DISBURSEMENT = "value_date_before_disbursement"
-    ID_REUSED = "repayment_id_reused"
-    UNKNOWN_REPAYMENT = "unknown_repayment"
-    VALUE_DATE_BEFORE_RESTRUCTURING = "value_date_before_restructuring"
-    PRECEDES_RESTRUCTURING = "repayment_precedes_restructuring"
 
 
 @dataclass(frozen=True)
@@ -158,35 +145,30 @@ async def post_repayments(
 
 
 def _check(command: PostRepayment, file: LoanFile | None, business_date: date) -> Rejected | None:
-    def no(reason: Rejection, detail: str) -> Rejected:
-        return Rejected(command.repayment_id, command.loan_id, reason, detail)
+    refusal = posting_refusal(
+        _terms(file),
+        loan_id=command.loan_id,
+        amount=command.amount,
+        currency=command.currency,
+        value_date=command.value_date,
+        business_date=business_date,
+    )
+    if refusal is None:
+        return None
+    return Rejected(command.repayment_id, command.loan_id, Rejection(refusal.code), refusal.detail)
 
+
+def _terms(file: LoanFile | None) -> LoanTerms | None:
     if file is None:
-        return no(Rejection.UNKNOWN_LOAN, f"loan {command.loan_id} is not known")
-    if file.status != "active":
-        return no(Rejection.LOAN_CLOSED, f"loan {command.loan_id} is {file.status}")
-    if command.amount <= 0:
-        return no(Rejection.AMOUNT_NOT_POSITIVE, "amount must be greater than zero")
-    if command.currency is not None and command.currency != file.row.currency:
-        return no(Rejection.WRONG_CURRENCY, f"loan {command.loan_id} is in {file.row.currency}, not {command.currency}")
-    if command.value_date > business_date:
-        return no(
-            Rejection.VALUE_DATE_IN_FUTURE,
-            f"value_date {command.value_date} is after the business date {business_date}",
-        )
-    if command.value_date < file.row.disbursed_on:
-        return no(
-            Rejection.VALUE_DATE_BEFORE_DISBURSEMENT,
-            f"value_date {command.value_date} is before the disbursement on {file.row.disbursed_on}",
-        )
-    if file.restructurings and command.value_date < file.restructurings[-1].restructured_on:
-        latest = file.restructurings[-1]
-        return no(
-            Rejection.VALUE_DATE_BEFORE_RESTRUCTURING,
-            f"value_date {command.value_date} is before the loan's restructuring {latest.restructure_id} "
-            f"on {latest.restructured_on}, which replaced the installments it would pay",
-        )
-    return None
+        return None
+    latest = file.restructurings[-1] if file.restructurings else None
+    return LoanTerms(
+        loan_id=file.loan_id,
+        status=file.status,
+        currency=file.row.currency,
+        disbursed_on=file.row.disbursed_on,
+        restructured=(latest.restructure_id, latest.restructured_on) if latest else None,
+    )
 
 
 def _apply(batch: _Batch, file: LoanFile, command: PostRepayment) -> dict[str, Any]:
