@@ -11,12 +11,11 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from postloan_common.contracts import DelinquencyChangedV1, LoanCuredV1, LoanRescheduledV1
@@ -36,7 +35,7 @@ from postloan_repayment_monitor.service.holidays import on_business_days
 from postloan_repayment_monitor.service.intake import Terms
 from postloan_repayment_monitor.service.ledgers import LoanFile, lock_loans, persist, totals
 from postloan_repayment_monitor.service.products import load_rules
-from postloan_repayment_monitor.store.tables import installments, loans, replaced_installments, restructurings
+from postloan_repayment_monitor.store import restructurings as store
 
 
 class Refusal(StrEnum):
@@ -120,16 +119,10 @@ async def restructure_loan(
     # The loan is locked first, so the same restructuring sent twice at once is answered as a duplicate.
     file = (await lock_loans(session, [command.loan_id])).get(command.loan_id)
     digest = command.request_hash()
-    earlier = (
-        await session.execute(
-            select(restructurings.c.request_hash, restructurings.c.result).where(
-                restructurings.c.restructure_id == command.restructure_id
-            )
-        )
-    ).first()
+    earlier = await store.earlier_restructuring(session, restructure_id=command.restructure_id)
     if earlier is not None:
-        if earlier.request_hash == digest:
-            return Restructured(command.restructure_id, command.loan_id, True, earlier.result)
+        if earlier[0] == digest:
+            return Restructured(command.restructure_id, command.loan_id, True, earlier[1])
         return no(Refusal.ID_REUSED, f"restructuring {command.restructure_id} was already applied with other details")
     refusal = _check(command, file, business_date)
     if refusal is not None:
@@ -333,71 +326,18 @@ async def _store(
 ) -> None:
     """Record the restructuring, move the replaced installments to their history and insert the new ones."""
     replaced = after.restructured[restructuring.restructure_id].replaced
-    new = restructuring.installments
-    await session.execute(
-        insert(restructurings).values(
-            restructure_id=restructuring.restructure_id,
-            loan_id=file.loan_id,
-            restructured_on=restructuring.restructured_on,
-            reason=result["reason"],
-            outstanding_principal=restructuring.outstanding_principal,
-            annual_rate=restructuring.annual_rate,
-            penalty_rate=restructuring.penalty_rate,
-            # loans.penalty_rate is the rate of the schedule in force, the one being replaced.
-            replaced_penalty_rate=file.row.penalty_rate,
-            first_seq=new[0].seq,
-            installment_count=len(new),
-            after_posting_seq=restructuring.after_order,
-            posted_on=business_date,
-            request_hash=digest,
-            result=result,
-        )
+    await store.write_restructuring(
+        session,
+        loan_id=file.loan_id,
+        restructuring=restructuring,
+        replaced=replaced,
+        reason=result["reason"],
+        replaced_penalty_rate=file.row.penalty_rate,
+        grace_days=file.row.grace_days,
+        result=result,
+        digest=digest,
+        business_date=business_date,
+        contract_dates=contract_dates,
     )
-    await session.execute(
-        insert(replaced_installments),
-        [
-            {
-                "loan_id": file.loan_id,
-                "seq": i.seq,
-                "restructure_id": restructuring.restructure_id,
-                "due_date": i.due_date,
-                "principal": i.scheduled[Component.PRINCIPAL],
-                "interest": i.scheduled[Component.INTEREST],
-                "fee": i.scheduled[Component.FEE],
-                "paid_principal": i.paid[Component.PRINCIPAL],
-                "paid_interest": i.paid[Component.INTEREST],
-                "paid_fee": i.paid[Component.FEE],
-                "paid_penalty": i.paid[Component.PENALTY],
-                "penalty": i.penalty,
-                "settled_on": i.settled_on,
-            }
-            for i in replaced
-        ],
-    )
-    replaced_seqs = [i.seq for i in replaced]
-    await session.execute(
-        delete(installments).where(installments.c.loan_id == file.loan_id, installments.c.seq.in_(replaced_seqs))
-    )
-    await session.execute(
-        insert(installments),
-        [
-            {
-                "loan_id": file.loan_id,
-                "seq": s.seq,
-                "due_date": s.due_date,
-                "contract_due_date": contract if contract != s.due_date else None,
-                "grace_ends_on": s.due_date + timedelta(days=file.row.grace_days),
-                "principal": s.principal,
-                "interest": s.interest,
-                "fee": s.fee,
-            }
-            for s, contract in zip(new, contract_dates, strict=True)
-        ],
-    )
-    for seq in replaced_seqs:
-        file.stored_installments.pop(seq, None)
-    await session.execute(
-        update(loans)
-        .where(loans.c.loan_id == file.loan_id)
-        .values(restructured_on=restructuring.restructured_on, penalty_rate=restructuring.penalty_rate)
-    )
+    for i in replaced:
+        file.stored_installments.pop(i.seq, None)

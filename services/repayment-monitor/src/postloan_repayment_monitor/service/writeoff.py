@@ -5,13 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from postloan_common.contracts import LoanClosedV1
 from postloan_common.contracts.repayment import CloseReason
 from postloan_repayment_monitor.service.events import EventBuffer
-from postloan_repayment_monitor.store.tables import loans
+from postloan_repayment_monitor.store import loans as store
 
 
 @dataclass(frozen=True)
@@ -27,13 +26,7 @@ class WriteOffRefused(ValueError):
 
 async def write_off(session: AsyncSession, *, command: WriteOff, business_date: date, events: EventBuffer) -> bool:
     """Mark the loan written off and announce it; False when it already was (no second effect)."""
-    row = (
-        await session.execute(
-            select(loans.c.customer_id, loans.c.status, loans.c.disbursed_on, loans.c.credit_balance)
-            .where(loans.c.loan_id == command.loan_id)
-            .with_for_update()
-        )
-    ).first()
+    row = await store.lock_for_close(session, loan_id=command.loan_id)
     if row is None:
         raise WriteOffRefused(f"loan {command.loan_id} is not known")
     if row.status == "written_off":
@@ -46,11 +39,7 @@ async def write_off(session: AsyncSession, *, command: WriteOff, business_date: 
         raise WriteOffRefused(
             f"written_off_on {command.written_off_on} is before the disbursement on {row.disbursed_on}"
         )
-    await session.execute(
-        update(loans)
-        .where(loans.c.loan_id == command.loan_id)
-        .values(status="written_off", closed_on=command.written_off_on, updated_at=func.now())
-    )
+    await store.mark_written_off(session, loan_id=command.loan_id, on=command.written_off_on)
     events.add(
         LoanClosedV1(
             loan_id=command.loan_id,
