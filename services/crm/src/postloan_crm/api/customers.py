@@ -7,7 +7,6 @@ from datetime import UTC, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Response, status
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from postloan_common.web import (
@@ -34,8 +33,7 @@ from postloan_crm.service.customers import (
 )
 from postloan_crm.service.events import Trace
 from postloan_crm.service.interactions import ContactRefused, InteractionData, log_interaction
-from postloan_crm.store.access import visible_customer
-from postloan_crm.store.tables import customers
+from postloan_crm.store.access import visible_customer_ids
 
 router = APIRouter(tags=["customers"])
 Writers = Depends(require_roles("system", "supervisor", "admin"))
@@ -140,20 +138,14 @@ async def list_customers(
 ) -> dict[str, Any]:
     """Customers ordered by id, one page at a time (a collector's or supervisor's own only)."""
     principal = caller.principal
-    query = (
-        select(customers.c.customer_id)
-        .where(visible_customer(customers.c.customer_id, caller.scope))
-        .order_by(customers.c.customer_id)
-        .limit(limit + 1)
-    )
+    after = None
     if cursor:
         try:
             (after,) = queries.decode_cursor(cursor, 1)
         except queries.BadCursor as exc:
             raise ProblemError(400, "Bad cursor", str(exc)) from exc
-        query = query.where(customers.c.customer_id > after)
     async with session.begin():
-        ids = list((await session.scalars(query)).all())
+        ids = await visible_customer_ids(session, scope=caller.scope, after=after, limit=limit)
         more = len(ids) > limit
         ids = ids[:limit]
         items = [await load_customer(session, i) for i in ids]

@@ -6,7 +6,6 @@ from datetime import date, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, status
-from sqlalchemy import select
 
 from postloan_common.web import CorrelationId, CurrentPrincipal, DbSession, ProblemError, require_roles
 from postloan_crm.api.deps import Caller, Now, Reader, ServiceConfig, caller_with, existing_customer
@@ -18,7 +17,7 @@ from postloan_crm.service import audit, queries
 from postloan_crm.service.policies import load_policies, replace_policies
 from postloan_crm.service.tickets import change_ticket, open_ticket, overdue
 from postloan_crm.store import care as care_rows
-from postloan_crm.store.access import visible_customer
+from postloan_crm.store.access import ticket_visible, visible_customer
 from postloan_crm.store.tables import tickets
 
 router = APIRouter()
@@ -87,10 +86,7 @@ async def _visible_ticket(session: Any, ticket_id: str, *, caller: Caller) -> No
     """Nothing, or 404 when the ticket's customer is outside the caller's scope."""
     if caller.scope is None:
         return
-    query = select(tickets.c.ticket_id).where(
-        tickets.c.ticket_id == ticket_id, visible_customer(tickets.c.customer_id, caller.scope)
-    )
-    if (await session.scalar(query)) is None:
+    if not await ticket_visible(session, ticket_id=ticket_id, scope=caller.scope):
         raise ProblemError(404, "Ticket not found", f"ticket {ticket_id} is not known")
 
 

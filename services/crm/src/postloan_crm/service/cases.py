@@ -14,7 +14,8 @@ from postloan_common.contracts import CaseClosedV1, CaseOpenedV1
 from postloan_common.contracts.crm import CaseCloseReason
 from postloan_common.messaging.envelope import new_event_id
 from postloan_crm.domain.assignment import AgentLoad, pick_agent
-from postloan_crm.domain.strategy import RiskView, StrategyTable, escalated, needs_agent, rank
+from postloan_crm.domain.escalation import NO_MONEY, case_queue, collected_after, move_kind, opens_case
+from postloan_crm.domain.strategy import RiskView, StrategyTable, escalated, needs_agent
 from postloan_crm.service.events import Journal, Trace
 from postloan_crm.store import cases as case_rows
 from postloan_crm.store.cases import OPEN, add_timeline, open_case
@@ -22,9 +23,6 @@ from postloan_crm.store.cases import OPEN, add_timeline, open_case
 CLOSED = "closed"
 # The timeline and open-case reads live in store.cases; callers keep importing them from here.
 __all__ = ["CLOSED", "OPEN", "CaseBook", "Delinquency", "add_timeline", "open_case", "reassign"]
-
-# cases.amount_collected is numeric(18, 2): nothing collected reads back as 0.00.
-NO_MONEY = Decimal("0.00")
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,12 +132,10 @@ class CaseBook:
         queue = self.strategy.queue_for(bucket=state.bucket, dpd=state.dpd, risk=self.risks.get(state.loan_id))
         case = self._case(state.loan_id)
         if case is None:
-            if queue is None or not may_open:
+            if queue is None or not opens_case(queue, may_open=may_open):
                 return None
             return await self._open(state, queue=queue.value, trace=trace)
-        target = case.queue
-        if queue is not None and (not escalate_only or rank(queue) > rank(case.queue)):
-            target = queue.value
+        target = case_queue(current=case.queue, proposed=queue, escalate_only=escalate_only)
         case.bucket, case.dpd, case.overdue_amount = state.bucket, state.dpd, state.overdue
         self._touch(case)
         if target != case.queue:
@@ -199,7 +195,7 @@ class CaseBook:
         """Count money received while the loan's case is open (negative for a reversal)."""
         case = self._case(loan_id)
         if case is not None:
-            case.amount_collected = max(case.amount_collected + amount, NO_MONEY)
+            case.amount_collected = collected_after(case.amount_collected, amount)
             self._touch(case)
 
     async def _open(self, state: Delinquency, *, queue: str, trace: Trace) -> str:
@@ -250,7 +246,7 @@ class CaseBook:
         assignee = await self._least_loaded(queue) if needs_agent(queue) else None
         self._count(case.assignee, -1)
         self._count(assignee, 1)
-        kind = "escalated" if rank(queue) > rank(case.queue) else "de-escalated"
+        kind = move_kind(from_queue=case.queue, to_queue=queue)
         self.journal.note(
             case_id=case.case_id,
             kind=kind,

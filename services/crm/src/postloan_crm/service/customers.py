@@ -8,13 +8,10 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Column, Select, String, Table, delete, func, insert, literal, literal_column, null, select
-from sqlalchemy.dialects.postgresql import ARRAY
-from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from postloan_crm.domain.contact_policy import DEFAULT_JURISDICTION, JURISDICTIONS
-from postloan_crm.store.tables import consents, contact_points, customers, related_parties
+from postloan_crm.store import customers as customer_rows
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,41 +108,25 @@ async def upsert_customers(session: AsyncSession, *, records: Sequence[CustomerD
     if not latest:
         return []
     ids = sorted(latest)
-    rows = [latest[i] | {"address": null() if latest[i]["address"] is None else latest[i]["address"]} for i in ids]
-    stmt = pg_insert(customers).values(rows)
-    kept = {"preferred_channel", "address"}
-    replaced = {name: stmt.excluded[name] for name in rows[0] if name != "customer_id" and name not in kept}
-    stmt = stmt.on_conflict_do_update(
-        index_elements=[customers.c.customer_id],
-        set_=replaced
-        | {name: func.coalesce(stmt.excluded[name], customers.c[name]) for name in kept}
-        | {"updated_at": func.now()},
-    )
-    # xmax is 0 only on a row this statement inserted.
-    inserted = {
-        customer_id
-        for customer_id, new in await session.execute(
-            stmt.returning(customers.c.customer_id, literal_column("(xmax = 0)"))
-        )
-        if new
-    }
+    inserted = await customer_rows.upsert_customer_rows(session, [latest[i] for i in ids])
     await _replace_contact_points(session, [last_record[i] for i in ids])
-    await _upsert_consents(session, [consent_rows[k] for k in sorted(consent_rows)])
+    await customer_rows.upsert_consents(session, [consent_rows[k] for k in sorted(consent_rows)])
     if parties:
-        await session.execute(delete(related_parties).where(related_parties.c.customer_id.in_(sorted(parties))))
-        party_rows = [
-            {
-                "customer_id": customer_id,
-                "name": p.name,
-                "relation": p.relation,
-                "party_customer_id": p.customer_id,
-                "phones": [{"number": ph.number, "kind": ph.kind} for ph in p.phones],
-            }
-            for customer_id in sorted(parties)
-            for p in parties[customer_id]
-        ]
-        if party_rows:
-            await session.execute(insert(related_parties), party_rows)
+        await customer_rows.replace_related_parties(
+            session,
+            customer_ids=sorted(parties),
+            rows=[
+                {
+                    "customer_id": customer_id,
+                    "name": p.name,
+                    "relation": p.relation,
+                    "party_customer_id": p.customer_id,
+                    "phones": [{"number": ph.number, "kind": ph.kind} for ph in p.phones],
+                }
+                for customer_id in sorted(parties)
+                for p in parties[customer_id]
+            ],
+        )
     created: list[bool] = []
     for data in records:
         created.append(data.customer_id in inserted)
@@ -154,9 +135,6 @@ async def upsert_customers(session: AsyncSession, *, records: Sequence[CustomerD
 
 
 async def _replace_contact_points(session: AsyncSession, records: Sequence[CustomerData]) -> None:
-    await session.execute(
-        delete(contact_points).where(contact_points.c.customer_id.in_([data.customer_id for data in records]))
-    )
     rows = [
         {"customer_id": data.customer_id, "kind": "phone", "value": p.number, "label": p.kind, "position": i}
         for data in records
@@ -166,14 +144,13 @@ async def _replace_contact_points(session: AsyncSession, records: Sequence[Custo
         for data in records
         for i, e in enumerate(dict.fromkeys(data.emails))
     ]
-    if rows:
-        await session.execute(insert(contact_points), rows)
+    await customer_rows.replace_contact_points(session, customer_ids=[data.customer_id for data in records], rows=rows)
 
 
 async def set_consents(session: AsyncSession, *, customer_id: str, items: Sequence[ConsentData]) -> None:
     """Record consents and opt-outs (one row per channel and purpose; the latest wins)."""
     rows = {(c.channel, c.purpose): _consent_row(customer_id, c) for c in items}
-    await _upsert_consents(session, list(rows.values()))
+    await customer_rows.upsert_consents(session, list(rows.values()))
 
 
 def _consent_row(customer_id: str, consent: ConsentData) -> dict[str, Any]:
@@ -186,23 +163,6 @@ def _consent_row(customer_id: str, consent: ConsentData) -> dict[str, Any]:
     }
 
 
-async def _upsert_consents(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
-    if not rows:
-        return
-    stmt = pg_insert(consents)
-    stmt = stmt.on_conflict_do_update(
-        constraint="pk_consents",
-        set_={"granted": stmt.excluded.granted, "recorded_on": stmt.excluded.recorded_on, "updated_at": func.now()},
-    )
-    await session.execute(stmt, rows)
-
-
-def _joined_to_keys(table: Table, column: Column[Any], keys: Sequence[str]) -> Select[Any]:
-    """Rows of `table` whose `column` is one of `keys`, probing the index once per key."""
-    listed = func.unnest(literal(list(keys), ARRAY(String))).table_valued("key").render_derived(name="k")
-    return select(table).select_from(listed.join(table, column == listed.c.key))
-
-
 async def load_customers(
     session: AsyncSession, customer_ids: Iterable[str], *, lock: bool = False
 ) -> dict[str, CustomerData]:
@@ -210,36 +170,17 @@ async def load_customers(
     ids = sorted(set(customer_ids))
     if not ids:
         return {}
-    query = _joined_to_keys(customers, customers.c.customer_id, ids).order_by(customers.c.customer_id)
-    if lock:
-        query = query.with_for_update(of=customers)
-    rows = (await session.execute(query)).mappings().all()
+    rows = await customer_rows.customer_rows(session, ids, lock=lock)
     if not rows:
         return {}
     points: dict[str, list[Any]] = defaultdict(list)
-    for p in (
-        await session.execute(
-            _joined_to_keys(contact_points, contact_points.c.customer_id, ids).order_by(
-                contact_points.c.customer_id, contact_points.c.kind, contact_points.c.position
-            )
-        )
-    ).mappings():
+    for p in await customer_rows.contact_point_rows(session, ids):
         points[p["customer_id"]].append(p)
     consent_rows: dict[str, list[Any]] = defaultdict(list)
-    for c in (
-        await session.execute(
-            _joined_to_keys(consents, consents.c.customer_id, ids).order_by(
-                consents.c.customer_id, consents.c.channel, consents.c.purpose
-            )
-        )
-    ).mappings():
+    for c in await customer_rows.consent_rows(session, ids):
         consent_rows[c["customer_id"]].append(c)
     party_rows: dict[str, list[Any]] = defaultdict(list)
-    for p in (
-        await session.execute(
-            _joined_to_keys(related_parties, related_parties.c.customer_id, ids).order_by(related_parties.c.id)
-        )
-    ).mappings():
+    for p in await customer_rows.related_party_rows(session, ids):
         party_rows[p["customer_id"]].append(p)
     return {
         row["customer_id"]: _customer(

@@ -6,13 +6,13 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from postloan_common.catalog import CRM_ACTIVITIES
 from postloan_common.contracts import EventData, make_envelope
 from postloan_common.messaging.outbox import add_events, outbox_row
-from postloan_crm.store.tables import case_events, outbox
+from postloan_crm.store.cases import add_timeline_rows
+from postloan_crm.store.tables import outbox
 
 SOURCE = "crm"
 
@@ -77,7 +77,6 @@ class Journal:
 
     async def write(self, session: AsyncSession) -> None:
         """Write what was noted and emitted (after the cases it refers to)."""
-        if self.timeline:
-            await session.execute(insert(case_events), self.timeline)
+        await add_timeline_rows(session, self.timeline)
         await add_events(session, outbox, self.activities)
         self.timeline, self.activities = [], []

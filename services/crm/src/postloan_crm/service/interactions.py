@@ -6,7 +6,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from postloan_common.contracts import ContactAttemptedV1
@@ -17,7 +16,8 @@ from postloan_crm.service.cases import add_timeline
 from postloan_crm.service.contact_checks import policy_decision
 from postloan_crm.service.customers import CustomerData
 from postloan_crm.service.events import Trace, emit
-from postloan_crm.store.tables import cases, interactions
+from postloan_crm.store.cases import load_case
+from postloan_crm.store.interactions import debtor_reached_at, insert_interaction
 
 
 class ContactRefused(Exception):
@@ -57,7 +57,7 @@ async def log_interaction(
         await _check_third_party(session, customer=customer, data=data)
     loan_id = data.loan_id
     if data.case_id is not None:
-        case = (await session.execute(select(cases).where(cases.c.case_id == data.case_id))).mappings().first()
+        case = await load_case(session, data.case_id)
         if case is None or case["customer_id"] != customer.customer_id:
             raise LookupError(f"case {data.case_id} is not a case of customer {customer.customer_id}")
         loan_id = loan_id or case["loan_id"]
@@ -76,7 +76,7 @@ async def log_interaction(
         "agent_id": agent_id,
         "occurred_at": data.occurred_at,
     }
-    await session.execute(insert(interactions).values(**row))
+    await insert_interaction(session, row)
     if data.case_id is not None:
         await add_timeline(
             session,
@@ -106,19 +106,14 @@ async def log_interaction(
 
 
 THIRD_PARTY_LOOKBACK = timedelta(days=7)
+# Outcomes that show the debtor was reached (right-party contact).
+REACHED = ("right_party_contact", "promise_to_pay", "dispute", "hardship", "refused")
 
 
 async def _check_third_party(session: AsyncSession, *, customer: CustomerData, data: InteractionData) -> None:
     """Third parties may be contacted only while the debtor is unreachable (no right-party contact lately)."""
-    reached = await session.scalar(
-        select(interactions.c.occurred_at)
-        .where(
-            interactions.c.customer_id == customer.customer_id,
-            interactions.c.party == "debtor",
-            interactions.c.outcome.in_(("right_party_contact", "promise_to_pay", "dispute", "hardship", "refused")),
-            interactions.c.occurred_at > data.occurred_at - THIRD_PARTY_LOOKBACK,
-        )
-        .limit(1)
+    reached = await debtor_reached_at(
+        session, customer_id=customer.customer_id, outcomes=REACHED, since=data.occurred_at - THIRD_PARTY_LOOKBACK
     )
     if reached is not None:
         raise ContactRefused(

@@ -9,40 +9,13 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import func, select, text
-from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from postloan_common.contracts import ClassificationChangedV1, LoanRegisteredV1, RiskScoreChangedV1
 from postloan_crm.service.customers import care_consented, load_customer
-from postloan_crm.store.tables import care_touchpoints, customers, loans, risk
+from postloan_crm.store import projections as rows_of
 
 MATURITY_NOTICE_DAYS = 30
-
-
-_REGISTER_LOANS = """
-    INSERT INTO loans
-        (loan_id, customer_id, product, currency, principal, outstanding, next_due_date, maturity_date, as_of)
-    SELECT * FROM unnest(
-        CAST(:loan_id AS text[]), CAST(:customer_id AS text[]), CAST(:product AS text[]), CAST(:currency AS text[]),
-        CAST(:principal AS numeric[]), CAST(:outstanding AS numeric[]), CAST(:next_due_date AS date[]),
-        CAST(:maturity_date AS date[]), CAST(:as_of AS date[]))
-    ON CONFLICT (loan_id) DO UPDATE
-    SET customer_id = excluded.customer_id, product = excluded.product, currency = excluded.currency,
-        principal = excluded.principal, maturity_date = excluded.maturity_date, as_of = excluded.as_of,
-        updated_at = now()
-"""
-_REGISTERED_COLUMNS = (
-    "loan_id",
-    "customer_id",
-    "product",
-    "currency",
-    "principal",
-    "outstanding",
-    "next_due_date",
-    "maturity_date",
-    "as_of",
-)
 
 
 async def register_loans(session: AsyncSession, *, registered: Sequence[tuple[LoanRegisteredV1, date | None]]) -> None:
@@ -66,30 +39,7 @@ async def register_loans(session: AsyncSession, *, registered: Sequence[tuple[Lo
             event.maturity_date,
             as_of,
         ]
-    if rows:
-        columns = _columns([rows[i] for i in sorted(rows)])
-        await session.execute(text(_REGISTER_LOANS), dict(zip(_REGISTERED_COLUMNS, columns, strict=True)))
-
-
-_NEW_LOANS = """
-    INSERT INTO loans (loan_id, customer_id)
-    SELECT * FROM unnest(CAST(:loan_id AS text[]), CAST(:customer_id AS text[]))
-    ON CONFLICT (loan_id) DO NOTHING
-"""
-_UPDATE_LOANS = """
-    UPDATE loans AS l
-    SET customer_id = u.customer_id, status = coalesce(u.status, l.status),
-        closed_on = coalesce(u.closed_on, l.closed_on), dpd = coalesce(u.dpd, l.dpd),
-        bucket = coalesce(u.bucket, l.bucket), overdue = coalesce(u.overdue, l.overdue),
-        outstanding = coalesce(u.outstanding, l.outstanding), currency = coalesce(u.currency, l.currency),
-        as_of = coalesce(u.as_of, l.as_of), updated_at = now()
-    FROM unnest(CAST(:loan_id AS text[]), CAST(:customer_id AS text[]), CAST(:status AS text[]),
-                CAST(:closed_on AS date[]), CAST(:dpd AS int[]), CAST(:bucket AS text[]), CAST(:overdue AS numeric[]),
-                CAST(:outstanding AS numeric[]), CAST(:currency AS text[]), CAST(:as_of AS date[]))
-         AS u(loan_id, customer_id, status, closed_on, dpd, bucket, overdue, outstanding, currency, as_of)
-    WHERE l.loan_id = u.loan_id
-"""
-_LOAN_STATE = ("status", "closed_on", "dpd", "bucket", "overdue", "outstanding", "currency", "as_of")
+    await rows_of.register_loans(session, [rows[i] for i in sorted(rows)])
 
 
 @dataclass
@@ -128,14 +78,7 @@ class LoanChanges:
 
     async def write(self, session: AsyncSession) -> None:
         """Write every loan's state, creating the rows of loans new to crm."""
-        if not self.said:
-            return
-        loan_ids = sorted(self.said)
-        states = [self.said[i] for i in loan_ids]
-        customer_ids = [s["customer_id"] for s in states]
-        keys = {"loan_id": loan_ids, "customer_id": customer_ids}
-        await session.execute(text(_NEW_LOANS), keys)
-        await session.execute(text(_UPDATE_LOANS), keys | {k: [s.get(k) for s in states] for k in _LOAN_STATE})
+        await rows_of.write_loan_states(session, self.said)
         self.said = {}
 
 
@@ -146,20 +89,6 @@ class _Installment:
     amount_due: Decimal
     amount_paid: Decimal
     paid_on: date | None
-
-
-_INSTALLMENTS = """
-    SELECT i.loan_id, i.seq, i.due_date, i.amount_due, i.amount_paid, i.paid_on
-    FROM unnest(CAST(:loan_ids AS text[])) AS k(loan_id) JOIN installments_due i ON i.loan_id = k.loan_id
-    ORDER BY i.loan_id, i.seq
-    FOR UPDATE OF i
-"""
-_UPDATE_INSTALLMENTS = """
-    UPDATE installments_due AS i SET amount_paid = u.amount_paid, paid_on = u.paid_on
-    FROM unnest(CAST(:loan_id AS text[]), CAST(:seq AS int[]), CAST(:amount_paid AS numeric[]),
-                CAST(:paid_on AS date[])) AS u(loan_id, seq, amount_paid, paid_on)
-    WHERE i.loan_id = u.loan_id AND i.seq = u.seq
-"""
 
 
 class InstallmentBook:
@@ -174,11 +103,10 @@ class InstallmentBook:
         """Lock and read the installments of `loan_ids`."""
         ids = sorted(set(loan_ids))
         by_loan: dict[str, list[_Installment]] = defaultdict(list)
-        if ids:
-            for r in (await session.execute(text(_INSTALLMENTS), {"loan_ids": ids})).mappings():
-                by_loan[r["loan_id"]].append(
-                    _Installment(r["seq"], r["due_date"], r["amount_due"], r["amount_paid"], r["paid_on"])
-                )
+        for r in await rows_of.lock_installments(session, ids):
+            by_loan[r["loan_id"]].append(
+                _Installment(r["seq"], r["due_date"], r["amount_due"], r["amount_paid"], r["paid_on"])
+            )
         return cls(by_loan)
 
     def _change(self, loan_id: str, installment: _Installment) -> None:
@@ -228,8 +156,8 @@ class InstallmentBook:
         if not self.changed:
             return
         keys = sorted(self.changed)
-        await session.execute(
-            text(_UPDATE_INSTALLMENTS),
+        await rows_of.update_installments(
+            session,
             {
                 "loan_id": [loan_id for loan_id, _ in keys],
                 "seq": [seq for _, seq in keys],
@@ -255,7 +183,7 @@ async def note_scores(session: AsyncSession, *, events: Sequence[RiskScoreChange
         }
         for e in (latest[i] for i in sorted(latest))
     ]
-    await _upsert_risk(session, rows)
+    await rows_of.upsert_risk(session, rows)
 
 
 async def note_classifications(session: AsyncSession, *, events: Sequence[ClassificationChangedV1]) -> None:
@@ -271,54 +199,28 @@ async def note_classifications(session: AsyncSession, *, events: Sequence[Classi
         }
         for e in (latest[i] for i in sorted(latest))
     ]
-    await _upsert_risk(session, rows)
-
-
-async def _upsert_risk(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
-    if not rows:
-        return
-    stmt = pg_insert(risk)
-    updated = {name: stmt.excluded[name] for name in rows[0] if name != "loan_id"}
-    await session.execute(
-        stmt.on_conflict_do_update(index_elements=[risk.c.loan_id], set_=updated | {"updated_at": func.now()}), rows
-    )
-
-
-def _columns(rows: Sequence[Sequence[Any]]) -> list[list[Any]]:
-    """Rows as column-wise lists, to bind as unnest() arrays."""
-    return [list(column) for column in zip(*rows, strict=True)]
+    await rows_of.upsert_risk(session, rows)
 
 
 async def plan_touchpoint(
     session: AsyncSession, *, customer_id: str, kind: str, due_on: date, loan_id: str | None = None, note: str = ""
 ) -> None:
     """Plan a care touchpoint once per (customer, kind, day)."""
-    stmt = pg_insert(care_touchpoints).values(
-        customer_id=customer_id, loan_id=loan_id, kind=kind, due_on=due_on, note=note or None
+    await rows_of.insert_touchpoint(
+        session, customer_id=customer_id, kind=kind, due_on=due_on, loan_id=loan_id, note=note or None
     )
-    await session.execute(stmt.on_conflict_do_nothing(constraint="uq_care_touchpoints_customer_kind_due_on"))
 
 
 async def plan_care(session: AsyncSession, *, business_date: date) -> None:
     """At close of day: maturity notices for loans maturing within 30 days, birthdays of tomorrow (consented)."""
     horizon = business_date + timedelta(days=MATURITY_NOTICE_DAYS)
-    maturing = await session.execute(
-        select(loans.c.loan_id, loans.c.customer_id, loans.c.maturity_date).where(
-            loans.c.status == "active", loans.c.maturity_date > business_date, loans.c.maturity_date <= horizon
-        )
-    )
+    maturing = await rows_of.maturing_loans(session, after=business_date, until=horizon)
     for loan_id, customer_id, maturity in maturing:
         await plan_touchpoint(
             session, customer_id=customer_id, kind="maturity", due_on=maturity, loan_id=loan_id, note="loan matures"
         )
     tomorrow = business_date + timedelta(days=1)
-    born = await session.execute(
-        select(customers.c.customer_id).where(
-            func.extract("month", customers.c.birth_date) == tomorrow.month,
-            func.extract("day", customers.c.birth_date) == tomorrow.day,
-        )
-    )
-    for (customer_id,) in born:
+    for customer_id in await rows_of.born_on(session, tomorrow):
         customer = await load_customer(session, customer_id)
         if customer is not None and care_consented(customer):
             await plan_touchpoint(session, customer_id=customer_id, kind="birthday", due_on=tomorrow)

@@ -8,7 +8,6 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import insert, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from postloan_common.contracts import PromiseBrokenV1, PromiseKeptV1, PromiseToPayMadeV1
@@ -18,7 +17,7 @@ from postloan_crm.domain.promises import Promise, PromiseStatus
 from postloan_crm.domain.strategy import StrategyTable
 from postloan_crm.service.cases import CaseBook, add_timeline
 from postloan_crm.service.events import Journal, Trace, emit
-from postloan_crm.store.tables import promises
+from postloan_crm.store import promises as promise_rows
 
 
 def _domain(row: Any) -> Promise:
@@ -57,7 +56,7 @@ async def make_promise(
         "made_on": made_on,
         "agent_id": agent_id,
     }
-    await session.execute(insert(promises).values(**row))
+    await promise_rows.insert_promise(session, row)
     await add_timeline(
         session,
         case_id=case["case_id"],
@@ -85,23 +84,6 @@ async def make_promise(
     return row | {"amount_paid": Decimal("0.00"), "status": "open", "resolved_on": None}
 
 
-_OPEN_PROMISES = """
-    SELECT p.promise_id, p.case_id, p.loan_id, p.customer_id, p.amount, p.currency, p.promised_date, p.made_on,
-           p.amount_paid, p.status, p.resolved_on
-    FROM unnest(CAST(:loan_ids AS text[])) AS k(loan_id) JOIN promises p ON p.loan_id = k.loan_id
-    WHERE p.status = 'open'
-    ORDER BY p.loan_id, p.promised_date, p.promise_id
-    FOR UPDATE OF p
-"""
-_UPDATE_PROMISES = """
-    UPDATE promises AS p
-    SET amount_paid = u.amount_paid, status = u.status, resolved_on = u.resolved_on, updated_at = now()
-    FROM unnest(CAST(:promise_id AS text[]), CAST(:amount_paid AS numeric[]), CAST(:status AS text[]),
-                CAST(:resolved_on AS date[])) AS u(promise_id, amount_paid, status, resolved_on)
-    WHERE p.promise_id = u.promise_id
-"""
-
-
 class PromiseBook:
     """The open promises of a run's loans: read once, kept by the rules in event order, written back together."""
 
@@ -115,9 +97,8 @@ class PromiseBook:
         """Lock and read the open promises of `loan_ids`, each loan's in the order payments count towards them."""
         ids = sorted(set(loan_ids))
         by_loan: dict[str, list[dict[str, Any]]] = defaultdict(list)
-        if ids:
-            for row in (await session.execute(text(_OPEN_PROMISES), {"loan_ids": ids})).mappings():
-                by_loan[row["loan_id"]].append(dict(row))
+        for row in await promise_rows.lock_open_promises(session, ids):
+            by_loan[row["loan_id"]].append(row)
         return cls(by_loan, journal)
 
     def on_payment(
@@ -151,18 +132,7 @@ class PromiseBook:
 
 async def close_day(session: AsyncSession, *, business_date: date, trace: Trace, strategy: StrategyTable) -> list[str]:
     """Break the open promises whose date has passed and escalate their cases; return their ids."""
-    rows = (
-        (
-            await session.execute(
-                select(promises)
-                .where(promises.c.status == "open", promises.c.promised_date <= business_date)
-                .order_by(promises.c.promise_id)
-                .with_for_update(skip_locked=False)
-            )
-        )
-        .mappings()
-        .all()
-    )
+    rows = await promise_rows.lock_due_promises(session, business_date=business_date)
     outcomes = [(row, rules.close_day(_domain(row), business_date)) for row in rows]
     broken = [(row, after) for row, after in outcomes if after.status is PromiseStatus.BROKEN]
     journal = Journal()
@@ -187,8 +157,8 @@ async def close_day(session: AsyncSession, *, business_date: date, trace: Trace,
 async def _store(session: AsyncSession, changes: Sequence[tuple[str, Promise]]) -> None:
     if not changes:
         return
-    await session.execute(
-        text(_UPDATE_PROMISES),
+    await promise_rows.update_promises(
+        session,
         {
             "promise_id": [promise_id for promise_id, _ in changes],
             "amount_paid": [p.amount_paid for _, p in changes],

@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from postloan_common.contracts import ReminderSentV1
@@ -36,7 +35,7 @@ from postloan_crm.service.reminders import (
     SENT,
     SUPPRESSED,
 )
-from postloan_crm.store.tables import communications, installments_due, loans
+from postloan_crm.store import communications as communication_rows
 
 log = get_logger(__name__)
 
@@ -63,23 +62,11 @@ async def send_due(
     """Send the communications whose time has come, once each even with several senders running."""
     counts = {"sent": 0, "deferred": 0, "suppressed": 0, "failed": 0, "retry": 0}
     async with sessions.begin() as session:
-        rows = (
-            (
-                await session.execute(
-                    select(communications)
-                    .where(communications.c.status.in_((QUEUED, DEFERRED)), communications.c.send_after <= now)
-                    .order_by(communications.c.send_after, communications.c.communication_id)
-                    .limit(batch_size)
-                    .with_for_update(skip_locked=True)
-                )
-            )
-            .mappings()
-            .all()
-        )
+        rows = await communication_rows.lock_due(session, statuses=(QUEUED, DEFERRED), now=now, limit=batch_size)
         for row in rows:
             outcome = await _send_one(
                 session,
-                row=dict(row),
+                row=row,
                 senders=senders,
                 now=now,
                 max_attempts=max_attempts,
@@ -91,19 +78,13 @@ async def send_due(
 
 
 async def _suppress(session: AsyncSession, communication_id: str, reason: str) -> str:
-    await session.execute(
-        update(communications)
-        .where(communications.c.communication_id == communication_id)
-        .values(status=SUPPRESSED, reason=reason, updated_at=func.now())
-    )
+    await communication_rows.change(session, communication_id, status=SUPPRESSED, reason=reason)
     return "suppressed"
 
 
 async def _defer(session: AsyncSession, communication_id: str, *, until: datetime, reason: str | None) -> None:
-    await session.execute(
-        update(communications)
-        .where(communications.c.communication_id == communication_id)
-        .values(status=DEFERRED, reason=reason, send_after=until, was_deferred=True, updated_at=func.now())
+    await communication_rows.change(
+        session, communication_id, status=DEFERRED, reason=reason, send_after=until, was_deferred=True
     )
 
 
@@ -129,33 +110,19 @@ async def _readdress(
         )
         changes.update(language=message.language, subject=message.subject, body=message.body)
     if changes:
-        await session.execute(
-            update(communications)
-            .where(communications.c.communication_id == row["communication_id"])
-            .values(**changes, updated_at=func.now())
-        )
+        await communication_rows.change(session, str(row["communication_id"]), **changes)
     return dict(row) | changes
 
 
 async def suppression_reason(session: AsyncSession, row: Mapping[str, Any]) -> str | None:
     """Why the reminder should not go out any more (paid, loan closed), or None."""
     if row["loan_id"] is not None:
-        status = await session.scalar(select(loans.c.status).where(loans.c.loan_id == row["loan_id"]))
+        status = await communication_rows.loan_status(session, row["loan_id"])
         if status is not None and status != "active":
             return "loan_closed"
-    if row["installment_seq"] is not None:
-        paid = await session.scalar(
-            select(installments_due.c.seq).where(
-                installments_due.c.loan_id == row["loan_id"],
-                installments_due.c.seq == row["installment_seq"],
-                or_(
-                    installments_due.c.paid_on.is_not(None),
-                    installments_due.c.amount_paid >= installments_due.c.amount_due,
-                ),
-            )
-        )
-        if paid is not None:
-            return "installment_paid"
+    seq = row["installment_seq"]
+    if seq is not None and await communication_rows.installment_paid(session, loan_id=row["loan_id"], seq=seq):
+        return "installment_paid"
     return None
 
 
@@ -212,31 +179,25 @@ async def _send_one(
     except SendError as exc:
         final = not exc.retryable or attempts >= max_attempts
         log.warning("reminder not delivered", communication_id=communication_id, error=str(exc), final=final)
-        await session.execute(
-            update(communications)
-            .where(communications.c.communication_id == communication_id)
-            .values(
-                status=FAILED if final else QUEUED,
-                attempts=attempts,
-                last_error=str(exc)[:2000],
-                reason="provider_error" if final else None,
-                send_after=now if final else now + retry_after,
-                updated_at=func.now(),
-            )
+        await communication_rows.change(
+            session,
+            communication_id,
+            status=FAILED if final else QUEUED,
+            attempts=attempts,
+            last_error=str(exc)[:2000],
+            reason="provider_error" if final else None,
+            send_after=now if final else now + retry_after,
         )
         return "failed" if final else "retry"
-    await session.execute(
-        update(communications)
-        .where(communications.c.communication_id == communication_id)
-        .values(
-            status=SENT,
-            attempts=attempts,
-            sent_at=now,
-            provider_message_id=provider_id,
-            reason=None,
-            last_error=None,
-            updated_at=func.now(),
-        )
+    await communication_rows.change(
+        session,
+        communication_id,
+        status=SENT,
+        attempts=attempts,
+        sent_at=now,
+        provider_message_id=provider_id,
+        reason=None,
+        last_error=None,
     )
     await emit(
         session,

@@ -7,8 +7,6 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import text
-from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from postloan_common.contracts import PaymentDueV1
@@ -27,7 +25,7 @@ from postloan_crm.service.customers import (
     recipients,
 )
 from postloan_crm.service.policies import contact_histories, load_policies
-from postloan_crm.store.tables import communications
+from postloan_crm.store import reminders as reminder_rows
 
 log = get_logger(__name__)
 
@@ -36,27 +34,6 @@ AWAITING_CUSTOMER = "awaiting_customer"
 # How long a reminder waits for its customer's record before it is given up.
 CUSTOMER_GRACE = timedelta(hours=1)
 CUSTOMER_RETRY = timedelta(minutes=1)
-
-
-_NOTE_INSTALLMENTS = """
-    INSERT INTO installments_due
-        (loan_id, seq, customer_id, due_date, amount_due, amount_paid, currency, payment_reference, paid_on)
-    SELECT u.loan_id, u.seq, u.customer_id, u.due_date, u.amount_due, 0, u.currency, u.payment_reference, NULL
-    FROM unnest(CAST(:loan_id AS text[]), CAST(:seq AS int[]), CAST(:customer_id AS text[]),
-                CAST(:due_date AS date[]), CAST(:amount_due AS numeric[]), CAST(:currency AS text[]),
-                CAST(:payment_reference AS text[]))
-         AS u(loan_id, seq, customer_id, due_date, amount_due, currency, payment_reference)
-    ON CONFLICT ON CONSTRAINT pk_installments_due DO UPDATE
-    SET amount_due = excluded.amount_due, amount_paid = excluded.amount_paid, due_date = excluded.due_date,
-        payment_reference = excluded.payment_reference, paid_on = NULL
-"""
-_INSTALLMENT_COLUMNS = ("loan_id", "seq", "customer_id", "due_date", "amount_due", "currency", "payment_reference")
-_NOTE_NEXT_DUE = """
-    UPDATE loans AS l SET next_due_date = u.due_date, next_due_amount = u.amount_due
-    FROM unnest(CAST(:loan_id AS text[]), CAST(:due_date AS date[]), CAST(:amount_due AS numeric[]))
-         AS u(loan_id, due_date, amount_due)
-    WHERE l.loan_id = u.loan_id AND (l.next_due_date IS NULL OR l.next_due_date <= u.due_date)
-"""
 
 
 async def note_installments_due(session: AsyncSession, *, dues: Sequence[PaymentDueV1]) -> None:
@@ -87,15 +64,13 @@ async def note_installments_due(session: AsyncSession, *, dues: Sequence[Payment
     if not dues:
         return
     rows = [installments[key] for key in sorted(installments)]
-    await session.execute(text(_NOTE_INSTALLMENTS), dict(zip(_INSTALLMENT_COLUMNS, _columns(rows), strict=True)))
+    await reminder_rows.upsert_installments_due(session, rows)
     loan_ids = sorted(next_due)
-    await session.execute(
-        text(_NOTE_NEXT_DUE),
-        {
-            "loan_id": loan_ids,
-            "due_date": [next_due[i][0] for i in loan_ids],
-            "amount_due": [next_due[i][1] for i in loan_ids],
-        },
+    await reminder_rows.move_next_due(
+        session,
+        loan_id=loan_ids,
+        due_date=[next_due[i][0] for i in loan_ids],
+        amount_due=[next_due[i][1] for i in loan_ids],
     )
 
 
@@ -129,9 +104,7 @@ async def plan_reminders(
         status, reason = _initial_status(due=due, customer=customer, row=row, verdict=verdict)
         row.update(status=status, reason=reason, was_deferred=status == DEFERRED)
         rows.append(row)
-    if rows:
-        stmt = pg_insert(communications).on_conflict_do_nothing(index_elements=["source_event_id"])
-        await session.execute(stmt, rows)
+    await reminder_rows.insert_communications(session, rows)
     return [str(row["status"]) for row in rows]
 
 
@@ -193,8 +166,3 @@ def _initial_status(
         return SUPPRESSED, decision.rule.value if decision.rule else "refused"
     row["send_after"] = decision.until
     return DEFERRED, decision.rule.value if decision.rule else None
-
-
-def _columns(rows: Sequence[Sequence[Any]]) -> list[list[Any]]:
-    """Rows as column-wise lists, to bind as unnest() arrays."""
-    return [list(column) for column in zip(*rows, strict=True)]

@@ -5,12 +5,11 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from postloan_common.messaging.envelope import new_event_id
 from postloan_crm.service.projections import plan_touchpoint
-from postloan_crm.store.tables import tickets
+from postloan_crm.store.tickets import insert_ticket, lock_ticket, update_ticket
 
 HARDSHIP_FOLLOW_UP = timedelta(days=14)
 # Allowed moves; a closed ticket stays closed.
@@ -48,7 +47,7 @@ async def open_ticket(
         "sla_due_at": now + sla,
         "created_by": actor,
     }
-    created = (await session.execute(insert(tickets).values(**row).returning(tickets))).mappings().one()
+    created = await insert_ticket(session, row)
     if kind == "hardship_request":
         await plan_touchpoint(
             session,
@@ -58,21 +57,17 @@ async def open_ticket(
             due_on=(now + HARDSHIP_FOLLOW_UP).date(),
             note=f"follow up on {row['ticket_id']}",
         )
-    return dict(created)
+    return created
 
 
 async def change_ticket(
     session: AsyncSession, *, ticket_id: str, status: str | None, owner: str | None, now: datetime
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """Move a ticket's status and/or owner; return (before, after). LookupError / ValueError on bad input."""
-    row = (
-        (await session.execute(select(tickets).where(tickets.c.ticket_id == ticket_id).with_for_update()))
-        .mappings()
-        .first()
-    )
+    row = await lock_ticket(session, ticket_id)
     if row is None:
         raise LookupError(f"ticket {ticket_id} is not known")
-    values: dict[str, Any] = {"updated_at": func.now()}
+    values: dict[str, Any] = {}
     if status is not None and status != row["status"]:
         if status not in TRANSITIONS[row["status"]]:
             raise ValueError(f"a {row['status']} ticket cannot become {status}")
@@ -80,16 +75,8 @@ async def change_ticket(
         values["resolved_at"] = now if status in ("resolved", "closed") else None
     if owner is not None:
         values["owner"] = owner
-    after = (
-        (
-            await session.execute(
-                update(tickets).where(tickets.c.ticket_id == ticket_id).values(**values).returning(tickets)
-            )
-        )
-        .mappings()
-        .one()
-    )
-    return dict(row), dict(after)
+    after = await update_ticket(session, ticket_id, values)
+    return row, after
 
 
 def overdue(row: dict[str, Any], now: datetime) -> bool:

@@ -8,7 +8,7 @@ from sqlalchemy import ColumnElement, false, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from postloan_crm.domain.access import CaseScope
-from postloan_crm.store.tables import agents, cases
+from postloan_crm.store.tables import agents, cases, customers, tickets
 
 
 async def team_members(session: AsyncSession, *, agent_id: str) -> list[str]:
@@ -47,4 +47,27 @@ async def customer_visible(session: AsyncSession, *, customer_id: str, scope: Ca
     if scope is None:
         return True
     query = select(cases.c.case_id).where(cases.c.customer_id == customer_id, visible_cases(scope)).limit(1)
+    return (await session.scalar(query)) is not None
+
+
+async def visible_customer_ids(
+    session: AsyncSession, *, scope: CaseScope | None, after: str | None, limit: int
+) -> list[str]:
+    """At most limit+1 customer ids in scope after `after`, in id order (the extra one says a next page exists)."""
+    query = (
+        select(customers.c.customer_id)
+        .where(visible_customer(customers.c.customer_id, scope))
+        .order_by(customers.c.customer_id)
+        .limit(limit + 1)
+    )
+    if after is not None:
+        query = query.where(customers.c.customer_id > after)
+    return list((await session.scalars(query)).all())
+
+
+async def ticket_visible(session: AsyncSession, *, ticket_id: str, scope: CaseScope | None) -> bool:
+    """Whether the ticket exists and its customer is in scope."""
+    query = select(tickets.c.ticket_id).where(
+        tickets.c.ticket_id == ticket_id, visible_customer(tickets.c.customer_id, scope)
+    )
     return (await session.scalar(query)) is not None

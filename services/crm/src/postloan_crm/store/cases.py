@@ -109,6 +109,12 @@ async def add_timeline(
     )
 
 
+async def add_timeline_rows(session: AsyncSession, rows: Sequence[Mapping[str, Any]]) -> None:
+    """Append many timeline entries at once, in their order."""
+    if rows:
+        await session.execute(insert(case_events), list(rows))
+
+
 async def open_case(session: AsyncSession, loan_id: str, *, lock: bool = True) -> dict[str, Any] | None:
     """The loan's open case, locked for update by default."""
     query = select(cases).where(cases.c.loan_id == loan_id, cases.c.status == OPEN)
