@@ -4,11 +4,13 @@ from __future__ import annotations
 
 # A spreadsheet starts a formula at these (tab and carriage return too: some strip them and read on).
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+# The reports' placeholder for "no agent" or "no queue": a lone minus evaluates to nothing anywhere.
+PLACEHOLDER = "-"
 
 
 def starts_like_formula(value: object) -> bool:
     """True for text a spreadsheet would evaluate; numbers (negative ones too) are data, never formulas."""
-    return isinstance(value, str) and value.startswith(FORMULA_STARTS)
+    return isinstance(value, str) and value != PLACEHOLDER and value.startswith(FORMULA_STARTS)
 
 
 def csv_cell(value: object) -> object:
