@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from postloan_common.messaging.encoding import OUTBOX_COPY_COLUMNS
 from postloan_repayment_monitor.store.tables import bulk_jobs
 
 _STAGE = """
@@ -80,7 +81,6 @@ LEFT JOIN unnest($1::date[], $2::date[]) AS m(day, next_day) ON c.shifts AND m.d
 """
 _SHIFTING_PRODUCTS = "SELECT code FROM products WHERE shift_due_dates AND code = ANY($1::text[])"
 
-_OUTBOX_COLUMNS = ("event_id", "topic", "key", "event_type", "payload", "headers")
 _HISTORY_COLUMNS = ("loan_id", "event_id", "event_type", "business_date", "data")
 
 _NOT_CREATED = """
@@ -146,9 +146,9 @@ async def insert_loans(
     return created
 
 
-async def copy_events(conn: Any, *, outbox: bytes, history: bytes) -> None:
-    """COPY the events' outbox rows and loan history rows (COPY text)."""
-    await conn.copy_to_table("outbox", source=io.BytesIO(outbox), columns=_OUTBOX_COLUMNS, format="text")
+async def copy_events(conn: Any, *, outbox: list[tuple[Any, ...]], history: bytes) -> None:
+    """COPY the events' outbox records (encoding.OUTBOX_COPY_COLUMNS) and loan history rows (COPY text)."""
+    await conn.copy_records_to_table("outbox", records=outbox, columns=OUTBOX_COPY_COLUMNS)
     await conn.copy_to_table("loan_events", source=io.BytesIO(history), columns=_HISTORY_COLUMNS, format="text")
 
 
