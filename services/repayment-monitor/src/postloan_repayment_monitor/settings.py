@@ -37,6 +37,8 @@ class Settings(ServiceSettings):
     weekend_days: Annotated[tuple[WeekdayName, ...], NoDecode] = ("saturday", "sunday")
     # When set, the worker closes the day at this local time (production); unset, close by API only.
     close_of_day_at: time | None = None
+    # A running bulk job without progress for this long has lost its API process: start-up fails it.
+    bulk_stale_after_s: float = 600.0
     # Larger batches amortise the loan locks and statements of repayment ingest.
     consumer_batch_size: int = 1000
     # How often the worker recomputes the portfolio gauges (repayment_loans, repayment_balance).
