@@ -26,6 +26,10 @@ class Settings(ServiceSettings):
     port: int = 8001
     # A portfolio file for POST /v1/loans/bulk may be far over the platform's 1 MiB body cap.
     body_caps: dict[str, int] = {"/v1/loans/bulk": 256 * 1024 * 1024}
+    # The upload is streamed to a file in this directory (None: the system temporary directory), at
+    # most bulk_max_bytes: size the volume for it (k8s mounts one; the pod's /tmp is 64 MiB).
+    bulk_spool_dir: str | None = None
+    bulk_max_bytes: int = 256 * 1024 * 1024
     # None: the API port + 1000; 0: no worker metrics endpoint.
     metrics_port: int | None = None
 
