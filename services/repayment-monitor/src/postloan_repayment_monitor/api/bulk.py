@@ -65,14 +65,22 @@ def _format_of(content_type: str | None) -> bulk.Format:
     return "ndjson" if fmt == "ndjson" else "csv"
 
 
-async def _spool(request: Request, fmt: str) -> tuple[Path, int]:
-    """Stream the request body to a temporary file (an upload can be hundreds of megabytes)."""
-    fd, name = tempfile.mkstemp(prefix="postloan-bulk-", suffix=f".{fmt}")
+async def _spool(request: Request, fmt: str, *, directory: str | None, cap: int) -> tuple[Path, int]:
+    """Stream the request body to a file in `directory`, at most `cap` bytes (413 beyond), never all in memory."""
+    fd, name = tempfile.mkstemp(prefix="postloan-bulk-", suffix=f".{fmt}", dir=directory)
     path, size = Path(name), 0
     buffer = bytearray()
     try:
         with os.fdopen(fd, "wb") as handle:
             async for part in request.stream():
+                if size + len(buffer) + len(part) > cap:
+                    # Stop reading: the rest of the body never reaches memory or disk.
+                    raise ProblemError(
+                        413,
+                        "Content Too Large",
+                        f"The bulk upload is larger than the {cap} bytes allowed for it",
+                        headers={"Connection": "close"},
+                    )
                 buffer += part
                 if len(buffer) >= _SPOOL_BUFFER:
                     size += len(buffer)
@@ -129,7 +137,7 @@ async def submit_bulk(
 ) -> dict[str, Any]:
     """Accept a portfolio file (one POST /v1/loans body per NDJSON line, or CSV) and load it in the background."""
     fmt = _format_of(content_type)
-    path, size = await _spool(request, fmt)
+    path, size = await _spool(request, fmt, directory=settings.bulk_spool_dir, cap=settings.bulk_max_bytes)
     if size == 0:
         await _remove(path)
         raise ProblemError(400, "Empty upload", "the request body is empty: send the file as the body")

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Query, Response, status
 
 from postloan_common.web import CorrelationId, CurrentPrincipal, DbSession, ProblemError, require_roles
 from postloan_repayment_monitor.api.deps import Buckets, ServiceConfig
+from postloan_repayment_monitor.api.problems import refusal_problem
 from postloan_repayment_monitor.api.schemas import (
     DpdHistoryOut,
     LoanEventsOut,
@@ -18,6 +19,7 @@ from postloan_repayment_monitor.api.schemas import (
     WorkListOut,
 )
 from postloan_repayment_monitor.domain.ledger import Ledger, Scheduled
+from postloan_repayment_monitor.domain.refusal import Refusal
 from postloan_repayment_monitor.service import audit, queries
 from postloan_repayment_monitor.service.calendar import business_date
 from postloan_repayment_monitor.service.events import EventBuffer
@@ -79,10 +81,8 @@ async def register_loan(
             buckets=buckets,
             weekend=settings.weekend(),
         )
-        if result.outcome is Outcome.CONFLICT:
-            raise ProblemError(409, "Loan already exists", result.detail, type_="/problems/loan-conflict")
-        if result.outcome is Outcome.INVALID:
-            raise ProblemError(422, "Invalid loan", result.detail, type_="/problems/invalid-loan")
+        if isinstance(result, Refusal):
+            raise refusal_problem(result)
         await events.flush(session)
         if result.outcome is Outcome.CREATED:
             await audit.record(

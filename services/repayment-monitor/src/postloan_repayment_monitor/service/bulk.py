@@ -33,6 +33,7 @@ from postloan_repayment_monitor.domain.rules import BucketScheme, ProductRules
 from postloan_repayment_monitor.service.bulk_events import registered_events
 from postloan_repayment_monitor.service.bulk_files import BookingReader
 from postloan_repayment_monitor.service.bulk_jobs import (
+    INTERRUPTED,
     MAX_ERRORS,
     JobProgress,
     create_job,
@@ -98,16 +99,22 @@ class _Writer:
                 first[loan.loan_id] = loan
         progress = self.progress
         started = time.perf_counter()
-        async with self.sessions.begin() as session:
-            if first:
-                created, conflicts = await self._load(session, list(first.values()))
-                progress.loaded += created
-                progress.unchanged += len(first) - created - len(conflicts)
-                errors = sorted([*errors, *conflicts], key=lambda e: e.line)
-            progress.total += total
-            progress.reject(errors)
-            await save_progress(session, progress=progress)
-            mark = time.perf_counter()
+        before = progress.snapshot()
+        try:
+            async with self.sessions.begin() as session:
+                if first:
+                    created, conflicts = await self._load(session, list(first.values()))
+                    progress.loaded += created
+                    progress.unchanged += len(first) - created - len(conflicts)
+                    errors = sorted([*errors, *conflicts], key=lambda e: e.line)
+                progress.total += total
+                progress.reject(errors)
+                await save_progress(session, progress=progress)
+                mark = time.perf_counter()
+        except BaseException:
+            # The chunk rolled back: the job's final counters must not count it.
+            progress.restore(before)
+            raise
         self.timings["commit"] = self.timings.get("commit", 0.0) + time.perf_counter() - mark
         self.timings["write"] = self.timings.get("write", 0.0) + time.perf_counter() - started
         return later
@@ -223,19 +230,22 @@ async def load_file(
     finally:
         if parsing is not None:
             parsing.cancel()
-    async with sessions.begin() as session:
-        await save_progress(session, progress=progress, finished_at=datetime.now(UTC))
-    log.info(
-        "bulk job finished",
-        job_id=job_id,
-        status=progress.status,
-        total=progress.total,
-        loaded=progress.loaded,
-        unchanged=progress.unchanged,
-        rejected=progress.rejected,
-        seconds=round(time.perf_counter() - started, 1),
-        step_seconds={k: round(v, 2) for k, v in writer.timings.items()},
-    )
+        # Cancelled (the API shutting down) or any other way out: the job still ends, never stays running.
+        if progress.status == "running":
+            progress.fail(INTERRUPTED)
+        async with sessions.begin() as session:
+            await save_progress(session, progress=progress, finished_at=datetime.now(UTC))
+        log.info(
+            "bulk job finished",
+            job_id=job_id,
+            status=progress.status,
+            total=progress.total,
+            loaded=progress.loaded,
+            unchanged=progress.unchanged,
+            rejected=progress.rejected,
+            seconds=round(time.perf_counter() - started, 1),
+            step_seconds={k: round(v, 2) for k, v in writer.timings.items()},
+        )
     return progress
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -35,6 +36,14 @@ class JobProgress:
         self.status = "failed"
         self.errors = [*self.errors[: MAX_ERRORS - 1], {"line": None, "loan_id": None, "reason": reason}]
 
+    def snapshot(self) -> tuple[int, int, int, int, list[dict[str, Any]]]:
+        """The counters, to restore when the chunk that changes them rolls back."""
+        return self.total, self.loaded, self.unchanged, self.rejected, list(self.errors)
+
+    def restore(self, counters: tuple[int, int, int, int, list[dict[str, Any]]]) -> None:
+        """Put back the counters of `snapshot`."""
+        self.total, self.loaded, self.unchanged, self.rejected, self.errors = counters
+
     def counters(self) -> dict[str, Any]:
         return {
             "total": self.total,
@@ -64,6 +73,16 @@ async def get_job(session: AsyncSession, *, job_id: str) -> dict[str, Any] | Non
 async def save_progress(session: AsyncSession, *, progress: JobProgress, **extra: Any) -> None:
     """Write the job's counters (and e.g. its finish time), in the caller's transaction."""
     await store.update_job(session, job_id=progress.job_id, values={**progress.counters(), **extra})
+
+
+INTERRUPTED = "the job was interrupted before it finished (its process stopped or the task was cancelled)"
+STALE = "the job stopped without finishing: no progress for {minutes} minutes, its API process is gone"
+
+
+async def fail_stale_jobs(session: AsyncSession, *, silent_for: timedelta) -> list[str]:
+    """Mark failed, with the reason, running jobs without progress for `silent_for` (their process died)."""
+    reason = STALE.format(minutes=round(silent_for.total_seconds() / 60))
+    return await store.fail_silent_jobs(session, silent_for=silent_for, reason=reason)
 
 
 def failure_reason(exc: BaseException) -> str:

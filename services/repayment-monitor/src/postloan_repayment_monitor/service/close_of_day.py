@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -65,7 +65,6 @@ async def close_day(
         "next": nxt,
         "topic": REPAYMENT_LOANS,
         "source": SOURCE,
-        "time": datetime.now(UTC).isoformat(),
         "correlation_id": correlation_id,
     }
     dpd_next = days_past_due_sql("l.oldest_unpaid_due", "CAST(:next AS date)")

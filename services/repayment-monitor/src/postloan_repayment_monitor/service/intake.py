@@ -18,6 +18,7 @@ from postloan_repayment_monitor.domain.business_days import shift_schedule
 from postloan_repayment_monitor.domain.delinquency import bucket_on
 from postloan_repayment_monitor.domain.ledger import Scheduled
 from postloan_repayment_monitor.domain.money import cents
+from postloan_repayment_monitor.domain.refusal import Refusal
 from postloan_repayment_monitor.domain.rules import BucketScheme
 from postloan_repayment_monitor.domain.schedule import generate
 from postloan_repayment_monitor.service.events import EventBuffer
@@ -73,6 +74,9 @@ class BookLoan:
 class Outcome(StrEnum):
     CREATED = "created"
     UNCHANGED = "unchanged"  # the same booking again: same answer, no second effect
+
+
+class BookingCode(StrEnum):
     CONFLICT = "conflict"  # the loan id exists with other content
     INVALID = "invalid"
 
@@ -81,7 +85,6 @@ class Outcome(StrEnum):
 class BookResult:
     loan_id: str
     outcome: Outcome
-    detail: str = ""
 
 
 class InvalidLoan(ValueError):
@@ -116,7 +119,7 @@ async def book_loans(
     events: EventBuffer,
     buckets: BucketScheme,
     weekend: frozenset[int],
-) -> list[BookResult]:
+) -> list[BookResult | Refusal]:
     """Book loans idempotently on loan_id; one statement per table for the whole batch.
 
     Loans of a product that shifts due dates fall due on business days of the calendar (the
@@ -126,7 +129,7 @@ async def book_loans(
     rules = await load_rules(session, {c.product for c in commands})
     shifting = await shifting_products(session, {c.product for c in commands if c.loan_id not in existing})
     calendar = await load_calendar(session, weekend=weekend) if shifting else None
-    results: list[BookResult] = []
+    results: list[BookResult | Refusal] = []
     loan_rows: list[dict[str, object]] = []
     installment_rows: list[dict[str, object]] = []
     for command in commands:
@@ -134,17 +137,15 @@ async def book_loans(
         if command.loan_id in existing:
             same = existing[command.loan_id] == digest
             results.append(
-                BookResult(
-                    command.loan_id,
-                    Outcome.UNCHANGED if same else Outcome.CONFLICT,
-                    "" if same else f"loan {command.loan_id} is already booked with different content",
-                )
+                BookResult(command.loan_id, Outcome.UNCHANGED)
+                if same
+                else Refusal(BookingCode.CONFLICT, f"loan {command.loan_id} is already booked with different content")
             )
             continue
         try:
             contractual = schedule_of(command)
         except ValueError as exc:
-            results.append(BookResult(command.loan_id, Outcome.INVALID, str(exc)))
+            results.append(Refusal(BookingCode.INVALID, str(exc)))
             continue
         schedule = contractual
         if calendar is not None and command.product in shifting:

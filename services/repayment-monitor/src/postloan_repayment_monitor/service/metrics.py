@@ -13,9 +13,11 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Session
 
 from postloan_common.logging import get_logger
+from postloan_repayment_monitor.domain.posting import Rejection
+from postloan_repayment_monitor.domain.refusal import Refusal
 from postloan_repayment_monitor.domain.rules import BucketScheme
 from postloan_repayment_monitor.service.close_of_day import CloseResult
-from postloan_repayment_monitor.service.repayments import Posted, Rejected, Rejection
+from postloan_repayment_monitor.service.repayments import Posted
 from postloan_repayment_monitor.store import loans as store
 
 log = get_logger(__name__)
@@ -50,11 +52,11 @@ for _type in _CLOSE_STATS.values():
 _PENDING = "postloan_repayment_monitor.metrics.pending"
 
 
-def count_postings(results: Iterable[Posted | Rejected], *, reversal: bool = False) -> None:
+def count_postings(results: Iterable[Posted | Refusal], *, reversal: bool = False) -> None:
     """Count postings (or a reversal) by outcome and rejections by reason."""
     for result in results:
-        if isinstance(result, Rejected):
-            REJECTIONS.labels(result.reason.value).inc()
+        if isinstance(result, Refusal):
+            REJECTIONS.labels(str(result.code)).inc()
         elif result.duplicate:
             if not reversal:
                 REPAYMENTS.labels("duplicate").inc()

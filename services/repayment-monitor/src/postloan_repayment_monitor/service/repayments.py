@@ -24,6 +24,7 @@ from postloan_common.db import driver_connection
 from postloan_repayment_monitor.domain.ledger import Ledger, Payment, allocation_totals, fixed_by
 from postloan_repayment_monitor.domain.money import cents
 from postloan_repayment_monitor.domain.posting import LoanTerms, Rejection, posting_refusal
+from postloan_repayment_monitor.domain.refusal import Refusal
 from postloan_repayment_monitor.domain.rules import BucketScheme
 from postloan_repayment_monitor.service.events import EventBuffer
 from postloan_repayment_monitor.service.ledgers import LoanFile, lock_loans, persist, totals
@@ -63,14 +64,6 @@ class Posted:
     result: dict[str, Any]
 
 
-@dataclass(frozen=True)
-class Rejected:
-    repayment_id: str
-    loan_id: str
-    reason: Rejection
-    detail: str
-
-
 @dataclass
 class _Batch:
     business_date: date
@@ -87,14 +80,14 @@ async def post_repayments(
     business_date: date,
     events: EventBuffer,
     buckets: BucketScheme,
-) -> list[Posted | Rejected]:
+) -> list[Posted | Refusal]:
     """Post a batch of repayments in order; each loan is replayed and written once per batch."""
     files = await lock_loans(session, (c.loan_id for c in commands))
     conn = await driver_connection(session)
     known = await store.known_repayments(conn, list({c.repayment_id for c in commands}))
     batch = _Batch(business_date, events, buckets)
     seen: dict[str, tuple[str, dict[str, Any]]] = {}
-    out: list[Posted | Rejected] = []
+    out: list[Posted | Refusal] = []
     for command in commands:
         digest = command.request_hash()
         earlier = seen.get(command.repayment_id) or (
@@ -107,9 +100,7 @@ async def post_repayments(
                 out.append(Posted(command.repayment_id, command.loan_id, True, earlier[1]))
             else:
                 out.append(
-                    Rejected(
-                        command.repayment_id,
-                        command.loan_id,
+                    Refusal(
                         Rejection.ID_REUSED,
                         f"repayment {command.repayment_id} was already posted with other details",
                     )
@@ -144,8 +135,8 @@ async def post_repayments(
     return out
 
 
-def _check(command: PostRepayment, file: LoanFile | None, business_date: date) -> Rejected | None:
-    refusal = posting_refusal(
+def _check(command: PostRepayment, file: LoanFile | None, business_date: date) -> Refusal | None:
+    return posting_refusal(
         _terms(file),
         loan_id=command.loan_id,
         amount=command.amount,
@@ -153,9 +144,6 @@ def _check(command: PostRepayment, file: LoanFile | None, business_date: date) -
         value_date=command.value_date,
         business_date=business_date,
     )
-    if refusal is None:
-        return None
-    return Rejected(command.repayment_id, command.loan_id, Rejection(refusal.code), refusal.detail)
 
 
 def _terms(file: LoanFile | None) -> LoanTerms | None:
@@ -282,11 +270,11 @@ async def reverse_repayment(
     business_date: date,
     events: EventBuffer,
     buckets: BucketScheme,
-) -> Posted | Rejected:
+) -> Posted | Refusal:
     """Reverse a posted repayment; the loan is replayed as if it had never been made."""
     loan_id = await store.loan_of_repayment(session, repayment_id=repayment_id)
     if loan_id is None:
-        return Rejected(repayment_id, "", Rejection.UNKNOWN_REPAYMENT, f"repayment {repayment_id} is not known")
+        return Refusal(Rejection.UNKNOWN_REPAYMENT, f"repayment {repayment_id} is not known")
     files = await lock_loans(session, [loan_id])
     file = files[loan_id]
     current = await store.repayment(session, repayment_id=repayment_id)
@@ -296,12 +284,10 @@ async def reverse_repayment(
     payment = next(p for p in file.payments if p.repayment_id == repayment_id)
     file.payments = [p for p in file.payments if p.repayment_id != repayment_id]
     if file.status == "written_off":
-        return Rejected(repayment_id, loan_id, Rejection.LOAN_CLOSED, f"loan {loan_id} is written off")
+        return Refusal(Rejection.LOAN_CLOSED, f"loan {loan_id} is written off")
     restructuring = fixed_by(payment, file.restructurings)
     if restructuring is not None:
-        return Rejected(
-            repayment_id,
-            loan_id,
+        return Refusal(
             Rejection.PRECEDES_RESTRUCTURING,
             f"repayment {repayment_id} precedes the loan's restructuring {restructuring.restructure_id} "
             f"on {restructuring.restructured_on}, which took it into account",

@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from postloan_common.contracts import DelinquencyChangedV1, LoanCuredV1, LoanRescheduledV1
 from postloan_repayment_monitor.domain.ledger import Ledger, Restructuring, Scheduled
 from postloan_repayment_monitor.domain.money import ZERO, cents
+from postloan_repayment_monitor.domain.refusal import Refusal
 from postloan_repayment_monitor.domain.restructuring import (
     Basis,
     InvalidSchedule,
@@ -38,7 +39,7 @@ from postloan_repayment_monitor.service.products import load_rules
 from postloan_repayment_monitor.store import restructurings as store
 
 
-class Refusal(StrEnum):
+class RestructureCode(StrEnum):
     UNKNOWN_LOAN = "unknown_loan"
     LOAN_CLOSED = "loan_closed"
     ID_REUSED = "restructure_id_reused"
@@ -94,14 +95,6 @@ class Restructured:
     result: dict[str, Any]
 
 
-@dataclass(frozen=True)
-class Refused:
-    restructure_id: str
-    loan_id: str
-    reason: Refusal
-    detail: str
-
-
 async def restructure_loan(
     session: AsyncSession,
     *,
@@ -110,11 +103,8 @@ async def restructure_loan(
     events: EventBuffer,
     buckets: BucketScheme,
     weekend: frozenset[int],
-) -> Restructured | Refused:
+) -> Restructured | Refusal:
     """Replace the loan's open installments by the new schedule; the same restructuring again changes nothing."""
-
-    def no(reason: Refusal, detail: str) -> Refused:
-        return Refused(command.restructure_id, command.loan_id, reason, detail)
 
     # The loan is locked first, so the same restructuring sent twice at once is answered as a duplicate.
     file = (await lock_loans(session, [command.loan_id])).get(command.loan_id)
@@ -123,10 +113,12 @@ async def restructure_loan(
     if earlier is not None:
         if earlier[0] == digest:
             return Restructured(command.restructure_id, command.loan_id, True, earlier[1])
-        return no(Refusal.ID_REUSED, f"restructuring {command.restructure_id} was already applied with other details")
+        return Refusal(
+            RestructureCode.ID_REUSED, f"restructuring {command.restructure_id} was already applied with other details"
+        )
     refusal = _check(command, file, business_date)
     if refusal is not None:
-        return no(*refusal)
+        return refusal
     assert file is not None
     on = command.restructured_on
     before = basis(
@@ -138,8 +130,8 @@ async def restructure_loan(
         restructurings=file.restructurings,
     )
     if command.outstanding_principal != before.open_principal:
-        return no(
-            Refusal.PRINCIPAL_MISMATCH,
+        return Refusal(
+            RestructureCode.PRINCIPAL_MISMATCH,
             f"outstanding_principal {command.outstanding_principal} does not match the loan's open principal "
             f"{before.open_principal} on {on}",
         )
@@ -147,7 +139,7 @@ async def restructure_loan(
     try:
         new_schedule = _new_schedule(command, before, annual_rate)
     except InvalidSchedule as exc:
-        return no(Refusal.INVALID_SCHEDULE, str(exc))
+        return Refusal(RestructureCode.INVALID_SCHEDULE, str(exc))
     contract_dates = [s.due_date for s in new_schedule]
     new_schedule = await on_business_days(session, product=file.row.product, schedule=new_schedule, weekend=weekend)
     if command.annual_rate is None:
@@ -173,21 +165,25 @@ async def restructure_loan(
     return Restructured(command.restructure_id, command.loan_id, False, result)
 
 
-def _check(command: Restructure, file: LoanFile | None, business_date: date) -> tuple[Refusal, str] | None:
+def _check(command: Restructure, file: LoanFile | None, business_date: date) -> Refusal | None:
     if file is None:
-        return Refusal.UNKNOWN_LOAN, f"loan {command.loan_id} is not known"
+        return Refusal(RestructureCode.UNKNOWN_LOAN, f"loan {command.loan_id} is not known")
     if file.status != "active":
-        return Refusal.LOAN_CLOSED, f"loan {command.loan_id} is {file.status}"
+        return Refusal(RestructureCode.LOAN_CLOSED, f"loan {command.loan_id} is {file.status}")
     on = command.restructured_on
     if on > business_date:
-        return Refusal.DATE_IN_FUTURE, f"restructured_on {on} is after the business date {business_date}"
+        return Refusal(
+            RestructureCode.DATE_IN_FUTURE, f"restructured_on {on} is after the business date {business_date}"
+        )
     if on < file.row.disbursed_on:
         disbursed = file.row.disbursed_on
-        return Refusal.DATE_BEFORE_DISBURSEMENT, f"restructured_on {on} is before the disbursement on {disbursed}"
+        return Refusal(
+            RestructureCode.DATE_BEFORE_DISBURSEMENT, f"restructured_on {on} is before the disbursement on {disbursed}"
+        )
     if file.restructurings and on <= file.restructurings[-1].restructured_on:
         previous = file.restructurings[-1]
-        return (
-            Refusal.DATE_NOT_AFTER_PREVIOUS,
+        return Refusal(
+            RestructureCode.DATE_NOT_AFTER_PREVIOUS,
             f"restructured_on {on} is not after the loan's restructuring {previous.restructure_id} "
             f"on {previous.restructured_on}",
         )

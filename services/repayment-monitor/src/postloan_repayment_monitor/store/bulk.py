@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import io
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from postloan_common.messaging.encoding import OUTBOX_COPY_COLUMNS
 from postloan_repayment_monitor.store.tables import bulk_jobs
 
 _STAGE = """
@@ -80,7 +81,6 @@ LEFT JOIN unnest($1::date[], $2::date[]) AS m(day, next_day) ON c.shifts AND m.d
 """
 _SHIFTING_PRODUCTS = "SELECT code FROM products WHERE shift_due_dates AND code = ANY($1::text[])"
 
-_OUTBOX_COLUMNS = ("event_id", "topic", "key", "event_type", "payload", "headers")
 _HISTORY_COLUMNS = ("loan_id", "event_id", "event_type", "business_date", "data")
 
 _NOT_CREATED = """
@@ -146,9 +146,9 @@ async def insert_loans(
     return created
 
 
-async def copy_events(conn: Any, *, outbox: bytes, history: bytes) -> None:
-    """COPY the events' outbox rows and loan history rows (COPY text)."""
-    await conn.copy_to_table("outbox", source=io.BytesIO(outbox), columns=_OUTBOX_COLUMNS, format="text")
+async def copy_events(conn: Any, *, outbox: list[tuple[Any, ...]], history: bytes) -> None:
+    """COPY the events' outbox records (encoding.OUTBOX_COPY_COLUMNS) and loan history rows (COPY text)."""
+    await conn.copy_records_to_table("outbox", records=outbox, columns=OUTBOX_COPY_COLUMNS)
     await conn.copy_to_table("loan_events", source=io.BytesIO(history), columns=_HISTORY_COLUMNS, format="text")
 
 
@@ -165,11 +165,27 @@ async def insert_job(session: AsyncSession, *, job_id: str, fmt: str, submitted_
 
 
 async def update_job(session: AsyncSession, *, job_id: str, values: dict[str, Any]) -> None:
-    """Update a bulk job's counters, status or finish time."""
-    await session.execute(update(bulk_jobs).where(bulk_jobs.c.job_id == job_id).values(**values))
+    """Update a bulk job's counters, status or finish time (and its time of last progress)."""
+    await session.execute(update(bulk_jobs).where(bulk_jobs.c.job_id == job_id).values(**values, updated_at=func.now()))
+
+
+async def fail_silent_jobs(session: AsyncSession, *, silent_for: timedelta, reason: str) -> list[str]:
+    """Mark failed the running jobs without progress for `silent_for`, adding `reason`; their ids."""
+    error = func.jsonb_build_array(func.jsonb_build_object("line", None, "loan_id", None, "reason", reason))
+    statement = (
+        update(bulk_jobs)
+        .where(bulk_jobs.c.status == "running", bulk_jobs.c.updated_at < func.now() - silent_for)
+        .values(
+            status="failed", finished_at=func.now(), updated_at=func.now(), errors=bulk_jobs.c.errors.op("||")(error)
+        )
+        .returning(bulk_jobs.c.job_id)
+    )
+    return list((await session.execute(statement)).scalars().all())
 
 
 async def select_job(session: AsyncSession, *, job_id: str) -> dict[str, Any] | None:
     """The bulk job row, or None."""
-    row = (await session.execute(select(bulk_jobs).where(bulk_jobs.c.job_id == job_id))).mappings().first()
+    # updated_at is bookkeeping for the start-up sweep, not part of the job's answer.
+    columns = [c for c in bulk_jobs.c if c.name != "updated_at"]
+    row = (await session.execute(select(*columns).where(bulk_jobs.c.job_id == job_id))).mappings().first()
     return dict(row) if row is not None else None

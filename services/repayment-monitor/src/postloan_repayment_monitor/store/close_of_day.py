@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from postloan_common.messaging.encoding import event_id_sql, named_param, outbox_insert_sql, sql_params
 from postloan_repayment_monitor.store.tables import business_calendar, closed_days, outbox
 
 # Open penalty of installment i of loan l as of :as_of (mirrors domain.ledger's accrual).
@@ -19,6 +20,8 @@ PENALTY_OPEN = """
 """
 OPEN_PIF = "(i.principal - i.paid_principal + i.interest - i.paid_interest + i.fee - i.paid_fee)"
 
+# {select} gives the events' ids (encoding.event_id_sql), subjects and data; each event is one loan
+# history row and one outbox row, the latter written by the shared encoder ({outbox}).
 _EMIT = """
 WITH ev AS MATERIALIZED ({select}),
 hist AS (
@@ -26,21 +29,15 @@ hist AS (
     SELECT subject, event_id, CAST(:type AS text), CAST(:stamp_date AS date), data FROM ev
 ),
 ins AS (
-    INSERT INTO outbox (event_id, topic, key, event_type, payload, headers)
-    SELECT event_id, CAST(:topic AS text), subject, CAST(:type AS text),
-        convert_to(jsonb_build_object(
-            'id', event_id, 'type', CAST(:type AS text), 'version', 1, 'source', CAST(:source AS text),
-            'subject', subject, 'time', CAST(:time AS text), 'business_date', CAST(:stamp_date AS date)::text,
-            'correlation_id', CAST(:correlation_id AS text), 'causation_id', NULL, 'data', data)::text, 'UTF8'),
-        jsonb_build_object('event-type', CAST(:type AS text), 'event-version', '1')
-    FROM ev
+{outbox}
     RETURNING 1
 )
 SELECT count(*) FROM ins
 """
+_EVENT_ID = event_id_sql(named_param)
 
 _MISSED = f"""
-    SELECT gen_random_uuid() AS event_id, l.loan_id AS subject, jsonb_build_object(
+    SELECT {_EVENT_ID} AS event_id, l.loan_id AS subject, jsonb_build_object(
         'loan_id', l.loan_id, 'customer_id', l.customer_id, 'installment_seq', i.seq,
         'due_date', i.due_date::text, 'amount_overdue', ({OPEN_PIF})::text, 'currency', l.currency,
         'dpd', {{dpd_next}}, 'bucket', {{bucket_case}}) AS data
@@ -49,7 +46,7 @@ _MISSED = f"""
 """
 
 _DUE = f"""
-    SELECT gen_random_uuid() AS event_id, l.loan_id AS subject, jsonb_build_object(
+    SELECT {_EVENT_ID} AS event_id, l.loan_id AS subject, jsonb_build_object(
         'loan_id', l.loan_id, 'customer_id', l.customer_id, 'installment_seq', i.seq,
         'due_date', i.due_date::text, 'amount_due', ({OPEN_PIF})::text, 'currency', l.currency,
         'days_before_due', i.due_date - CAST(:next AS date), 'payment_reference', l.loan_id || '-' || i.seq) AS data
@@ -72,7 +69,7 @@ _MOVED_PREFIX = """
                       {dpd_next} AS dpd
         ),"""
 _MOVED = f"""
-        SELECT gen_random_uuid() AS event_id, m.loan_id AS subject, jsonb_build_object(
+        SELECT {_EVENT_ID} AS event_id, m.loan_id AS subject, jsonb_build_object(
             'loan_id', m.loan_id, 'customer_id', m.customer_id, 'from_bucket', m.from_bucket,
             'to_bucket', m.to_bucket, 'dpd', m.dpd, 'currency', m.currency,
             'overdue_amount', (SELECT coalesce(sum({OPEN_PIF} + {PENALTY_OPEN}), 0)::numeric(18,2)::text
@@ -86,7 +83,15 @@ _MOVED = f"""
 
 
 async def _emit(session: AsyncSession, select_sql: str, params: dict[str, Any], prefix: str = "") -> int:
-    statement = _EMIT.format(select=select_sql)
+    """Run one emitting statement; params carry the event's type, topic, source, stamp date and correlation."""
+    outbox = outbox_insert_sql(
+        rows="ev", topic=params["topic"], type=params["type"], source=params["source"], id_column="event_id"
+    )
+    envelope = sql_params(
+        type=params["type"], business_date=params["stamp_date"], correlation_id=params["correlation_id"]
+    )
+    params = {**params, **envelope}
+    statement = _EMIT.format(select=select_sql, outbox=outbox)
     if prefix:
         statement = statement.replace("WITH ev AS MATERIALIZED", f"WITH {prefix}\nev AS MATERIALIZED", 1)
     return int((await session.execute(text(statement), params)).scalar_one())
