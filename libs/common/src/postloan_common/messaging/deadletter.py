@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 
+from aiokafka import ConsumerRecord
 from sqlalchemy import Table, insert, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -42,6 +43,10 @@ async def dead_letter_safely(
     await dead_letter(session, outbox=outbox, inbox=inbox, consumer=consumer, item=bare, reason=failure)
 
 
+def _coordinates(record: ConsumerRecord) -> str:
+    return f"{record.topic}:{record.partition}:{record.offset}"
+
+
 def _headers(consumer: str, item: Item, reason: str) -> dict[str, str]:
     record = item.record
     headers = {
@@ -65,7 +70,8 @@ async def dead_letter(
     record = item.record
     await session.execute(
         insert(outbox).values(
-            event_id=uuid.uuid5(MALFORMED_NAMESPACE, f"dlt:{consumer}:{item.inbox_id}"),
+            # The record's coordinates make a replayed event that fails again a new dead letter, not a conflict.
+            event_id=uuid.uuid5(MALFORMED_NAMESPACE, f"dlt:{consumer}:{item.inbox_id}:{_coordinates(record)}"),
             topic=dead_letter_topic(record.topic),
             key=outbox_key(record.key) or str(item.inbox_id),
             event_type=bounded(item.event_type, 100),
