@@ -192,7 +192,7 @@ async def run_simulation(platform: Any, hooks: Hooks, monkeypatch: pytest.Monkey
             hooks.after_close((day - START).days + 1)
 
     monkeypatch.setattr(driver, "close_day", close_day)
-    token = system_token(secret=TEST_JWT_SECRET, issuer="postloan", audience="postloan", algorithm="HS256")
+    token = system_token(secret=TEST_JWT_SECRET, issuer="postloan", audience="postloan", algorithm="EdDSA")
     target = Target(
         repayment_url=platform.services["repayment-monitor"].base_url,
         token=token,

@@ -17,6 +17,7 @@ from postloan_common.db import create_engine, session_factory
 from postloan_common.logging import bound_contextvars, configure_logging, get_logger
 from postloan_common.settings import ServiceSettings
 from postloan_common.web import health, metrics
+from postloan_common.web.auth import TokenVerifier
 from postloan_common.web.limits import BodyLimitMiddleware
 from postloan_common.web.metrics import MetricsMiddleware, route_template
 from postloan_common.web.problems import (
@@ -83,6 +84,8 @@ def _lifespan(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         configure_logging(service=settings.service_name, level=settings.log_level, json=settings.log_json)
+        # Fails the start-up, not the first request, when no public key is configured.
+        app.state.token_verifier = TokenVerifier.from_settings(settings)
         engine = create_engine(
             settings.database_url,
             pool_size=settings.db_pool_size,
