@@ -72,7 +72,20 @@ def _parser() -> argparse.ArgumentParser:
     sim.add_argument("--truth", type=Path, default=Path("truth.csv"), help="ground-truth CSV (default: truth.csv)")
     sim.add_argument("--dry-run", action="store_true", help="play the model only and print counts (no I/O)")
     sim.set_defaults(command=cmd_simulate)
+
+    fineract = commands.add_parser("fineract", help="Apache Fineract connector tools")
+    fineract_commands = fineract.add_subparsers(required=True, metavar="TOOL")
+    decode = fineract_commands.add_parser("decode", help="decode files holding one Fineract record value each")
+    decode.add_argument("files", nargs="+", metavar="FILE")
+    decode.set_defaults(command=cmd_fineract_decode)
     return parser
+
+
+def cmd_fineract_decode(args: argparse.Namespace) -> int:
+    """Print each file's Fineract events and the postloan envelopes they map to (exit 2: undecodable)."""
+    from postloan_fineract_connector.tool import decode_files
+
+    return decode_files(args.files, sys.stdout)
 
 
 # --- token -----------------------------------------------------------------------------------------

@@ -21,10 +21,19 @@ from postloan_common.messaging.envelope import Envelope
 from postloan_common.messaging.errors import PermanentError, is_transient
 from postloan_common.messaging.inbox import claim, claim_each
 from postloan_common.messaging.kafka import make_consumer
-from postloan_common.messaging.records import Item, parse, reason
+from postloan_common.messaging.records import Decoder, Item, parse, reason
 
 # Re-exported: handlers and workers import these from here.
-__all__ = ["Barrier", "BatchHook", "Consumer", "ConsumerConfig", "Handler", "PermanentError", "is_transient"]
+__all__ = [
+    "Barrier",
+    "BatchHook",
+    "Consumer",
+    "ConsumerConfig",
+    "Decoder",
+    "Handler",
+    "PermanentError",
+    "is_transient",
+]
 
 log = get_logger(__name__)
 
@@ -70,8 +79,10 @@ class Consumer:
         batch_handlers: Mapping[str, BatchHook] | None = None,
         after_batch: BatchHook | None = None,
         barrier: Barrier | None = None,
+        decode: Decoder | None = None,
     ) -> None:
         self.config = config
+        self.decode = decode
         self.sessions = sessions
         self.inbox = inbox
         self.outbox = outbox
@@ -127,7 +138,7 @@ class Consumer:
         marker = f'"{self.barrier.event_type}"'.encode()
         for index, record in enumerate(records):
             if record.value and marker in record.value:
-                item = parse(record)
+                item = parse(record, self.decode)
                 if item.envelope is not None and item.envelope.type == self.barrier.event_type:
                     return index, item.envelope
         return None
@@ -184,7 +195,7 @@ class Consumer:
 
     async def apply_batch(self, records: Sequence[ConsumerRecord]) -> None:
         """Apply one batch in one transaction; dead-letter the events that cannot be applied."""
-        items = [parse(record) for record in records]
+        items = [parse(record, self.decode) for record in records]
         try:
             async with self.sessions.begin() as session:
                 await self._apply(session, items, isolate=False)

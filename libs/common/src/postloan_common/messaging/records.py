@@ -6,6 +6,7 @@ import dataclasses
 import hashlib
 import traceback
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from aiokafka import ConsumerRecord
@@ -42,8 +43,18 @@ def locator_id(record: ConsumerRecord) -> uuid.UUID:
     return uuid.uuid5(MALFORMED_NAMESPACE, f"{record.topic}:{record.partition}:{record.offset}")
 
 
-def parse(record: ConsumerRecord) -> Item:
-    """The record with its envelope, or with the reason it has none."""
+# Turns a record into the envelope handlers see; a connector reading a foreign format brings its own.
+# Raising ValueError dead-letters the record with the error's text as the reason.
+Decoder = Callable[[ConsumerRecord], Envelope]
+
+
+def parse(record: ConsumerRecord, decode: Decoder | None = None) -> Item:
+    """The record with its envelope (read by `decode` when given), or with the reason it has none."""
+    if decode is not None:
+        try:
+            return Item(record, decode(record), None)
+        except (ValidationError, ValueError, UnicodeDecodeError) as exc:
+            return Item(record, None, f"undecodable record: {reason(exc)}")
     try:
         return Item(record, Envelope.from_bytes(record.value), None)
     except (ValidationError, ValueError, UnicodeDecodeError) as exc:
