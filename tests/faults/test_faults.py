@@ -379,6 +379,9 @@ TABLES: dict[str, Columns] = {
     "reporting.rpt_contact": _cols("interaction_id", "case_id", loan_key=_LOAN_KEY),
     "reporting.rpt_promise": _cols("promise_id", "case_id", loan_key=_LOAN_KEY),
     "reporting.rpt_alert": _cols("alert_id"),
+    # fineract-connector is not in SERVICES yet (started only when configured); its clocks, for when it is.
+    "fineract-connector.id_map": _cols("first_seen_at"),
+    "fineract-connector.event_counts": _cols("last_seen_at"),
 }
 
 # Ids inside event data that the publishing service generated (uuid4/uuid7 or derived from one).

@@ -27,6 +27,7 @@ from postloan_common.logging import configure_logging, get_logger
 from postloan_common.ops import migrate as ops_migrate
 from postloan_common.settings import ServiceSettings
 from postloan_common.web.auth import mint_token
+from postloan_dev import connectors
 from postloan_dev.devkeys import signing_key
 from postloan_dev.devstack import DevStack, start_devstack
 
@@ -72,20 +73,8 @@ def _parser() -> argparse.ArgumentParser:
     sim.add_argument("--truth", type=Path, default=Path("truth.csv"), help="ground-truth CSV (default: truth.csv)")
     sim.add_argument("--dry-run", action="store_true", help="play the model only and print counts (no I/O)")
     sim.set_defaults(command=cmd_simulate)
-
-    fineract = commands.add_parser("fineract", help="Apache Fineract connector tools")
-    fineract_commands = fineract.add_subparsers(required=True, metavar="TOOL")
-    decode = fineract_commands.add_parser("decode", help="decode files holding one Fineract record value each")
-    decode.add_argument("files", nargs="+", metavar="FILE")
-    decode.set_defaults(command=cmd_fineract_decode)
+    connectors.register(commands)
     return parser
-
-
-def cmd_fineract_decode(args: argparse.Namespace) -> int:
-    """Print each file's Fineract events and the postloan envelopes they map to (exit 2: undecodable)."""
-    from postloan_fineract_connector.tool import decode_files
-
-    return decode_files(args.files, sys.stdout)
 
 
 # --- token -----------------------------------------------------------------------------------------
@@ -222,8 +211,9 @@ def cmd_up(args: argparse.Namespace) -> int:
     code = 0
     try:
         stack = start_devstack(data_dir=args.data_dir.resolve() if args.data_dir else None)
-        endpoints = [_endpoint(spec, os.environ) for spec in SERVICES]
-        ops_migrate.migrate_services(SERVICES, server_url=stack.postgres_url, environ=os.environ)
+        specs = connectors.platform_services(os.environ)
+        endpoints = [_endpoint(spec, os.environ) for spec in specs]
+        ops_migrate.migrate_services(specs, server_url=stack.postgres_url, environ=os.environ)
         ops_migrate.create_topics(stack.kafka_bootstrap)
         if stop.is_set():
             return 0

@@ -10,6 +10,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
+from postloan_common.migrations import downgrade_outbox_parking, upgrade_outbox_parking
+
 revision: str = "0002"
 down_revision: str | Sequence[str] | None = "0001"
 branch_labels: str | Sequence[str] | None = None
@@ -17,8 +19,7 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    op.add_column("outbox", sa.Column("parked_at", sa.DateTime(timezone=True), nullable=True))
-    op.add_column("outbox", sa.Column("parked_reason", sa.Text(), nullable=True))
+    upgrade_outbox_parking()
     op.create_table(
         "id_map",
         sa.Column("postloan_id", sa.String(200), nullable=False),
@@ -41,5 +42,4 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_table("event_counts")
     op.drop_table("id_map")
-    op.drop_column("outbox", "parked_reason")
-    op.drop_column("outbox", "parked_at")
+    downgrade_outbox_parking()

@@ -50,3 +50,11 @@ def test_unknown_fingerprint_exits_2_through_the_postloan_cli(records, tmp_path,
     assert exit_.value.code == 2
     (line,) = capsys.readouterr().out.splitlines()
     assert "unknown Avro schema fingerprint abcdef0123456789" in json.loads(line)["error"]
+
+
+def test_postloan_up_runs_the_connector_only_when_fineract_is_configured():
+    from postloan_common.catalog import SERVICES
+    from postloan_dev.connectors import platform_services
+
+    assert platform_services({}) == SERVICES
+    assert [s.name for s in platform_services({"FINERACT_TOPIC": "external-events"})][-1] == "fineract-connector"
