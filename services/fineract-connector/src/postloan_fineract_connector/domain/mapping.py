@@ -9,10 +9,10 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 
 from postloan_common.catalog import CORE_BANKING_CUSTOMERS, CORE_BANKING_LOANS
-from postloan_common.contracts import make_envelope
+from postloan_common.contracts.common import EventData
 from postloan_common.contracts.core_banking import (
     CustomerUpsertedV1,
     LoanBookedV1,
@@ -94,17 +94,19 @@ class _Context:
     def tenant(self) -> str:
         return self.message.tenant_id
 
-    def emit(self, topic: str, data: BaseModel, subject: str) -> None:
-        envelope = make_envelope(
-            data=data,
+    def emit(self, topic: str, data: EventData, subject: str) -> None:
+        key = f"{self.message.idempotency_key}:{self.index}:{len(self.produced)}"
+        # Built in one go (not make_envelope + a copy): the id and time are known, and this is per event.
+        envelope = Envelope(
+            id=uuid.uuid5(ENVELOPE_NAMESPACE, key),
+            type=data.event_type,
+            version=data.event_version,
             source=SOURCE,
             subject=subject,
+            time=self.message.created_at,
             business_date=self.message.business_date,
             correlation_id=self.message.idempotency_key[:200],
-        )
-        key = f"{self.message.idempotency_key}:{self.index}:{len(self.produced)}"
-        envelope = envelope.model_copy(
-            update={"id": uuid.uuid5(ENVELOPE_NAMESPACE, key), "time": self.message.created_at}
+            data=data.model_dump(mode="json"),
         )
         self.produced.append(Outgoing(topic, envelope))
 
