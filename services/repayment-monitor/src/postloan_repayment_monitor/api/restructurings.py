@@ -8,7 +8,9 @@ from fastapi import APIRouter, Depends, Response, status
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from postloan_common.web import CorrelationId, CurrentPrincipal, DbSession, ProblemError, require_roles
+from postloan_common.web.openapi import problems
 from postloan_repayment_monitor.api.deps import Buckets, ServiceConfig, reason_problem
+from postloan_repayment_monitor.api.results import RestructuringOut
 from postloan_repayment_monitor.api.schemas import AnnualRate, Day, Id, InstallmentIn, PositiveAmount, TermsIn
 from postloan_repayment_monitor.domain.ledger import Scheduled
 from postloan_repayment_monitor.service import audit
@@ -35,7 +37,21 @@ _STATUS = {
 class RestructuringIn(BaseModel):
     """The fields of a `loan-restructured` event but `loan_id`, which is in the path."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "restructure_id": "RS-3001",
+                    "restructured_on": "2026-06-01",
+                    "reason": "hardship: income loss",
+                    "outstanding_principal": "8000.00",
+                    "annual_rate": "0.08",
+                    "terms": {"method": "equal_principal", "months": 24, "first_due_date": "2026-07-01"},
+                }
+            ]
+        },
+    )
 
     restructure_id: Id
     restructured_on: Day
@@ -77,7 +93,12 @@ def refuse(refused: Refused) -> ProblemError:
     "/loans/{loan_id}/restructurings",
     status_code=status.HTTP_201_CREATED,
     dependencies=[Writer],
-    responses={200: {"description": "The same restructuring again: the answer it was first given"}},
+    responses={
+        **problems(401, 403, 404, 409, 422),
+        200: {"description": "The same restructuring again: the answer it was first given", "model": RestructuringOut},
+    },
+    operation_id="restructureLoan",
+    response_model=RestructuringOut,
 )
 async def restructure(
     loan_id: str,

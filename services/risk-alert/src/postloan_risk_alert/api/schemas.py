@@ -9,19 +9,20 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from postloan_common.contracts.common import Id, Money
+from postloan_common.web.openapi import DecimalText
 
 
 class LoanRiskOut(BaseModel):
     loan_id: str
     customer_id: str
     score: int | None
-    pd: Decimal | None
+    pd: DecimalText | None
     grade: str | None
     reason_codes: list[str]
     model_version: str | None
     classification: str
     ifrs9_stage: int
-    ecl: Decimal
+    ecl: DecimalText
     classification_reason: str | None
     in_observation: bool
     dpd: int
@@ -32,22 +33,41 @@ class CustomerRiskOut(BaseModel):
     customer_id: str
     segment: str
     score: int | None
-    pd: Decimal | None
+    pd: DecimalText | None
     grade: str | None
     reason_codes: list[str]
     model_version: str | None
     loan_count: int
-    outstanding: Decimal
-    npl_outstanding: Decimal
+    outstanding: DecimalText
+    npl_outstanding: DecimalText
     max_dpd: int
-    debt_ratio: Decimal | None
-    current_ratio: Decimal | None
-    interest_coverage: Decimal | None
-    revenue_change: Decimal | None
+    debt_ratio: DecimalText | None
+    current_ratio: DecimalText | None
+    interest_coverage: DecimalText | None
+    revenue_change: DecimalText | None
 
 
 class AssessmentIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "customer_id": "C-2001",
+                    "period_end": "2026-06-30",
+                    "currency": "CNY",
+                    "revenue": "5200000.00",
+                    "profit": "310000.00",
+                    "total_assets": "8800000.00",
+                    "total_liabilities": "5100000.00",
+                    "current_assets": "2600000.00",
+                    "current_liabilities": "1900000.00",
+                    "operating_cash_flow": "420000.00",
+                    "interest_expense": "95000.00",
+                }
+            ]
+        },
+    )
 
     customer_id: Id
     period_end: date
@@ -66,7 +86,7 @@ class AssessmentOut(BaseModel):
     id: int
     customer_id: str
     period_end: date
-    ratios: dict[str, Decimal | None]
+    ratios: dict[str, DecimalText | None]
     alerts_raised: int
 
 
@@ -74,7 +94,24 @@ Severity = Literal["low", "medium", "high", "critical"]
 
 
 class RuleIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "rule_id": "grade-e-and-overdue",
+                    "name": "Grade E and overdue",
+                    "condition": {
+                        "all": [
+                            {"feature": "grade", "op": "in", "value": ["E"]},
+                            {"feature": "dpd", "op": ">", "value": 0},
+                        ]
+                    },
+                    "severity": "high",
+                }
+            ]
+        },
+    )
 
     rule_id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:\-]+$")
     name: str = Field(min_length=1, max_length=200)
@@ -88,7 +125,24 @@ class RuleIn(BaseModel):
 
 
 class RuleUpdate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "name": "Grade E and overdue",
+                    "condition": {
+                        "all": [
+                            {"feature": "grade", "op": "in", "value": ["E"]},
+                            {"feature": "dpd", "op": ">", "value": 0},
+                        ]
+                    },
+                    "severity": "critical",
+                    "enabled": True,
+                }
+            ]
+        },
+    )
 
     name: str = Field(min_length=1, max_length=200)
     description: str = Field("", max_length=2000)
@@ -151,13 +205,17 @@ class AlertsOut(BaseModel):
 
 
 class AlertActionIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"note": "Called the customer; repayment plan agreed"}]}
+    )
 
     note: str | None = Field(None, max_length=500)
 
 
 class AssignIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"assignee": "risk-officer-3", "note": "Corporate book"}]}
+    )
 
     assignee: str = Field(min_length=1, max_length=200)
     note: str | None = Field(None, max_length=500)
