@@ -21,7 +21,7 @@ from postloan_crm.store import agents as agent_rows
 from postloan_crm.store import cases as case_rows
 from postloan_crm.store.access import visible_cases
 
-router = APIRouter(tags=["cases"])
+router = APIRouter()
 Supervisors = Depends(require_roles("supervisor", "admin"))
 Supervisor = Annotated[Caller, Depends(caller_with("supervisor", "admin"))]
 Agent = Annotated[Caller, Depends(caller_with("collector", "supervisor", "admin"))]
@@ -29,7 +29,11 @@ QUEUE = "^(automated|phone|senior|field|recovery)$"
 
 
 @router.get(
-    "/cases", operation_id="listCases", response_model_exclude_unset=True, responses=problems(400, 401, 403, 422)
+    "/cases",
+    operation_id="listCases",
+    tags=["cases"],
+    response_model_exclude_unset=True,
+    responses=problems(400, 401, 403, 422),
 )
 async def list_cases(
     session: DbSession,
@@ -59,7 +63,11 @@ async def list_cases(
 
 
 @router.get(
-    "/cases/{case_id}", operation_id="getCase", response_model_exclude_unset=True, responses=problems(401, 403, 404)
+    "/cases/{case_id}",
+    operation_id="getCase",
+    tags=["cases"],
+    response_model_exclude_unset=True,
+    responses=problems(401, 403, 404),
 )
 async def get_case(case_id: str, session: DbSession, caller: Reader) -> CaseDetailOut:
     """A case with its timeline and promises."""
@@ -73,6 +81,7 @@ async def get_case(case_id: str, session: DbSession, caller: Reader) -> CaseDeta
 @router.post(
     "/cases/{case_id}/assign",
     operation_id="assignCase",
+    tags=["cases"],
     response_model_exclude_unset=True,
     responses=problems(401, 403, 404, 409, 422),
 )
@@ -106,6 +115,7 @@ async def assign_case(
     "/cases/{case_id}/promises",
     status_code=status.HTTP_201_CREATED,
     operation_id="addPromise",
+    tags=["cases"],
     response_model_exclude_unset=True,
     responses=problems(401, 403, 404, 409, 422),
 )
@@ -148,7 +158,13 @@ async def add_promise(
     return PromiseOut.model_validate(plain(promise))
 
 
-@router.get("/agents", operation_id="listAgents", response_model_exclude_unset=True, responses=problems(401, 403))
+@router.get(
+    "/agents",
+    operation_id="listAgents",
+    tags=["agents"],
+    response_model_exclude_unset=True,
+    responses=problems(401, 403),
+)
 async def list_agents(session: DbSession, _: Reader) -> Page[AgentOut]:
     """Collection agents and their queues (one page: every agent)."""
     return Page[AgentOut].model_validate({"items": plain(await agent_rows.list_agents(session)), "next_cursor": None})
@@ -158,6 +174,7 @@ async def list_agents(session: DbSession, _: Reader) -> Page[AgentOut]:
     "/agents/{agent_id}",
     dependencies=[Supervisors],
     operation_id="putAgent",
+    tags=["agents"],
     response_model_exclude_unset=True,
     responses=problems(401, 403, 422),
 )
