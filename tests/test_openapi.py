@@ -71,7 +71,8 @@ def _responses(spec: dict[str, Any], where: str, op: dict[str, Any]) -> list[str
         content = response.get("content", {})
         if status.startswith("2") and status != "204":
             if JSON in content:
-                reason = untyped(spec, content[JSON].get("schema", {}))
+                schema = content[JSON].get("schema", {})
+                reason = untyped(spec, schema) or _not_a_page(spec, schema)
                 if reason:
                     found.append(f"{where} {status}: {reason}")
             elif not FILE_TYPES & content.keys():
@@ -79,6 +80,14 @@ def _responses(spec: dict[str, Any], where: str, op: dict[str, Any]) -> list[str
         elif status[0] in "45" and PROBLEM_JSON not in content:
             found.append(f"{where} {status}: error response is not problem+json")
     return found
+
+
+def _not_a_page(spec: dict[str, Any], schema: dict[str, Any]) -> str | None:
+    # Lists share one page shape: a body with `items` also carries `next_cursor`.
+    properties = _resolve(spec, schema).get("properties", {})
+    if "items" in properties and "next_cursor" not in properties:
+        return "a list without next_cursor (answer Page[Item])"
+    return None
 
 
 def _request_body(spec: dict[str, Any], where: str, op: dict[str, Any]) -> list[str]:

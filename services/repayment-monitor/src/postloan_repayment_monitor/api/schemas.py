@@ -353,6 +353,7 @@ class NonBusinessDaysOut(BaseModel):
     to: date
     weekend_days: list[str]
     items: list[NonBusinessDayOut]
+    next_cursor: str | None = None  # the shared page shape; the range is one page
 
 
 class CloseDayOut(BaseModel):

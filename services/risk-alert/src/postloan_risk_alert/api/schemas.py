@@ -171,6 +171,7 @@ class RuleOut(BaseModel):
 
 class RulesOut(BaseModel):
     items: list[RuleOut]
+    next_cursor: str | None = None  # the shared page shape; every item fits one page
 
 
 class AlertHistoryOut(BaseModel):
@@ -233,6 +234,7 @@ class ModelOut(BaseModel):
 
 class ModelsOut(BaseModel):
     items: list[ModelOut]
+    next_cursor: str | None = None  # the shared page shape; every item fits one page
 
 
 class PerformanceOut(BaseModel):
