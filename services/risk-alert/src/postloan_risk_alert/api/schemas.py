@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from postloan_common.contracts.common import Id, Money
 from postloan_common.web.openapi import DecimalText
@@ -47,6 +47,19 @@ class CustomerRiskOut(BaseModel):
     revenue_change: DecimalText | None
 
 
+# The assessments table keeps amounts as NUMERIC(18, 2): a larger figure is a 422, not a database error.
+MAX_AMOUNT = Decimal("9999999999999999.99")
+
+
+def _fits_column(value: Decimal) -> Decimal:
+    if abs(value) > MAX_AMOUNT:
+        raise ValueError(f"must be at most {MAX_AMOUNT} in size")
+    return value
+
+
+Amount = Annotated[Money, AfterValidator(_fits_column)]
+
+
 class AssessmentIn(BaseModel):
     model_config = ConfigDict(
         extra="forbid",
@@ -72,14 +85,14 @@ class AssessmentIn(BaseModel):
     customer_id: Id
     period_end: date
     currency: str = Field("CNY", pattern=r"^[A-Z]{3}$")
-    revenue: Money
+    revenue: Amount
     profit: Decimal = Field(max_digits=18, decimal_places=2)
-    total_assets: Money
-    total_liabilities: Money
-    current_assets: Money
-    current_liabilities: Money
+    total_assets: Amount
+    total_liabilities: Amount
+    current_assets: Amount
+    current_liabilities: Amount
     operating_cash_flow: Decimal = Field(max_digits=18, decimal_places=2)
-    interest_expense: Money = Decimal(0)
+    interest_expense: Amount = Decimal(0)
 
 
 class AssessmentOut(BaseModel):
