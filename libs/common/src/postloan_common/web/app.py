@@ -20,6 +20,7 @@ from postloan_common.web import health, metrics
 from postloan_common.web.auth import TokenVerifier
 from postloan_common.web.limits import BodyLimitMiddleware
 from postloan_common.web.metrics import MetricsMiddleware, route_template
+from postloan_common.web.openapi import camel_operation_id, install_openapi
 from postloan_common.web.problems import (
     CORRELATION_ID_KEY,
     PROBLEM_RESPONSES,
@@ -53,7 +54,9 @@ def create_app(
         version=version,
         lifespan=_lifespan(settings=settings, on_startup=on_startup, on_shutdown=on_shutdown),
         responses=PROBLEM_RESPONSES,
+        generate_unique_id_function=camel_operation_id,
     )
+    install_openapi(app)
     app.state.settings = settings
     app.state.check_broker = check_broker
     app.state.broker_ok_until = 0.0

@@ -50,7 +50,7 @@ class ProblemDetails(BaseModel):
 PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
     "4XX": {
         "description": "Client error, as an RFC 9457 problem document",
-        "content": {PROBLEM_JSON: {"schema": ProblemDetails.model_json_schema()}},
+        "content": {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/ProblemDetails"}}},
     }
 }
 

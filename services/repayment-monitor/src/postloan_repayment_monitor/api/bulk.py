@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from postloan_common.logging import get_logger
 from postloan_common.web import CorrelationId, CurrentPrincipal, DbSession, ProblemError, require_roles
+from postloan_common.web.openapi import problems
 from postloan_repayment_monitor.api.deps import Buckets, ServiceConfig
 from postloan_repayment_monitor.domain.rules import BucketScheme
 from postloan_repayment_monitor.service import audit, bulk
@@ -124,7 +125,14 @@ async def _run_job(
         await _remove(path)
 
 
-@router.post("/loans/bulk", response_model=BulkAccepted, status_code=status.HTTP_202_ACCEPTED, dependencies=[Writer])
+@router.post(
+    "/loans/bulk",
+    response_model=BulkAccepted,
+    status_code=status.HTTP_202_ACCEPTED,
+    dependencies=[Writer],
+    operation_id="submitLoanBatch",
+    responses=problems(401, 403, 400, 413, 415, 422),
+)
 async def submit_bulk(
     request: Request,
     response: Response,
@@ -181,7 +189,13 @@ async def submit_bulk(
     return {"job_id": job_id, "status": "running", "status_url": status_url}
 
 
-@router.get("/loans/bulk/{job_id}", response_model=BulkJobOut, dependencies=[Writer])
+@router.get(
+    "/loans/bulk/{job_id}",
+    response_model=BulkJobOut,
+    dependencies=[Writer],
+    operation_id="getLoanBatch",
+    responses=problems(401, 403, 404),
+)
 async def bulk_status(job_id: str, session: DbSession) -> dict[str, Any]:
     """Progress of a bulk job: counts so far and the first rejected lines with their reasons."""
     job = await bulk.get_job(session, job_id=job_id)

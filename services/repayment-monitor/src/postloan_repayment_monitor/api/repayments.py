@@ -7,8 +7,10 @@ from typing import Any
 from fastapi import APIRouter, Depends, Response, status
 
 from postloan_common.web import CorrelationId, CurrentPrincipal, DbSession, require_roles
+from postloan_common.web.openapi import problems
 from postloan_repayment_monitor.api.deps import Buckets, ServiceConfig
 from postloan_repayment_monitor.api.problems import refusal_problem
+from postloan_repayment_monitor.api.results import RepaymentOut, ReversalOut
 from postloan_repayment_monitor.api.schemas import RepaymentIn, ReversalIn
 from postloan_repayment_monitor.domain.refusal import Refusal
 from postloan_repayment_monitor.service import audit, metrics
@@ -28,7 +30,12 @@ Writer = Depends(require_roles("system", "admin"))
     "/loans/{loan_id}/repayments",
     status_code=status.HTTP_201_CREATED,
     dependencies=[Writer],
-    responses={200: {"description": "The same repayment again: the answer it was first given"}},
+    responses={
+        **problems(401, 403, 404, 409, 422),
+        200: {"description": "The same repayment again: the answer it was first given", "model": RepaymentOut},
+    },
+    operation_id="postRepayment",
+    response_model=RepaymentOut,
 )
 async def post_repayment(
     loan_id: str,
@@ -66,7 +73,13 @@ async def post_repayment(
         return result.result
 
 
-@router.post("/repayments/{repayment_id}/reversal", dependencies=[Writer])
+@router.post(
+    "/repayments/{repayment_id}/reversal",
+    dependencies=[Writer],
+    operation_id="reverseRepayment",
+    responses=problems(401, 403, 404, 409, 422),
+    response_model=ReversalOut,
+)
 async def reverse(
     repayment_id: str,
     session: DbSession,

@@ -8,8 +8,10 @@ from fastapi import APIRouter, Depends, Response, status
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from postloan_common.web import CorrelationId, CurrentPrincipal, DbSession, require_roles
+from postloan_common.web.openapi import problems
 from postloan_repayment_monitor.api.deps import Buckets, ServiceConfig
 from postloan_repayment_monitor.api.problems import refusal_problem
+from postloan_repayment_monitor.api.results import RestructuringOut
 from postloan_repayment_monitor.api.schemas import AnnualRate, Day, Id, InstallmentIn, PositiveAmount, TermsIn
 from postloan_repayment_monitor.domain.ledger import Scheduled
 from postloan_repayment_monitor.domain.refusal import Refusal
@@ -26,7 +28,21 @@ Writer = Depends(require_roles("system", "admin"))
 class RestructuringIn(BaseModel):
     """The fields of a `loan-restructured` event but `loan_id`, which is in the path."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "restructure_id": "RS-3001",
+                    "restructured_on": "2026-06-01",
+                    "reason": "hardship: income loss",
+                    "outstanding_principal": "8000.00",
+                    "annual_rate": "0.08",
+                    "terms": {"method": "equal_principal", "months": 24, "first_due_date": "2026-07-01"},
+                }
+            ]
+        },
+    )
 
     restructure_id: Id
     restructured_on: Day
@@ -63,7 +79,12 @@ def to_command(loan_id: str, body: RestructuringIn) -> Restructure:
     "/loans/{loan_id}/restructurings",
     status_code=status.HTTP_201_CREATED,
     dependencies=[Writer],
-    responses={200: {"description": "The same restructuring again: the answer it was first given"}},
+    responses={
+        **problems(401, 403, 404, 409, 422),
+        200: {"description": "The same restructuring again: the answer it was first given", "model": RestructuringOut},
+    },
+    operation_id="restructureLoan",
+    response_model=RestructuringOut,
 )
 async def restructure(
     loan_id: str,

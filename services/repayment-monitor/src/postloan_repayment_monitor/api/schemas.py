@@ -9,6 +9,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StringConstraints
 
 from postloan_common.contracts import Rate
+from postloan_common.web.openapi import DecimalText
 from postloan_repayment_monitor.service.booking_input import (  # noqa: F401 - shared with the bulk load
     MAX_AMOUNT,
     Amount,
@@ -26,6 +27,21 @@ from postloan_repayment_monitor.service.booking_input import (  # noqa: F401 - s
 
 
 class RepaymentIn(_In):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "repayment_id": "R-2001",
+                    "amount": "1066.19",
+                    "value_date": "2026-02-15",
+                    "channel": "bank_transfer",
+                    "currency": "CNY",
+                }
+            ]
+        },
+    )
+
     repayment_id: Id
     amount: PositiveAmount
     value_date: Day
@@ -34,14 +50,20 @@ class RepaymentIn(_In):
 
 
 class ReversalIn(_In):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"reason": "returned by the bank"}]})
+
     reason: Annotated[str, StringConstraints(min_length=1, max_length=500)] = "reversed"
 
 
 class AdvanceIn(_In):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"to": "2026-03-01"}]})
+
     to: Day
 
 
 class CloseDayIn(_In):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"business_date": "2026-02-15"}]})
+
     # When given, closing is only done if this is the current business date (safe retries).
     business_date: date | None = None
 
@@ -51,6 +73,24 @@ ComponentName = Literal["penalty", "fee", "interest", "principal"]
 
 class ProductIn(_In):
     """A product's full configuration (PUT replaces it; GET returns the same shape)."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "waterfall": "installment_first",
+                    "component_order": ["penalty", "fee", "interest", "principal"],
+                    "penalty_annual_rate": None,
+                    "penalty_multiplier": "1.5",
+                    "grace_days": 3,
+                    "overpayment": "credit",
+                    "due_offsets": [3, 0],
+                    "shift_due_dates": True,
+                }
+            ]
+        },
+    )
 
     waterfall: Literal["installment_first", "component_first"]
     component_order: list[ComponentName] = Field(min_length=4, max_length=4)
@@ -68,8 +108,8 @@ class ProductOut(BaseModel):
     configured: bool
     waterfall: str
     component_order: list[str]
-    penalty_annual_rate: Decimal | None
-    penalty_multiplier: Decimal
+    penalty_annual_rate: DecimalText | None
+    penalty_multiplier: DecimalText
     grace_days: int
     overpayment: str
     due_offsets: list[int]
@@ -84,17 +124,17 @@ class ProductsOut(BaseModel):
 
 
 class Amounts(BaseModel):
-    principal: Decimal
-    interest: Decimal
-    fee: Decimal
-    penalty: Decimal
-    total: Decimal
+    principal: DecimalText
+    interest: DecimalText
+    fee: DecimalText
+    penalty: DecimalText
+    total: DecimalText
 
 
 class NextDue(BaseModel):
     seq: int
     due_date: date
-    amount: Decimal
+    amount: DecimalText
 
 
 class LoanOut(BaseModel):
@@ -103,8 +143,8 @@ class LoanOut(BaseModel):
     product: str
     branch: str
     currency: str
-    principal: Decimal
-    annual_rate: Decimal
+    principal: DecimalText
+    annual_rate: DecimalText
     disbursed_on: date
     status: str
     business_date: date
@@ -112,8 +152,8 @@ class LoanOut(BaseModel):
     bucket: str
     outstanding: Amounts
     overdue: Amounts
-    penalty: Decimal
-    credit_balance: Decimal
+    penalty: DecimalText
+    credit_balance: DecimalText
     next_due: NextDue | None
     closed_on: date | None
 
@@ -145,8 +185,8 @@ class WorkItem(BaseModel):
     dpd: int
     bucket: str
     oldest_unpaid_due: date | None
-    outstanding_principal: Decimal
-    overdue_amount: Decimal
+    outstanding_principal: DecimalText
+    overdue_amount: DecimalText
 
 
 class WorkListOut(BaseModel):
@@ -196,6 +236,10 @@ DayKindName = Literal["holiday", "working_day"]
 class CalendarDayIn(_In):
     """A holiday, or (`working_day`) a weekend day that is a business day."""
 
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"name": "Spring Festival", "kind": "holiday"}]}
+    )
+
     name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
     kind: DayKindName = "holiday"
 
@@ -233,6 +277,7 @@ class NonBusinessDaysOut(BaseModel):
     to: date
     weekend_days: list[str]
     items: list[NonBusinessDayOut]
+    next_cursor: str | None = None  # the shared page shape; the range is one page
 
 
 class CloseDayOut(BaseModel):

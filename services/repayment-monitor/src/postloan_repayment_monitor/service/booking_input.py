@@ -67,6 +67,25 @@ class TermsIn(_In):
 
 
 class LoanIn(_In):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "loan_id": "L-1001",
+                    "customer_id": "C-1001",
+                    "product": "consumer",
+                    "branch": "SH-01",
+                    "currency": "CNY",
+                    "principal": "12000.00",
+                    "annual_rate": "0.12",
+                    "disbursed_on": "2026-01-15",
+                    "terms": {"method": "annuity", "months": 12, "first_due_date": "2026-02-15"},
+                }
+            ]
+        },
+    )
+
     loan_id: Id
     customer_id: Id
     product: Id
