@@ -136,15 +136,14 @@ def test_request_examples_are_valid_bodies(spec):
     service_spec(spec)  # sets the environment an app needs to build
     app = importlib.import_module(f"{spec.package}.main").create_app()
     checked = 0
-    for route in _api_routes(app.routes):
-        if route.body_field is None:
-            continue
+    with_bodies = [route for route in _api_routes(app.routes) if route.body_field is not None]
+    for route in with_bodies:
         adapter = TypeAdapter(route.body_field.field_info.annotation)
         schema = adapter.json_schema()
         for example in _examples(schema, schema):
             adapter.validate_python(example)
             checked += 1
-    assert checked
+    assert checked or not with_bodies, "no request body carries an example"
 
 
 def _api_routes(routes: Any) -> Iterator[APIRoute]:

@@ -42,7 +42,7 @@ def conditions(service: dict[str, Any]) -> dict[str, str]:
 
 
 def test_compose_file_validates(compose_config: dict[str, Any]) -> None:
-    expected = {"postgres", "kafka", "topics", "prometheus", "grafana"}
+    expected = {"postgres", "kafka", "kafka-acls", "topics", "prometheus", "grafana"}
     for spec in SERVICES:
         expected |= {f"{spec.name}-migrate", f"{spec.name}-api", f"{spec.name}-worker"}
     assert set(compose_config["services"]) == expected
@@ -77,6 +77,13 @@ def test_kafka_is_apache_kafka_in_kraft_mode_pinned(compose_config: dict[str, An
     assert set(env["KAFKA_PROCESS_ROLES"].split(",")) == {"broker", "controller"}
     assert "zookeeper" not in str(compose_config).lower()
     assert env["KAFKA_AUTO_CREATE_TOPICS_ENABLE"] == "false", "topics come from the topics one-shot"
+    # Clients reach the broker only over SASL_SSL; nobody without an ACL may do anything.
+    listeners = dict(pair.split(":") for pair in env["KAFKA_LISTENER_SECURITY_PROTOCOL_MAP"].split(","))
+    published = {a.split("://")[0] for a in env["KAFKA_ADVERTISED_LISTENERS"].split(",")}
+    assert {listeners[name] for name in published} == {"SASL_SSL"}
+    assert env["KAFKA_SASL_ENABLED_MECHANISMS"] == "SCRAM-SHA-512"
+    assert env["KAFKA_ALLOW_EVERYONE_IF_NO_ACL_FOUND"] == "false"
+    assert env["KAFKA_AUTHORIZER_CLASS_NAME"].endswith("StandardAuthorizer")
 
 
 def test_every_image_is_pinned(compose_config: dict[str, Any]) -> None:
@@ -127,6 +134,11 @@ def test_service_commands_health_checks_and_order(compose_config: dict[str, Any]
         env = long_running["environment"]
         assert env["KAFKA_BOOTSTRAP_SERVERS"] == "kafka:9092"
         assert env["KAFKA_IDEMPOTENT_PRODUCER"] == "true"
+        # Each service logs in as its own principal over SASL_SSL (issue 13 item 12).
+        assert env["KAFKA_SECURITY_PROTOCOL"] == "SASL_SSL"
+        assert env["KAFKA_SASL_MECHANISM"] == "SCRAM-SHA-512"
+        assert env["KAFKA_SASL_USERNAME"] == spec.name
+        assert env["KAFKA_SSL_CAFILE"] == "/etc/postloan/kafka-tls/ca.pem"
         assert env["POSTLOAN_ENV"] == "production"
         database_url = env[f"{spec.env_prefix}DATABASE_URL"]
         role = spec.name.replace("-", "_")
@@ -149,17 +161,21 @@ def test_every_one_shot_is_awaited_by_a_long_running_service(compose_config: dic
     # with service_completed_successfully.
     services = compose_config["services"]
     one_shots = {name for name, s in services.items() if s.get("restart") == "no"}
-    assert one_shots == {"topics", *(f"{s.name}-migrate" for s in SERVICES)}
+    assert one_shots == {"kafka-acls", "topics", *(f"{s.name}-migrate" for s in SERVICES)}
     awaited = {
         dep
         for name, service in services.items()
-        if name.endswith(LONG_RUNNING_SUFFIXES)
+        if name.endswith(LONG_RUNNING_SUFFIXES) or name == "topics"
         for dep, condition in conditions(service).items()
         if condition == "service_completed_successfully"
     }
     assert one_shots <= awaited
     assert services["topics"]["command"] == ["postloan", "topics"]
-    assert conditions(services["topics"]) == {"kafka": "service_healthy"}
+    assert conditions(services["topics"]) == {
+        "kafka": "service_healthy",
+        "kafka-acls": "service_completed_successfully",
+    }
+    assert services["topics"]["environment"]["KAFKA_SASL_USERNAME"] == "admin"
 
 
 def test_prometheus_scrapes_every_api_and_worker(deploy: ModuleType, compose_config: dict[str, Any]) -> None:
@@ -191,7 +207,10 @@ def test_grafana_is_provisioned(deploy: ModuleType, compose_config: dict[str, An
 
 
 def test_every_bind_mount_exists(deploy: ModuleType, compose_config: dict[str, Any]) -> None:
+    # The Kafka TLS files are made by `make compose-env` (tests/deploy/test_compose_env.py), not committed.
+    generated = deploy.REPO / ".devstack" / "kafka-tls"
     for name, service in compose_config["services"].items():
         for volume in service.get("volumes", []):
-            if volume["type"] == "bind":
-                assert deploy.Path(volume["source"]).exists(), f"{name}: {volume['source']} does not exist"
+            source = deploy.Path(volume["source"]) if volume["type"] == "bind" else None
+            if source is not None and not source.is_relative_to(generated):
+                assert source.exists(), f"{name}: {volume['source']} does not exist"

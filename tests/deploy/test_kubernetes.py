@@ -12,7 +12,7 @@ import pytest
 from pydantic import AliasChoices
 
 from postloan_common.catalog import SERVICES, ServiceSpec
-from postloan_common.settings import ServiceSettings
+from postloan_common.settings import KafkaSecuritySettings, ServiceSettings
 
 # The oldest Kubernetes still commonly run, and the newest the validator knows (its default).
 KUBERNETES_VERSIONS = ("1.29.0", None)
@@ -41,6 +41,11 @@ def settings_variables(spec: ServiceSpec) -> set[str]:
         else:
             names.add(f"{spec.env_prefix}{field_name}".upper())
     return names
+
+
+def kafka_security_variables() -> set[str]:
+    """The KAFKA_* client security variables every process reads (KafkaSecuritySettings)."""
+    return {f"KAFKA_{name}".upper() for name in KafkaSecuritySettings.model_fields}
 
 
 def container_variables(container: dict[str, Any], objects: list[dict[str, Any]]) -> set[str]:
@@ -101,7 +106,7 @@ def test_service_workloads(k8s_objects: dict[str, list[dict[str, Any]]], overlay
     assert job_c["command"] == ["alembic", "-c", f"/app/services/{spec.name}/alembic.ini", "upgrade", "head"]
     assert pod_spec(job)["restartPolicy"] == "Never"
 
-    accepted = settings_variables(spec) | IMAGE_ONLY_VARIABLES
+    accepted = settings_variables(spec) | kafka_security_variables() | IMAGE_ONLY_VARIABLES
     for obj, container in ((api, api_c), (worker, worker_c), (job, job_c)):
         pod = pod_spec(obj)
         assert container["image"] == image, "one image per service"
@@ -121,10 +126,20 @@ def test_service_workloads(k8s_objects: dict[str, list[dict[str, Any]]], overlay
         secrets = {e["name"]: e["valueFrom"]["secretKeyRef"] for e in container["env"] if "valueFrom" in e}
         # Migrations connect as the owner role, the services as the runtime role.
         url_key = "owner-url" if obj["kind"] == "Job" else "url"
+        # The API and the worker log in to the broker as the service's own principal; migrations do not.
+        kafka = (
+            {} if obj["kind"] == "Job" else {"KAFKA_SASL_PASSWORD": {"name": f"{spec.name}-kafka", "key": "password"}}
+        )
         assert secrets == {
             "POSTLOAN_JWT_PUBLIC_KEY": {"name": "postloan-jwt", "key": "public-key"},
+            **kafka,
             f"{spec.env_prefix}DATABASE_URL": {"name": f"{spec.name}-database", "key": url_key},
         }
+        if obj["kind"] != "Job":
+            assert {"name": "KAFKA_SASL_USERNAME", "value": spec.name} in container["env"]
+            assert {"name": "kafka-ca", "mountPath": "/etc/postloan/kafka-tls", "readOnly": True} in container[
+                "volumeMounts"
+            ]
 
 
 @pytest.mark.parametrize("spec", SERVICES, ids=lambda s: s.name)

@@ -89,6 +89,8 @@ def service_env(platform: Platform, compose: dict[str, Any], service: str) -> di
         local = local.replace("@postgres:5432/", f"@127.0.0.1:{platform.postgres.port}/")
         env[name] = local.replace("kafka:9092", platform.broker.bootstrap)
     env["KAFKA_IDEMPOTENT_PRODUCER"] = "false"  # Tansu cannot do InitProducerId (docs/operations.md)
+    # Tansu has no SASL or TLS; the broker side of compose's SASL_SSL is not what this test runs.
+    env["KAFKA_SECURITY_PROTOCOL"] = "PLAINTEXT"
     return env
 
 
@@ -139,6 +141,8 @@ def platform(compose_source: dict[str, Any]) -> Iterator[Platform]:
     variables = {"POSTGRES_PASSWORD": secrets.token_hex(24), "POSTLOAN_JWT_PUBLIC_KEY": public_key_of(ISSUER_KEY)}
     variables |= {f"{s.env_prefix}DB_PASSWORD": secrets.token_hex(16) for s in SERVICES}
     variables |= {f"{s.env_prefix}APP_DB_PASSWORD": secrets.token_hex(16) for s in SERVICES}
+    variables |= {f"{s.env_prefix}KAFKA_PASSWORD": secrets.token_hex(16) for s in SERVICES}
+    variables["KAFKA_ADMIN_PASSWORD"] = secrets.token_hex(16)
     postgres = EmbeddedPostgres(tmp / "pg").start()
     broker: Tansu | None = None
     platform: Platform | None = None

@@ -72,26 +72,37 @@ async def test_a_replayed_dead_letter_is_applied_once_however_often_it_is_replay
         assert letter.summary()["consumer"] == name and letter.summary()["original_topic"] == topic
         assert letter.summary()["reason"] and "bug" in str(letter.summary()["reason"])
 
-        broken = False  # the fix is deployed
-
         def url_for(consumer_name: str) -> str | None:
             return url if consumer_name == name else None
 
-        [first] = await replay(devstack.kafka_bootstrap, topic, url_for=url_for, actor="test", event_id=event.id)
+        # Replayed before the fix: it fails again and becomes a second dead letter; the consumer lives on.
+        [early] = await replay(devstack.kafka_bootstrap, topic, url_for=url_for, actor="test", event_id=event.id)
+        assert early.replayed, early.detail
+
+        async def dead_lettered_twice():
+            letters = await read_dead_letters(devstack.kafka_bootstrap, topic, idle_ms=300)
+            return letters if len(letters) == 2 else None
+
+        await wait_until(dead_lettered_twice, timeout=60, what="the failing replay to be dead-lettered again")
+        assert all(not t.done() for t in tasks), "a replayed event that fails again stopped the consumer"
+
+        broken = False  # the fix is deployed
+        first, skipped = await replay(devstack.kafka_bootstrap, topic, url_for=url_for, actor="test")
         assert first.replayed, first.detail
+        assert not skipped.replayed, "the second dead letter of the same event is not sent as well"
 
         async def applied():
             async with sessions() as session:
                 return (await state(session))["balances"].get("a") == Decimal("5.00")
 
         await wait_until(applied, timeout=60, what="the replayed event to be applied")
-        [second] = await replay(devstack.kafka_bootstrap, dlt_name(topic), url_for=url_for, actor="test")
-        assert not second.replayed, "an applied event is not sent again"
+        again = await replay(devstack.kafka_bootstrap, dlt_name(topic), url_for=url_for, actor="test")
+        assert len(again) == 2 and not any(o.replayed for o in again), "an applied event is not sent again"
         await asyncio.sleep(2)  # time enough for a second application to show
         async with sessions() as session:
             assert (await state(session))["ledger"] == 1
             audits = (await session.execute(text("SELECT actor, action, subject FROM audit_log"))).all()
-        assert [tuple(a) for a in audits] == [("test", "dlt.replay", f"{topic}/{event.id}")]
+        assert [tuple(a) for a in audits] == [("test", "dlt.replay", f"{topic}/{event.id}")] * 2
         assert all(not t.done() for t in tasks), "the consumer or the relay stopped"
     finally:
         stop.set()
