@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from postloan_common.contracts import (
     Allocation,
+    Bucket,
     DelinquencyChangedV1,
     LoanClosedV1,
     LoanCuredV1,
@@ -231,19 +232,21 @@ def _apply(batch: _Batch, file: LoanFile, command: PostRepayment) -> dict[str, A
         after = file.replay(batch.business_date)
     batch.ledgers[file.loan_id] = after
     outcome = posting_outcome(after, command.repayment_id, buckets=batch.buckets)
+    # Not validated again: every field is a checked command field, a stored loan field or a figure of
+    # the posting (two-place, non-negative Decimals, DPD ≥ 0, a bucket of the scheme).
     batch.events.add(
-        PaymentReceivedV1(
+        PaymentReceivedV1.model_construct(
             loan_id=file.loan_id,
             customer_id=file.row.customer_id,
             repayment_id=command.repayment_id,
             amount=command.amount,
             currency=file.row.currency,
             value_date=command.value_date,
-            allocation=Allocation(**outcome.allocation),
+            allocation=Allocation.model_construct(**outcome.allocation),
             outstanding_after=outcome.outstanding,
             overdue_after=outcome.overdue,
             dpd_after=outcome.dpd,
-            bucket_after=outcome.bucket,
+            bucket_after=Bucket(outcome.bucket),
         ),
         loan_id=file.loan_id,
     )
