@@ -34,6 +34,8 @@ from postloan_repayment_monitor.domain.ledger import (
 from postloan_repayment_monitor.domain.money import ZERO, cents
 from postloan_repayment_monitor.domain.rules import BucketScheme, Component, ProductRules
 
+_P, _I, _F, _N = Component.PRINCIPAL, Component.INTEREST, Component.FEE, Component.PENALTY
+
 
 @dataclass(frozen=True)
 class StoredInstallment:
@@ -62,27 +64,22 @@ def stored_ledger(
     states = []
     for row in installments:
         s = row.scheduled
-        paid = {
-            Component.PRINCIPAL: row.paid_principal,
-            Component.INTEREST: row.paid_interest,
-            Component.FEE: row.paid_fee,
-            Component.PENALTY: row.paid_penalty,
-        }
+        paid = {_P: row.paid_principal, _I: row.paid_interest, _F: row.paid_fee, _N: row.paid_penalty}
+        settled_on = row.settled_on
+        open_pif = s.principal + s.interest + s.fee - row.paid_principal - row.paid_interest - row.paid_fee
+        if settled_on is None and s.principal + s.interest + s.fee == 0:
+            settled_on = s.due_date  # as replay() has it: an all-zero installment is never owed (intake stores none)
         states.append(
             InstallmentState(
-                seq=s.seq,
-                due_date=s.due_date,
-                scheduled={Component.PRINCIPAL: s.principal, Component.INTEREST: s.interest, Component.FEE: s.fee}
-                | {Component.PENALTY: ZERO},
-                paid=paid,
-                open_pif=s.principal + s.interest + s.fee - row.paid_principal - row.paid_interest - row.paid_fee,
-                penalty_exact=row.penalty_accrued,
-                penalty=cents(row.penalty_accrued),
-                accrued_through=row.penalty_as_of,
-                # As replay() has it: an all-zero installment is never owed (intake stores no date for it).
-                settled_on=s.due_date
-                if row.settled_on is None and s.principal + s.interest + s.fee == 0
-                else row.settled_on,
+                s.seq,
+                s.due_date,
+                {_P: s.principal, _I: s.interest, _F: s.fee, _N: ZERO},
+                paid,
+                open_pif,
+                row.penalty_accrued,
+                cents(row.penalty_accrued) if row.penalty_accrued else ZERO,
+                row.penalty_as_of,
+                settled_on,
             )
         )
     return Ledger(
@@ -121,7 +118,7 @@ def apply_in_order(ledger: Ledger, payment: Payment, *, rules: ProductRules, as_
         raise ValueError(f"payment {payment.repayment_id} is valued after {as_of}")
     after = replace(
         ledger,
-        installments=[replace(i, paid=dict(i.paid), scheduled=dict(i.scheduled)) for i in ledger.installments],
+        installments=[i if i.is_clear else _copy(i) for i in ledger.installments],
         allocations=dict(ledger.allocations),
         as_of=as_of,
     )
@@ -129,6 +126,21 @@ def apply_in_order(ledger: Ledger, payment: Payment, *, rules: ProductRules, as_
     after.allocations[payment.repayment_id] = _allocate(after, payment, rules)
     _accrue_all(after, as_of)
     return after
+
+
+def _copy(inst: InstallmentState) -> InstallmentState:
+    """A copy to change; clear installments are shared instead (settled: neither accrued nor allocated to)."""
+    return InstallmentState(
+        inst.seq,
+        inst.due_date,
+        inst.scheduled,  # never changed after creation
+        dict(inst.paid),
+        inst.open_pif,
+        inst.penalty_exact,
+        inst.penalty,
+        inst.accrued_through,
+        inst.settled_on,
+    )
 
 
 @dataclass(frozen=True)

@@ -242,7 +242,7 @@ def _apply(batch: _Batch, file: LoanFile, command: PostRepayment) -> dict[str, A
             amount=command.amount,
             currency=file.row.currency,
             value_date=command.value_date,
-            allocation=Allocation.model_construct(**outcome.allocation),
+            allocation=Allocation.model_construct(None, **outcome.allocation),
             outstanding_after=outcome.outstanding,
             overdue_after=outcome.overdue,
             dpd_after=outcome.dpd,
