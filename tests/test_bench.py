@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 import pytest
 
-from bench import e2e, rest, risk
+from bench import e2e, posting_cpu, rest, risk
 from bench.__main__ import SUITES, document, run_suites
 from bench.report import Latencies, Result, at_full_scale, latency_results, percentile
 from postloan_repayment_monitor.api.schemas import LoanIn
@@ -166,3 +166,9 @@ async def test_every_suite_runs_at_a_tiny_scale(suite: str) -> None:
         assert math.isfinite(result.value) and result.value > 0, result
         assert math.isfinite(result.ceiling) and result.ceiling > 0, result
     json.dumps([r.as_dict() for r in results])
+
+
+def test_posting_cpu_paths_run() -> None:
+    posting_cpu.replayed()
+    posting_cpu.incremental()
+    assert posting_cpu.micros(posting_cpu.incremental, n=2) > 0
