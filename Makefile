@@ -43,8 +43,9 @@ format:
 schemas:
 	$(RUN) python -m postloan_common.contracts.schema_export
 
+# Every suite at full scale (about half an hour on a quiet machine); QUICK=1 for scale 0.05; SUITES="risk rest" for some.
 bench: install
-	$(RUN) python -m bench
+	$(RUN) python -m bench $(if $(QUICK),--quick) $(SUITES)
 
 # Start the platform, simulate LOANS loans over MONTHS months, write demo/management-report.{pdf,html}, stop.
 demo: install

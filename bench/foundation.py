@@ -156,7 +156,7 @@ async def _consume_rate(bootstrap: str, sessions, topic: str, n: int, group: str
 
 async def run(*, scale: float = 1.0) -> list[Result]:
     """Measure relay and consumer throughput with their raw ceilings, in one run."""
-    n = int(20_000 * scale)
+    n = max(200, int(20_000 * scale))
     stack = start_devstack()
     db = f"bench_{uuid.uuid4().hex[:8]}"
     try:

@@ -16,6 +16,15 @@ class Result:
     ceiling: float
     higher_is_better: bool = True
     detail: str = ""
+    # The issue's target for this figure in its unit; None where it names none or judges only full scale.
+    target: float | None = None
+
+    @property
+    def met(self) -> bool | None:
+        """Whether the target is reached (None without a target)."""
+        if self.target is None:
+            return None
+        return self.value >= self.target if self.higher_is_better else self.value <= self.target
 
     @property
     def ratio(self) -> float:
@@ -25,7 +34,7 @@ class Result:
         return self.ceiling / self.value if self.value else 0.0
 
     def as_dict(self) -> dict[str, object]:
-        return {**asdict(self), "ratio": round(self.ratio, 4)}
+        return {**asdict(self), "ratio": round(self.ratio, 4), "met": self.met}
 
 
 def percentile(values: Sequence[float], q: float) -> float:
@@ -62,8 +71,24 @@ class Latencies:
         return f"p50 {self.p50 * 1000:,.1f} ms, p99 {self.p99 * 1000:,.1f} ms{rate} over {self.count:,}"
 
 
-def latency_results(name: str, ours: Latencies, *, ceiling_name: str, ceiling: Latencies, detail: str) -> list[Result]:
-    """Two rows in milliseconds, `name` p50 (carrying `detail`) and p99, each beside the ceiling's same percentile."""
+def at_full_scale(target: float, scale: float) -> float | None:
+    """`target` at full scale; a target bound to the book's size is not judged on a smaller one (no extrapolation)."""
+    return target if scale >= 1.0 else None
+
+
+def latency_results(
+    name: str,
+    ours: Latencies,
+    *,
+    ceiling_name: str,
+    ceiling: Latencies,
+    detail: str,
+    p50_within: float | None = None,
+) -> list[Result]:
+    """Two rows in milliseconds, `name` p50 (carrying `detail`) and p99, each beside the ceiling's same percentile.
+
+    With `p50_within`, the p50 row's target is that many times the ceiling's p50.
+    """
     return [
         Result(
             f"{name} p{q}",
@@ -73,6 +98,7 @@ def latency_results(name: str, ours: Latencies, *, ceiling_name: str, ceiling: L
             getattr(ceiling, f"p{q}") * 1000,
             higher_is_better=False,
             detail=detail if q == 50 else "",
+            target=ceiling.p50 * 1000 * p50_within if q == 50 and p50_within is not None else None,
         )
         for q in (50, 99)
     ]
@@ -80,10 +106,18 @@ def latency_results(name: str, ours: Latencies, *, ceiling_name: str, ceiling: L
 
 def print_table(results: list[Result]) -> None:
     """Print the results as an aligned table."""
-    header = f"{'benchmark':44} {'value':>14} {'unit':10} {'raw ceiling':>14}  {'ceiling measured':36} {'ratio':>6}"
+    header = (
+        f"{'benchmark':44} {'value':>14} {'unit':10} {'raw ceiling':>14}  {'ceiling measured':36} {'ratio':>6} "
+        f"{'target':>10} {'met':4}"
+    )
     print(header)
     print("-" * len(header))
     for r in results:
-        print(f"{r.name:44} {r.value:>14,.1f} {r.unit:10} {r.ceiling:>14,.1f}  {r.ceiling_name:36} {r.ratio:>6.2f}")
+        target = f"{r.target:>10,.1f}" if r.target is not None else f"{'-':>10}"
+        met = {True: "yes", False: "NO", None: "-"}[r.met]
+        print(
+            f"{r.name:44} {r.value:>14,.1f} {r.unit:10} {r.ceiling:>14,.1f}  {r.ceiling_name:36} {r.ratio:>6.2f} "
+            f"{target} {met}"
+        )
         if r.detail:
             print(f"    {r.detail}")

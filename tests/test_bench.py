@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import random
 from collections import Counter
 from datetime import UTC, datetime, timedelta
@@ -10,8 +11,9 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 import pytest
 
-from bench import e2e, rest
-from bench.report import Latencies, latency_results, percentile
+from bench import e2e, posting_cpu, rest, risk
+from bench.__main__ import SUITES, document, run_suites
+from bench.report import Latencies, Result, at_full_scale, latency_results, percentile
 from postloan_repayment_monitor.api.schemas import LoanIn
 
 
@@ -119,3 +121,54 @@ def test_rest_targets_vary_ids_and_filters_and_repeat_for_a_seed() -> None:
     assert len(ids) > 300
     services = {e.service for e in rest.ENDPOINTS}
     assert services == set(rest.SERVICES) == set(rest.ROLE_OF)
+
+
+def test_a_target_is_met_on_the_right_side_and_only_judged_at_full_scale() -> None:
+    rate = Result("ingest", 6000.0, "/s", "raw", 40000.0, target=5000.0)
+    slow = Result("close", 40.0, "s", "raw", 20.0, higher_is_better=False, target=30.0)
+    assert (rate.met, slow.met) == (True, False)
+    assert Result("x", 1.0, "s", "raw", 1.0).met is None
+    assert slow.as_dict()["met"] is False
+    assert (at_full_scale(60.0, 1.0), at_full_scale(60.0, 0.05)) == (60.0, None)
+    ours = Latencies(count=10, p50=0.030, p99=0.2)
+    health = Latencies(count=10, p50=0.010, p99=0.05)
+    p50, p99 = latency_results("REST x", ours, ceiling_name="h", ceiling=health, detail="", p50_within=2.0)
+    assert (p50.target, p50.met, p99.target) == (pytest.approx(20.0), False, None)
+
+
+def test_risk_book_chunks_number_their_loans_apart() -> None:
+    # Every chunk once got the same ids (duplicate key in loan_features at 1M loans).
+    first, second = risk._book(50, seed=0, first=0), risk._book(50, seed=50, first=50)
+    ids = [row[0] for row in first + second]
+    assert len(set(ids)) == 100
+    assert ids[50] == "L00000050"
+
+
+def test_results_document_names_the_machine_and_commit() -> None:
+    doc = document([Result("x", 2.0, "s", "raw", 1.0, target=3.0)], scale=0.05, started_at=datetime.now(UTC))
+    assert doc["scale"] == 0.05
+    assert isinstance(doc["commit"], str) and doc["commit"]
+    assert {"platform", "cpus", "load_average"} <= set(doc["machine"])  # type: ignore[arg-type]
+    (figure,) = doc["results"]  # type: ignore[misc]
+    assert {"value", "ceiling", "ratio", "target", "met"} <= set(figure)
+    json.dumps(doc)
+
+
+# Every suite at its smallest book, so a broken bench fails CI (the figures themselves are not asserted).
+@pytest.mark.integration
+@pytest.mark.slow
+@pytest.mark.timeout(900)
+@pytest.mark.parametrize("suite", list(SUITES))
+async def test_every_suite_runs_at_a_tiny_scale(suite: str) -> None:
+    results = await run_suites({suite}, 0.001)
+    assert results, suite
+    for result in results:
+        assert math.isfinite(result.value) and result.value > 0, result
+        assert math.isfinite(result.ceiling) and result.ceiling > 0, result
+    json.dumps([r.as_dict() for r in results])
+
+
+def test_posting_cpu_paths_run() -> None:
+    posting_cpu.replayed()
+    posting_cpu.incremental()
+    assert posting_cpu.micros(posting_cpu.incremental, n=2) > 0

@@ -13,7 +13,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from postloan_common.db import driver_connection
 from postloan_repayment_monitor.domain.delinquency import days_past_due
-from postloan_repayment_monitor.domain.ledger import Ledger, Payment, Restructuring, Scheduled, replay
+from postloan_repayment_monitor.domain.incremental import StoredInstallment, stored_ledger
+from postloan_repayment_monitor.domain.ledger import AllocationLine, Ledger, Payment, Restructuring, Scheduled, replay
 from postloan_repayment_monitor.domain.rules import Component, ProductRules
 from postloan_repayment_monitor.service.products import load_rules, loan_rules
 from postloan_repayment_monitor.service.restructure_history import add_restructurings
@@ -37,6 +38,8 @@ class LoanFile:
     stored_allocations: dict[str, set[tuple[int, str, Decimal]]] = field(default_factory=dict)
     # With restructurings, `schedule` is the original schedule and `rules` carry its penalty rate.
     restructurings: tuple[Restructuring, ...] = ()
+    # The schedule in force (the installments table), which the stored state belongs to.
+    in_force: list[Scheduled] = field(default_factory=list)
 
     @property
     def loan_id(self) -> str:
@@ -50,6 +53,29 @@ class LoanFile:
             contract_rate=self.row.annual_rate,
             as_of=as_of,
             restructurings=self.restructurings,
+        )
+
+    def stored(self, as_of: date) -> Ledger:
+        """The ledger as stored, for the incremental posting path (domain.incremental)."""
+        penalty_rate = (
+            self.restructurings[-1].penalty_rate
+            if self.restructurings
+            else self.rules.penalty_rate(self.row.annual_rate)
+        )
+        return stored_ledger(
+            (StoredInstallment(s, *self.stored_installments[s.seq]) for s in self.in_force),
+            credit_balance=self.row.credit_balance,
+            penalty_rate=penalty_rate,
+            grace_days=self.rules.grace_days,
+            as_of=as_of,
+            # As stored, so persist() leaves the earlier repayments' allocations alone.
+            allocations={
+                rid: [
+                    AllocationLine(rid, seq if component != "credit" else None, component, amount)
+                    for seq, component, amount in lines
+                ]
+                for rid, lines in self.stored_allocations.items()
+            },
         )
 
     def stored_dpd(self, as_of: date) -> int:
@@ -105,6 +131,7 @@ async def load_loans(session: AsyncSession, loan_ids: Iterable[str], *, lock: bo
             closed_on=row.closed_on,
             stored_installments=stored[row.loan_id],
             stored_allocations=dict(allocated[row.loan_id]),
+            in_force=sorted(schedules[row.loan_id], key=lambda s: s.seq),
         )
         for row in rows
     }

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from postloan_common.contracts import (
     Allocation,
+    Bucket,
     DelinquencyChangedV1,
     LoanClosedV1,
     LoanCuredV1,
@@ -21,7 +22,8 @@ from postloan_common.contracts import (
     PaymentReversedV1,
 )
 from postloan_common.db import driver_connection
-from postloan_repayment_monitor.domain.ledger import Ledger, Payment, allocation_totals, fixed_by
+from postloan_repayment_monitor.domain.incremental import applies_in_order, apply_in_order, posting_outcome
+from postloan_repayment_monitor.domain.ledger import Ledger, Payment, fixed_by
 from postloan_repayment_monitor.domain.money import cents
 from postloan_repayment_monitor.domain.posting import LoanTerms, Rejection, posting_refusal
 from postloan_repayment_monitor.domain.refusal import Refusal
@@ -163,45 +165,48 @@ def _apply(batch: _Batch, file: LoanFile, command: PostRepayment) -> dict[str, A
     previous = batch.ledgers.get(file.loan_id)
     before_dpd = previous.dpd if previous is not None else file.stored_dpd(batch.business_date)
     order = max((p.order for p in file.payments), default=0) + 1
-    file.payments.append(Payment(command.repayment_id, command.amount, command.value_date, order))
-    after = file.replay(batch.business_date)
+    payment = Payment(command.repayment_id, command.amount, command.value_date, order)
+    # In value-date order (the common case) onto the stored state; otherwise the whole ledger replays.
+    base = previous if previous is not None else file.stored(batch.business_date)
+    if applies_in_order(base, payment, earlier=file.payments, restructurings=file.restructurings):
+        after = apply_in_order(base, payment, rules=file.rules, as_of=batch.business_date)
+        file.payments.append(payment)
+    else:
+        file.payments.append(payment)
+        after = file.replay(batch.business_date)
     batch.ledgers[file.loan_id] = after
-    outstanding, overdue = totals(after)
-    dpd = after.dpd
-    parts = allocation_totals(after.allocations[command.repayment_id])
-    bucket = batch.buckets.bucket_of(dpd)
+    outcome = posting_outcome(after, command.repayment_id, buckets=batch.buckets)
+    # Not validated again: every field is a checked command field, a stored loan field or a figure of
+    # the posting (two-place, non-negative Decimals, DPD ≥ 0, a bucket of the scheme).
     batch.events.add(
-        PaymentReceivedV1(
+        PaymentReceivedV1.model_construct(
             loan_id=file.loan_id,
             customer_id=file.row.customer_id,
             repayment_id=command.repayment_id,
             amount=command.amount,
             currency=file.row.currency,
             value_date=command.value_date,
-            allocation=Allocation(**parts),
-            outstanding_after=outstanding,
-            overdue_after=overdue,
-            dpd_after=dpd,
-            bucket_after=bucket,
+            allocation=Allocation.model_construct(None, **outcome.allocation),
+            outstanding_after=outcome.outstanding,
+            overdue_after=outcome.overdue,
+            dpd_after=outcome.dpd,
+            bucket_after=Bucket(outcome.bucket),
         ),
         loan_id=file.loan_id,
     )
-    _announce_changes(batch, file, before_dpd, after, dpd, outstanding, overdue)
+    _announce_changes(batch, file, before_dpd, after, outcome.dpd, outcome.outstanding, outcome.overdue)
     return {
         "repayment_id": command.repayment_id,
         "loan_id": file.loan_id,
         "amount": str(command.amount),
         "value_date": command.value_date.isoformat(),
         "posted_on": batch.business_date.isoformat(),
-        "allocation": {k: str(v) for k, v in parts.items()},
-        "lines": [
-            {"seq": line.seq, "component": line.component, "amount": str(line.amount)}
-            for line in after.allocations[command.repayment_id]
-        ],
-        "outstanding_after": str(outstanding),
-        "overdue_after": str(overdue),
-        "dpd_after": dpd,
-        "bucket_after": bucket,
+        "allocation": {k: str(v) for k, v in outcome.allocation.items()},
+        "lines": [{"seq": line.seq, "component": line.component, "amount": str(line.amount)} for line in outcome.lines],
+        "outstanding_after": str(outcome.outstanding),
+        "overdue_after": str(outcome.overdue),
+        "dpd_after": outcome.dpd,
+        "bucket_after": outcome.bucket,
         "loan_status": file.status,
     }
 
