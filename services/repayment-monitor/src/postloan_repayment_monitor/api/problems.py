@@ -1,4 +1,4 @@
-"""The one place a refusal becomes a problem+json response (docs/adr/0012-one-refusal-shape.md)."""
+"""The one place a refusal becomes a problem+json response (docs/adr/0009-one-refusal-shape.md)."""
 
 from __future__ import annotations
 
