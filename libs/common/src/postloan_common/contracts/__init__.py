@@ -62,6 +62,9 @@ from postloan_common.contracts.repayment import (
 )
 from postloan_common.contracts.risk import (
     ClassificationChangedV1,
+    ReviewCompletedV1,
+    ReviewDueV1,
+    ReviewOverdueV1,
     RiskAlertRaisedV1,
     RiskAlertResolvedV1,
     RiskScoreChangedV1,
@@ -107,6 +110,9 @@ __all__ = [
     "RepaymentMethod",
     "RepaymentPostedV1",
     "RepaymentReversedV1",
+    "ReviewCompletedV1",
+    "ReviewDueV1",
+    "ReviewOverdueV1",
     "RiskAlertRaisedV1",
     "RiskAlertResolvedV1",
     "RiskScoreChangedV1",

@@ -27,6 +27,7 @@ from postloan_risk_alert.service import models
 from postloan_risk_alert.service.alert_rules import apply_rules, evaluate_customer_rules
 from postloan_risk_alert.service.chunk_writes import write_chunk
 from postloan_risk_alert.service.model_evaluation import evaluate_and_store
+from postloan_risk_alert.service.review_scheduling import schedule_reviews
 from postloan_risk_alert.settings import Settings
 from postloan_risk_alert.store.alert_store import enabled_rules, load_alert_book
 from postloan_risk_alert.store.customers import refresh_customers, snapshot_features
@@ -48,6 +49,8 @@ class RunStats:
     alerts_raised: int = 0
     alerts_resolved: int = 0
     customers: int = 0
+    reviews_created: int = 0
+    reviews_overdue: int = 0
     seconds: float = 0.0
     phases: dict[str, float] = field(default_factory=dict)
 
@@ -134,6 +137,11 @@ async def rescore(
     stats.alerts_raised += raised
     stats.alerts_resolved += resolved
     stats.add_phase("customer_rules", t)
+    # After the alerts and classifications of the day, which are review triggers.
+    t = time.perf_counter()
+    reviewed = await schedule_reviews(session, business_date=business_date, correlation_id=correlation_id)
+    stats.reviews_created, stats.reviews_overdue = reviewed.created, reviewed.overdue
+    stats.add_phase("reviews", t)
     if month_end:
         t = time.perf_counter()
         await snapshot_features(session, as_of=business_date)

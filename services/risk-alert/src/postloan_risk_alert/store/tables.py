@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import (
     BigInteger,
     Boolean,
+    CheckConstraint,
     Column,
     Date,
     DateTime,
@@ -13,6 +14,7 @@ from sqlalchemy import (
     Identity,
     Index,
     Integer,
+    LargeBinary,
     Numeric,
     PrimaryKeyConstraint,
     SmallInteger,
@@ -321,4 +323,68 @@ audit_log = Table(
     Column("subject", String(200), nullable=False),
     Column("details", JSONB, nullable=False, server_default=text("'{}'::jsonb")),
     Column("correlation_id", String(100), nullable=True),
+)
+
+# One row: the post-loan review policy (domain/reviews.py::ReviewPolicy), defaults when absent.
+review_policy = Table(
+    "review_policy",
+    metadata,
+    Column("id", SmallInteger, primary_key=True, autoincrement=False),
+    Column("policy", JSONB, nullable=False),
+    Column("version", Integer, nullable=False, server_default=text("1")),
+    Column("updated_by", String(200), nullable=True),
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    CheckConstraint("id = 1", name="ck_review_policy_single_row"),
+)
+
+# Review tasks (贷后检查); `completion` holds the findings, recommendation and documents once done.
+reviews = Table(
+    "reviews",
+    metadata,
+    Column("review_id", String(64), primary_key=True),
+    Column("loan_id", String(64), nullable=False),
+    Column("customer_id", String(64), nullable=False),
+    Column("kind", String(16), nullable=False),  # first | routine | triggered
+    Column("reason", String(64), nullable=False),
+    Column("due_on", Date, nullable=False),
+    Column("status", String(16), nullable=False),  # due | overdue | done | cancelled
+    Column("assignee", String(200), nullable=True),
+    Column("created_on", Date, nullable=False),
+    Column("completed_on", Date, nullable=True),
+    Column("completed_by", String(200), nullable=True),
+    Column("completion", JSONB, nullable=True),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    # One open review per loan and kind: a second trigger while one is open adds no task.
+    Index(
+        "uq_reviews_open_loan_kind",
+        "loan_id",
+        "kind",
+        unique=True,
+        postgresql_where=text("status IN ('due', 'overdue')"),
+    ),
+    Index("ix_reviews_status_due_on", "status", "due_on", "review_id"),
+    Index("ix_reviews_customer_id", "customer_id"),
+)
+
+review_documents = Table(
+    "review_documents",
+    metadata,
+    Column("review_id", String(64), ForeignKey("reviews.review_id", ondelete="CASCADE"), nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("media_type", String(100), nullable=False),
+    Column("size", Integer, nullable=False),
+    Column("content", LargeBinary, nullable=False),
+    Column("uploaded_by", String(200), nullable=False),
+    Column("uploaded_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    PrimaryKeyConstraint("review_id", "sha256", name="pk_review_documents"),
+)
+
+# The classification each loan had at the last close of day: a worse one today triggers a review.
+review_watch = Table(
+    "review_watch",
+    metadata,
+    Column("loan_id", String(64), primary_key=True),
+    Column("category", String(16), nullable=False),
 )
