@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from postloan_risk_alert.domain.classification import CATEGORIES
 from postloan_risk_alert.domain.reviews import routine_interval_sql
 from postloan_risk_alert.store.events import emit_sql
-from postloan_risk_alert.store.tables import review_documents, review_policy, reviews
+from postloan_risk_alert.store.tables import alerts, review_documents, review_policy, reviews
 
 # The terms of each (product, segment) in use, resolved in Python (domain/reviews.py::terms_for): $2..$9.
 TERMS_CTE = """terms AS (
@@ -167,3 +167,17 @@ async def documents_of(session: AsyncSession, review_id: str) -> dict[str, dict[
         ).where(review_documents.c.review_id == review_id)
     )
     return {r.sha256: dict(r._mapping) for r in rows}
+
+
+async def open_alert_id(session: AsyncSession, *, rule_id: str, loan_id: str) -> str | None:
+    """The open (or acknowledged) alert of a rule on a loan."""
+    return (
+        await session.execute(
+            select(alerts.c.alert_id).where(
+                alerts.c.rule_id == rule_id,
+                alerts.c.subject_type == "loan",
+                alerts.c.subject_id == loan_id,
+                alerts.c.status.in_(("open", "acknowledged")),
+            )
+        )
+    ).scalar()
