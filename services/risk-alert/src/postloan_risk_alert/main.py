@@ -5,10 +5,18 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from postloan_common import web
-from postloan_risk_alert.api import alerts, assessments, models, reviews, risk, rules
+from postloan_risk_alert.api import alerts, assessment_reads, assessments, models, reviews, risk, rules
 from postloan_risk_alert.settings import Settings
 
-ROUTERS = (risk.router, assessments.router, rules.router, alerts.router, models.router, reviews.router)
+ROUTERS = (
+    risk.router,
+    assessments.router,
+    rules.router,
+    alerts.router,
+    models.router,
+    reviews.router,
+    assessment_reads.router,
+)
 
 
 def create_app() -> FastAPI:

@@ -81,6 +81,7 @@ CUSTOMER_FEATURES: dict[str, str] = {
     "current_ratio": NUMBER,
     "interest_coverage": NUMBER,
     "revenue_change": NUMBER,
+    "debt_ratio_rises": NUMBER,
     "pd": NUMBER,
     "score": NUMBER,
     "grade": TEXT,

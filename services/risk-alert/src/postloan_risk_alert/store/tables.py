@@ -120,6 +120,8 @@ customer_features = Table(
     Column("current_ratio", RATIO, nullable=True),
     Column("interest_coverage", RATIO, nullable=True),
     Column("revenue_change", RATIO, nullable=True),
+    # Periods in a row the debt ratio rose (domain/trends.py::rising_streak).
+    Column("debt_ratio_rises", Integer, nullable=True),
     Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
 )
 
