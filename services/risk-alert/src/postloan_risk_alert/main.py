@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from postloan_common import web
-from postloan_risk_alert.api import alerts, assessment_reads, assessments, models, reviews, risk, rules
+from postloan_risk_alert.api import alerts, assessment_reads, assessments, models, proposals, reviews, risk, rules
 from postloan_risk_alert.settings import Settings
 
 ROUTERS = (
@@ -16,6 +16,7 @@ ROUTERS = (
     models.router,
     reviews.router,
     assessment_reads.router,
+    proposals.router,
 )
 
 

@@ -14,6 +14,7 @@ from postloan_risk_alert.api.schemas import (
     LoanRiskOut,
 )
 from postloan_risk_alert.domain import classification as cls
+from postloan_risk_alert.store.proposals import judgement_in_force
 from postloan_risk_alert.store.tables import (
     classifications,
     customer_features,
@@ -64,6 +65,7 @@ async def loan_risk(loan_id: str, session: DbSession) -> dict[str, Any]:
         "ecl": row.ecl if row.ecl is not None else 0,
         "classification_reason": row.reason,
         "in_observation": bool(row.in_observation),
+        "classification_proposal_id": await judgement_in_force(session, loan_id) if row.reason == "judgement" else None,
     }
 
 

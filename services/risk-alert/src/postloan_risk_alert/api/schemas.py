@@ -23,6 +23,8 @@ class LoanRiskOut(BaseModel):
     ifrs9_stage: int
     ecl: Decimal
     classification_reason: str | None
+    # The approved classification proposal when `classification_reason` is "judgement".
+    classification_proposal_id: str | None = None
     in_observation: bool
     dpd: int
     scored_on: date | None

@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from postloan_common.db import driver_connection
 from postloan_common.logging import get_logger
 from postloan_risk_alert.domain import classification as cls
-from postloan_risk_alert.domain import features, ifrs9
+from postloan_risk_alert.domain import features, ifrs9, judgement
 from postloan_risk_alert.domain.alerts import AlertBook
 from postloan_risk_alert.domain.scoring import Scorecard, columns_matrix, score_matrix
 from postloan_risk_alert.service import models
@@ -32,6 +32,7 @@ from postloan_risk_alert.settings import Settings
 from postloan_risk_alert.store.alert_store import enabled_rules, load_alert_book
 from postloan_risk_alert.store.customers import refresh_customers, snapshot_features
 from postloan_risk_alert.store.loan_reads import FETCH, Chunk
+from postloan_risk_alert.store.proposals import lapse_judgements
 
 log = get_logger(__name__)
 
@@ -127,6 +128,7 @@ async def rescore(
             last = chunk.last
             if chunk.n < limit:
                 break
+    await lapse_judgements(session)
     t = time.perf_counter()
     stats.customers = await refresh_customers(session, business_date=business_date)
     stats.add_phase("customers", t)
@@ -249,6 +251,7 @@ async def _process_chunk(session: AsyncSession, ctx: Context, chunk: Chunk, *, n
             balance=columns["outstanding"],
             policy=policy,
         )
+    category, reason, _ = judgement.apply_judgement(category, reason, chunk.ints("judged"))
     prev_pd_origination = chunk.floats("pd_origination")
     pd_origination = np.where(np.isnan(prev_pd_origination), scores.pd, prev_pd_origination)
     i9 = ctx.settings.ifrs9_policy()

@@ -88,6 +88,9 @@ INT_COLUMNS = {
     "prev_category": f"coalesce(array_position($8::text[], c.category::text) - 1, {cls.NONE})",
     "prev_own": f"coalesce(array_position($8::text[], c.own_category::text) - 1, {cls.NONE})",
     "prev_stage": "coalesce(c.ifrs9_stage, 0)",
+    # The approved classification proposal in force (domain/judgement.py), NONE when there is none.
+    "judged": "coalesce((SELECT array_position($8::text[], p.classification::text) - 1"
+    f" FROM classification_proposals p WHERE p.loan_id = f.loan_id AND p.status = 'approved'), {cls.NONE})",
     "prev_ecl_cents": "coalesce((c.ecl * 100)::bigint, -1)",
     "days_since_class": "coalesce($1::date - c.since, 0)",
     "prev_obs": "coalesce(c.in_observation, false)::int",

@@ -390,3 +390,26 @@ review_watch = Table(
     Column("loan_id", String(64), primary_key=True),
     Column("category", String(16), nullable=False),
 )
+
+# Classification by judgement under four eyes: pending → approved (in force) | rejected; an approved
+# one is superseded when the rules' category worsens past it or another is approved.
+classification_proposals = Table(
+    "classification_proposals",
+    metadata,
+    Column("proposal_id", String(64), primary_key=True),
+    Column("loan_id", String(64), nullable=False),
+    Column("customer_id", String(64), nullable=False),
+    Column("classification", String(16), nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("status", String(16), nullable=False),  # pending | approved | rejected | superseded
+    Column("proposed_by", String(200), nullable=False),
+    Column("proposed_on", Date, nullable=False),
+    Column("decided_by", String(200), nullable=True),
+    Column("decided_on", Date, nullable=True),
+    Column("note", Text, nullable=True),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Index("uq_classification_proposals_pending", "loan_id", unique=True, postgresql_where=text("status = 'pending'")),
+    Index("uq_classification_proposals_approved", "loan_id", unique=True, postgresql_where=text("status = 'approved'")),
+    Index("ix_classification_proposals_status", "status", "proposal_id"),
+)
