@@ -136,6 +136,22 @@ async def test_reviews_are_listed_assigned_and_completed_once(ra_api, token) -> 
         other = await client.post(complete, json={**body, "recommendation": "recall"}, headers=rm1)
         assert other.status_code == 409
 
+        # `reclassify` opens a classification proposal for someone else to approve.
+        second = rest.json()["items"][0]["review_id"]
+        reclassify = {"findings": _checklist(repayment_source="concern"), "recommendation": "reclassify"}
+        ro = token("risk_officer", sub="ro-1")
+        missing = await client.post(f"/v1/reviews/{second}/complete", json=reclassify, headers=ro)
+        assert missing.status_code == 422
+        assert missing.json()["errors"][0]["field"] == "body.proposed_classification"
+        proposed = await client.post(
+            f"/v1/reviews/{second}/complete",
+            json={**reclassify, "proposed_classification": "special_mention"},
+            headers=ro,
+        )
+        assert proposed.status_code == 200, proposed.text
+        pending = (await client.get("/v1/classification-proposals", params={"status": "pending"}, headers=ro)).json()
+        assert [(p["proposal_id"], p["loan_id"]) for p in pending["items"]] == [(proposed.json()["proposal_id"], "L-2")]
+
         alert = await client.get(f"/v1/alerts/{result['alert_id']}", headers=token("risk_officer"))
         assert alert.json()["rule_id"] == "review-breach" and alert.json()["severity"] == "high"
         engine = create_engine(url)
@@ -145,10 +161,11 @@ async def test_reviews_are_listed_assigned_and_completed_once(ra_api, token) -> 
         await engine.dispose()
         for envelope in envelopes:
             parse_data(envelope)
-        completed = [e for e in envelopes if e.type == "review-completed"]
+        completed = [e for e in envelopes if e.type == "review-completed" and e.data["review_id"] == review_id]
+        assert len([e for e in envelopes if e.type == "review-completed"]) == 2
         assert len(completed) == 1
         assert completed[0].data["worst_finding"] == "breach"
         assert completed[0].data["alert_id"] == result["alert_id"]
         assert any(e.type == "risk-alert-raised" and e.data["rule_id"] == "review-breach" for e in envelopes)
-        assert actions.count("review.complete") == 1
+        assert actions.count("review.complete") == 2
         assert {"review.assign", "review.document", "assessment.create"} - set(actions) == {"assessment.create"}

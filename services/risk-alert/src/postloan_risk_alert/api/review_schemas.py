@@ -76,6 +76,8 @@ class CompleteIn(BaseModel):
 
     findings: Checklist
     recommendation: Recommendation
+    # Required with `reclassify`: the classification the review proposes (a four-eyes proposal opens).
+    proposed_classification: Literal["normal", "special_mention", "substandard", "doubtful", "loss"] | None = None
     financials: FinancialsIn | None = None
     documents: list[DocumentRef] = Field(default_factory=list, max_length=50)
 
@@ -110,3 +112,4 @@ class ReviewOut(BaseModel):
     documents: list[DocumentRef] = Field(default_factory=list)
     assessment_id: int | None = Field(default=None, description="The assessment the review's financials became")
     alert_id: str | None = Field(default=None, description="The alert a breach finding raised")
+    proposal_id: str | None = Field(default=None, description="The classification proposal `reclassify` opened")

@@ -168,7 +168,7 @@ async def complete_review(
             raise ProblemError(409, "Review conflict", str(exc)) from exc
         except review_service.InvalidReference as exc:
             raise ProblemError(
-                422, "Unknown document", str(exc), extra={"errors": [{"field": exc.field, "message": str(exc)}]}
+                422, "Invalid reference", str(exc), extra={"errors": [{"field": exc.field, "message": str(exc)}]}
             ) from exc
         if changed:
             await audit.record(

@@ -24,6 +24,7 @@ from postloan_risk_alert.domain.reviews import (
     worst_finding,
 )
 from postloan_risk_alert.service import assessments as assessment_service
+from postloan_risk_alert.service import proposals as proposal_service
 from postloan_risk_alert.service.alerts import current_business_date
 from postloan_risk_alert.service.review_scheduling import current_policy
 from postloan_risk_alert.settings import Settings
@@ -92,6 +93,7 @@ def view(row: dict[str, Any]) -> dict[str, Any]:
         "documents": completion.get("request", {}).get("documents", []),
         "assessment_id": completion.get("assessment_id"),
         "alert_id": completion.get("alert_id"),
+        "proposal_id": completion.get("proposal_id"),
     }
 
 
@@ -167,6 +169,8 @@ async def complete(
     findings = {k: Finding(v["result"]) for k, v in request["findings"].items()}
     worst = worst_finding(findings)
     completion: dict[str, Any] = {"request": request, "assessment_id": None, "alert_id": None}
+    if request["recommendation"] == "reclassify":
+        completion["proposal_id"] = await _propose(session, row, request.get("proposed_classification"), actor)
     if request.get("financials"):
         completion["assessment_id"] = await _assess(
             session, row, request["financials"], actor, settings, correlation_id
@@ -199,6 +203,25 @@ async def complete(
     )
     await _publish(session, event, row["loan_id"], business_date, correlation_id)
     return view(done), True
+
+
+async def _propose(session: AsyncSession, row: dict[str, Any], classification: str | None, actor: str) -> str:
+    """`reclassify` opens a classification proposal for a second person to approve."""
+    if classification is None:
+        raise InvalidReference("body.proposed_classification", "required when the recommendation is reclassify")
+    try:
+        proposal, _ = await proposal_service.propose(
+            session,
+            loan_id=row["loan_id"],
+            classification=classification,
+            reason=f"review {row['review_id']}",
+            actor=actor,
+        )
+    except proposal_service.RuleRefusal as exc:
+        raise InvalidReference("body.proposed_classification", str(exc)) from exc
+    except proposal_service.ProposalConflict as exc:
+        raise ReviewConflict(str(exc)) from exc
+    return str(proposal["proposal_id"])
 
 
 async def _check_documents(session: AsyncSession, review_id: str, documents: list[dict[str, Any]]) -> None:
