@@ -5,7 +5,17 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from postloan_common import web
-from postloan_risk_alert.api import alerts, assessment_reads, assessments, models, proposals, reviews, risk, rules
+from postloan_risk_alert.api import (
+    alerts,
+    assessment_reads,
+    assessments,
+    collateral,
+    models,
+    proposals,
+    reviews,
+    risk,
+    rules,
+)
 from postloan_risk_alert.settings import Settings
 
 ROUTERS = (
@@ -17,6 +27,7 @@ ROUTERS = (
     reviews.router,
     assessment_reads.router,
     proposals.router,
+    collateral.router,
 )
 
 

@@ -8,12 +8,13 @@ from fastapi import APIRouter
 from sqlalchemy import select
 
 from postloan_common.web import DbSession, ProblemError
-from postloan_risk_alert.api.deps import Reader
+from postloan_risk_alert.api.deps import Reader, ServiceConfig
 from postloan_risk_alert.api.schemas import (
     CustomerRiskOut,
     LoanRiskOut,
 )
 from postloan_risk_alert.domain import classification as cls
+from postloan_risk_alert.service import collateral as collateral_service
 from postloan_risk_alert.store.proposals import judgement_in_force
 from postloan_risk_alert.store.tables import (
     classifications,
@@ -27,7 +28,7 @@ router = APIRouter(prefix="/v1")
 
 
 @router.get("/risk/loans/{loan_id}", response_model=LoanRiskOut, tags=["risk"], dependencies=[Reader])
-async def loan_risk(loan_id: str, session: DbSession) -> dict[str, Any]:
+async def loan_risk(loan_id: str, session: DbSession, settings: ServiceConfig) -> dict[str, Any]:
     """Score, PD, grade, reason codes, model version, classification, IFRS 9 stage and ECL of a loan."""
     row = (
         await session.execute(
@@ -35,6 +36,9 @@ async def loan_risk(loan_id: str, session: DbSession) -> dict[str, Any]:
                 loan_features.c.loan_id,
                 loan_features.c.customer_id,
                 loan_features.c.dpd,
+                loan_features.c.product,
+                loan_features.c.collateral.label("collateral_type"),
+                loan_features.c.outstanding,
                 loan_scores.c.score,
                 loan_scores.c.pd,
                 loan_scores.c.grade,
@@ -66,6 +70,14 @@ async def loan_risk(loan_id: str, session: DbSession) -> dict[str, Any]:
         "classification_reason": row.reason,
         "in_observation": bool(row.in_observation),
         "classification_proposal_id": await judgement_in_force(session, loan_id) if row.reason == "judgement" else None,
+        **await collateral_service.of_loan(
+            session,
+            product=row.product,
+            collateral_type=row.collateral_type,
+            outstanding=row.outstanding,
+            loan_id=loan_id,
+            settings=settings,
+        ),
     }
 
 

@@ -41,6 +41,9 @@ MAX_NUMBER = 1e15
 NUMBER, TEXT = "number", "text"
 LOAN_FEATURES: dict[str, str] = {
     "dpd": NUMBER,
+    "ltv": NUMBER,
+    "valuation_stale": NUMBER,
+    "insurance_expiring": NUMBER,
     "max_dpd_3m": NUMBER,
     "max_dpd_6m": NUMBER,
     "max_dpd_12m": NUMBER,

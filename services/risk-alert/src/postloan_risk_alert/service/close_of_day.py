@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from postloan_common.db import driver_connection
 from postloan_common.logging import get_logger
 from postloan_risk_alert.domain import classification as cls
-from postloan_risk_alert.domain import features, ifrs9, judgement
+from postloan_risk_alert.domain import collateral, features, ifrs9, judgement
 from postloan_risk_alert.domain.alerts import AlertBook
 from postloan_risk_alert.domain.scoring import Scorecard, columns_matrix, score_matrix
 from postloan_risk_alert.service import models
@@ -202,6 +202,9 @@ async def _process_chunk(session: AsyncSession, ctx: Context, chunk: Chunk, *, n
         "revenue_change": chunk.floats("revenue_change"),
         "outstanding": chunk.floats("outstanding"),
         "overdue": chunk.floats("overdue"),
+        "ltv": chunk.floats("outstanding") / chunk.floats("collateral_appraised"),
+        "valuation_stale": chunk.ints("valuation_stale").astype(np.float64),
+        "insurance_expiring": chunk.ints("insurance_expiring").astype(np.float64),
     }
     stats.add_phase("features", t)
 
@@ -263,6 +266,7 @@ async def _process_chunk(session: AsyncSession, ctx: Context, chunk: Chunk, *, n
             for k in zip(products, chunk.text("collateral"), strict=True)
         ]
     )
+    lgd = _with_collateral(chunk, columns, lgd, lgd_of, products, i9)
     ecl = ifrs9.ecl_cents(
         stage=stage,
         pd12=scores.pd,
@@ -309,3 +313,29 @@ async def _process_chunk(session: AsyncSession, ctx: Context, chunk: Chunk, *, n
     stats.alerts_raised += raised
     stats.alerts_resolved += resolved
     stats.add_phase("rules", t)
+
+
+def _with_collateral(
+    chunk: Chunk,
+    columns: dict[str, Any],
+    lgd: Any,
+    lgd_of: dict[tuple[str, str], float],
+    products: list[str],
+    i9: ifrs9.Ifrs9Policy,
+) -> Any:
+    """The LGD with the loan's collateral: its secured part at the kinds' LGD, the rest unsecured."""
+    secured = chunk.floats("collateral_value")
+    linked = ~np.isnan(secured)
+    if not linked.any():
+        return lgd
+    unsecured = np.where(
+        linked,
+        [lgd_of.setdefault((p, "none"), i9.lgd_for(p, "none")) for p in products],
+        lgd,
+    )
+    return collateral.blended_lgd(
+        exposure=columns["outstanding"],
+        secured_value=np.nan_to_num(secured),
+        secured_loss=chunk.floats("collateral_loss"),
+        unsecured_lgd=unsecured,
+    )

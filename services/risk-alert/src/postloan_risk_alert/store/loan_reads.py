@@ -8,7 +8,7 @@ import numpy as np
 import numpy.typing as npt
 
 from postloan_risk_alert.domain import classification as cls
-from postloan_risk_alert.domain import features
+from postloan_risk_alert.domain import collateral, features
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -21,6 +21,7 @@ WORKING_SET = f"""
         $4::boolean OR f.dirty OR f.overdue_since IS NOT NULL OR f.last_cured_on >= $1::date - 400
         OR f.restructured OR f.segment <> 'retail' OR s.model_version IS DISTINCT FROM $5
         OR {cls.npl_sql("c.category")}
+        OR EXISTS (SELECT 1 FROM collateral_links cl WHERE cl.loan_id = f.loan_id)
     )
 """
 
@@ -58,6 +59,10 @@ FLOAT_COLUMNS = {
     "revenue_change": "cf.revenue_change",
     "prev_pd": "s.pd",
     "prev_score": "s.score",
+    # Collateral allocated to the loan: appraised, after haircut, and Σ after haircut × the kind's LGD.
+    "collateral_appraised": "col.appraised",
+    "collateral_value": "col.secured",
+    "collateral_loss": "col.loss",
     "published_score": "s.published_score",
     "pd_origination": "s.pd_origination",
 }
@@ -94,6 +99,8 @@ INT_COLUMNS = {
     "prev_ecl_cents": "coalesce((c.ecl * 100)::bigint, -1)",
     "days_since_class": "coalesce($1::date - c.since, 0)",
     "prev_obs": "coalesce(c.in_observation, false)::int",
+    "valuation_stale": "coalesce(col.stale, false)::int",
+    "insurance_expiring": "coalesce(col.insurance, false)::int",
 }
 
 
@@ -118,6 +125,16 @@ FROM (
                count(*) FILTER (WHERE (e->>'m')::int > 90) AS c90
         FROM jsonb_array_elements(f.dpd_episodes) e
     ) ep ON true
+    LEFT JOIN LATERAL (
+        SELECT sum(coalesce(cl.allocated_value, k.value)) AS appraised,
+               sum(coalesce(cl.allocated_value, k.value) * (1 - k.haircut)) AS secured,
+               sum(coalesce(cl.allocated_value, k.value) * (1 - k.haircut)
+                   * {collateral.secured_lgd_sql("k.kind")}) AS loss,
+               bool_or(k.valued_on + {collateral.revaluation_days_sql("k.kind")} < $1::date) AS stale,
+               bool_or(k.insurance_expires_on <= $1::date + {collateral.INSURANCE_NOTICE_DAYS}) AS insurance
+        FROM collateral_links cl JOIN collateral k ON k.collateral_id = cl.collateral_id
+        WHERE cl.loan_id = f.loan_id
+    ) col ON true
     LEFT JOIN customer_features cf ON cf.customer_id = f.customer_id
     LEFT JOIN loan_scores s ON s.loan_id = f.loan_id
     LEFT JOIN classifications c ON c.loan_id = f.loan_id

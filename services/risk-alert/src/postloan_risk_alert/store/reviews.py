@@ -87,7 +87,9 @@ anchor AS (
 # envelope from $4. A review's own breach alert is its follow-up already, not a new trigger.
 TRIGGERED_REVIEWS = f"""
 WITH trig AS (
-    SELECT f.loan_id, f.customer_id, 'high_severity_alert' AS reason, 1 AS priority
+    SELECT f.loan_id, f.customer_id,
+        CASE WHEN a.rule_id IN ('ltv-above-0.8', 'collateral-valuation-stale', 'collateral-insurance-expiring')
+             THEN 'collateral_breach' ELSE 'high_severity_alert' END AS reason, 1 AS priority
     FROM alerts a JOIN loan_features f
       ON (a.subject_type = 'loan' AND f.loan_id = a.subject_id)
       OR (a.subject_type = 'customer' AND f.customer_id = a.subject_id)

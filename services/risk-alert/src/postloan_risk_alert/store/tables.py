@@ -413,3 +413,46 @@ classification_proposals = Table(
     Index("uq_classification_proposals_approved", "loan_id", unique=True, postgresql_where=text("status = 'approved'")),
     Index("ix_classification_proposals_status", "status", "proposal_id"),
 )
+
+# Collateral (抵押物/质押物) of a customer: the latest valuation here, the history in collateral_valuations.
+collateral = Table(
+    "collateral",
+    metadata,
+    Column("collateral_id", String(64), primary_key=True),
+    Column("customer_id", String(64), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("description", Text, nullable=False),
+    Column("value", MONEY, nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("valued_on", Date, nullable=False),
+    Column("valuer", String(200), nullable=False),
+    Column("haircut", Numeric(6, 4), nullable=False),
+    Column("lien_rank", SmallInteger, nullable=False, server_default=text("1")),
+    Column("insurance_expires_on", Date, nullable=True),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Index("ix_collateral_customer_id", "customer_id"),
+)
+
+collateral_valuations = Table(
+    "collateral_valuations",
+    metadata,
+    Column("collateral_id", String(64), ForeignKey("collateral.collateral_id"), nullable=False),
+    Column("valued_on", Date, nullable=False),
+    Column("value", MONEY, nullable=False),
+    Column("valuer", String(200), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    PrimaryKeyConstraint("collateral_id", "valued_on", name="pk_collateral_valuations"),
+)
+
+# Which loans a collateral secures; without `allocated_value` the whole value is allocated.
+collateral_links = Table(
+    "collateral_links",
+    metadata,
+    Column("collateral_id", String(64), ForeignKey("collateral.collateral_id"), nullable=False),
+    Column("loan_id", String(64), nullable=False),
+    Column("allocated_value", MONEY, nullable=True),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    PrimaryKeyConstraint("collateral_id", "loan_id", name="pk_collateral_links"),
+    Index("ix_collateral_links_loan_id", "loan_id"),
+)
