@@ -10,6 +10,7 @@ from postloan_risk_alert.api import (
     assessment_reads,
     assessments,
     collateral,
+    guarantees,
     models,
     proposals,
     reviews,
@@ -28,6 +29,7 @@ ROUTERS = (
     assessment_reads.router,
     proposals.router,
     collateral.router,
+    guarantees.router,
 )
 
 

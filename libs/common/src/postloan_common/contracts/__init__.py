@@ -62,6 +62,7 @@ from postloan_common.contracts.repayment import (
 )
 from postloan_common.contracts.risk import (
     ClassificationChangedV1,
+    GuaranteeRegisteredV1,
     ReviewCompletedV1,
     ReviewDueV1,
     ReviewOverdueV1,
@@ -86,6 +87,7 @@ __all__ = [
     "DayClosedV1",
     "DelinquencyChangedV1",
     "EventData",
+    "GuaranteeRegisteredV1",
     "Ifrs9Stage",
     "Installment",
     "LoanBookedV1",

@@ -161,6 +161,27 @@ class ReviewCompletedV1(EventData):
     alert_id: Id | None = None  # the alert a breach finding raised
 
 
+class GuaranteeKind(StrEnum):
+    PERSONAL = "personal"
+    CORPORATE = "corporate"
+    JOINT_AND_SEVERAL = "joint_and_several"
+
+
+class GuaranteeRegisteredV1(EventData):
+    """A guarantee (担保) of a loan was registered: the guarantor is a liable party of the debt."""
+
+    event_type: ClassVar[str] = "guarantee-registered"
+    event_version: ClassVar[int] = 1
+
+    guarantee_id: Id
+    loan_id: Id
+    customer_id: Id  # the borrower
+    guarantor_customer_id: Id
+    kind: GuaranteeKind
+    amount: Money
+    valid_until: date
+
+
 EVENTS: tuple[type[EventData], ...] = (
     RiskScoreChangedV1,
     ClassificationChangedV1,
@@ -169,4 +190,5 @@ EVENTS: tuple[type[EventData], ...] = (
     ReviewDueV1,
     ReviewOverdueV1,
     ReviewCompletedV1,
+    GuaranteeRegisteredV1,
 )

@@ -205,6 +205,9 @@ async def _process_chunk(session: AsyncSession, ctx: Context, chunk: Chunk, *, n
         "ltv": chunk.floats("outstanding") / chunk.floats("collateral_appraised"),
         "valuation_stale": chunk.ints("valuation_stale").astype(np.float64),
         "insurance_expiring": chunk.ints("insurance_expiring").astype(np.float64),
+        "guarantor_dpd": chunk.ints("guarantor_dpd").astype(np.float64),
+        "guarantor_npl": chunk.ints("guarantor_npl").astype(np.float64),
+        "guarantee_expired": chunk.ints("guarantee_expired").astype(np.float64),
     }
     stats.add_phase("features", t)
 

@@ -22,6 +22,7 @@ WORKING_SET = f"""
         OR f.restructured OR f.segment <> 'retail' OR s.model_version IS DISTINCT FROM $5
         OR {cls.npl_sql("c.category")}
         OR EXISTS (SELECT 1 FROM collateral_links cl WHERE cl.loan_id = f.loan_id)
+        OR EXISTS (SELECT 1 FROM guarantees g WHERE g.loan_id = f.loan_id)
     )
 """
 
@@ -101,6 +102,10 @@ INT_COLUMNS = {
     "prev_obs": "coalesce(c.in_observation, false)::int",
     "valuation_stale": "coalesce(col.stale, false)::int",
     "insurance_expiring": "coalesce(col.insurance, false)::int",
+    # The guarantors' own loans here (stored DPD and classification) and the guarantees' expiry.
+    "guarantor_dpd": "coalesce(gu.dpd, 0)",
+    "guarantor_npl": "coalesce(gu.npl, false)::int",
+    "guarantee_expired": "coalesce(gu.expired, false)::int",
 }
 
 
@@ -135,6 +140,15 @@ FROM (
         FROM collateral_links cl JOIN collateral k ON k.collateral_id = cl.collateral_id
         WHERE cl.loan_id = f.loan_id
     ) col ON true
+    LEFT JOIN LATERAL (
+        SELECT max(gl.dpd) AS dpd, bool_or({cls.npl_sql("gc.category")}) AS npl,
+               bool_or(g.valid_until < $1::date) AS expired
+        FROM guarantees g
+        LEFT JOIN loan_features gl ON gl.customer_id = g.guarantor_customer_id AND gl.status = 'active'
+            AND gl.loan_id <> f.loan_id
+        LEFT JOIN classifications gc ON gc.loan_id = gl.loan_id
+        WHERE g.loan_id = f.loan_id
+    ) gu ON true
     LEFT JOIN customer_features cf ON cf.customer_id = f.customer_id
     LEFT JOIN loan_scores s ON s.loan_id = f.loan_id
     LEFT JOIN classifications c ON c.loan_id = f.loan_id

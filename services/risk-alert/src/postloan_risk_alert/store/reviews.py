@@ -89,7 +89,9 @@ TRIGGERED_REVIEWS = f"""
 WITH trig AS (
     SELECT f.loan_id, f.customer_id,
         CASE WHEN a.rule_id IN ('ltv-above-0.8', 'collateral-valuation-stale', 'collateral-insurance-expiring')
-             THEN 'collateral_breach' ELSE 'high_severity_alert' END AS reason, 1 AS priority
+             THEN 'collateral_breach'
+             WHEN a.rule_id IN ('guarantor-delinquent', 'guarantor-npl', 'guarantee-expired') THEN 'guarantee_risk'
+             ELSE 'high_severity_alert' END AS reason, 1 AS priority
     FROM alerts a JOIN loan_features f
       ON (a.subject_type = 'loan' AND f.loan_id = a.subject_id)
       OR (a.subject_type = 'customer' AND f.customer_id = a.subject_id)

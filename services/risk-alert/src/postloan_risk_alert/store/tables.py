@@ -456,3 +456,19 @@ collateral_links = Table(
     PrimaryKeyConstraint("collateral_id", "loan_id", name="pk_collateral_links"),
     Index("ix_collateral_links_loan_id", "loan_id"),
 )
+
+# Guarantees (担保) of loans; a guarantor may itself be a borrower here (its loans then warn the guaranteed one).
+guarantees = Table(
+    "guarantees",
+    metadata,
+    Column("guarantee_id", String(64), primary_key=True),
+    Column("loan_id", String(64), nullable=False),
+    Column("customer_id", String(64), nullable=False),
+    Column("guarantor_customer_id", String(64), nullable=False),
+    Column("kind", String(24), nullable=False),  # personal | corporate | joint_and_several
+    Column("amount", MONEY, nullable=False),
+    Column("valid_until", Date, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Index("ix_guarantees_loan_id", "loan_id"),
+    Index("ix_guarantees_guarantor_customer_id", "guarantor_customer_id"),
+)
