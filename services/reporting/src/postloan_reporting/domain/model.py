@@ -11,7 +11,7 @@ CLOSED = "closed"
 
 CLASSIFICATIONS: tuple[str, ...] = ("normal", "special_mention", "substandard", "doubtful", "loss")
 NPL_RANKS = frozenset({2, 3, 4})
-# The DPD floor (docs/domain.md) that judgement can only worsen: any overdue → 关注, >90 → 次级, >270 → 可疑, >360 → 损失.
+# The DPD floor (docs/domain.md) judgement can only worsen: overdue → 关注, >90 → 次级, >270 → 可疑, >360 → 损失.
 FLOOR_THRESHOLDS: tuple[tuple[int, int], ...] = ((360, 4), (270, 3), (90, 2), (0, 1))
 
 
