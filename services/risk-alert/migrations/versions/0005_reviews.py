@@ -51,6 +51,8 @@ def upgrade() -> None:
         unique=True,
         postgresql_where=sa.text("status IN ('due', 'overdue')"),
     )
+    # The scheduler's "has this loan ever had a first review" probe (an anti join per loan).
+    op.create_index("ix_reviews_loan_id_kind", "reviews", ["loan_id", "kind"])
     op.create_index("ix_reviews_status_due_on", "reviews", ["status", "due_on", "review_id"])
     op.create_index("ix_reviews_customer_id", "reviews", ["customer_id"])
     op.create_table(
@@ -78,6 +80,7 @@ def downgrade() -> None:
     op.drop_table("review_documents")
     op.drop_index("ix_reviews_customer_id", table_name="reviews")
     op.drop_index("ix_reviews_status_due_on", table_name="reviews")
+    op.drop_index("ix_reviews_loan_id_kind", table_name="reviews")
     op.drop_index("uq_reviews_open_loan_kind", table_name="reviews")
     op.drop_table("reviews")
     op.drop_table("review_policy")

@@ -50,8 +50,8 @@ _INTERVAL = routine_interval_sql(category="coalesce(c.category, 'normal')", outs
 _FIRST = """SELECT f.loan_id, f.customer_id, 'first' AS kind, 'first_review' AS reason,
         f.disbursed_on + t.first_after_days AS due_on
     FROM loan_features f JOIN terms t ON t.product = f.product AND t.segment = f.segment
-    WHERE f.status = 'active' AND f.disbursed_on + t.first_after_days - $10::int <= $1
-      AND NOT EXISTS (SELECT 1 FROM reviews r WHERE r.loan_id = f.loan_id AND r.kind = 'first')"""
+    LEFT JOIN had ON had.loan_id = f.loan_id
+    WHERE f.status = 'active' AND f.disbursed_on + t.first_after_days - $10::int <= $1 AND had.loan_id IS NULL"""
 
 _ROUTINE = f"""SELECT f.loan_id, f.customer_id, 'routine' AS kind,
         'routine_' || coalesce(c.category, 'normal') AS reason, a.since + {_INTERVAL} AS due_on
@@ -66,6 +66,8 @@ _TRIGGERED = """SELECT DISTINCT ON (loan_id) loan_id, customer_id, 'triggered' A
 # First reviews: disbursement + the terms' days; $1 business date, $2..$9 terms, $10 notice days, envelope from $11.
 FIRST_REVIEWS = f"""
 WITH {TERMS_CTE},
+-- Materialised once: a per-loan probe would rescan the rows this statement inserts (quadratic).
+had AS MATERIALIZED (SELECT DISTINCT loan_id FROM reviews WHERE kind = 'first'),
 {_insert(_FIRST)}
 {emit_sql(source="d", type_="review-due", first_param=11)}
 """

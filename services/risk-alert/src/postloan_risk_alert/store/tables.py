@@ -365,6 +365,7 @@ reviews = Table(
         unique=True,
         postgresql_where=text("status IN ('due', 'overdue')"),
     ),
+    Index("ix_reviews_loan_id_kind", "loan_id", "kind"),
     Index("ix_reviews_status_due_on", "status", "due_on", "review_id"),
     Index("ix_reviews_customer_id", "customer_id"),
 )
