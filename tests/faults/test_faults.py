@@ -343,6 +343,8 @@ TABLES: dict[str, Columns] = {
     "risk-alert.scoring_runs": _cols("finished_at", "duration_ms", stats="t.stats - 'phases' - 'seconds'"),
     "risk-alert.assessments": _cols("id"),
     "risk-alert.audit_log": _cols("id", "at", "correlation_id"),
+    "risk-alert.review_documents": _cols("uploaded_at"),
+    "risk-alert.classification_proposals": _cols("proposal_id"),  # time-ordered, drawn by the service
     # crm: reminders are planned from events, but sent by a wall-clock task under quiet hours and
     # retry timers against providers (not running here): only what was planned is compared.
     "crm.communications": _cols(

@@ -59,6 +59,10 @@ ARCHITECTURE_TOPICS: dict[str, list[str]] = {
         "classification-changed",
         "risk-alert-raised",
         "risk-alert-resolved",
+        "review-due",
+        "review-overdue",
+        "review-completed",
+        "guarantee-registered",
     ],
     "crm.activities": [
         "reminder-sent",
@@ -173,6 +177,23 @@ SAMPLES: dict[tuple[str, int], dict[str, Any]] = {
     ("risk-alert-resolved", 1): {
         "alert_id": "A-1", "rule_id": "R-DEBT-RATIO", "subject_type": "customer", "subject_id": "C-77",
         "resolution": "dismissed", "resolved_by": "risk.officer", "note": "restated accounts",
+    },
+    ("review-due", 1): {
+        "review_id": "RV-1", "loan_id": "L-1", "customer_id": "C-1", "kind": "first", "reason": "first_review",
+        "due_on": "2026-03-16", "assignee": None,
+    },
+    ("review-overdue", 1): {
+        "review_id": "RV-1", "loan_id": "L-1", "customer_id": "C-1", "kind": "routine", "due_on": "2026-03-16",
+        "assignee": "rm-1",
+    },
+    ("review-completed", 1): {
+        "review_id": "RV-1", "loan_id": "L-1", "customer_id": "C-1", "kind": "triggered",
+        "completed_on": "2026-03-18", "completed_by": "rm-1", "worst_finding": "breach",
+        "recommendation": "reclassify", "alert_id": "A-9",
+    },
+    ("guarantee-registered", 1): {
+        "guarantee_id": "G-1", "loan_id": "L-1", "customer_id": "C-1", "guarantor_customer_id": "C-2",
+        "kind": "joint_and_several", "amount": "50000.00", "valid_until": "2027-01-01",
     },
     ("reminder-sent", 1): {
         "reminder_id": "M-1", **LOAN, "channel": "sms", "template": "due-t3", "installment_seq": 1,

@@ -5,10 +5,32 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from postloan_common import web
-from postloan_risk_alert.api import alerts, assessments, models, risk, rules
+from postloan_risk_alert.api import (
+    alerts,
+    assessment_reads,
+    assessments,
+    collateral,
+    guarantees,
+    models,
+    proposals,
+    reviews,
+    risk,
+    rules,
+)
 from postloan_risk_alert.settings import Settings
 
-ROUTERS = (risk.router, assessments.router, rules.router, alerts.router, models.router)
+ROUTERS = (
+    risk.router,
+    assessments.router,
+    rules.router,
+    alerts.router,
+    models.router,
+    reviews.router,
+    assessment_reads.router,
+    proposals.router,
+    collateral.router,
+    guarantees.router,
+)
 
 
 def create_app() -> FastAPI:

@@ -62,6 +62,10 @@ from postloan_common.contracts.repayment import (
 )
 from postloan_common.contracts.risk import (
     ClassificationChangedV1,
+    GuaranteeRegisteredV1,
+    ReviewCompletedV1,
+    ReviewDueV1,
+    ReviewOverdueV1,
     RiskAlertRaisedV1,
     RiskAlertResolvedV1,
     RiskScoreChangedV1,
@@ -83,6 +87,7 @@ __all__ = [
     "DayClosedV1",
     "DelinquencyChangedV1",
     "EventData",
+    "GuaranteeRegisteredV1",
     "Ifrs9Stage",
     "Installment",
     "LoanBookedV1",
@@ -107,6 +112,9 @@ __all__ = [
     "RepaymentMethod",
     "RepaymentPostedV1",
     "RepaymentReversedV1",
+    "ReviewCompletedV1",
+    "ReviewDueV1",
+    "ReviewOverdueV1",
     "RiskAlertRaisedV1",
     "RiskAlertResolvedV1",
     "RiskScoreChangedV1",

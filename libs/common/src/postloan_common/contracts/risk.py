@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from enum import StrEnum
 from typing import Annotated, ClassVar
 
@@ -94,9 +95,100 @@ class RiskAlertResolvedV1(EventData):
     note: Text | None = None
 
 
+class ReviewKind(StrEnum):
+    FIRST = "first"
+    ROUTINE = "routine"
+    TRIGGERED = "triggered"
+
+
+class ReviewDueV1(EventData):
+    """A post-loan review (贷后检查) of a loan was scheduled: it falls due on `due_on`."""
+
+    event_type: ClassVar[str] = "review-due"
+    event_version: ClassVar[int] = 1
+
+    review_id: Id
+    loan_id: Id
+    customer_id: Id
+    kind: ReviewKind
+    reason: Code  # first_review, routine_<classification>, or the trigger (high_severity_alert, ...)
+    due_on: date
+    assignee: Text | None = None
+
+
+class ReviewOverdueV1(EventData):
+    """A review's due date passed without it being completed."""
+
+    event_type: ClassVar[str] = "review-overdue"
+    event_version: ClassVar[int] = 1
+
+    review_id: Id
+    loan_id: Id
+    customer_id: Id
+    kind: ReviewKind
+    due_on: date
+    assignee: Text | None = None
+
+
+class ReviewFinding(StrEnum):
+    OK = "ok"
+    CONCERN = "concern"
+    BREACH = "breach"
+
+
+class ReviewRecommendation(StrEnum):
+    MAINTAIN = "maintain"
+    WATCH = "watch"
+    RECLASSIFY = "reclassify"
+    REDUCE_EXPOSURE = "reduce_exposure"
+    RECALL = "recall"
+
+
+class ReviewCompletedV1(EventData):
+    """A review was completed: the worst finding of its checklist and the recommendation."""
+
+    event_type: ClassVar[str] = "review-completed"
+    event_version: ClassVar[int] = 1
+
+    review_id: Id
+    loan_id: Id
+    customer_id: Id
+    kind: ReviewKind
+    completed_on: date
+    completed_by: Text
+    worst_finding: ReviewFinding
+    recommendation: ReviewRecommendation
+    alert_id: Id | None = None  # the alert a breach finding raised
+
+
+class GuaranteeKind(StrEnum):
+    PERSONAL = "personal"
+    CORPORATE = "corporate"
+    JOINT_AND_SEVERAL = "joint_and_several"
+
+
+class GuaranteeRegisteredV1(EventData):
+    """A guarantee (担保) of a loan was registered: the guarantor is a liable party of the debt."""
+
+    event_type: ClassVar[str] = "guarantee-registered"
+    event_version: ClassVar[int] = 1
+
+    guarantee_id: Id
+    loan_id: Id
+    customer_id: Id  # the borrower
+    guarantor_customer_id: Id
+    kind: GuaranteeKind
+    amount: Money
+    valid_until: date
+
+
 EVENTS: tuple[type[EventData], ...] = (
     RiskScoreChangedV1,
     ClassificationChangedV1,
     RiskAlertRaisedV1,
     RiskAlertResolvedV1,
+    ReviewDueV1,
+    ReviewOverdueV1,
+    ReviewCompletedV1,
+    GuaranteeRegisteredV1,
 )

@@ -9,12 +9,14 @@ from sqlalchemy import select
 
 from postloan_common.web import DbSession, ProblemError
 from postloan_common.web.openapi import problems
-from postloan_risk_alert.api.deps import Reader
+from postloan_risk_alert.api.deps import Reader, ServiceConfig
 from postloan_risk_alert.api.schemas import (
     CustomerRiskOut,
     LoanRiskOut,
 )
 from postloan_risk_alert.domain import classification as cls
+from postloan_risk_alert.service import collateral as collateral_service
+from postloan_risk_alert.store.proposals import judgement_in_force
 from postloan_risk_alert.store.tables import (
     classifications,
     customer_features,
@@ -34,7 +36,7 @@ router = APIRouter(prefix="/v1")
     operation_id="getLoanRisk",
     responses=problems(401, 403, 404),
 )
-async def loan_risk(loan_id: str, session: DbSession) -> dict[str, Any]:
+async def loan_risk(loan_id: str, session: DbSession, settings: ServiceConfig) -> dict[str, Any]:
     """Score, PD, grade, reason codes, model version, classification, IFRS 9 stage and ECL of a loan."""
     row = (
         await session.execute(
@@ -42,6 +44,9 @@ async def loan_risk(loan_id: str, session: DbSession) -> dict[str, Any]:
                 loan_features.c.loan_id,
                 loan_features.c.customer_id,
                 loan_features.c.dpd,
+                loan_features.c.product,
+                loan_features.c.collateral.label("collateral_type"),
+                loan_features.c.outstanding,
                 loan_scores.c.score,
                 loan_scores.c.pd,
                 loan_scores.c.grade,
@@ -72,6 +77,15 @@ async def loan_risk(loan_id: str, session: DbSession) -> dict[str, Any]:
         "ecl": row.ecl if row.ecl is not None else 0,
         "classification_reason": row.reason,
         "in_observation": bool(row.in_observation),
+        "classification_proposal_id": await judgement_in_force(session, loan_id) if row.reason == "judgement" else None,
+        **await collateral_service.of_loan(
+            session,
+            product=row.product,
+            collateral_type=row.collateral_type,
+            outstanding=row.outstanding,
+            loan_id=loan_id,
+            settings=settings,
+        ),
     }
 
 

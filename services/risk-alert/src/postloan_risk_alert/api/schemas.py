@@ -24,6 +24,13 @@ class LoanRiskOut(BaseModel):
     ifrs9_stage: int
     ecl: DecimalText
     classification_reason: str | None
+    # The approved classification proposal when `classification_reason` is "judgement".
+    classification_proposal_id: str | None = None
+    # Collateral after haircut allocated to the loan, ÷ exposure, exposure ÷ appraised, and the ECL's LGD.
+    collateral_value: Decimal = Decimal(0)
+    coverage: Decimal | None = None
+    ltv: Decimal | None = None
+    lgd: float | None = None
     in_observation: bool
     dpd: int
     scored_on: date | None

@@ -37,8 +37,9 @@ REASONS: tuple[str, ...] = (
     "restructured_observation",
     "npl_not_upgraded",
     "debtor_npl_contagion",
+    "judgement",  # an approved classification proposal (domain/judgement.py)
 )
-PERFORMING, DPD_FLOOR, OBSERVATION, NPL_NOT_UPGRADED, CONTAGION = range(5)
+PERFORMING, DPD_FLOOR, OBSERVATION, NPL_NOT_UPGRADED, CONTAGION, JUDGEMENT_REASON = range(6)
 
 IntArray = npt.NDArray[np.int64]
 BoolArray = npt.NDArray[np.bool_]

@@ -41,6 +41,12 @@ MAX_NUMBER = 1e15
 NUMBER, TEXT = "number", "text"
 LOAN_FEATURES: dict[str, str] = {
     "dpd": NUMBER,
+    "ltv": NUMBER,
+    "valuation_stale": NUMBER,
+    "insurance_expiring": NUMBER,
+    "guarantor_dpd": NUMBER,
+    "guarantor_npl": NUMBER,
+    "guarantee_expired": NUMBER,
     "max_dpd_3m": NUMBER,
     "max_dpd_6m": NUMBER,
     "max_dpd_12m": NUMBER,
@@ -81,6 +87,7 @@ CUSTOMER_FEATURES: dict[str, str] = {
     "current_ratio": NUMBER,
     "interest_coverage": NUMBER,
     "revenue_change": NUMBER,
+    "debt_ratio_rises": NUMBER,
     "pd": NUMBER,
     "score": NUMBER,
     "grade": TEXT,

@@ -141,6 +141,7 @@ async def evaluate_customer_rules(
             "current_ratio",
             "interest_coverage",
             "revenue_change",
+            "debt_ratio_rises",
             "pd",
             "score",
         )

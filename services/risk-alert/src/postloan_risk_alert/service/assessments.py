@@ -11,6 +11,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from postloan_risk_alert.domain.assessment import Financials, ratios
+from postloan_risk_alert.domain.trends import rising_streak
 from postloan_risk_alert.service.alerts import current_business_date
 from postloan_risk_alert.service.close_of_day import evaluate_customer_rules
 from postloan_risk_alert.settings import Settings
@@ -83,6 +84,7 @@ async def submit(
             "current_ratio": derived["current_ratio"],
             "interest_coverage": derived["interest_coverage"],
             "revenue_change": derived["revenue_change"],
+            "debt_ratio_rises": rising_streak(await _debt_ratios(session, customer_id)),
         }
         await session.execute(
             insert(customer_features)
@@ -108,3 +110,14 @@ async def submit(
         "ratios": derived,
         "alerts_raised": raised,
     }
+
+
+async def _debt_ratios(session: AsyncSession, customer_id: str) -> list[Decimal | None]:
+    """The customer's debt ratios, oldest period first (the last few are enough for a streak)."""
+    rows = await session.execute(
+        select(assessments.c.ratios["debt_ratio"].astext)
+        .where(assessments.c.customer_id == customer_id)
+        .order_by(assessments.c.period_end.desc())
+        .limit(12)
+    )
+    return [Decimal(v) if v is not None else None for (v,) in reversed(rows.all())]

@@ -20,17 +20,19 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from postloan_common.db import driver_connection
 from postloan_common.logging import get_logger
 from postloan_risk_alert.domain import classification as cls
-from postloan_risk_alert.domain import features, ifrs9
+from postloan_risk_alert.domain import collateral, features, ifrs9, judgement
 from postloan_risk_alert.domain.alerts import AlertBook
 from postloan_risk_alert.domain.scoring import Scorecard, columns_matrix, score_matrix
 from postloan_risk_alert.service import models
 from postloan_risk_alert.service.alert_rules import apply_rules, evaluate_customer_rules
 from postloan_risk_alert.service.chunk_writes import write_chunk
 from postloan_risk_alert.service.model_evaluation import evaluate_and_store
+from postloan_risk_alert.service.review_scheduling import schedule_reviews
 from postloan_risk_alert.settings import Settings
 from postloan_risk_alert.store.alert_store import enabled_rules, load_alert_book
 from postloan_risk_alert.store.customers import refresh_customers, snapshot_features
 from postloan_risk_alert.store.loan_reads import FETCH, Chunk
+from postloan_risk_alert.store.proposals import lapse_judgements
 
 log = get_logger(__name__)
 
@@ -48,6 +50,8 @@ class RunStats:
     alerts_raised: int = 0
     alerts_resolved: int = 0
     customers: int = 0
+    reviews_created: int = 0
+    reviews_overdue: int = 0
     seconds: float = 0.0
     phases: dict[str, float] = field(default_factory=dict)
 
@@ -124,6 +128,7 @@ async def rescore(
             last = chunk.last
             if chunk.n < limit:
                 break
+    await lapse_judgements(session)
     t = time.perf_counter()
     stats.customers = await refresh_customers(session, business_date=business_date)
     stats.add_phase("customers", t)
@@ -134,6 +139,11 @@ async def rescore(
     stats.alerts_raised += raised
     stats.alerts_resolved += resolved
     stats.add_phase("customer_rules", t)
+    # After the alerts and classifications of the day, which are review triggers.
+    t = time.perf_counter()
+    reviewed = await schedule_reviews(session, business_date=business_date, correlation_id=correlation_id)
+    stats.reviews_created, stats.reviews_overdue = reviewed.created, reviewed.overdue
+    stats.add_phase("reviews", t)
     if month_end:
         t = time.perf_counter()
         await snapshot_features(session, as_of=business_date)
@@ -192,6 +202,12 @@ async def _process_chunk(session: AsyncSession, ctx: Context, chunk: Chunk, *, n
         "revenue_change": chunk.floats("revenue_change"),
         "outstanding": chunk.floats("outstanding"),
         "overdue": chunk.floats("overdue"),
+        "ltv": chunk.floats("outstanding") / chunk.floats("collateral_appraised"),
+        "valuation_stale": chunk.ints("valuation_stale").astype(np.float64),
+        "insurance_expiring": chunk.ints("insurance_expiring").astype(np.float64),
+        "guarantor_dpd": chunk.ints("guarantor_dpd").astype(np.float64),
+        "guarantor_npl": chunk.ints("guarantor_npl").astype(np.float64),
+        "guarantee_expired": chunk.ints("guarantee_expired").astype(np.float64),
     }
     stats.add_phase("features", t)
 
@@ -241,6 +257,7 @@ async def _process_chunk(session: AsyncSession, ctx: Context, chunk: Chunk, *, n
             balance=columns["outstanding"],
             policy=policy,
         )
+    category, reason, _ = judgement.apply_judgement(category, reason, chunk.ints("judged"))
     prev_pd_origination = chunk.floats("pd_origination")
     pd_origination = np.where(np.isnan(prev_pd_origination), scores.pd, prev_pd_origination)
     i9 = ctx.settings.ifrs9_policy()
@@ -252,6 +269,7 @@ async def _process_chunk(session: AsyncSession, ctx: Context, chunk: Chunk, *, n
             for k in zip(products, chunk.text("collateral"), strict=True)
         ]
     )
+    lgd = _with_collateral(chunk, columns, lgd, lgd_of, products, i9)
     ecl = ifrs9.ecl_cents(
         stage=stage,
         pd12=scores.pd,
@@ -298,3 +316,29 @@ async def _process_chunk(session: AsyncSession, ctx: Context, chunk: Chunk, *, n
     stats.alerts_raised += raised
     stats.alerts_resolved += resolved
     stats.add_phase("rules", t)
+
+
+def _with_collateral(
+    chunk: Chunk,
+    columns: dict[str, Any],
+    lgd: Any,
+    lgd_of: dict[tuple[str, str], float],
+    products: list[str],
+    i9: ifrs9.Ifrs9Policy,
+) -> Any:
+    """The LGD with the loan's collateral: its secured part at the kinds' LGD, the rest unsecured."""
+    secured = chunk.floats("collateral_value")
+    linked = ~np.isnan(secured)
+    if not linked.any():
+        return lgd
+    unsecured = np.where(
+        linked,
+        [lgd_of.setdefault((p, "none"), i9.lgd_for(p, "none")) for p in products],
+        lgd,
+    )
+    return collateral.blended_lgd(
+        exposure=columns["outstanding"],
+        secured_value=np.nan_to_num(secured),
+        secured_loss=chunk.floats("collateral_loss"),
+        unsecured_lgd=unsecured,
+    )

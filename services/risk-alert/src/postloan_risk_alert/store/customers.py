@@ -62,6 +62,7 @@ SELECT cf.customer_id, cf.segment, cf.loan_count, cf.outstanding::float8 AS outs
        CASE WHEN cf.outstanding > 0 THEN (cf.npl_outstanding / cf.outstanding)::float8 END AS npl_share,
        cf.max_dpd, cf.broken_promises, cf.debt_ratio::float8 AS debt_ratio, cf.current_ratio::float8 AS current_ratio,
        cf.interest_coverage::float8 AS interest_coverage, cf.revenue_change::float8 AS revenue_change,
+       cf.debt_ratio_rises::float8 AS debt_ratio_rises,
        cs.pd::float8 AS pd, cs.score, cs.grade
 FROM customer_features cf LEFT JOIN customer_scores cs ON cs.customer_id = cf.customer_id
 """

@@ -8,7 +8,7 @@ import numpy as np
 import numpy.typing as npt
 
 from postloan_risk_alert.domain import classification as cls
-from postloan_risk_alert.domain import features
+from postloan_risk_alert.domain import collateral, features
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -21,6 +21,8 @@ WORKING_SET = f"""
         $4::boolean OR f.dirty OR f.overdue_since IS NOT NULL OR f.last_cured_on >= $1::date - 400
         OR f.restructured OR f.segment <> 'retail' OR s.model_version IS DISTINCT FROM $5
         OR {cls.npl_sql("c.category")}
+        OR EXISTS (SELECT 1 FROM collateral_links cl WHERE cl.loan_id = f.loan_id)
+        OR EXISTS (SELECT 1 FROM guarantees g WHERE g.loan_id = f.loan_id)
     )
 """
 
@@ -58,6 +60,10 @@ FLOAT_COLUMNS = {
     "revenue_change": "cf.revenue_change",
     "prev_pd": "s.pd",
     "prev_score": "s.score",
+    # Collateral allocated to the loan: appraised, after haircut, and Σ after haircut × the kind's LGD.
+    "collateral_appraised": "col.appraised",
+    "collateral_value": "col.secured",
+    "collateral_loss": "col.loss",
     "published_score": "s.published_score",
     "pd_origination": "s.pd_origination",
 }
@@ -88,9 +94,18 @@ INT_COLUMNS = {
     "prev_category": f"coalesce(array_position($8::text[], c.category::text) - 1, {cls.NONE})",
     "prev_own": f"coalesce(array_position($8::text[], c.own_category::text) - 1, {cls.NONE})",
     "prev_stage": "coalesce(c.ifrs9_stage, 0)",
+    # The approved classification proposal in force (domain/judgement.py), NONE when there is none.
+    "judged": "coalesce((SELECT array_position($8::text[], p.classification::text) - 1"
+    f" FROM classification_proposals p WHERE p.loan_id = f.loan_id AND p.status = 'approved'), {cls.NONE})",
     "prev_ecl_cents": "coalesce((c.ecl * 100)::bigint, -1)",
     "days_since_class": "coalesce($1::date - c.since, 0)",
     "prev_obs": "coalesce(c.in_observation, false)::int",
+    "valuation_stale": "coalesce(col.stale, false)::int",
+    "insurance_expiring": "coalesce(col.insurance, false)::int",
+    # The guarantors' own loans here (stored DPD and classification) and the guarantees' expiry.
+    "guarantor_dpd": "coalesce(gu.dpd, 0)",
+    "guarantor_npl": "coalesce(gu.npl, false)::int",
+    "guarantee_expired": "coalesce(gu.expired, false)::int",
 }
 
 
@@ -115,6 +130,25 @@ FROM (
                count(*) FILTER (WHERE (e->>'m')::int > 90) AS c90
         FROM jsonb_array_elements(f.dpd_episodes) e
     ) ep ON true
+    LEFT JOIN LATERAL (
+        SELECT sum(coalesce(cl.allocated_value, k.value)) AS appraised,
+               sum(coalesce(cl.allocated_value, k.value) * (1 - k.haircut)) AS secured,
+               sum(coalesce(cl.allocated_value, k.value) * (1 - k.haircut)
+                   * {collateral.secured_lgd_sql("k.kind")}) AS loss,
+               bool_or(k.valued_on + {collateral.revaluation_days_sql("k.kind")} < $1::date) AS stale,
+               bool_or(k.insurance_expires_on <= $1::date + {collateral.INSURANCE_NOTICE_DAYS}) AS insurance
+        FROM collateral_links cl JOIN collateral k ON k.collateral_id = cl.collateral_id
+        WHERE cl.loan_id = f.loan_id
+    ) col ON true
+    LEFT JOIN LATERAL (
+        SELECT max(gl.dpd) AS dpd, bool_or({cls.npl_sql("gc.category")}) AS npl,
+               bool_or(g.valid_until < $1::date) AS expired
+        FROM guarantees g
+        LEFT JOIN loan_features gl ON gl.customer_id = g.guarantor_customer_id AND gl.status = 'active'
+            AND gl.loan_id <> f.loan_id
+        LEFT JOIN classifications gc ON gc.loan_id = gl.loan_id
+        WHERE g.loan_id = f.loan_id
+    ) gu ON true
     LEFT JOIN customer_features cf ON cf.customer_id = f.customer_id
     LEFT JOIN loan_scores s ON s.loan_id = f.loan_id
     LEFT JOIN classifications c ON c.loan_id = f.loan_id

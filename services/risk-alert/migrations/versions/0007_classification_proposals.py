@@ -1,0 +1,57 @@
+"""classification proposals: a judgement on a loan's category, proposed and approved by two people
+
+Revision ID: 0007
+Revises: 0006
+Create Date: 2026-12-03
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "0007"
+down_revision: str | Sequence[str] | None = "0006"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        "classification_proposals",
+        sa.Column("proposal_id", sa.String(64), primary_key=True),
+        sa.Column("loan_id", sa.String(64), nullable=False),
+        sa.Column("customer_id", sa.String(64), nullable=False),
+        sa.Column("classification", sa.String(16), nullable=False),
+        sa.Column("reason", sa.Text(), nullable=False),
+        sa.Column("status", sa.String(16), nullable=False),
+        sa.Column("proposed_by", sa.String(200), nullable=False),
+        sa.Column("proposed_on", sa.Date(), nullable=False),
+        sa.Column("decided_by", sa.String(200), nullable=True),
+        sa.Column("decided_on", sa.Date(), nullable=True),
+        sa.Column("note", sa.Text(), nullable=True),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
+    )
+    op.create_index(
+        "uq_classification_proposals_pending",
+        "classification_proposals",
+        ["loan_id"],
+        unique=True,
+        postgresql_where=sa.text("status = 'pending'"),
+    )
+    op.create_index(
+        "uq_classification_proposals_approved",
+        "classification_proposals",
+        ["loan_id"],
+        unique=True,
+        postgresql_where=sa.text("status = 'approved'"),
+    )
+    op.create_index("ix_classification_proposals_status", "classification_proposals", ["status", "proposal_id"])
+
+
+def downgrade() -> None:
+    op.drop_index("ix_classification_proposals_status", table_name="classification_proposals")
+    op.drop_index("uq_classification_proposals_approved", table_name="classification_proposals")
+    op.drop_index("uq_classification_proposals_pending", table_name="classification_proposals")
+    op.drop_table("classification_proposals")

@@ -1,0 +1,82 @@
+"""collateral: items with their valuation history and their links to loans, and the collateral rules
+
+Revision ID: 0008
+Revises: 0007
+Create Date: 2026-12-03
+"""
+
+import json
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "0008"
+down_revision: str | Sequence[str] | None = "0007"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+# High severity: each also triggers a review (docs/domain.md).
+RULES = [
+    ("ltv-above-0.8", "Loan-to-value above 0.8", {"feature": "ltv", "op": ">", "value": 0.8}),
+    ("collateral-valuation-stale", "Collateral valuation older than its revaluation period",
+     {"feature": "valuation_stale", "op": ">", "value": 0}),
+    ("collateral-insurance-expiring", "Collateral insurance expiring within 30 days",
+     {"feature": "insurance_expiring", "op": ">", "value": 0}),
+]
+
+
+def upgrade() -> None:
+    op.create_table(
+        "collateral",
+        sa.Column("collateral_id", sa.String(64), primary_key=True),
+        sa.Column("customer_id", sa.String(64), nullable=False),
+        sa.Column("kind", sa.String(16), nullable=False),
+        sa.Column("description", sa.Text(), nullable=False),
+        sa.Column("value", sa.Numeric(18, 2), nullable=False),
+        sa.Column("currency", sa.String(3), nullable=False),
+        sa.Column("valued_on", sa.Date(), nullable=False),
+        sa.Column("valuer", sa.String(200), nullable=False),
+        sa.Column("haircut", sa.Numeric(6, 4), nullable=False),
+        sa.Column("lien_rank", sa.SmallInteger(), nullable=False, server_default=sa.text("1")),
+        sa.Column("insurance_expires_on", sa.Date(), nullable=True),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
+    )
+    op.create_index("ix_collateral_customer_id", "collateral", ["customer_id"])
+    op.create_table(
+        "collateral_valuations",
+        sa.Column("collateral_id", sa.String(64), sa.ForeignKey("collateral.collateral_id"), nullable=False),
+        sa.Column("valued_on", sa.Date(), nullable=False),
+        sa.Column("value", sa.Numeric(18, 2), nullable=False),
+        sa.Column("valuer", sa.String(200), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
+        sa.PrimaryKeyConstraint("collateral_id", "valued_on", name="pk_collateral_valuations"),
+    )
+    op.create_table(
+        "collateral_links",
+        sa.Column("collateral_id", sa.String(64), sa.ForeignKey("collateral.collateral_id"), nullable=False),
+        sa.Column("loan_id", sa.String(64), nullable=False),
+        sa.Column("allocated_value", sa.Numeric(18, 2), nullable=True),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
+        sa.PrimaryKeyConstraint("collateral_id", "loan_id", name="pk_collateral_links"),
+    )
+    op.create_index("ix_collateral_links_loan_id", "collateral_links", ["loan_id"])
+    for rule_id, name, condition in RULES:
+        op.execute(
+            sa.text(
+                "INSERT INTO rules (rule_id, name, subject_type, condition, severity, dedup_window_days)"
+                " VALUES (:rule_id, :name, 'loan', CAST(:condition AS jsonb), 'high', 30)"
+                " ON CONFLICT (rule_id) DO NOTHING"
+            ).bindparams(rule_id=rule_id, name=name, condition=json.dumps(condition))
+        )
+
+
+def downgrade() -> None:
+    op.execute(sa.text("DELETE FROM rules WHERE rule_id IN ('ltv-above-0.8', 'collateral-valuation-stale',"
+                       " 'collateral-insurance-expiring')"))
+    op.drop_index("ix_collateral_links_loan_id", table_name="collateral_links")
+    op.drop_table("collateral_links")
+    op.drop_table("collateral_valuations")
+    op.drop_index("ix_collateral_customer_id", table_name="collateral")
+    op.drop_table("collateral")

@@ -1,0 +1,56 @@
+"""guarantees: who guarantees which loan, and the rules on the guarantor and the guarantee's expiry
+
+Revision ID: 0009
+Revises: 0008
+Create Date: 2026-12-03
+"""
+
+import json
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "0009"
+down_revision: str | Sequence[str] | None = "0008"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+RULES = [
+    ("guarantor-delinquent", "The guarantor is delinquent on its own loans", {"feature": "guarantor_dpd", "op": ">", "value": 0}),
+    ("guarantor-npl", "The guarantor has a non-performing loan", {"feature": "guarantor_npl", "op": ">", "value": 0}),
+    ("guarantee-expired", "A guarantee expired while the loan is open", {"feature": "guarantee_expired", "op": ">", "value": 0}),
+]
+
+
+def upgrade() -> None:
+    op.create_table(
+        "guarantees",
+        sa.Column("guarantee_id", sa.String(64), primary_key=True),
+        sa.Column("loan_id", sa.String(64), nullable=False),
+        sa.Column("customer_id", sa.String(64), nullable=False),
+        sa.Column("guarantor_customer_id", sa.String(64), nullable=False),
+        sa.Column("kind", sa.String(24), nullable=False),
+        sa.Column("amount", sa.Numeric(18, 2), nullable=False),
+        sa.Column("valid_until", sa.Date(), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
+    )
+    op.create_index("ix_guarantees_loan_id", "guarantees", ["loan_id"])
+    op.create_index("ix_guarantees_guarantor_customer_id", "guarantees", ["guarantor_customer_id"])
+    for rule_id, name, condition in RULES:
+        op.execute(
+            sa.text(
+                "INSERT INTO rules (rule_id, name, subject_type, condition, severity, dedup_window_days)"
+                " VALUES (:rule_id, :name, 'loan', CAST(:condition AS jsonb), 'high', 30)"
+                " ON CONFLICT (rule_id) DO NOTHING"
+            ).bindparams(rule_id=rule_id, name=name, condition=json.dumps(condition))
+        )
+
+
+def downgrade() -> None:
+    op.execute(
+        sa.text("DELETE FROM rules WHERE rule_id IN ('guarantor-delinquent', 'guarantor-npl', 'guarantee-expired')")
+    )
+    op.drop_index("ix_guarantees_guarantor_customer_id", table_name="guarantees")
+    op.drop_index("ix_guarantees_loan_id", table_name="guarantees")
+    op.drop_table("guarantees")

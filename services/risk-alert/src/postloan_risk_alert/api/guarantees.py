@@ -1,0 +1,96 @@
+"""Guarantees (担保) of loans (`/v1/guarantees`)."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Query, Response
+from pydantic import BaseModel, ConfigDict, Field
+
+from postloan_common.web import CorrelationId, DbSession, Principal, ProblemError, require_roles
+from postloan_common.web.openapi import Page, problems
+from postloan_risk_alert.service import audit
+from postloan_risk_alert.service import guarantees as service
+
+router = APIRouter(prefix="/v1", tags=["guarantees"])
+
+Keeper = Depends(require_roles("risk_officer", "relationship_manager", "system"))
+GuaranteeReader = Depends(require_roles("risk_officer", "relationship_manager", "supervisor", "analyst", "system"))
+Kind = Literal["personal", "corporate", "joint_and_several"]
+
+
+class GuaranteeIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    guarantee_id: str = Field(min_length=1, max_length=64, pattern=r"^\S+$")
+    loan_id: str = Field(min_length=1, max_length=64)
+    guarantor_customer_id: str = Field(min_length=1, max_length=64, pattern=r"^\S+$")
+    kind: Kind
+    amount: Decimal = Field(gt=0, max_digits=18, decimal_places=2)
+    valid_until: date
+
+
+class GuaranteeOut(BaseModel):
+    guarantee_id: str
+    loan_id: str
+    customer_id: str
+    guarantor_customer_id: str
+    kind: Kind
+    amount: Decimal
+    valid_until: date
+
+
+@router.post("/guarantees", response_model=GuaranteeOut, status_code=201, responses=problems(401, 403, 404, 409, 422))
+async def register_guarantee(
+    body: GuaranteeIn,
+    response: Response,
+    session: DbSession,
+    principal: Annotated[Principal, Keeper],
+    correlation_id: CorrelationId,
+) -> dict[str, Any]:
+    """Register a guarantee of an open loan; crm learns it from `guarantee-registered`."""
+    async with session.begin():
+        try:
+            result, created = await service.register(session, item=body.model_dump(), correlation_id=correlation_id)
+        except service.NotFound as exc:
+            raise ProblemError(404, "Loan not found", str(exc)) from exc
+        except service.Conflict as exc:
+            raise ProblemError(409, "Guarantee exists", str(exc)) from exc
+        except service.Invalid as exc:
+            raise ProblemError(
+                422, "Invalid guarantee", str(exc), extra={"errors": [{"field": exc.field, "message": str(exc)}]}
+            ) from exc
+        if created:
+            await audit.record(
+                session,
+                actor=principal.subject,
+                action="guarantee.create",
+                subject=body.guarantee_id,
+                details={"loan_id": body.loan_id, "guarantor_customer_id": body.guarantor_customer_id},
+                correlation_id=correlation_id,
+            )
+        else:
+            response.status_code = 200
+    return result
+
+
+@router.get(
+    "/guarantees", response_model=Page[GuaranteeOut], dependencies=[GuaranteeReader], responses=problems(401, 403, 422)
+)
+async def list_guarantees(
+    session: DbSession,
+    loan_id: Annotated[str | None, Query(max_length=64)] = None,
+    guarantor_customer_id: Annotated[str | None, Query(max_length=64)] = None,
+) -> dict[str, Any]:
+    """The guarantees of a loan or given by a guarantor (one of the two is required)."""
+    if (loan_id is None) == (guarantor_customer_id is None):
+        raise ProblemError(
+            422,
+            "One filter",
+            "give exactly one of loan_id and guarantor_customer_id",
+            extra={"errors": [{"field": "query.loan_id", "message": "give loan_id or guarantor_customer_id"}]},
+        )
+    items = await service.listed(session, loan_id=loan_id, guarantor_customer_id=guarantor_customer_id)
+    return {"items": items, "next_cursor": None}

@@ -1,0 +1,83 @@
+"""Guarantees (担保): register one on an open loan (published for crm), list them by loan or guarantor."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import insert, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from postloan_common.catalog import RISK_SCORES
+from postloan_common.contracts import GuaranteeRegisteredV1, make_envelope
+from postloan_common.messaging.outbox import add_event
+from postloan_risk_alert.service.alerts import current_business_date
+from postloan_risk_alert.store.tables import guarantees, loan_features, outbox
+
+SOURCE = "risk-alert"
+FIELDS = ("guarantee_id", "loan_id", "customer_id", "guarantor_customer_id", "kind", "amount", "valid_until")
+
+
+class NotFound(LookupError):
+    """The loan does not exist."""
+
+
+class Conflict(ValueError):
+    """The same guarantee id with other content."""
+
+
+class Invalid(ValueError):
+    """A field is not acceptable; `field` is its path."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+async def register(
+    session: AsyncSession, *, item: dict[str, Any], correlation_id: str | None
+) -> tuple[dict[str, Any], bool]:
+    """Register a guarantee; the same request again returns the first answer (False)."""
+    existing = (
+        await session.execute(select(guarantees).where(guarantees.c.guarantee_id == item["guarantee_id"]))
+    ).first()
+    if existing is not None:
+        row = dict(existing._mapping)
+        if all(row[k] == item[k] for k in item):
+            return {k: row[k] for k in FIELDS}, False
+        raise Conflict(f"guarantee {item['guarantee_id']} exists with other content")
+    loan = (
+        await session.execute(
+            select(loan_features.c.customer_id, loan_features.c.status).where(
+                loan_features.c.loan_id == item["loan_id"]
+            )
+        )
+    ).first()
+    if loan is None:
+        raise NotFound(f"loan {item['loan_id']} is not known to risk-alert")
+    if loan.status != "active":
+        raise Invalid("body.loan_id", f"loan {item['loan_id']} is {loan.status}: a closed loan takes no guarantee")
+    if item["guarantor_customer_id"] == loan.customer_id:
+        raise Invalid("body.guarantor_customer_id", "a borrower cannot guarantee their own loan")
+    row = {**item, "customer_id": loan.customer_id}
+    await session.execute(insert(guarantees).values(**row))
+    envelope = make_envelope(
+        data=GuaranteeRegisteredV1(**row),
+        source=SOURCE,
+        subject=row["loan_id"],
+        business_date=await current_business_date(session),
+        correlation_id=correlation_id or None,
+    )
+    await add_event(session, outbox, envelope, topic=RISK_SCORES)
+    return {k: row[k] for k in FIELDS}, True
+
+
+async def listed(
+    session: AsyncSession, *, loan_id: str | None, guarantor_customer_id: str | None
+) -> list[dict[str, Any]]:
+    """Guarantees of a loan or given by a guarantor, by id."""
+    query = select(*(guarantees.c[k] for k in FIELDS)).order_by(guarantees.c.guarantee_id)
+    if loan_id is not None:
+        query = query.where(guarantees.c.loan_id == loan_id)
+    if guarantor_customer_id is not None:
+        query = query.where(guarantees.c.guarantor_customer_id == guarantor_customer_id)
+    return [dict(r._mapping) for r in await session.execute(query)]
