@@ -27,6 +27,7 @@ SERVICES: tuple[ServiceSpec, ...] = (
 
 CORE_BANKING_LOANS = "core-banking.loans"
 CORE_BANKING_CUSTOMERS = "core-banking.customers"
+CORE_BANKING_TRANSACTIONS = "core-banking.transactions"
 REPAYMENT_LOANS = "repayment.loans"
 RISK_SCORES = "risk.scores"
 CRM_ACTIVITIES = "crm.activities"
@@ -34,6 +35,7 @@ CRM_ACTIVITIES = "crm.activities"
 TOPICS: tuple[str, ...] = (
     CORE_BANKING_LOANS,
     CORE_BANKING_CUSTOMERS,
+    CORE_BANKING_TRANSACTIONS,
     REPAYMENT_LOANS,
     RISK_SCORES,
     CRM_ACTIVITIES,
@@ -42,7 +44,7 @@ TOPICS: tuple[str, ...] = (
 # Which service consumes which topic (its consumer group is the service name).
 CONSUMES: dict[str, tuple[str, ...]] = {
     "repayment-monitor": (CORE_BANKING_LOANS,),
-    "risk-alert": (REPAYMENT_LOANS, CRM_ACTIVITIES),
+    "risk-alert": (REPAYMENT_LOANS, CRM_ACTIVITIES, CORE_BANKING_TRANSACTIONS),
     "crm": (CORE_BANKING_CUSTOMERS, REPAYMENT_LOANS, RISK_SCORES),
     "reporting": (CORE_BANKING_LOANS, CORE_BANKING_CUSTOMERS, REPAYMENT_LOANS, RISK_SCORES, CRM_ACTIVITIES),
 }

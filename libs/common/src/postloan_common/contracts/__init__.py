@@ -39,6 +39,7 @@ from postloan_common.contracts.crm import (
     PromiseToPayMadeV1,
     ReminderSentV1,
 )
+from postloan_common.contracts.fund_flows import Counterparty, CounterpartyKind, FlowDirection, FundMovedV1
 from postloan_common.contracts.registry import (
     CONTRACTS,
     TOPIC_OF,
@@ -80,10 +81,14 @@ __all__ = [
     "ContactAttemptedV1",
     "ContactChannel",
     "ContactOutcome",
+    "Counterparty",
+    "CounterpartyKind",
     "CustomerUpsertedV1",
     "DayClosedV1",
     "DelinquencyChangedV1",
     "EventData",
+    "FlowDirection",
+    "FundMovedV1",
     "Ifrs9Stage",
     "Installment",
     "LoanBookedV1",

@@ -1,0 +1,70 @@
+"""fund use: loan purposes, fund flows and their totals, fund-use policies (issue 15)
+
+Revision ID: 0020
+Revises: 0004 (the lead re-parents it onto the reviews chain 0005, 0006, ... at merge)
+Create Date: 2026-12-03
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+from sqlalchemy.dialects import postgresql
+
+revision: str = "0020"
+down_revision: str | Sequence[str] | None = "0004"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+MONEY = sa.Numeric(18, 2)
+
+
+def upgrade() -> None:
+    op.create_table(
+        "loan_purposes",
+        sa.Column("loan_id", sa.String(64), primary_key=True),
+        sa.Column("purpose", sa.String(32), nullable=False),
+    )
+    op.create_table(
+        "fund_flows",
+        sa.Column("flow_id", sa.String(64), primary_key=True),
+        sa.Column("loan_id", sa.String(64), nullable=False),
+        sa.Column("occurred_on", sa.Date(), nullable=False),
+        sa.Column("direction", sa.String(3), nullable=False),
+        sa.Column("amount", MONEY, nullable=False),
+        sa.Column("currency", sa.String(3), nullable=False),
+        sa.Column("counterparty_name", sa.String(200), nullable=False),
+        sa.Column("counterparty_account", sa.String(64), nullable=True),
+        sa.Column("counterparty_bank", sa.String(200), nullable=True),
+        sa.Column("counterparty_kind", sa.String(32), nullable=False),
+        sa.Column("category", sa.String(32), nullable=True),
+        sa.Column("channel", sa.String(64), nullable=False),
+        sa.Column("content_hash", sa.String(64), nullable=False),
+    )
+    op.create_index("ix_fund_flows_loan_id_occurred_on", "fund_flows", ["loan_id", "occurred_on"])
+    op.create_table(
+        "fund_flow_totals",
+        sa.Column("loan_id", sa.String(64), nullable=False),
+        sa.Column("direction", sa.String(3), nullable=False),
+        sa.Column("counterparty_kind", sa.String(32), nullable=False),
+        sa.Column("category", sa.String(32), nullable=False),
+        sa.Column("amount", MONEY, nullable=False),
+        sa.Column("flows", sa.Integer(), nullable=False),
+        sa.PrimaryKeyConstraint("loan_id", "direction", "counterparty_kind", "category", name="pk_fund_flow_totals"),
+    )
+    op.create_table(
+        "fund_use_policies",
+        sa.Column("purpose", sa.String(32), primary_key=True),
+        sa.Column("policy", postgresql.JSONB(astext_type=sa.Text()), nullable=False),
+        sa.Column("version", sa.Integer(), nullable=False),
+        sa.Column("updated_by", sa.String(200), nullable=False),
+        sa.Column("updated_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False),
+    )
+
+
+def downgrade() -> None:
+    op.drop_table("fund_use_policies")
+    op.drop_table("fund_flow_totals")
+    op.drop_index("ix_fund_flows_loan_id_occurred_on", table_name="fund_flows")
+    op.drop_table("fund_flows")
+    op.drop_table("loan_purposes")
