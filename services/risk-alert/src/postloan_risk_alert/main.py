@@ -5,10 +5,18 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from postloan_common import web
-from postloan_risk_alert.api import alerts, assessments, fund_flows, models, risk, rules
+from postloan_risk_alert.api import alerts, assessments, fund_flows, fund_use, models, risk, rules
 from postloan_risk_alert.settings import Settings
 
-ROUTERS = (risk.router, assessments.router, rules.router, alerts.router, models.router, fund_flows.router)
+ROUTERS = (
+    risk.router,
+    assessments.router,
+    rules.router,
+    alerts.router,
+    models.router,
+    fund_flows.router,
+    fund_use.router,
+)
 
 
 def create_app() -> FastAPI:

@@ -203,3 +203,37 @@ async def test_fund_moved_events_are_stored_and_bad_ones_dead_lettered(
     assert any("unknown loan L-404" in r for r in reasons), reasons
     assert any("currency USD" in r for r in reasons), reasons
     assert any("different content" in r for r in reasons), reasons
+
+
+async def test_policies_are_data_with_defaults_audited_and_for_risk_officers(ra_api, token) -> None:
+    async with ra_api() as (client, url):
+        officer = token("risk_officer", sub="officer-1")
+        default = await client.get("/v1/fund-use-policies/consumption", headers=officer)
+        assert default.status_code == 200, default.text
+        body = default.json()
+        assert (body["version"], body["traced_share"], body["company_counterparty_limit"]) == (0, "0.80", "20000.00")
+        assert "7995" in body["forbidden_categories"] and "lender" in body["forbidden_counterparty_kinds"]
+        assert (await client.get("/v1/fund-use-policies/shares", headers=officer)).status_code == 422
+        assert (await client.get("/v1/fund-use-policies/consumption", headers=token("analyst"))).status_code == 403
+
+        change = {k: body[k] for k in body if k not in ("purpose", "version", "updated_by", "updated_at")}
+        change |= {"traced_share": "0.9", "forbidden_categories": ["7995"]}
+        assert (
+            await client.put("/v1/fund-use-policies/consumption", json=change, headers=token("analyst"))
+        ).status_code == 403
+        bad = await client.put(
+            "/v1/fund-use-policies/consumption", json={**change, "traced_share": "1.5"}, headers=officer
+        )
+        assert bad.status_code == 422
+        put = await client.put("/v1/fund-use-policies/consumption", json=change, headers=officer)
+        assert put.status_code == 200, put.text
+        assert (put.json()["version"], put.json()["traced_share"], put.json()["updated_by"]) == (1, "0.9", "officer-1")
+        again = await client.put("/v1/fund-use-policies/consumption", json=change, headers=token("admin"))
+        assert again.json()["version"] == 2
+        read = (await client.get("/v1/fund-use-policies/consumption", headers=officer)).json()
+        assert (read["version"], read["forbidden_categories"]) == (2, ["7995"])
+        assert (await client.get("/v1/fund-use-policies/equipment", headers=officer)).json()["version"] == 0
+        audited = await scalar(
+            url, "SELECT count(*) FROM audit_log WHERE action = 'fund_use_policy.update' AND subject = 'consumption'"
+        )
+        assert audited == 2

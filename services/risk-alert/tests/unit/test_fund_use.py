@@ -98,3 +98,19 @@ def test_three_transfers_just_under_the_threshold_to_one_counterparty_within_day
     assert fu.splitting(policy, at_threshold) is None
     too_small = [out(f"s{i}", "44999.99", day=i) for i in range(3)]
     assert fu.splitting(policy, too_small) is None
+
+
+def test_defaults_per_purpose_and_the_json_form_round_trips():
+    working = fu.default_policy("working_capital")
+    assert (working.traced_share, working.trace_window_days, working.trace_retail) == (D("0.80"), 30, False)
+    assert (working.max_flow_back_share, working.flow_back_window_days) == (D("0.10"), 90)
+    assert working.company_counterparty_limit is None
+    assert fu.default_policy("consumption").company_counterparty_limit == fu.CONSUMPTION_COMPANY_LIMIT
+    for purpose in ("consumption", "equipment"):
+        policy = fu.default_policy(purpose)
+        assert fu.policy_from_json(fu.policy_to_json(policy)) == policy
+    as_json = fu.policy_to_json(working)
+    assert as_json["forbidden_counterparty_kinds"] == ["lender", "real_estate", "securities_broker"]
+    assert as_json["traced_share"] == "0.80"
+    # Stored data written before a field existed keeps that field's default.
+    assert fu.policy_from_json({"traced_share": "0.5"}) == fu.Policy(traced_share=D("0.5"))

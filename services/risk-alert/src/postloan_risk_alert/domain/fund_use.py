@@ -49,23 +49,23 @@ def flow_fingerprint(payload: Mapping[str, Any]) -> str:
 class Policy:
     """The fund-use policy of one loan purpose; every default is the issue's."""
 
-    forbidden_kinds: frozenset[str] = DEFAULT_FORBIDDEN_KINDS
+    forbidden_counterparty_kinds: frozenset[str] = DEFAULT_FORBIDDEN_KINDS
     forbidden_categories: frozenset[str] = DEFAULT_FORBIDDEN_CATEGORIES
     # Any company counterparty paid more than this is forbidden (consumption loans); None: no limit.
-    company_limit: Decimal | None = None
+    company_counterparty_limit: Decimal | None = None
     # At least this share of the proceeds is traced (to a known counterparty) within the window.
     traced_share: Decimal = Decimal("0.80")
     trace_window_days: int = 30
     trace_retail: bool = False  # the traced-share rule is for non-retail borrowers by default
     # At most this share goes back to the borrower or related parties within the window.
-    max_back_share: Decimal = Decimal("0.10")
-    back_window_days: int = 90
-    # Splitting: at least `split_count` transfers to one counterparty within `split_window_days`,
+    max_flow_back_share: Decimal = Decimal("0.10")
+    flow_back_window_days: int = 90
+    # Splitting: at least `splitting_count` transfers to one counterparty within `splitting_window_days`,
     # each in [threshold × (1 − margin), threshold).
-    split_threshold: Decimal = Decimal("50000.00")
-    split_margin: Decimal = Decimal("0.10")
-    split_count: int = 3
-    split_window_days: int = 5
+    splitting_threshold: Decimal = Decimal("50000.00")
+    splitting_margin: Decimal = Decimal("0.10")
+    splitting_count: int = 3
+    splitting_window_days: int = 5
 
 
 CONSUMPTION_COMPANY_LIMIT = Decimal("20000.00")
@@ -74,8 +74,41 @@ CONSUMPTION_COMPANY_LIMIT = Decimal("20000.00")
 def default_policy(purpose: str) -> Policy:
     """The policy a purpose has until a risk officer sets one."""
     if purpose == "consumption":
-        return Policy(company_limit=CONSUMPTION_COMPANY_LIMIT)
+        return Policy(company_counterparty_limit=CONSUMPTION_COMPANY_LIMIT)
     return Policy()
+
+
+_SETS = ("forbidden_counterparty_kinds", "forbidden_categories")
+_DECIMALS = ("traced_share", "max_flow_back_share", "splitting_threshold", "splitting_margin")
+
+
+def policy_to_json(policy: Policy) -> dict[str, Any]:
+    """The policy as JSON values: sets as sorted lists, decimals as strings."""
+    out: dict[str, Any] = {}
+    for name, value in vars(policy).items():
+        if name in _SETS:
+            out[name] = sorted(value)
+        elif isinstance(value, Decimal):
+            out[name] = str(value)
+        else:
+            out[name] = value
+    return out
+
+
+def policy_from_json(data: Mapping[str, Any]) -> Policy:
+    """The policy of policy_to_json's values; a field missing from stored data keeps its default."""
+    values: dict[str, Any] = {}
+    for name in Policy.__dataclass_fields__:
+        if name not in data:
+            continue
+        value = data[name]
+        if name in _SETS:
+            values[name] = frozenset(value)
+        elif name in _DECIMALS or (name == "company_counterparty_limit" and value is not None):
+            values[name] = Decimal(str(value))
+        else:
+            values[name] = value
+    return Policy(**values)
 
 
 @dataclass(frozen=True)
@@ -93,11 +126,11 @@ def is_forbidden(policy: Policy, flow: Flow) -> bool:
     """An outgoing flow to a forbidden counterparty kind or category, or to a company above the limit."""
     if flow.direction != "out":
         return False
-    if flow.counterparty_kind in policy.forbidden_kinds:
+    if flow.counterparty_kind in policy.forbidden_counterparty_kinds:
         return True
     if flow.category is not None and flow.category in policy.forbidden_categories:
         return True
-    limit = policy.company_limit
+    limit = policy.company_counterparty_limit
     return limit is not None and flow.counterparty_kind == "company" and flow.amount > limit
 
 
@@ -128,15 +161,16 @@ def forbidden_use(policy: Policy, flows: Sequence[Flow]) -> Flag | None:
 
 def flow_back(policy: Policy, flows: Sequence[Flow], *, disbursed: Decimal, disbursed_on: date) -> Flag | None:
     """fund_flow_back: more than the allowed share paid to the borrower or related parties within the window."""
-    end = disbursed_on + timedelta(days=policy.back_window_days)
+    end = disbursed_on + timedelta(days=policy.flow_back_window_days)
     hits = [f for f in flows if f.direction == "out" and f.counterparty_kind in BACK_KINDS and f.occurred_on <= end]
     total = sum((f.amount for f in hits), Decimal(0))
-    if disbursed <= 0 or total <= disbursed * policy.max_back_share:
+    if disbursed <= 0 or total <= disbursed * policy.max_flow_back_share:
         return None
     share = (total / disbursed * 100).quantize(Decimal("0.1"))
     return Flag(
         "fund_flow_back",
-        f"{share}% of the proceeds went back to the borrower or related parties within {policy.back_window_days} days",
+        f"{share}% of the proceeds went back to the borrower or related parties "
+        f"within {policy.flow_back_window_days} days",
         total,
         tuple(f.flow_id for f in hits),
     )
@@ -164,9 +198,9 @@ def untraced(
 
 def splitting(policy: Policy, flows: Sequence[Flow]) -> Flag | None:
     """fund_splitting: many transfers just under the reporting threshold to one counterparty within days."""
-    floor = policy.split_threshold * (1 - policy.split_margin)
+    floor = policy.splitting_threshold * (1 - policy.splitting_margin)
     near = sorted(
-        (f for f in flows if f.direction == "out" and floor <= f.amount < policy.split_threshold),
+        (f for f in flows if f.direction == "out" and floor <= f.amount < policy.splitting_threshold),
         key=lambda f: (f.counterparty_key, f.occurred_on, f.flow_id),
     )
     hits: dict[str, Flow] = {}
@@ -176,17 +210,17 @@ def splitting(policy: Policy, flows: Sequence[Flow]) -> Flag | None:
     for run in by_party.values():
         start = 0
         for end, f in enumerate(run):
-            while (f.occurred_on - run[start].occurred_on).days > policy.split_window_days:
+            while (f.occurred_on - run[start].occurred_on).days > policy.splitting_window_days:
                 start += 1
-            if end - start + 1 >= policy.split_count:
+            if end - start + 1 >= policy.splitting_count:
                 hits.update({g.flow_id: g for g in run[start : end + 1]})
     if not hits:
         return None
     chosen = sorted(hits.values(), key=lambda f: (f.occurred_on, f.flow_id))
     return Flag(
         "fund_splitting",
-        f"{len(chosen)} transfers just under {policy.split_threshold} to one counterparty "
-        f"within {policy.split_window_days} days",
+        f"{len(chosen)} transfers just under {policy.splitting_threshold} to one counterparty "
+        f"within {policy.splitting_window_days} days",
         sum((f.amount for f in chosen), Decimal(0)),
         tuple(f.flow_id for f in chosen),
     )
