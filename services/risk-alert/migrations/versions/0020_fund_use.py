@@ -1,4 +1,4 @@
-"""fund use: loan purposes, fund flows and their totals, fund-use policies (issue 15)
+"""fund use: loan purposes, fund flows and their totals, fund-use policies and flags (issue 15)
 
 Revision ID: 0020
 Revises: 0004 (the lead re-parents it onto the reviews chain 0005, 0006, ... at merge)
@@ -60,9 +60,23 @@ def upgrade() -> None:
         sa.Column("updated_by", sa.String(200), nullable=False),
         sa.Column("updated_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False),
     )
+    op.create_table(
+        "fund_use_flags",
+        sa.Column("loan_id", sa.String(64), nullable=False),
+        sa.Column("rule", sa.String(32), nullable=False),
+        sa.Column("reason", sa.Text(), nullable=False),
+        sa.Column("amount", MONEY, nullable=False),
+        sa.Column("flow_ids", postgresql.ARRAY(sa.String(64)), nullable=False),
+        sa.Column("raised_on", sa.Date(), nullable=False),
+        sa.Column("alert_id", sa.String(64), nullable=True),
+        sa.PrimaryKeyConstraint("loan_id", "rule", name="pk_fund_use_flags"),
+    )
+    op.create_index("ix_fund_use_flags_raised_on", "fund_use_flags", ["raised_on", "loan_id", "rule"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_fund_use_flags_raised_on", table_name="fund_use_flags")
+    op.drop_table("fund_use_flags")
     op.drop_table("fund_use_policies")
     op.drop_table("fund_flow_totals")
     op.drop_index("ix_fund_flows_loan_id_occurred_on", table_name="fund_flows")

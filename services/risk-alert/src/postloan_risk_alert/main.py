@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from postloan_common import web
-from postloan_risk_alert.api import alerts, assessments, fund_flows, fund_use, models, risk, rules
+from postloan_risk_alert.api import alerts, assessments, fund_flows, fund_trace, fund_use, models, risk, rules
 from postloan_risk_alert.settings import Settings
 
 ROUTERS = (
@@ -16,6 +16,7 @@ ROUTERS = (
     models.router,
     fund_flows.router,
     fund_use.router,
+    fund_trace.router,
 )
 
 

@@ -114,3 +114,18 @@ def test_defaults_per_purpose_and_the_json_form_round_trips():
     assert as_json["traced_share"] == "0.80"
     # Stored data written before a field existed keeps that field's default.
     assert fu.policy_from_json({"traced_share": "0.5"}) == fu.Policy(traced_share=D("0.5"))
+
+
+def test_only_flows_that_can_change_a_flag_trigger_an_evaluation_and_evaluate_gathers_all_flags():
+    policy = fu.Policy()
+    assert not fu.may_raise(policy, out("a", "1000", "supplier"))
+    assert not fu.may_raise(policy, out("b", "10", "lender", direction="in"))
+    assert fu.may_raise(policy, out("c", "10", "lender"))
+    assert fu.may_raise(policy, out("d", "10", "borrower_self"))
+    assert fu.may_raise(policy, out("e", "46000", "supplier"))
+    flows = [out("x", "500", "securities_broker"), out("y", "200", "related_party")]
+    flags = fu.evaluate(
+        policy, flows, disbursed=D(1000), disbursed_on=DAY0, as_of=DAY0 + timedelta(days=40), retail=False
+    )
+    assert [f.rule for f in flags] == ["fund_forbidden_use", "fund_flow_back", "fund_untraced"]
+    assert set(fu.SEVERITY) == {"fund_forbidden_use", "fund_flow_back", "fund_untraced", "fund_splitting"}

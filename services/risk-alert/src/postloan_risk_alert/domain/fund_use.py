@@ -224,3 +224,42 @@ def splitting(policy: Policy, flows: Sequence[Flow]) -> Flag | None:
         sum((f.amount for f in chosen), Decimal(0)),
         tuple(f.flow_id for f in chosen),
     )
+
+
+def may_raise(policy: Policy, flow: Flow) -> bool:
+    """Whether a new flow can change a flag that depends on flows (forbidden, flow back, splitting).
+
+    Most flows (suppliers, merchants below the threshold band) cannot, so ingest evaluates only
+    the loans of those that can.
+    """
+    if flow.direction != "out":
+        return False
+    near = policy.splitting_threshold * (1 - policy.splitting_margin) <= flow.amount < policy.splitting_threshold
+    return near or flow.counterparty_kind in BACK_KINDS or is_forbidden(policy, flow)
+
+
+def evaluate(
+    policy: Policy,
+    flows: Sequence[Flow],
+    *,
+    disbursed: Decimal,
+    disbursed_on: date,
+    as_of: date,
+    retail: bool,
+) -> list[Flag]:
+    """Every flag the loan's flows raise under its purpose's policy, as of a business date."""
+    found = [
+        forbidden_use(policy, flows),
+        flow_back(policy, flows, disbursed=disbursed, disbursed_on=disbursed_on),
+        untraced(policy, flows, disbursed=disbursed, disbursed_on=disbursed_on, as_of=as_of, retail=retail),
+        splitting(policy, flows),
+    ]
+    return [f for f in found if f is not None]
+
+
+SEVERITY = {
+    "fund_forbidden_use": "high",
+    "fund_flow_back": "high",
+    "fund_untraced": "medium",
+    "fund_splitting": "medium",
+}

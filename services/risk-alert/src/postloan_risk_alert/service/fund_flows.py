@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from postloan_common.contracts import FundMovedV1
 from postloan_risk_alert.domain import fund_use
+from postloan_risk_alert.service.fund_use import after_ingest
 from postloan_risk_alert.store import fund_flows as store
 
 # Rows per INSERT: 13 columns each stay well under PostgreSQL's 32,767 bind parameters.
@@ -97,14 +98,17 @@ async def ingest_flows(session: AsyncSession, *, flows: Sequence[FundMovedV1]) -
     if refusals:
         return Ingested(0, 0, tuple(refusals))
     created = 0
+    stored: list[dict[str, Any]] = []
     for start in range(0, len(rows), _CHUNK):
         chunk = rows[start : start + _CHUNK]
         inserted = await store.insert_flows(session, chunk)
         created += len(inserted)
+        stored.extend(r for r in chunk if r["flow_id"] in inserted)
         late = {r["flow_id"]: r["content_hash"] for r in chunk if r["flow_id"] not in inserted}
         if late:
             hashes = await store.flow_hashes(session, late)
             if any(hashes.get(k) != v for k, v in late.items()):
                 raise FlowConflict(f"flow(s) {', '.join(sorted(late))} stored concurrently with other content")
             unchanged += len(late)
+    await after_ingest(session, rows=stored)
     return Ingested(created, unchanged)

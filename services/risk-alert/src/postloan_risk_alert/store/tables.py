@@ -375,3 +375,18 @@ fund_use_policies = Table(
     Column("updated_by", String(200), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
 )
+
+# The fund-use findings of each loan, one per rule, with the flows that caused them and the alert raised.
+fund_use_flags = Table(
+    "fund_use_flags",
+    metadata,
+    Column("loan_id", String(64), nullable=False),
+    Column("rule", String(32), nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("amount", MONEY, nullable=False),
+    Column("flow_ids", ARRAY(String(64)), nullable=False),
+    Column("raised_on", Date, nullable=False),
+    Column("alert_id", String(64), nullable=True),
+    PrimaryKeyConstraint("loan_id", "rule", name="pk_fund_use_flags"),
+    Index("ix_fund_use_flags_raised_on", "raised_on", "loan_id", "rule"),
+)
