@@ -10,13 +10,14 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench import e2e, foundation, repayment, reporting, rest, risk
+from bench import e2e, foundation, funds, repayment, reporting, rest, risk
 from bench.report import Result, print_table
 
 # In the order they run.
 SUITES = {
     "foundation": foundation,
     "risk": risk,
+    "funds": funds,
     "reporting": reporting,
     "repayment": repayment,
     "rest": rest,

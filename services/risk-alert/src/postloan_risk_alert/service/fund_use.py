@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterable
 from datetime import date, timedelta
 from decimal import Decimal
@@ -12,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from postloan_common.catalog import RISK_SCORES
 from postloan_common.contracts import RiskAlertRaisedV1, make_envelope
 from postloan_common.contracts.common import LoanPurpose
-from postloan_common.messaging.outbox import add_event
+from postloan_common.messaging.outbox import add_events, outbox_row
 from postloan_common.money import quantize_money
 from postloan_risk_alert.domain import fund_use
 from postloan_risk_alert.service.alerts import SOURCE, current_business_date
@@ -60,7 +61,7 @@ async def evaluate_loans(
     for row in await store.flows_of(session, ids):
         flows.setdefault(row.loan_id, []).append(to_flow(row))
     existing = await store.flags_of(session, ids)
-    raised = 0
+    found: list[Found] = []
     for loan_id, loan in sorted(loans.items()):
         flags = fund_use.evaluate(
             by_purpose[loan["purpose"]],
@@ -70,34 +71,34 @@ async def evaluate_loans(
             as_of=on,
             retail=loan["segment"] == "retail",
         )
-        for flag in flags:
-            raised += await _keep(session, loan, flag, existing.get((loan_id, flag.rule)), on, correlation_id)
-    return raised
+        found.extend((loan, flag, existing.get((loan_id, flag.rule))) for flag in flags)
+    return await _keep(session, found, on, correlation_id)
 
 
-async def _keep(
-    session: AsyncSession,
-    loan: dict[str, Any],
-    flag: fund_use.Flag,
-    before: dict[str, Any] | None,
-    on: date,
-    correlation_id: str | None,
-) -> int:
-    """Store a flag; raise its alert when the flag is new or its earlier alert was closed and it grew."""
-    if before is not None and before["amount"] == flag.amount and list(before["flow_ids"]) == list(flag.flow_ids):
-        return 0
-    alert_id = before["alert_id"] if before is not None else None
-    fresh = before is None or before["status"] not in ("open", "acknowledged")
-    if fresh:
-        severity = fund_use.SEVERITY[flag.rule]
-        alert_id = (
-            await store.raise_alert(session, rule=flag.rule, loan=loan, severity=severity, message=flag.reason, on=on)
-            or alert_id
-        )
-        if alert_id is not None and (before is None or alert_id != before["alert_id"]):
-            await _announce(session, loan, flag, alert_id, severity, on, correlation_id)
-    await store.save_flag(
-        session,
+Found = tuple[dict[str, Any], fund_use.Flag, dict[str, Any] | None]
+
+
+async def _keep(session: AsyncSession, found: list[Found], on: date, correlation_id: str | None) -> int:
+    """Store changed flags; a new one, or one whose alert was closed, opens an alert. Return the new flags."""
+    changed = [
+        (loan, flag, before)
+        for loan, flag, before in found
+        if before is None or before["amount"] != flag.amount or list(before["flow_ids"]) != list(flag.flow_ids)
+    ]
+    alerting = [(loan, flag) for loan, flag, before in changed if before is None or before["status"] not in _OPEN]
+    open_now = await store.open_alerts(session, {(flag.rule, loan["loan_id"]) for loan, flag in alerting})
+    alert_rows: list[dict[str, Any]] = []
+    events: list[dict[str, Any]] = []
+    for loan, flag in alerting:
+        key = (flag.rule, loan["loan_id"])
+        if key in open_now:
+            continue
+        open_now[key] = str(uuid.uuid4())
+        alert_rows.append(_alert_row(loan, flag, open_now[key], on))
+        events.append(_announcement(loan, flag, open_now[key], on, correlation_id))
+    await store.insert_alerts(session, alert_rows)
+    await add_events(session, outbox, events)
+    rows = [
         {
             "loan_id": loan["loan_id"],
             "rule": flag.rule,
@@ -105,26 +106,39 @@ async def _keep(
             "amount": flag.amount,
             "flow_ids": list(flag.flow_ids),
             "raised_on": before["raised_on"] if before is not None else on,
-            "alert_id": alert_id,
-        },
-    )
-    return 1 if before is None else 0
+            "alert_id": open_now.get((flag.rule, loan["loan_id"]), before["alert_id"] if before else None),
+        }
+        for loan, flag, before in changed
+    ]
+    await store.save_flags(session, rows)
+    return sum(1 for _, _, before in changed if before is None)
 
 
-async def _announce(
-    session: AsyncSession,
-    loan: dict[str, Any],
-    flag: fund_use.Flag,
-    alert_id: str,
-    severity: str,
-    on: date,
-    correlation_id: str | None,
-) -> None:
+_OPEN = ("open", "acknowledged")
+
+
+def _alert_row(loan: dict[str, Any], flag: fund_use.Flag, alert_id: str, on: date) -> dict[str, Any]:
+    return {
+        "alert_id": alert_id,
+        "rule_id": flag.rule,
+        "subject_type": "loan",
+        "subject_id": loan["loan_id"],
+        "customer_id": loan["customer_id"],
+        "severity": fund_use.SEVERITY[flag.rule],
+        "status": "open",
+        "message": flag.reason[:500],
+        "raised_on": on,
+    }
+
+
+def _announcement(
+    loan: dict[str, Any], flag: fund_use.Flag, alert_id: str, on: date, correlation_id: str | None
+) -> dict[str, Any]:
     envelope = make_envelope(
         data=RiskAlertRaisedV1(
             alert_id=alert_id,
             rule_id=flag.rule,
-            severity=severity,
+            severity=fund_use.SEVERITY[flag.rule],
             subject_type="loan",
             subject_id=loan["loan_id"],
             customer_id=loan["customer_id"],
@@ -135,15 +149,17 @@ async def _announce(
         business_date=on,
         correlation_id=correlation_id or None,
     )
-    await add_event(session, outbox, envelope, topic=RISK_SCORES)
+    return outbox_row(envelope, topic=RISK_SCORES)
 
 
 async def evaluate_untraced(session: AsyncSession, *, business_date: date, correlation_id: str | None) -> int:
     """At close of day: evaluate the loans whose trace window ended the day before (untraced needs no new flow)."""
-    candidates: set[str] = set()
-    for purpose, policy in (await policies(session)).items():
-        ended = business_date - timedelta(days=policy.trace_window_days + 1)
-        candidates.update(await store.loans_disbursed(session, purpose=purpose, on=ended))
+    ended = {
+        purpose: business_date - timedelta(days=policy.trace_window_days + 1)
+        for purpose, policy in (await policies(session)).items()
+    }
+    loans = await store.loans_disbursed(session, days=ended.values())
+    candidates = {loan_id for loan_id, purpose, day in loans if ended[purpose] == day}
     return await evaluate_loans(session, loan_ids=candidates, as_of=business_date, correlation_id=correlation_id)
 
 

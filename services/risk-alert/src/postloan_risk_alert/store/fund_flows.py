@@ -22,6 +22,29 @@ DO UPDATE SET amount = t.amount + excluded.amount, flows = t.flows + excluded.fl
 """)
 
 
+# One statement per chunk, its values as one array per column: compiled once, whatever the chunk size.
+_FLOW_COLUMNS = (
+    ("flow_id", "text"),
+    ("loan_id", "text"),
+    ("occurred_on", "date"),
+    ("direction", "text"),
+    ("amount", "numeric"),
+    ("currency", "text"),
+    ("counterparty_name", "text"),
+    ("counterparty_account", "text"),
+    ("counterparty_bank", "text"),
+    ("counterparty_kind", "text"),
+    ("category", "text"),
+    ("channel", "text"),
+    ("content_hash", "text"),
+)
+_INSERT_FLOWS = text(
+    f"INSERT INTO fund_flows ({', '.join(c for c, _ in _FLOW_COLUMNS)}) "
+    f"SELECT * FROM unnest({', '.join(f'CAST(:{c} AS {t}[])' for c, t in _FLOW_COLUMNS)}) "
+    "ON CONFLICT (flow_id) DO NOTHING RETURNING flow_id"
+)
+
+
 async def loan_terms(session: AsyncSession, loan_ids: Iterable[str]) -> dict[str, tuple[str, Any]]:
     """Currency and disbursement day of each known loan, by loan id."""
     rows = await session.execute(
@@ -44,10 +67,8 @@ async def insert_flows(session: AsyncSession, rows: Sequence[dict[str, Any]]) ->
     """Insert flow rows not stored yet and add them to the totals; return the ids inserted."""
     if not rows:
         return set()
-    result = await session.execute(
-        pg_insert(fund_flows).values(list(rows)).on_conflict_do_nothing().returning(fund_flows.c.flow_id)
-    )
-    inserted = {r[0] for r in result}
+    columns = {c: [r[c] for r in rows] for c, _ in _FLOW_COLUMNS}
+    inserted = {r[0] for r in await session.execute(_INSERT_FLOWS, columns)}
     if inserted:
         await session.execute(_ADD_TOTALS, {"ids": sorted(inserted)})
     return inserted

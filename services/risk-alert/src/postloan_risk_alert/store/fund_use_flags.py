@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterable
 from datetime import date
 from typing import Any
@@ -47,11 +46,10 @@ async def loans(session: AsyncSession, loan_ids: Iterable[str]) -> dict[str, dic
     return {r.loan_id: dict(r._mapping) for r in rows}
 
 
-async def loans_disbursed(session: AsyncSession, *, purpose: str | None, on: date) -> list[str]:
-    """Active loans of a purpose (None: none given) disbursed on a day."""
-    purpose_is = loan_purposes.c.purpose.is_(None) if purpose is None else loan_purposes.c.purpose == purpose
-    query = _loans().where(loan_features.c.disbursed_on == on, loan_features.c.status == "active", purpose_is)
-    return [r.loan_id for r in await session.execute(query)]
+async def loans_disbursed(session: AsyncSession, *, days: Iterable[date]) -> list[tuple[str, str | None, date]]:
+    """Active loans disbursed on one of the days: (loan id, purpose or None, disbursement day)."""
+    query = _loans().where(loan_features.c.disbursed_on.in_(sorted(set(days))), loan_features.c.status == "active")
+    return [(r.loan_id, r.purpose, r.disbursed_on) for r in await session.execute(query)]
 
 
 async def purposes(session: AsyncSession, loan_ids: Iterable[str]) -> dict[str, str]:
@@ -92,46 +90,51 @@ async def flags_of(session: AsyncSession, loan_ids: Iterable[str]) -> dict[tuple
     return {(r.loan_id, r.rule): dict(r._mapping) for r in await session.execute(query)}
 
 
-async def save_flag(session: AsyncSession, row: dict[str, Any]) -> None:
-    """Insert or replace a loan's flag of one rule."""
-    statement = pg_insert(fund_use_flags).values(**row)
+async def save_flags(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
+    """Insert or replace loans' flags (one per loan and rule) in one executemany."""
+    if not rows:
+        return
+    statement = pg_insert(fund_use_flags)
     await session.execute(
         statement.on_conflict_do_update(
             index_elements=[fund_use_flags.c.loan_id, fund_use_flags.c.rule],
             set_={k: statement.excluded[k] for k in ("reason", "amount", "flow_ids", "alert_id")},
-        )
+        ),
+        rows,
     )
 
 
-async def raise_alert(
-    session: AsyncSession, *, rule: str, loan: dict[str, Any], severity: str, message: str, on: date
-) -> str | None:
-    """Open an alert of the rule on the loan; None when one is open already (one per rule and subject)."""
-    alert_id = str(uuid.uuid4())
-    created = await session.execute(
-        pg_insert(alerts)
-        .values(
-            alert_id=alert_id,
-            rule_id=rule,
-            subject_type="loan",
-            subject_id=loan["loan_id"],
-            customer_id=loan["customer_id"],
-            severity=severity,
-            status="open",
-            message=message[:500],
-            raised_on=on,
-        )
-        .on_conflict_do_nothing()
-        .returning(alerts.c.alert_id)
+async def open_alerts(session: AsyncSession, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], str]:
+    """The open (or acknowledged) alert of each (rule, loan) among `keys` that has one."""
+    wanted = sorted(set(keys))
+    if not wanted:
+        return {}
+    query = select(alerts.c.rule_id, alerts.c.subject_id, alerts.c.alert_id).where(
+        alerts.c.subject_type == "loan",
+        alerts.c.status.in_(("open", "acknowledged")),
+        tuple_(alerts.c.rule_id, alerts.c.subject_id).in_(wanted),
     )
-    if created.first() is None:
-        return None
+    return {(r.rule_id, r.subject_id): r.alert_id for r in await session.execute(query)}
+
+
+async def insert_alerts(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
+    """Open alerts (rows of the alerts table) and write their raise to the history, in two executemany."""
+    if not rows:
+        return
+    await session.execute(pg_insert(alerts).on_conflict_do_nothing(), rows)
     await session.execute(
-        alert_history.insert().values(
-            alert_id=alert_id, actor="fund-use", action="raise", from_status=None, to_status="open"
-        )
+        alert_history.insert(),
+        [
+            {
+                "alert_id": r["alert_id"],
+                "actor": "fund-use",
+                "action": "raise",
+                "from_status": None,
+                "to_status": "open",
+            }
+            for r in rows
+        ],
     )
-    return alert_id
 
 
 async def totals_of(session: AsyncSession, loan_id: str) -> list[Any]:
