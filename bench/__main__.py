@@ -14,13 +14,14 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench import e2e, fineract, foundation, repayment, reporting, rest, risk
+from bench import e2e, fineract, foundation, funds, repayment, reporting, rest, risk
 from bench.report import Result, print_table
 
 # In the order they run.
 SUITES = {
     "foundation": foundation,
     "risk": risk,
+    "funds": funds,
     "reporting": reporting,
     "repayment": repayment,
     "rest": rest,

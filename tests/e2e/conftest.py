@@ -37,12 +37,14 @@ from postloan_common.catalog import (
     CONSUMES,
     CORE_BANKING_CUSTOMERS,
     CORE_BANKING_LOANS,
+    CORE_BANKING_TRANSACTIONS,
     SERVICES,
     ServiceSpec,
     all_topics,
 )
 from postloan_common.contracts import (
     CustomerUpsertedV1,
+    FundMovedV1,
     LoanBookedV1,
     RepaymentPostedV1,
     RepaymentReversedV1,
@@ -269,6 +271,24 @@ class Platform:
         } | extra
         await self.publish(
             CORE_BANKING_LOANS, make_envelope(data=LoanBookedV1.model_validate(data), source=CORE, subject=loan_id)
+        )
+
+    async def move_funds(self, loan_id: str, flow_id: str, amount: str, kind: str = "merchant") -> None:
+        """Core banking reports money leaving the loan's disbursement account (fund-moved)."""
+        data = {
+            "flow_id": flow_id,
+            "loan_id": loan_id,
+            "occurred_on": START.isoformat(),
+            "direction": "out",
+            "amount": amount,
+            "currency": "CNY",
+            "counterparty": {"name": "Home Store", "kind": kind},
+            "category": "5712",
+            "channel": "pos",
+        }
+        await self.publish(
+            CORE_BANKING_TRANSACTIONS,
+            make_envelope(data=FundMovedV1.model_validate(data), source=CORE, subject=loan_id),
         )
 
     async def post_repayment(self, loan_id: str, repayment_id: str, amount: str, value_date: date) -> None:

@@ -26,6 +26,8 @@ async def scenario(platform: Any) -> None:
         await platform.upsert_customer(customer_id)
         await platform.book_loan(loan_id, customer_id)
     await platform.settle()
+    # Spent at a furniture store: on core-banking.transactions, so the replay covers that topic too.
+    await platform.move_funds("L-1", "F-1", "2500.00")
     await platform.advance(date(2026, 2, 10))
 
     cases = {c["loan_id"]: c for c in (await platform.get("crm", "/v1/cases", status="open"))["items"]}

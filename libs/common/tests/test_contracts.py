@@ -42,6 +42,7 @@ ARCHITECTURE_TOPICS: dict[str, list[str]] = {
         "loan-written-off",
     ],
     "core-banking.customers": ["customer-upserted"],
+    "core-banking.transactions": ["fund-moved"],
     "repayment.loans": [
         "loan-registered",
         "payment-due",
@@ -101,6 +102,11 @@ CASE = {**LOAN, "case_id": "K-1"}
 # One realistic payload per registered contract (type, version).
 SAMPLES: dict[tuple[str, int], dict[str, Any]] = {
     ("loan-booked", 1): LOAN_BODY,
+    ("fund-moved", 1): {
+        "flow_id": "F-1", "loan_id": "L-1001", "occurred_on": "2026-01-09", "direction": "out", "amount": "8000.00",
+        "currency": "CNY", "counterparty": {"name": "Steel Supply Co", "account": "6222-01", "kind": "supplier"},
+        "category": "5051", "channel": "cnaps",
+    },
     ("repayment-posted", 1): {**REPAYMENT_BODY, "currency": "CNY"},
     ("payment-reversed", 1): {
         "loan_id": "L-1001", "customer_id": "C-77", "repayment_id": "R-9001", "amount": "1030.00",

@@ -36,6 +36,7 @@ FINERACT_EXTERNAL_EVENTS = "external-events"
 
 CORE_BANKING_LOANS = "core-banking.loans"
 CORE_BANKING_CUSTOMERS = "core-banking.customers"
+CORE_BANKING_TRANSACTIONS = "core-banking.transactions"
 REPAYMENT_LOANS = "repayment.loans"
 RISK_SCORES = "risk.scores"
 CRM_ACTIVITIES = "crm.activities"
@@ -43,6 +44,7 @@ CRM_ACTIVITIES = "crm.activities"
 TOPICS: tuple[str, ...] = (
     CORE_BANKING_LOANS,
     CORE_BANKING_CUSTOMERS,
+    CORE_BANKING_TRANSACTIONS,
     REPAYMENT_LOANS,
     RISK_SCORES,
     CRM_ACTIVITIES,
@@ -51,7 +53,7 @@ TOPICS: tuple[str, ...] = (
 # Which service consumes which topic (its consumer group is the service name).
 CONSUMES: dict[str, tuple[str, ...]] = {
     "repayment-monitor": (CORE_BANKING_LOANS,),
-    "risk-alert": (REPAYMENT_LOANS, CRM_ACTIVITIES),
+    "risk-alert": (REPAYMENT_LOANS, CRM_ACTIVITIES, CORE_BANKING_TRANSACTIONS),
     "crm": (CORE_BANKING_CUSTOMERS, REPAYMENT_LOANS, RISK_SCORES),
     "reporting": (CORE_BANKING_LOANS, CORE_BANKING_CUSTOMERS, REPAYMENT_LOANS, RISK_SCORES, CRM_ACTIVITIES),
 }

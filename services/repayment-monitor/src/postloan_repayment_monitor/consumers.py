@@ -73,6 +73,7 @@ def to_command(data: LoanBookedV1) -> BookLoan:
         if data.installments
         else None,
         terms=Terms(data.terms.method.value, data.terms.months, data.terms.first_due_date) if data.terms else None,
+        purpose=data.purpose.value if data.purpose else None,
     )
 
 

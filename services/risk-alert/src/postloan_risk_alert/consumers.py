@@ -23,6 +23,7 @@ from postloan_common.contracts import (
     ContactAttemptedV1,
     DayClosedV1,
     DelinquencyChangedV1,
+    FundMovedV1,
     LoanClosedV1,
     LoanCuredV1,
     LoanRegisteredV1,
@@ -41,8 +42,9 @@ from postloan_common.messaging.consumer import Barrier, PermanentError
 from postloan_common.messaging.envelope import Envelope
 from postloan_risk_alert.domain import projection
 from postloan_risk_alert.service.day_closing import close_partition
+from postloan_risk_alert.service.fund_flows import FlowConflict, ingest_flows
 from postloan_risk_alert.settings import Settings
-from postloan_risk_alert.store import loan_store
+from postloan_risk_alert.store import fund_flows, loan_store
 
 BatchHandler = Callable[[AsyncSession, Sequence[Envelope]], Awaitable[None]]
 Fold = Callable[[dict[str, Any], Any, Envelope], None]
@@ -67,8 +69,11 @@ class Registered:
 
     async def __call__(self, session: AsyncSession, envelopes: Sequence[Envelope]) -> None:
         rows = []
+        purposes = []
         for envelope in envelopes:
             d: LoanRegisteredV1 = _data(envelope)
+            if d.purpose is not None:
+                purposes.append({"loan_id": d.loan_id, "purpose": d.purpose.value})
             rows.append(
                 projection.new_loan(
                     loan_id=d.loan_id,
@@ -86,6 +91,19 @@ class Registered:
                 )
             )
         await loan_store.insert_new_loans(session, rows)
+        await fund_flows.insert_purposes(session, purposes)
+
+
+async def fund_moved(session: AsyncSession, envelopes: Sequence[Envelope]) -> None:
+    """fund-moved: store the batch's flows; a refused flow fails the batch, so only it is dead-lettered."""
+    flows: list[FundMovedV1] = [_data(e) for e in envelopes]
+    try:
+        result = await ingest_flows(session, flows=flows)
+    except FlowConflict as exc:
+        raise PermanentError(str(exc)) from exc
+    if result.refusals:
+        first = result.refusals[0]
+        raise PermanentError(f"fund-moved {first.flow_id}: {first.reason}")
 
 
 @dataclass(frozen=True)
@@ -241,6 +259,7 @@ def make_handlers(settings: Settings) -> dict[str, BatchHandler]:
         LoanClosedV1.event_type: Folding(on_closed),
         LoanRescheduledV1.event_type: rescheduled,
         DayClosedV1.event_type: DayClosed(settings),
+        FundMovedV1.event_type: fund_moved,
         ContactAttemptedV1.event_type: Folding(on_contact),
         PromiseToPayMadeV1.event_type: Folding(PromiseFold("made")),
         PromiseKeptV1.event_type: Folding(PromiseFold("kept")),

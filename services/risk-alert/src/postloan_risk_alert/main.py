@@ -10,6 +10,9 @@ from postloan_risk_alert.api import (
     assessment_reads,
     assessments,
     collateral,
+    fund_flows,
+    fund_trace,
+    fund_use,
     guarantees,
     models,
     proposals,
@@ -30,6 +33,9 @@ ROUTERS = (
     proposals.router,
     collateral.router,
     guarantees.router,
+    fund_flows.router,
+    fund_use.router,
+    fund_trace.router,
 )
 
 

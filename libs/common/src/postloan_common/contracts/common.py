@@ -143,6 +143,19 @@ class EventData(BaseModel):
     event_version: ClassVar[int]
 
 
+class LoanPurpose(StrEnum):
+    """What the borrower said the loan is for, at booking (fund-use tracking checks the money against it)."""
+
+    WORKING_CAPITAL = "working_capital"
+    EQUIPMENT = "equipment"
+    CONSUMPTION = "consumption"
+    HOME_IMPROVEMENT = "home_improvement"
+    EDUCATION = "education"
+    VEHICLE = "vehicle"
+    TRADE_FINANCE = "trade_finance"
+    OTHER = "other"
+
+
 class Bucket(StrEnum):
     M0 = "M0"
     M1 = "M1"

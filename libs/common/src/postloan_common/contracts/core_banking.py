@@ -17,6 +17,7 @@ from postloan_common.contracts.common import (
     Currency,
     EventData,
     Id,
+    LoanPurpose,
     Money,
     PositiveMoney,
     Rate,
@@ -79,6 +80,7 @@ class LoanBookedV1(EventData):
     disbursed_on: date
     installments: tuple[Installment, ...] | None = None
     terms: Terms | None = None
+    purpose: LoanPurpose | None = None
 
     @model_validator(mode="after")
     def _one_schedule(self) -> Self:

@@ -9,11 +9,12 @@ from pydantic import BaseModel
 from postloan_common.catalog import (
     CORE_BANKING_CUSTOMERS,
     CORE_BANKING_LOANS,
+    CORE_BANKING_TRANSACTIONS,
     CRM_ACTIVITIES,
     REPAYMENT_LOANS,
     RISK_SCORES,
 )
-from postloan_common.contracts import core_banking, crm, repayment, risk
+from postloan_common.contracts import core_banking, crm, fund_flows, repayment, risk
 from postloan_common.contracts.common import EventData
 from postloan_common.messaging.envelope import Envelope
 
@@ -25,6 +26,7 @@ class UnknownContract(ValueError):
 _BY_TOPIC: dict[str, tuple[type[EventData], ...]] = {
     CORE_BANKING_LOANS: core_banking.LOAN_EVENTS,
     CORE_BANKING_CUSTOMERS: core_banking.CUSTOMER_EVENTS,
+    CORE_BANKING_TRANSACTIONS: fund_flows.EVENTS,
     REPAYMENT_LOANS: repayment.EVENTS,
     RISK_SCORES: risk.EVENTS,
     CRM_ACTIVITIES: crm.EVENTS,

@@ -16,6 +16,7 @@ from postloan_common.contracts.common import (
     Dpd,
     EventData,
     Id,
+    LoanPurpose,
     Money,
     PositiveMoney,
     Rate,
@@ -40,6 +41,7 @@ class LoanRegisteredV1(EventData):
     installment_count: int = Field(ge=1)
     first_due_date: date
     maturity_date: date
+    purpose: LoanPurpose | None = None
 
 
 class PaymentDueV1(EventData):

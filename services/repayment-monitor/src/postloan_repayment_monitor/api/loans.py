@@ -50,6 +50,7 @@ def to_command(body: LoanIn) -> BookLoan:
         if body.installments
         else None,
         terms=Terms(body.terms.method, body.terms.months, body.terms.first_due_date) if body.terms else None,
+        purpose=body.purpose.value if body.purpose else None,
     )
 
 

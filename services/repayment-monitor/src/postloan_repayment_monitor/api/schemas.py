@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StringConstraints
 
-from postloan_common.contracts import Rate
+from postloan_common.contracts import LoanPurpose, Rate
 from postloan_common.web.openapi import DecimalText
 from postloan_repayment_monitor.service.booking_input import (  # noqa: F401 - shared with the bulk load
     MAX_AMOUNT,
@@ -146,6 +146,7 @@ class LoanOut(BaseModel):
     principal: DecimalText
     annual_rate: DecimalText
     disbursed_on: date
+    purpose: LoanPurpose | None
     status: str
     business_date: date
     dpd: int

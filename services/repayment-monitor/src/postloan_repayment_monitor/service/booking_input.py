@@ -11,7 +11,7 @@ from typing import Annotated, Literal, Self
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
-from postloan_common.contracts import Money, PositiveMoney, Rate
+from postloan_common.contracts import LoanPurpose, Money, PositiveMoney, Rate
 
 Id = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]*$")]
 Currency = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
@@ -96,6 +96,7 @@ class LoanIn(_In):
     disbursed_on: Day
     installments: list[InstallmentIn] | None = Field(default=None, min_length=1, max_length=1200)
     terms: TermsIn | None = None
+    purpose: LoanPurpose | None = None
 
     @model_validator(mode="after")
     def _one_schedule(self) -> Self:

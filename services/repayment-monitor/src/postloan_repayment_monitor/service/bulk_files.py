@@ -7,6 +7,7 @@
     fee is 0.00). The loan columns repeat on every row of the loan, a loan's rows are
     consecutive and must agree on them;
   - one row per loan with terms: the same loan columns and ``method, months, first_due_date``.
+  An optional ``purpose`` column is the loan's purpose (empty: none given).
   A loan's line number is the file line of its first row (the header is line 1).
 """
 
@@ -21,6 +22,7 @@ from typing import Any
 from postloan_repayment_monitor.service.bulk_parse import (
     INSTALLMENT_COLUMNS,
     LOAN_COLUMNS,
+    OPTIONAL_LOAN_COLUMNS,
     TERMS_COLUMNS,
     BulkFormatError,
     Format,
@@ -68,7 +70,8 @@ def _csv_bodies(path: Path) -> Iterator[Body]:
                 f"or the terms columns ({', '.join(TERMS_COLUMNS)})"
             )
         at = {name: i for i, name in enumerate(header)}
-        loan_at = [at[c] for c in LOAN_COLUMNS]
+        columns = (*LOAN_COLUMNS, *(c for c in OPTIONAL_LOAN_COLUMNS if c in at))
+        loan_at = [at[c] for c in columns]
         width = len(header)
         current: tuple[int, list[str], list[dict[str, Any]]] | None = None
         bad_loan: tuple[int, str] | None = None  # a loan whose rows disagree: its later rows are skipped
@@ -87,7 +90,7 @@ def _csv_bodies(path: Path) -> Iterator[Body]:
                     "months": _int_or_text(values[at["months"]]),
                     "first_due_date": values[at["first_due_date"]],
                 }
-                yield line, {**dict(zip(LOAN_COLUMNS, loan_values, strict=True)), "terms": terms}, None
+                yield line, {**_loan_fields(columns, loan_values), "terms": terms}, None
                 continue
             fee = values[at["fee"]] if "fee" in at else ""
             installment: dict[str, Any] = {
@@ -102,18 +105,18 @@ def _csv_bodies(path: Path) -> Iterator[Body]:
                 continue
             if current is not None and current[1][0] == loan_values[0]:
                 if current[1] != loan_values:
-                    differs = next(c for c, a, b in zip(LOAN_COLUMNS, current[1], loan_values, strict=True) if a != b)
+                    differs = next(c for c, a, b in zip(columns, current[1], loan_values, strict=True) if a != b)
                     yield current[0], None, f"rows of loan {loan_values[0]} disagree on {differs} (line {line})"
                     bad_loan, current = (current[0], loan_values[0]), None
                     continue
                 current[2].append(installment)
                 continue
             if current is not None:
-                yield current[0], _loan_body(current[1], current[2]), None
+                yield current[0], _loan_body(columns, current[1], current[2]), None
             bad_loan = None
             current = (line, loan_values, [installment])
         if current is not None:
-            yield current[0], _loan_body(current[1], current[2]), None
+            yield current[0], _loan_body(columns, current[1], current[2]), None
 
 
 def _int_or_text(value: str) -> int | str:
@@ -121,8 +124,17 @@ def _int_or_text(value: str) -> int | str:
     return int(value) if value.isdigit() and len(value) < 7 else value
 
 
-def _loan_body(loan_values: list[str], installments: list[dict[str, Any]]) -> dict[str, Any]:
-    return {**dict(zip(LOAN_COLUMNS, loan_values, strict=True)), "installments": installments}
+def _loan_fields(columns: tuple[str, ...], loan_values: list[str]) -> dict[str, Any]:
+    # An empty optional column is a field not given, as in a JSON body without it.
+    fields = dict(zip(columns, loan_values, strict=True))
+    for name in OPTIONAL_LOAN_COLUMNS:
+        if name in fields and not fields[name].strip():
+            del fields[name]
+    return fields
+
+
+def _loan_body(columns: tuple[str, ...], loan_values: list[str], installments: list[dict[str, Any]]) -> dict[str, Any]:
+    return {**_loan_fields(columns, loan_values), "installments": installments}
 
 
 class BookingReader:

@@ -16,6 +16,7 @@ from typing import Any, Literal
 
 from pydantic import ValidationError
 
+from postloan_common.contracts import LoanPurpose
 from postloan_repayment_monitor.domain.ledger import Scheduled
 from postloan_repayment_monitor.service.booking_input import LoanIn
 from postloan_repayment_monitor.service.intake import BookLoan, Terms, schedule_of
@@ -26,6 +27,8 @@ FORMATS: tuple[str, ...] = ("ndjson", "csv")
 LOAN_COLUMNS = ("loan_id", "customer_id", "product", "branch", "currency", "principal", "annual_rate", "disbursed_on")
 INSTALLMENT_COLUMNS = ("seq", "due_date", "installment_principal", "interest", "fee")
 TERMS_COLUMNS = ("method", "months", "first_due_date")
+# Loan columns a file may leave out (or leave empty on a row).
+OPTIONAL_LOAN_COLUMNS = ("purpose",)
 
 # The fast path's canonical forms; each is narrower than the LoanIn rule it stands for, and the
 # digit limits keep amounts inside the columns' numeric(18,2) and numeric(12,6).
@@ -35,6 +38,7 @@ _MONEY = re.compile(r"(?:0|[1-9][0-9]{0,15})(?:\.[0-9]{1,2})?")
 _RATE = re.compile(r"(?:0|[1-9][0-9]{0,5})(?:\.[0-9]{1,6})?")
 _DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _METHODS = frozenset({"annuity", "equal_principal", "interest_only"})
+_PURPOSES = frozenset(p.value for p in LoanPurpose)
 _LOAN_KEYS = frozenset(LOAN_COLUMNS)
 _INSTALLMENT_KEYS = frozenset({"seq", "due_date", "principal", "interest", "fee"})
 _ZERO = Decimal(0)
@@ -119,7 +123,11 @@ def _fast_parse(line: int, body: dict[str, Any]) -> ParsedLoan | None:
     """
     keys = body.keys()
     has_installments = "installments" in body
-    if has_installments == ("terms" in body) or not keys >= _LOAN_KEYS or len(keys) != len(_LOAN_KEYS) + 1:
+    purpose = body.get("purpose")
+    if purpose is not None and purpose not in _PURPOSES:
+        return None
+    extra = 2 if "purpose" in body else 1
+    if has_installments == ("terms" in body) or not keys >= _LOAN_KEYS or len(keys) != len(_LOAN_KEYS) + extra:
         return None
     fields = _loan_fields(body)
     if fields is None:
@@ -172,7 +180,7 @@ def _fast_parse(line: int, body: dict[str, Any]) -> ParsedLoan | None:
     loan = (
         f"{line}\t{loan_id}\t{body['customer_id']}\t{body['product']}\t{body['branch']}\t{body['currency']}\t"
         f"{principal}\t{body['annual_rate']}\t{disbursed_on}\t{digest}\t{len(rows)}\t{given[0]['due_date']}\t"
-        f"{previous}\n"
+        f"{previous}\t{_copy_text(purpose)}\n"
     )
     registered = _registered(
         body, principal, body["annual_rate"], disbursed_on, len(rows), given[0]["due_date"], previous
@@ -198,6 +206,7 @@ def _command(
         disbursed_on=disbursed_on,
         installments=installments,
         terms=terms,
+        purpose=body.get("purpose"),
     )
 
 
@@ -228,6 +237,7 @@ def _slow_command(body: Any) -> BookLoan:
         if loan.installments
         else None,
         terms=Terms(loan.terms.method, loan.terms.months, loan.terms.first_due_date) if loan.terms else None,
+        purpose=loan.purpose.value if loan.purpose else None,
     )
 
 
@@ -236,7 +246,7 @@ def _parsed(line: int, command: BookLoan, schedule: list[Scheduled], digest: str
     loan = (
         f"{line}\t{c.loan_id}\t{c.customer_id}\t{c.product}\t{c.branch}\t{c.currency}\t{c.principal}\t"
         f"{c.annual_rate}\t{c.disbursed_on}\t{digest}\t{len(schedule)}\t{schedule[0].due_date}\t"
-        f"{schedule[-1].due_date}\n"
+        f"{schedule[-1].due_date}\t{_copy_text(c.purpose)}\n"
     )
     installments = "".join(
         f"{c.loan_id}\t{s.seq}\t{s.due_date}\t{s.principal}\t{s.interest}\t{s.fee}\n" for s in schedule
@@ -252,13 +262,23 @@ def _parsed(line: int, command: BookLoan, schedule: list[Scheduled], digest: str
 def _registered(
     loan: dict[str, Any], principal: object, rate: object, disbursed_on: date, count: int, first: object, last: date
 ) -> str:
-    """LoanRegisteredV1 as JSON text (validated values need no JSON escaping)."""
+    """LoanRegisteredV1 as JSON text (validated values need no JSON escaping).
+
+    The due dates stay the last two fields (with_due_dates replaces them), so a purpose comes before.
+    """
+    purpose = loan.get("purpose")
     return (
         f'{{"loan_id":"{loan["loan_id"]}","customer_id":"{loan["customer_id"]}","product":"{loan["product"]}",'
         f'"branch":"{loan["branch"]}","currency":"{loan["currency"]}","principal":"{principal}",'
         f'"annual_rate":"{rate}","disbursed_on":"{disbursed_on}","installment_count":{count},'
-        f'"first_due_date":"{first}","maturity_date":"{last}"}}'
+        + (f'"purpose":"{purpose}",' if purpose is not None else "")
+        + f'"first_due_date":"{first}","maturity_date":"{last}"}}'
     )
+
+
+def _copy_text(value: str | None) -> str:
+    """A nullable validated code as a COPY text field (\\N is NULL)."""
+    return "\\N" if value is None else value
 
 
 def with_due_dates(registered: str, first: date, last: date) -> str:

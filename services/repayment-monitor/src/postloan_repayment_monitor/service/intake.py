@@ -48,10 +48,11 @@ class BookLoan:
     disbursed_on: date
     installments: tuple[Scheduled, ...] | None = None
     terms: Terms | None = None
+    purpose: str | None = None
 
     def content_hash(self) -> str:
         """Fingerprint of what was asked, to tell a retry from a conflicting second booking."""
-        body = {
+        body: dict[str, object] = {
             "loan_id": self.loan_id,
             "customer_id": self.customer_id,
             "product": self.product,
@@ -68,6 +69,8 @@ class BookLoan:
             if self.terms
             else None,
         }
+        if self.purpose is not None:  # only when given, so the hashes of loans booked before it stay valid
+            body["purpose"] = self.purpose
         return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
 
 
@@ -171,6 +174,7 @@ async def book_loans(
                 "oldest_unpaid_due": oldest,
                 "bucket": bucket_on(oldest, business_date, buckets),
                 "outstanding_principal": command.principal,
+                "purpose": command.purpose,
             }
         )
         installment_rows.extend(
@@ -199,6 +203,7 @@ async def book_loans(
                 installment_count=len(schedule),
                 first_due_date=schedule[0].due_date,
                 maturity_date=schedule[-1].due_date,
+                purpose=command.purpose,
             ),
             loan_id=command.loan_id,
         )

@@ -63,6 +63,7 @@ def loan_detail(file: LoanFile, ledger: Ledger, buckets: BucketScheme) -> dict[s
         "principal": row.principal,
         "annual_rate": row.annual_rate,
         "disbursed_on": row.disbursed_on,
+        "purpose": row.purpose,
         "status": row.status,
         "business_date": ledger.as_of,
         "dpd": ledger.dpd,

@@ -18,7 +18,7 @@ SET LOCAL temp_buffers = '128MB';
 CREATE TEMP TABLE bulk_stage_loans (
     line_no bigint, loan_id text, customer_id text, product text, branch text, currency text,
     principal numeric, annual_rate numeric, disbursed_on date, content_hash text,
-    installment_count integer, first_due_date date, maturity_date date
+    installment_count integer, first_due_date date, maturity_date date, purpose text
 ) ON COMMIT DROP;
 CREATE TEMP TABLE bulk_stage_installments (
     loan_id text, seq integer, due_date date, principal numeric, interest numeric, fee numeric
@@ -39,6 +39,7 @@ _STAGE_LOAN_COLUMNS = (
     "installment_count",
     "first_due_date",
     "maturity_date",
+    "purpose",
 )
 _STAGE_INSTALLMENT_COLUMNS = ("loan_id", "seq", "due_date", "principal", "interest", "fee")
 
@@ -50,11 +51,11 @@ _INSERT_LOANS = """
 WITH ins AS (
     INSERT INTO loans (loan_id, customer_id, product, branch, currency, principal, annual_rate, disbursed_on,
                        penalty_rate, grace_days, status, content_hash, booked_via, oldest_unpaid_due, bucket,
-                       outstanding_principal)
+                       outstanding_principal, purpose)
     SELECT s.loan_id, s.customer_id, s.product, s.branch, s.currency, s.principal, s.annual_rate, s.disbursed_on,
            coalesce(p.penalty_annual_rate, s.annual_rate * coalesce(p.penalty_multiplier, $2::numeric)),
            coalesce(p.grace_days, $3::integer), 'active', s.content_hash, 'bulk', {first_due},
-           {bucket}, s.principal
+           {bucket}, s.principal, s.purpose
     FROM bulk_stage_loans s LEFT JOIN products p ON p.code = s.product {shift}
     ON CONFLICT (loan_id) DO NOTHING
     RETURNING loan_id, grace_days, product

@@ -107,6 +107,8 @@ loans = Table(
     Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     # The latest restructuring's date; NULL for a loan never restructured (its replay needs no history).
     Column("restructured_on", Date, nullable=True),
+    # What the borrower said the loan is for (contracts LoanPurpose); NULL when core banking did not say.
+    Column("purpose", String(32), nullable=True),
     Index("ix_loans_oldest_unpaid_due", "oldest_unpaid_due", postgresql_where=text("status = 'active'")),
     Index("ix_loans_customer_id", "customer_id"),
     Index("ix_loans_bucket_loan_id", "bucket", "loan_id", postgresql_where=text("status = 'active'")),

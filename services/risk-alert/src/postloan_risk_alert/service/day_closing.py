@@ -8,6 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from postloan_common.logging import get_logger
 from postloan_risk_alert.service.close_of_day import RunStats, rescore
+from postloan_risk_alert.service.fund_use import evaluate_untraced
 from postloan_risk_alert.settings import Settings
 from postloan_risk_alert.store import loan_store
 
@@ -32,6 +33,8 @@ async def close_partition(
     if seen < partitions or await loan_store.day_scored(session, business_date):
         return None
     stats = await rescore(session, business_date=business_date, settings=settings, correlation_id=correlation_id)
+    # Untraced proceeds need no new flow to be found: the loans whose trace window just ended.
+    await evaluate_untraced(session, business_date=business_date, correlation_id=correlation_id)
     await loan_store.record_scoring_run(
         session, business_date=business_date, duration_ms=int(stats.seconds * 1000), stats=stats.as_dict()
     )

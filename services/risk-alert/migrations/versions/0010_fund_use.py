@@ -1,0 +1,84 @@
+"""fund use: loan purposes, fund flows and their totals, fund-use policies and flags (issue 15)
+
+Revision ID: 0010
+Revises: 0009
+Create Date: 2026-12-03
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+from sqlalchemy.dialects import postgresql
+
+revision: str = "0010"
+down_revision: str | Sequence[str] | None = "0009"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+MONEY = sa.Numeric(18, 2)
+
+
+def upgrade() -> None:
+    op.create_table(
+        "loan_purposes",
+        sa.Column("loan_id", sa.String(64), primary_key=True),
+        sa.Column("purpose", sa.String(32), nullable=False),
+    )
+    op.create_table(
+        "fund_flows",
+        sa.Column("flow_id", sa.String(64), primary_key=True),
+        sa.Column("loan_id", sa.String(64), nullable=False),
+        sa.Column("occurred_on", sa.Date(), nullable=False),
+        sa.Column("direction", sa.String(3), nullable=False),
+        sa.Column("amount", MONEY, nullable=False),
+        sa.Column("currency", sa.String(3), nullable=False),
+        sa.Column("counterparty_name", sa.String(200), nullable=False),
+        sa.Column("counterparty_account", sa.String(64), nullable=True),
+        sa.Column("counterparty_bank", sa.String(200), nullable=True),
+        sa.Column("counterparty_kind", sa.String(32), nullable=False),
+        sa.Column("category", sa.String(32), nullable=True),
+        sa.Column("channel", sa.String(64), nullable=False),
+        sa.Column("content_hash", sa.String(64), nullable=False),
+    )
+    op.create_index("ix_fund_flows_loan_id_occurred_on", "fund_flows", ["loan_id", "occurred_on"])
+    op.create_table(
+        "fund_flow_totals",
+        sa.Column("loan_id", sa.String(64), nullable=False),
+        sa.Column("direction", sa.String(3), nullable=False),
+        sa.Column("counterparty_kind", sa.String(32), nullable=False),
+        sa.Column("category", sa.String(32), nullable=False),
+        sa.Column("amount", MONEY, nullable=False),
+        sa.Column("flows", sa.Integer(), nullable=False),
+        sa.PrimaryKeyConstraint("loan_id", "direction", "counterparty_kind", "category", name="pk_fund_flow_totals"),
+    )
+    op.create_table(
+        "fund_use_policies",
+        sa.Column("purpose", sa.String(32), primary_key=True),
+        sa.Column("policy", postgresql.JSONB(astext_type=sa.Text()), nullable=False),
+        sa.Column("version", sa.Integer(), nullable=False),
+        sa.Column("updated_by", sa.String(200), nullable=False),
+        sa.Column("updated_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False),
+    )
+    op.create_table(
+        "fund_use_flags",
+        sa.Column("loan_id", sa.String(64), nullable=False),
+        sa.Column("rule", sa.String(32), nullable=False),
+        sa.Column("reason", sa.Text(), nullable=False),
+        sa.Column("amount", MONEY, nullable=False),
+        sa.Column("flow_ids", postgresql.ARRAY(sa.String(64)), nullable=False),
+        sa.Column("raised_on", sa.Date(), nullable=False),
+        sa.Column("alert_id", sa.String(64), nullable=True),
+        sa.PrimaryKeyConstraint("loan_id", "rule", name="pk_fund_use_flags"),
+    )
+    op.create_index("ix_fund_use_flags_raised_on", "fund_use_flags", ["raised_on", "loan_id", "rule"])
+
+
+def downgrade() -> None:
+    op.drop_index("ix_fund_use_flags_raised_on", table_name="fund_use_flags")
+    op.drop_table("fund_use_flags")
+    op.drop_table("fund_use_policies")
+    op.drop_table("fund_flow_totals")
+    op.drop_index("ix_fund_flows_loan_id_occurred_on", table_name="fund_flows")
+    op.drop_table("fund_flows")
+    op.drop_table("loan_purposes")

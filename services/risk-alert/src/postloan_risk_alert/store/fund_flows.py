@@ -1,0 +1,102 @@
+"""Fund-flow SQL: loan terms and purposes, flow rows, their running totals, fund-use policies."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from sqlalchemy import select, text
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from postloan_risk_alert.store.tables import fund_use_policies, loan_purposes
+
+# One statement for a whole batch: the totals of the flows just inserted, grouped and added.
+_ADD_TOTALS = text("""
+INSERT INTO fund_flow_totals AS t (loan_id, direction, counterparty_kind, category, amount, flows)
+SELECT loan_id, direction, counterparty_kind, coalesce(category, ''), sum(amount), count(*)
+FROM fund_flows WHERE flow_id = ANY(:ids)
+GROUP BY loan_id, direction, counterparty_kind, coalesce(category, '')
+ON CONFLICT (loan_id, direction, counterparty_kind, category)
+DO UPDATE SET amount = t.amount + excluded.amount, flows = t.flows + excluded.flows
+""")
+
+
+# One statement per chunk, its values as one array per column: compiled once, whatever the chunk size.
+_FLOW_COLUMNS = (
+    ("flow_id", "text"),
+    ("loan_id", "text"),
+    ("occurred_on", "date"),
+    ("direction", "text"),
+    ("amount", "numeric"),
+    ("currency", "text"),
+    ("counterparty_name", "text"),
+    ("counterparty_account", "text"),
+    ("counterparty_bank", "text"),
+    ("counterparty_kind", "text"),
+    ("category", "text"),
+    ("channel", "text"),
+    ("content_hash", "text"),
+)
+_INSERT_FLOWS = text(
+    f"INSERT INTO fund_flows ({', '.join(c for c, _ in _FLOW_COLUMNS)}) "
+    f"SELECT * FROM unnest({', '.join(f'CAST(:{c} AS {t}[])' for c, t in _FLOW_COLUMNS)}) "
+    "ON CONFLICT (flow_id) DO NOTHING RETURNING flow_id"
+)
+
+
+# Key lists as one array parameter: an IN list of a thousand ids costs more to compile than to run.
+_LOAN_TERMS = text(
+    "SELECT loan_id, currency, disbursed_on FROM loan_features WHERE loan_id = ANY(CAST(:ids AS text[]))"
+)
+_FLOW_HASHES = text("SELECT flow_id, content_hash FROM fund_flows WHERE flow_id = ANY(CAST(:ids AS text[]))")
+
+
+async def loan_terms(session: AsyncSession, loan_ids: Iterable[str]) -> dict[str, tuple[str, Any]]:
+    """Currency and disbursement day of each known loan, by loan id."""
+    rows = await session.execute(_LOAN_TERMS, {"ids": sorted(set(loan_ids))})
+    return {r.loan_id: (r.currency, r.disbursed_on) for r in rows}
+
+
+async def flow_hashes(session: AsyncSession, flow_ids: Iterable[str]) -> dict[str, str]:
+    """The content hash of each stored flow among `flow_ids`."""
+    rows = await session.execute(_FLOW_HASHES, {"ids": sorted(set(flow_ids))})
+    return {r.flow_id: r.content_hash for r in rows}
+
+
+async def insert_flows(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> set[str]:
+    """Insert flow rows not stored yet and add them to the totals; return the ids inserted."""
+    if not rows:
+        return set()
+    columns = {c: [r[c] for r in rows] for c, _ in _FLOW_COLUMNS}
+    inserted = {r[0] for r in await session.execute(_INSERT_FLOWS, columns)}
+    if inserted:
+        await session.execute(_ADD_TOTALS, {"ids": sorted(inserted)})
+    return inserted
+
+
+async def insert_purposes(session: AsyncSession, rows: Sequence[dict[str, str]]) -> None:
+    """Record the purposes of newly registered loans; a redelivered registration changes nothing."""
+    if rows:
+        await session.execute(pg_insert(loan_purposes).on_conflict_do_nothing(), list(rows))
+
+
+async def select_policy(session: AsyncSession, purpose: str) -> dict[str, Any] | None:
+    """The stored policy row of a purpose, or None."""
+    row = (await session.execute(select(fund_use_policies).where(fund_use_policies.c.purpose == purpose))).first()
+    return dict(row._mapping) if row is not None else None
+
+
+async def upsert_policy(session: AsyncSession, *, purpose: str, policy: dict[str, Any], actor: str) -> dict[str, Any]:
+    """Store a purpose's policy, its version one up; return the row."""
+    statement = pg_insert(fund_use_policies).values(purpose=purpose, policy=policy, version=1, updated_by=actor)
+    upsert = statement.on_conflict_do_update(
+        index_elements=[fund_use_policies.c.purpose],
+        set_={
+            "policy": statement.excluded.policy,
+            "version": fund_use_policies.c.version + 1,
+            "updated_by": statement.excluded.updated_by,
+            "updated_at": text("now()"),
+        },
+    ).returning(*fund_use_policies.c)
+    return dict((await session.execute(upsert)).one()._mapping)
