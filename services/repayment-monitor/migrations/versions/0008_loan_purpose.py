@@ -1,7 +1,7 @@
 """loan purpose: what the borrower said the loan is for, kept from booking for fund-use tracking
 
 Revision ID: 0008
-Revises: 0007 (0007 is another branch's; the lead re-parents this onto it at merge)
+Revises: 0007
 Create Date: 2026-12-03
 """
 

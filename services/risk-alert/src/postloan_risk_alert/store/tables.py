@@ -5,7 +5,6 @@ from __future__ import annotations
 from sqlalchemy import (
     BigInteger,
     Boolean,
-    CheckConstraint,
     Column,
     Date,
     DateTime,
@@ -14,7 +13,6 @@ from sqlalchemy import (
     Identity,
     Index,
     Integer,
-    LargeBinary,
     Numeric,
     PrimaryKeyConstraint,
     SmallInteger,
@@ -327,216 +325,58 @@ audit_log = Table(
     Column("correlation_id", String(100), nullable=True),
 )
 
-# One row: the post-loan review policy (domain/reviews.py::ReviewPolicy), defaults when absent.
-review_policy = Table(
-    "review_policy",
-    metadata,
-    Column("id", SmallInteger, primary_key=True, autoincrement=False),
-    Column("policy", JSONB, nullable=False),
-    Column("version", Integer, nullable=False, server_default=text("1")),
-    Column("updated_by", String(200), nullable=True),
-    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
-    CheckConstraint("id = 1", name="ck_review_policy_single_row"),
+# The feature tables live in modules of their own on this metadata; importing them here registers them
+# wherever the schema is read (migrations, the schema test) and keeps `store.tables.X` imports working.
+from postloan_risk_alert.store.fund_tables import (  # noqa: E402
+    fund_flow_totals,
+    fund_flows,
+    fund_use_flags,
+    fund_use_policies,
+    loan_purposes,
+)
+from postloan_risk_alert.store.review_tables import (  # noqa: E402
+    classification_proposals,
+    collateral,
+    collateral_links,
+    collateral_valuations,
+    guarantees,
+    review_documents,
+    review_policy,
+    review_watch,
+    reviews,
 )
 
-# Review tasks (贷后检查); `completion` holds the findings, recommendation and documents once done.
-reviews = Table(
-    "reviews",
-    metadata,
-    Column("review_id", String(64), primary_key=True),
-    Column("loan_id", String(64), nullable=False),
-    Column("customer_id", String(64), nullable=False),
-    Column("kind", String(16), nullable=False),  # first | routine | triggered
-    Column("reason", String(64), nullable=False),
-    Column("due_on", Date, nullable=False),
-    Column("status", String(16), nullable=False),  # due | overdue | done | cancelled
-    Column("assignee", String(200), nullable=True),
-    Column("created_on", Date, nullable=False),
-    Column("completed_on", Date, nullable=True),
-    Column("completed_by", String(200), nullable=True),
-    Column("completion", JSONB, nullable=True),
-    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
-    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
-    # One open review per loan and kind: a second trigger while one is open adds no task.
-    Index(
-        "uq_reviews_open_loan_kind",
-        "loan_id",
-        "kind",
-        unique=True,
-        postgresql_where=text("status IN ('due', 'overdue')"),
-    ),
-    Index("ix_reviews_loan_id_kind", "loan_id", "kind"),
-    Index("ix_reviews_status_due_on", "status", "due_on", "review_id"),
-    Index("ix_reviews_customer_id", "customer_id"),
-)
-
-review_documents = Table(
-    "review_documents",
-    metadata,
-    Column("review_id", String(64), ForeignKey("reviews.review_id", ondelete="CASCADE"), nullable=False),
-    Column("sha256", String(64), nullable=False),
-    Column("name", String(200), nullable=False),
-    Column("media_type", String(100), nullable=False),
-    Column("size", Integer, nullable=False),
-    Column("content", LargeBinary, nullable=False),
-    Column("uploaded_by", String(200), nullable=False),
-    Column("uploaded_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
-    PrimaryKeyConstraint("review_id", "sha256", name="pk_review_documents"),
-)
-
-# The classification each loan had at the last close of day: a worse one today triggers a review.
-review_watch = Table(
-    "review_watch",
-    metadata,
-    Column("loan_id", String(64), primary_key=True),
-    Column("category", String(16), nullable=False),
-)
-
-# Classification by judgement under four eyes: pending → approved (in force) | rejected; an approved
-# one is superseded when the rules' category worsens past it or another is approved.
-classification_proposals = Table(
+__all__ = [
+    "alert_history",
+    "alerts",
+    "assessments",
+    "audit_log",
     "classification_proposals",
-    metadata,
-    Column("proposal_id", String(64), primary_key=True),
-    Column("loan_id", String(64), nullable=False),
-    Column("customer_id", String(64), nullable=False),
-    Column("classification", String(16), nullable=False),
-    Column("reason", Text, nullable=False),
-    Column("status", String(16), nullable=False),  # pending | approved | rejected | superseded
-    Column("proposed_by", String(200), nullable=False),
-    Column("proposed_on", Date, nullable=False),
-    Column("decided_by", String(200), nullable=True),
-    Column("decided_on", Date, nullable=True),
-    Column("note", Text, nullable=True),
-    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
-    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
-    Index("uq_classification_proposals_pending", "loan_id", unique=True, postgresql_where=text("status = 'pending'")),
-    Index("uq_classification_proposals_approved", "loan_id", unique=True, postgresql_where=text("status = 'approved'")),
-    Index("ix_classification_proposals_status", "status", "proposal_id"),
-)
-
-# Collateral (抵押物/质押物) of a customer: the latest valuation here, the history in collateral_valuations.
-collateral = Table(
+    "classifications",
     "collateral",
-    metadata,
-    Column("collateral_id", String(64), primary_key=True),
-    Column("customer_id", String(64), nullable=False),
-    Column("kind", String(16), nullable=False),
-    Column("description", Text, nullable=False),
-    Column("value", MONEY, nullable=False),
-    Column("currency", String(3), nullable=False),
-    Column("valued_on", Date, nullable=False),
-    Column("valuer", String(200), nullable=False),
-    Column("haircut", Numeric(6, 4), nullable=False),
-    Column("lien_rank", SmallInteger, nullable=False, server_default=text("1")),
-    Column("insurance_expires_on", Date, nullable=True),
-    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
-    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
-    Index("ix_collateral_customer_id", "customer_id"),
-)
-
-collateral_valuations = Table(
-    "collateral_valuations",
-    metadata,
-    Column("collateral_id", String(64), ForeignKey("collateral.collateral_id"), nullable=False),
-    Column("valued_on", Date, nullable=False),
-    Column("value", MONEY, nullable=False),
-    Column("valuer", String(200), nullable=False),
-    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
-    PrimaryKeyConstraint("collateral_id", "valued_on", name="pk_collateral_valuations"),
-)
-
-# Which loans a collateral secures; without `allocated_value` the whole value is allocated.
-collateral_links = Table(
     "collateral_links",
-    metadata,
-    Column("collateral_id", String(64), ForeignKey("collateral.collateral_id"), nullable=False),
-    Column("loan_id", String(64), nullable=False),
-    Column("allocated_value", MONEY, nullable=True),
-    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
-    PrimaryKeyConstraint("collateral_id", "loan_id", name="pk_collateral_links"),
-    Index("ix_collateral_links_loan_id", "loan_id"),
-)
-
-# Guarantees (担保) of loans; a guarantor may itself be a borrower here (its loans then warn the guaranteed one).
-guarantees = Table(
-    "guarantees",
-    metadata,
-    Column("guarantee_id", String(64), primary_key=True),
-    Column("loan_id", String(64), nullable=False),
-    Column("customer_id", String(64), nullable=False),
-    Column("guarantor_customer_id", String(64), nullable=False),
-    Column("kind", String(24), nullable=False),  # personal | corporate | joint_and_several
-    Column("amount", MONEY, nullable=False),
-    Column("valid_until", Date, nullable=False),
-    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
-    Index("ix_guarantees_loan_id", "loan_id"),
-    Index("ix_guarantees_guarantor_customer_id", "guarantor_customer_id"),
-
-# Fund-use tracking (issue 15). What the borrower said the loan is for, from loan-registered.
-loan_purposes = Table(
-    "loan_purposes",
-    metadata,
-    Column("loan_id", String(64), primary_key=True),
-    Column("purpose", String(32), nullable=False),
-)
-
-# Money that moved out of or into a loan's disbursement account (fund-moved, POST /v1/fund-flows).
-fund_flows = Table(
-    "fund_flows",
-    metadata,
-    Column("flow_id", String(64), primary_key=True),
-    Column("loan_id", String(64), nullable=False),
-    Column("occurred_on", Date, nullable=False),
-    Column("direction", String(3), nullable=False),
-    Column("amount", MONEY, nullable=False),
-    Column("currency", String(3), nullable=False),
-    Column("counterparty_name", String(200), nullable=False),
-    Column("counterparty_account", String(64), nullable=True),
-    Column("counterparty_bank", String(200), nullable=True),
-    Column("counterparty_kind", String(32), nullable=False),
-    Column("category", String(32), nullable=True),
-    Column("channel", String(64), nullable=False),
-    Column("content_hash", String(64), nullable=False),
-    Index("ix_fund_flows_loan_id_occurred_on", "loan_id", "occurred_on"),
-)
-
-# Running totals per loan, direction, counterparty kind and category ('' for none), kept on ingest
-# so the trace of a loan reads a few rows instead of re-reading its flows.
-fund_flow_totals = Table(
+    "collateral_valuations",
+    "customer_features",
+    "customer_scores",
+    "day_closures",
+    "feature_snapshots",
     "fund_flow_totals",
-    metadata,
-    Column("loan_id", String(64), nullable=False),
-    Column("direction", String(3), nullable=False),
-    Column("counterparty_kind", String(32), nullable=False),
-    Column("category", String(32), nullable=False),
-    Column("amount", MONEY, nullable=False),
-    Column("flows", Integer, nullable=False),
-    PrimaryKeyConstraint("loan_id", "direction", "counterparty_kind", "category", name="pk_fund_flow_totals"),
-)
-
-# Fund-use policy per loan purpose (GET|PUT /v1/fund-use-policies/{purpose}); absent: the defaults.
-fund_use_policies = Table(
-    "fund_use_policies",
-    metadata,
-    Column("purpose", String(32), primary_key=True),
-    Column("policy", JSONB, nullable=False),
-    Column("version", Integer, nullable=False),
-    Column("updated_by", String(200), nullable=False),
-    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
-)
-
-# The fund-use findings of each loan, one per rule, with the flows that caused them and the alert raised.
-fund_use_flags = Table(
+    "fund_flows",
     "fund_use_flags",
-    metadata,
-    Column("loan_id", String(64), nullable=False),
-    Column("rule", String(32), nullable=False),
-    Column("reason", Text, nullable=False),
-    Column("amount", MONEY, nullable=False),
-    Column("flow_ids", ARRAY(String(64)), nullable=False),
-    Column("raised_on", Date, nullable=False),
-    Column("alert_id", String(64), nullable=True),
-    PrimaryKeyConstraint("loan_id", "rule", name="pk_fund_use_flags"),
-    Index("ix_fund_use_flags_raised_on", "raised_on", "loan_id", "rule"),
-)
+    "fund_use_policies",
+    "guarantees",
+    "inbox",
+    "loan_features",
+    "loan_purposes",
+    "loan_scores",
+    "metadata",
+    "model_evaluations",
+    "models",
+    "outbox",
+    "review_documents",
+    "review_policy",
+    "review_watch",
+    "reviews",
+    "rules",
+    "scoring_runs",
+]
