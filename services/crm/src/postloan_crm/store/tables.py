@@ -181,6 +181,8 @@ communications = Table(
     Column("amount_due", MONEY, nullable=True),
     Column("currency", String(3), nullable=True),
     Column("payment_reference", String(64), nullable=True),
+    # The DPD offset of the ladder step a dunning message was planned for.
+    Column("step", Integer, nullable=True),
     # The event that asked for it: a redelivered payment-due makes no second reminder.
     Column("source_event_id", String(64), nullable=True, unique=True),
     Column("sent_at", DateTime(timezone=True), nullable=True),
@@ -191,6 +193,19 @@ communications = Table(
     ),
     Index("ix_communications_due", "send_after", postgresql_where=text("status IN ('queued', 'deferred')")),
     Index("ix_communications_customer_id_created_at", "customer_id", "created_at"),
+    Index("ix_communications_dunning_case", "case_id", "step", postgresql_where=text("kind = 'dunning'")),
+)
+
+# Stored dunning ladders override the defaults of docs/domain.md per (queue, bucket); bucket '*' is every bucket.
+dunning_ladders = Table(
+    "dunning_ladders",
+    metadata,
+    Column("queue", String(16), nullable=False),
+    Column("bucket", String(8), nullable=False),
+    Column("steps", JSONB, nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("updated_by", String(200), nullable=True),
+    PrimaryKeyConstraint("queue", "bucket", name="pk_dunning_ladders"),
 )
 
 contact_policies = Table(
