@@ -111,6 +111,8 @@ class InteractionIn(_In):
     note: Annotated[str, StringConstraints(max_length=2000, pattern=NO_NUL)] | None = None
     # When the call took place (default: now); must carry a time zone.
     occurred_at: datetime | None = None
+    # A callback: when to act on the case next (with a time zone); it orders the collector's worklist.
+    next_action_at: datetime | None = None
 
 
 class AssignIn(_In):

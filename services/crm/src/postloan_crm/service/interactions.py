@@ -40,6 +40,7 @@ class InteractionData:
     case_id: str | None = None
     loan_id: str | None = None
     note: str | None = None
+    next_action_at: datetime | None = None
 
 
 async def log_interaction(
@@ -75,6 +76,7 @@ async def log_interaction(
         "note": data.note,
         "agent_id": agent_id,
         "occurred_at": data.occurred_at,
+        "next_action_at": data.next_action_at,
     }
     await insert_interaction(session, row)
     if data.case_id is not None:
@@ -82,7 +84,8 @@ async def log_interaction(
             session,
             case_id=data.case_id,
             kind="interaction",
-            details={"interaction_id": interaction_id, "channel": data.channel, "outcome": data.outcome},
+            details={"interaction_id": interaction_id, "channel": data.channel, "outcome": data.outcome}
+            | ({"next_action_at": data.next_action_at.isoformat()} if data.next_action_at else {}),
             actor=agent_id,
         )
     if data.direction == "outbound":

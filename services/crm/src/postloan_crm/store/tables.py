@@ -290,8 +290,11 @@ interactions = Table(
     Column("note", Text, nullable=True),
     Column("agent_id", String(200), nullable=True),
     Column("occurred_at", DateTime(timezone=True), nullable=False),
+    # A callback: when the collector means to act on the case next.
+    Column("next_action_at", DateTime(timezone=True), nullable=True),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     Index("ix_interactions_customer_id_occurred_at", "customer_id", "occurred_at"),
+    Index("ix_interactions_case_id_occurred_at", "case_id", "occurred_at"),
 )
 
 promises = Table(
@@ -312,6 +315,7 @@ promises = Table(
     Column("agent_id", String(200), nullable=True),
     *_stamps(),
     Index("ix_promises_open_loan_id", "loan_id", postgresql_where=text("status = 'open'")),
+    Index("ix_promises_case_id", "case_id"),
     Index("ix_promises_open_promised_date", "promised_date", postgresql_where=text("status = 'open'")),
 )
 
