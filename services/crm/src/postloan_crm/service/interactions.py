@@ -44,11 +44,22 @@ class InteractionData:
 
 
 async def log_interaction(
-    session: AsyncSession, *, customer: CustomerData, data: InteractionData, agent_id: str, trace: Trace
+    session: AsyncSession,
+    *,
+    customer: CustomerData,
+    data: InteractionData,
+    agent_id: str,
+    trace: Trace,
+    checked_at_dial: bool = False,
 ) -> dict[str, Any]:
-    """Record an interaction; an outbound call to the debtor that breaks a contact rule raises ContactRefused."""
+    """Record an interaction; an outbound call to the debtor that breaks a contact rule raises ContactRefused.
+
+    A call placed through POST /v1/calls was checked when it was dialled (`checked_at_dial`): its result is
+    recorded whatever the caps say now, since the call took place.
+    """
     # The caller locked the customer row, so two agents cannot both take the last call of the day.
-    if data.direction == "outbound" and data.party == "debtor" and is_phone(data.channel):
+    outbound_call = data.direction == "outbound" and data.party == "debtor" and is_phone(data.channel)
+    if outbound_call and not checked_at_dial:
         decision = await policy_decision(
             session, customer=customer, channel=data.channel, now=data.occurred_at, connected=data.connected
         )

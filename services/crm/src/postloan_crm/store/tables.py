@@ -374,3 +374,26 @@ business_calendar = Table(
     Column("business_date", Date, nullable=False),
     CheckConstraint("id = 1", name="single_row"),
 )
+
+# Click-to-call attempts (issue 16 item 3): dialled through the CTI provider, or manual without one.
+calls = Table(
+    "calls",
+    metadata,
+    Column("call_id", ID, primary_key=True),
+    Column("case_id", ID, nullable=False),
+    Column("customer_id", ID, nullable=False),
+    Column("loan_id", ID, nullable=True),
+    Column("agent_id", String(200), nullable=False),
+    Column("phone_index", Integer, nullable=False),  # into the customer's phones: the client sends no number
+    Column("mode", String(16), nullable=False),  # cti | manual
+    Column("status", String(16), nullable=False),  # requested | dialling | failed | completed
+    Column("provider_call_id", String(200), nullable=True),
+    Column("error", Text, nullable=True),
+    Column("requested_at", DateTime(timezone=True), nullable=False),
+    Column("result", JSONB, nullable=True),  # as posted: a second identical post changes nothing
+    Column("interaction_id", ID, nullable=True),
+    *_stamps(),
+    CheckConstraint("mode IN ('cti', 'manual')", name="mode_known"),
+    CheckConstraint("status IN ('requested', 'dialling', 'failed', 'completed')", name="status_known"),
+    Index("ix_calls_case_id", "case_id"),
+)
