@@ -114,3 +114,32 @@ def render_dunning(facts: DunningFacts, *, template: str, language: str) -> Mess
     subject, body = texts[template]
     values = {"loan": facts.loan_id, "dpd": facts.dpd, "amount": f"{_amount(facts.overdue)} {facts.currency}"}
     return Message(template, "zh-CN" if language == "zh-CN" else "en", subject.format(**values), body.format(**values))
+
+
+_CARE_ZH = {
+    "birthday": ("生日快乐", "祝您生日快乐！感谢您一直以来的信任与支持。"),
+    "maturity": ("贷款即将到期", "您的贷款 {loan} 即将到期，感谢您按时还款。如需新的融资安排，欢迎随时联系我们。"),
+    "hardship_follow_up": (
+        "困难申请跟进",
+        "我们想了解您近况的变化。如仍有还款困难，请回复或致电，我们会与您商量合适的安排。",
+    ),
+}
+_CARE_EN = {
+    "birthday": ("Happy birthday", "Happy birthday! Thank you for your trust."),
+    "maturity": (
+        "Your loan is maturing",
+        "Your loan {loan} is about to mature; thank you for repaying on time. Talk to us whenever you need more.",
+    ),
+    "hardship_follow_up": (
+        "Following up on your request",
+        "We would like to hear how things are going. If paying is still hard, reply or call us to agree a plan.",
+    ),
+}
+CARE_KINDS = tuple(_CARE_EN)
+
+
+def render_care(kind: str, *, loan_id: str | None, language: str) -> Message:
+    """A care touchpoint's message in the customer's language (English when unsupported)."""
+    zh = language == "zh-CN"
+    subject, body = (_CARE_ZH if zh else _CARE_EN)[kind]
+    return Message(f"care-{kind}".replace("_", "-"), "zh-CN" if zh else "en", subject, body.format(loan=loan_id or ""))

@@ -21,6 +21,7 @@ from postloan_crm.domain.templates import ReminderFacts, render_reminder, templa
 from postloan_crm.service.contact_checks import policy_decision
 from postloan_crm.service.customers import (
     CustomerData,
+    care_consented,
     collection_consents,
     load_customer,
     recipients,
@@ -41,6 +42,7 @@ from postloan_crm.store import dunning as dunning_rows
 
 log = get_logger(__name__)
 DUNNING = "dunning"
+CARE = "care"
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,6 +121,8 @@ async def _readdress(
 
 async def suppression_reason(session: AsyncSession, row: Mapping[str, Any]) -> str | None:
     """Why the reminder should not go out any more (paid, loan closed; for dunning a promise active), or None."""
+    if row["kind"] == CARE:
+        return None  # a maturity note goes out after the loan closed, too
     if row["kind"] == DUNNING and row["loan_id"] is not None:
         state = await dunning_rows.loan_stop_state(session, row["loan_id"])
         if state is not None:
@@ -162,6 +166,8 @@ async def _send_one(
             await _defer(session, communication_id, until=now + customer_retry, reason=AWAITING_CUSTOMER)
             return "deferred"
         return await _suppress(session, communication_id, "unknown_customer")
+    if row["kind"] == CARE and not care_consented(customer):
+        return await _suppress(session, communication_id, "no_care_consent")
     # Consents and contact points may have changed since planning: choose again, fall back if need be.
     chosen, recipient, why = _channel(row, customer)
     if chosen is None or recipient is None:
