@@ -7,7 +7,7 @@ UV := $(shell command -v uv 2>/dev/null || echo "$(PYTHON) -m uv")
 RUN := $(UV) run --frozen
 ROLE ?= admin
 
-.PHONY: install run test lint format schemas bench migrate token clean demo deploy-tools deploy-check compose-env compose-test
+.PHONY: install run test lint openapi-ts format schemas bench migrate token clean demo deploy-tools deploy-check compose-env compose-test
 
 install:
 	@command -v uv >/dev/null 2>&1 || $(PYTHON) -m uv --version >/dev/null 2>&1 || \
@@ -26,6 +26,15 @@ lint:
 	$(RUN) mypy libs/common/src libs/dev/src services/*/src
 	$(RUN) lint-imports
 	$(RUN) python -m postloan_common.contracts.schema_export --check
+	$(MAKE) --no-print-directory openapi-ts
+
+# Front ends generate clients from openapi.json: TypeScript types from every service must name each
+# 2xx body, and a sample client must compile with tsc --strict (tools/openapi-ts, machine's Node.js).
+OPENAPI_TS := tools/openapi-ts
+openapi-ts:
+	$(RUN) python -m postloan_dev.openapi_dump $(OPENAPI_TS)/generated/openapi >/dev/null
+	@cd $(OPENAPI_TS) && { [ node_modules/.package-lock.json -nt package-lock.json ] || npm ci --no-audit --no-fund --silent; }
+	cd $(OPENAPI_TS) && node check.mjs generated/openapi
 
 format:
 	$(RUN) ruff check --fix .

@@ -10,7 +10,7 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench import e2e, foundation, repayment, reporting, rest, risk
+from bench import e2e, fineract, foundation, repayment, reporting, rest, risk
 from bench.report import Result, print_table
 
 # In the order they run.
@@ -21,6 +21,7 @@ SUITES = {
     "repayment": repayment,
     "rest": rest,
     "e2e": e2e,
+    "fineract": fineract,
 }
 
 
@@ -38,7 +39,7 @@ def main() -> None:
         "suites",
         nargs="*",
         help=f"suites to run (default: all): {', '.join(SUITES)}; rest = REST p50/p99 of the main GET endpoints, "
-        "e2e = payment-missed to an open collection case",
+        "e2e = payment-missed to an open collection case, fineract = Fineract records decoded and mapped",
     )
     parser.add_argument("--scale", type=float, default=1.0, help="multiply every workload size")
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results.json")

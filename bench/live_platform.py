@@ -18,7 +18,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import secrets
 import signal
 import subprocess
 import sys
@@ -46,6 +45,7 @@ from postloan_common.messaging.kafka import make_producer
 from postloan_common.migrations import service_dir, upgrade
 from postloan_common.web import mint_token
 from postloan_dev.devstack import DevStack, free_port, start_devstack
+from postloan_dev.testing import other_private_key, public_key_of
 
 PARTITIONS = 4
 SESSION_TIMEOUT_MS = 6000
@@ -147,7 +147,7 @@ class Platform:
         return self.services[name].url
 
     def token(self, role: str, sub: str = "bench") -> str:
-        """A JWT for `role`, signed with the secret the services were given."""
+        """A JWT for `role`, signed with the private key whose public half the services were given."""
         return mint_token(secret=self.jwt_secret, sub=sub, roles=[role])
 
     def client(self, name: str, *, role: str, connections: int = 4, timeout_s: float = 60.0) -> httpx.AsyncClient:
@@ -268,7 +268,7 @@ def _service_env(
         "KAFKA_BOOTSTRAP_SERVERS": bootstrap,
         "KAFKA_SESSION_TIMEOUT_MS": str(SESSION_TIMEOUT_MS),
         "POSTLOAN_TOPIC_PARTITIONS": str(PARTITIONS),
-        "POSTLOAN_JWT_SECRET": jwt_secret,
+        "POSTLOAN_JWT_PUBLIC_KEY": public_key_of(jwt_secret),
         "POSTLOAN_ENV": "production",
         "POSTLOAN_LOG_LEVEL": os.environ.get("BENCH_LOG_LEVEL", "INFO"),
         "PYTHONUNBUFFERED": "1",
@@ -306,7 +306,7 @@ async def running_platform(names: Sequence[str], *, initial_business_date: date)
     """Start the named services (API and worker each) on fresh databases and a fresh broker; stop them after."""
     environ = {k: v for k, v in os.environ.items() if k != "KAFKA_BOOTSTRAP_SERVERS"}
     stack = start_devstack(environ=environ)
-    jwt_secret = secrets.token_urlsafe(40)
+    jwt_secret = other_private_key()  # this run's issuer key; the services get its public half
     suffix = uuid.uuid4().hex[:6]
     logs = tempfile.TemporaryDirectory(prefix="bench-platform-")
     services: dict[str, Service] = {}

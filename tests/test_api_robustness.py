@@ -27,7 +27,6 @@ async def test_malformed_bodies_and_missing_tokens(spec, migrated_database, devs
     url = await migrated_database(spec.package)
     monkeypatch.setenv(spec.env_prefix + "DATABASE_URL", url)
     monkeypatch.setenv("KAFKA_BOOTSTRAP_SERVERS", devstack.kafka_bootstrap)
-    monkeypatch.setenv("POSTLOAN_JWT_SECRET", TEST_JWT_SECRET)
     monkeypatch.setenv("POSTLOAN_ENV", "test")
     app = importlib.import_module(f"{spec.package}.main").create_app()
     admin = {"Authorization": f"Bearer {mint_token(secret=TEST_JWT_SECRET, sub='fuzz', roles=['admin'])}"}

@@ -40,7 +40,6 @@ async def test_failure_paths_do_not_echo_personal_data(migrated_database, devsta
     url = await migrated_database(CRM.package)
     monkeypatch.setenv(CRM.env_prefix + "DATABASE_URL", url)
     monkeypatch.setenv("KAFKA_BOOTSTRAP_SERVERS", devstack.kafka_bootstrap)
-    monkeypatch.setenv("POSTLOAN_JWT_SECRET", TEST_JWT_SECRET)
     monkeypatch.setenv("POSTLOAN_ENV", "test")
     monkeypatch.setenv("POSTLOAN_LOG_LEVEL", "DEBUG")
     app = importlib.import_module(f"{CRM.package}.main").create_app()

@@ -27,7 +27,6 @@ async def test_every_route_requires_a_role(spec, migrated_database, devstack: De
     url = await migrated_database(spec.package)
     monkeypatch.setenv(spec.env_prefix + "DATABASE_URL", url)
     monkeypatch.setenv("KAFKA_BOOTSTRAP_SERVERS", devstack.kafka_bootstrap)
-    monkeypatch.setenv("POSTLOAN_JWT_SECRET", TEST_JWT_SECRET)
     monkeypatch.setenv("POSTLOAN_ENV", "test")
     app = importlib.import_module(f"{spec.package}.main").create_app()
     roleless = {"Authorization": f"Bearer {mint_token(secret=TEST_JWT_SECRET, sub='nobody', roles=[])}"}

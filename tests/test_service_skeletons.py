@@ -10,13 +10,15 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import inspect
 
-from postloan_common.catalog import SERVICES, ServiceSpec
+from postloan_common.catalog import CONNECTORS, SERVICES, ServiceSpec
 from postloan_common.db import engine_scope
 from postloan_common.migrations import downgrade, service_dir, upgrade
 from postloan_dev.devstack import DevStack
 
 pytestmark = pytest.mark.integration
-IDS = [spec.name for spec in SERVICES]
+# The optional connectors have the same skeleton as the services.
+SPECS = (*SERVICES, *CONNECTORS)
+IDS = [spec.name for spec in SPECS]
 
 
 async def _inspect(url: str, metadata):
@@ -28,7 +30,7 @@ async def _inspect(url: str, metadata):
         return await connection.run_sync(schema)
 
 
-@pytest.mark.parametrize("spec", SERVICES, ids=IDS)
+@pytest.mark.parametrize("spec", SPECS, ids=IDS)
 async def test_migrations_match_the_tables_and_go_down_again(spec: ServiceSpec, database_url: str) -> None:
     metadata = importlib.import_module(f"{spec.package}.store.tables").metadata
     directory = service_dir(spec.package)
@@ -43,7 +45,7 @@ async def test_migrations_match_the_tables_and_go_down_again(spec: ServiceSpec, 
     assert tables <= {"alembic_version"}
 
 
-@pytest.mark.parametrize("spec", SERVICES, ids=IDS)
+@pytest.mark.parametrize("spec", SPECS, ids=IDS)
 async def test_api_is_ready_against_a_migrated_database(
     spec: ServiceSpec, database_url: str, devstack: DevStack, monkeypatch: pytest.MonkeyPatch
 ) -> None:

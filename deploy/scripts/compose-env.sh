@@ -11,9 +11,14 @@ fi
 mkdir -p "$(dirname "$file")"
 secret() { python3 -c 'import secrets; print(secrets.token_hex(24))'; }
 umask 077
+# The token issuer's key pair: services get the public half; `postloan token` signs with the private
+# half (POSTLOAN_JWT_PRIVATE_KEY_FILE=$key postloan token --role admin).
+key="$(dirname "$file")/jwt-private.pem"
+openssl genpkey -algorithm ed25519 -out "$key"
+public_key="$(openssl pkey -in "$key" -pubout | awk '{printf "%s\\n", $0}')"
 {
     echo "# docker compose --env-file $file ...   (generated $(date -u +%FT%TZ); never commit it)"
-    echo "POSTLOAN_JWT_SECRET=$(secret)"
+    echo "POSTLOAN_JWT_PUBLIC_KEY=$public_key"
     echo "POSTGRES_PASSWORD=$(secret)"
     echo "REPAYMENT_MONITOR_DB_PASSWORD=$(secret)"
     echo "REPAYMENT_MONITOR_APP_DB_PASSWORD=$(secret)"
@@ -25,4 +30,4 @@ umask 077
     echo "REPORTING_APP_DB_PASSWORD=$(secret)"
     echo "GRAFANA_ADMIN_PASSWORD=$(secret)"
 } > "$file"
-echo "wrote $file"
+echo "wrote $file and $key"

@@ -27,7 +27,7 @@ TOOLS_BIN = Path(os.environ.get("POSTLOAN_DEPLOY_TOOLS") or _CACHE / "postloan" 
 OVERLAYS = ("dev", "prod")
 # Variables docker-compose.yml requires; dummy values for `config`, never real ones.
 COMPOSE_SECRETS = (
-    "POSTLOAN_JWT_SECRET",
+    "POSTLOAN_JWT_PUBLIC_KEY",
     "POSTGRES_PASSWORD",
     "REPAYMENT_MONITOR_DB_PASSWORD",
     "REPAYMENT_MONITOR_APP_DB_PASSWORD",

@@ -48,7 +48,7 @@ def test_compose_file_validates(compose_config: dict[str, Any]) -> None:
     assert set(compose_config["services"]) == expected
 
 
-@pytest.mark.parametrize("variable", ["POSTLOAN_JWT_SECRET", "CRM_DB_PASSWORD", "GRAFANA_ADMIN_PASSWORD"])
+@pytest.mark.parametrize("variable", ["POSTLOAN_JWT_PUBLIC_KEY", "CRM_DB_PASSWORD", "GRAFANA_ADMIN_PASSWORD"])
 def test_compose_refuses_to_run_without_a_secret(deploy: ModuleType, compose_cmd: list[str], variable: str) -> None:
     env = deploy.compose_env()
     del env[variable]

@@ -122,7 +122,7 @@ def test_service_workloads(k8s_objects: dict[str, list[dict[str, Any]]], overlay
         # Migrations connect as the owner role, the services as the runtime role.
         url_key = "owner-url" if obj["kind"] == "Job" else "url"
         assert secrets == {
-            "POSTLOAN_JWT_SECRET": {"name": "postloan-jwt", "key": "secret"},
+            "POSTLOAN_JWT_PUBLIC_KEY": {"name": "postloan-jwt", "key": "public-key"},
             f"{spec.env_prefix}DATABASE_URL": {"name": f"{spec.name}-database", "key": url_key},
         }
 

@@ -28,6 +28,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from postloan_common.catalog import SERVICES, ServiceSpec
 from postloan_common.web.auth import mint_token
 from postloan_dev.devstack import EmbeddedPostgres, Tansu, _postgres_bin_dir, free_port
+from postloan_dev.testing import other_private_key, public_key_of
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -42,6 +43,9 @@ SUFFIXES = {
     "summary": ("", "_count", "_sum", "_created"),
     "info": ("_info",),
 }
+
+# The token issuer of this test platform; the services get only its public half.
+ISSUER_KEY = other_private_key()
 
 
 def interpolate(value: str, variables: Mapping[str, str]) -> str:
@@ -132,7 +136,7 @@ def wait_until(check: Any, what: str, platform: Platform) -> None:
 def platform(compose_source: dict[str, Any]) -> Iterator[Platform]:
     tmp = Path(tempfile.mkdtemp(prefix="postloan-deploy-"))
     os.chmod(tmp, 0o755)
-    variables = {name: secrets.token_hex(24) for name in ("POSTLOAN_JWT_SECRET", "POSTGRES_PASSWORD")}
+    variables = {"POSTGRES_PASSWORD": secrets.token_hex(24), "POSTLOAN_JWT_PUBLIC_KEY": public_key_of(ISSUER_KEY)}
     variables |= {f"{s.env_prefix}DB_PASSWORD": secrets.token_hex(16) for s in SERVICES}
     variables |= {f"{s.env_prefix}APP_DB_PASSWORD": secrets.token_hex(16) for s in SERVICES}
     postgres = EmbeddedPostgres(tmp / "pg").start()
@@ -245,7 +249,7 @@ def test_each_role_owns_its_database_and_reaches_no_other(platform: Platform, sp
 
 
 def test_probes_and_smoke_script(ready_platform: Platform, deploy: ModuleType) -> None:
-    token = mint_token(secret=ready_platform.variables["POSTLOAN_JWT_SECRET"], sub="deploy-test", roles=["admin"])
+    token = mint_token(secret=ISSUER_KEY, sub="deploy-test", roles=["admin"])
     result = deploy.run(
         [
             sys.executable,

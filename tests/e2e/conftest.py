@@ -496,7 +496,6 @@ async def platform(
             "KAFKA_BOOTSTRAP_SERVERS": broker.bootstrap,
             "KAFKA_SESSION_TIMEOUT_MS": str(SESSION_TIMEOUT_MS),
             "POSTLOAN_TOPIC_PARTITIONS": str(PARTITIONS),
-            "POSTLOAN_JWT_SECRET": TEST_JWT_SECRET,
             "POSTLOAN_ENV": "test",
             "POSTLOAN_LOG_LEVEL": os.environ.get("E2E_LOG_LEVEL", "WARNING"),
             "REPAYMENT_MONITOR_INITIAL_BUSINESS_DATE": START.isoformat(),

@@ -50,7 +50,7 @@ async def bucket_on(platform: Any, day: date) -> tuple[str, Decimal]:
     """Reporting's aging as of `day`: the one bucket holding loans, and its balance."""
     report = await platform.get("reporting", "/v1/reports/aging", role="analyst", as_of=day.isoformat())
     assert report["as_of"] == day.isoformat()
-    held = [(b["key"], Decimal(b["balance"])) for b in report["buckets"] if int(b["loans"])]
+    held = [(b["bucket"], Decimal(b["balance"])) for b in report["buckets"] if int(b["loans"])]
     assert len(held) == 1, report
     return held[0]
 

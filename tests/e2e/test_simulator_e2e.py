@@ -71,7 +71,6 @@ async def postloan_repayment_monitor(migrated_database, broker: Tansu, tmp_path:
         "REPAYMENT_MONITOR_METRICS_PORT": "0",
         "KAFKA_BOOTSTRAP_SERVERS": broker.bootstrap,
         "KAFKA_SESSION_TIMEOUT_MS": "6000",
-        "POSTLOAN_JWT_SECRET": TEST_JWT_SECRET,
         "POSTLOAN_ENV": "test",
         "POSTLOAN_LOG_LEVEL": "WARNING",
     }
@@ -111,7 +110,7 @@ async def postloan_repayment_monitor(migrated_database, broker: Tansu, tmp_path:
 async def test_a_tiny_simulation_books_every_loan_and_advances_the_calendar(
     postloan_repayment_monitor: str, broker: Tansu, tmp_path: Path
 ) -> None:
-    token = system_token(secret=TEST_JWT_SECRET, issuer="postloan", audience="postloan", algorithm="HS256")
+    token = system_token(secret=TEST_JWT_SECRET, issuer="postloan", audience="postloan", algorithm="EdDSA")
     target = Target(
         repayment_url=postloan_repayment_monitor, token=token, bootstrap_servers=broker.bootstrap, consume_timeout_s=120
     )

@@ -36,7 +36,6 @@ from postloan_common.catalog import CONSUMES, SERVICES, ServiceSpec, all_topics
 from postloan_common.db import sync_url, with_database
 from postloan_common.messaging.admin import ensure_topics
 from postloan_dev.devstack import Tansu, free_port
-from postloan_dev.testing import TEST_JWT_SECRET
 
 PARTITIONS = 4
 SESSION_TIMEOUT_MS = 6000
@@ -363,7 +362,6 @@ def service_env(spec: ServiceSpec, *, database_url: str, port: int, bootstrap: s
         "KAFKA_BOOTSTRAP_SERVERS": bootstrap,
         "KAFKA_SESSION_TIMEOUT_MS": str(SESSION_TIMEOUT_MS),
         "POSTLOAN_TOPIC_PARTITIONS": str(PARTITIONS),
-        "POSTLOAN_JWT_SECRET": TEST_JWT_SECRET,
         "POSTLOAN_ENV": "test",
         "POSTLOAN_LOG_LEVEL": os.environ.get("FAULTS_LOG_LEVEL", "WARNING"),
         "REPAYMENT_MONITOR_INITIAL_BUSINESS_DATE": START.isoformat(),

@@ -60,7 +60,6 @@ def _service_env(spec: ServiceSpec, *, database_url: str, kafka: str) -> Iterato
     env = {
         spec.env_prefix + "DATABASE_URL": database_url,
         "KAFKA_BOOTSTRAP_SERVERS": kafka,
-        "POSTLOAN_JWT_SECRET": TEST_JWT_SECRET,
         "POSTLOAN_ENV": "test",
         "POSTLOAN_LOG_LEVEL": "WARNING",
     }

@@ -119,3 +119,33 @@ async def test_rows_written_by_executemany_and_copy_read_back_like_add_event(dem
         assert envelope == _same_envelope(event)
         assert row["headers"] == outbox_row(envelope, topic="t")["headers"]
         assert row["key"] == event.subject and uuid.UUID(str(row["event_id"])).version == 7
+
+
+@pytest.mark.integration
+async def test_rows_built_in_sql_read_back_like_add_event(demo_db):
+    from postloan_common.messaging.encoding import SQL_PARAMS, outbox_insert_sql, positional_params, sql_params
+
+    now = datetime(2026, 1, 2, 3, 4, 5, 678000, tzinfo=UTC)
+    params = sql_params(type="loan-overdue", business_date=date(2026, 1, 2), correlation_id="corr-1", now=now)
+    statement = (
+        "WITH d AS (SELECT 'L-' || n AS subject, json_build_object('n', n, 'amount', '10.50') AS data "
+        "FROM generate_series(1, 3) AS n)\n"
+        + outbox_insert_sql(
+            rows="d", topic="t", type="loan-overdue", source="repayment-monitor", param=positional_params(1)
+        )
+    )
+    async with session_factory(demo_db)() as session, session.begin():
+        raw = await driver_connection(session)
+        await raw.execute(statement, *(params[name] for name in SQL_PARAMS))
+    async with session_factory(demo_db)() as session:
+        rows = (await session.execute(select(outbox).order_by(outbox.c.id))).mappings().all()
+    assert len({r["event_id"] for r in rows}) == 3
+    for row in rows:
+        envelope = Envelope.from_bytes(row["payload"])
+        event_id = uuid.UUID(str(row["event_id"]))
+        assert event_id.version == 7 and envelope.id == event_id
+        # The id's timestamp is the statement's millisecond, as a UUIDv7 minted then would carry.
+        assert event_id.int >> 80 == int(now.timestamp() * 1000)
+        assert envelope.time == now and envelope.correlation_id == "corr-1" and envelope.data["amount"] == "10.50"
+        assert row["headers"] == outbox_row(envelope, topic="t")["headers"]
+        assert row["key"] == envelope.subject

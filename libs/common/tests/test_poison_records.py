@@ -17,8 +17,9 @@ from test_messaging import demo_db, wait_until  # noqa: F401 - the fixture is us
 
 from postloan_common.db import sync_url
 from postloan_common.messaging.admin import ensure_topics
-from postloan_common.messaging.consumer import Consumer, ConsumerConfig, _reason
+from postloan_common.messaging.consumer import Consumer, ConsumerConfig
 from postloan_common.messaging.envelope import Envelope
+from postloan_common.messaging.records import reason as _reason
 from postloan_common.messaging.relay import OutboxRelay, RelayConfig
 from postloan_dev.devstack import DevStack
 

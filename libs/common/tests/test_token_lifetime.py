@@ -7,13 +7,13 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import jwt
 import pytest
+from conftest_keys import new_key_pair
 from fastapi import APIRouter
-from pydantic import SecretStr
 
 from postloan_common.settings import ServiceSettings
 from postloan_common.web import CurrentPrincipal, create_app
 
-SECRET = "k" * 64
+SECRET, PUBLIC_KEY = new_key_pair()
 router = APIRouter(prefix="/v1")
 
 
@@ -27,7 +27,7 @@ async def client():
     settings = ServiceSettings(
         service_name="test-token-lifetime",
         database_url="postgresql+asyncpg://postgres@127.0.0.1:5432/postgres",
-        POSTLOAN_JWT_SECRET=SecretStr(SECRET),
+        POSTLOAN_JWT_PUBLIC_KEY=PUBLIC_KEY,
     )
     app = create_app(settings=settings, title="t", routers=[router], check_broker=False)
     transport = httpx.ASGITransport(app=app)
@@ -37,7 +37,7 @@ async def client():
 
 def _signed(*, iat: datetime, exp: datetime) -> dict[str, str]:
     claims = {"sub": "alice", "roles": [], "iat": iat, "exp": exp, "iss": "postloan", "aud": "postloan"}
-    return {"Authorization": f"Bearer {jwt.encode(claims, SECRET, algorithm='HS256')}"}
+    return {"Authorization": f"Bearer {jwt.encode(claims, SECRET, algorithm='EdDSA')}"}
 
 
 async def test_far_future_expiry_is_refused(client):

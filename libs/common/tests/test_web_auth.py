@@ -9,8 +9,8 @@ from typing import Annotated
 
 import httpx
 import pytest
+from conftest_keys import new_key_pair
 from fastapi import APIRouter, Depends
-from pydantic import SecretStr
 
 from postloan_common.settings import ServiceSettings
 from postloan_common.web import (
@@ -23,7 +23,7 @@ from postloan_common.web import (
     require_roles,
 )
 
-SECRET = "s" * 64
+SECRET, PUBLIC_KEY = new_key_pair()  # the issuer's private key; the service holds only PUBLIC_KEY
 router = APIRouter(prefix="/v1")
 
 
@@ -44,10 +44,11 @@ async def client():
     settings = ServiceSettings(
         service_name="test-auth",
         database_url="postgresql+asyncpg://postgres@127.0.0.1:5432/postgres",
-        # jwt_secret has a validation alias and no populate_by_name, so only the alias is read.
-        POSTLOAN_JWT_SECRET=SecretStr(SECRET),
+        # The aliases are read, not the field names; an explicit production environment takes a real key.
+        POSTLOAN_JWT_PUBLIC_KEY=PUBLIC_KEY,
+        POSTLOAN_ENV="production",
     )
-    assert settings.jwt_secret.get_secret_value() == SECRET
+    assert settings.jwt_verification_key() == PUBLIC_KEY
     app = create_app(settings=settings, title="t", routers=[router], check_broker=False)
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
@@ -102,13 +103,13 @@ async def test_alg_none_token_is_401(client):
 
 
 async def test_other_secret_is_401(client):
-    forged = mint_token(secret="o" * 64, sub="mallory", roles=["admin"])
+    forged = mint_token(secret=new_key_pair()[0], sub="mallory", roles=["admin"])
     assert_unauthorized(await client.get("/v1/me", headers=bearer(forged)))
 
 
 async def test_other_algorithm_is_401(client):
-    hs512 = token("admin", algorithm="HS384")
-    assert_unauthorized(await client.get("/v1/me", headers=bearer(hs512)))
+    hs384 = mint_token(secret="s" * 64, sub="alice", roles=["admin"], algorithm="HS384")
+    assert_unauthorized(await client.get("/v1/me", headers=bearer(hs384)))
 
 
 async def test_wrong_audience_or_issuer_is_401(client):

@@ -19,24 +19,23 @@ import pytest
 
 from postloan_common.catalog import SERVICES
 from postloan_common.db import drop_database, with_database
+from postloan_common.settings import DEVELOPMENT_JWT_PUBLIC_KEY
 from postloan_dev.cli import main
 from postloan_dev.devstack import DevStack, free_port
 
-SECRET = "cli-test-secret-" + "y" * 32
 
-
-def test_token_prints_a_jwt_signed_with_the_configured_secret(
+def test_token_prints_a_jwt_signed_with_the_development_private_key(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     monkeypatch.setenv("POSTLOAN_ENV", "development")
-    monkeypatch.setenv("POSTLOAN_JWT_SECRET", SECRET)
+    monkeypatch.delenv("POSTLOAN_JWT_PRIVATE_KEY_FILE", raising=False)
 
     with pytest.raises(SystemExit) as exited:
         main(["token", "--role", "collector", "--sub", "alice", "--ttl-hours", "1"])
 
     assert exited.value.code == 0
     token = capsys.readouterr().out.strip()
-    claims = jwt.decode(token, SECRET, algorithms=["HS256"], audience="postloan", issuer="postloan")
+    claims = jwt.decode(token, DEVELOPMENT_JWT_PUBLIC_KEY, algorithms=["EdDSA"], audience="postloan", issuer="postloan")
     assert claims["roles"] == ["collector"]
     assert claims["sub"] == "alice"
     assert claims["exp"] - claims["iat"] == 3600

@@ -137,7 +137,6 @@ def crm_api(devstack: DevStack, monkeypatch: pytest.MonkeyPatch):
 
         monkeypatch.setenv(PREFIX + "DATABASE_URL", url)
         monkeypatch.setenv("KAFKA_BOOTSTRAP_SERVERS", devstack.kafka_bootstrap)
-        monkeypatch.setenv("POSTLOAN_JWT_SECRET", TEST_JWT_SECRET)
         monkeypatch.setenv("POSTLOAN_ENV", "test")
         app = create_app()
         if now is not None:

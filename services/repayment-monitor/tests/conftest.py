@@ -37,7 +37,6 @@ def rm_api(migrated_database, devstack: DevStack, monkeypatch: pytest.MonkeyPatc
         monkeypatch.setenv(PREFIX + "DATABASE_URL", url)
         monkeypatch.setenv(PREFIX + "INITIAL_BUSINESS_DATE", initial_business_date)
         monkeypatch.setenv("KAFKA_BOOTSTRAP_SERVERS", devstack.kafka_bootstrap)
-        monkeypatch.setenv("POSTLOAN_JWT_SECRET", TEST_JWT_SECRET)
         monkeypatch.setenv("POSTLOAN_ENV", "test")
         app = create_app()
         async with app.router.lifespan_context(app):

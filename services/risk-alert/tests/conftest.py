@@ -36,7 +36,6 @@ def ra_api(migrated_database, devstack: DevStack, monkeypatch: pytest.MonkeyPatc
         url = url or await migrated_database("postloan_risk_alert")
         monkeypatch.setenv(PREFIX + "DATABASE_URL", url)
         monkeypatch.setenv("KAFKA_BOOTSTRAP_SERVERS", devstack.kafka_bootstrap)
-        monkeypatch.setenv("POSTLOAN_JWT_SECRET", TEST_JWT_SECRET)
         monkeypatch.setenv("POSTLOAN_ENV", "test")
         app = create_app()
         async with app.router.lifespan_context(app):

@@ -25,6 +25,15 @@ SERVICES: tuple[ServiceSpec, ...] = (
     ServiceSpec("reporting", "postloan_reporting", 8004, "postloan_reporting", "REPORTING_"),
 )
 
+# Connectors translate a core banking system's own events into core-banking.*; they are started only
+# when configured (`make run` with FINERACT_TOPIC set), so they are not among SERVICES (issue 18).
+FINERACT_CONNECTOR = ServiceSpec(
+    "fineract-connector", "postloan_fineract_connector", 8005, "postloan_fineract", "FINERACT_CONNECTOR_"
+)
+CONNECTORS: tuple[ServiceSpec, ...] = (FINERACT_CONNECTOR,)
+# Apache Fineract's default external-events topic; not created by the platform (Fineract owns it).
+FINERACT_EXTERNAL_EVENTS = "external-events"
+
 CORE_BANKING_LOANS = "core-banking.loans"
 CORE_BANKING_CUSTOMERS = "core-banking.customers"
 REPAYMENT_LOANS = "repayment.loans"

@@ -160,3 +160,20 @@ def downgrade_messaging() -> None:
     op.drop_index("ix_outbox_published_at", table_name="outbox")
     op.drop_index("ix_outbox_pending", table_name="outbox")
     op.drop_table("outbox")
+
+
+def upgrade_outbox_parking() -> None:
+    """Add the parking columns to the outbox: the body of every service's frozen outbox-parking migration."""
+    import sqlalchemy as sa
+    from alembic import op
+
+    op.add_column("outbox", sa.Column("parked_at", sa.DateTime(timezone=True), nullable=True))
+    op.add_column("outbox", sa.Column("parked_reason", sa.Text(), nullable=True))
+
+
+def downgrade_outbox_parking() -> None:
+    """Drop what `upgrade_outbox_parking` added."""
+    from alembic import op
+
+    op.drop_column("outbox", "parked_reason")
+    op.drop_column("outbox", "parked_at")

@@ -5,10 +5,17 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Self
 
-from pydantic import AliasChoices, Field, SecretStr, model_validator
+from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-DEVELOPMENT_JWT_SECRET = "postloan-development-secret-do-not-use"  # noqa: S105 - refused outside development
+# The public half of the development key pair (the private half is postloan_dev.devkeys); a process
+# accepts it only when POSTLOAN_ENV says development or test, so production never trusts it.
+DEVELOPMENT_JWT_PUBLIC_KEY = """-----BEGIN PUBLIC KEY-----
+MCowBQYDK2VwAyEAUlJUqP0nAKS82z7YbqqZHlqiH/Mq9PV6W9O36ZsNGQU=
+-----END PUBLIC KEY-----
+"""
+# Asymmetric only: a service holds a public key and so cannot mint tokens (issue 13, item 11).
+JWT_ALGORITHMS = frozenset({"EdDSA", "RS256"})
 
 
 class Environment(StrEnum):
@@ -50,8 +57,10 @@ class ServiceSettings(BaseSettings):
     outbox_poll_interval_s: float = 1.0
     outbox_retention_hours: float = 72.0
 
-    jwt_secret: SecretStr = Field(SecretStr(DEVELOPMENT_JWT_SECRET), validation_alias=_shared("POSTLOAN_JWT_SECRET"))
-    jwt_algorithm: str = "HS256"
+    # PEM public key, or a JWKS URL; neither in development/test means the development public key.
+    jwt_public_key: str | None = Field(None, validation_alias=_shared("POSTLOAN_JWT_PUBLIC_KEY"))
+    jwt_jwks_url: str | None = Field(None, validation_alias=_shared("POSTLOAN_JWT_JWKS_URL"))
+    jwt_algorithm: str = Field("EdDSA", validation_alias=_shared("POSTLOAN_JWT_ALGORITHM"))
     jwt_issuer: str = "postloan"
     jwt_audience: str = "postloan"
     # Platform security limits (issue 13, items 9-11).
@@ -63,19 +72,43 @@ class ServiceSettings(BaseSettings):
     jwt_leeway_seconds: float = Field(30.0, validation_alias=_shared("POSTLOAN_JWT_LEEWAY_SECONDS"))
     cors_origins: list[str] = Field(default_factory=list, validation_alias=_shared("POSTLOAN_CORS_ORIGINS"))
 
+    @property
+    def accepts_development_key(self) -> bool:
+        """True only when POSTLOAN_ENV was set to development or test; an unset environment is not trusted."""
+        explicit = "environment" in self.model_fields_set
+        return explicit and self.environment in (Environment.DEVELOPMENT, Environment.TEST)
+
+    @field_validator("jwt_public_key")
+    @classmethod
+    def _unescape_newlines(cls, value: str | None) -> str | None:
+        # env files hold one line per variable, so a PEM may arrive with its newlines written as \\n.
+        return value.replace("\\n", "\n") if value else value
+
     @model_validator(mode="after")
-    def _refuse_development_secret(self) -> Self:
-        if (
-            self.environment is not Environment.DEVELOPMENT
-            and self.jwt_secret.get_secret_value() == DEVELOPMENT_JWT_SECRET
-        ):
+    def _refuse_development_key(self) -> Self:
+        if self.jwt_algorithm not in JWT_ALGORITHMS:
+            raise ValueError(f"jwt_algorithm must be one of {sorted(JWT_ALGORITHMS)}, not {self.jwt_algorithm!r}")
+        if is_development_key(self.jwt_public_key) and not self.accepts_development_key:
             raise ValueError(
-                "POSTLOAN_JWT_SECRET must be set to a real secret outside development "
-                f"(environment is {self.environment.value})"
+                "POSTLOAN_JWT_PUBLIC_KEY is the development key; it is accepted only with "
+                f"POSTLOAN_ENV=development or test (environment is {self.environment.value})"
             )
-        if len(self.jwt_secret.get_secret_value()) < 32 and self.environment is Environment.PRODUCTION:
-            raise ValueError("POSTLOAN_JWT_SECRET must be at least 32 characters in production")
         return self
+
+    def jwt_verification_key(self) -> str | None:
+        """The PEM public key tokens are verified with; None when a JWKS URL supplies the keys."""
+        if self.jwt_jwks_url:
+            return None
+        if self.jwt_public_key:
+            return self.jwt_public_key
+        if self.accepts_development_key:
+            return DEVELOPMENT_JWT_PUBLIC_KEY
+        raise ValueError("set POSTLOAN_JWT_PUBLIC_KEY or POSTLOAN_JWT_JWKS_URL (outside development and tests)")
+
+
+def is_development_key(pem: str | None) -> bool:
+    """Whether `pem` is the committed development public key."""
+    return pem is not None and pem.strip() == DEVELOPMENT_JWT_PUBLIC_KEY.strip()
 
 
 # --- Kafka client security (deployment; see docs/operations-kafka-security.md) ----------------------

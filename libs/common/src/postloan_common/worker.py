@@ -17,7 +17,7 @@ from postloan_common.catalog import all_topics
 from postloan_common.db import create_engine, session_factory, sync_url
 from postloan_common.logging import configure_logging, get_logger
 from postloan_common.messaging.admin import ensure_topics
-from postloan_common.messaging.consumer import Barrier, BatchHook, Consumer, ConsumerConfig, Handler
+from postloan_common.messaging.consumer import Barrier, BatchHook, Consumer, ConsumerConfig, Decoder, Handler
 from postloan_common.messaging.relay import OutboxRelay, RelayConfig
 from postloan_common.settings import ServiceSettings
 
@@ -40,6 +40,7 @@ def run_worker(
     extra_tasks: Sequence[WorkerTask] = (),
     metrics_port: int | None = None,
     barrier: Barrier | None = None,
+    decode: Decoder | None = None,
 ) -> None:
     """Run the worker until SIGTERM/SIGINT; exit 1 when one of its tasks crashes."""
     configure_logging(service=settings.service_name, level=settings.log_level, json=settings.log_json)
@@ -53,6 +54,7 @@ def run_worker(
             topics=topics,
             extra_tasks=extra_tasks,
             barrier=barrier,
+            decode=decode,
             metrics_port=resolve_metrics_port(settings=settings, metrics_port=metrics_port),
         )
     )
@@ -90,6 +92,7 @@ async def serve_worker(
     metrics_port: int = 0,
     stop: asyncio.Event | None = None,
     barrier: Barrier | None = None,
+    decode: Decoder | None = None,
 ) -> int:
     """Run relay, consumer and extra tasks until `stop` or a signal; return the exit code."""
     stop = stop or asyncio.Event()
@@ -115,6 +118,7 @@ async def serve_worker(
             sessions=sessions,
             stop=stop,
             barrier=barrier,
+            decode=decode,
         )
         for index, task in enumerate(extra_tasks):
             tasks[f"{getattr(task, '__name__', 'task')}-{index}"] = task(sessions, stop)
@@ -144,6 +148,7 @@ def _worker_tasks(
     sessions: Sessions,
     stop: asyncio.Event,
     barrier: Barrier | None = None,
+    decode: Decoder | None = None,
 ) -> dict[str, Awaitable[None]]:
     outbox, inbox = tables
     relay = OutboxRelay(
@@ -174,6 +179,7 @@ def _worker_tasks(
             handlers=handlers,
             batch_handlers=batch_handlers,
             barrier=barrier,
+            decode=decode,
         )
         tasks["consumer"] = consumer.run(stop)
     elif handlers:

@@ -27,6 +27,8 @@ from postloan_common.logging import configure_logging, get_logger
 from postloan_common.ops import migrate as ops_migrate
 from postloan_common.settings import ServiceSettings
 from postloan_common.web.auth import mint_token
+from postloan_dev import connectors
+from postloan_dev.devkeys import signing_key
 from postloan_dev.devstack import DevStack, start_devstack
 
 log = get_logger("postloan.cli")
@@ -71,6 +73,7 @@ def _parser() -> argparse.ArgumentParser:
     sim.add_argument("--truth", type=Path, default=Path("truth.csv"), help="ground-truth CSV (default: truth.csv)")
     sim.add_argument("--dry-run", action="store_true", help="play the model only and print counts (no I/O)")
     sim.set_defaults(command=cmd_simulate)
+    connectors.register(commands)
     return parser
 
 
@@ -78,11 +81,11 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def cmd_token(args: argparse.Namespace) -> int:
-    """Print a token signed with the configured secret."""
+    """Print a token signed with the development private key (or POSTLOAN_JWT_PRIVATE_KEY_FILE)."""
     settings = ServiceSettings()
     print(
         mint_token(
-            secret=settings.jwt_secret.get_secret_value(),
+            secret=signing_key(),
             sub=args.sub,
             roles=args.role,
             ttl=timedelta(hours=args.ttl_hours),
@@ -121,7 +124,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         repayment_url=args.repayment_url or by_name["repayment-monitor"].url,
         crm_url=args.crm_url or by_name["crm"].url,
         token=system_token(
-            secret=settings.jwt_secret.get_secret_value(),
+            secret=signing_key(),
             issuer=settings.jwt_issuer,
             audience=settings.jwt_audience,
             algorithm=settings.jwt_algorithm,
@@ -208,8 +211,9 @@ def cmd_up(args: argparse.Namespace) -> int:
     code = 0
     try:
         stack = start_devstack(data_dir=args.data_dir.resolve() if args.data_dir else None)
-        endpoints = [_endpoint(spec, os.environ) for spec in SERVICES]
-        ops_migrate.migrate_services(SERVICES, server_url=stack.postgres_url, environ=os.environ)
+        specs = connectors.platform_services(os.environ)
+        endpoints = [_endpoint(spec, os.environ) for spec in specs]
+        ops_migrate.migrate_services(specs, server_url=stack.postgres_url, environ=os.environ)
         ops_migrate.create_topics(stack.kafka_bootstrap)
         if stop.is_set():
             return 0
@@ -345,7 +349,7 @@ def _stop_on_signals(stop: threading.Event) -> None:
 def _print_summary(endpoints: Sequence[Endpoint], *, stack: DevStack, log_dir: Path) -> None:
     settings = ServiceSettings()
     token = mint_token(
-        secret=settings.jwt_secret.get_secret_value(),
+        secret=signing_key(),
         sub="local-admin",
         roles=["admin"],
         issuer=settings.jwt_issuer,

@@ -8,12 +8,41 @@ import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 
 import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from postloan_common.db import drop_database, ensure_database, with_database
 from postloan_common.messaging.admin import ensure_topics
+from postloan_dev.devkeys import DEVELOPMENT_ONLY_JWT_PRIVATE_KEY
 from postloan_dev.devstack import DevStack, start_devstack
 
-TEST_JWT_SECRET = "test-secret-" + "x" * 40
+# Tests sign with the development private key; POSTLOAN_ENV=test lets the services accept its public half.
+# (The name is kept so `mint_token(secret=TEST_JWT_SECRET, ...)` reads as before.)
+TEST_JWT_SECRET = DEVELOPMENT_ONLY_JWT_PRIVATE_KEY
+
+
+def other_private_key() -> str:
+    """A fresh Ed25519 private key (PEM) no service trusts: signs forged tokens in tests."""
+    key = Ed25519PrivateKey.generate()
+    return key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode()
+
+
+def public_key_of(private_pem: str) -> str:
+    """The PEM public key that verifies tokens signed with `private_pem`."""
+    key = serialization.load_pem_private_key(private_pem.encode(), password=None)
+    return (
+        key.public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        .decode()
+    )
+
+
+@pytest.fixture(scope="session", autouse=True)
+def test_environment() -> None:
+    """Every test process says POSTLOAN_ENV=test, so in-process apps trust the development public key."""
+    os.environ.setdefault("POSTLOAN_ENV", "test")
 
 
 @pytest.fixture(scope="session")
@@ -21,7 +50,6 @@ def devstack() -> Iterator[DevStack]:
     """PostgreSQL and a broker for the whole run: external when configured, else embedded."""
     stack = start_devstack()
     os.environ.setdefault("POSTLOAN_ENV", "test")
-    os.environ.setdefault("POSTLOAN_JWT_SECRET", TEST_JWT_SECRET)
     try:
         yield stack
     finally:

@@ -7,8 +7,7 @@ Create Date: 2026-12-02
 
 from collections.abc import Sequence
 
-import sqlalchemy as sa
-from alembic import op
+from postloan_common.migrations import downgrade_outbox_parking, upgrade_outbox_parking
 
 revision: str = "0006"
 down_revision: str | Sequence[str] | None = "0005"
@@ -17,10 +16,8 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    op.add_column("outbox", sa.Column("parked_at", sa.DateTime(timezone=True), nullable=True))
-    op.add_column("outbox", sa.Column("parked_reason", sa.Text(), nullable=True))
+    upgrade_outbox_parking()
 
 
 def downgrade() -> None:
-    op.drop_column("outbox", "parked_reason")
-    op.drop_column("outbox", "parked_at")
+    downgrade_outbox_parking()

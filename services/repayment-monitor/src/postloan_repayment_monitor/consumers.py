@@ -28,20 +28,20 @@ from postloan_common.contracts import (
 from postloan_common.messaging.consumer import BatchHook, Handler, PermanentError
 from postloan_common.messaging.envelope import Envelope
 from postloan_repayment_monitor.domain.ledger import Scheduled
+from postloan_repayment_monitor.domain.refusal import Refusal
 from postloan_repayment_monitor.domain.rules import BucketScheme
 from postloan_repayment_monitor.service import metrics
 from postloan_repayment_monitor.service.calendar import business_date
 from postloan_repayment_monitor.service.events import EventBuffer
-from postloan_repayment_monitor.service.intake import BookLoan, Outcome, Terms, book_loans
+from postloan_repayment_monitor.service.intake import BookLoan, Terms, book_loans
 from postloan_repayment_monitor.service.repayments import (
     Posted,
     PostRepayment,
-    Rejected,
     post_repayments,
     reverse_repayment,
 )
-from postloan_repayment_monitor.service.restructure import Refused, Restructure, restructure_loan
-from postloan_repayment_monitor.service.writeoff import WriteOff, WriteOffRefused, write_off
+from postloan_repayment_monitor.service.restructure import Restructure, restructure_loan
+from postloan_repayment_monitor.service.writeoff import WriteOff, write_off
 from postloan_repayment_monitor.settings import Settings
 
 Contract = TypeVar("Contract", bound=EventData)
@@ -157,9 +157,9 @@ class LoanEventHandlers:
             buckets=self.buckets,
             weekend=self.settings.weekend(),
         )
-        refused = [r for r in results if r.outcome in (Outcome.CONFLICT, Outcome.INVALID)]
+        refused = [r for r in results if isinstance(r, Refusal)]
         if refused:
-            raise PermanentError("; ".join(f"{r.outcome.value}: {r.detail}" for r in refused))
+            raise PermanentError(_reasons(refused))
         await events.flush(session)
 
     async def repayments_posted(self, session: AsyncSession, envelopes: Sequence[Envelope]) -> None:
@@ -170,10 +170,10 @@ class LoanEventHandlers:
         results = await post_repayments(
             session, commands=commands, business_date=today, events=events, buckets=self.buckets
         )
-        rejected = [r for r in results if isinstance(r, Rejected)]
+        rejected = [r for r in results if isinstance(r, Refusal)]
         if rejected:
             metrics.on_commit(session, lambda: metrics.count_postings(rejected))
-            raise PermanentError("; ".join(f"{r.reason.value}: {r.detail}" for r in rejected))
+            raise PermanentError(_reasons(rejected))
         await events.flush(session)
         metrics.on_commit(session, lambda: metrics.count_postings(results))
 
@@ -190,9 +190,9 @@ class LoanEventHandlers:
             events=events,
             buckets=self.buckets,
         )
-        if isinstance(result, Rejected):
+        if isinstance(result, Refusal):
             metrics.on_commit(session, lambda: metrics.count_postings([result], reversal=True))
-            raise PermanentError(f"{result.reason.value}: {result.detail}")
+            raise PermanentError(_reasons([result]))
         if result.loan_id != data.loan_id:
             raise PermanentError(f"repayment {data.repayment_id} belongs to loan {result.loan_id}, not {data.loan_id}")
         await events.flush(session)
@@ -205,10 +205,10 @@ class LoanEventHandlers:
         today = await self._today(session)
         events = batch_events(today, [envelope], [data.loan_id])
         command = WriteOff(data.loan_id, data.written_off_on, data.reason)
-        try:
-            await write_off(session, command=command, business_date=today, events=events)
-        except WriteOffRefused as exc:
-            raise PermanentError(str(exc)) from exc
+        result = await write_off(session, command=command, business_date=today, events=events)
+        if isinstance(result, Refusal):
+            # The write-off's dead-letter reason has always been the detail alone.
+            raise PermanentError(result.detail)
         await events.flush(session)
 
     async def loan_restructured(self, session: AsyncSession, envelope: Envelope) -> None:
@@ -224,6 +224,11 @@ class LoanEventHandlers:
             buckets=self.buckets,
             weekend=self.settings.weekend(),
         )
-        if isinstance(result, Refused):
-            raise PermanentError(f"{result.reason.value}: {result.detail}")
+        if isinstance(result, Refusal):
+            raise PermanentError(_reasons([result]))
         await events.flush(session)
+
+
+def _reasons(refusals: Sequence[Refusal]) -> str:
+    """The dead-letter reason of refused commands: `code: detail` each."""
+    return "; ".join(f"{r.code!s}: {r.detail}" for r in refusals)

@@ -26,6 +26,10 @@ class Settings(ServiceSettings):
     port: int = 8001
     # A portfolio file for POST /v1/loans/bulk may be far over the platform's 1 MiB body cap.
     body_caps: dict[str, int] = {"/v1/loans/bulk": 256 * 1024 * 1024}
+    # The upload is streamed to a file in this directory (None: the system temporary directory), at
+    # most bulk_max_bytes: size the volume for it (k8s mounts one; the pod's /tmp is 64 MiB).
+    bulk_spool_dir: str | None = None
+    bulk_max_bytes: int = 256 * 1024 * 1024
     # None: the API port + 1000; 0: no worker metrics endpoint.
     metrics_port: int | None = None
 
@@ -37,6 +41,8 @@ class Settings(ServiceSettings):
     weekend_days: Annotated[tuple[WeekdayName, ...], NoDecode] = ("saturday", "sunday")
     # When set, the worker closes the day at this local time (production); unset, close by API only.
     close_of_day_at: time | None = None
+    # A running bulk job without progress for this long has lost its API process: start-up fails it.
+    bulk_stale_after_s: float = 600.0
     # Larger batches amortise the loan locks and statements of repayment ingest.
     consumer_batch_size: int = 1000
     # How often the worker recomputes the portfolio gauges (repayment_loans, repayment_balance).

@@ -11,7 +11,7 @@ from sqlalchemy import text
 
 from postloan_common.db import engine_scope
 from postloan_common.web import mint_token
-from postloan_dev.testing import TEST_JWT_SECRET
+from postloan_dev.testing import TEST_JWT_SECRET, other_private_key
 
 pytestmark = pytest.mark.integration
 
@@ -81,7 +81,7 @@ async def test_the_route_list_covers_the_contract(rm_api):
 
 async def test_every_endpoint_needs_a_valid_token(rm_api):
     expired = mint_token(secret=TEST_JWT_SECRET, sub="old", roles=["admin"], ttl=timedelta(seconds=-60))
-    forged = mint_token(secret="another-secret-" + "y" * 40, sub="eve", roles=["admin"])
+    forged = mint_token(secret=other_private_key(), sub="eve", roles=["admin"])
     wrong_audience = mint_token(secret=TEST_JWT_SECRET, sub="eve", roles=["admin"], audience="elsewhere")
     async with rm_api() as (client, url):
         before = await counts(url)

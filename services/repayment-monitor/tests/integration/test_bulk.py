@@ -21,7 +21,7 @@ from postloan_common.messaging.envelope import Envelope
 from postloan_repayment_monitor.domain.ledger import Scheduled
 from postloan_repayment_monitor.domain.rules import BucketScheme
 from postloan_repayment_monitor.domain.schedule import add_months
-from postloan_repayment_monitor.service import bulk
+from postloan_repayment_monitor.service import bulk, bulk_parse
 from postloan_repayment_monitor.service.intake import BookLoan, Terms, schedule_of
 
 pytestmark = pytest.mark.integration
@@ -217,16 +217,16 @@ def test_fast_path_matches_the_api_rules():
     """The hand-written path stages exactly what LoanIn + schedule_of + content_hash give."""
     bodies = [explicit(i) for i in range(12)] + [with_terms(i) for i in range(6)]
     for body in bodies:
-        fast = bulk._fast_parse(1, body)
+        fast = bulk_parse._fast_parse(1, body)
         assert fast is not None, body["loan_id"]
         command = command_of(body)
-        slow = bulk._parsed(1, command, schedule_of(command), command.content_hash())
+        slow = bulk_parse._parsed(1, command, schedule_of(command), command.content_hash())
         assert (fast.loan, fast.installments, fast.registered) == (slow.loan, slow.installments, slow.registered)
     # Anything out of the canonical form goes the slow way and gets the same result.
     odd = explicit(3) | {"principal": "+" + explicit(3)["principal"]}
-    assert bulk._fast_parse(1, odd) is None
-    parsed = bulk.parse_booking(1, odd)
-    assert isinstance(parsed, bulk.ParsedLoan) and command_of(explicit(3)).content_hash() in parsed.loan
+    assert bulk_parse._fast_parse(1, odd) is None
+    parsed = bulk_parse.parse_booking(1, odd)
+    assert isinstance(parsed, bulk_parse.ParsedLoan) and command_of(explicit(3)).content_hash() in parsed.loan
 
 
 async def test_ndjson_and_csv_files_load_and_a_second_upload_changes_nothing(migrated_database, tmp_path):
@@ -402,7 +402,7 @@ def test_amounts_written_without_cents_fingerprint_like_the_api():
         "disbursed_on": "2026-01-05",
         "installments": [{"seq": 1, "due_date": "2026-02-05", "principal": "3000", "interest": "30"}],
     }
-    parsed = bulk._fast_parse(1, body)
+    parsed = bulk_parse._fast_parse(1, body)
     command = BookLoan(
         loan_id="L-C1",
         customer_id="C-1",
@@ -414,5 +414,5 @@ def test_amounts_written_without_cents_fingerprint_like_the_api():
         disbursed_on=date(2026, 1, 5),
         installments=(Scheduled(1, date(2026, 2, 5), D("3000.00"), D("30.00"), D("0.00")),),
     )
-    assert isinstance(parsed, bulk.ParsedLoan)
+    assert isinstance(parsed, bulk_parse.ParsedLoan)
     assert command.content_hash() in parsed.loan

@@ -442,6 +442,16 @@ async def test_reports_over_http(migrated_database, reporting_api, token) -> Non
         aging = await client.get("/v1/reports/aging?as_of=2026-02-28&format=csv", headers=headers)
         rows = list(csv.DictReader(io.StringIO(aging.text)))
         assert rows[1] == {"bucket": "M1", "loans": "1", "balance": "2000.00", "share": "0.181818"}
+        aging_rows = (await client.get("/v1/reports/aging?as_of=2026-02-28", headers=headers)).json()["buckets"]
+        # rows say `bucket`; `key` stays one release (deprecated in the OpenAPI document)
+        assert aging_rows[1] | {"kpis": None} == {
+            "bucket": "M1",
+            "key": "M1",
+            "loans": 1,
+            "balance": "2000.00",
+            "share": "0.181818",
+            "kpis": None,
+        }
 
         classes = (await client.get("/v1/reports/classification", headers=token("risk_officer"))).json()
         assert classes["npl_ratio"] == "0.500000"

@@ -5,7 +5,10 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal as D
 
-from postloan_reporting.service.ingest import _CASE_CLOSED, _REMINDER, _SCORE, _Changes
+from postloan_reporting.service.ingest.changes import Changes as _Changes
+from postloan_reporting.store.upserts import CASE_CLOSED as _CASE_CLOSED
+from postloan_reporting.store.upserts import REMINDER as _REMINDER
+from postloan_reporting.store.upserts import SCORE as _SCORE
 
 
 def test_rows_of_one_key_keep_the_first_insert_and_the_last_update() -> None:

@@ -4,51 +4,41 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import dataclasses
-import hashlib
 import time
-import traceback
 import uuid
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from aiokafka.errors import CommitFailedError, IllegalStateError, KafkaError
-from prometheus_client import Counter, Gauge, Histogram
-from pydantic import ValidationError
-from sqlalchemy import Table, insert, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy import Table
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from postloan_common.catalog import dead_letter_topic
 from postloan_common.logging import bound_contextvars, get_logger
+from postloan_common.messaging.consumer_metrics import BATCH_SECONDS, EVENTS, FAILURES, LAG
+from postloan_common.messaging.deadletter import dead_letter_safely
 from postloan_common.messaging.envelope import Envelope
+from postloan_common.messaging.errors import PermanentError, is_transient
+from postloan_common.messaging.inbox import claim, claim_each
 from postloan_common.messaging.kafka import make_consumer
+from postloan_common.messaging.records import Decoder, Item, parse, reason
+
+# Re-exported: handlers and workers import these from here.
+__all__ = [
+    "Barrier",
+    "BatchHook",
+    "Consumer",
+    "ConsumerConfig",
+    "Decoder",
+    "Handler",
+    "PermanentError",
+    "is_transient",
+]
 
 log = get_logger(__name__)
 
-EVENTS = Counter(
-    "consumer_events_total",
-    "Consumed events by outcome (handled, duplicate, ignored, dead_lettered)",
-    ["consumer", "topic", "outcome"],
-)
-FAILURES = Counter("consumer_batch_failures_total", "Batches rolled back for a transient error", ["consumer"])
-LAG = Gauge("consumer_lag", "Records behind the partition high-water mark", ["consumer", "topic", "partition"])
-BATCH_SECONDS = Histogram(
-    "consumer_batch_duration_seconds",
-    "Time to apply and commit one polled batch",
-    ["consumer"],
-    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
-)
-
 Handler = Callable[[AsyncSession, Envelope], Awaitable[None]]
 BatchHook = Callable[[AsyncSession, Sequence[Envelope]], Awaitable[None]]
-
-# Synthetic inbox ids for records that carry no readable event id.
-_MALFORMED_NAMESPACE = uuid.UUID("6f1c2a4e-5b0d-4c61-9a57-9d7f3f2f5d10")
-_MAX_KEY = 200  # outbox.key
-_MAX_HEADERS = 50
 
 
 @dataclass(frozen=True)
@@ -64,10 +54,6 @@ class Barrier:
     check_interval_s: float = 0.2
 
 
-class PermanentError(Exception):
-    """Raised by a handler when retrying the event can never succeed; the event is dead-lettered."""
-
-
 @dataclass
 class ConsumerConfig:
     name: str
@@ -77,22 +63,6 @@ class ConsumerConfig:
     poll_timeout_ms: int = 200
     session_timeout_ms: int = 10_000
     max_backoff_s: float = 10.0
-
-
-@dataclass
-class _Item:
-    record: ConsumerRecord
-    envelope: Envelope | None
-    error: str | None
-    inbox_id: uuid.UUID = field(init=False)
-
-    def __post_init__(self) -> None:
-        self.inbox_id = self.envelope.id if self.envelope is not None else _locator_id(self.record)
-
-
-def _locator_id(record: ConsumerRecord) -> uuid.UUID:
-    """A stable inbox id for a record whose own event id cannot be used."""
-    return uuid.uuid5(_MALFORMED_NAMESPACE, f"{record.topic}:{record.partition}:{record.offset}")
 
 
 class Consumer:
@@ -109,8 +79,10 @@ class Consumer:
         batch_handlers: Mapping[str, BatchHook] | None = None,
         after_batch: BatchHook | None = None,
         barrier: Barrier | None = None,
+        decode: Decoder | None = None,
     ) -> None:
         self.config = config
+        self.decode = decode
         self.sessions = sessions
         self.inbox = inbox
         self.outbox = outbox
@@ -166,7 +138,7 @@ class Consumer:
         marker = f'"{self.barrier.event_type}"'.encode()
         for index, record in enumerate(records):
             if record.value and marker in record.value:
-                item = _parse(record)
+                item = parse(record, self.decode)
                 if item.envelope is not None and item.envelope.type == self.barrier.event_type:
                     return index, item.envelope
         return None
@@ -223,7 +195,7 @@ class Consumer:
 
     async def apply_batch(self, records: Sequence[ConsumerRecord]) -> None:
         """Apply one batch in one transaction; dead-letter the events that cannot be applied."""
-        items = [_parse(record) for record in records]
+        items = [parse(record, self.decode) for record in records]
         try:
             async with self.sessions.begin() as session:
                 await self._apply(session, items, isolate=False)
@@ -234,9 +206,9 @@ class Consumer:
             async with self.sessions.begin() as session:
                 await self._apply(session, items, isolate=True)
 
-    async def _apply(self, session: AsyncSession, items: list[_Item], *, isolate: bool) -> None:
+    async def _apply(self, session: AsyncSession, items: list[Item], *, isolate: bool) -> None:
         fresh_ids = await (self._claim_each(session, items) if isolate else self._claim(session, items))
-        todo: list[_Item] = []
+        todo: list[Item] = []
         for item in items:
             if item.inbox_id not in fresh_ids:
                 EVENTS.labels(self.config.name, item.record.topic, "duplicate").inc()
@@ -263,13 +235,13 @@ class Consumer:
                 except Exception as exc:
                     if is_transient(exc):
                         raise
-                    await self._dead_letter_safely(session, item, _reason(exc))
+                    await self._dead_letter_safely(session, item, reason(exc))
         if self.after_batch is not None and applied:
             await self.after_batch(session, applied)
         if applied:
             EVENTS.labels(self.config.name, items[0].record.topic, "handled").inc(len(applied))
 
-    async def _dispatch(self, session: AsyncSession, run: list[_Item]) -> None:
+    async def _dispatch(self, session: AsyncSession, run: list[Item]) -> None:
         envelopes = [item.envelope for item in run if item.envelope is not None]
         batch_handler = self.batch_handlers.get(envelopes[0].type)
         if batch_handler is not None:
@@ -280,92 +252,15 @@ class Consumer:
             with bound_contextvars(event_id=str(envelope.id), correlation_id=envelope.correlation_id):
                 await handler(session, envelope)
 
-    async def _claim(self, session: AsyncSession, items: list[_Item]) -> set[uuid.UUID]:
-        """Insert inbox rows; return the ids that were not seen before."""
-        rows = [
-            {
-                "consumer": self.config.name,
-                "event_id": item.inbox_id,
-                "event_type": _bounded(item.envelope.type if item.envelope else "<malformed>", 100),
-                "topic": _bounded(item.record.topic, 200),
-                "partition": item.record.partition,
-                "offset": item.record.offset,
-            }
-            for item in items
-        ]
-        unique = list({row["event_id"]: row for row in rows}.values())
-        stmt = pg_insert(self.inbox).on_conflict_do_nothing().returning(self.inbox.c.event_id)
-        result = (
-            await session.execute(stmt, unique) if len(unique) > 1 else await session.execute(stmt.values(unique[0]))
-        )
-        return {row[0] for row in result}
+    async def _claim(self, session: AsyncSession, items: list[Item]) -> set[uuid.UUID]:
+        return await claim(session, inbox=self.inbox, consumer=self.config.name, items=items)
 
-    async def _claim_each(self, session: AsyncSession, items: list[_Item]) -> set[uuid.UUID]:
-        """Claim records one at a time, so a record whose inbox row cannot be written is dead-lettered alone."""
-        fresh: set[uuid.UUID] = set()
-        for item in items:
-            try:
-                async with session.begin_nested():
-                    fresh |= await self._claim(session, [item])
-            except Exception as exc:
-                if is_transient(exc):
-                    raise
-                item.envelope, item.error = None, f"unstorable record: {_reason(exc)}"
-                item.inbox_id = _locator_id(item.record)
-                async with session.begin_nested():
-                    fresh |= await self._claim(session, [item])
-        return fresh
+    async def _claim_each(self, session: AsyncSession, items: list[Item]) -> set[uuid.UUID]:
+        return await claim_each(session, inbox=self.inbox, consumer=self.config.name, items=items)
 
-    async def _dead_letter_safely(self, session: AsyncSession, item: _Item, reason: str) -> None:
-        """Dead-letter `item`; if even that write fails, dead-letter its coordinates and the reason only."""
-        try:
-            async with session.begin_nested():
-                await self._dead_letter(session, item, reason)
-            return
-        except Exception as exc:
-            if is_transient(exc):
-                raise
-            log.error("dead letter refused, writing a minimal one", error=type(exc).__name__, topic=item.record.topic)
-            failure = f"{reason}; the full dead letter could not be stored: {_reason(exc)}"
-        bare = _Item(_bare_record(item.record), None, item.error)
-        bare.inbox_id = item.inbox_id
-        await self._dead_letter(session, bare, failure)
-
-    async def _dead_letter(self, session: AsyncSession, item: _Item, reason: str) -> None:
-        record = item.record
-        headers = {
-            "dlt-reason": _bounded(reason, 4000),
-            "dlt-consumer": self.config.name,
-            "dlt-original-topic": record.topic,
-            "dlt-original-partition": str(record.partition),
-            "dlt-original-offset": str(record.offset),
-        }
-        for name, value in list(record.headers or ())[:_MAX_HEADERS]:
-            name = _bounded(str(name), 200)
-            if name not in headers:
-                headers[name] = _bounded((value or b"").decode(errors="replace"), 1000)
-        await session.execute(
-            insert(self.outbox).values(
-                event_id=uuid.uuid5(_MALFORMED_NAMESPACE, f"dlt:{self.config.name}:{item.inbox_id}"),
-                topic=dead_letter_topic(record.topic),
-                key=_outbox_key(record.key) or str(item.inbox_id),
-                event_type=_bounded(item.envelope.type if item.envelope else "<malformed>", 100),
-                payload=record.value or b"",
-                headers=headers,
-            )
-        )
-        await session.execute(
-            update(self.inbox)
-            .where(self.inbox.c.consumer == self.config.name, self.inbox.c.event_id == item.inbox_id)
-            .values(event_type=f"dead-lettered:{(item.envelope.type if item.envelope else 'malformed')}"[:100])
-        )
-        EVENTS.labels(self.config.name, record.topic, "dead_lettered").inc()
-        log.warning(
-            "event dead-lettered",
-            reason=_bounded(reason, 500),
-            topic=record.topic,
-            partition=record.partition,
-            offset=record.offset,
+    async def _dead_letter_safely(self, session: AsyncSession, item: Item, why: str) -> None:
+        await dead_letter_safely(
+            session, outbox=self.outbox, inbox=self.inbox, consumer=self.config.name, item=item, reason=why
         )
 
     def _export_lag(self, consumer: AIOKafkaConsumer, tp: TopicPartition, next_offset: int) -> None:
@@ -375,9 +270,9 @@ class Consumer:
             LAG.labels(self.config.name, tp.topic, str(tp.partition)).set(max(0, highwater - next_offset))
 
 
-def _runs_of_one_type(items: list[_Item]) -> list[list[_Item]]:
+def _runs_of_one_type(items: list[Item]) -> list[list[Item]]:
     """Split into consecutive runs of one event type, so batch handlers keep the order of events."""
-    runs: list[list[_Item]] = []
+    runs: list[list[Item]] = []
     for item in items:
         assert item.envelope is not None
         if runs and runs[-1][0].envelope.type == item.envelope.type:  # type: ignore[union-attr]
@@ -385,75 +280,3 @@ def _runs_of_one_type(items: list[_Item]) -> list[list[_Item]]:
         else:
             runs.append([item])
     return runs
-
-
-def _parse(record: ConsumerRecord) -> _Item:
-    try:
-        return _Item(record, Envelope.from_bytes(record.value), None)
-    except (ValidationError, ValueError, UnicodeDecodeError) as exc:
-        return _Item(record, None, f"malformed envelope: {_reason(exc)}")
-
-
-def _reason(exc: BaseException) -> str:
-    """Why an event failed, without the values it carried (they may be PII)."""
-    if isinstance(exc, ValidationError):
-        problems = "; ".join(
-            f"{'.'.join(str(part) for part in error['loc']) or '(root)'}: {error['msg']}"
-            for error in exc.errors(include_url=False, include_input=False, include_context=False)[:20]
-        )
-        return _bounded(f"{exc.error_count()} validation error(s) for {exc.title}: {problems}", 4000)
-    summary = "".join(traceback.format_exception_only(type(exc), exc)).strip()
-    return _bounded(summary, 4000)
-
-
-def _bounded(text: str, limit: int) -> str:
-    """`text` as PostgreSQL text and JSONB accept it: no NUL characters, at most `limit` characters."""
-    cleaned = text.replace("\x00", "\ufffd")
-    return cleaned if len(cleaned) <= limit else cleaned[: limit - 1] + "…"
-
-
-def _outbox_key(raw: bytes | None) -> str:
-    """A record key as the outbox's VARCHAR(200) key column takes it; an over-long key keeps a digest."""
-    key = _bounded((raw or b"").decode(errors="replace"), 10_000)
-    if len(key) <= _MAX_KEY:
-        return key
-    digest = hashlib.sha256(raw or b"").hexdigest()[:16]
-    return f"{key[: _MAX_KEY - 18]}~{digest}"
-
-
-def _bare_record(record: ConsumerRecord) -> ConsumerRecord:
-    """The record with only what is safe to store: no key, no headers; the value stays as bytes."""
-    return dataclasses.replace(record, key=None, headers=())
-
-
-# Serialization failure, deadlock, lock not available, server shutting down or admin-terminated,
-# connection failures.
-_TRANSIENT_SQLSTATES = frozenset({"40001", "40P01", "55P03", "57P01", "57P02", "57P03", "08000", "08003", "08006"})
-
-
-def is_transient(exc: BaseException) -> bool:
-    """True for failures that retrying the same batch can cure (connections, deadlocks, timeouts)."""
-    if isinstance(exc, PermanentError):
-        return False
-    if isinstance(exc, OperationalError | InterfaceError):
-        return True
-    if isinstance(exc, DBAPIError):
-        if exc.connection_invalidated:
-            return True
-        sqlstate = getattr(exc.orig, "sqlstate", None) or getattr(
-            getattr(exc.orig, "__cause__", None), "sqlstate", None
-        )
-        return sqlstate in _TRANSIENT_SQLSTATES
-    # Raised on the raw asyncpg connection (driver_connection), not wrapped by SQLAlchemy.
-    if getattr(exc, "sqlstate", None) in _TRANSIENT_SQLSTATES:
-        return True
-    if isinstance(exc, OSError | TimeoutError | ConnectionError):
-        return True
-    name = type(exc).__name__
-    return name in {
-        "ConnectionDoesNotExistError",
-        "CannotConnectNowError",
-        "TooManyConnectionsError",
-        "InternalClientError",  # asyncpg state confusion after the server dropped the connection
-        "ConnectionResetError",
-    }

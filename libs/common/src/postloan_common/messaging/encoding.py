@@ -3,12 +3,17 @@
 Set-based and COPY paths (close of day, bulk loads) need outbox rows fast; this module builds them
 with the same event id rule (UUIDv7), the same envelope JSON shape as `Envelope.to_bytes()` and the
 same headers as `outbox.outbox_row`, so consumers cannot tell which path wrote an event.
+
+Two forms: rows built in Python (`OutboxEvent`, `outbox_values`, `copy_records`) for COPY and
+executemany, and rows built by PostgreSQL from a query's rows (`outbox_insert_sql`, `event_id_sql`,
+`sql_params`) for statements that emit one event per row without bringing the rows to Python.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator, Mapping
+import secrets
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -21,12 +26,18 @@ from postloan_common.messaging.envelope import new_event_id
 
 __all__ = [
     "OUTBOX_COPY_COLUMNS",
+    "SQL_PARAMS",
     "OutboxEvent",
     "copy_records",
     "encode_envelope",
+    "event_id_sql",
+    "named_param",
     "new_event_id",
     "outbox_headers",
+    "outbox_insert_sql",
     "outbox_values",
+    "positional_params",
+    "sql_params",
 ]
 
 # Column order of the tuples `copy_records` yields (asyncpg `copy_records_to_table(columns=...)`).
@@ -120,3 +131,98 @@ def copy_records(events: Iterable[OutboxEvent], *, topic: str) -> Iterator[tuple
             row["payload"],
             json.dumps(row["headers"], separators=(",", ":")),
         )
+
+
+# --- set-based: the same envelope built by PostgreSQL, one event per row of a query -------------
+
+# The parameters a statement of `outbox_insert_sql` binds, in this order for positional styles.
+SQL_PARAMS: tuple[str, ...] = (
+    "envelope_time",
+    "envelope_business_date",
+    "envelope_correlation_id",
+    "envelope_headers",
+    "envelope_id_prefix",
+    "envelope_id_base",
+)
+
+Param = Callable[[str], str]
+
+
+def named_param(name: str) -> str:
+    """SQLAlchemy `text()` placeholders (`:name`)."""
+    return f":{name}"
+
+
+def positional_params(first: int) -> Param:
+    """asyncpg placeholders for SQL_PARAMS bound from `$first` on, in SQL_PARAMS order."""
+    at = {name: first + i for i, name in enumerate(SQL_PARAMS)}
+    return lambda name: f"${at[name]}"
+
+
+def sql_params(
+    *,
+    type: str,
+    business_date: date | None,
+    correlation_id: str | None,
+    version: int = 1,
+    now: datetime | None = None,
+    extra_headers: Mapping[str, str] | None = None,
+) -> dict[str, Any]:
+    """Return the values of SQL_PARAMS for one statement: envelope time, business date, correlation, headers, ids.
+
+    Event ids are UUIDv7: this millisecond and 12 random bits, the version and variant nibbles, then a
+    random 59-bit base plus the row number: unique within the statement, random across statements,
+    and without a strong random draw per row (gen_random_uuid() is UUIDv4 and costs microseconds each).
+    """
+    moment = (now or datetime.now(UTC)).astimezone(UTC)
+    millis = int(moment.timestamp() * 1000)
+    headers = outbox_headers(type=type, version=version, correlation_id=correlation_id, extra=extra_headers)
+    return {
+        # The text encode_envelope writes for the same instant (orjson, UTC as Z).
+        "envelope_time": _dumps(moment).decode().strip('"'),
+        "envelope_business_date": business_date.isoformat() if business_date is not None else None,
+        "envelope_correlation_id": correlation_id,
+        "envelope_headers": json.dumps(headers, separators=(",", ":")),
+        "envelope_id_prefix": f"{millis:012x}7{secrets.randbits(12):03x}8",
+        "envelope_id_base": secrets.randbits(59),
+    }
+
+
+def event_id_sql(param: Param = named_param) -> str:
+    """SQL of a fresh UUIDv7 per row of the SELECT it appears in (see `sql_params`)."""
+    prefix, base = param("envelope_id_prefix"), param("envelope_id_base")
+    return (
+        f"CAST(CAST({prefix} AS text) || lpad(to_hex(CAST({base} AS bigint) + row_number() OVER ()), 15, '0') AS uuid)"
+    )
+
+
+def _literal(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def outbox_insert_sql(
+    *,
+    rows: str,
+    topic: str,
+    type: str,
+    source: str,
+    param: Param = named_param,
+    version: int = 1,
+    id_column: str | None = None,
+) -> str:
+    """Return an INSERT of one outbox row per row of `rows` (a table, CTE or subquery).
+
+    `rows` has the columns `subject` (also the Kafka key) and `data` (json or jsonb), and `id_column`
+    with the event ids when the caller made them with `event_id_sql` (to write them elsewhere too);
+    otherwise each row gets a fresh one. Bind `sql_params(...)` with the placeholders of `param`.
+    The payload is built with json_build_object (not jsonb): the key order of `Envelope.to_bytes()`.
+    """
+    event_id = id_column or event_id_sql(param)
+    return f"""INSERT INTO outbox (event_id, topic, key, partition, event_type, payload, headers)
+SELECT ev.id, {_literal(topic)}, ev.subject, NULL, {_literal(type)}, convert_to(json_build_object(
+    'id', ev.id, 'type', {_literal(type)}, 'version', {int(version)}, 'source', {_literal(source)},
+    'subject', ev.subject, 'time', CAST({param("envelope_time")} AS text),
+    'business_date', CAST({param("envelope_business_date")} AS text),
+    'correlation_id', CAST({param("envelope_correlation_id")} AS text), 'causation_id', NULL,
+    'data', ev.data)::text, 'UTF8'), CAST({param("envelope_headers")} AS jsonb)
+FROM (SELECT {event_id} AS id, subject, data FROM {rows}) ev"""

@@ -58,14 +58,14 @@ def make_producer(
 def make_consumer(
     *topics: str,
     bootstrap_servers: str,
-    group_id: str,
+    group_id: str | None,
     session_timeout_ms: int = 10_000,
     max_poll_records: int = 500,
     client_id: str = "postloan",
     fetch_max_wait_ms: int = 100,
     security: KafkaSecuritySettings | None = None,
 ) -> AIOKafkaConsumer:
-    """Return an unstarted consumer with manual commits that starts from the earliest offset."""
+    """Return an unstarted consumer with manual commits that starts from the earliest offset (no group: assign only)."""
     return AIOKafkaConsumer(
         *topics,
         bootstrap_servers=bootstrap_servers,

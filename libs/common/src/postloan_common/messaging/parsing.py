@@ -8,8 +8,8 @@ from pydantic import BaseModel, ValidationError
 
 from postloan_common.contracts.registry import UnknownContract
 from postloan_common.contracts.registry import parse_data as _contract_data
-from postloan_common.messaging.consumer import PermanentError
 from postloan_common.messaging.envelope import Envelope
+from postloan_common.messaging.errors import PermanentError
 
 M = TypeVar("M", bound=BaseModel)
 

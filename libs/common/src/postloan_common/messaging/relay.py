@@ -172,7 +172,7 @@ class OutboxRelay:
             except PERMANENT_PRODUCE_ERRORS as exc:
                 await self._park(conn, row["id"], exc)
         results = await asyncio.gather(*(future for _id, future in sent), return_exceptions=True)
-        published = [row_id for (row_id, _f), result in zip(sent, results, strict=True) if not _failed(result)]
+        published = _in_key_order(rows, sent, results)
         await conn.execute(_MARK, published)
         PUBLISHED.labels(self.config.service).inc(len(published))
         for (row_id, _f), result in zip(sent, results, strict=True):
@@ -262,6 +262,26 @@ def _record(row: asyncpg.Record) -> dict[str, Any]:
         "partition": row["partition"],
         "headers": _headers(row["headers"]),
     }
+
+
+def _in_key_order(rows: list[asyncpg.Record], sent: list[tuple[int, Any]], results: list[Any]) -> list[int]:
+    """Ids safe to mark published: acknowledged, and no earlier row of the same topic and key left pending.
+
+    A later row of a key may be acknowledged after an earlier one failed; marking it would let the retry
+    publish the earlier row after it for good. Left pending, both go again in id order (the inbox drops
+    the repeat). Parked rows do not hold their key back: they are set aside on purpose.
+    """
+    keys = {row["id"]: (row["topic"], row["key"]) for row in rows}
+    held: set[tuple[str, str]] = set()
+    published: list[int] = []
+    for (row_id, _future), result in zip(sent, results, strict=True):
+        if isinstance(result, PERMANENT_PRODUCE_ERRORS):
+            continue
+        if _failed(result) or keys[row_id] in held:
+            held.add(keys[row_id])
+            continue
+        published.append(row_id)
+    return published
 
 
 def _failed(result: object) -> bool:

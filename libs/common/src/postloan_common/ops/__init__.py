@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import argparse
 
-from postloan_common.ops import migrate, outbox
+from postloan_common.ops import dlt, migrate, outbox
 
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add every operator command to `commands`."""
     migrate.register(commands)
     outbox.register(commands)
+    dlt.register(commands)

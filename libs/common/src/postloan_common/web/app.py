@@ -17,8 +17,10 @@ from postloan_common.db import create_engine, session_factory
 from postloan_common.logging import bound_contextvars, configure_logging, get_logger
 from postloan_common.settings import ServiceSettings
 from postloan_common.web import health, metrics
+from postloan_common.web.auth import TokenVerifier
 from postloan_common.web.limits import BodyLimitMiddleware
 from postloan_common.web.metrics import MetricsMiddleware, route_template
+from postloan_common.web.openapi import camel_operation_id, install_openapi
 from postloan_common.web.problems import (
     CORRELATION_ID_KEY,
     PROBLEM_RESPONSES,
@@ -52,7 +54,9 @@ def create_app(
         version=version,
         lifespan=_lifespan(settings=settings, on_startup=on_startup, on_shutdown=on_shutdown),
         responses=PROBLEM_RESPONSES,
+        generate_unique_id_function=camel_operation_id,
     )
+    install_openapi(app)
     app.state.settings = settings
     app.state.check_broker = check_broker
     app.state.broker_ok_until = 0.0
@@ -83,6 +87,8 @@ def _lifespan(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         configure_logging(service=settings.service_name, level=settings.log_level, json=settings.log_json)
+        # Fails the start-up, not the first request, when no public key is configured.
+        app.state.token_verifier = TokenVerifier.from_settings(settings)
         engine = create_engine(
             settings.database_url,
             pool_size=settings.db_pool_size,

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import Annotated, Any, cast
 
 import jwt
-from fastapi import Depends
+from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from postloan_common.settings import JWT_ALGORITHMS, ServiceSettings
 from postloan_common.web.deps import AppSettings
 from postloan_common.web.problems import ProblemError
 
@@ -85,9 +87,9 @@ def mint_token(
     ttl: timedelta = timedelta(hours=12),
     issuer: str = "postloan",
     audience: str = "postloan",
-    algorithm: str = "HS256",
+    algorithm: str = "EdDSA",
 ) -> str:
-    """Sign a token for `sub` with `roles`."""
+    """Sign a token for `sub` with `roles`; `secret` is the PEM private key (services never hold one)."""
     if algorithm.lower() == "none":
         raise ValueError("unsigned tokens are not allowed")
     now = datetime.now(UTC)
@@ -98,7 +100,7 @@ def mint_token(
 def decode_token(
     token: str,
     *,
-    secret: str,
+    key: Any,
     algorithm: str,
     issuer: str,
     audience: str,
@@ -106,11 +108,11 @@ def decode_token(
     leeway: timedelta = timedelta(seconds=30),
 ) -> dict[str, Any]:
     """Verify signature, algorithm, expiry, issuer, audience and lifetime, and return the claims."""
-    if algorithm.lower() == "none":
-        raise jwt.InvalidAlgorithmError("unsigned tokens are not allowed")
+    if algorithm not in JWT_ALGORITHMS:
+        raise jwt.InvalidAlgorithmError(f"only {sorted(JWT_ALGORITHMS)} tokens are accepted")
     claims = jwt.decode(
         token,
-        secret,
+        key,
         algorithms=[algorithm],
         issuer=issuer,
         audience=audience,
@@ -132,27 +134,70 @@ def _refuse_long_lived(claims: Mapping[str, Any], *, max_lifetime: timedelta, le
         raise jwt.InvalidTokenError(f"the token lives longer than {max_lifetime}")
 
 
+@dataclass
+class TokenVerifier:
+    """Verifies bearer tokens with a public key or the keys of a JWKS URL; built once per app."""
+
+    algorithm: str
+    issuer: str
+    audience: str
+    max_lifetime: timedelta
+    leeway: timedelta
+    public_key: str | None = None
+    jwks: jwt.PyJWKClient | None = None
+
+    @classmethod
+    def from_settings(cls, settings: ServiceSettings) -> TokenVerifier:
+        """The verifier `settings` describe; raises outside development/test when no key is configured."""
+        key = settings.jwt_verification_key()
+        return cls(
+            algorithm=settings.jwt_algorithm,
+            issuer=settings.jwt_issuer,
+            audience=settings.jwt_audience,
+            max_lifetime=timedelta(hours=settings.jwt_max_lifetime_hours),
+            leeway=timedelta(seconds=settings.jwt_leeway_seconds),
+            public_key=key,
+            jwks=jwt.PyJWKClient(settings.jwt_jwks_url, cache_keys=True) if settings.jwt_jwks_url else None,
+        )
+
+    async def claims(self, token: str) -> dict[str, Any]:
+        """The verified claims of `token`, or a jwt.PyJWTError."""
+        if self.jwks is not None:
+            # PyJWKClient fetches over the network (then caches); keep it off the event loop.
+            key: Any = (await asyncio.to_thread(self.jwks.get_signing_key_from_jwt, token)).key
+        else:
+            key = self.public_key
+        return decode_token(
+            token,
+            key=key,
+            algorithm=self.algorithm,
+            issuer=self.issuer,
+            audience=self.audience,
+            max_lifetime=self.max_lifetime,
+            leeway=self.leeway,
+        )
+
+
 def _unauthorized(detail: str) -> ProblemError:
     return ProblemError(401, "Unauthorized", detail, headers={"WWW-Authenticate": "Bearer"})
 
 
+def _verifier(request: Request, settings: AppSettings) -> TokenVerifier:
+    verifier = getattr(request.app.state, "token_verifier", None)
+    if verifier is None:
+        verifier = request.app.state.token_verifier = TokenVerifier.from_settings(settings)
+    return cast(TokenVerifier, verifier)
+
+
 async def authenticate(
-    settings: AppSettings,
+    verifier: Annotated[TokenVerifier, Depends(_verifier)],
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal:
     """Return the caller named by a valid bearer token, or answer 401."""
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise _unauthorized("A bearer token is required")
     try:
-        claims = decode_token(
-            credentials.credentials,
-            secret=settings.jwt_secret.get_secret_value(),
-            algorithm=settings.jwt_algorithm,
-            issuer=settings.jwt_issuer,
-            audience=settings.jwt_audience,
-            max_lifetime=timedelta(hours=settings.jwt_max_lifetime_hours),
-            leeway=timedelta(seconds=settings.jwt_leeway_seconds),
-        )
+        claims = await verifier.claims(credentials.credentials)
     except jwt.ExpiredSignatureError:
         raise _unauthorized("The token has expired") from None
     except jwt.PyJWTError:

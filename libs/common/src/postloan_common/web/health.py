@@ -5,16 +5,18 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable
+from typing import Literal
 
 from aiokafka.client import AIOKafkaClient
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from postloan_common.db import ping
 from postloan_common.logging import get_logger
 from postloan_common.messaging.kafka import security_kwargs
-from postloan_common.web.problems import PROBLEM_JSON, ProblemDetails, ProblemResponse, problem_body, request_id_of
+from postloan_common.web.problems import PROBLEM_JSON, ProblemResponse, problem_body, request_id_of
 
 CHECK_TIMEOUT_S = 2.0
 BROKER_CACHE_S = 5.0
@@ -22,7 +24,20 @@ BROKER_CACHE_S = 5.0
 router = APIRouter(prefix="/health", tags=["operations"])
 
 
-@router.get("/live")
+class Live(BaseModel):
+    """The process is serving requests."""
+
+    status: Literal["ok"]
+
+
+class Ready(BaseModel):
+    """Every dependency answered; `checks` names each one with `ok`."""
+
+    status: Literal["ready"]
+    checks: dict[str, str]
+
+
+@router.get("/live", operation_id="getLiveness", response_model=Live)
 async def live() -> dict[str, str]:
     """Answer while the process is serving requests."""
     return {"status": "ok"}
@@ -30,12 +45,14 @@ async def live() -> dict[str, str]:
 
 @router.get(
     "/ready",
+    operation_id="getReadiness",
     response_model=None,
     responses={
+        200: {"model": Ready, "description": "Every dependency answers"},
         503: {
             "description": "A dependency does not answer",
-            "content": {PROBLEM_JSON: {"schema": ProblemDetails.model_json_schema()}},
-        }
+            "content": {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/ProblemDetails"}}},
+        },
     },
 )
 async def ready(request: Request) -> JSONResponse:

@@ -17,7 +17,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from postloan_common.logging import get_logger
-from postloan_common.messaging.consumer import is_transient
+from postloan_common.messaging.errors import is_transient
 
 PROBLEM_JSON = "application/problem+json"
 BLANK_TYPE = "about:blank"
@@ -50,7 +50,7 @@ class ProblemDetails(BaseModel):
 PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
     "4XX": {
         "description": "Client error, as an RFC 9457 problem document",
-        "content": {PROBLEM_JSON: {"schema": ProblemDetails.model_json_schema()}},
+        "content": {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/ProblemDetails"}}},
     }
 }
 

@@ -28,6 +28,7 @@ import httpx
 from postloan_common.catalog import SERVICES
 from postloan_common.settings import ServiceSettings
 from postloan_common.web.auth import mint_token
+from postloan_dev.devkeys import signing_key
 from postloan_dev.simulator.ledger import add_months
 
 READY_TIMEOUT_S = 300.0
@@ -163,7 +164,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return code
         settings = ServiceSettings()
         token = mint_token(
-            secret=settings.jwt_secret.get_secret_value(),
+            secret=signing_key(),
             sub="demo",
             roles=["admin"],
             issuer=settings.jwt_issuer,

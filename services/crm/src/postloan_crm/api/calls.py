@@ -8,10 +8,12 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Path, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from postloan_common.contracts import ContactOutcome
-from postloan_common.web import AppSettings, CorrelationId, DbSession, Principal, ProblemError, Role, authenticate
+from postloan_common.web import CorrelationId, DbSession, Principal, ProblemError, Role, authenticate
+from postloan_common.web.auth import TokenVerifier
+from postloan_common.web.auth import _verifier as token_verifier  # the app's verifier, as authenticate gets it
 from postloan_common.web.openapi import problems
 from postloan_crm.adapters.channels import SendError
 from postloan_crm.adapters.telephony import CtiWebhook, Dialler
@@ -39,12 +41,25 @@ _bearer = HTTPBearer(auto_error=False)
 
 
 class CallIn(_In):
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"case_id": "CASE-0190a1b2", "phone": 0}]}
+    )
+
     case_id: Id
     # An index into the customer's phones as GET /v1/customers/{id} lists them (masked): never a raw number.
     phone: int = Field(ge=0, le=50)
 
 
 class CallResultIn(_In):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {"connected": True, "duration_s": 95, "outcome": "promise_to_pay", "recording_ref": "rec-20260310-1"}
+            ]
+        },
+    )
+
     connected: bool
     duration_s: int = Field(ge=0, le=86400)
     outcome: ContactOutcome
@@ -102,7 +117,11 @@ def _view(row: dict, *, number: str | None, principal: Principal | None) -> Call
 
 
 @router.post(
-    "/calls", status_code=status.HTTP_201_CREATED, response_model=CallOut, responses=problems(401, 403, 404, 409, 422)
+    "/calls",
+    status_code=status.HTTP_201_CREATED,
+    response_model=CallOut,
+    operation_id="createCall",
+    responses=problems(401, 403, 404, 409, 422),
 )
 async def post_call(
     body: CallIn,
@@ -163,7 +182,7 @@ async def post_call(
 
 async def _callback_principal(
     request: Request,
-    settings: AppSettings,
+    verifier: TokenVerifier,
     credentials: HTTPAuthorizationCredentials | None,
     body: bytes,
     now: datetime,
@@ -190,7 +209,7 @@ async def _callback_principal(
         if refusal is not None:
             raise ProblemError(401, "Unauthorized", refusal)
         return None
-    principal = await authenticate(settings, credentials)
+    principal = await authenticate(verifier, credentials)
     if not principal.has_any_role(tuple(Role(r) for r in AGENTS)):
         raise ProblemError(403, "Forbidden", f"This requires one of the roles: {', '.join(AGENTS)}")
     return principal
@@ -199,6 +218,7 @@ async def _callback_principal(
 @router.post(
     "/calls/{call_id}/result",
     response_model=CallOut,
+    operation_id="postCallResult",
     responses=problems(401, 403, 404, 409, 422),
     openapi_extra={"requestBody": {"content": {"application/json": {"schema": CallResultIn.model_json_schema()}}}},
 )
@@ -206,14 +226,14 @@ async def post_call_result(
     request: Request,
     call_id: Annotated[str, Path(max_length=64)],
     session: DbSession,
-    settings: AppSettings,
     correlation_id: CorrelationId,
     now: Now,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    verifier: Annotated[TokenVerifier, Depends(token_verifier)],
 ) -> CallOut:
     """The call's result, signed by the CTI provider (or posted by the collector for a manual call)."""
     raw = await request.body()
-    principal = await _callback_principal(request, settings, credentials, raw, now)
+    principal = await _callback_principal(request, verifier, credentials, raw, now)
     try:
         result = CallResultIn.model_validate(json.loads(raw or b"null"))
     except (ValueError, ValidationError) as exc:

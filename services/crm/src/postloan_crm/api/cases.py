@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, status
 
 from postloan_common.web import CorrelationId, CurrentPrincipal, DbSession, ProblemError, require_roles
+from postloan_common.web.openapi import Page, problems
 from postloan_crm.api.deps import Caller, Reader, caller_with, visible_case
 from postloan_crm.api.present import plain
+from postloan_crm.api.responses import AgentOut, CaseDetailOut, CaseOut, PromiseOut
 from postloan_crm.api.schemas import NO_NUL, AgentIn, AssignIn, PromiseIn
 from postloan_crm.service import audit, queries
 from postloan_crm.service.calendar import current_business_date
@@ -19,14 +21,20 @@ from postloan_crm.store import agents as agent_rows
 from postloan_crm.store import cases as case_rows
 from postloan_crm.store.access import visible_cases
 
-router = APIRouter(tags=["cases"])
+router = APIRouter()
 Supervisors = Depends(require_roles("supervisor", "admin"))
 Supervisor = Annotated[Caller, Depends(caller_with("supervisor", "admin"))]
 Agent = Annotated[Caller, Depends(caller_with("collector", "supervisor", "admin"))]
 QUEUE = "^(automated|phone|senior|field|recovery)$"
 
 
-@router.get("/cases")
+@router.get(
+    "/cases",
+    operation_id="listCases",
+    tags=["cases"],
+    response_model_exclude_unset=True,
+    responses=problems(400, 401, 403, 422),
+)
 async def list_cases(
     session: DbSession,
     caller: Reader,
@@ -36,7 +44,7 @@ async def list_cases(
     customer_id: Annotated[str | None, Query(max_length=64, pattern=NO_NUL)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
     cursor: Annotated[str | None, Query(max_length=500)] = None,
-) -> dict[str, Any]:
+) -> Page[CaseOut]:
     """Cases by status, queue and assignee, ordered by case id."""
     try:
         items, next_cursor = await queries.list_cases(
@@ -51,23 +59,35 @@ async def list_cases(
         )
     except queries.BadCursor as exc:
         raise ProblemError(400, "Bad cursor", str(exc)) from exc
-    return {"items": plain(items), "next_cursor": next_cursor}
+    return Page[CaseOut].model_validate({"items": plain(items), "next_cursor": next_cursor})
 
 
-@router.get("/cases/{case_id}")
-async def get_case(case_id: str, session: DbSession, caller: Reader) -> dict[str, Any]:
+@router.get(
+    "/cases/{case_id}",
+    operation_id="getCase",
+    tags=["cases"],
+    response_model_exclude_unset=True,
+    responses=problems(401, 403, 404),
+)
+async def get_case(case_id: str, session: DbSession, caller: Reader) -> CaseDetailOut:
     """A case with its timeline and promises."""
     await visible_case(session, case_id, scope=caller.scope)
     detail = await queries.case_detail(session, case_id)
     if detail is None:
         raise ProblemError(404, "Case not found", f"case {case_id} is not known")
-    return plain(detail)
+    return CaseDetailOut.model_validate(plain(detail))
 
 
-@router.post("/cases/{case_id}/assign")
+@router.post(
+    "/cases/{case_id}/assign",
+    operation_id="assignCase",
+    tags=["cases"],
+    response_model_exclude_unset=True,
+    responses=problems(401, 403, 404, 409, 422),
+)
 async def assign_case(
     case_id: str, body: AssignIn, session: DbSession, caller: Supervisor, correlation_id: CorrelationId
-) -> dict[str, Any]:
+) -> CaseDetailOut:
     """A supervisor gives an open case to an agent."""
     principal = caller.principal
     async with session.begin():
@@ -88,13 +108,20 @@ async def assign_case(
         )
         detail = await queries.case_detail(session, case_id)
     assert before is not None
-    return plain(detail)
+    return CaseDetailOut.model_validate(plain(detail))
 
 
-@router.post("/cases/{case_id}/promises", status_code=status.HTTP_201_CREATED)
+@router.post(
+    "/cases/{case_id}/promises",
+    status_code=status.HTTP_201_CREATED,
+    operation_id="addPromise",
+    tags=["cases"],
+    response_model_exclude_unset=True,
+    responses=problems(401, 403, 404, 409, 422),
+)
 async def add_promise(
     case_id: str, body: PromiseIn, session: DbSession, caller: Agent, correlation_id: CorrelationId
-) -> dict[str, Any]:
+) -> PromiseOut:
     """Record a promise to pay on an open case."""
     principal = caller.principal
     async with session.begin():
@@ -128,23 +155,36 @@ async def add_promise(
             details={"promise_id": promise["promise_id"], "amount": str(body.amount)},
             correlation_id=correlation_id,
         )
-    return plain(promise)
+    return PromiseOut.model_validate(plain(promise))
 
 
-@router.get("/agents")
-async def list_agents(session: DbSession, _: Reader) -> dict[str, Any]:
-    """Collection agents and their queues."""
-    return {"items": plain(await agent_rows.list_agents(session))}
+@router.get(
+    "/agents",
+    operation_id="listAgents",
+    tags=["agents"],
+    response_model_exclude_unset=True,
+    responses=problems(401, 403),
+)
+async def list_agents(session: DbSession, _: Reader) -> Page[AgentOut]:
+    """Collection agents and their queues (one page: every agent)."""
+    return Page[AgentOut].model_validate({"items": plain(await agent_rows.list_agents(session)), "next_cursor": None})
 
 
-@router.put("/agents/{agent_id}", dependencies=[Supervisors])
+@router.put(
+    "/agents/{agent_id}",
+    dependencies=[Supervisors],
+    operation_id="putAgent",
+    tags=["agents"],
+    response_model_exclude_unset=True,
+    responses=problems(401, 403, 422),
+)
 async def put_agent(
     agent_id: Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]*$")],
     body: AgentIn,
     session: DbSession,
     principal: CurrentPrincipal,
     correlation_id: CorrelationId,
-) -> dict[str, Any]:
+) -> AgentOut:
     """Create or change an agent: the queues they work and their capacity."""
     values = body.model_dump()
     async with session.begin():
@@ -157,4 +197,4 @@ async def put_agent(
             details=values,
             correlation_id=correlation_id,
         )
-    return {"agent_id": agent_id, **values}
+    return AgentOut.model_validate({"agent_id": agent_id, **values})

@@ -18,8 +18,10 @@ from postloan_common.web import (
     can_read_pii,
     require_roles,
 )
+from postloan_common.web.openapi import Page, problems
 from postloan_crm.api.deps import Caller, Now, Reader, caller_with, existing_customer
 from postloan_crm.api.present import communication_view, customer_view, plain
+from postloan_crm.api.responses import CommunicationOut, CustomerOut, CustomerOverviewOut, InteractionOut
 from postloan_crm.api.schemas import CustomerIn, CustomerPatch, InteractionIn, RelatedPartyIn
 from postloan_crm.service import audit, queries
 from postloan_crm.service.customers import (
@@ -100,7 +102,12 @@ async def pii_read(
     "/customers",
     status_code=status.HTTP_201_CREATED,
     dependencies=[Writers],
-    responses={200: {"description": "An existing customer's record was replaced"}},
+    operation_id="createCustomer",
+    response_model_exclude_unset=True,
+    responses={
+        200: {"description": "An existing customer's record was replaced", "model": CustomerOut},
+        **problems(401, 403, 422),
+    },
 )
 async def create_customer(
     body: CustomerIn,
@@ -108,7 +115,7 @@ async def create_customer(
     session: DbSession,
     principal: CurrentPrincipal,
     correlation_id: CorrelationId,
-) -> dict[str, Any]:
+) -> CustomerOut:
     """Create a customer, or replace the record of an existing one (200)."""
     async with session.begin():
         created = await upsert_customer(session, data=to_data(body), source="rest")
@@ -125,17 +132,22 @@ async def create_customer(
         )
     if not created:
         response.status_code = status.HTTP_200_OK
-    return customer_view(data, principal=principal)
+    return CustomerOut.model_validate(customer_view(data, principal=principal))
 
 
-@router.get("/customers")
+@router.get(
+    "/customers",
+    operation_id="listCustomers",
+    response_model_exclude_unset=True,
+    responses=problems(400, 401, 403, 422),
+)
 async def list_customers(
     session: DbSession,
     caller: Reader,
     correlation_id: CorrelationId,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     cursor: Annotated[str | None, Query(max_length=500)] = None,
-) -> dict[str, Any]:
+) -> Page[CustomerOut]:
     """Customers ordered by id, one page at a time (a collector's or supervisor's own only)."""
     principal = caller.principal
     after = None
@@ -162,16 +174,23 @@ async def list_customers(
             },
             correlation_id=correlation_id,
         )
-    return {
-        "items": [customer_view(c, principal=principal) for c in items if c is not None],
-        "next_cursor": queries.encode_cursor(ids[-1]) if more else None,
-    }
+    return Page[CustomerOut].model_validate(
+        {
+            "items": [customer_view(c, principal=principal) for c in items if c is not None],
+            "next_cursor": queries.encode_cursor(ids[-1]) if more else None,
+        }
+    )
 
 
-@router.get("/customers/{customer_id}")
+@router.get(
+    "/customers/{customer_id}",
+    operation_id="getCustomer",
+    response_model_exclude_unset=True,
+    responses=problems(401, 403, 404),
+)
 async def get_customer(
     customer_id: str, session: DbSession, caller: Reader, correlation_id: CorrelationId
-) -> dict[str, Any]:
+) -> CustomerOut:
     """A customer's profile, contact points, consents and related parties."""
     principal = caller.principal
     async with session.begin():
@@ -179,17 +198,22 @@ async def get_customer(
         await pii_read(
             session, principal=principal, customer_ids=[customer_id], what="profile", correlation_id=correlation_id
         )
-    return customer_view(data, principal=principal)
+    return CustomerOut.model_validate(customer_view(data, principal=principal))
 
 
-@router.patch("/customers/{customer_id}")
+@router.patch(
+    "/customers/{customer_id}",
+    operation_id="patchCustomer",
+    response_model_exclude_unset=True,
+    responses=problems(401, 403, 404, 422),
+)
 async def patch_customer(
     customer_id: str,
     body: CustomerPatch,
     session: DbSession,
     caller: ScopedWriter,
     correlation_id: CorrelationId,
-) -> dict[str, Any]:
+) -> CustomerOut:
     """Change some fields of a customer; consents given are merged (an opt-out is `granted: false`)."""
     given = body.model_fields_set
     principal = caller.principal
@@ -236,13 +260,18 @@ async def patch_customer(
         await pii_read(
             session, principal=principal, customer_ids=[customer_id], what="profile", correlation_id=correlation_id
         )
-    return customer_view(data, principal=principal)
+    return CustomerOut.model_validate(customer_view(data, principal=principal))
 
 
-@router.get("/customers/{customer_id}/overview")
+@router.get(
+    "/customers/{customer_id}/overview",
+    operation_id="getCustomerOverview",
+    response_model_exclude_unset=True,
+    responses=problems(401, 403, 404),
+)
 async def customer_overview(
     customer_id: str, session: DbSession, caller: Reader, correlation_id: CorrelationId
-) -> dict[str, Any]:
+) -> CustomerOverviewOut:
     """Customer 360: profile, loans with their latest risk, open case, recent interactions and communications."""
     principal = caller.principal
     async with session.begin():
@@ -254,10 +283,15 @@ async def customer_overview(
     around["recent_communications"] = [
         communication_view(c, principal=principal) for c in around["recent_communications"]
     ]
-    return {"profile": customer_view(data, principal=principal), **plain(around)}
+    return CustomerOverviewOut.model_validate({"profile": customer_view(data, principal=principal), **plain(around)})
 
 
-@router.get("/customers/{customer_id}/communications")
+@router.get(
+    "/customers/{customer_id}/communications",
+    operation_id="listCustomerCommunications",
+    response_model_exclude_unset=True,
+    responses=problems(400, 401, 403, 404, 422),
+)
 async def customer_communications(
     customer_id: str,
     session: DbSession,
@@ -266,7 +300,7 @@ async def customer_communications(
     status_: Annotated[str | None, Query(alias="status", pattern="^(queued|deferred|sent|failed|suppressed)$")] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     cursor: Annotated[str | None, Query(max_length=500)] = None,
-) -> dict[str, Any]:
+) -> Page[CommunicationOut]:
     """The customer's reminders and messages, newest first, with status and reason."""
     principal = caller.principal
     async with session.begin():
@@ -285,10 +319,18 @@ async def customer_communications(
                 what="communications",
                 correlation_id=correlation_id,
             )
-    return {"items": [communication_view(i, principal=principal) for i in items], "next_cursor": next_cursor}
+    return Page[CommunicationOut].model_validate(
+        {"items": [communication_view(i, principal=principal) for i in items], "next_cursor": next_cursor}
+    )
 
 
-@router.post("/customers/{customer_id}/interactions", status_code=status.HTTP_201_CREATED)
+@router.post(
+    "/customers/{customer_id}/interactions",
+    status_code=status.HTTP_201_CREATED,
+    operation_id="logInteraction",
+    response_model_exclude_unset=True,
+    responses=problems(401, 403, 404, 409, 422),
+)
 async def post_interaction(
     customer_id: str,
     body: InteractionIn,
@@ -296,7 +338,7 @@ async def post_interaction(
     caller: Agent,
     correlation_id: CorrelationId,
     now: Now,
-) -> dict[str, Any]:
+) -> InteractionOut:
     """Log a contact; an outbound call that would break a contact rule is refused with 409 naming the rule."""
     principal = caller.principal
     occurred_at = body.occurred_at or now
@@ -345,4 +387,4 @@ async def post_interaction(
             details={"interaction_id": row["interaction_id"], "outcome": row["outcome"]},
             correlation_id=correlation_id,
         )
-    return plain(row)
+    return InteractionOut.model_validate(plain(row))

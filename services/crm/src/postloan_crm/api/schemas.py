@@ -54,6 +54,24 @@ class AddressIn(_In):
 
 
 class CustomerIn(_In):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "customer_id": "C-1001",
+                    "name": "Li Wei",
+                    "national_id": "110101199001011234",
+                    "phones": [{"number": "+86 138 0013 8000", "kind": "mobile"}],
+                    "emails": ["li.wei@example.com"],
+                    "timezone": "Asia/Shanghai",
+                    "language": "zh-CN",
+                    "segment": "retail",
+                }
+            ]
+        },
+    )
+
     customer_id: Id
     name: Name
     national_id: Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=NO_NUL)]
@@ -72,6 +90,18 @@ class CustomerIn(_In):
 
 class CustomerPatch(_In):
     """Only the fields given change; lists given replace the stored ones (consents are merged)."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "preferred_channel": "sms",
+                    "consents": [{"channel": "phone", "purpose": "marketing", "granted": False}],
+                }
+            ]
+        },
+    )
 
     name: Name | None = None
     national_id: Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=NO_NUL)] | None = None
@@ -101,6 +131,23 @@ class CustomerPatch(_In):
 
 
 class InteractionIn(_In):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "channel": "phone",
+                    "direction": "outbound",
+                    "party": "debtor",
+                    "connected": True,
+                    "outcome": "promise_to_pay",
+                    "case_id": "CASE-L-1001-1",
+                    "note": "Will pay on Friday",
+                }
+            ]
+        },
+    )
+
     channel: ContactChannel = ContactChannel.PHONE
     direction: Literal["outbound", "inbound"] = "outbound"
     party: Literal["debtor", "third_party"] = "debtor"
@@ -116,10 +163,17 @@ class InteractionIn(_In):
 
 
 class AssignIn(_In):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"agent_id": "agent-7"}]})
+
     agent_id: Id
 
 
 class PromiseIn(_In):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"amount": "1500.00", "promised_date": "2026-12-11", "interaction_id": None}]},
+    )
+
     amount: PositiveMoney
     promised_date: date
     interaction_id: Id | None = None
@@ -157,6 +211,38 @@ class LadderIn(_In):
 
 
 class PolicyPut(_In):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "policies": [
+                        {
+                            "jurisdiction": "CN",
+                            "channel": "phone",
+                            "quiet_start": "21:00:00",
+                            "quiet_end": "08:00:00",
+                            "max_per_day": 3,
+                            "max_per_window": 10,
+                            "window_days": 7,
+                            "counting": "attempts",
+                        }
+                    ],
+                    "ladders": [
+                        {
+                            "queue": "automated",
+                            "bucket": "*",
+                            "steps": [
+                                {"dpd": 1, "channel": "sms", "template": "dunning-overdue"},
+                                {"dpd": 3, "channel": "email", "template": "dunning-overdue"},
+                            ],
+                        }
+                    ],
+                }
+            ]
+        },
+    )
+
     policies: list[PolicyIn] = Field(default_factory=list, max_length=200)
     ladders: list[LadderIn] = Field(default_factory=list, max_length=100)
 
@@ -174,6 +260,21 @@ class PolicyPut(_In):
 
 
 class AgentIn(_In):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "name": "Zhang Min",
+                    "queues": ["phone", "senior"],
+                    "capacity": 120,
+                    "active": True,
+                    "team": "team-east",
+                }
+            ]
+        },
+    )
+
     name: Name
     queues: list[Literal["automated", "phone", "senior", "field", "recovery"]] = Field(min_length=1)
     capacity: int | None = Field(default=None, ge=1, le=100000)
@@ -186,6 +287,20 @@ TicketStatus = Literal["open", "in_progress", "resolved", "closed"]
 
 
 class TicketIn(_In):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "customer_id": "C-1001",
+                    "kind": "hardship_request",
+                    "subject": "Lost job, asks for a payment holiday",
+                    "loan_id": "L-1001",
+                }
+            ]
+        },
+    )
+
     customer_id: Id
     kind: TicketKind
     subject: Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=NO_NUL)]
@@ -195,6 +310,10 @@ class TicketIn(_In):
 
 
 class TicketPatch(_In):
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"status": "in_progress", "owner": "care-team"}]}
+    )
+
     status: TicketStatus | None = None
     owner: Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=NO_NUL)] | None = None
 
@@ -205,5 +324,10 @@ class Page(BaseModel):
 
 
 class TouchpointPatch(_In):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"status": "done", "note": "Called, congratulated on the last payment"}]},
+    )
+
     status: Literal["done", "skipped", "planned"]
     note: Annotated[str, StringConstraints(max_length=2000, pattern=NO_NUL)] | None = None

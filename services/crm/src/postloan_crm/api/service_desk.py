@@ -8,8 +8,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Path, Query, status
 
 from postloan_common.web import CorrelationId, CurrentPrincipal, DbSession, ProblemError, require_roles
+from postloan_common.web.openapi import Page, problems
 from postloan_crm.api.deps import Caller, Now, Reader, ServiceConfig, caller_with, existing_customer
 from postloan_crm.api.present import plain
+from postloan_crm.api.responses import ContactPolicyOut, TicketOut, TouchpointOut
 from postloan_crm.api.schemas import NO_NUL, PolicyPut, TicketIn, TicketPatch, TouchpointPatch
 from postloan_crm.domain.access import POLICY_OWNERS
 from postloan_crm.domain.contact_policy import ContactPolicy, Counting
@@ -52,23 +54,31 @@ def _dpd(step: DunningStep) -> int:
     return step.dpd
 
 
-async def _policy_body(session: Any) -> dict[str, Any]:
-    return {
-        "policies": [_policy_view(p) for p in await load_policies(session)],
-        "ladders": [_ladder_view(ladder) for ladder in await load_ladders(session)],
-    }
+async def _policy_body(session: Any) -> ContactPolicyOut:
+    return ContactPolicyOut.model_validate(
+        {
+            "policies": [_policy_view(p) for p in await load_policies(session)],
+            "ladders": [_ladder_view(ladder) for ladder in await load_ladders(session)],
+        }
+    )
 
 
-@router.get("/contact-policy", tags=["contact-policy"])
-async def get_policy(session: DbSession, _: Reader) -> dict[str, Any]:
+@router.get("/contact-policy", tags=["contact-policy"], operation_id="getContactPolicy", responses=problems(401, 403))
+async def get_policy(session: DbSession, _: Reader) -> ContactPolicyOut:
     """The contact rules and dunning ladders in force (the defaults of docs/domain.md unless changed)."""
     return await _policy_body(session)
 
 
-@router.put("/contact-policy", tags=["contact-policy"], dependencies=[PolicyAdmins])
+@router.put(
+    "/contact-policy",
+    tags=["contact-policy"],
+    dependencies=[PolicyAdmins],
+    operation_id="putContactPolicy",
+    responses=problems(401, 403, 422),
+)
 async def put_policy(
     body: PolicyPut, session: DbSession, principal: CurrentPrincipal, correlation_id: CorrelationId
-) -> dict[str, Any]:
+) -> ContactPolicyOut:
     """Change the rules of the (jurisdiction, channel) pairs given; the others stay."""
     policies = []
     for p in body.policies:
@@ -112,11 +122,18 @@ async def _visible_ticket(session: Any, ticket_id: str, *, caller: Caller) -> No
         raise ProblemError(404, "Ticket not found", f"ticket {ticket_id} is not known")
 
 
-def _ticket_view(row: dict[str, Any], now: Any) -> dict[str, Any]:
-    return plain(row | {"sla_breached": overdue(row, now)})
+def _ticket_view(row: dict[str, Any], now: Any) -> TicketOut:
+    return TicketOut.model_validate(plain(row | {"sla_breached": overdue(row, now)}))
 
 
-@router.post("/tickets", status_code=status.HTTP_201_CREATED, tags=["tickets"])
+@router.post(
+    "/tickets",
+    status_code=status.HTTP_201_CREATED,
+    tags=["tickets"],
+    operation_id="createTicket",
+    response_model_exclude_unset=True,
+    responses=problems(401, 403, 404, 422),
+)
 async def create_ticket(
     body: TicketIn,
     session: DbSession,
@@ -124,7 +141,7 @@ async def create_ticket(
     correlation_id: CorrelationId,
     settings: ServiceConfig,
     now: Now,
-) -> dict[str, Any]:
+) -> TicketOut:
     """Open a service ticket; its SLA depends on the kind."""
     principal = caller.principal
     async with session.begin():
@@ -152,7 +169,13 @@ async def create_ticket(
     return _ticket_view(row, now)
 
 
-@router.get("/tickets", tags=["tickets"])
+@router.get(
+    "/tickets",
+    tags=["tickets"],
+    operation_id="listTickets",
+    response_model_exclude_unset=True,
+    responses=problems(400, 401, 403, 422),
+)
 async def list_tickets(
     session: DbSession,
     caller: Reader,
@@ -165,7 +188,7 @@ async def list_tickets(
     customer_id: Annotated[str | None, Query(max_length=64, pattern=NO_NUL)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
     cursor: Annotated[str | None, Query(max_length=500)] = None,
-) -> dict[str, Any]:
+) -> Page[TicketOut]:
     """Tickets by status, kind, owner and customer, with whether the SLA is breached."""
     try:
         items, next_cursor = await queries.list_tickets(
@@ -180,10 +203,16 @@ async def list_tickets(
         )
     except queries.BadCursor as exc:
         raise ProblemError(400, "Bad cursor", str(exc)) from exc
-    return {"items": [_ticket_view(i, now) for i in items], "next_cursor": next_cursor}
+    return Page[TicketOut](items=[_ticket_view(i, now) for i in items], next_cursor=next_cursor)
 
 
-@router.patch("/tickets/{ticket_id}", tags=["tickets"])
+@router.patch(
+    "/tickets/{ticket_id}",
+    tags=["tickets"],
+    operation_id="patchTicket",
+    response_model_exclude_unset=True,
+    responses=problems(401, 403, 404, 409, 422),
+)
 async def patch_ticket(
     ticket_id: str,
     body: TicketPatch,
@@ -191,7 +220,7 @@ async def patch_ticket(
     caller: Staff,
     correlation_id: CorrelationId,
     now: Now,
-) -> dict[str, Any]:
+) -> TicketOut:
     """Move a ticket's status or give it to another owner."""
     if body.status is None and body.owner is None:
         raise ProblemError(422, "Nothing to change", "give status and/or owner")
@@ -217,7 +246,13 @@ async def patch_ticket(
     return _ticket_view(after, now)
 
 
-@router.get("/care-touchpoints", tags=["care"])
+@router.get(
+    "/care-touchpoints",
+    tags=["care"],
+    operation_id="listCareTouchpoints",
+    response_model_exclude_unset=True,
+    responses=problems(401, 403, 422),
+)
 async def list_touchpoints(
     session: DbSession,
     caller: Reader,
@@ -225,22 +260,28 @@ async def list_touchpoints(
     due_before: date | None = None,
     customer_id: Annotated[str | None, Query(max_length=64, pattern=NO_NUL)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
-) -> dict[str, Any]:
+) -> Page[TouchpointOut]:
     """Care touchpoints (maturity, hardship follow-up, birthday) by status and due day, soonest first."""
     rows = await care_rows.list_touchpoints(
         session, scope=caller.scope, status=status_, due_before=due_before, customer_id=customer_id, limit=limit
     )
-    return {"items": plain(rows)}
+    return Page[TouchpointOut].model_validate({"items": plain(rows), "next_cursor": None})
 
 
-@router.patch("/care-touchpoints/{touchpoint_id}", tags=["care"])
+@router.patch(
+    "/care-touchpoints/{touchpoint_id}",
+    tags=["care"],
+    operation_id="patchCareTouchpoint",
+    response_model_exclude_unset=True,
+    responses=problems(401, 403, 404, 422),
+)
 async def patch_touchpoint(
     touchpoint_id: Annotated[int, Path(ge=1, le=2**63 - 1)],  # a BIGINT id
     body: TouchpointPatch,
     session: DbSession,
     caller: Staff,
     correlation_id: CorrelationId,
-) -> dict[str, Any]:
+) -> TouchpointOut:
     """Mark a touchpoint done or skipped, with a note."""
     principal = caller.principal
     async with session.begin():
@@ -257,4 +298,4 @@ async def patch_touchpoint(
             details={"status": body.status},
             correlation_id=correlation_id,
         )
-    return plain(row)
+    return TouchpointOut.model_validate(plain(row))

@@ -66,7 +66,9 @@ def _agent(caller: Caller, agent: str | None) -> str:
     raise ProblemError(403, "Forbidden", f"the worklist of {agent} is not yours to read")
 
 
-@router.get("/worklist", response_model=Page[WorkItemOut], responses=problems(401, 403, 422))
+@router.get(
+    "/worklist", response_model=Page[WorkItemOut], operation_id="getWorklist", responses=problems(401, 403, 422)
+)
 async def get_worklist(
     session: DbSession,
     caller: Worker,
@@ -97,7 +99,10 @@ async def get_worklist(
 
 
 @router.get(
-    "/cases/{case_id}/interactions", response_model=Page[InteractionOut], responses=problems(400, 401, 403, 404, 422)
+    "/cases/{case_id}/interactions",
+    response_model=Page[InteractionOut],
+    operation_id="listCaseInteractions",
+    responses=problems(400, 401, 403, 404, 422),
 )
 async def list_case_interactions(
     session: DbSession,

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from postloan_common.logging import get_logger
 from postloan_common.web import CorrelationId, CurrentPrincipal, DbSession, ProblemError, require_roles
+from postloan_common.web.openapi import problems
 from postloan_repayment_monitor.api.deps import Buckets, ServiceConfig
 from postloan_repayment_monitor.domain.rules import BucketScheme
 from postloan_repayment_monitor.service import audit, bulk
@@ -65,14 +66,22 @@ def _format_of(content_type: str | None) -> bulk.Format:
     return "ndjson" if fmt == "ndjson" else "csv"
 
 
-async def _spool(request: Request, fmt: str) -> tuple[Path, int]:
-    """Stream the request body to a temporary file (an upload can be hundreds of megabytes)."""
-    fd, name = tempfile.mkstemp(prefix="postloan-bulk-", suffix=f".{fmt}")
+async def _spool(request: Request, fmt: str, *, directory: str | None, cap: int) -> tuple[Path, int]:
+    """Stream the request body to a file in `directory`, at most `cap` bytes (413 beyond), never all in memory."""
+    fd, name = tempfile.mkstemp(prefix="postloan-bulk-", suffix=f".{fmt}", dir=directory)
     path, size = Path(name), 0
     buffer = bytearray()
     try:
         with os.fdopen(fd, "wb") as handle:
             async for part in request.stream():
+                if size + len(buffer) + len(part) > cap:
+                    # Stop reading: the rest of the body never reaches memory or disk.
+                    raise ProblemError(
+                        413,
+                        "Content Too Large",
+                        f"The bulk upload is larger than the {cap} bytes allowed for it",
+                        headers={"Connection": "close"},
+                    )
                 buffer += part
                 if len(buffer) >= _SPOOL_BUFFER:
                     size += len(buffer)
@@ -116,7 +125,14 @@ async def _run_job(
         await _remove(path)
 
 
-@router.post("/loans/bulk", response_model=BulkAccepted, status_code=status.HTTP_202_ACCEPTED, dependencies=[Writer])
+@router.post(
+    "/loans/bulk",
+    response_model=BulkAccepted,
+    status_code=status.HTTP_202_ACCEPTED,
+    dependencies=[Writer],
+    operation_id="submitLoanBatch",
+    responses=problems(401, 403, 400, 413, 415, 422),
+)
 async def submit_bulk(
     request: Request,
     response: Response,
@@ -129,7 +145,7 @@ async def submit_bulk(
 ) -> dict[str, Any]:
     """Accept a portfolio file (one POST /v1/loans body per NDJSON line, or CSV) and load it in the background."""
     fmt = _format_of(content_type)
-    path, size = await _spool(request, fmt)
+    path, size = await _spool(request, fmt, directory=settings.bulk_spool_dir, cap=settings.bulk_max_bytes)
     if size == 0:
         await _remove(path)
         raise ProblemError(400, "Empty upload", "the request body is empty: send the file as the body")
@@ -173,7 +189,13 @@ async def submit_bulk(
     return {"job_id": job_id, "status": "running", "status_url": status_url}
 
 
-@router.get("/loans/bulk/{job_id}", response_model=BulkJobOut, dependencies=[Writer])
+@router.get(
+    "/loans/bulk/{job_id}",
+    response_model=BulkJobOut,
+    dependencies=[Writer],
+    operation_id="getLoanBatch",
+    responses=problems(401, 403, 404),
+)
 async def bulk_status(job_id: str, session: DbSession) -> dict[str, Any]:
     """Progress of a bulk job: counts so far and the first rejected lines with their reasons."""
     job = await bulk.get_job(session, job_id=job_id)

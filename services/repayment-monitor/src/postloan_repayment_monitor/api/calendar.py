@@ -9,6 +9,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Path, Query, Response, status
 
 from postloan_common.web import CorrelationId, CurrentPrincipal, DbSession, ProblemError, require_roles
+from postloan_common.web.openapi import problems
 from postloan_repayment_monitor.api.deps import Buckets, ServiceConfig
 from postloan_repayment_monitor.api.schemas import (
     AdvanceIn,
@@ -43,7 +44,13 @@ def _out(result: CloseResult) -> dict[str, Any]:
     }
 
 
-@router.get("/calendar", response_model=CalendarOut, dependencies=[Reader])
+@router.get(
+    "/calendar",
+    response_model=CalendarOut,
+    dependencies=[Reader],
+    operation_id="getCalendar",
+    responses=problems(401, 403),
+)
 async def get_calendar(session: DbSession, settings: ServiceConfig, _: CurrentPrincipal) -> dict[str, Any]:
     """The current business date and the last closed one."""
     today = await business_date(session, initial=settings.first_business_date())
@@ -93,7 +100,13 @@ async def close_one(
     return result
 
 
-@router.post("/calendar/close-day", response_model=CloseDayOut, dependencies=[Operator])
+@router.post(
+    "/calendar/close-day",
+    response_model=CloseDayOut,
+    dependencies=[Operator],
+    operation_id="closeDay",
+    responses=problems(401, 403, 409, 422),
+)
 async def post_close_day(
     session: DbSession,
     settings: ServiceConfig,
@@ -114,7 +127,13 @@ async def post_close_day(
     return _out(result)
 
 
-@router.post("/calendar/advance", response_model=AdvanceOut, dependencies=[Operator])
+@router.post(
+    "/calendar/advance",
+    response_model=AdvanceOut,
+    dependencies=[Operator],
+    operation_id="advanceCalendar",
+    responses=problems(401, 403, 409, 422),
+)
 async def post_advance(
     body: AdvanceIn,
     session: DbSession,
@@ -163,7 +182,13 @@ def _range(start: date | None, end: date | None) -> None:
         raise ProblemError(422, "Invalid range", f"to {end} is before from {start}")
 
 
-@router.get("/calendar/holidays", response_model=CalendarDaysOut, dependencies=[Reader])
+@router.get(
+    "/calendar/holidays",
+    response_model=CalendarDaysOut,
+    dependencies=[Reader],
+    operation_id="listCalendarDays",
+    responses=problems(401, 403, 400, 422),
+)
 async def list_calendar_days(
     session: DbSession,
     _: CurrentPrincipal,
@@ -190,7 +215,13 @@ async def list_calendar_days(
     }
 
 
-@router.get("/calendar/non-business-days", response_model=NonBusinessDaysOut, dependencies=[Reader])
+@router.get(
+    "/calendar/non-business-days",
+    response_model=NonBusinessDaysOut,
+    dependencies=[Reader],
+    operation_id="listNonBusinessDays",
+    responses=problems(401, 403, 422),
+)
 async def list_non_business_days(
     session: DbSession, settings: ServiceConfig, _: CurrentPrincipal, start: From = None, end: To = None
 ) -> dict[str, Any]:
@@ -214,7 +245,11 @@ async def list_non_business_days(
     "/calendar/holidays/{day}",
     response_model=CalendarDayChangeOut,
     dependencies=[Operator],
-    responses={201: {"model": CalendarDayChangeOut, "description": "The day had no entry yet"}},
+    responses={
+        **problems(401, 403, 422),
+        201: {"model": CalendarDayChangeOut, "description": "The day had no entry yet"},
+    },
+    operation_id="putCalendarDay",
 )
 async def put_calendar_day(
     day: Day,
@@ -252,7 +287,13 @@ async def put_calendar_day(
     return {**change.entry.view(), "reshifted": change.reshifted}
 
 
-@router.delete("/calendar/holidays/{day}", response_model=CalendarDayChangeOut, dependencies=[Operator])
+@router.delete(
+    "/calendar/holidays/{day}",
+    response_model=CalendarDayChangeOut,
+    dependencies=[Operator],
+    operation_id="deleteCalendarDay",
+    responses=problems(401, 403, 404, 422),
+)
 async def delete_calendar_day(
     day: Day,
     session: DbSession,

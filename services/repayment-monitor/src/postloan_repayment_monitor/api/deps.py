@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from datetime import date
-from enum import StrEnum
 from typing import Annotated
 
 from fastapi import Depends, Request
 
-from postloan_common.web import DbSession, ProblemError
+from postloan_common.web import DbSession
 from postloan_repayment_monitor.domain.rules import BucketScheme
 from postloan_repayment_monitor.service.calendar import business_date
 from postloan_repayment_monitor.settings import Settings
@@ -21,7 +20,7 @@ def get_settings(request: Request) -> Settings:
 
 
 def get_buckets() -> BucketScheme:
-    """The delinquency bucket scheme (DOMAIN defaults)."""
+    """The delinquency bucket scheme (the platform defaults, docs/domain.md)."""
     return BucketScheme()
 
 
@@ -32,14 +31,3 @@ Buckets = Annotated[BucketScheme, Depends(get_buckets)]
 async def current_business_date(session: DbSession, settings: ServiceConfig) -> date:
     """The business date D, read without locking."""
     return await business_date(session, initial=settings.first_business_date())
-
-
-def reason_problem(reason: StrEnum, detail: str, *, status: int) -> ProblemError:
-    """The problem response for a refusal named by `reason` (title and type derived from it)."""
-    return ProblemError(
-        status,
-        reason.value.replace("_", " ").capitalize(),
-        detail,
-        type_=f"/problems/{reason.value.replace('_', '-')}",
-        extra={"reason": reason.value},
-    )

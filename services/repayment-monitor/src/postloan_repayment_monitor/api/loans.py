@@ -8,7 +8,9 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Response, status
 
 from postloan_common.web import CorrelationId, CurrentPrincipal, DbSession, ProblemError, require_roles
+from postloan_common.web.openapi import problems
 from postloan_repayment_monitor.api.deps import Buckets, ServiceConfig
+from postloan_repayment_monitor.api.problems import refusal_problem
 from postloan_repayment_monitor.api.schemas import (
     DpdHistoryOut,
     LoanEventsOut,
@@ -18,6 +20,7 @@ from postloan_repayment_monitor.api.schemas import (
     WorkListOut,
 )
 from postloan_repayment_monitor.domain.ledger import Ledger, Scheduled
+from postloan_repayment_monitor.domain.refusal import Refusal
 from postloan_repayment_monitor.service import audit, queries
 from postloan_repayment_monitor.service.calendar import business_date
 from postloan_repayment_monitor.service.events import EventBuffer
@@ -55,7 +58,11 @@ def to_command(body: LoanIn) -> BookLoan:
     response_model=LoanOut,
     status_code=status.HTTP_201_CREATED,
     dependencies=[Writer],
-    responses={200: {"model": LoanOut, "description": "Already registered with the same content"}},
+    responses={
+        **problems(401, 403, 409, 422),
+        200: {"model": LoanOut, "description": "Already registered with the same content"},
+    },
+    operation_id="registerLoan",
 )
 async def register_loan(
     body: LoanIn,
@@ -79,10 +86,8 @@ async def register_loan(
             buckets=buckets,
             weekend=settings.weekend(),
         )
-        if result.outcome is Outcome.CONFLICT:
-            raise ProblemError(409, "Loan already exists", result.detail, type_="/problems/loan-conflict")
-        if result.outcome is Outcome.INVALID:
-            raise ProblemError(422, "Invalid loan", result.detail, type_="/problems/invalid-loan")
+        if isinstance(result, Refusal):
+            raise refusal_problem(result)
         await events.flush(session)
         if result.outcome is Outcome.CREATED:
             await audit.record(
@@ -100,7 +105,13 @@ async def register_loan(
         return queries.loan_detail(file, file.replay(today), buckets)
 
 
-@router.get("/loans", response_model=WorkListOut, dependencies=[Reader])
+@router.get(
+    "/loans",
+    response_model=WorkListOut,
+    dependencies=[Reader],
+    operation_id="listOverdueLoans",
+    responses=problems(401, 403, 400, 422),
+)
 async def overdue_work_list(
     session: DbSession,
     settings: ServiceConfig,
@@ -140,7 +151,13 @@ async def _file_and_ledger(session: DbSession, settings: ServiceConfig, loan_id:
     return file, file.replay(today)
 
 
-@router.get("/loans/{loan_id}", response_model=LoanOut, dependencies=[Reader])
+@router.get(
+    "/loans/{loan_id}",
+    response_model=LoanOut,
+    dependencies=[Reader],
+    operation_id="getLoan",
+    responses=problems(401, 403, 404),
+)
 async def get_loan(
     loan_id: str, session: DbSession, settings: ServiceConfig, buckets: Buckets, _: CurrentPrincipal
 ) -> dict[str, object]:
@@ -149,7 +166,13 @@ async def get_loan(
     return queries.loan_detail(file, ledger, buckets)
 
 
-@router.get("/loans/{loan_id}/schedule", response_model=ScheduleOut, dependencies=[Reader])
+@router.get(
+    "/loans/{loan_id}/schedule",
+    response_model=ScheduleOut,
+    dependencies=[Reader],
+    operation_id="getLoanSchedule",
+    responses=problems(401, 403, 404),
+)
 async def get_schedule(
     loan_id: str, session: DbSession, settings: ServiceConfig, _: CurrentPrincipal
 ) -> dict[str, object]:
@@ -160,7 +183,13 @@ async def get_schedule(
     return {"loan_id": loan_id, "business_date": ledger.as_of, "installments": queries.schedule_view(ledger, shifted)}
 
 
-@router.get("/loans/{loan_id}/events", response_model=LoanEventsOut, dependencies=[Reader])
+@router.get(
+    "/loans/{loan_id}/events",
+    response_model=LoanEventsOut,
+    dependencies=[Reader],
+    operation_id="listLoanEvents",
+    responses=problems(401, 403, 400, 404, 422),
+)
 async def get_loan_events(
     loan_id: str,
     session: DbSession,
@@ -178,7 +207,13 @@ async def get_loan_events(
     return {"loan_id": loan_id, "items": items, "next_cursor": next_cursor}
 
 
-@router.get("/loans/{loan_id}/dpd-history", response_model=DpdHistoryOut, dependencies=[Reader])
+@router.get(
+    "/loans/{loan_id}/dpd-history",
+    response_model=DpdHistoryOut,
+    dependencies=[Reader],
+    operation_id="getDpdHistory",
+    responses=problems(401, 403, 404),
+)
 async def get_dpd_history(
     loan_id: str,
     session: DbSession,

@@ -10,7 +10,7 @@ When a product's rules take effect on a loan:
 - due offsets (the `payment-due` reminders) are read by each close of day;
 - shift_due_dates moves the installments of the product's loans to business days: at booking, and
   when it changes, for every installment not yet due (README, "business calendar").
-A product without a row uses the DOMAIN defaults.
+A product without a row uses the platform defaults (docs/domain.md).
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Path, Query, Response, status
 
 from postloan_common.web import CorrelationId, CurrentPrincipal, DbSession, ProblemError, require_roles
+from postloan_common.web.openapi import problems
 from postloan_repayment_monitor.api.deps import ServiceConfig
 from postloan_repayment_monitor.api.schemas import ProductIn, ProductOut, ProductsOut
 from postloan_repayment_monitor.service import products as service
@@ -35,7 +36,13 @@ Reader = Depends(
 Code = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]*$")]
 
 
-@router.get("/products", response_model=ProductsOut, dependencies=[Reader])
+@router.get(
+    "/products",
+    response_model=ProductsOut,
+    dependencies=[Reader],
+    operation_id="listProducts",
+    responses=problems(401, 403, 400, 422),
+)
 async def list_products(
     session: DbSession,
     _: CurrentPrincipal,
@@ -56,7 +63,13 @@ async def list_products(
     return {"items": items, "next_cursor": encode_cursor([last]) if last is not None else None}
 
 
-@router.get("/products/{code}", response_model=ProductOut, dependencies=[Reader])
+@router.get(
+    "/products/{code}",
+    response_model=ProductOut,
+    dependencies=[Reader],
+    operation_id="getProduct",
+    responses=problems(401, 403, 404, 422),
+)
 async def get_product(code: Code, session: DbSession, _: CurrentPrincipal) -> dict[str, Any]:
     """The product's rules, or the defaults with `configured: false` when it has none.
 
@@ -70,7 +83,8 @@ async def get_product(code: Code, session: DbSession, _: CurrentPrincipal) -> di
     "/products/{code}",
     response_model=ProductOut,
     dependencies=[Admin],
-    responses={201: {"model": ProductOut, "description": "The product had no rules yet"}},
+    responses={**problems(401, 403, 422), 201: {"model": ProductOut, "description": "The product had no rules yet"}},
+    operation_id="putProduct",
 )
 async def put_product(
     code: Code,

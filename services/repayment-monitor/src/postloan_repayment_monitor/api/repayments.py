@@ -6,16 +6,18 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Response, status
 
-from postloan_common.web import CorrelationId, CurrentPrincipal, DbSession, ProblemError, require_roles
-from postloan_repayment_monitor.api.deps import Buckets, ServiceConfig, reason_problem
+from postloan_common.web import CorrelationId, CurrentPrincipal, DbSession, require_roles
+from postloan_common.web.openapi import problems
+from postloan_repayment_monitor.api.deps import Buckets, ServiceConfig
+from postloan_repayment_monitor.api.problems import refusal_problem
+from postloan_repayment_monitor.api.results import RepaymentOut, ReversalOut
 from postloan_repayment_monitor.api.schemas import RepaymentIn, ReversalIn
+from postloan_repayment_monitor.domain.refusal import Refusal
 from postloan_repayment_monitor.service import audit, metrics
 from postloan_repayment_monitor.service.calendar import business_date
 from postloan_repayment_monitor.service.events import EventBuffer
 from postloan_repayment_monitor.service.repayments import (
     PostRepayment,
-    Rejected,
-    Rejection,
     post_repayments,
     reverse_repayment,
 )
@@ -23,30 +25,17 @@ from postloan_repayment_monitor.service.repayments import (
 router = APIRouter(tags=["repayments"])
 Writer = Depends(require_roles("system", "admin"))
 
-_STATUS = {
-    Rejection.UNKNOWN_LOAN: 404,
-    Rejection.UNKNOWN_REPAYMENT: 404,
-    Rejection.LOAN_CLOSED: 409,
-    Rejection.ID_REUSED: 409,
-    Rejection.AMOUNT_NOT_POSITIVE: 422,
-    Rejection.WRONG_CURRENCY: 422,
-    Rejection.VALUE_DATE_IN_FUTURE: 422,
-    Rejection.VALUE_DATE_BEFORE_DISBURSEMENT: 422,
-    Rejection.VALUE_DATE_BEFORE_RESTRUCTURING: 422,
-    Rejection.PRECEDES_RESTRUCTURING: 409,
-}
-
-
-def refuse(rejected: Rejected) -> ProblemError:
-    """The problem response for a rejected posting."""
-    return reason_problem(rejected.reason, rejected.detail, status=_STATUS[rejected.reason])
-
 
 @router.post(
     "/loans/{loan_id}/repayments",
     status_code=status.HTTP_201_CREATED,
     dependencies=[Writer],
-    responses={200: {"description": "The same repayment again: the answer it was first given"}},
+    responses={
+        **problems(401, 403, 404, 409, 422),
+        200: {"description": "The same repayment again: the answer it was first given", "model": RepaymentOut},
+    },
+    operation_id="postRepayment",
+    response_model=RepaymentOut,
 )
 async def post_repayment(
     loan_id: str,
@@ -67,8 +56,8 @@ async def post_repayment(
             session, commands=[command], business_date=today, events=events, buckets=buckets
         )
         metrics.count_postings([result])
-        if isinstance(result, Rejected):
-            raise refuse(result)
+        if isinstance(result, Refusal):
+            raise refusal_problem(result)
         if result.duplicate:
             response.status_code = status.HTTP_200_OK
             return result.result
@@ -84,7 +73,13 @@ async def post_repayment(
         return result.result
 
 
-@router.post("/repayments/{repayment_id}/reversal", dependencies=[Writer])
+@router.post(
+    "/repayments/{repayment_id}/reversal",
+    dependencies=[Writer],
+    operation_id="reverseRepayment",
+    responses=problems(401, 403, 404, 409, 422),
+    response_model=ReversalOut,
+)
 async def reverse(
     repayment_id: str,
     session: DbSession,
@@ -103,8 +98,8 @@ async def reverse(
             session, repayment_id=repayment_id, reason=reason, business_date=today, events=events, buckets=buckets
         )
         metrics.count_postings([result], reversal=True)
-        if isinstance(result, Rejected):
-            raise refuse(result)
+        if isinstance(result, Refusal):
+            raise refusal_problem(result)
         if not result.duplicate:
             await events.flush(session)
             await audit.record(

@@ -7,35 +7,42 @@ from typing import Any, Self
 from fastapi import APIRouter, Depends, Response, status
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from postloan_common.web import CorrelationId, CurrentPrincipal, DbSession, ProblemError, require_roles
-from postloan_repayment_monitor.api.deps import Buckets, ServiceConfig, reason_problem
+from postloan_common.web import CorrelationId, CurrentPrincipal, DbSession, require_roles
+from postloan_common.web.openapi import problems
+from postloan_repayment_monitor.api.deps import Buckets, ServiceConfig
+from postloan_repayment_monitor.api.problems import refusal_problem
+from postloan_repayment_monitor.api.results import RestructuringOut
 from postloan_repayment_monitor.api.schemas import AnnualRate, Day, Id, InstallmentIn, PositiveAmount, TermsIn
 from postloan_repayment_monitor.domain.ledger import Scheduled
+from postloan_repayment_monitor.domain.refusal import Refusal
 from postloan_repayment_monitor.service import audit
 from postloan_repayment_monitor.service.calendar import business_date
 from postloan_repayment_monitor.service.events import EventBuffer
 from postloan_repayment_monitor.service.intake import Terms
-from postloan_repayment_monitor.service.restructure import Refusal, Refused, Restructure, restructure_loan
+from postloan_repayment_monitor.service.restructure import Restructure, restructure_loan
 
 router = APIRouter(tags=["restructurings"])
 Writer = Depends(require_roles("system", "admin"))
-
-_STATUS = {
-    Refusal.UNKNOWN_LOAN: 404,
-    Refusal.LOAN_CLOSED: 409,
-    Refusal.ID_REUSED: 409,
-    Refusal.DATE_IN_FUTURE: 422,
-    Refusal.DATE_BEFORE_DISBURSEMENT: 422,
-    Refusal.DATE_NOT_AFTER_PREVIOUS: 422,
-    Refusal.INVALID_SCHEDULE: 422,
-    Refusal.PRINCIPAL_MISMATCH: 422,
-}
 
 
 class RestructuringIn(BaseModel):
     """The fields of a `loan-restructured` event but `loan_id`, which is in the path."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "restructure_id": "RS-3001",
+                    "restructured_on": "2026-06-01",
+                    "reason": "hardship: income loss",
+                    "outstanding_principal": "8000.00",
+                    "annual_rate": "0.08",
+                    "terms": {"method": "equal_principal", "months": 24, "first_due_date": "2026-07-01"},
+                }
+            ]
+        },
+    )
 
     restructure_id: Id
     restructured_on: Day
@@ -68,16 +75,16 @@ def to_command(loan_id: str, body: RestructuringIn) -> Restructure:
     )
 
 
-def refuse(refused: Refused) -> ProblemError:
-    """The problem response for a refused restructuring."""
-    return reason_problem(refused.reason, refused.detail, status=_STATUS[refused.reason])
-
-
 @router.post(
     "/loans/{loan_id}/restructurings",
     status_code=status.HTTP_201_CREATED,
     dependencies=[Writer],
-    responses={200: {"description": "The same restructuring again: the answer it was first given"}},
+    responses={
+        **problems(401, 403, 404, 409, 422),
+        200: {"description": "The same restructuring again: the answer it was first given", "model": RestructuringOut},
+    },
+    operation_id="restructureLoan",
+    response_model=RestructuringOut,
 )
 async def restructure(
     loan_id: str,
@@ -101,8 +108,8 @@ async def restructure(
             buckets=buckets,
             weekend=settings.weekend(),
         )
-        if isinstance(result, Refused):
-            raise refuse(result)
+        if isinstance(result, Refusal):
+            raise refusal_problem(result)
         if result.duplicate:
             response.status_code = status.HTTP_200_OK
             return result.result

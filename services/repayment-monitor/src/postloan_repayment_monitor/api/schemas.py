@@ -4,85 +4,44 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Annotated, Any, Literal, Self
+from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictInt, StringConstraints, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, StringConstraints
 
-from postloan_common.contracts import Money, PositiveMoney, Rate
-
-Id = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]*$")]
-Currency = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
-
-
-def _at_most(limit: Decimal, places: int) -> AfterValidator:
-    """Bound a decimal to what its column holds, so the database never rounds or overflows."""
-
-    def check(value: Decimal) -> Decimal:
-        if value > limit:
-            raise ValueError(f"must be ≤ {limit}")
-        if value != value.quantize(Decimal(1).scaleb(-places)):
-            raise ValueError(f"must have at most {places} decimal places")
-        return value
-
-    return AfterValidator(check)
-
-
-# Bounds that keep amounts and rates inside their Numeric columns (and sums of them), so an
-# absurd figure is a 422 here rather than a database overflow.
-MAX_AMOUNT = Decimal("999999999999.99")
-Amount = Annotated[Money, _at_most(MAX_AMOUNT, 2)]
-PositiveAmount = Annotated[PositiveMoney, _at_most(MAX_AMOUNT, 2)]
-AnnualRate = Annotated[Rate, _at_most(Decimal(10), 6)]
-
-
-def _plausible(day: date) -> date:
-    if not date(1900, 1, 1) <= day <= date(2999, 12, 31):
-        raise ValueError("must be between 1900-01-01 and 2999-12-31")
-    return day
-
-
-# Dates far enough from date.max that grace periods, terms and offsets added to them cannot overflow.
-Day = Annotated[date, AfterValidator(_plausible)]
-
-
-class _In(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class InstallmentIn(_In):
-    seq: int = Field(ge=1, le=1200)
-    due_date: Day
-    principal: Amount
-    interest: Amount
-    fee: Amount = Decimal("0.00")
-
-
-class TermsIn(_In):
-    method: Literal["annuity", "equal_principal", "interest_only"]
-    months: int = Field(ge=1, le=600)
-    first_due_date: Day
-
-
-class LoanIn(_In):
-    loan_id: Id
-    customer_id: Id
-    product: Id
-    branch: Id
-    currency: Currency
-    principal: PositiveAmount
-    annual_rate: AnnualRate
-    disbursed_on: Day
-    installments: list[InstallmentIn] | None = Field(default=None, min_length=1, max_length=1200)
-    terms: TermsIn | None = None
-
-    @model_validator(mode="after")
-    def _one_schedule(self) -> Self:
-        if (self.installments is None) == (self.terms is None):
-            raise ValueError("give exactly one of 'installments' and 'terms'")
-        return self
+from postloan_common.contracts import Rate
+from postloan_common.web.openapi import DecimalText
+from postloan_repayment_monitor.service.booking_input import (  # noqa: F401 - shared with the bulk load
+    MAX_AMOUNT,
+    Amount,
+    AnnualRate,
+    Currency,
+    Day,
+    Id,
+    InstallmentIn,
+    LoanIn,
+    PositiveAmount,
+    TermsIn,
+    _at_most,
+    _In,
+)
 
 
 class RepaymentIn(_In):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "repayment_id": "R-2001",
+                    "amount": "1066.19",
+                    "value_date": "2026-02-15",
+                    "channel": "bank_transfer",
+                    "currency": "CNY",
+                }
+            ]
+        },
+    )
+
     repayment_id: Id
     amount: PositiveAmount
     value_date: Day
@@ -91,14 +50,20 @@ class RepaymentIn(_In):
 
 
 class ReversalIn(_In):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"reason": "returned by the bank"}]})
+
     reason: Annotated[str, StringConstraints(min_length=1, max_length=500)] = "reversed"
 
 
 class AdvanceIn(_In):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"to": "2026-03-01"}]})
+
     to: Day
 
 
 class CloseDayIn(_In):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"business_date": "2026-02-15"}]})
+
     # When given, closing is only done if this is the current business date (safe retries).
     business_date: date | None = None
 
@@ -108,6 +73,24 @@ ComponentName = Literal["penalty", "fee", "interest", "principal"]
 
 class ProductIn(_In):
     """A product's full configuration (PUT replaces it; GET returns the same shape)."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "waterfall": "installment_first",
+                    "component_order": ["penalty", "fee", "interest", "principal"],
+                    "penalty_annual_rate": None,
+                    "penalty_multiplier": "1.5",
+                    "grace_days": 3,
+                    "overpayment": "credit",
+                    "due_offsets": [3, 0],
+                    "shift_due_dates": True,
+                }
+            ]
+        },
+    )
 
     waterfall: Literal["installment_first", "component_first"]
     component_order: list[ComponentName] = Field(min_length=4, max_length=4)
@@ -125,8 +108,8 @@ class ProductOut(BaseModel):
     configured: bool
     waterfall: str
     component_order: list[str]
-    penalty_annual_rate: Decimal | None
-    penalty_multiplier: Decimal
+    penalty_annual_rate: DecimalText | None
+    penalty_multiplier: DecimalText
     grace_days: int
     overpayment: str
     due_offsets: list[int]
@@ -141,17 +124,17 @@ class ProductsOut(BaseModel):
 
 
 class Amounts(BaseModel):
-    principal: Decimal
-    interest: Decimal
-    fee: Decimal
-    penalty: Decimal
-    total: Decimal
+    principal: DecimalText
+    interest: DecimalText
+    fee: DecimalText
+    penalty: DecimalText
+    total: DecimalText
 
 
 class NextDue(BaseModel):
     seq: int
     due_date: date
-    amount: Decimal
+    amount: DecimalText
 
 
 class LoanOut(BaseModel):
@@ -160,8 +143,8 @@ class LoanOut(BaseModel):
     product: str
     branch: str
     currency: str
-    principal: Decimal
-    annual_rate: Decimal
+    principal: DecimalText
+    annual_rate: DecimalText
     disbursed_on: date
     status: str
     business_date: date
@@ -169,8 +152,8 @@ class LoanOut(BaseModel):
     bucket: str
     outstanding: Amounts
     overdue: Amounts
-    penalty: Decimal
-    credit_balance: Decimal
+    penalty: DecimalText
+    credit_balance: DecimalText
     next_due: NextDue | None
     closed_on: date | None
 
@@ -202,8 +185,8 @@ class WorkItem(BaseModel):
     dpd: int
     bucket: str
     oldest_unpaid_due: date | None
-    outstanding_principal: Decimal
-    overdue_amount: Decimal
+    outstanding_principal: DecimalText
+    overdue_amount: DecimalText
 
 
 class WorkListOut(BaseModel):
@@ -253,6 +236,10 @@ DayKindName = Literal["holiday", "working_day"]
 class CalendarDayIn(_In):
     """A holiday, or (`working_day`) a weekend day that is a business day."""
 
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"name": "Spring Festival", "kind": "holiday"}]}
+    )
+
     name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
     kind: DayKindName = "holiday"
 
@@ -290,6 +277,7 @@ class NonBusinessDaysOut(BaseModel):
     to: date
     weekend_days: list[str]
     items: list[NonBusinessDayOut]
+    next_cursor: str | None = None  # the shared page shape; the range is one page
 
 
 class CloseDayOut(BaseModel):

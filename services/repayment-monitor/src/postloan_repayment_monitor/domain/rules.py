@@ -15,7 +15,7 @@ class Component(StrEnum):
 
 
 class Waterfall(StrEnum):
-    # Oldest installment first; within it the component order (DOMAIN default).
+    # Oldest installment first; within it the component order (the platform default, docs/domain.md).
     INSTALLMENT_FIRST = "installment_first"
     # Each component across all due installments before the next component.
     COMPONENT_FIRST = "component_first"

@@ -17,10 +17,9 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from postloan_common.catalog import REPAYMENT_LOANS
@@ -30,57 +29,7 @@ from postloan_repayment_monitor.domain.delinquency import bucket_sql, days_past_
 from postloan_repayment_monitor.domain.rules import DEFAULT_DUE_OFFSETS, BucketScheme
 from postloan_repayment_monitor.service.calendar import business_date
 from postloan_repayment_monitor.service.events import SOURCE
-from postloan_repayment_monitor.store.tables import business_calendar, closed_days, outbox
-
-# Open penalty of installment i of loan l as of :as_of (mirrors domain.ledger's accrual).
-PENALTY_OPEN = """
-    greatest(0, round(i.penalty_accrued + (i.principal - i.paid_principal) * l.penalty_rate
-        * greatest(0, CAST(:as_of AS date)
-                      - greatest(coalesce(i.penalty_as_of, i.grace_ends_on), i.grace_ends_on)) / 365.0, 2)
-        - i.paid_penalty)
-"""
-OPEN_PIF = "(i.principal - i.paid_principal + i.interest - i.paid_interest + i.fee - i.paid_fee)"
-
-_EMIT = """
-WITH ev AS MATERIALIZED ({select}),
-hist AS (
-    INSERT INTO loan_events (loan_id, event_id, event_type, business_date, data)
-    SELECT subject, event_id, CAST(:type AS text), CAST(:stamp_date AS date), data FROM ev
-),
-ins AS (
-    INSERT INTO outbox (event_id, topic, key, event_type, payload, headers)
-    SELECT event_id, CAST(:topic AS text), subject, CAST(:type AS text),
-        convert_to(jsonb_build_object(
-            'id', event_id, 'type', CAST(:type AS text), 'version', 1, 'source', CAST(:source AS text),
-            'subject', subject, 'time', CAST(:time AS text), 'business_date', CAST(:stamp_date AS date)::text,
-            'correlation_id', CAST(:correlation_id AS text), 'causation_id', NULL, 'data', data)::text, 'UTF8'),
-        jsonb_build_object('event-type', CAST(:type AS text), 'event-version', '1')
-    FROM ev
-    RETURNING 1
-)
-SELECT count(*) FROM ins
-"""
-
-_MISSED = f"""
-    SELECT gen_random_uuid() AS event_id, l.loan_id AS subject, jsonb_build_object(
-        'loan_id', l.loan_id, 'customer_id', l.customer_id, 'installment_seq', i.seq,
-        'due_date', i.due_date::text, 'amount_overdue', ({OPEN_PIF})::text, 'currency', l.currency,
-        'dpd', {{dpd_next}}, 'bucket', {{bucket_case}}) AS data
-    FROM installments i JOIN loans l ON l.loan_id = i.loan_id
-    WHERE i.settled_on IS NULL AND i.grace_ends_on = :business_date AND l.status = 'active'
-"""
-
-_DUE = f"""
-    SELECT gen_random_uuid() AS event_id, l.loan_id AS subject, jsonb_build_object(
-        'loan_id', l.loan_id, 'customer_id', l.customer_id, 'installment_seq', i.seq,
-        'due_date', i.due_date::text, 'amount_due', ({OPEN_PIF})::text, 'currency', l.currency,
-        'days_before_due', i.due_date - CAST(:next AS date), 'payment_reference', l.loan_id || '-' || i.seq) AS data
-    FROM installments i
-    JOIN loans l ON l.loan_id = i.loan_id
-    LEFT JOIN products p ON p.code = l.product
-    WHERE i.settled_on IS NULL AND i.due_date = ANY(:due_dates) AND l.status = 'active'
-      AND (i.due_date - CAST(:next AS date)) = ANY(coalesce(p.due_offsets, CAST(:default_offsets AS integer[])))
-"""
+from postloan_repayment_monitor.store import close_of_day as store
 
 
 @dataclass(frozen=True)
@@ -105,9 +54,7 @@ async def close_day(
     day = await business_date(session, initial=initial, lock="update")
     if expected is not None and expected != day:
         if expected < day:
-            stats = (
-                await session.execute(select(closed_days.c.stats).where(closed_days.c.business_date == expected))
-            ).scalar_one_or_none()
+            stats = await store.closed_stats(session, day=expected)
             return CloseResult(expected, expected + timedelta(days=1), True, stats or {})
         raise ValueError(f"cannot close {expected}: the business date is {day}")
     nxt = day + timedelta(days=1)
@@ -118,20 +65,16 @@ async def close_day(
         "next": nxt,
         "topic": REPAYMENT_LOANS,
         "source": SOURCE,
-        "time": datetime.now(UTC).isoformat(),
         "correlation_id": correlation_id,
     }
     dpd_next = days_past_due_sql("l.oldest_unpaid_due", "CAST(:next AS date)")
     bucket_case = bucket_sql(dpd_next, buckets)
 
-    missed = await _emit(
-        session, _MISSED.format(dpd_next=dpd_next, bucket_case=bucket_case), {**common, "type": "payment-missed"}
-    )
+    missed = await store.emit_missed(session, {**common, "type": "payment-missed"}, dpd_next, bucket_case)
 
-    offsets = await _all_offsets(session)
-    due = await _emit(
+    offsets = sorted({*DEFAULT_DUE_OFFSETS, *await store.due_offsets(session)})
+    due = await store.emit_due(
         session,
-        _DUE,
         {
             **common,
             "type": "payment-due",
@@ -140,30 +83,8 @@ async def close_day(
         },
     )
     crossing = [nxt - timedelta(days=t) for t in buckets.thresholds]
-    moved = await _emit(
-        session,
-        f"""
-        SELECT gen_random_uuid() AS event_id, m.loan_id AS subject, jsonb_build_object(
-            'loan_id', m.loan_id, 'customer_id', m.customer_id, 'from_bucket', m.from_bucket,
-            'to_bucket', m.to_bucket, 'dpd', m.dpd, 'currency', m.currency,
-            'overdue_amount', (SELECT coalesce(sum({OPEN_PIF} + {PENALTY_OPEN}), 0)::numeric(18,2)::text
-                               FROM installments i JOIN loans l ON l.loan_id = i.loan_id
-                               WHERE i.loan_id = m.loan_id AND i.due_date < CAST(:next AS date)),
-            'outstanding', (SELECT coalesce(sum({OPEN_PIF} + {PENALTY_OPEN}), 0)::numeric(18,2)::text
-                            FROM installments i JOIN loans l ON l.loan_id = i.loan_id
-                            WHERE i.loan_id = m.loan_id)) AS data
-        FROM moved m
-        """,
-        {**common, "type": "delinquency-changed", "crossing": crossing, "as_of": nxt},
-        prefix=f"""
-        moved AS (
-            UPDATE loans l SET bucket = {bucket_case}, updated_at = now()
-            FROM (SELECT loan_id, bucket AS from_bucket FROM loans
-                  WHERE status = 'active' AND oldest_unpaid_due = ANY(:crossing)) prev
-            WHERE l.loan_id = prev.loan_id AND l.bucket <> {bucket_case}
-            RETURNING l.loan_id, l.customer_id, l.currency, prev.from_bucket, l.bucket AS to_bucket,
-                      {dpd_next} AS dpd
-        ),""",
+    moved = await store.emit_bucket_moves(
+        session, {**common, "type": "delinquency-changed", "crossing": crossing, "as_of": nxt}, dpd_next, bucket_case
     )
     stats = {
         "payments_missed": missed,
@@ -181,22 +102,7 @@ async def close_day(
             correlation_id=correlation_id,
         )
         rows.append(outbox_row(envelope, topic=REPAYMENT_LOANS, partition=partition))
-    await session.execute(insert(outbox), rows)
+    await store.insert_outbox(session, rows)
     duration_ms = int((time.perf_counter() - started) * 1000)
-    await session.execute(insert(closed_days).values(business_date=day, duration_ms=duration_ms, stats=stats))
-    await session.execute(
-        update(business_calendar).where(business_calendar.c.id == 1).values(business_date=nxt, updated_at=text("now()"))
-    )
+    await store.record_closed(session, day=day, next_day=nxt, duration_ms=duration_ms, stats=stats)
     return CloseResult(day, nxt, False, {**stats, "duration_ms": duration_ms})
-
-
-async def _emit(session: AsyncSession, select_sql: str, params: dict[str, Any], prefix: str = "") -> int:
-    statement = _EMIT.format(select=select_sql)
-    if prefix:
-        statement = statement.replace("WITH ev AS MATERIALIZED", f"WITH {prefix}\nev AS MATERIALIZED", 1)
-    return int((await session.execute(text(statement), params)).scalar_one())
-
-
-async def _all_offsets(session: AsyncSession) -> list[int]:
-    rows = (await session.execute(text("SELECT DISTINCT unnest(due_offsets) FROM products"))).scalars().all()
-    return sorted({*DEFAULT_DUE_OFFSETS, *rows})

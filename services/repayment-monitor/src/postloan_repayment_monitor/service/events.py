@@ -6,18 +6,14 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-import orjson
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from postloan_common.catalog import REPAYMENT_LOANS
 from postloan_common.contracts import EventData, make_envelope
-from postloan_common.db import driver_connection
 from postloan_common.messaging.outbox import outbox_row
-from postloan_repayment_monitor.store.tables import loan_events, outbox
+from postloan_repayment_monitor.store import events as store
 
 SOURCE = "repayment-monitor"
-_OUTBOX_COLUMNS = ["event_id", "topic", "key", "partition", "event_type", "payload", "headers"]
-_HISTORY_COLUMNS = ["loan_id", "event_id", "event_type", "business_date", "data"]
 
 
 @dataclass
@@ -58,24 +54,7 @@ class EventBuffer:
         """Write the queued events in the caller's transaction; return how many."""
         count = len(self._outbox)
         if count:
-            # COPY on the session's own connection: repayment ingest writes thousands of these a second.
-            conn = await driver_connection(session)
-            await conn.copy_records_to_table(
-                outbox.name,
-                columns=_OUTBOX_COLUMNS,
-                records=[
-                    (*(row[c] for c in _OUTBOX_COLUMNS[:-1]), orjson.dumps(row["headers"]).decode())
-                    for row in self._outbox
-                ],
-            )
-            await conn.copy_records_to_table(
-                loan_events.name,
-                columns=_HISTORY_COLUMNS,
-                records=[
-                    (*(row[c] for c in _HISTORY_COLUMNS[:-1]), orjson.dumps(row["data"]).decode())
-                    for row in self._history
-                ],
-            )
+            await store.copy_events(session, outbox_rows=self._outbox, history_rows=self._history)
             self._outbox.clear()
             self._history.clear()
         return count

@@ -10,20 +10,21 @@ from datetime import date, timedelta
 from decimal import Decimal
 from enum import StrEnum
 
-from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from postloan_common.contracts import LoanRegisteredV1
+from postloan_repayment_monitor.domain.booking import schedule_refusal
 from postloan_repayment_monitor.domain.business_days import shift_schedule
 from postloan_repayment_monitor.domain.delinquency import bucket_on
 from postloan_repayment_monitor.domain.ledger import Scheduled
-from postloan_repayment_monitor.domain.money import ZERO, cents
+from postloan_repayment_monitor.domain.money import cents
+from postloan_repayment_monitor.domain.refusal import Refusal
 from postloan_repayment_monitor.domain.rules import BucketScheme
 from postloan_repayment_monitor.domain.schedule import generate
 from postloan_repayment_monitor.service.events import EventBuffer
 from postloan_repayment_monitor.service.holidays import load_calendar, shifting_products
 from postloan_repayment_monitor.service.products import load_rules
-from postloan_repayment_monitor.store.tables import installments, loans
+from postloan_repayment_monitor.store import loans as store
 
 
 @dataclass(frozen=True)
@@ -73,6 +74,9 @@ class BookLoan:
 class Outcome(StrEnum):
     CREATED = "created"
     UNCHANGED = "unchanged"  # the same booking again: same answer, no second effect
+
+
+class BookingCode(StrEnum):
     CONFLICT = "conflict"  # the loan id exists with other content
     INVALID = "invalid"
 
@@ -81,7 +85,6 @@ class Outcome(StrEnum):
 class BookResult:
     loan_id: str
     outcome: Outcome
-    detail: str = ""
 
 
 class InvalidLoan(ValueError):
@@ -101,20 +104,10 @@ def schedule_of(command: BookLoan) -> list[Scheduled]:
         )
         return [Scheduled(r.seq, r.due_date, r.principal, r.interest, r.fee) for r in rows]
     rows_given = sorted(command.installments or (), key=lambda i: i.seq)
-    if not rows_given:
-        raise InvalidLoan("a loan needs installments or terms")
-    seqs = [i.seq for i in rows_given]
-    if seqs != list(range(1, len(seqs) + 1)):
-        raise InvalidLoan("installment seq must run 1, 2, 3, … without gaps")
-    dates = [i.due_date for i in rows_given]
-    if dates != sorted(dates) or len(set(dates)) != len(dates):
-        raise InvalidLoan("installment due dates must strictly increase with seq")
-    if dates[0] <= command.disbursed_on:
-        raise InvalidLoan("the first due date must be after disbursed_on")
-    total = sum((i.principal for i in rows_given), ZERO)
-    if total != command.principal:
-        raise InvalidLoan(f"installment principal sums to {total}, not the loan principal {command.principal}")
-    return list(rows_given)
+    refusal = schedule_refusal(rows_given, principal=command.principal, disbursed_on=command.disbursed_on)
+    if refusal is not None:
+        raise InvalidLoan(refusal.detail)
+    return rows_given
 
 
 async def book_loans(
@@ -126,23 +119,17 @@ async def book_loans(
     events: EventBuffer,
     buckets: BucketScheme,
     weekend: frozenset[int],
-) -> list[BookResult]:
+) -> list[BookResult | Refusal]:
     """Book loans idempotently on loan_id; one statement per table for the whole batch.
 
     Loans of a product that shifts due dates fall due on business days of the calendar (the
     weekend days and the calendar's entries), each installment keeping its contractual date.
     """
-    existing = dict(
-        (
-            await session.execute(
-                select(loans.c.loan_id, loans.c.content_hash).where(loans.c.loan_id.in_({c.loan_id for c in commands}))
-            )
-        ).all()
-    )
+    existing = await store.content_hashes(session, {c.loan_id for c in commands})
     rules = await load_rules(session, {c.product for c in commands})
     shifting = await shifting_products(session, {c.product for c in commands if c.loan_id not in existing})
     calendar = await load_calendar(session, weekend=weekend) if shifting else None
-    results: list[BookResult] = []
+    results: list[BookResult | Refusal] = []
     loan_rows: list[dict[str, object]] = []
     installment_rows: list[dict[str, object]] = []
     for command in commands:
@@ -150,17 +137,15 @@ async def book_loans(
         if command.loan_id in existing:
             same = existing[command.loan_id] == digest
             results.append(
-                BookResult(
-                    command.loan_id,
-                    Outcome.UNCHANGED if same else Outcome.CONFLICT,
-                    "" if same else f"loan {command.loan_id} is already booked with different content",
-                )
+                BookResult(command.loan_id, Outcome.UNCHANGED)
+                if same
+                else Refusal(BookingCode.CONFLICT, f"loan {command.loan_id} is already booked with different content")
             )
             continue
         try:
             contractual = schedule_of(command)
         except ValueError as exc:
-            results.append(BookResult(command.loan_id, Outcome.INVALID, str(exc)))
+            results.append(Refusal(BookingCode.INVALID, str(exc)))
             continue
         schedule = contractual
         if calendar is not None and command.product in shifting:
@@ -219,6 +204,5 @@ async def book_loans(
         )
         results.append(BookResult(command.loan_id, Outcome.CREATED))
     if loan_rows:
-        await session.execute(insert(loans), loan_rows)
-        await session.execute(insert(installments), installment_rows)
+        await store.insert_loans(session, loan_rows=loan_rows, installment_rows=installment_rows)
     return results

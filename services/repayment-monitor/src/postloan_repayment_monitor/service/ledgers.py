@@ -7,7 +7,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
-from types import SimpleNamespace
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -18,6 +17,7 @@ from postloan_repayment_monitor.domain.ledger import Ledger, Payment, Restructur
 from postloan_repayment_monitor.domain.rules import Component, ProductRules
 from postloan_repayment_monitor.service.products import load_rules, loan_rules
 from postloan_repayment_monitor.service.restructure_history import add_restructurings
+from postloan_repayment_monitor.store import ledgers as store
 
 
 @dataclass
@@ -65,47 +65,27 @@ async def lock_loans(session: AsyncSession, loan_ids: Iterable[str]) -> dict[str
 # installments.penalty_accrued is numeric(24, 10).
 _PENALTY_PLACES = Decimal("1E-10")
 
-# Joined to unnest() rather than filtered with = ANY(): the planner then probes the index once per
-# key, where an ANY filter over a not-yet-analysed table becomes a scan comparing every row to
-# every key (seen: 2 s per 10,000 repayments, growing with the table).
-_INSTALLMENTS = """
-    SELECT i.loan_id, i.seq, i.due_date, i.principal, i.interest, i.fee, i.paid_principal, i.paid_interest,
-           i.paid_fee, i.paid_penalty, i.penalty_accrued, i.penalty_as_of, i.settled_on
-    FROM unnest($1::text[]) AS k(loan_id) JOIN installments i ON i.loan_id = k.loan_id
-"""
-_REPAYMENTS = """
-    SELECT r.loan_id, r.repayment_id, r.amount, r.value_date, r.posting_seq
-    FROM unnest($1::text[]) AS k(loan_id) JOIN repayments r ON r.loan_id = k.loan_id
-    WHERE r.status = 'posted'
-"""
-_ALLOCATIONS = """
-    SELECT a.loan_id, a.repayment_id, a.seq, a.component, a.amount
-    FROM unnest($1::text[]) AS k(loan_id) JOIN allocations a ON a.loan_id = k.loan_id
-"""
-_LOANS = "SELECT * FROM loans WHERE loan_id = ANY($1::text[]) ORDER BY loan_id"
-
 
 async def load_loans(session: AsyncSession, loan_ids: Iterable[str], *, lock: bool = False) -> dict[str, LoanFile]:
     """Load the loans with their schedules and posted repayments, optionally locking them."""
     ids = sorted(set(loan_ids))
     if not ids:
         return {}
-    # asyncpg directly: these are the hot reads of repayment ingest (12+ rows per loan).
     conn = await driver_connection(session)
-    rows = [SimpleNamespace(**r) for r in await conn.fetch(_LOANS + (" FOR UPDATE" if lock else ""), ids)]
+    rows = await store.loan_rows(conn, ids, lock=lock)
     if not rows:
         return {}
     found = [row.loan_id for row in rows]
     schedules: dict[str, list[Scheduled]] = defaultdict(list)
     stored: dict[str, dict[int, tuple[Any, ...]]] = defaultdict(dict)
-    for r in await conn.fetch(_INSTALLMENTS, found):
+    for r in await store.installment_rows(conn, found):
         schedules[r[0]].append(Scheduled(r[1], r[2], r[3], r[4], r[5]))
         stored[r[0]][r[1]] = tuple(r[6:])
     payments: dict[str, list[Payment]] = defaultdict(list)
-    for r in await conn.fetch(_REPAYMENTS, found):
+    for r in await store.posted_repayment_rows(conn, found):
         payments[r[0]].append(Payment(r[1], r[2], r[3], r[4]))
     allocated: dict[str, dict[str, set[tuple[int, str, Decimal]]]] = defaultdict(lambda: defaultdict(set))
-    for r in await conn.fetch(_ALLOCATIONS, found):
+    for r in await store.allocation_rows(conn, found):
         allocated[r[0]][r[1]].add((r[2], r[3], r[4]))
     products = await load_rules(session, {row.product for row in rows})
     # Loans of one product mostly share their contract terms: one rules object per distinct triple.
@@ -136,29 +116,6 @@ def totals(ledger: Ledger) -> tuple[Decimal, Decimal]:
     """(outstanding, overdue) including penalty."""
     outstanding, overdue, _principal = ledger.balances()
     return outstanding, overdue
-
-
-_UPDATE_INSTALLMENTS = """
-    UPDATE installments i SET paid_principal = u.pp, paid_interest = u.pi, paid_fee = u.pf, paid_penalty = u.pn,
-        penalty_accrued = u.pa, penalty_as_of = u.pd, settled_on = u.so
-    FROM unnest($1::text[], $2::int[], $3::numeric[], $4::numeric[], $5::numeric[], $6::numeric[], $7::numeric[],
-                $8::date[], $9::date[]) AS u(loan_id, seq, pp, pi, pf, pn, pa, pd, so)
-    WHERE i.loan_id = u.loan_id AND i.seq = u.seq
-"""
-_DELETE_ALLOCATIONS = """
-    DELETE FROM allocations a USING unnest($1::text[]) AS k(repayment_id) WHERE a.repayment_id = k.repayment_id
-"""
-_INSERT_ALLOCATIONS = """
-    INSERT INTO allocations (repayment_id, loan_id, seq, component, amount)
-    SELECT * FROM unnest($1::text[], $2::text[], $3::int[], $4::text[], $5::numeric[])
-"""
-_UPDATE_LOANS = """
-    UPDATE loans l SET oldest_unpaid_due = u.oud, bucket = u.bucket, outstanding_principal = u.op,
-        credit_balance = u.cb, status = u.status, closed_on = u.closed_on, updated_at = now()
-    FROM unnest($1::text[], $2::date[], $3::text[], $4::numeric[], $5::numeric[], $6::text[], $7::date[])
-        AS u(loan_id, oud, bucket, op, cb, status, closed_on)
-    WHERE l.loan_id = u.loan_id
-"""
 
 
 async def persist(session: AsyncSession, files: Iterable[LoanFile], ledgers: dict[str, Ledger]) -> None:
@@ -209,13 +166,9 @@ async def persist(session: AsyncSession, files: Iterable[LoanFile], ledgers: dic
             ),
         )
     conn = await driver_connection(session)
-    if inst_cols[0]:
-        await conn.execute(_UPDATE_INSTALLMENTS, *inst_cols)
-    if stale_repayments:
-        await conn.execute(_DELETE_ALLOCATIONS, stale_repayments)
-    if alloc_cols[0]:
-        await conn.execute(_INSERT_ALLOCATIONS, *alloc_cols)
-    await conn.execute(_UPDATE_LOANS, *loan_cols)
+    await store.write_replays(
+        conn, installments=inst_cols, stale_repayments=stale_repayments, allocations=alloc_cols, loans=loan_cols
+    )
 
 
 def _append_row(columns: list[list[Any]], values: tuple[Any, ...]) -> None:

@@ -8,15 +8,17 @@ from collections.abc import Awaitable, Callable, Iterable
 from decimal import Decimal
 
 from prometheus_client import Counter, Gauge, Histogram
-from sqlalchemy import event, func, select
+from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Session
 
 from postloan_common.logging import get_logger
+from postloan_repayment_monitor.domain.posting import Rejection
+from postloan_repayment_monitor.domain.refusal import Refusal
 from postloan_repayment_monitor.domain.rules import BucketScheme
 from postloan_repayment_monitor.service.close_of_day import CloseResult
-from postloan_repayment_monitor.service.repayments import Posted, Rejected, Rejection
-from postloan_repayment_monitor.store.tables import loans
+from postloan_repayment_monitor.service.repayments import Posted
+from postloan_repayment_monitor.store import loans as store
 
 log = get_logger(__name__)
 
@@ -50,11 +52,11 @@ for _type in _CLOSE_STATS.values():
 _PENDING = "postloan_repayment_monitor.metrics.pending"
 
 
-def count_postings(results: Iterable[Posted | Rejected], *, reversal: bool = False) -> None:
+def count_postings(results: Iterable[Posted | Refusal], *, reversal: bool = False) -> None:
     """Count postings (or a reversal) by outcome and rejections by reason."""
     for result in results:
-        if isinstance(result, Rejected):
-            REJECTIONS.labels(result.reason.value).inc()
+        if isinstance(result, Refusal):
+            REJECTIONS.labels(str(result.code)).inc()
         elif result.duplicate:
             if not reversal:
                 REPAYMENTS.labels("duplicate").inc()
@@ -96,13 +98,7 @@ def _run_pending(sync: Session) -> None:
 
 async def refresh_portfolio(session: AsyncSession, *, buckets: BucketScheme) -> dict[str, tuple[int, Decimal]]:
     """Set the bucket gauges from one GROUP BY over active loans; return {bucket: (loans, balance)}."""
-    rows = (
-        await session.execute(
-            select(loans.c.bucket, func.count(), func.coalesce(func.sum(loans.c.outstanding_principal), 0))
-            .where(loans.c.status == "active")
-            .group_by(loans.c.bucket)
-        )
-    ).all()
+    rows = await store.active_by_bucket(session)
     figures = dict.fromkeys(buckets.names, (0, Decimal(0)))
     figures.update({row[0]: (int(row[1]), Decimal(row[2])) for row in rows})
     for bucket, (count, balance) in figures.items():

@@ -1,4 +1,4 @@
-"""Product rules from the products table, with the DOMAIN defaults for unknown products."""
+"""Product rules from the products table, with the platform defaults (docs/domain.md) for unknown products."""
 
 from __future__ import annotations
 
@@ -8,14 +8,12 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import func, select
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from postloan_repayment_monitor.domain.rules import Component, Overpayment, ProductRules, Waterfall
 from postloan_repayment_monitor.service import audit
 from postloan_repayment_monitor.service.holidays import reshift_product
-from postloan_repayment_monitor.store.tables import products
+from postloan_repayment_monitor.store import products as store
 
 
 def rules_from_row(row: Any) -> ProductRules:
@@ -34,7 +32,7 @@ def rules_from_row(row: Any) -> ProductRules:
 async def load_rules(session: AsyncSession, codes: Iterable[str]) -> dict[str, ProductRules]:
     """Rules for each product code; products without a row get the defaults."""
     wanted = set(codes)
-    rows = (await session.execute(select(products).where(products.c.code.in_(wanted)))).all()
+    rows = await store.product_rows(session, codes=wanted)
     found = {row.code: rules_from_row(row) for row in rows}
     return {code: found.get(code, ProductRules()) for code in wanted}
 
@@ -86,7 +84,7 @@ def build_rules(
 
 
 def product_view(code: str, row: Any | None) -> dict[str, Any]:
-    """The API view of a product: its row, or the DOMAIN defaults with configured=False."""
+    """The API view of a product: its row, or the platform defaults with configured=False."""
     rules = rules_from_row(row) if row is not None else ProductRules()
     return {
         "code": code,
@@ -106,7 +104,7 @@ def product_view(code: str, row: Any | None) -> dict[str, Any]:
 
 async def get_product(session: AsyncSession, *, code: str) -> dict[str, Any]:
     """One product's view (defaults when it has no row)."""
-    row = (await session.execute(select(products).where(products.c.code == code))).first()
+    row = await store.product_row(session, code=code)
     return product_view(code, row)
 
 
@@ -114,10 +112,7 @@ async def list_products(
     session: AsyncSession, *, after: str | None, limit: int
 ) -> tuple[list[dict[str, Any]], str | None]:
     """Configured products by code after `after`; the last code of the page when there is more."""
-    query = select(products).order_by(products.c.code).limit(limit + 1)
-    if after is not None:
-        query = query.where(products.c.code > after)
-    rows = (await session.execute(query)).all()
+    rows = await store.product_page(session, after=after, limit=limit + 1)
     items = [product_view(row.code, row) for row in rows[:limit]]
     return items, rows[limit - 1].code if len(rows) > limit else None
 
@@ -155,16 +150,11 @@ async def put_product(
     A change of shift_due_dates re-shifts the not yet due installments of the product's loans
     (service.holidays); the caller holds the business date FOR UPDATE.
     """
-    old_row = (await session.execute(select(products).where(products.c.code == code).with_for_update())).first()
+    old_row = await store.product_row(session, code=code, lock=True)
     old = _stored(rules_from_row(old_row), bool(old_row.shift_due_dates)) if old_row is not None else None
     new = _stored(rules, shift_due_dates)
     if old != new:
-        values = {**new, "updated_at": func.now(), "updated_by": actor}
-        await session.execute(
-            insert(products)
-            .values(code=code, **values)
-            .on_conflict_do_update(index_elements=[products.c.code], set_=values)
-        )
+        await store.upsert_product(session, code=code, values=new, actor=actor)
         details: dict[str, Any] = {"old": _audit_form(old) if old else None, "new": _audit_form(new)}
         if shift_due_dates != (old is not None and old["shift_due_dates"]):
             details["reshifted"] = await reshift_product(

@@ -8,17 +8,14 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.sql.elements import ColumnElement
 
 from postloan_repayment_monitor.domain.delinquency import days_past_due
 from postloan_repayment_monitor.domain.ledger import InstallmentState, Ledger
 from postloan_repayment_monitor.domain.money import ZERO
 from postloan_repayment_monitor.domain.rules import BucketScheme, Component
-from postloan_repayment_monitor.service.close_of_day import OPEN_PIF, PENALTY_OPEN
 from postloan_repayment_monitor.service.ledgers import LoanFile, load_loans
-from postloan_repayment_monitor.store.tables import closed_days, installments, loan_events, loans
+from postloan_repayment_monitor.store import queries as store
 
 _PARTS = (Component.PRINCIPAL, Component.INTEREST, Component.FEE, Component.PENALTY)
 
@@ -94,12 +91,7 @@ def _status(inst: InstallmentState, as_of: date) -> str:
 
 async def contract_due_dates(session: AsyncSession, loan_id: str) -> dict[int, date]:
     """The contractual due date of each of the loan's installments that falls due on another day."""
-    rows = await session.execute(
-        select(installments.c.seq, installments.c.contract_due_date).where(
-            installments.c.loan_id == loan_id, installments.c.contract_due_date.is_not(None)
-        )
-    )
-    return {seq: day for seq, day in rows.all()}
+    return await store.contract_due_dates(session, loan_id=loan_id)
 
 
 def schedule_view(ledger: Ledger, contract_dates: dict[int, date] | None = None) -> list[dict[str, Any]]:
@@ -137,40 +129,29 @@ async def work_list(
     cursor: str | None,
 ) -> tuple[list[dict[str, Any]], str | None]:
     """Loans past due by at least `min_dpd` days, most overdue first, paginated by keyset."""
-    conditions: list[ColumnElement[bool]] = [loans.c.oldest_unpaid_due.is_not(None)]
-    if min_dpd > 0:
-        conditions.append(loans.c.oldest_unpaid_due <= date.fromordinal(business_date.toordinal() - min_dpd))
-    conditions.append(loans.c.status == (status or "active"))
-    if bucket:
-        conditions.append(loans.c.bucket == bucket)
-    if product:
-        conditions.append(loans.c.product == product)
-    if branch:
-        conditions.append(loans.c.branch == branch)
+    after: tuple[date, str] | None = None
     if cursor:
         values = decode_cursor(cursor)
         if len(values) != 2 or not isinstance(values[1], str):
             raise BadCursor("cursor is not valid")
         after_due, after_id = values
         try:
-            after = date.fromisoformat(after_due)
+            after = (date.fromisoformat(after_due), str(after_id))
         except (TypeError, ValueError) as exc:
             raise BadCursor("cursor is not valid") from exc
-        conditions.append(
-            or_(
-                loans.c.oldest_unpaid_due > after,
-                and_(loans.c.oldest_unpaid_due == after, loans.c.loan_id > str(after_id)),
-            )
-        )
-    overdue = text(
-        f"(SELECT coalesce(sum({OPEN_PIF} + {PENALTY_OPEN}), 0) FROM installments i "
-        "JOIN loans l ON l.loan_id = i.loan_id "
-        "WHERE i.loan_id = loans.loan_id AND i.due_date < CAST(:as_of AS date)) AS overdue_amount"
+    # Past due by at least min_dpd days: the oldest unpaid due date is at most D - min_dpd.
+    due_by = date.fromordinal(business_date.toordinal() - min_dpd) if min_dpd > 0 else None
+    rows = await store.overdue_loans(
+        session,
+        business_date=business_date,
+        due_by=due_by,
+        status=status or "active",
+        bucket=bucket,
+        product=product,
+        branch=branch,
+        after=after,
+        limit=limit + 1,
     )
-    query = (
-        select(loans, overdue).where(*conditions).order_by(loans.c.oldest_unpaid_due, loans.c.loan_id).limit(limit + 1)
-    )
-    rows = (await session.execute(query, {"as_of": business_date})).all()
     items = [
         {
             "loan_id": r.loan_id,
@@ -197,15 +178,14 @@ async def events_of(
     session: AsyncSession, *, loan_id: str, limit: int, cursor: str | None
 ) -> tuple[list[dict[str, Any]], str | None]:
     """The loan's events, oldest first, paginated."""
-    query = select(loan_events).where(loan_events.c.loan_id == loan_id)
+    after: int | None = None
     if cursor:
         values = decode_cursor(cursor)
         # bool is an int to Python, and the id column is a bigint.
         if len(values) != 1 or type(values[0]) is not int or not 0 <= values[0] < 2**63:
             raise BadCursor("cursor is not valid")
         after = values[0]
-        query = query.where(loan_events.c.id > after)
-    rows = (await session.execute(query.order_by(loan_events.c.id).limit(limit + 1))).all()
+    rows = await store.event_rows(session, loan_id=loan_id, after=after, limit=limit + 1)
     items = [
         {
             "event_id": str(r.event_id),
@@ -221,4 +201,4 @@ async def events_of(
 
 async def last_closed(session: AsyncSession) -> date | None:
     """The latest closed business date."""
-    return (await session.execute(select(func.max(closed_days.c.business_date)))).scalar_one_or_none()
+    return await store.last_closed(session)

@@ -8,11 +8,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
-from enum import StrEnum
 from typing import Any
 
-import orjson
-from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from postloan_common.contracts import (
@@ -26,23 +23,12 @@ from postloan_common.contracts import (
 from postloan_common.db import driver_connection
 from postloan_repayment_monitor.domain.ledger import Ledger, Payment, allocation_totals, fixed_by
 from postloan_repayment_monitor.domain.money import cents
+from postloan_repayment_monitor.domain.posting import LoanTerms, Rejection, posting_refusal
+from postloan_repayment_monitor.domain.refusal import Refusal
 from postloan_repayment_monitor.domain.rules import BucketScheme
 from postloan_repayment_monitor.service.events import EventBuffer
 from postloan_repayment_monitor.service.ledgers import LoanFile, lock_loans, persist, totals
-from postloan_repayment_monitor.store.tables import repayments
-
-
-class Rejection(StrEnum):
-    UNKNOWN_LOAN = "unknown_loan"
-    LOAN_CLOSED = "loan_closed"
-    AMOUNT_NOT_POSITIVE = "amount_not_positive"
-    WRONG_CURRENCY = "wrong_currency"
-    VALUE_DATE_IN_FUTURE = "value_date_in_future"
-    VALUE_DATE_BEFORE_DISBURSEMENT = "value_date_before_disbursement"
-    ID_REUSED = "repayment_id_reused"
-    UNKNOWN_REPAYMENT = "unknown_repayment"
-    VALUE_DATE_BEFORE_RESTRUCTURING = "value_date_before_restructuring"
-    PRECEDES_RESTRUCTURING = "repayment_precedes_restructuring"
+from postloan_repayment_monitor.store import repayments as store
 
 
 @dataclass(frozen=True)
@@ -78,32 +64,6 @@ class Posted:
     result: dict[str, Any]
 
 
-@dataclass(frozen=True)
-class Rejected:
-    repayment_id: str
-    loan_id: str
-    reason: Rejection
-    detail: str
-
-
-_KNOWN = """
-    SELECT r.repayment_id, r.request_hash, r.result
-    FROM unnest($1::text[]) AS k(repayment_id) JOIN repayments r ON r.repayment_id = k.repayment_id
-"""
-_NEW_COLUMNS = [
-    "repayment_id",
-    "loan_id",
-    "amount",
-    "currency",
-    "value_date",
-    "channel",
-    "posted_on",
-    "request_hash",
-    "status",
-    "result",
-]
-
-
 @dataclass
 class _Batch:
     business_date: date
@@ -120,14 +80,14 @@ async def post_repayments(
     business_date: date,
     events: EventBuffer,
     buckets: BucketScheme,
-) -> list[Posted | Rejected]:
+) -> list[Posted | Refusal]:
     """Post a batch of repayments in order; each loan is replayed and written once per batch."""
     files = await lock_loans(session, (c.loan_id for c in commands))
     conn = await driver_connection(session)
-    known = {row["repayment_id"]: row for row in await conn.fetch(_KNOWN, list({c.repayment_id for c in commands}))}
+    known = await store.known_repayments(conn, list({c.repayment_id for c in commands}))
     batch = _Batch(business_date, events, buckets)
     seen: dict[str, tuple[str, dict[str, Any]]] = {}
-    out: list[Posted | Rejected] = []
+    out: list[Posted | Refusal] = []
     for command in commands:
         digest = command.request_hash()
         earlier = seen.get(command.repayment_id) or (
@@ -140,9 +100,7 @@ async def post_repayments(
                 out.append(Posted(command.repayment_id, command.loan_id, True, earlier[1]))
             else:
                 out.append(
-                    Rejected(
-                        command.repayment_id,
-                        command.loan_id,
+                    Refusal(
                         Rejection.ID_REUSED,
                         f"repayment {command.repayment_id} was already posted with other details",
                     )
@@ -172,47 +130,33 @@ async def post_repayments(
         )
         out.append(Posted(command.repayment_id, command.loan_id, False, result))
     if batch.new_rows:
-        await conn.copy_records_to_table(
-            repayments.name,
-            columns=_NEW_COLUMNS,
-            records=[
-                (*(row[c] for c in _NEW_COLUMNS[:-1]), orjson.dumps(row["result"]).decode()) for row in batch.new_rows
-            ],
-        )
+        await store.copy_new_repayments(conn, batch.new_rows)
         await persist(session, files.values(), batch.ledgers)
     return out
 
 
-def _check(command: PostRepayment, file: LoanFile | None, business_date: date) -> Rejected | None:
-    def no(reason: Rejection, detail: str) -> Rejected:
-        return Rejected(command.repayment_id, command.loan_id, reason, detail)
+def _check(command: PostRepayment, file: LoanFile | None, business_date: date) -> Refusal | None:
+    return posting_refusal(
+        _terms(file),
+        loan_id=command.loan_id,
+        amount=command.amount,
+        currency=command.currency,
+        value_date=command.value_date,
+        business_date=business_date,
+    )
 
+
+def _terms(file: LoanFile | None) -> LoanTerms | None:
     if file is None:
-        return no(Rejection.UNKNOWN_LOAN, f"loan {command.loan_id} is not known")
-    if file.status != "active":
-        return no(Rejection.LOAN_CLOSED, f"loan {command.loan_id} is {file.status}")
-    if command.amount <= 0:
-        return no(Rejection.AMOUNT_NOT_POSITIVE, "amount must be greater than zero")
-    if command.currency is not None and command.currency != file.row.currency:
-        return no(Rejection.WRONG_CURRENCY, f"loan {command.loan_id} is in {file.row.currency}, not {command.currency}")
-    if command.value_date > business_date:
-        return no(
-            Rejection.VALUE_DATE_IN_FUTURE,
-            f"value_date {command.value_date} is after the business date {business_date}",
-        )
-    if command.value_date < file.row.disbursed_on:
-        return no(
-            Rejection.VALUE_DATE_BEFORE_DISBURSEMENT,
-            f"value_date {command.value_date} is before the disbursement on {file.row.disbursed_on}",
-        )
-    if file.restructurings and command.value_date < file.restructurings[-1].restructured_on:
-        latest = file.restructurings[-1]
-        return no(
-            Rejection.VALUE_DATE_BEFORE_RESTRUCTURING,
-            f"value_date {command.value_date} is before the loan's restructuring {latest.restructure_id} "
-            f"on {latest.restructured_on}, which replaced the installments it would pay",
-        )
-    return None
+        return None
+    latest = file.restructurings[-1] if file.restructurings else None
+    return LoanTerms(
+        loan_id=file.loan_id,
+        status=file.status,
+        currency=file.row.currency,
+        disbursed_on=file.row.disbursed_on,
+        restructured=(latest.restructure_id, latest.restructured_on) if latest else None,
+    )
 
 
 def _apply(batch: _Batch, file: LoanFile, command: PostRepayment) -> dict[str, Any]:
@@ -326,26 +270,24 @@ async def reverse_repayment(
     business_date: date,
     events: EventBuffer,
     buckets: BucketScheme,
-) -> Posted | Rejected:
+) -> Posted | Refusal:
     """Reverse a posted repayment; the loan is replayed as if it had never been made."""
-    row = (await session.execute(select(repayments.c.loan_id).where(repayments.c.repayment_id == repayment_id))).first()
-    if row is None:
-        return Rejected(repayment_id, "", Rejection.UNKNOWN_REPAYMENT, f"repayment {repayment_id} is not known")
-    files = await lock_loans(session, [row.loan_id])
-    file = files[row.loan_id]
-    current = (await session.execute(select(repayments).where(repayments.c.repayment_id == repayment_id))).one()
+    loan_id = await store.loan_of_repayment(session, repayment_id=repayment_id)
+    if loan_id is None:
+        return Refusal(Rejection.UNKNOWN_REPAYMENT, f"repayment {repayment_id} is not known")
+    files = await lock_loans(session, [loan_id])
+    file = files[loan_id]
+    current = await store.repayment(session, repayment_id=repayment_id)
     if current.status == "reversed":
-        return Posted(repayment_id, row.loan_id, True, current.reversal_result)
+        return Posted(repayment_id, loan_id, True, current.reversal_result)
     before_dpd = file.stored_dpd(business_date)
     payment = next(p for p in file.payments if p.repayment_id == repayment_id)
     file.payments = [p for p in file.payments if p.repayment_id != repayment_id]
     if file.status == "written_off":
-        return Rejected(repayment_id, row.loan_id, Rejection.LOAN_CLOSED, f"loan {row.loan_id} is written off")
+        return Refusal(Rejection.LOAN_CLOSED, f"loan {loan_id} is written off")
     restructuring = fixed_by(payment, file.restructurings)
     if restructuring is not None:
-        return Rejected(
-            repayment_id,
-            row.loan_id,
+        return Refusal(
             Rejection.PRECEDES_RESTRUCTURING,
             f"repayment {repayment_id} precedes the loan's restructuring {restructuring.restructure_id} "
             f"on {restructuring.restructured_on}, which took it into account",
@@ -385,10 +327,6 @@ async def reverse_repayment(
         "bucket_after": bucket,
         "loan_status": file.status,
     }
-    await session.execute(
-        update(repayments)
-        .where(repayments.c.repayment_id == repayment_id)
-        .values(status="reversed", reversed_on=business_date, reversal_reason=reason, reversal_result=result)
-    )
+    await store.mark_reversed(session, repayment_id=repayment_id, on=business_date, reason=reason, result=result)
     await persist(session, [file], batch.ledgers)
     return Posted(repayment_id, file.loan_id, False, result)

@@ -11,17 +11,17 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from postloan_common.contracts import DelinquencyChangedV1, LoanCuredV1, LoanRescheduledV1
 from postloan_repayment_monitor.domain.ledger import Ledger, Restructuring, Scheduled
 from postloan_repayment_monitor.domain.money import ZERO, cents
+from postloan_repayment_monitor.domain.refusal import Refusal
 from postloan_repayment_monitor.domain.restructuring import (
     Basis,
     InvalidSchedule,
@@ -36,10 +36,10 @@ from postloan_repayment_monitor.service.holidays import on_business_days
 from postloan_repayment_monitor.service.intake import Terms
 from postloan_repayment_monitor.service.ledgers import LoanFile, lock_loans, persist, totals
 from postloan_repayment_monitor.service.products import load_rules
-from postloan_repayment_monitor.store.tables import installments, loans, replaced_installments, restructurings
+from postloan_repayment_monitor.store import restructurings as store
 
 
-class Refusal(StrEnum):
+class RestructureCode(StrEnum):
     UNKNOWN_LOAN = "unknown_loan"
     LOAN_CLOSED = "loan_closed"
     ID_REUSED = "restructure_id_reused"
@@ -95,14 +95,6 @@ class Restructured:
     result: dict[str, Any]
 
 
-@dataclass(frozen=True)
-class Refused:
-    restructure_id: str
-    loan_id: str
-    reason: Refusal
-    detail: str
-
-
 async def restructure_loan(
     session: AsyncSession,
     *,
@@ -111,29 +103,22 @@ async def restructure_loan(
     events: EventBuffer,
     buckets: BucketScheme,
     weekend: frozenset[int],
-) -> Restructured | Refused:
+) -> Restructured | Refusal:
     """Replace the loan's open installments by the new schedule; the same restructuring again changes nothing."""
-
-    def no(reason: Refusal, detail: str) -> Refused:
-        return Refused(command.restructure_id, command.loan_id, reason, detail)
 
     # The loan is locked first, so the same restructuring sent twice at once is answered as a duplicate.
     file = (await lock_loans(session, [command.loan_id])).get(command.loan_id)
     digest = command.request_hash()
-    earlier = (
-        await session.execute(
-            select(restructurings.c.request_hash, restructurings.c.result).where(
-                restructurings.c.restructure_id == command.restructure_id
-            )
-        )
-    ).first()
+    earlier = await store.earlier_restructuring(session, restructure_id=command.restructure_id)
     if earlier is not None:
-        if earlier.request_hash == digest:
-            return Restructured(command.restructure_id, command.loan_id, True, earlier.result)
-        return no(Refusal.ID_REUSED, f"restructuring {command.restructure_id} was already applied with other details")
+        if earlier[0] == digest:
+            return Restructured(command.restructure_id, command.loan_id, True, earlier[1])
+        return Refusal(
+            RestructureCode.ID_REUSED, f"restructuring {command.restructure_id} was already applied with other details"
+        )
     refusal = _check(command, file, business_date)
     if refusal is not None:
-        return no(*refusal)
+        return refusal
     assert file is not None
     on = command.restructured_on
     before = basis(
@@ -145,8 +130,8 @@ async def restructure_loan(
         restructurings=file.restructurings,
     )
     if command.outstanding_principal != before.open_principal:
-        return no(
-            Refusal.PRINCIPAL_MISMATCH,
+        return Refusal(
+            RestructureCode.PRINCIPAL_MISMATCH,
             f"outstanding_principal {command.outstanding_principal} does not match the loan's open principal "
             f"{before.open_principal} on {on}",
         )
@@ -154,7 +139,7 @@ async def restructure_loan(
     try:
         new_schedule = _new_schedule(command, before, annual_rate)
     except InvalidSchedule as exc:
-        return no(Refusal.INVALID_SCHEDULE, str(exc))
+        return Refusal(RestructureCode.INVALID_SCHEDULE, str(exc))
     contract_dates = [s.due_date for s in new_schedule]
     new_schedule = await on_business_days(session, product=file.row.product, schedule=new_schedule, weekend=weekend)
     if command.annual_rate is None:
@@ -180,21 +165,25 @@ async def restructure_loan(
     return Restructured(command.restructure_id, command.loan_id, False, result)
 
 
-def _check(command: Restructure, file: LoanFile | None, business_date: date) -> tuple[Refusal, str] | None:
+def _check(command: Restructure, file: LoanFile | None, business_date: date) -> Refusal | None:
     if file is None:
-        return Refusal.UNKNOWN_LOAN, f"loan {command.loan_id} is not known"
+        return Refusal(RestructureCode.UNKNOWN_LOAN, f"loan {command.loan_id} is not known")
     if file.status != "active":
-        return Refusal.LOAN_CLOSED, f"loan {command.loan_id} is {file.status}"
+        return Refusal(RestructureCode.LOAN_CLOSED, f"loan {command.loan_id} is {file.status}")
     on = command.restructured_on
     if on > business_date:
-        return Refusal.DATE_IN_FUTURE, f"restructured_on {on} is after the business date {business_date}"
+        return Refusal(
+            RestructureCode.DATE_IN_FUTURE, f"restructured_on {on} is after the business date {business_date}"
+        )
     if on < file.row.disbursed_on:
         disbursed = file.row.disbursed_on
-        return Refusal.DATE_BEFORE_DISBURSEMENT, f"restructured_on {on} is before the disbursement on {disbursed}"
+        return Refusal(
+            RestructureCode.DATE_BEFORE_DISBURSEMENT, f"restructured_on {on} is before the disbursement on {disbursed}"
+        )
     if file.restructurings and on <= file.restructurings[-1].restructured_on:
         previous = file.restructurings[-1]
-        return (
-            Refusal.DATE_NOT_AFTER_PREVIOUS,
+        return Refusal(
+            RestructureCode.DATE_NOT_AFTER_PREVIOUS,
             f"restructured_on {on} is not after the loan's restructuring {previous.restructure_id} "
             f"on {previous.restructured_on}",
         )
@@ -333,71 +322,18 @@ async def _store(
 ) -> None:
     """Record the restructuring, move the replaced installments to their history and insert the new ones."""
     replaced = after.restructured[restructuring.restructure_id].replaced
-    new = restructuring.installments
-    await session.execute(
-        insert(restructurings).values(
-            restructure_id=restructuring.restructure_id,
-            loan_id=file.loan_id,
-            restructured_on=restructuring.restructured_on,
-            reason=result["reason"],
-            outstanding_principal=restructuring.outstanding_principal,
-            annual_rate=restructuring.annual_rate,
-            penalty_rate=restructuring.penalty_rate,
-            # loans.penalty_rate is the rate of the schedule in force, the one being replaced.
-            replaced_penalty_rate=file.row.penalty_rate,
-            first_seq=new[0].seq,
-            installment_count=len(new),
-            after_posting_seq=restructuring.after_order,
-            posted_on=business_date,
-            request_hash=digest,
-            result=result,
-        )
+    await store.write_restructuring(
+        session,
+        loan_id=file.loan_id,
+        restructuring=restructuring,
+        replaced=replaced,
+        reason=result["reason"],
+        replaced_penalty_rate=file.row.penalty_rate,
+        grace_days=file.row.grace_days,
+        result=result,
+        digest=digest,
+        business_date=business_date,
+        contract_dates=contract_dates,
     )
-    await session.execute(
-        insert(replaced_installments),
-        [
-            {
-                "loan_id": file.loan_id,
-                "seq": i.seq,
-                "restructure_id": restructuring.restructure_id,
-                "due_date": i.due_date,
-                "principal": i.scheduled[Component.PRINCIPAL],
-                "interest": i.scheduled[Component.INTEREST],
-                "fee": i.scheduled[Component.FEE],
-                "paid_principal": i.paid[Component.PRINCIPAL],
-                "paid_interest": i.paid[Component.INTEREST],
-                "paid_fee": i.paid[Component.FEE],
-                "paid_penalty": i.paid[Component.PENALTY],
-                "penalty": i.penalty,
-                "settled_on": i.settled_on,
-            }
-            for i in replaced
-        ],
-    )
-    replaced_seqs = [i.seq for i in replaced]
-    await session.execute(
-        delete(installments).where(installments.c.loan_id == file.loan_id, installments.c.seq.in_(replaced_seqs))
-    )
-    await session.execute(
-        insert(installments),
-        [
-            {
-                "loan_id": file.loan_id,
-                "seq": s.seq,
-                "due_date": s.due_date,
-                "contract_due_date": contract if contract != s.due_date else None,
-                "grace_ends_on": s.due_date + timedelta(days=file.row.grace_days),
-                "principal": s.principal,
-                "interest": s.interest,
-                "fee": s.fee,
-            }
-            for s, contract in zip(new, contract_dates, strict=True)
-        ],
-    )
-    for seq in replaced_seqs:
-        file.stored_installments.pop(seq, None)
-    await session.execute(
-        update(loans)
-        .where(loans.c.loan_id == file.loan_id)
-        .values(restructured_on=restructuring.restructured_on, penalty_rate=restructuring.penalty_rate)
-    )
+    for i in replaced:
+        file.stored_installments.pop(i.seq, None)

@@ -8,21 +8,10 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from postloan_repayment_monitor.domain.ledger import Restructuring, Scheduled
+from postloan_repayment_monitor.store import ledgers as store
 
 if TYPE_CHECKING:
     from postloan_repayment_monitor.service.ledgers import LoanFile
-
-# Key lists joined to unnest(), as in service.ledgers.
-_RESTRUCTURINGS = """
-    SELECT r.loan_id, r.restructure_id, r.restructured_on, r.outstanding_principal, r.annual_rate, r.penalty_rate,
-           r.replaced_penalty_rate, r.first_seq, r.installment_count, r.after_posting_seq
-    FROM unnest($1::text[]) AS k(loan_id) JOIN restructurings r ON r.loan_id = k.loan_id
-    ORDER BY r.loan_id, r.restructured_on
-"""
-_REPLACED = """
-    SELECT i.loan_id, i.seq, i.due_date, i.principal, i.interest, i.fee
-    FROM unnest($1::text[]) AS k(loan_id) JOIN replaced_installments i ON i.loan_id = k.loan_id
-"""
 
 
 async def add_restructurings(conn: Any, files: Mapping[str, LoanFile]) -> None:
@@ -31,10 +20,10 @@ async def add_restructurings(conn: Any, files: Mapping[str, LoanFile]) -> None:
     if not restructured:
         return
     replaced: dict[str, list[Scheduled]] = defaultdict(list)
-    for r in await conn.fetch(_REPLACED, restructured):
+    for r in await store.replaced_installment_rows(conn, restructured):
         replaced[r[0]].append(Scheduled(r[1], r[2], r[3], r[4], r[5]))
     history: dict[str, list[Any]] = defaultdict(list)
-    for r in await conn.fetch(_RESTRUCTURINGS, restructured):
+    for r in await store.restructuring_rows(conn, restructured):
         history[r["loan_id"]].append(r)
     for loan_id in restructured:
         file, rows = files[loan_id], history[loan_id]

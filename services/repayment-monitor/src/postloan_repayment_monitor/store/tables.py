@@ -254,6 +254,8 @@ bulk_jobs = Table(
     Column("errors", JSONB, nullable=False, server_default=text("'[]'::jsonb")),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     Column("finished_at", DateTime(timezone=True), nullable=True),
+    # The job's last progress (each chunk's counters): a running job silent for long has no process.
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
 )
 
 audit_log = Table(

@@ -12,6 +12,8 @@ from typing import Any
 
 from fastapi import Response
 
+from postloan_reporting.domain.exports import csv_cell
+
 
 def jsonable(value: Any) -> Any:
     """Dataclasses, Decimals and dates to plain JSON values (Decimals as strings)."""
@@ -29,8 +31,9 @@ def jsonable(value: Any) -> Any:
 
 
 def csv_response(rows: Iterable[Mapping[str, Any]], *, filename: str) -> Response:
-    """A CSV download of `rows` (columns from the first row)."""
-    rows = [jsonable(dict(r)) for r in rows]
+    """A CSV download of `rows` (columns from the first row); formula-like text is neutralised."""
+    # Neutralised before `jsonable`: a negative Decimal is a number, not text that starts with "-".
+    rows = [jsonable({k: csv_cell(v) for k, v in r.items()}) for r in rows]
     buffer = io.StringIO()
     if rows:
         writer = csv.DictWriter(buffer, fieldnames=list(rows[0]))

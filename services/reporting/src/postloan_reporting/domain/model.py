@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from datetime import date
 
-# DOMAIN default ranges: M0 current, M1 1–30, …, M6 151–180, M6+ over 180 (upper bounds inclusive).
+# Default ranges (docs/domain.md): M0 current, M1 1–30, …, M6 151–180, M6+ over 180 (upper bounds inclusive).
 BUCKETS: tuple[str, ...] = ("M0", "M1", "M2", "M3", "M4", "M5", "M6", "M6+")
 BUCKET_UPPER: tuple[int, ...] = (0, 30, 60, 90, 120, 150, 180)
 CLOSED = "closed"
 
 CLASSIFICATIONS: tuple[str, ...] = ("normal", "special_mention", "substandard", "doubtful", "loss")
 NPL_RANKS = frozenset({2, 3, 4})
-# DOMAIN's DPD floor that judgement can only worsen: any overdue → 关注, >90 → 次级, >270 → 可疑, >360 → 损失.
+# The DPD floor (docs/domain.md) that judgement can only worsen:
+# any overdue → 关注, >90 → 次级, >270 → 可疑, >360 → 损失.
 FLOOR_THRESHOLDS: tuple[tuple[int, int], ...] = ((360, 4), (270, 3), (90, 2), (0, 1))
 
 

@@ -1,21 +1,28 @@
-"""Exact ratios of Decimals, rounded once for presentation."""
+"""Exact ratios of Decimals, rounded once for presentation, half-up like every amount of the platform."""
 
 from __future__ import annotations
 
-from decimal import ROUND_HALF_EVEN, Decimal
+from decimal import Decimal
+
+from postloan_common.money import quantize_money
 
 ZERO = Decimal(0)
-RATIO_PLACES = Decimal("0.000001")
-MONEY_PLACES = Decimal("0.01")
+RATIO_PLACES = 6
+MONEY_PLACES = 2
 
 
 def ratio(numerator: Decimal | int, denominator: Decimal | int) -> Decimal | None:
     """numerator ÷ denominator to 6 places; None when the denominator is zero (undefined, not 0)."""
     if not denominator:
         return None
-    return (Decimal(numerator) / Decimal(denominator)).quantize(RATIO_PLACES, rounding=ROUND_HALF_EVEN)
+    return rounded_ratio(Decimal(numerator) / Decimal(denominator))
+
+
+def rounded_ratio(value: Decimal | int) -> Decimal:
+    """A ratio (or probability) rounded half-up to 6 places, with the platform's one rounding helper."""
+    return quantize_money(value, RATIO_PLACES)
 
 
 def money(value: Decimal | int) -> Decimal:
-    """Round an amount to cents."""
-    return Decimal(value).quantize(MONEY_PLACES, rounding=ROUND_HALF_EVEN)
+    """Round an amount half-up to cents (docs/domain.md: one rounding rule for money)."""
+    return quantize_money(value, MONEY_PLACES)

@@ -7,6 +7,7 @@ from typing import Any
 
 from openpyxl import Workbook
 
+from postloan_reporting.domain.exports import starts_like_formula
 from postloan_reporting.render.content import headline
 from postloan_reporting.render.i18n import label
 from postloan_reporting.service import tables
@@ -22,6 +23,16 @@ def _sheet(workbook: Workbook, title: str, rows: list[dict[str, Any]]) -> None:
     sheet.append(list(rows[0]))
     for row in rows:
         sheet.append([value.isoformat() if hasattr(value, "isoformat") else value for value in row.values()])
+
+
+def _as_text(workbook: Workbook) -> None:
+    """Write formula-like text as text: openpyxl would store "=…" as a formula, Excel re-reads the rest."""
+    for sheet in workbook.worksheets:
+        for row in sheet.iter_rows():
+            for cell in row:
+                if starts_like_formula(cell.value):
+                    cell.data_type = "s"
+                    cell.quotePrefix = True
 
 
 def render_xlsx(report: Management, lang: str) -> bytes:
@@ -47,6 +58,7 @@ def render_xlsx(report: Management, lang: str) -> bytes:
     _sheet(workbook, "RollRates", tables.roll_rate_rows(report.roll_rates))
     _sheet(workbook, "Vintage", tables.vintage_rows(report.vintage))
     _sheet(workbook, "Collections", tables.collections_rows(report.collections))
+    _as_text(workbook)
     buffer = io.BytesIO()
     workbook.save(buffer)
     return buffer.getvalue()

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from prometheus_client import Gauge
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from postloan_reporting.domain.kpis import portfolio
 from postloan_reporting.service import snapshots
+from postloan_reporting.store import snapshots as store
 
 OVERDUE_RATE = Gauge("reporting_overdue_rate", "Overdue balance / gross balance at the latest closed day")
 PAR30 = Gauge("reporting_par30", "Balance with DPD > 30 / gross balance at the latest closed day")
@@ -27,7 +27,5 @@ async def refresh(session: AsyncSession) -> None:
         NPL_RATIO.set(float(report.kpis.npl_ratio or 0))
         for bucket in report.by_bucket:
             BALANCE.labels(bucket.key).set(float(bucket.balance))
-    OPEN_ALERTS.set(
-        (await session.execute(text("SELECT count(*) FROM rpt_alert WHERE resolved_on IS NULL"))).scalar() or 0
-    )
-    REMINDERS.set((await session.execute(text("SELECT count(*) FROM rpt_reminder"))).scalar() or 0)
+    OPEN_ALERTS.set(await store.open_alerts(session))
+    REMINDERS.set(await store.reminders_sent(session))

@@ -10,6 +10,7 @@ from sqlalchemy import and_, select, tuple_
 
 from postloan_common.web import CorrelationId, DbSession, ProblemError
 from postloan_common.web.cursors import BadCursor, decode_cursor, encode_cursor
+from postloan_common.web.openapi import problems
 from postloan_risk_alert.api.deps import Officer, Reader
 from postloan_risk_alert.api.schemas import (
     AlertActionIn,
@@ -39,7 +40,14 @@ def _decode_cursor(cursor: str) -> tuple[datetime, str]:
         raise BadCursor() from None
 
 
-@router.get("/alerts", response_model=AlertsOut, tags=["alerts"], dependencies=[Reader])
+@router.get(
+    "/alerts",
+    response_model=AlertsOut,
+    tags=["alerts"],
+    dependencies=[Reader],
+    operation_id="listAlerts",
+    responses=problems(401, 403, 400, 422),
+)
 async def list_alerts(
     session: DbSession,
     status_: Annotated[str | None, Query(alias="status", pattern="^(open|acknowledged|resolved|dismissed)$")] = None,
@@ -72,7 +80,14 @@ async def list_alerts(
     return {"items": rows[:limit], "next_cursor": next_cursor}
 
 
-@router.get("/alerts/{alert_id}", response_model=AlertOut, tags=["alerts"], dependencies=[Reader])
+@router.get(
+    "/alerts/{alert_id}",
+    response_model=AlertOut,
+    tags=["alerts"],
+    dependencies=[Reader],
+    operation_id="getAlert",
+    responses=problems(401, 403, 404, 422),
+)
 async def get_alert(alert_id: str, session: DbSession) -> dict[str, Any]:
     """An alert with its history."""
     try:
@@ -117,7 +132,13 @@ async def _act(
     return result
 
 
-@router.post("/alerts/{alert_id}/acknowledge", response_model=AlertOut, tags=["alerts"])
+@router.post(
+    "/alerts/{alert_id}/acknowledge",
+    response_model=AlertOut,
+    tags=["alerts"],
+    operation_id="acknowledgeAlert",
+    responses=problems(401, 403, 404, 409, 422),
+)
 async def acknowledge(
     alert_id: str,
     session: DbSession,
@@ -137,7 +158,13 @@ async def acknowledge(
     )
 
 
-@router.post("/alerts/{alert_id}/resolve", response_model=AlertOut, tags=["alerts"])
+@router.post(
+    "/alerts/{alert_id}/resolve",
+    response_model=AlertOut,
+    tags=["alerts"],
+    operation_id="resolveAlert",
+    responses=problems(401, 403, 404, 409, 422),
+)
 async def resolve(
     alert_id: str,
     session: DbSession,
@@ -157,7 +184,13 @@ async def resolve(
     )
 
 
-@router.post("/alerts/{alert_id}/dismiss", response_model=AlertOut, tags=["alerts"])
+@router.post(
+    "/alerts/{alert_id}/dismiss",
+    response_model=AlertOut,
+    tags=["alerts"],
+    operation_id="dismissAlert",
+    responses=problems(401, 403, 404, 409, 422),
+)
 async def dismiss(
     alert_id: str,
     session: DbSession,
@@ -177,7 +210,13 @@ async def dismiss(
     )
 
 
-@router.post("/alerts/{alert_id}/assign", response_model=AlertOut, tags=["alerts"])
+@router.post(
+    "/alerts/{alert_id}/assign",
+    response_model=AlertOut,
+    tags=["alerts"],
+    operation_id="assignAlert",
+    responses=problems(401, 403, 404, 409, 422),
+)
 async def assign(
     alert_id: str, body: AssignIn, session: DbSession, principal: Annotated[Any, Officer], correlation_id: CorrelationId
 ) -> dict[str, Any]:

@@ -7,6 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, status
 
 from postloan_common.web import CorrelationId, DbSession, ProblemError
+from postloan_common.web.openapi import problems
 from postloan_risk_alert.api.deps import Assessor, ServiceConfig
 from postloan_risk_alert.api.schemas import (
     AssessmentIn,
@@ -23,6 +24,8 @@ router = APIRouter(prefix="/v1")
     response_model=AssessmentOut,
     status_code=status.HTTP_201_CREATED,
     tags=["assessments"],
+    operation_id="createAssessment",
+    responses=problems(401, 403, 409, 422),
 )
 async def post_assessment(
     body: AssessmentIn,

@@ -9,6 +9,7 @@ from fastapi import APIRouter
 from prometheus_client import Gauge
 
 from postloan_common.web import DbSession, ProblemError
+from postloan_common.web.openapi import problems
 from postloan_risk_alert.api.deps import ModelAuditor, Reader
 from postloan_risk_alert.api.schemas import (
     ModelsOut,
@@ -26,7 +27,14 @@ MODEL_KS = Gauge("risk_model_ks", "KS of a model version on labelled own history
 MODEL_PSI = Gauge("risk_model_psi", "PSI of current scores against a model version's training scores", ["version"])
 
 
-@router.get("/models", response_model=ModelsOut, tags=["models"], dependencies=[Reader])
+@router.get(
+    "/models",
+    response_model=ModelsOut,
+    tags=["models"],
+    dependencies=[Reader],
+    operation_id="listModels",
+    responses=problems(401, 403),
+)
 async def list_models(session: DbSession) -> dict[str, Any]:
     """Every model version with its status and hold-out metrics."""
     async with session.begin():
@@ -40,7 +48,12 @@ async def list_models(session: DbSession) -> dict[str, Any]:
 
 
 @router.get(
-    "/models/{version}/performance", response_model=PerformanceOut, tags=["models"], dependencies=[ModelAuditor]
+    "/models/{version}/performance",
+    response_model=PerformanceOut,
+    tags=["models"],
+    dependencies=[ModelAuditor],
+    operation_id="getModelPerformance",
+    responses=problems(401, 403, 404, 422),
 )
 async def model_performance(version: str, session: DbSession) -> dict[str, Any]:
     """AUC and KS on labelled own history (as last evaluated), and PSI of current scores against training scores."""

@@ -8,6 +8,7 @@ from fastapi import APIRouter
 from sqlalchemy import select
 
 from postloan_common.web import DbSession, ProblemError
+from postloan_common.web.openapi import problems
 from postloan_risk_alert.api.deps import Reader
 from postloan_risk_alert.api.schemas import (
     CustomerRiskOut,
@@ -25,7 +26,14 @@ from postloan_risk_alert.store.tables import (
 router = APIRouter(prefix="/v1")
 
 
-@router.get("/risk/loans/{loan_id}", response_model=LoanRiskOut, tags=["risk"], dependencies=[Reader])
+@router.get(
+    "/risk/loans/{loan_id}",
+    response_model=LoanRiskOut,
+    tags=["risk"],
+    dependencies=[Reader],
+    operation_id="getLoanRisk",
+    responses=problems(401, 403, 404),
+)
 async def loan_risk(loan_id: str, session: DbSession) -> dict[str, Any]:
     """Score, PD, grade, reason codes, model version, classification, IFRS 9 stage and ECL of a loan."""
     row = (
@@ -67,7 +75,14 @@ async def loan_risk(loan_id: str, session: DbSession) -> dict[str, Any]:
     }
 
 
-@router.get("/risk/customers/{customer_id}", response_model=CustomerRiskOut, tags=["risk"], dependencies=[Reader])
+@router.get(
+    "/risk/customers/{customer_id}",
+    response_model=CustomerRiskOut,
+    tags=["risk"],
+    dependencies=[Reader],
+    operation_id="getCustomerRisk",
+    responses=problems(401, 403, 404),
+)
 async def customer_risk(customer_id: str, session: DbSession) -> dict[str, Any]:
     """The customer's score (its riskiest loan's), exposure and latest assessment ratios."""
     row = (

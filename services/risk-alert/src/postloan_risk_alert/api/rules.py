@@ -10,6 +10,7 @@ from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert
 
 from postloan_common.web import CorrelationId, DbSession, ProblemError
+from postloan_common.web.openapi import problems
 from postloan_risk_alert.api.deps import Officer, Reader
 from postloan_risk_alert.api.schemas import (
     RuleIn,
@@ -48,14 +49,28 @@ def _check_rule(condition: dict[str, Any], subject_type: str) -> None:
         raise _invalid_rule(errors)
 
 
-@router.get("/rules", response_model=RulesOut, tags=["rules"], dependencies=[Reader])
+@router.get(
+    "/rules",
+    response_model=RulesOut,
+    tags=["rules"],
+    dependencies=[Reader],
+    operation_id="listRules",
+    responses=problems(401, 403),
+)
 async def list_rules(session: DbSession) -> dict[str, Any]:
     """Every early-warning rule."""
     rows = await session.execute(select(rules).order_by(rules.c.rule_id))
     return {"items": [dict(r._mapping) for r in rows]}
 
 
-@router.get("/rules/{rule_id}", response_model=RuleOut, tags=["rules"], dependencies=[Reader])
+@router.get(
+    "/rules/{rule_id}",
+    response_model=RuleOut,
+    tags=["rules"],
+    dependencies=[Reader],
+    operation_id="getRule",
+    responses=problems(401, 403, 404),
+)
 async def get_rule(rule_id: str, session: DbSession) -> dict[str, Any]:
     """One rule."""
     row = (await session.execute(select(rules).where(rules.c.rule_id == rule_id))).first()
@@ -64,7 +79,14 @@ async def get_rule(rule_id: str, session: DbSession) -> dict[str, Any]:
     return dict(row._mapping)
 
 
-@router.post("/rules", response_model=RuleOut, status_code=status.HTTP_201_CREATED, tags=["rules"])
+@router.post(
+    "/rules",
+    response_model=RuleOut,
+    status_code=status.HTTP_201_CREATED,
+    tags=["rules"],
+    operation_id="createRule",
+    responses=problems(401, 403, 409, 422),
+)
 async def create_rule(
     body: RuleIn, session: DbSession, principal: Annotated[Any, Officer], correlation_id: CorrelationId
 ) -> dict[str, Any]:
@@ -92,7 +114,13 @@ async def create_rule(
     return dict(created._mapping)
 
 
-@router.put("/rules/{rule_id}", response_model=RuleOut, tags=["rules"])
+@router.put(
+    "/rules/{rule_id}",
+    response_model=RuleOut,
+    tags=["rules"],
+    operation_id="updateRule",
+    responses=problems(401, 403, 404, 422),
+)
 async def update_rule(
     rule_id: str,
     body: RuleUpdate,

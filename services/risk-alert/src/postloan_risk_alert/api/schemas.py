@@ -4,24 +4,25 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from postloan_common.contracts.common import Id, Money
+from postloan_common.web.openapi import DecimalText
 
 
 class LoanRiskOut(BaseModel):
     loan_id: str
     customer_id: str
     score: int | None
-    pd: Decimal | None
+    pd: DecimalText | None
     grade: str | None
     reason_codes: list[str]
     model_version: str | None
     classification: str
     ifrs9_stage: int
-    ecl: Decimal
+    ecl: DecimalText
     classification_reason: str | None
     in_observation: bool
     dpd: int
@@ -32,41 +33,73 @@ class CustomerRiskOut(BaseModel):
     customer_id: str
     segment: str
     score: int | None
-    pd: Decimal | None
+    pd: DecimalText | None
     grade: str | None
     reason_codes: list[str]
     model_version: str | None
     loan_count: int
-    outstanding: Decimal
-    npl_outstanding: Decimal
+    outstanding: DecimalText
+    npl_outstanding: DecimalText
     max_dpd: int
-    debt_ratio: Decimal | None
-    current_ratio: Decimal | None
-    interest_coverage: Decimal | None
-    revenue_change: Decimal | None
+    debt_ratio: DecimalText | None
+    current_ratio: DecimalText | None
+    interest_coverage: DecimalText | None
+    revenue_change: DecimalText | None
+
+
+# The assessments table keeps amounts as NUMERIC(18, 2): a larger figure is a 422, not a database error.
+MAX_AMOUNT = Decimal("9999999999999999.99")
+
+
+def _fits_column(value: Decimal) -> Decimal:
+    if abs(value) > MAX_AMOUNT:
+        raise ValueError(f"must be at most {MAX_AMOUNT} in size")
+    return value
+
+
+Amount = Annotated[Money, AfterValidator(_fits_column)]
 
 
 class AssessmentIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "customer_id": "C-2001",
+                    "period_end": "2026-06-30",
+                    "currency": "CNY",
+                    "revenue": "5200000.00",
+                    "profit": "310000.00",
+                    "total_assets": "8800000.00",
+                    "total_liabilities": "5100000.00",
+                    "current_assets": "2600000.00",
+                    "current_liabilities": "1900000.00",
+                    "operating_cash_flow": "420000.00",
+                    "interest_expense": "95000.00",
+                }
+            ]
+        },
+    )
 
     customer_id: Id
     period_end: date
     currency: str = Field("CNY", pattern=r"^[A-Z]{3}$")
-    revenue: Money
+    revenue: Amount
     profit: Decimal = Field(max_digits=18, decimal_places=2)
-    total_assets: Money
-    total_liabilities: Money
-    current_assets: Money
-    current_liabilities: Money
+    total_assets: Amount
+    total_liabilities: Amount
+    current_assets: Amount
+    current_liabilities: Amount
     operating_cash_flow: Decimal = Field(max_digits=18, decimal_places=2)
-    interest_expense: Money = Decimal(0)
+    interest_expense: Amount = Decimal(0)
 
 
 class AssessmentOut(BaseModel):
     id: int
     customer_id: str
     period_end: date
-    ratios: dict[str, Decimal | None]
+    ratios: dict[str, DecimalText | None]
     alerts_raised: int
 
 
@@ -74,7 +107,24 @@ Severity = Literal["low", "medium", "high", "critical"]
 
 
 class RuleIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "rule_id": "grade-e-and-overdue",
+                    "name": "Grade E and overdue",
+                    "condition": {
+                        "all": [
+                            {"feature": "grade", "op": "in", "value": ["E"]},
+                            {"feature": "dpd", "op": ">", "value": 0},
+                        ]
+                    },
+                    "severity": "high",
+                }
+            ]
+        },
+    )
 
     rule_id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:\-]+$")
     name: str = Field(min_length=1, max_length=200)
@@ -88,7 +138,24 @@ class RuleIn(BaseModel):
 
 
 class RuleUpdate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "name": "Grade E and overdue",
+                    "condition": {
+                        "all": [
+                            {"feature": "grade", "op": "in", "value": ["E"]},
+                            {"feature": "dpd", "op": ">", "value": 0},
+                        ]
+                    },
+                    "severity": "critical",
+                    "enabled": True,
+                }
+            ]
+        },
+    )
 
     name: str = Field(min_length=1, max_length=200)
     description: str = Field("", max_length=2000)
@@ -117,6 +184,7 @@ class RuleOut(BaseModel):
 
 class RulesOut(BaseModel):
     items: list[RuleOut]
+    next_cursor: str | None = None  # the shared page shape; every item fits one page
 
 
 class AlertHistoryOut(BaseModel):
@@ -151,13 +219,17 @@ class AlertsOut(BaseModel):
 
 
 class AlertActionIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"note": "Called the customer; repayment plan agreed"}]}
+    )
 
     note: str | None = Field(None, max_length=500)
 
 
 class AssignIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"assignee": "risk-officer-3", "note": "Corporate book"}]}
+    )
 
     assignee: str = Field(min_length=1, max_length=200)
     note: str | None = Field(None, max_length=500)
@@ -175,6 +247,7 @@ class ModelOut(BaseModel):
 
 class ModelsOut(BaseModel):
     items: list[ModelOut]
+    next_cursor: str | None = None  # the shared page shape; every item fits one page
 
 
 class PerformanceOut(BaseModel):

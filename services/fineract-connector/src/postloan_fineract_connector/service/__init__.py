@@ -1,0 +1,1 @@
+"""Use cases of the connector: ingesting Fineract messages, reporting status."""

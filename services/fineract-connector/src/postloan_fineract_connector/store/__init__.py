@@ -1,0 +1,1 @@
+"""Storage: the connector's tables and its Avro schema store."""

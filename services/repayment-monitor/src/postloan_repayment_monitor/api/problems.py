@@ -1,0 +1,56 @@
+"""The one place a refusal becomes a problem+json response (docs/adr/0012-one-refusal-shape.md)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from postloan_common.web import ProblemError
+from postloan_repayment_monitor.domain.posting import Rejection
+from postloan_repayment_monitor.domain.refusal import Refusal
+from postloan_repayment_monitor.service.intake import BookingCode
+from postloan_repayment_monitor.service.restructure import RestructureCode
+
+
+@dataclass(frozen=True)
+class _Problem:
+    status: int
+    # (title, type) of the booking problems, which predate the code-derived ones.
+    named: tuple[str, str] | None = None
+
+
+_PROBLEMS: dict[str, _Problem] = {
+    Rejection.UNKNOWN_LOAN: _Problem(404),
+    Rejection.UNKNOWN_REPAYMENT: _Problem(404),
+    Rejection.LOAN_CLOSED: _Problem(409),
+    Rejection.ID_REUSED: _Problem(409),
+    Rejection.AMOUNT_NOT_POSITIVE: _Problem(422),
+    Rejection.WRONG_CURRENCY: _Problem(422),
+    Rejection.VALUE_DATE_IN_FUTURE: _Problem(422),
+    Rejection.VALUE_DATE_BEFORE_DISBURSEMENT: _Problem(422),
+    Rejection.VALUE_DATE_BEFORE_RESTRUCTURING: _Problem(422),
+    Rejection.PRECEDES_RESTRUCTURING: _Problem(409),
+    RestructureCode.ID_REUSED: _Problem(409),
+    RestructureCode.DATE_IN_FUTURE: _Problem(422),
+    RestructureCode.DATE_BEFORE_DISBURSEMENT: _Problem(422),
+    RestructureCode.DATE_NOT_AFTER_PREVIOUS: _Problem(422),
+    RestructureCode.INVALID_SCHEDULE: _Problem(422),
+    RestructureCode.PRINCIPAL_MISMATCH: _Problem(422),
+    BookingCode.CONFLICT: _Problem(409, ("Loan already exists", "/problems/loan-conflict")),
+    BookingCode.INVALID: _Problem(422, ("Invalid loan", "/problems/invalid-loan")),
+}
+
+
+def refusal_problem(refusal: Refusal) -> ProblemError:
+    """The problem response for `refusal`: status by its code; title, type and `reason` derived from the code."""
+    code = str(refusal.code)
+    problem = _PROBLEMS[code]
+    if problem.named is not None:
+        title, type_ = problem.named
+        return ProblemError(problem.status, title, refusal.detail, type_=type_)
+    return ProblemError(
+        problem.status,
+        code.replace("_", " ").capitalize(),
+        refusal.detail,
+        type_=f"/problems/{code.replace('_', '-')}",
+        extra={"reason": code},
+    )
