@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -78,6 +78,17 @@ class CallOut(BaseModel):
     requested_at: datetime
     error: str | None = None
     interaction_id: str | None = None
+
+
+def _inlined(model: type[BaseModel]) -> dict[str, Any]:
+    """The model's JSON schema with its local $defs inlined (the body is read raw, so it is declared by hand)."""
+    schema = model.model_json_schema()
+    defs = schema.pop("$defs", {})
+    for name, prop in schema["properties"].items():
+        ref = prop.get("$ref")
+        if ref:
+            schema["properties"][name] = defs[ref.rsplit("/", 1)[-1]]
+    return schema
 
 
 def dialler(settings: Settings) -> Dialler | None:
@@ -220,7 +231,7 @@ async def _callback_principal(
     response_model=CallOut,
     operation_id="postCallResult",
     responses=problems(401, 403, 404, 409, 422),
-    openapi_extra={"requestBody": {"content": {"application/json": {"schema": CallResultIn.model_json_schema()}}}},
+    openapi_extra={"requestBody": {"content": {"application/json": {"schema": _inlined(CallResultIn)}}}},
 )
 async def post_call_result(
     request: Request,
