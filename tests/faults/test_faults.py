@@ -366,9 +366,11 @@ TABLES: dict[str, Columns] = {
     "crm.contact_points": _cols("id"),
     "crm.related_parties": _cols("id"),
     "crm.care_touchpoints": _cols("id"),
-    "crm.interactions": _cols("interaction_id", "occurred_at", case_id=_CASE.format(col="case_id")),
+    # next_action_at: a callback time, set relative to the wall clock when the call is logged.
+    "crm.interactions": _cols("interaction_id", "occurred_at", "next_action_at", case_id=_CASE.format(col="case_id")),
     "crm.promises": _cols("promise_id", "interaction_id", case_id=_CASE.format(col="case_id")),
     "crm.tickets": _cols("ticket_id", "sla_due_at", "resolved_at"),
+    "crm.calls": _cols("call_id", "requested_at", "interaction_id", "provider_call_id"),  # own ids, clock
     "crm.audit_log": _cols("id", "at", "correlation_id"),
     # reporting: loan_key is an identity assigned in arrival order; the loan id is the natural key
     "reporting.rpt_loan": _cols("loan_key"),

@@ -35,6 +35,11 @@ class Settings(ServiceSettings):
     # SMS and push go through an HTTP provider webhook; in development a local test server.
     sms_webhook_url: str = "http://127.0.0.1:8093/sms"
     push_webhook_url: str = "http://127.0.0.1:8093/push"
+    # Dunning letters go to a print-and-mail provider's webhook, like SMS.
+    letter_webhook_url: str = "http://127.0.0.1:8093/letter"
+    # Click-to-call: the CTI provider's webhook (unset: calls are manual) and the secret its callbacks are signed with.
+    cti_webhook_url: str | None = None
+    cti_callback_secret: SecretStr | None = None
     provider_token: SecretStr | None = None
     provider_timeout_s: float = 5.0
     provider_max_attempts: int = 3

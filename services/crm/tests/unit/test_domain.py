@@ -250,3 +250,14 @@ def test_only_the_current_bucket_is_not_delinquent():
 
     assert not is_delinquent(CURRENT_BUCKET)
     assert all(is_delinquent(b) for b in ("M1", "M2", "M3", "M4+"))
+
+
+def test_care_messages_read_in_chinese_and_english():
+    from postloan_crm.domain.templates import CARE_KINDS, render_care
+
+    for kind in CARE_KINDS:
+        zh = render_care(kind, loan_id="L-1", language="zh-CN")
+        en = render_care(kind, loan_id="L-1", language="de")
+        assert zh.template == en.template == f"care-{kind}".replace("_", "-")
+        assert (zh.language, en.language) == ("zh-CN", "en")
+    assert "L-1" in render_care("maturity", loan_id="L-1", language="en").body

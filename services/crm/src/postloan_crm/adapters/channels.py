@@ -171,4 +171,5 @@ def senders_from(settings: Settings) -> Mapping[str, ChannelSender]:
         ),
         "sms": webhook(settings.sms_webhook_url),
         "app_push": webhook(settings.push_webhook_url),
+        "letter": webhook(settings.letter_webhook_url),
     }

@@ -346,6 +346,8 @@ async def post_interaction(
         raise ProblemError(422, "Invalid interaction", "occurred_at must carry a time zone offset")
     if occurred_at > now + FUTURE_SLACK:
         raise ProblemError(422, "Invalid interaction", "occurred_at lies in the future")
+    if body.next_action_at is not None and body.next_action_at.tzinfo is None:
+        raise ProblemError(422, "Invalid interaction", "next_action_at must carry a time zone offset")
     async with session.begin():
         customer = await existing_customer(session, customer_id, scope=caller.scope, lock=True)
         try:
@@ -362,6 +364,7 @@ async def post_interaction(
                     case_id=body.case_id,
                     loan_id=body.loan_id,
                     note=body.note,
+                    next_action_at=body.next_action_at.astimezone(UTC) if body.next_action_at else None,
                 ),
                 agent_id=principal.subject,
                 trace=Trace(correlation_id=correlation_id),

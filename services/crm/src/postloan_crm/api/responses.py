@@ -138,6 +138,7 @@ class InteractionOut(_Out):
     note: str | None
     agent_id: str | None
     occurred_at: Timestamp
+    next_action_at: Timestamp | None = None
     created_at: Timestamp | None = None
 
 
@@ -165,6 +166,7 @@ class CommunicationOut(_Out):
     amount_due: Money | None
     currency: str | None
     payment_reference: str | None
+    step: int | None = Field(default=None, description="The DPD offset of a dunning message's ladder step")
     sent_at: Timestamp | None
     created_at: Timestamp | None = None
     updated_at: Timestamp | None = None
@@ -270,7 +272,20 @@ class PolicyOut(_Out):
     counting: str = Field(description="attempts | connected")
 
 
+class DunningStepOut(_Out):
+    dpd: int
+    channel: str = Field(description="sms | email | app_push | letter")
+    template: str
+
+
+class LadderOut(_Out):
+    queue: str
+    bucket: str = Field(description="a bucket, or * for every bucket of the queue")
+    steps: list[DunningStepOut]
+
+
 class ContactPolicyOut(_Out):
-    """The contact rules in force, one per (jurisdiction, channel)."""
+    """The contact rules in force, one per (jurisdiction, channel), and the dunning ladders."""
 
     policies: list[PolicyOut]
+    ladders: list[LadderOut] = []

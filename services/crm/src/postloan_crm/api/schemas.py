@@ -158,6 +158,8 @@ class InteractionIn(_In):
     note: Annotated[str, StringConstraints(max_length=2000, pattern=NO_NUL)] | None = None
     # When the call took place (default: now); must carry a time zone.
     occurred_at: datetime | None = None
+    # A callback: when to act on the case next (with a time zone); it orders the collector's worklist.
+    next_action_at: datetime | None = None
 
 
 class AssignIn(_In):
@@ -188,6 +190,26 @@ class PolicyIn(_In):
     counting: Literal["attempts", "connected"] = "attempts"
 
 
+class DunningStepIn(_In):
+    dpd: int = Field(ge=1, le=3650)
+    channel: Literal["sms", "email", "app_push", "letter"]
+    template: Literal["dunning-overdue", "dunning-reminder", "dunning-notice", "dunning-pre-call"]
+
+
+class LadderIn(_In):
+    queue: Literal["automated", "phone", "senior", "field", "recovery"]
+    bucket: Annotated[str, StringConstraints(pattern=r"^(\*|M[1-6]\+?)$")] = "*"
+    # An empty ladder turns dunning off for its queue and bucket.
+    steps: list[DunningStepIn] = Field(max_length=20)
+
+    @model_validator(mode="after")
+    def _one_step_per_day(self) -> Self:
+        offsets = [s.dpd for s in self.steps]
+        if len(set(offsets)) != len(offsets):
+            raise ValueError("each DPD offset of a ladder may be given once")
+        return self
+
+
 class PolicyPut(_In):
     model_config = ConfigDict(
         extra="forbid",
@@ -205,19 +227,35 @@ class PolicyPut(_In):
                             "window_days": 7,
                             "counting": "attempts",
                         }
-                    ]
+                    ],
+                    "ladders": [
+                        {
+                            "queue": "automated",
+                            "bucket": "*",
+                            "steps": [
+                                {"dpd": 1, "channel": "sms", "template": "dunning-overdue"},
+                                {"dpd": 3, "channel": "email", "template": "dunning-overdue"},
+                            ],
+                        }
+                    ],
                 }
             ]
         },
     )
 
-    policies: list[PolicyIn] = Field(min_length=1, max_length=200)
+    policies: list[PolicyIn] = Field(default_factory=list, max_length=200)
+    ladders: list[LadderIn] = Field(default_factory=list, max_length=100)
 
     @model_validator(mode="after")
     def _one_rule_per_pair(self) -> Self:
+        if not self.policies and not self.ladders:
+            raise ValueError("give at least one policy or ladder")
         pairs = [(p.jurisdiction, p.channel) for p in self.policies]
         if len(set(pairs)) != len(pairs):
             raise ValueError("each (jurisdiction, channel) pair may be given once")
+        keys = [(ladder.queue, ladder.bucket) for ladder in self.ladders]
+        if len(set(keys)) != len(keys):
+            raise ValueError("each (queue, bucket) ladder may be given once")
         return self
 
 

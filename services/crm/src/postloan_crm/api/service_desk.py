@@ -15,7 +15,9 @@ from postloan_crm.api.responses import ContactPolicyOut, TicketOut, TouchpointOu
 from postloan_crm.api.schemas import NO_NUL, PolicyPut, TicketIn, TicketPatch, TouchpointPatch
 from postloan_crm.domain.access import POLICY_OWNERS
 from postloan_crm.domain.contact_policy import ContactPolicy, Counting
+from postloan_crm.domain.dunning import DunningStep, Ladder
 from postloan_crm.service import audit, queries
+from postloan_crm.service.dunning import load_ladders, replace_ladders
 from postloan_crm.service.policies import load_policies, replace_policies
 from postloan_crm.service.tickets import change_ticket, open_ticket, overdue
 from postloan_crm.store import care as care_rows
@@ -43,10 +45,28 @@ def _policy_view(policy: ContactPolicy) -> dict[str, Any]:
     )
 
 
+def _ladder_view(ladder: Ladder) -> dict[str, Any]:
+    steps = [{"dpd": s.dpd, "channel": s.channel, "template": s.template} for s in sorted(ladder.steps, key=_dpd)]
+    return {"queue": ladder.queue, "bucket": ladder.bucket, "steps": steps}
+
+
+def _dpd(step: DunningStep) -> int:
+    return step.dpd
+
+
+async def _policy_body(session: Any) -> ContactPolicyOut:
+    return ContactPolicyOut.model_validate(
+        {
+            "policies": [_policy_view(p) for p in await load_policies(session)],
+            "ladders": [_ladder_view(ladder) for ladder in await load_ladders(session)],
+        }
+    )
+
+
 @router.get("/contact-policy", tags=["contact-policy"], operation_id="getContactPolicy", responses=problems(401, 403))
 async def get_policy(session: DbSession, _: Reader) -> ContactPolicyOut:
-    """The contact rules in force per jurisdiction and channel (the defaults of docs/domain.md unless changed)."""
-    return ContactPolicyOut.model_validate({"policies": [_policy_view(p) for p in await load_policies(session)]})
+    """The contact rules and dunning ladders in force (the defaults of docs/domain.md unless changed)."""
+    return await _policy_body(session)
 
 
 @router.put(
@@ -76,18 +96,22 @@ async def put_policy(
                 counting=Counting(p.counting),
             )
         )
+    ladders = [
+        Ladder(x.queue, x.bucket, tuple(DunningStep(s.dpd, s.channel, s.template) for s in x.steps))
+        for x in body.ladders
+    ]
     async with session.begin():
         await replace_policies(session, policies=policies, actor=principal.subject)
+        await replace_ladders(session, ladders=ladders, actor=principal.subject)
         await audit.record(
             session,
             actor=principal.subject,
             action="contact-policy.put",
             subject="contact-policy",
-            details={"policies": [_policy_view(p) for p in policies]},
+            details={"policies": [_policy_view(p) for p in policies], "ladders": [_ladder_view(x) for x in ladders]},
             correlation_id=correlation_id,
         )
-        current = await load_policies(session)
-    return ContactPolicyOut.model_validate({"policies": [_policy_view(p) for p in current]})
+        return await _policy_body(session)
 
 
 async def _visible_ticket(session: Any, ticket_id: str, *, caller: Caller) -> None:

@@ -26,7 +26,7 @@ def build_handlers(*, strategy: StrategyTable, clock: Clock = utcnow) -> dict[st
     handlers = {
         name: one_at_a_time(batch) for name, batch in build_batch_handlers(strategy=strategy, clock=clock).items()
     }
-    return handlers | {"day-closed": DayClosed(strategy)}
+    return handlers | {"day-closed": DayClosed(strategy, clock)}
 
 
 def build_batch_handlers(*, strategy: StrategyTable, clock: Clock = utcnow) -> dict[str, BatchHook]:

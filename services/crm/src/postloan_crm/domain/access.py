@@ -34,3 +34,10 @@ def case_scope(*, roles: Iterable[str], subject: str, team_members: Iterable[str
     if "supervisor" in held:
         return CaseScope(assignees=frozenset(team_members) | {subject}, unassigned=True)
     return CaseScope(assignees=frozenset({subject}), unassigned=False)
+
+
+def may_read_worklist(scope: CaseScope | None, *, subject: str, agent: str) -> bool:
+    """Anyone may read their own worklist, a supervisor their team's agents', an unscoped role anyone's."""
+    if agent == subject or scope is None:
+        return True
+    return scope.unassigned and agent in scope.assignees

@@ -248,4 +248,13 @@ def recipients(data: CustomerData) -> dict[str, str | None]:
         "email": data.emails[0] if data.emails else None,
         # Push needs the app; crm only knows of it when the customer chose push.
         "app_push": data.customer_id if data.preferred_channel == "app_push" else None,
+        "letter": postal_address(data),
     }
+
+
+def postal_address(data: CustomerData) -> str | None:
+    """The customer's address on one line, for a letter (None without an address)."""
+    address = data.address or {}
+    parts = [address.get(k) for k in ("line1", "line2", "city", "province", "postal_code", "country")]
+    line = ", ".join(str(p) for p in parts if p)
+    return line[:254] or None

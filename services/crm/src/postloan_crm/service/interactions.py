@@ -40,14 +40,26 @@ class InteractionData:
     case_id: str | None = None
     loan_id: str | None = None
     note: str | None = None
+    next_action_at: datetime | None = None
 
 
 async def log_interaction(
-    session: AsyncSession, *, customer: CustomerData, data: InteractionData, agent_id: str, trace: Trace
+    session: AsyncSession,
+    *,
+    customer: CustomerData,
+    data: InteractionData,
+    agent_id: str,
+    trace: Trace,
+    checked_at_dial: bool = False,
 ) -> dict[str, Any]:
-    """Record an interaction; an outbound call to the debtor that breaks a contact rule raises ContactRefused."""
+    """Record an interaction; an outbound call to the debtor that breaks a contact rule raises ContactRefused.
+
+    A call placed through POST /v1/calls was checked when it was dialled (`checked_at_dial`): its result is
+    recorded whatever the caps say now, since the call took place.
+    """
     # The caller locked the customer row, so two agents cannot both take the last call of the day.
-    if data.direction == "outbound" and data.party == "debtor" and is_phone(data.channel):
+    outbound_call = data.direction == "outbound" and data.party == "debtor" and is_phone(data.channel)
+    if outbound_call and not checked_at_dial:
         decision = await policy_decision(
             session, customer=customer, channel=data.channel, now=data.occurred_at, connected=data.connected
         )
@@ -75,6 +87,7 @@ async def log_interaction(
         "note": data.note,
         "agent_id": agent_id,
         "occurred_at": data.occurred_at,
+        "next_action_at": data.next_action_at,
     }
     await insert_interaction(session, row)
     if data.case_id is not None:
@@ -82,7 +95,8 @@ async def log_interaction(
             session,
             case_id=data.case_id,
             kind="interaction",
-            details={"interaction_id": interaction_id, "channel": data.channel, "outcome": data.outcome},
+            details={"interaction_id": interaction_id, "channel": data.channel, "outcome": data.outcome}
+            | ({"next_action_at": data.next_action_at.isoformat()} if data.next_action_at else {}),
             actor=agent_id,
         )
     if data.direction == "outbound":

@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from postloan_common.contracts import ClassificationChangedV1, LoanRegisteredV1, RiskScoreChangedV1
+from postloan_crm.service.care_messages import plan_care_message
 from postloan_crm.service.customers import care_consented, load_customer
 from postloan_crm.store import projections as rows_of
 
@@ -205,10 +206,12 @@ async def note_classifications(session: AsyncSession, *, events: Sequence[Classi
 async def plan_touchpoint(
     session: AsyncSession, *, customer_id: str, kind: str, due_on: date, loan_id: str | None = None, note: str = ""
 ) -> None:
-    """Plan a care touchpoint once per (customer, kind, day)."""
-    await rows_of.insert_touchpoint(
+    """Plan a care touchpoint once per (customer, kind, day), and its message where the customer consented."""
+    new = await rows_of.insert_touchpoint(
         session, customer_id=customer_id, kind=kind, due_on=due_on, loan_id=loan_id, note=note or None
     )
+    if new:
+        await plan_care_message(session, customer_id=customer_id, kind=kind, due_on=due_on, loan_id=loan_id)
 
 
 async def plan_care(session: AsyncSession, *, business_date: date) -> None:

@@ -16,10 +16,12 @@ from postloan_crm.domain.channels import choose_channel
 from postloan_crm.domain.contact_policy import (
     Rule,
 )
+from postloan_crm.domain.dunning import dunning_channel, stop_reason
 from postloan_crm.domain.templates import ReminderFacts, render_reminder, template_name
 from postloan_crm.service.contact_checks import policy_decision
 from postloan_crm.service.customers import (
     CustomerData,
+    care_consented,
     collection_consents,
     load_customer,
     recipients,
@@ -36,8 +38,11 @@ from postloan_crm.service.reminders import (
     SUPPRESSED,
 )
 from postloan_crm.store import communications as communication_rows
+from postloan_crm.store import dunning as dunning_rows
 
 log = get_logger(__name__)
+DUNNING = "dunning"
+CARE = "care"
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,7 +120,13 @@ async def _readdress(
 
 
 async def suppression_reason(session: AsyncSession, row: Mapping[str, Any]) -> str | None:
-    """Why the reminder should not go out any more (paid, loan closed), or None."""
+    """Why the reminder should not go out any more (paid, loan closed; for dunning a promise active), or None."""
+    if row["kind"] == CARE:
+        return None  # a maturity note goes out after the loan closed, too
+    if row["kind"] == DUNNING and row["loan_id"] is not None:
+        state = await dunning_rows.loan_stop_state(session, row["loan_id"])
+        if state is not None:
+            return stop_reason(**state)
     if row["loan_id"] is not None:
         status = await communication_rows.loan_status(session, row["loan_id"])
         if status is not None and status != "active":
@@ -124,6 +135,15 @@ async def suppression_reason(session: AsyncSession, row: Mapping[str, Any]) -> s
     if seq is not None and await communication_rows.installment_paid(session, loan_id=row["loan_id"], seq=seq):
         return "installment_paid"
     return None
+
+
+def _channel(row: Mapping[str, Any], customer: CustomerData) -> tuple[str | None, str | None, str | None]:
+    """(channel, recipient, why none): a dunning step keeps its channel while it may; a reminder goes as preferred."""
+    consents, reach = collection_consents(customer), recipients(customer)
+    if row["kind"] == DUNNING:
+        return (*dunning_channel(str(row["channel"] or "sms"), consents=consents, recipients=reach), None)
+    choice = choose_channel(preferred=customer.preferred_channel, consents=consents, recipients=reach)
+    return choice.channel, choice.recipient, choice.reason
 
 
 async def _send_one(
@@ -146,14 +166,14 @@ async def _send_one(
             await _defer(session, communication_id, until=now + customer_retry, reason=AWAITING_CUSTOMER)
             return "deferred"
         return await _suppress(session, communication_id, "unknown_customer")
+    if row["kind"] == CARE and not care_consented(customer):
+        return await _suppress(session, communication_id, "no_care_consent")
     # Consents and contact points may have changed since planning: choose again, fall back if need be.
-    choice = choose_channel(
-        preferred=customer.preferred_channel, consents=collection_consents(customer), recipients=recipients(customer)
-    )
-    if choice.channel is None or choice.recipient is None:
-        return await _suppress(session, communication_id, choice.reason or "no_contact_point")
-    channel = choice.channel
-    row = await _readdress(session, row=row, customer=customer, channel=channel, recipient=choice.recipient)
+    chosen, recipient, why = _channel(row, customer)
+    if chosen is None or recipient is None:
+        return await _suppress(session, communication_id, why or "no_contact_point")
+    channel = chosen
+    row = await _readdress(session, row=row, customer=customer, channel=channel, recipient=recipient)
     decision = await policy_decision(session, customer=customer, channel=channel, now=now)
     if not decision.allowed:
         if decision.until is None:

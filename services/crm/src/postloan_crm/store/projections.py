@@ -120,12 +120,13 @@ async def upsert_risk(session: AsyncSession, rows: list[dict[str, Any]]) -> None
 
 async def insert_touchpoint(
     session: AsyncSession, *, customer_id: str, kind: str, due_on: date, loan_id: str | None, note: str | None
-) -> None:
-    """Plan a care touchpoint once per (customer, kind, day)."""
+) -> bool:
+    """Plan a care touchpoint once per (customer, kind, day); return whether it is new."""
     stmt = pg_insert(care_touchpoints).values(
         customer_id=customer_id, loan_id=loan_id, kind=kind, due_on=due_on, note=note
     )
-    await session.execute(stmt.on_conflict_do_nothing(constraint="uq_care_touchpoints_customer_kind_due_on"))
+    stmt = stmt.on_conflict_do_nothing(constraint="uq_care_touchpoints_customer_kind_due_on")
+    return (await session.execute(stmt.returning(care_touchpoints.c.id))).first() is not None
 
 
 async def maturing_loans(session: AsyncSession, *, after: date, until: date) -> list[tuple[str, str, date]]:

@@ -181,6 +181,8 @@ communications = Table(
     Column("amount_due", MONEY, nullable=True),
     Column("currency", String(3), nullable=True),
     Column("payment_reference", String(64), nullable=True),
+    # The DPD offset of the ladder step a dunning message was planned for.
+    Column("step", Integer, nullable=True),
     # The event that asked for it: a redelivered payment-due makes no second reminder.
     Column("source_event_id", String(64), nullable=True, unique=True),
     Column("sent_at", DateTime(timezone=True), nullable=True),
@@ -191,6 +193,19 @@ communications = Table(
     ),
     Index("ix_communications_due", "send_after", postgresql_where=text("status IN ('queued', 'deferred')")),
     Index("ix_communications_customer_id_created_at", "customer_id", "created_at"),
+    Index("ix_communications_dunning_case", "case_id", "step", postgresql_where=text("kind = 'dunning'")),
+)
+
+# Stored dunning ladders override the defaults of docs/domain.md per (queue, bucket); bucket '*' is every bucket.
+dunning_ladders = Table(
+    "dunning_ladders",
+    metadata,
+    Column("queue", String(16), nullable=False),
+    Column("bucket", String(8), nullable=False),
+    Column("steps", JSONB, nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("updated_by", String(200), nullable=True),
+    PrimaryKeyConstraint("queue", "bucket", name="pk_dunning_ladders"),
 )
 
 contact_policies = Table(
@@ -275,8 +290,11 @@ interactions = Table(
     Column("note", Text, nullable=True),
     Column("agent_id", String(200), nullable=True),
     Column("occurred_at", DateTime(timezone=True), nullable=False),
+    # A callback: when the collector means to act on the case next.
+    Column("next_action_at", DateTime(timezone=True), nullable=True),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     Index("ix_interactions_customer_id_occurred_at", "customer_id", "occurred_at"),
+    Index("ix_interactions_case_id_occurred_at", "case_id", "occurred_at"),
 )
 
 promises = Table(
@@ -297,6 +315,7 @@ promises = Table(
     Column("agent_id", String(200), nullable=True),
     *_stamps(),
     Index("ix_promises_open_loan_id", "loan_id", postgresql_where=text("status = 'open'")),
+    Index("ix_promises_case_id", "case_id"),
     Index("ix_promises_open_promised_date", "promised_date", postgresql_where=text("status = 'open'")),
 )
 
@@ -354,4 +373,27 @@ business_calendar = Table(
     Column("id", Integer, primary_key=True),
     Column("business_date", Date, nullable=False),
     CheckConstraint("id = 1", name="single_row"),
+)
+
+# Click-to-call attempts (issue 16 item 3): dialled through the CTI provider, or manual without one.
+calls = Table(
+    "calls",
+    metadata,
+    Column("call_id", ID, primary_key=True),
+    Column("case_id", ID, nullable=False),
+    Column("customer_id", ID, nullable=False),
+    Column("loan_id", ID, nullable=True),
+    Column("agent_id", String(200), nullable=False),
+    Column("phone_index", Integer, nullable=False),  # into the customer's phones: the client sends no number
+    Column("mode", String(16), nullable=False),  # cti | manual
+    Column("status", String(16), nullable=False),  # requested | dialling | failed | completed
+    Column("provider_call_id", String(200), nullable=True),
+    Column("error", Text, nullable=True),
+    Column("requested_at", DateTime(timezone=True), nullable=False),
+    Column("result", JSONB, nullable=True),  # as posted: a second identical post changes nothing
+    Column("interaction_id", ID, nullable=True),
+    *_stamps(),
+    CheckConstraint("mode IN ('cti', 'manual')", name="mode_known"),
+    CheckConstraint("status IN ('requested', 'dialling', 'failed', 'completed')", name="status_known"),
+    Index("ix_calls_case_id", "case_id"),
 )

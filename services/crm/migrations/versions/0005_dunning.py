@@ -1,0 +1,42 @@
+"""dunning: ladders per queue and bucket, and the step a dunning communication was sent for
+
+Revision ID: 0005
+Revises: 0004
+Create Date: 2026-12-03
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+from sqlalchemy.dialects import postgresql
+
+revision: str = "0005"
+down_revision: str | Sequence[str] | None = "0004"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        "dunning_ladders",
+        sa.Column("queue", sa.String(16), nullable=False),
+        sa.Column("bucket", sa.String(8), nullable=False),
+        sa.Column("steps", postgresql.JSONB(), nullable=False),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
+        sa.Column("updated_by", sa.String(200), nullable=True),
+        sa.PrimaryKeyConstraint("queue", "bucket", name="pk_dunning_ladders"),
+    )
+    op.add_column("communications", sa.Column("step", sa.Integer(), nullable=True))
+    op.create_index(
+        "ix_communications_dunning_case",
+        "communications",
+        ["case_id", "step"],
+        postgresql_where=sa.text("kind = 'dunning'"),
+    )
+
+
+def downgrade() -> None:
+    op.drop_index("ix_communications_dunning_case", table_name="communications")
+    op.drop_column("communications", "step")
+    op.drop_table("dunning_ladders")

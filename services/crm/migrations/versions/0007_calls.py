@@ -1,0 +1,49 @@
+"""calls: click-to-call attempts through the CTI provider (or manual), and their results
+
+Revision ID: 0007
+Revises: 0006
+Create Date: 2026-12-03
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+from sqlalchemy.dialects import postgresql
+
+revision: str = "0007"
+down_revision: str | Sequence[str] | None = "0006"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        "calls",
+        sa.Column("call_id", sa.String(64), nullable=False),
+        sa.Column("case_id", sa.String(64), nullable=False),
+        sa.Column("customer_id", sa.String(64), nullable=False),
+        sa.Column("loan_id", sa.String(64), nullable=True),
+        sa.Column("agent_id", sa.String(200), nullable=False),
+        sa.Column("phone_index", sa.Integer(), nullable=False),
+        sa.Column("mode", sa.String(16), nullable=False),
+        sa.Column("status", sa.String(16), nullable=False),
+        sa.Column("provider_call_id", sa.String(200), nullable=True),
+        sa.Column("error", sa.Text(), nullable=True),
+        sa.Column("requested_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("result", postgresql.JSONB(), nullable=True),
+        sa.Column("interaction_id", sa.String(64), nullable=True),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
+        sa.PrimaryKeyConstraint("call_id", name=op.f("pk_calls")),
+        sa.CheckConstraint("mode IN ('cti', 'manual')", name=op.f("ck_calls_mode_known")),
+        sa.CheckConstraint(
+            "status IN ('requested', 'dialling', 'failed', 'completed')", name=op.f("ck_calls_status_known")
+        ),
+    )
+    op.create_index("ix_calls_case_id", "calls", ["case_id"])
+
+
+def downgrade() -> None:
+    op.drop_index("ix_calls_case_id", table_name="calls")
+    op.drop_table("calls")
