@@ -10,16 +10,14 @@ from decimal import Decimal
 
 import pytest
 from aiokafka import AIOKafkaProducer
-from demo_app import HANDLERS, credit, inbox, outbox, state
+from demo_app import credit, demo_consumer, demo_relay, state
 from pydantic import ValidationError
 from sqlalchemy import text
 from test_messaging import demo_db, wait_until  # noqa: F401 - the fixture is used by name
 
-from postloan_common.db import sync_url
 from postloan_common.messaging.admin import ensure_topics
-from postloan_common.messaging.consumer import Consumer, ConsumerConfig, _reason
+from postloan_common.messaging.consumer import _reason
 from postloan_common.messaging.envelope import Envelope
-from postloan_common.messaging.relay import OutboxRelay, RelayConfig
 from postloan_dev.devstack import DevStack
 
 pytestmark = pytest.mark.integration
@@ -73,21 +71,8 @@ async def test_hostile_records_are_dead_lettered_and_the_partition_moves_on(
     ]
     await _produce(devstack.kafka_bootstrap, topic, records)
     stop = asyncio.Event()
-    consumer = Consumer(
-        ConsumerConfig(
-            name=f"demo-{uuid.uuid4().hex[:6]}",
-            topics=[topic],
-            bootstrap_servers=devstack.kafka_bootstrap,
-            session_timeout_ms=6000,
-        ),
-        sessions=sessions,
-        inbox=inbox,
-        outbox=outbox,
-        handlers=HANDLERS,
-    )
-    relay = OutboxRelay(
-        RelayConfig(service="demo", dsn=sync_url(url), bootstrap_servers=devstack.kafka_bootstrap, poll_interval_s=0.2)
-    )
+    consumer = demo_consumer(sessions, bootstrap=devstack.kafka_bootstrap, topic=topic)
+    relay = demo_relay(url, devstack.kafka_bootstrap)
     tasks = [asyncio.create_task(consumer.run(stop)), asyncio.create_task(relay.run(stop))]
     try:
 
