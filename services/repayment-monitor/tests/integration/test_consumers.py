@@ -20,6 +20,7 @@ from typing import Any
 
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from rm_testkit import LOAN, allocation, repayment_posted
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
@@ -28,7 +29,6 @@ from postloan_common.contracts import (
     LoanBookedV1,
     LoanRestructuredV1,
     LoanWrittenOffV1,
-    RepaymentPostedV1,
     RepaymentReversedV1,
     make_envelope,
 )
@@ -49,21 +49,6 @@ from postloan_repayment_monitor.store.tables import inbox, outbox
 pytestmark = pytest.mark.integration
 
 SOURCE = "core-banking"
-LOAN = {
-    "loan_id": "L-1001",
-    "customer_id": "C-77",
-    "product": "consumer-12m",
-    "branch": "SH01",
-    "currency": "CNY",
-    "principal": "3000.00",
-    "annual_rate": "0.1200",
-    "disbursed_on": "2026-01-05",
-    "installments": [
-        {"seq": 1, "due_date": "2026-02-05", "principal": "1000.00", "interest": "30.00", "fee": "0.00"},
-        {"seq": 2, "due_date": "2026-03-05", "principal": "1000.00", "interest": "20.00", "fee": "0.00"},
-        {"seq": 3, "due_date": "2026-04-05", "principal": "1000.00", "interest": "10.00", "fee": "0.00"},
-    ],
-}
 
 CHECKSUMS = {
     "loans": "loan_id",
@@ -94,16 +79,7 @@ def booked(**changes: Any) -> Envelope:
     return make_envelope(data=data, source=SOURCE, subject=data.loan_id, correlation_id=f"corr-{data.loan_id}")
 
 
-def posted(loan_id: str, repayment_id: str, amount: str, value_date: str, **extra: Any) -> Envelope:
-    data = RepaymentPostedV1(
-        loan_id=loan_id,
-        repayment_id=repayment_id,
-        amount=D(amount),
-        value_date=date.fromisoformat(value_date),
-        channel="bank-transfer",
-        **extra,
-    )
-    return make_envelope(data=data, source=SOURCE, subject=loan_id)
+posted = repayment_posted
 
 
 def raw_posted(loan_id: str, repayment_id: str, amount: Any, value_date: str) -> Envelope:
@@ -290,20 +266,8 @@ async def test_events_reach_the_rest_figures_and_replays_change_nothing(rig):
             rows = await conn.execute(text("SELECT repayment_id, result, status, reversal_result FROM repayments"))
             results = {row.repayment_id: row for row in rows}
         assert results["R1"].result["allocation"]["interest"] == "30.00"
-        assert results["R2"].result["allocation"] == {
-            "penalty": "3.45",
-            "fee": "0.00",
-            "interest": "20.00",
-            "principal": "476.55",
-            "credit": "0.00",
-        }
-        assert results["R3"].result["allocation"] == {
-            "penalty": "0.78",
-            "fee": "0.00",
-            "interest": "5.77",
-            "principal": "523.45",
-            "credit": "0.00",
-        }
+        assert results["R2"].result["allocation"] == allocation(penalty="3.45", interest="20.00", principal="476.55")
+        assert results["R3"].result["allocation"] == allocation(penalty="0.78", interest="5.77", principal="523.45")
         assert (results["R3"].result["dpd_after"], results["R3"].result["bucket_after"]) == (0, "M0")
         assert results["R2"].status == "reversed"
         assert (results["R2"].reversal_result["dpd_after"], results["R2"].reversal_result["bucket_after"]) == (20, "M1")
