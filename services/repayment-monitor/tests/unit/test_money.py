@@ -37,31 +37,16 @@ def test_arrears_shares_round_down_and_the_last_installment_takes_the_remainder(
 
 
 async def test_work_list_overdue_amount_rounds_half_up(monkeypatch: pytest.MonkeyPatch) -> None:
+    ids = {"loan_id": "L-1", "customer_id": "C-1", "product": "P", "branch": "B", "status": "active", "bucket": "M1"}
+    # 10.025 open: the ambient (half-even) context gave 10.02.
     row = SimpleNamespace(
-        loan_id="L-1",
-        customer_id="C-1",
-        product="P",
-        branch="B",
-        status="active",
-        bucket="1-30",
-        oldest_unpaid_due=date(2026, 1, 1),
-        outstanding_principal=D("100.00"),
-        overdue_amount=D("10.025"),  # half-even (the ambient context) gave 10.02
+        **ids, oldest_unpaid_due=date(2026, 1, 1), outstanding_principal=D(100), overdue_amount=D("10.025")
     )
 
     async def overdue_loans(_session: object, **_kwargs: object) -> list[SimpleNamespace]:
         return [row]
 
     monkeypatch.setattr(queries.store, "overdue_loans", overdue_loans)
-    items, _ = await queries.work_list(
-        None,  # type: ignore[arg-type]
-        business_date=date(2026, 1, 10),
-        status=None,
-        bucket=None,
-        min_dpd=0,
-        product=None,
-        branch=None,
-        limit=10,
-        cursor=None,
-    )
+    filters = dict.fromkeys(("status", "bucket", "product", "branch", "cursor"))
+    items, _ = await queries.work_list(None, business_date=date(2026, 1, 10), min_dpd=0, limit=10, **filters)  # type: ignore[arg-type]
     assert items[0]["overdue_amount"] == D("10.03")
