@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import os
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from decimal import Decimal
 from typing import Any
 
@@ -122,3 +124,19 @@ def demo_relay(url: str, bootstrap: str, *, service: str = "demo", **options: An
         service=service, dsn=sync_url(url), bootstrap_servers=bootstrap, poll_interval_s=0.2, **options
     )
     return OutboxRelay(config)
+
+
+@asynccontextmanager
+async def running_demo(
+    sessions: async_sessionmaker[AsyncSession], url: str, bootstrap: str, topic: str
+) -> AsyncIterator[list[asyncio.Task[None]]]:
+    """Run the demo consumer of `topic` and its outbox relay until the block ends; yields their tasks."""
+    stop = asyncio.Event()
+    consumer = demo_consumer(sessions, bootstrap=bootstrap, topic=topic)
+    relay = demo_relay(url, bootstrap)
+    tasks = [asyncio.create_task(consumer.run(stop)), asyncio.create_task(relay.run(stop))]
+    try:
+        yield tasks
+    finally:
+        stop.set()
+        await asyncio.wait_for(asyncio.gather(*tasks, return_exceptions=True), 20)

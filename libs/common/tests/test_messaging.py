@@ -18,7 +18,7 @@ import asyncpg
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.structs import ConsumerRecord
-from demo_app import HANDLERS, create_schema, credit, demo_consumer, demo_relay, outbox, state
+from demo_app import HANDLERS, create_schema, credit, demo_consumer, demo_relay, outbox, running_demo, state
 from sqlalchemy import text
 from sqlalchemy.exc import OperationalError
 
@@ -209,29 +209,24 @@ async def test_malformed_and_poison_events_are_dead_lettered_and_the_partition_g
         (b"a", credit("a", "2.00").to_bytes()),
     ]
     await produce(devstack.kafka_bootstrap, topic, values)
-    stop = asyncio.Event()
-    consumer = demo_consumer(sessions, bootstrap=devstack.kafka_bootstrap, topic=topic)
-    relay = demo_relay(url, devstack.kafka_bootstrap)
-    tasks = [asyncio.create_task(consumer.run(stop)), asyncio.create_task(relay.run(stop))]
     try:
+        async with running_demo(sessions, url, devstack.kafka_bootstrap, topic):
 
-        async def applied():
-            async with sessions() as session:
-                return (await state(session))["balances"].get("a") == Decimal("3.00")
+            async def applied():
+                async with sessions() as session:
+                    return (await state(session))["balances"].get("a") == Decimal("3.00")
 
-        await wait_until(applied, what="the good events after the poison to be applied")
-        dead = await read_topic(devstack.kafka_bootstrap, f"{topic}.dlt", 3)
-        assert len(dead) == 3
-        reasons = [dict(r.headers)["dlt-reason"].decode() for r in dead]
-        assert "malformed envelope" in reasons[0]
-        assert "malformed envelope" in reasons[1]
-        assert "PermanentError" in reasons[2] and "bad-data" in reasons[2]
-        assert dead[0].value == b"this is not json"
-        assert {dict(r.headers)["dlt-original-topic"].decode() for r in dead} == {topic}
-        assert [int(dict(r.headers)["dlt-original-offset"]) for r in dead] == [1, 2, 3]
+            await wait_until(applied, what="the good events after the poison to be applied")
+            dead = await read_topic(devstack.kafka_bootstrap, f"{topic}.dlt", 3)
+            assert len(dead) == 3
+            reasons = [dict(r.headers)["dlt-reason"].decode() for r in dead]
+            assert "malformed envelope" in reasons[0]
+            assert "malformed envelope" in reasons[1]
+            assert "PermanentError" in reasons[2] and "bad-data" in reasons[2]
+            assert dead[0].value == b"this is not json"
+            assert {dict(r.headers)["dlt-original-topic"].decode() for r in dead} == {topic}
+            assert [int(dict(r.headers)["dlt-original-offset"]) for r in dead] == [1, 2, 3]
     finally:
-        stop.set()
-        await asyncio.wait_for(asyncio.gather(*tasks, return_exceptions=True), 20)
         os.environ.pop("DEMO_OUT_TOPIC", None)
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import uuid
@@ -10,7 +9,7 @@ from decimal import Decimal
 
 import pytest
 from aiokafka import AIOKafkaProducer
-from demo_app import credit, demo_consumer, demo_relay, state
+from demo_app import credit, running_demo, state
 from pydantic import ValidationError
 from sqlalchemy import text
 from test_messaging import demo_db, wait_until  # noqa: F401 - the fixture is used by name
@@ -70,35 +69,30 @@ async def test_hostile_records_are_dead_lettered_and_the_partition_moves_on(
         (b"a", credit("a", "2.00").to_bytes(), []),
     ]
     await _produce(devstack.kafka_bootstrap, topic, records)
-    stop = asyncio.Event()
-    consumer = demo_consumer(sessions, bootstrap=devstack.kafka_bootstrap, topic=topic)
-    relay = demo_relay(url, devstack.kafka_bootstrap)
-    tasks = [asyncio.create_task(consumer.run(stop)), asyncio.create_task(relay.run(stop))]
     try:
+        async with running_demo(sessions, url, devstack.kafka_bootstrap, topic) as tasks:
 
-        async def applied():
-            async with sessions() as session:
-                return (await state(session))["balances"].get("a") == Decimal("8.00")
+            async def applied():
+                async with sessions() as session:
+                    return (await state(session))["balances"].get("a") == Decimal("8.00")
 
-        await wait_until(applied, timeout=90, what="the good records around the hostile ones to be applied")
+            await wait_until(applied, timeout=90, what="the good records around the hostile ones to be applied")
 
-        async def dead_letters_published():
-            async with sessions() as session:
-                rows = (
-                    await session.execute(
-                        text("SELECT key, published_at, headers FROM outbox WHERE topic = :t ORDER BY id"),
-                        {"t": f"{topic}.dlt"},
-                    )
-                ).all()
-            return rows if len(rows) == 6 and all(r.published_at for r in rows) else None
+            async def dead_letters_published():
+                async with sessions() as session:
+                    rows = (
+                        await session.execute(
+                            text("SELECT key, published_at, headers FROM outbox WHERE topic = :t ORDER BY id"),
+                            {"t": f"{topic}.dlt"},
+                        )
+                    ).all()
+                return rows if len(rows) == 6 and all(r.published_at for r in rows) else None
 
-        dead = await wait_until(dead_letters_published, timeout=60, what="six dead letters, all published")
-        assert all(len(r.key) <= 200 and "\x00" not in r.key for r in dead)
-        assert all("\x00" not in json.dumps(r.headers) for r in dead)
-        assert all(not t.done() for t in tasks), "the consumer or the relay stopped"
+            dead = await wait_until(dead_letters_published, timeout=60, what="six dead letters, all published")
+            assert all(len(r.key) <= 200 and "\x00" not in r.key for r in dead)
+            assert all("\x00" not in json.dumps(r.headers) for r in dead)
+            assert all(not t.done() for t in tasks), "the consumer or the relay stopped"
     finally:
-        stop.set()
-        await asyncio.wait_for(asyncio.gather(*tasks, return_exceptions=True), 20)
         os.environ.pop("DEMO_OUT_TOPIC", None)
 
 
