@@ -82,6 +82,20 @@ def booked(**changes: Any) -> Envelope:
 posted = repayment_posted
 
 
+def written_off(loan_id: str, *, principal: str, interest: str = "0.00") -> Envelope:
+    """Core banking wrote the loan off for fraud on 10 Mar 2026 (no fee or penalty open)."""
+    data = LoanWrittenOffV1(
+        loan_id=loan_id,
+        written_off_on=date(2026, 3, 10),
+        principal=D(principal),
+        interest=D(interest),
+        fee=D("0.00"),
+        penalty=D("0.00"),
+        reason="fraud",
+    )
+    return make_envelope(data=data, source=SOURCE, subject=loan_id)
+
+
 def raw_posted(loan_id: str, repayment_id: str, amount: Any, value_date: str) -> Envelope:
     """A repayment-posted envelope whose data skips contract validation (to test the consumer's)."""
     data = {
@@ -319,19 +333,7 @@ async def test_bad_events_are_dead_lettered_with_the_reason_and_leave_no_trace(r
             ),
             posted("L-2", "R-L2", "101.00", "2026-03-10"),  # pays L-2 off
             booked(loan_id="L-3"),
-            make_envelope(
-                data=LoanWrittenOffV1(
-                    loan_id="L-3",
-                    written_off_on=date(2026, 3, 10),
-                    principal=D("3000.00"),
-                    interest=D("60.00"),
-                    fee=D("0.00"),
-                    penalty=D("0.00"),
-                    reason="fraud",
-                ),
-                source=SOURCE,
-                subject="L-3",
-            ),
+            written_off("L-3", principal="3000.00", interest="60.00"),
         ]
         await r.produce(*setup)
         await r.applied(consumer, setup[-1])
@@ -375,22 +377,7 @@ async def test_bad_events_are_dead_lettered_with_the_reason_and_leave_no_trace(r
                 ),
                 "unknown_repayment",
             ),
-            (
-                make_envelope(
-                    data=LoanWrittenOffV1(
-                        loan_id="L-404",
-                        written_off_on=date(2026, 3, 10),
-                        principal=D("1.00"),
-                        interest=D("0"),
-                        fee=D("0"),
-                        penalty=D("0"),
-                        reason="fraud",
-                    ),
-                    source=SOURCE,
-                    subject="L-404",
-                ),
-                "loan L-404 is not known",
-            ),
+            (written_off("L-404", principal="1.00"), "loan L-404 is not known"),
             (
                 make_envelope(
                     data=LoanRestructuredV1.model_validate(
