@@ -4,16 +4,21 @@ from __future__ import annotations
 
 import asyncio
 import os
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import BigInteger, Column, Identity, Numeric, String, Table, select, text
 from sqlalchemy.dialects.postgresql import UUID, insert
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from postloan_common.db import new_metadata
-from postloan_common.messaging.consumer import PermanentError
+from postloan_common.db import new_metadata, sync_url
+from postloan_common.messaging.consumer import Consumer, ConsumerConfig, PermanentError
 from postloan_common.messaging.envelope import Envelope
 from postloan_common.messaging.outbox import add_event
+from postloan_common.messaging.relay import OutboxRelay, RelayConfig
 from postloan_common.messaging.tables import NOTIFY_TRIGGER_DDL, add_messaging_tables
 
 metadata = new_metadata()
@@ -92,3 +97,46 @@ async def state(session: AsyncSession) -> dict[str, object]:
         "distinct": distinct,
         "outbox": out,
     }
+
+
+def demo_consumer(
+    sessions: async_sessionmaker[AsyncSession],
+    *,
+    bootstrap: str | None = None,
+    topic: str = "demo.in",
+    handlers: dict[str, Any] | None = None,
+    **options: Any,
+) -> Consumer:
+    """The demo app's consumer: offline (batches applied by hand) unless a broker's `bootstrap` is given."""
+    if bootstrap is None:
+        config = ConsumerConfig(name="demo", topics=[topic], bootstrap_servers="unused:1")
+    else:
+        # A fresh group per test, and a short session so a rebalance does not stall the test.
+        name = f"demo-{uuid.uuid4().hex[:6]}"
+        config = ConsumerConfig(name=name, topics=[topic], bootstrap_servers=bootstrap, session_timeout_ms=6000)
+    handlers = HANDLERS if handlers is None else handlers
+    return Consumer(config, sessions=sessions, inbox=inbox, outbox=outbox, handlers=handlers, **options)
+
+
+def demo_relay(url: str, bootstrap: str, *, service: str = "demo", **options: Any) -> OutboxRelay:
+    """The demo app's outbox relay, polling every 0.2 s so tests see their events quickly."""
+    config = RelayConfig(
+        service=service, dsn=sync_url(url), bootstrap_servers=bootstrap, poll_interval_s=0.2, **options
+    )
+    return OutboxRelay(config)
+
+
+@asynccontextmanager
+async def running_demo(
+    sessions: async_sessionmaker[AsyncSession], url: str, bootstrap: str, topic: str
+) -> AsyncIterator[list[asyncio.Task[None]]]:
+    """Run the demo consumer of `topic` and its outbox relay until the block ends; yields their tasks."""
+    stop = asyncio.Event()
+    consumer = demo_consumer(sessions, bootstrap=bootstrap, topic=topic)
+    relay = demo_relay(url, bootstrap)
+    tasks = [asyncio.create_task(consumer.run(stop)), asyncio.create_task(relay.run(stop))]
+    try:
+        yield tasks
+    finally:
+        stop.set()
+        await asyncio.wait_for(asyncio.gather(*tasks, return_exceptions=True), 20)

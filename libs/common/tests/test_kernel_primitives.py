@@ -12,7 +12,7 @@ from postloan_common.db_arrays import array_types, columns_of, unnest_sql
 from postloan_common.messaging.consumer import PermanentError
 from postloan_common.messaging.envelope import Envelope
 from postloan_common.messaging.parsing import parse_data
-from postloan_common.money import quantize_money
+from postloan_common.money import quantize_money, quantize_ratio, quantize_share
 from postloan_common.web.cursors import BadCursor, decode_cursor, encode_cursor
 from postloan_common.web.problems import ProblemError
 
@@ -79,6 +79,21 @@ def test_quantize_money_ignores_the_ambient_context_and_refuses_floats():
         assert quantize_money(Decimal("0.125")) == Decimal("0.13")
     with pytest.raises(TypeError):
         quantize_money(0.1)  # type: ignore[arg-type]
+
+
+def test_quantize_ratio_rounds_half_up_to_its_places():
+    assert quantize_ratio(Decimal("0.00005"), 4) == Decimal("0.0001")  # half-even gave 0.0000
+    assert quantize_ratio(Decimal("-0.00005"), 4) == Decimal("-0.0001")
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [(Decimal("0.005"), Decimal("0.00")), (Decimal("0.019"), Decimal("0.01")), (Decimal("-0.015"), Decimal("-0.01"))],
+)
+def test_quantize_share_rounds_toward_zero(value, expected):
+    assert quantize_share(value) == expected
+    with pytest.raises(TypeError):
+        quantize_share(0.1)  # type: ignore[arg-type]
 
 
 def test_cursors_round_trip_and_stay_opaque():

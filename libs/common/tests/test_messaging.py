@@ -18,16 +18,15 @@ import asyncpg
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.structs import ConsumerRecord
-from demo_app import HANDLERS, create_schema, credit, inbox, outbox, state
+from demo_app import HANDLERS, create_schema, credit, demo_consumer, demo_relay, outbox, running_demo, state
 from sqlalchemy import text
 from sqlalchemy.exc import OperationalError
 
-from postloan_common.db import create_engine, driver_connection, session_factory, sync_url
+from postloan_common.db import create_engine, driver_connection, session_factory
 from postloan_common.messaging.admin import ensure_topics
-from postloan_common.messaging.consumer import Barrier, Consumer, ConsumerConfig, PermanentError, is_transient
+from postloan_common.messaging.consumer import Barrier, PermanentError, is_transient
 from postloan_common.messaging.envelope import Envelope
 from postloan_common.messaging.outbox import add_event
-from postloan_common.messaging.relay import OutboxRelay, RelayConfig
 from postloan_dev.devstack import DevStack, Tansu, free_port
 
 pytestmark = pytest.mark.integration
@@ -110,15 +109,7 @@ async def test_events_written_while_broker_is_down_are_published_in_order(demo_d
                 await add_event(session, outbox, event, topic=topic)
             expected[subject].append(str(event.id))
 
-        relay = OutboxRelay(
-            RelayConfig(
-                service="demo",
-                dsn=sync_url(url),
-                bootstrap_servers=broker.bootstrap,
-                poll_interval_s=0.2,
-                max_backoff_s=1.0,
-            )
-        )
+        relay = demo_relay(url, broker.bootstrap, max_backoff_s=1.0)
         task = asyncio.create_task(relay.run(stop))
         await asyncio.sleep(3)
         async with sessions() as session:
@@ -173,13 +164,7 @@ def _records(topic: str, envelopes: list[Envelope], start_offset: int = 0) -> li
 
 async def test_delivering_the_same_batch_twice_has_no_second_effect(demo_db):
     _engine, sessions, _url = demo_db
-    consumer = Consumer(
-        ConsumerConfig(name="demo", topics=["demo.in"], bootstrap_servers="unused:1"),
-        sessions=sessions,
-        inbox=inbox,
-        outbox=outbox,
-        handlers=HANDLERS,
-    )
+    consumer = demo_consumer(sessions)
     events = [credit("a", "10.10"), credit("b", "5.00"), credit("a", "0.01")]
     batch = _records("demo.in", events)
     await consumer.apply_batch(batch)
@@ -200,13 +185,7 @@ async def test_delivering_the_same_batch_twice_has_no_second_effect(demo_db):
 
 async def test_same_event_twice_in_one_batch_applies_once(demo_db):
     _engine, sessions, _url = demo_db
-    consumer = Consumer(
-        ConsumerConfig(name="demo", topics=["demo.in"], bootstrap_servers="unused:1"),
-        sessions=sessions,
-        inbox=inbox,
-        outbox=outbox,
-        handlers=HANDLERS,
-    )
+    consumer = demo_consumer(sessions)
     event = credit("a", "1.00")
     await consumer.apply_batch(_records("demo.in", [event, event, credit("a", "2.00")]))
     async with sessions() as session:
@@ -230,42 +209,24 @@ async def test_malformed_and_poison_events_are_dead_lettered_and_the_partition_g
         (b"a", credit("a", "2.00").to_bytes()),
     ]
     await produce(devstack.kafka_bootstrap, topic, values)
-    stop = asyncio.Event()
-    consumer = Consumer(
-        ConsumerConfig(
-            name=f"demo-{uuid.uuid4().hex[:6]}",
-            topics=[topic],
-            bootstrap_servers=devstack.kafka_bootstrap,
-            session_timeout_ms=6000,
-        ),
-        sessions=sessions,
-        inbox=inbox,
-        outbox=outbox,
-        handlers=HANDLERS,
-    )
-    relay = OutboxRelay(
-        RelayConfig(service="demo", dsn=sync_url(url), bootstrap_servers=devstack.kafka_bootstrap, poll_interval_s=0.2)
-    )
-    tasks = [asyncio.create_task(consumer.run(stop)), asyncio.create_task(relay.run(stop))]
     try:
+        async with running_demo(sessions, url, devstack.kafka_bootstrap, topic):
 
-        async def applied():
-            async with sessions() as session:
-                return (await state(session))["balances"].get("a") == Decimal("3.00")
+            async def applied():
+                async with sessions() as session:
+                    return (await state(session))["balances"].get("a") == Decimal("3.00")
 
-        await wait_until(applied, what="the good events after the poison to be applied")
-        dead = await read_topic(devstack.kafka_bootstrap, f"{topic}.dlt", 3)
-        assert len(dead) == 3
-        reasons = [dict(r.headers)["dlt-reason"].decode() for r in dead]
-        assert "malformed envelope" in reasons[0]
-        assert "malformed envelope" in reasons[1]
-        assert "PermanentError" in reasons[2] and "bad-data" in reasons[2]
-        assert dead[0].value == b"this is not json"
-        assert {dict(r.headers)["dlt-original-topic"].decode() for r in dead} == {topic}
-        assert [int(dict(r.headers)["dlt-original-offset"]) for r in dead] == [1, 2, 3]
+            await wait_until(applied, what="the good events after the poison to be applied")
+            dead = await read_topic(devstack.kafka_bootstrap, f"{topic}.dlt", 3)
+            assert len(dead) == 3
+            reasons = [dict(r.headers)["dlt-reason"].decode() for r in dead]
+            assert "malformed envelope" in reasons[0]
+            assert "malformed envelope" in reasons[1]
+            assert "PermanentError" in reasons[2] and "bad-data" in reasons[2]
+            assert dead[0].value == b"this is not json"
+            assert {dict(r.headers)["dlt-original-topic"].decode() for r in dead} == {topic}
+            assert [int(dict(r.headers)["dlt-original-offset"]) for r in dead] == [1, 2, 3]
     finally:
-        stop.set()
-        await asyncio.wait_for(asyncio.gather(*tasks, return_exceptions=True), 20)
         os.environ.pop("DEMO_OUT_TOPIC", None)
 
 
@@ -340,13 +301,8 @@ async def test_batch_handlers_get_runs_in_order_and_poison_is_isolated(demo_db):
                 raise ValueError("unlucky amount")
             await HANDLERS["credit-posted"](session, event)
 
-    consumer = Consumer(
-        ConsumerConfig(name="demo", topics=["demo.in"], bootstrap_servers="unused:1"),
-        sessions=sessions,
-        inbox=inbox,
-        outbox=outbox,
-        batch_handlers={"credit-posted": on_credits},
-        handlers={"poison": HANDLERS["poison"]},
+    consumer = demo_consumer(
+        sessions, batch_handlers={"credit-posted": on_credits}, handlers={"poison": HANDLERS["poison"]}
     )
     poison = Envelope(type="poison", source="test", subject="a", data={"why": "x"})
     events = [credit("a", "1.00"), credit("a", "2.00"), poison, credit("a", "13.00"), credit("a", "4.00")]
@@ -404,16 +360,10 @@ async def test_a_barrier_holds_each_partition_until_every_partition_reached_it(
     # Partition 0 runs a day ahead; partition 1's day-closed comes later.
     await produce_to(0, [credit("a", "1.00"), close(0), credit("a", "2.00")])
     stop = asyncio.Event()
-    consumer = Consumer(
-        ConsumerConfig(
-            name=f"demo-{uuid.uuid4().hex[:6]}",
-            topics=[topic],
-            bootstrap_servers=devstack.kafka_bootstrap,
-            session_timeout_ms=6000,
-        ),
-        sessions=sessions,
-        inbox=inbox,
-        outbox=outbox,
+    consumer = demo_consumer(
+        sessions,
+        bootstrap=devstack.kafka_bootstrap,
+        topic=topic,
         handlers={"credit-posted": on_credit, "day-closed": on_close},
         barrier=Barrier(event_type="day-closed", released=released, check_interval_s=0.05),
     )

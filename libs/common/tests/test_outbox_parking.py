@@ -6,7 +6,7 @@ import asyncio
 import time
 
 import pytest
-from demo_app import create_schema, outbox
+from demo_app import create_schema, demo_relay, outbox
 from sqlalchemy import text
 
 from postloan_common.db import create_engine, session_factory, sync_url
@@ -51,14 +51,7 @@ async def test_oversized_row_is_parked_and_later_rows_still_go(devstack, databas
     async def small_published():
         return (await row(small.id)).published_at is not None
 
-    relay = OutboxRelay(
-        RelayConfig(
-            service="demo-parking",
-            dsn=sync_url(database_url),
-            bootstrap_servers=devstack.kafka_bootstrap,
-            poll_interval_s=0.2,
-        )
-    )
+    relay = demo_relay(database_url, devstack.kafka_bootstrap, service="demo-parking")
     stop = asyncio.Event()
     task = asyncio.create_task(relay.run(stop))
     try:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import uuid
@@ -10,17 +9,14 @@ from decimal import Decimal
 
 import pytest
 from aiokafka import AIOKafkaProducer
-from demo_app import HANDLERS, credit, inbox, outbox, state
+from demo_app import credit, running_demo, state
 from pydantic import ValidationError
 from sqlalchemy import text
 from test_messaging import demo_db, wait_until  # noqa: F401 - the fixture is used by name
 
-from postloan_common.db import sync_url
 from postloan_common.messaging.admin import ensure_topics
-from postloan_common.messaging.consumer import Consumer, ConsumerConfig
 from postloan_common.messaging.envelope import Envelope
 from postloan_common.messaging.records import reason as _reason
-from postloan_common.messaging.relay import OutboxRelay, RelayConfig
 from postloan_dev.devstack import DevStack
 
 pytestmark = pytest.mark.integration
@@ -73,48 +69,30 @@ async def test_hostile_records_are_dead_lettered_and_the_partition_moves_on(
         (b"a", credit("a", "2.00").to_bytes(), []),
     ]
     await _produce(devstack.kafka_bootstrap, topic, records)
-    stop = asyncio.Event()
-    consumer = Consumer(
-        ConsumerConfig(
-            name=f"demo-{uuid.uuid4().hex[:6]}",
-            topics=[topic],
-            bootstrap_servers=devstack.kafka_bootstrap,
-            session_timeout_ms=6000,
-        ),
-        sessions=sessions,
-        inbox=inbox,
-        outbox=outbox,
-        handlers=HANDLERS,
-    )
-    relay = OutboxRelay(
-        RelayConfig(service="demo", dsn=sync_url(url), bootstrap_servers=devstack.kafka_bootstrap, poll_interval_s=0.2)
-    )
-    tasks = [asyncio.create_task(consumer.run(stop)), asyncio.create_task(relay.run(stop))]
     try:
+        async with running_demo(sessions, url, devstack.kafka_bootstrap, topic) as tasks:
 
-        async def applied():
-            async with sessions() as session:
-                return (await state(session))["balances"].get("a") == Decimal("8.00")
+            async def applied():
+                async with sessions() as session:
+                    return (await state(session))["balances"].get("a") == Decimal("8.00")
 
-        await wait_until(applied, timeout=90, what="the good records around the hostile ones to be applied")
+            await wait_until(applied, timeout=90, what="the good records around the hostile ones to be applied")
 
-        async def dead_letters_published():
-            async with sessions() as session:
-                rows = (
-                    await session.execute(
-                        text("SELECT key, published_at, headers FROM outbox WHERE topic = :t ORDER BY id"),
-                        {"t": f"{topic}.dlt"},
-                    )
-                ).all()
-            return rows if len(rows) == 6 and all(r.published_at for r in rows) else None
+            async def dead_letters_published():
+                async with sessions() as session:
+                    rows = (
+                        await session.execute(
+                            text("SELECT key, published_at, headers FROM outbox WHERE topic = :t ORDER BY id"),
+                            {"t": f"{topic}.dlt"},
+                        )
+                    ).all()
+                return rows if len(rows) == 6 and all(r.published_at for r in rows) else None
 
-        dead = await wait_until(dead_letters_published, timeout=60, what="six dead letters, all published")
-        assert all(len(r.key) <= 200 and "\x00" not in r.key for r in dead)
-        assert all("\x00" not in json.dumps(r.headers) for r in dead)
-        assert all(not t.done() for t in tasks), "the consumer or the relay stopped"
+            dead = await wait_until(dead_letters_published, timeout=60, what="six dead letters, all published")
+            assert all(len(r.key) <= 200 and "\x00" not in r.key for r in dead)
+            assert all("\x00" not in json.dumps(r.headers) for r in dead)
+            assert all(not t.done() for t in tasks), "the consumer or the relay stopped"
     finally:
-        stop.set()
-        await asyncio.wait_for(asyncio.gather(*tasks, return_exceptions=True), 20)
         os.environ.pop("DEMO_OUT_TOPIC", None)
 
 

@@ -26,10 +26,10 @@ from postloan_common.catalog import SERVICES, ServiceSpec
 from postloan_common.logging import configure_logging, get_logger
 from postloan_common.ops import migrate as ops_migrate
 from postloan_common.settings import ServiceSettings
-from postloan_common.web.auth import mint_token
 from postloan_dev import connectors
 from postloan_dev.devkeys import signing_key
 from postloan_dev.devstack import DevStack, start_devstack
+from postloan_dev.tokens import local_token
 
 log = get_logger("postloan.cli")
 
@@ -81,19 +81,8 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def cmd_token(args: argparse.Namespace) -> int:
-    """Print a token signed with the development private key (or POSTLOAN_JWT_PRIVATE_KEY_FILE)."""
-    settings = ServiceSettings()
-    print(
-        mint_token(
-            secret=signing_key(),
-            sub=args.sub,
-            roles=args.role,
-            ttl=timedelta(hours=args.ttl_hours),
-            issuer=settings.jwt_issuer,
-            audience=settings.jwt_audience,
-            algorithm=settings.jwt_algorithm,
-        )
-    )
+    """Print a token signed with the configured secret."""
+    print(local_token(sub=args.sub, roles=args.role, ttl=timedelta(hours=args.ttl_hours)))
     return 0
 
 
@@ -347,15 +336,7 @@ def _stop_on_signals(stop: threading.Event) -> None:
 
 
 def _print_summary(endpoints: Sequence[Endpoint], *, stack: DevStack, log_dir: Path) -> None:
-    settings = ServiceSettings()
-    token = mint_token(
-        secret=signing_key(),
-        sub="local-admin",
-        roles=["admin"],
-        issuer=settings.jwt_issuer,
-        audience=settings.jwt_audience,
-        algorithm=settings.jwt_algorithm,
-    )
+    token = local_token(sub="local-admin", roles=["admin"])
     rows = [("service", "API", "docs", "API metrics", "worker metrics")]
     rows += [
         (

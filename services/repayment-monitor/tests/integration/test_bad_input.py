@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
+from rm_testkit import loan_body
 from sqlalchemy import text
 
 from postloan_common.db import engine_scope
@@ -31,21 +32,7 @@ TABLES = (
     "products",
 )
 
-LOAN: dict[str, Any] = {
-    "loan_id": "L-1",
-    "customer_id": "C-1",
-    "product": "consumer-12m",
-    "branch": "SH01",
-    "currency": "CNY",
-    "principal": "3000.00",
-    "annual_rate": "0.1200",
-    "disbursed_on": "2026-01-05",
-    "installments": [
-        {"seq": 1, "due_date": "2026-02-05", "principal": "1000.00", "interest": "30.00", "fee": "0.00"},
-        {"seq": 2, "due_date": "2026-03-05", "principal": "1000.00", "interest": "20.00", "fee": "0.00"},
-        {"seq": 3, "due_date": "2026-04-05", "principal": "1000.00", "interest": "10.00", "fee": "0.00"},
-    ],
-}
+LOAN = loan_body("L-1", customer_id="C-1")
 PAID = {
     **LOAN,
     "loan_id": "L-PAID",
@@ -89,206 +76,99 @@ class Case:
     says: str | None = None
 
 
+def bad_loan(name: str, body: Any, status: int = 422, **expect: Any) -> Case:
+    """A POST /v1/loans that must be refused with `status`."""
+    return Case(f"loan: {name}", "POST", "/v1/loans", status, body=body, **expect)
+
+
+def bad_payment(name: str, body: Any, status: int = 422, loan: str = "L-1", **expect: Any) -> Case:
+    """A POST /v1/loans/{loan}/repayments that must be refused with `status`."""
+    return Case(f"pay: {name}", "POST", f"/v1/loans/{loan}/repayments", status, body=body, **expect)
+
+
+def bad_schedule(name: str, *rows: tuple[int, str, str], **expect: Any) -> Case:
+    """A new loan whose explicit schedule (seq, due date, principal) must be refused."""
+    return bad_loan(name, loan(installments=installments(*rows)), **expect)
+
+
 CASES = [
     # --- POST /v1/loans
     Case("loan: malformed JSON", "POST", "/v1/loans", 422, raw=b'{"loan_id": "L-NEW", ', field="body"),
-    Case("loan: not an object", "POST", "/v1/loans", 422, body=[LOAN], field="body"),
-    Case("loan: missing field", "POST", "/v1/loans", 422, body=loan(customer_id=None), field="body.customer_id"),
-    Case("loan: installments and terms", "POST", "/v1/loans", 422, body=loan(terms=TERMS), says="installments"),
-    Case("loan: neither schedule", "POST", "/v1/loans", 422, body=loan(installments=None), says="terms"),
-    Case("loan: float principal", "POST", "/v1/loans", 422, body=loan(principal=3000.5), field="body.principal"),
-    Case("loan: negative principal", "POST", "/v1/loans", 422, body=loan(principal="-3000.00"), field="body.principal"),
-    Case("loan: zero principal", "POST", "/v1/loans", 422, body=loan(principal="0.00"), field="body.principal"),
-    Case("loan: 3 decimals", "POST", "/v1/loans", 422, body=loan(principal="3000.001"), field="body.principal"),
-    Case("loan: exponent", "POST", "/v1/loans", 422, body=loan(principal="3e3"), field="body.principal"),
-    Case(
-        "loan: principal beyond the ledger",
-        "POST",
-        "/v1/loans",
-        422,
-        body=loan(
+    bad_loan("not an object", [LOAN], field="body"),
+    bad_loan("missing field", loan(customer_id=None), field="body.customer_id"),
+    bad_loan("installments and terms", loan(terms=TERMS), says="installments"),
+    bad_loan("neither schedule", loan(installments=None), says="terms"),
+    bad_loan("float principal", loan(principal=3000.5), field="body.principal"),
+    bad_loan("negative principal", loan(principal="-3000.00"), field="body.principal"),
+    bad_loan("zero principal", loan(principal="0.00"), field="body.principal"),
+    bad_loan("3 decimals", loan(principal="3000.001"), field="body.principal"),
+    bad_loan("exponent", loan(principal="3e3"), field="body.principal"),
+    bad_loan(
+        "principal beyond the ledger",
+        loan(
             principal="100000000000000000.00",
             installments=installments((1, "2026-02-05", "100000000000000000.00")),
         ),
         field="body.principal",
     ),
-    Case(
-        "loan: rate beyond the ledger",
-        "POST",
-        "/v1/loans",
-        422,
-        body=loan(annual_rate="1000000"),
-        field="body.annual_rate",
-    ),
-    Case("loan: negative rate", "POST", "/v1/loans", 422, body=loan(annual_rate="-0.12"), field="body.annual_rate"),
-    Case("loan: lower-case currency", "POST", "/v1/loans", 422, body=loan(currency="cny"), field="body.currency"),
-    Case("loan: 4-letter currency", "POST", "/v1/loans", 422, body=loan(currency="CNYX"), field="body.currency"),
-    Case("loan: bad id", "POST", "/v1/loans", 422, body=loan(loan_id="L 1/../x"), field="body.loan_id"),
-    Case("loan: bad date", "POST", "/v1/loans", 422, body=loan(disbursed_on="2026-02-30"), field="body.disbursed_on"),
-    Case(
-        "loan: float interest",
-        "POST",
-        "/v1/loans",
-        422,
-        body=loan(installments=[{**LOAN["installments"][0], "interest": 30.0}, *LOAN["installments"][1:]]),
+    bad_loan("rate beyond the ledger", loan(annual_rate="1000000"), field="body.annual_rate"),
+    bad_loan("negative rate", loan(annual_rate="-0.12"), field="body.annual_rate"),
+    bad_loan("lower-case currency", loan(currency="cny"), field="body.currency"),
+    bad_loan("4-letter currency", loan(currency="CNYX"), field="body.currency"),
+    bad_loan("bad id", loan(loan_id="L 1/../x"), field="body.loan_id"),
+    bad_loan("bad date", loan(disbursed_on="2026-02-30"), field="body.disbursed_on"),
+    bad_loan(
+        "float interest",
+        loan(installments=[{**LOAN["installments"][0], "interest": 30.0}, *LOAN["installments"][1:]]),
         field="body.installments[0].interest",
     ),
-    Case(
-        "loan: installment extra field",
-        "POST",
-        "/v1/loans",
-        422,
-        body=loan(installments=[{**LOAN["installments"][0], "penalty": "1.00"}, *LOAN["installments"][1:]]),
+    bad_loan(
+        "installment extra field",
+        loan(installments=[{**LOAN["installments"][0], "penalty": "1.00"}, *LOAN["installments"][1:]]),
         field="body.installments[0].penalty",
     ),
-    Case("loan: empty schedule", "POST", "/v1/loans", 422, body=loan(installments=[]), field="body.installments"),
-    Case(
-        "loan: installments not summing to principal",
-        "POST",
-        "/v1/loans",
-        422,
-        body=loan(installments=installments((1, "2026-02-05", "1000.00"), (2, "2026-03-05", "1999.99"))),
+    bad_loan("empty schedule", loan(installments=[]), field="body.installments"),
+    bad_schedule(
+        "installments not summing to principal",
+        (1, "2026-02-05", "1000.00"),
+        (2, "2026-03-05", "1999.99"),
         says="sums to 2999.99",
     ),
-    Case(
-        "loan: seq gap",
-        "POST",
-        "/v1/loans",
-        422,
-        body=loan(installments=installments((1, "2026-02-05", "1000.00"), (3, "2026-03-05", "2000.00"))),
-        says="seq",
+    bad_schedule("seq gap", (1, "2026-02-05", "1000.00"), (3, "2026-03-05", "2000.00"), says="seq"),
+    bad_schedule("duplicate seq", (1, "2026-02-05", "1000.00"), (1, "2026-03-05", "2000.00"), says="seq"),
+    bad_schedule(
+        "due dates not increasing", (1, "2026-03-05", "1000.00"), (2, "2026-02-05", "2000.00"), says="due dates"
     ),
-    Case(
-        "loan: duplicate seq",
-        "POST",
-        "/v1/loans",
-        422,
-        body=loan(installments=installments((1, "2026-02-05", "1000.00"), (1, "2026-03-05", "2000.00"))),
-        says="seq",
-    ),
-    Case(
-        "loan: due dates not increasing",
-        "POST",
-        "/v1/loans",
-        422,
-        body=loan(installments=installments((1, "2026-03-05", "1000.00"), (2, "2026-02-05", "2000.00"))),
-        says="due dates",
-    ),
-    Case(
-        "loan: same due date twice",
-        "POST",
-        "/v1/loans",
-        422,
-        body=loan(installments=installments((1, "2026-03-05", "1000.00"), (2, "2026-03-05", "2000.00"))),
-        says="due dates",
-    ),
-    Case(
-        "loan: first due before disbursement",
-        "POST",
-        "/v1/loans",
-        422,
-        body=loan(installments=installments((1, "2026-01-01", "3000.00"))),
+    bad_schedule("same due date twice", (1, "2026-03-05", "1000.00"), (2, "2026-03-05", "2000.00"), says="due dates"),
+    bad_schedule("first due before disbursement", (1, "2026-01-01", "3000.00"), says="disbursed_on"),
+    bad_loan(
+        "first due on the disbursement day",
+        loan(terms={**TERMS, "first_due_date": "2026-01-05"}, installments=None),
         says="disbursed_on",
     ),
-    Case(
-        "loan: first due on the disbursement day",
-        "POST",
-        "/v1/loans",
-        422,
-        body=loan(terms={**TERMS, "first_due_date": "2026-01-05"}, installments=None),
-        says="disbursed_on",
+    bad_loan("zero months", loan(terms={**TERMS, "months": 0}, installments=None), field="body.terms.months"),
+    bad_loan(
+        "unknown method", loan(terms={**TERMS, "method": "balloon"}, installments=None), field="body.terms.method"
     ),
-    Case(
-        "loan: zero months",
-        "POST",
-        "/v1/loans",
-        422,
-        body=loan(terms={**TERMS, "months": 0}, installments=None),
-        field="body.terms.months",
-    ),
-    Case(
-        "loan: unknown method",
-        "POST",
-        "/v1/loans",
-        422,
-        body=loan(terms={**TERMS, "method": "balloon"}, installments=None),
-        field="body.terms.method",
-    ),
-    Case(
-        "loan: due date near the end of time",
-        "POST",
-        "/v1/loans",
-        422,
-        body=loan(installments=installments((1, "9999-12-01", "3000.00"))),
-        field="body.installments[0].due_date",
-    ),
-    Case(
-        "loan: disbursed in year 1",
-        "POST",
-        "/v1/loans",
-        422,
-        body=loan(disbursed_on="0001-01-01"),
-        field="body.disbursed_on",
-    ),
-    Case("loan: same id, other content", "POST", "/v1/loans", 409, body={**LOAN, "branch": "BJ01"}, says="L-1"),
+    bad_schedule("due date near the end of time", (1, "9999-12-01", "3000.00"), field="body.installments[0].due_date"),
+    bad_loan("disbursed in year 1", loan(disbursed_on="0001-01-01"), field="body.disbursed_on"),
+    bad_loan("same id, other content", {**LOAN, "branch": "BJ01"}, status=409, says="L-1"),
     # --- POST /v1/loans/{id}/repayments
-    Case("pay: unknown loan", "POST", "/v1/loans/L-NOPE/repayments", 404, body=payment(), says="L-NOPE"),
-    Case("pay: closed loan", "POST", "/v1/loans/L-PAID/repayments", 409, body=payment(), says="closed"),
-    Case("pay: zero", "POST", "/v1/loans/L-1/repayments", 422, body=payment(amount="0.00"), field="body.amount"),
-    Case("pay: negative", "POST", "/v1/loans/L-1/repayments", 422, body=payment(amount="-10.00"), field="body.amount"),
-    Case("pay: float", "POST", "/v1/loans/L-1/repayments", 422, body=payment(amount=10.5), field="body.amount"),
-    Case(
-        "pay: beyond the ledger",
-        "POST",
-        "/v1/loans/L-1/repayments",
-        422,
-        body=payment(amount="100000000000000000.00"),
-        field="body.amount",
-    ),
-    Case("pay: wrong currency", "POST", "/v1/loans/L-1/repayments", 422, body=payment(currency="USD"), says="CNY"),
-    Case(
-        "pay: value date after the business date",
-        "POST",
-        "/v1/loans/L-1/repayments",
-        422,
-        body=payment(value_date="2026-02-11"),
-        says="after the business date",
-    ),
-    Case(
-        "pay: value date before disbursement",
-        "POST",
-        "/v1/loans/L-1/repayments",
-        422,
-        body=payment(value_date="2026-01-04"),
-        says="before the disbursement",
-    ),
+    bad_payment("unknown loan", payment(), status=404, loan="L-NOPE", says="L-NOPE"),
+    bad_payment("closed loan", payment(), status=409, loan="L-PAID", says="closed"),
+    bad_payment("zero", payment(amount="0.00"), field="body.amount"),
+    bad_payment("negative", payment(amount="-10.00"), field="body.amount"),
+    bad_payment("float", payment(amount=10.5), field="body.amount"),
+    bad_payment("beyond the ledger", payment(amount="100000000000000000.00"), field="body.amount"),
+    bad_payment("wrong currency", payment(currency="USD"), says="CNY"),
+    bad_payment("value date after the business date", payment(value_date="2026-02-11"), says="after the business date"),
+    bad_payment("value date before disbursement", payment(value_date="2026-01-04"), says="before the disbursement"),
     Case("pay: malformed JSON", "POST", "/v1/loans/L-1/repayments", 422, raw=b'{"amount": "1.00"', field="body"),
     Case("pay: empty body", "POST", "/v1/loans/L-1/repayments", 422, raw=b"", field="body"),
-    Case("pay: unknown field", "POST", "/v1/loans/L-1/repayments", 422, body=payment(memo="hi"), field="body.memo"),
-    Case(
-        "pay: missing channel",
-        "POST",
-        "/v1/loans/L-1/repayments",
-        422,
-        body={k: v for k, v in payment().items() if k != "channel"},
-        field="body.channel",
-    ),
-    Case(
-        "pay: same id, other amount",
-        "POST",
-        "/v1/loans/L-1/repayments",
-        409,
-        body={**PAYMENT, "amount": "500.01"},
-        says="R-OK",
-    ),
-    Case(
-        "pay: same id, other loan",
-        "POST",
-        "/v1/loans/L-PAID/repayments",
-        409,
-        body=PAYMENT,
-        says="R-OK",
-    ),
+    bad_payment("unknown field", payment(memo="hi"), field="body.memo"),
+    bad_payment("missing channel", {k: v for k, v in payment().items() if k != "channel"}, field="body.channel"),
+    bad_payment("same id, other amount", {**PAYMENT, "amount": "500.01"}, status=409, says="R-OK"),
+    bad_payment("same id, other loan", PAYMENT, status=409, loan="L-PAID", says="R-OK"),
     # --- reversal, calendar, cursors
     Case(
         "reverse: unknown repayment", "POST", "/v1/repayments/R-NOPE/reversal", 404, body={"reason": "x"}, says="R-NOPE"

@@ -22,6 +22,7 @@ from typing import Any
 
 import pytest
 from aiokafka import AIOKafkaProducer
+from rm_testkit import loan_body, product_rules
 from sqlalchemy import text
 
 from postloan_common.catalog import all_topics
@@ -39,35 +40,9 @@ from postloan_repayment_monitor.store.tables import inbox, outbox
 
 pytestmark = pytest.mark.integration
 
-SHIFTY = {
-    "waterfall": "installment_first",
-    "component_order": ["penalty", "fee", "interest", "principal"],
-    "penalty_annual_rate": None,
-    "penalty_multiplier": "1.5",
-    "grace_days": 2,
-    "overpayment": "credit",
-    "due_offsets": [3, 0],
-    "shift_due_dates": True,
-}
+SHIFTY = product_rules(grace_days=2, due_offsets=[3, 0], shift_due_dates=True)
 FESTIVAL = [(date(2026, 2, 15) + timedelta(days=k)).isoformat() for k in range(9)]
 MAKE_UP = "2026-02-14"
-
-
-def loan_body(loan_id: str, product: str, *due_dates: str) -> dict[str, Any]:
-    return {
-        "loan_id": loan_id,
-        "customer_id": f"C-{loan_id}",
-        "product": product,
-        "branch": "SH01",
-        "currency": "CNY",
-        "principal": "3000.00",
-        "annual_rate": "0.1200",
-        "disbursed_on": "2026-01-05",
-        "installments": [
-            {"seq": k + 1, "due_date": due, "principal": "1000.00", "interest": f"{30 - 10 * k}.00", "fee": "0.00"}
-            for k, due in enumerate(due_dates)
-        ],
-    }
 
 
 async def fetch(url: str, sql: str, **params: Any) -> list[Any]:

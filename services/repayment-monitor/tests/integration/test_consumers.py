@@ -20,6 +20,7 @@ from typing import Any
 
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from rm_testkit import LOAN, allocation, repayment_posted
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
@@ -28,7 +29,6 @@ from postloan_common.contracts import (
     LoanBookedV1,
     LoanRestructuredV1,
     LoanWrittenOffV1,
-    RepaymentPostedV1,
     RepaymentReversedV1,
     make_envelope,
 )
@@ -49,21 +49,6 @@ from postloan_repayment_monitor.store.tables import inbox, outbox
 pytestmark = pytest.mark.integration
 
 SOURCE = "core-banking"
-LOAN = {
-    "loan_id": "L-1001",
-    "customer_id": "C-77",
-    "product": "consumer-12m",
-    "branch": "SH01",
-    "currency": "CNY",
-    "principal": "3000.00",
-    "annual_rate": "0.1200",
-    "disbursed_on": "2026-01-05",
-    "installments": [
-        {"seq": 1, "due_date": "2026-02-05", "principal": "1000.00", "interest": "30.00", "fee": "0.00"},
-        {"seq": 2, "due_date": "2026-03-05", "principal": "1000.00", "interest": "20.00", "fee": "0.00"},
-        {"seq": 3, "due_date": "2026-04-05", "principal": "1000.00", "interest": "10.00", "fee": "0.00"},
-    ],
-}
 
 CHECKSUMS = {
     "loans": "loan_id",
@@ -94,14 +79,19 @@ def booked(**changes: Any) -> Envelope:
     return make_envelope(data=data, source=SOURCE, subject=data.loan_id, correlation_id=f"corr-{data.loan_id}")
 
 
-def posted(loan_id: str, repayment_id: str, amount: str, value_date: str, **extra: Any) -> Envelope:
-    data = RepaymentPostedV1(
+posted = repayment_posted
+
+
+def written_off(loan_id: str, *, principal: str, interest: str = "0.00") -> Envelope:
+    """Core banking wrote the loan off for fraud on 10 Mar 2026 (no fee or penalty open)."""
+    data = LoanWrittenOffV1(
         loan_id=loan_id,
-        repayment_id=repayment_id,
-        amount=D(amount),
-        value_date=date.fromisoformat(value_date),
-        channel="bank-transfer",
-        **extra,
+        written_off_on=date(2026, 3, 10),
+        principal=D(principal),
+        interest=D(interest),
+        fee=D("0.00"),
+        penalty=D("0.00"),
+        reason="fraud",
     )
     return make_envelope(data=data, source=SOURCE, subject=loan_id)
 
@@ -290,20 +280,8 @@ async def test_events_reach_the_rest_figures_and_replays_change_nothing(rig):
             rows = await conn.execute(text("SELECT repayment_id, result, status, reversal_result FROM repayments"))
             results = {row.repayment_id: row for row in rows}
         assert results["R1"].result["allocation"]["interest"] == "30.00"
-        assert results["R2"].result["allocation"] == {
-            "penalty": "3.45",
-            "fee": "0.00",
-            "interest": "20.00",
-            "principal": "476.55",
-            "credit": "0.00",
-        }
-        assert results["R3"].result["allocation"] == {
-            "penalty": "0.78",
-            "fee": "0.00",
-            "interest": "5.77",
-            "principal": "523.45",
-            "credit": "0.00",
-        }
+        assert results["R2"].result["allocation"] == allocation(penalty="3.45", interest="20.00", principal="476.55")
+        assert results["R3"].result["allocation"] == allocation(penalty="0.78", interest="5.77", principal="523.45")
         assert (results["R3"].result["dpd_after"], results["R3"].result["bucket_after"]) == (0, "M0")
         assert results["R2"].status == "reversed"
         assert (results["R2"].reversal_result["dpd_after"], results["R2"].reversal_result["bucket_after"]) == (20, "M1")
@@ -355,19 +333,7 @@ async def test_bad_events_are_dead_lettered_with_the_reason_and_leave_no_trace(r
             ),
             posted("L-2", "R-L2", "101.00", "2026-03-10"),  # pays L-2 off
             booked(loan_id="L-3"),
-            make_envelope(
-                data=LoanWrittenOffV1(
-                    loan_id="L-3",
-                    written_off_on=date(2026, 3, 10),
-                    principal=D("3000.00"),
-                    interest=D("60.00"),
-                    fee=D("0.00"),
-                    penalty=D("0.00"),
-                    reason="fraud",
-                ),
-                source=SOURCE,
-                subject="L-3",
-            ),
+            written_off("L-3", principal="3000.00", interest="60.00"),
         ]
         await r.produce(*setup)
         await r.applied(consumer, setup[-1])
@@ -411,22 +377,7 @@ async def test_bad_events_are_dead_lettered_with_the_reason_and_leave_no_trace(r
                 ),
                 "unknown_repayment",
             ),
-            (
-                make_envelope(
-                    data=LoanWrittenOffV1(
-                        loan_id="L-404",
-                        written_off_on=date(2026, 3, 10),
-                        principal=D("1.00"),
-                        interest=D("0"),
-                        fee=D("0"),
-                        penalty=D("0"),
-                        reason="fraud",
-                    ),
-                    source=SOURCE,
-                    subject="L-404",
-                ),
-                "loan L-404 is not known",
-            ),
+            (written_off("L-404", principal="1.00"), "loan L-404 is not known"),
             (
                 make_envelope(
                     data=LoanRestructuredV1.model_validate(

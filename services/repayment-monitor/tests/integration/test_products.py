@@ -10,50 +10,21 @@ from __future__ import annotations
 from decimal import Decimal as D
 
 import pytest
+from rm_testkit import DEFAULT_RULES, allocation, loan_body, product_rules
 from sqlalchemy import text
 
 from postloan_common.db import engine_scope
 
 pytestmark = pytest.mark.integration
 
-PRODUCT = {
-    "waterfall": "component_first",
-    "component_order": ["interest", "fee", "penalty", "principal"],
-    "penalty_annual_rate": None,
-    "penalty_multiplier": "1.5",
-    "grace_days": 3,
-    "overpayment": "prepay",
-    "due_offsets": [5, 2],
-    "shift_due_dates": False,
-}
-DEFAULTS = {
-    "waterfall": "installment_first",
-    "component_order": ["penalty", "fee", "interest", "principal"],
-    "penalty_annual_rate": None,
-    "penalty_multiplier": "1.5",
-    "grace_days": 0,
-    "overpayment": "credit",
-    "due_offsets": [7, 3, 1, 0],
-    "shift_due_dates": False,
-}
-
-
-def loan_body(loan_id: str, product: str) -> dict:
-    return {
-        "loan_id": loan_id,
-        "customer_id": "C-1",
-        "product": product,
-        "branch": "SH01",
-        "currency": "CNY",
-        "principal": "3000.00",
-        "annual_rate": "0.1200",
-        "disbursed_on": "2026-01-05",
-        "installments": [
-            {"seq": 1, "due_date": "2026-02-05", "principal": "1000.00", "interest": "30.00", "fee": "0.00"},
-            {"seq": 2, "due_date": "2026-03-05", "principal": "1000.00", "interest": "20.00", "fee": "0.00"},
-            {"seq": 3, "due_date": "2026-04-05", "principal": "1000.00", "interest": "10.00", "fee": "0.00"},
-        ],
-    }
+PRODUCT = product_rules(
+    waterfall="component_first",
+    component_order=["interest", "fee", "penalty", "principal"],
+    grace_days=3,
+    overpayment="prepay",
+    due_offsets=[5, 2],
+)
+DEFAULTS = DEFAULT_RULES
 
 
 def rules_of(view: dict) -> dict:
@@ -201,7 +172,7 @@ async def test_loans_follow_their_product(rm_api, token):
         put = await client.put("/v1/products/cf-prepay", json=PRODUCT, headers=token("admin"))
         assert put.status_code == 201, put.text
         for loan_id, product in (("L-CF", "cf-prepay"), ("L-STD", "standard")):
-            booked = await client.post("/v1/loans", json=loan_body(loan_id, product), headers=system)
+            booked = await client.post("/v1/loans", json=loan_body(loan_id, product, customer_id="C-1"), headers=system)
             assert booked.status_code == 201, booked.text
 
         # Penalty rate and grace days are the loan's from booking: this later change must not reach L-CF.
@@ -241,13 +212,7 @@ async def test_loans_follow_their_product(rm_api, token):
             headers=system,
         )
         assert big.status_code == 201, big.text
-        assert big.json()["allocation"] == {
-            "penalty": "5.78",
-            "fee": "0.00",
-            "interest": "0.00",
-            "principal": "2134.22",
-            "credit": "0.00",
-        }
+        assert big.json()["allocation"] == allocation(penalty="5.78", principal="2134.22")
         assert (3, "principal", "134.22") in [(x["seq"], x["component"], x["amount"]) for x in big.json()["lines"]]
         state = (await client.get("/v1/loans/L-CF", headers=system)).json()
         assert state["dpd"] == 0
@@ -263,10 +228,4 @@ async def test_loans_follow_their_product(rm_api, token):
             headers=system,
         )
         assert std.status_code == 201, std.text
-        assert std.json()["allocation"] == {
-            "penalty": "18.74",
-            "fee": "0.00",
-            "interest": "60.00",
-            "principal": "2121.26",
-            "credit": "0.00",
-        }
+        assert std.json()["allocation"] == allocation(penalty="18.74", interest="60.00", principal="2121.26")

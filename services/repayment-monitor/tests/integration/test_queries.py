@@ -6,6 +6,7 @@ from datetime import date, timedelta
 from decimal import Decimal as D
 
 import pytest
+from rm_testkit import product_rules
 
 pytestmark = pytest.mark.integration
 
@@ -144,16 +145,7 @@ async def test_overdue_work_list(rm_api, token):
 
 async def test_schedule_events_and_next_due(rm_api, token):
     h = token("system")
-    product = {
-        "waterfall": "installment_first",
-        "component_order": ["penalty", "fee", "interest", "principal"],
-        "penalty_annual_rate": None,
-        "penalty_multiplier": "1.5",
-        "grace_days": 0,
-        "overpayment": "prepay",
-        "due_offsets": [3, 0],
-        "shift_due_dates": False,
-    }
+    product = product_rules(overpayment="prepay", due_offsets=[3, 0])
     dues = ["2026-01-20", "2026-02-05", "2026-02-20", "2026-03-05", "2026-03-20"]
     body = {
         "loan_id": "S-1",

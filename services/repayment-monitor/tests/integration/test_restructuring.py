@@ -14,6 +14,7 @@ from decimal import Decimal as D
 from typing import Any
 
 import pytest
+from rm_testkit import LOAN, allocation
 from sqlalchemy import text
 
 from postloan_common.contracts import parse_data
@@ -22,21 +23,6 @@ from postloan_common.messaging.envelope import Envelope
 
 pytestmark = pytest.mark.integration
 
-LOAN = {
-    "loan_id": "L-1001",
-    "customer_id": "C-77",
-    "product": "consumer-12m",
-    "branch": "SH01",
-    "currency": "CNY",
-    "principal": "3000.00",
-    "annual_rate": "0.1200",
-    "disbursed_on": "2026-01-05",
-    "installments": [
-        {"seq": 1, "due_date": "2026-02-05", "principal": "1000.00", "interest": "30.00", "fee": "0.00"},
-        {"seq": 2, "due_date": "2026-03-05", "principal": "1000.00", "interest": "20.00", "fee": "0.00"},
-        {"seq": 3, "due_date": "2026-04-05", "principal": "1000.00", "interest": "10.00", "fee": "0.00"},
-    ],
-}
 RESTRUCTURING: dict[str, Any] = {
     "restructure_id": "RS-1",
     "restructured_on": "2026-03-20",
@@ -221,13 +207,7 @@ async def test_close_of_day_after_a_restructuring_follows_the_new_schedule_only(
         assert [(i["loan_id"], i["dpd"], i["overdue_amount"]) for i in work["items"]] == [("L-1001", 2, "525.33")]
 
         paid = await pay(client, h, "R2", "525.33", "2026-04-22")
-        assert paid["allocation"] == {
-            "penalty": "0.33",
-            "fee": "0.00",
-            "interest": "25.00",
-            "principal": "500.00",
-            "credit": "0.00",
-        }
+        assert paid["allocation"] == allocation(penalty="0.33", interest="25.00", principal="500.00")
         assert (paid["dpd_after"], paid["bucket_after"]) == (0, "M0")
 
 

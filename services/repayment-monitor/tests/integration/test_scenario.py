@@ -11,6 +11,7 @@ from collections import Counter
 from decimal import Decimal as D
 
 import pytest
+from rm_testkit import LOAN, allocation
 from sqlalchemy import text
 
 from postloan_common.contracts import parse_data
@@ -18,22 +19,6 @@ from postloan_common.db import engine_scope
 from postloan_common.messaging.envelope import Envelope
 
 pytestmark = pytest.mark.integration
-
-LOAN = {
-    "loan_id": "L-1001",
-    "customer_id": "C-77",
-    "product": "consumer-12m",
-    "branch": "SH01",
-    "currency": "CNY",
-    "principal": "3000.00",
-    "annual_rate": "0.1200",
-    "disbursed_on": "2026-01-05",
-    "installments": [
-        {"seq": 1, "due_date": "2026-02-05", "principal": "1000.00", "interest": "30.00", "fee": "0.00"},
-        {"seq": 2, "due_date": "2026-03-05", "principal": "1000.00", "interest": "20.00", "fee": "0.00"},
-        {"seq": 3, "due_date": "2026-04-05", "principal": "1000.00", "interest": "10.00", "fee": "0.00"},
-    ],
-}
 
 
 async def advance(client, headers, to: str) -> dict:
@@ -79,13 +64,7 @@ async def test_multi_month_scenario(rm_api, token):
 
         await advance(client, h, "2026-02-05")
         on_time = await pay(client, h, "R1", "1030.00", "2026-02-05")
-        assert on_time["allocation"] == {
-            "penalty": "0.00",
-            "fee": "0.00",
-            "interest": "30.00",
-            "principal": "1000.00",
-            "credit": "0.00",
-        }
+        assert on_time["allocation"] == allocation(interest="30.00", principal="1000.00")
         assert on_time["dpd_after"] == 0
 
         await advance(client, h, "2026-03-10")
@@ -97,13 +76,7 @@ async def test_multi_month_scenario(rm_api, token):
 
         await advance(client, h, "2026-03-12")
         partial = await pay(client, h, "R2", "500.00", "2026-03-12")
-        assert partial["allocation"] == {
-            "penalty": "3.45",
-            "fee": "0.00",
-            "interest": "20.00",
-            "principal": "476.55",
-            "credit": "0.00",
-        }
+        assert partial["allocation"] == allocation(penalty="3.45", interest="20.00", principal="476.55")
         assert (partial["dpd_after"], partial["bucket_after"]) == (7, "M1")
 
         await advance(client, h, "2026-03-20")
@@ -111,13 +84,7 @@ async def test_multi_month_scenario(rm_api, token):
         assert (state["dpd"], D(state["penalty"])) == (15, D("2.07"))
 
         back_valued = await pay(client, h, "R3", "530.00", "2026-03-15")
-        assert back_valued["allocation"] == {
-            "penalty": "0.78",
-            "fee": "0.00",
-            "interest": "5.77",
-            "principal": "523.45",
-            "credit": "0.00",
-        }
+        assert back_valued["allocation"] == allocation(penalty="0.78", interest="5.77", principal="523.45")
         assert (back_valued["dpd_after"], back_valued["bucket_after"]) == (0, "M0")
         # Same body again: same answer, no second effect. Same id, other body: 409.
         assert await pay(client, h, "R3", "530.00", "2026-03-15", expect=200) == back_valued

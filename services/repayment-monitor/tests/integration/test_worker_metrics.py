@@ -12,10 +12,11 @@ from zoneinfo import ZoneInfo
 import pytest
 from aiokafka import ConsumerRecord
 from prometheus_client import REGISTRY
+from rm_testkit import repayment_posted
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from postloan_common.contracts import LoanBookedV1, RepaymentPostedV1, make_envelope
+from postloan_common.contracts import LoanBookedV1, make_envelope
 from postloan_common.db import create_engine, session_factory
 from postloan_common.messaging.consumer import Consumer, ConsumerConfig
 from postloan_common.messaging.envelope import Envelope
@@ -56,14 +57,7 @@ def loan(loan_id: str, first_due: str, principal: str = "3000.00") -> Envelope:
 
 
 def payment(loan_id: str, repayment_id: str, amount: str, value_date: str = "2026-03-10") -> Envelope:
-    data = RepaymentPostedV1(
-        loan_id=loan_id,
-        repayment_id=repayment_id,
-        amount=D(amount),
-        value_date=date.fromisoformat(value_date),
-        channel="bank-transfer",
-    )
-    return make_envelope(data=data, source="core-banking", subject=loan_id)
+    return repayment_posted(loan_id, repayment_id, amount, value_date)
 
 
 class Worker:

@@ -4,15 +4,11 @@ from datetime import date
 from decimal import Decimal as D
 
 import pytest
+from rm_testkit import SCHEDULE
 
-from postloan_repayment_monitor.domain.ledger import Payment, Scheduled, allocation_totals, replay
+from postloan_repayment_monitor.domain.ledger import Payment, allocation_totals, replay
 from postloan_repayment_monitor.domain.rules import BucketScheme, Component, Overpayment, ProductRules, Waterfall
 
-SCHEDULE = [
-    Scheduled(1, date(2026, 2, 5), D("1000.00"), D("30.00")),
-    Scheduled(2, date(2026, 3, 5), D("1000.00"), D("20.00")),
-    Scheduled(3, date(2026, 4, 5), D("1000.00"), D("10.00")),
-]
 RATE = D("0.12")
 RULES = ProductRules()
 ON_TIME = Payment("R1", D("1030.00"), date(2026, 2, 5), 1)

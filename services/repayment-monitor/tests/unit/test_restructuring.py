@@ -12,6 +12,7 @@ from datetime import date
 from decimal import Decimal as D
 
 import pytest
+from rm_testkit import SCHEDULE
 
 from postloan_repayment_monitor.domain.ledger import (
     Payment,
@@ -32,11 +33,6 @@ from postloan_repayment_monitor.domain.restructuring import (
 )
 from postloan_repayment_monitor.domain.rules import BucketScheme, Component, ProductRules
 
-SCHEDULE = [
-    Scheduled(1, date(2026, 2, 5), D("1000.00"), D("30.00")),
-    Scheduled(2, date(2026, 3, 5), D("1000.00"), D("20.00")),
-    Scheduled(3, date(2026, 4, 5), D("1000.00"), D("10.00")),
-]
 RATE = D("0.12")
 RULES = ProductRules()
 # 5 days late (06..10 Feb): 5 × 0.4931507 = 2.4657534 → 2.47 penalty, then 30.00 interest, 1,000.00 principal.

@@ -210,15 +210,7 @@ def february() -> list:
             crm_,
         ),
         ev(
-            risk.ClassificationChangedV1(
-                loan_id="L3",
-                customer_id="C-L3",
-                to_classification="substandard",
-                ifrs9_stage=3,
-                ecl=D("100.00"),
-                dpd=0,
-                reason="judgement",
-            ),
+            classified("L3", "substandard", 3, ecl="100.00", dpd=0, reason="judgement"),
             "2026-02-10",
             "risk-alert",
         ),
@@ -253,23 +245,40 @@ def march() -> list:
     ]
 
 
+def classified(loan: str, to: str, stage: int, *, ecl: str, dpd: int, reason: str):
+    """risk-alert's first classification of `loan`: `to` and IFRS 9 `stage`, with its ECL."""
+    return risk.ClassificationChangedV1(
+        loan_id=loan,
+        customer_id=f"C-{loan}",
+        to_classification=to,
+        ifrs9_stage=stage,
+        ecl=D(ecl),
+        dpd=dpd,
+        reason=reason,
+    )
+
+
+def paid(loan: str, repayment_id: str, value_date: date, *, interest: str, principal: str, after: str):
+    """`loan` pays `interest` + `principal` of an installment in full, leaving `after` outstanding, none overdue."""
+    return repayment.PaymentReceivedV1(
+        loan_id=loan,
+        customer_id=f"C-{loan}",
+        repayment_id=repayment_id,
+        amount=D(interest) + D(principal),
+        currency="CNY",
+        value_date=value_date,
+        allocation=Allocation(penalty=D(0), fee=D(0), interest=D(interest), principal=D(principal), credit=D(0)),
+        outstanding_after=D(after),
+        overdue_after=D("0"),
+        dpd_after=0,
+        bucket_after="M0",
+    )
+
+
 def back_valued_payment():
     """Posted 31 Mar, value date 5 Feb: L2 paid its 700 (principal 660) on time after all."""
     return ev(
-        repayment.PaymentReceivedV1(
-            loan_id="L2",
-            customer_id="C-L2",
-            repayment_id="R-L2-1",
-            amount=D("700.00"),
-            currency="CNY",
-            value_date=date(2026, 2, 5),
-            allocation=Allocation(penalty=D(0), fee=D(0), interest=D("40.00"), principal=D("660.00"), credit=D(0)),
-            outstanding_after=D("1360.00"),
-            overdue_after=D("0"),
-            dpd_after=0,
-            bucket_after="M0",
-        ),
-        "2026-03-31",
+        paid("L2", "R-L2-1", date(2026, 2, 5), interest="40.00", principal="660.00", after="1360.00"), "2026-03-31"
     )
 
 
@@ -501,19 +510,7 @@ async def test_reports_over_http(migrated_database, reporting_api, token) -> Non
 
 def april() -> list:
     """L1 pays its April installment and sees it bounce, L3 is restructured, L2 is cured; then April closes."""
-    l1_paid = repayment.PaymentReceivedV1(
-        loan_id="L1",
-        customer_id="C-L1",
-        repayment_id="R-L1-4",
-        amount=D("1030.00"),
-        currency="CNY",
-        value_date=date(2026, 4, 5),
-        allocation=Allocation(penalty=D(0), fee=D(0), interest=D("30.00"), principal=D("1000.00"), credit=D(0)),
-        outstanding_after=D("2060.00"),
-        overdue_after=D("0"),
-        dpd_after=0,
-        bucket_after="M0",
-    )
+    l1_paid = paid("L1", "R-L1-4", date(2026, 4, 5), interest="30.00", principal="1000.00", after="2060.00")
     bounced = repayment.PaymentReversedV1(
         loan_id="L1",
         customer_id="C-L1",
@@ -550,15 +547,7 @@ def april() -> list:
         outstanding=D("1380.00"),
         currency="CNY",
     )
-    judged = risk.ClassificationChangedV1(
-        loan_id="L1",
-        customer_id="C-L1",
-        to_classification="special_mention",
-        ifrs9_stage=2,
-        ecl=D("20.00"),
-        dpd=7,
-        reason="dpd_floor",
-    )
+    judged = classified("L1", "special_mention", 2, ecl="20.00", dpd=7, reason="dpd_floor")
     return [
         ev(l1_paid, "2026-04-05"),
         ev(rescheduled, "2026-04-10"),
@@ -648,15 +637,7 @@ async def test_one_batch_and_many_small_ones_give_the_same_intervals_and_reports
 
 
 async def test_two_transactions_folding_one_loan_at_once_lose_neither(migrated_database) -> None:
-    judged = risk.ClassificationChangedV1(
-        loan_id="L2",
-        customer_id="C-L2",
-        to_classification="substandard",
-        ifrs9_stage=3,
-        ecl=D("50"),
-        dpd=31,
-        reason="judgement",
-    )
+    judged = classified("L2", "substandard", 3, ecl="50", dpd=31, reason="judgement")
     first_run = [ev(judged, "2026-03-10", "risk-alert")]
     second_run = [back_valued_payment()]  # refolds L2 from 5 Feb: over the day the first run changed
     sequential = await migrated_database("postloan_reporting")

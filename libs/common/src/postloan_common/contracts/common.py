@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import date
 from decimal import Decimal, InvalidOperation
 from enum import IntEnum, StrEnum
 from typing import Annotated, Any, ClassVar
@@ -154,6 +155,28 @@ class LoanPurpose(StrEnum):
     VEHICLE = "vehicle"
     TRADE_FINANCE = "trade_finance"
     OTHER = "other"
+
+
+# Field groups shared by several events. Pydantic lists a base's fields first, so each group holds the
+# leading fields of its events and every exported JSON schema keeps its field order.
+
+
+class LoanEvent(EventData):
+    """Base of the events about one loan: the loan and its customer, the two keys every consumer uses."""
+
+    loan_id: Id
+    customer_id: Id
+
+
+class LoanBooking(LoanEvent):
+    """The facts of a disbursed loan, as core banking books it and repayment-monitor registers it."""
+
+    product: Id
+    branch: Id
+    currency: Currency
+    principal: PositiveMoney
+    annual_rate: Rate
+    disbursed_on: date
 
 
 class Bucket(StrEnum):

@@ -17,6 +17,7 @@ from postloan_common.contracts.common import (
     Currency,
     EventData,
     Id,
+    LoanBooking,
     LoanPurpose,
     Money,
     PositiveMoney,
@@ -64,28 +65,26 @@ def _check_schedule(installments: tuple[Installment, ...] | None, terms: Terms |
             raise ValueError("installment 'seq' values must be unique")
 
 
-class LoanBookedV1(EventData):
-    """A loan was disbursed in core banking, with its schedule or the terms to generate one."""
+class _ScheduleChoice(_Part):
+    """Trailing fields of an event that carries a schedule: an explicit one, or the terms to generate one."""
 
-    event_type: ClassVar[str] = "loan-booked"
-    event_version: ClassVar[int] = 1
-
-    loan_id: Id
-    customer_id: Id
-    product: Id
-    branch: Id
-    currency: Currency
-    principal: PositiveMoney
-    annual_rate: Rate
-    disbursed_on: date
     installments: tuple[Installment, ...] | None = None
     terms: Terms | None = None
-    purpose: LoanPurpose | None = None
 
     @model_validator(mode="after")
     def _one_schedule(self) -> Self:
         _check_schedule(self.installments, self.terms)
         return self
+
+
+# Bases are listed schedule-last: pydantic orders fields from the last base to the first.
+class LoanBookedV1(_ScheduleChoice, LoanBooking):
+    """A loan was disbursed in core banking, with its schedule or the terms to generate one."""
+
+    event_type: ClassVar[str] = "loan-booked"
+    event_version: ClassVar[int] = 1
+
+    purpose: LoanPurpose | None = None
 
 
 class RepaymentPostedV1(EventData):
@@ -114,11 +113,8 @@ class RepaymentReversedV1(EventData):
     reversed_on: date
 
 
-class LoanRestructuredV1(EventData):
-    """The remaining balance was rescheduled; the new schedule replaces all unpaid installments."""
-
-    event_type: ClassVar[str] = "loan-restructured"
-    event_version: ClassVar[int] = 1
+class _Restructure(EventData):
+    """Leading fields of a restructuring, before its new schedule."""
 
     loan_id: Id
     restructure_id: Id
@@ -126,13 +122,13 @@ class LoanRestructuredV1(EventData):
     reason: Text
     outstanding_principal: PositiveMoney
     annual_rate: Rate | None = None  # None: the contract rate stays
-    installments: tuple[Installment, ...] | None = None
-    terms: Terms | None = None
 
-    @model_validator(mode="after")
-    def _one_schedule(self) -> Self:
-        _check_schedule(self.installments, self.terms)
-        return self
+
+class LoanRestructuredV1(_ScheduleChoice, _Restructure):
+    """The remaining balance was rescheduled; the new schedule replaces all unpaid installments."""
+
+    event_type: ClassVar[str] = "loan-restructured"
+    event_version: ClassVar[int] = 1
 
 
 class LoanWrittenOffV1(EventData):

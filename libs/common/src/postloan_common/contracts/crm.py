@@ -65,16 +65,30 @@ class ContactAttemptedV1(EventData):
     agent_id: Id | None = None
 
 
-class PromiseToPayMadeV1(EventData):
-    """The customer promised to pay `amount` by `promised_date`."""
-
-    event_type: ClassVar[str] = "promise-to-pay-made"
-    event_version: ClassVar[int] = 1
+class _PromiseEvent(EventData):
+    """Leading fields of the events about one promise to pay."""
 
     promise_id: Id
     customer_id: Id
     loan_id: Id
     case_id: Id | None = None
+
+
+class _PromiseDue(_PromiseEvent):
+    """A promise measured against what was paid on it."""
+
+    amount: PositiveMoney
+    amount_paid: Money
+    currency: Currency
+    promised_date: date
+
+
+class PromiseToPayMadeV1(_PromiseEvent):
+    """The customer promised to pay `amount` by `promised_date`."""
+
+    event_type: ClassVar[str] = "promise-to-pay-made"
+    event_version: ClassVar[int] = 1
+
     interaction_id: Id | None = None
     amount: PositiveMoney
     currency: Currency
@@ -82,37 +96,20 @@ class PromiseToPayMadeV1(EventData):
     agent_id: Id | None = None
 
 
-class PromiseKeptV1(EventData):
+class PromiseKeptV1(_PromiseDue):
     """Payments since the promise reached its amount by its date."""
 
     event_type: ClassVar[str] = "promise-kept"
     event_version: ClassVar[int] = 1
 
-    promise_id: Id
-    customer_id: Id
-    loan_id: Id
-    case_id: Id | None = None
-    amount: PositiveMoney
-    amount_paid: Money
-    currency: Currency
-    promised_date: date
     kept_on: date
 
 
-class PromiseBrokenV1(EventData):
+class PromiseBrokenV1(_PromiseDue):
     """The promised date passed with payments short of the amount."""
 
     event_type: ClassVar[str] = "promise-broken"
     event_version: ClassVar[int] = 1
-
-    promise_id: Id
-    customer_id: Id
-    loan_id: Id
-    case_id: Id | None = None
-    amount: PositiveMoney
-    amount_paid: Money
-    currency: Currency
-    promised_date: date
 
 
 class CollectionQueue(StrEnum):
@@ -123,15 +120,20 @@ class CollectionQueue(StrEnum):
     RECOVERY = "recovery"
 
 
-class CaseOpenedV1(EventData):
+class _CaseEvent(EventData):
+    """Leading fields of the events about one collection case."""
+
+    case_id: Id
+    customer_id: Id
+    loan_id: Id
+
+
+class CaseOpenedV1(_CaseEvent):
     """A collection case was opened for a loan (at most one open case per loan)."""
 
     event_type: ClassVar[str] = "case-opened"
     event_version: ClassVar[int] = 1
 
-    case_id: Id
-    customer_id: Id
-    loan_id: Id
     queue: CollectionQueue
     bucket: Bucket
     dpd: Dpd
@@ -147,15 +149,12 @@ class CaseCloseReason(StrEnum):
     OTHER = "other"
 
 
-class CaseClosedV1(EventData):
+class CaseClosedV1(_CaseEvent):
     """A collection case was closed (the loan cured or closed, or the debt was written off)."""
 
     event_type: ClassVar[str] = "case-closed"
     event_version: ClassVar[int] = 1
 
-    case_id: Id
-    customer_id: Id
-    loan_id: Id
     reason: CaseCloseReason
     closed_on: date
     amount_collected: Money = ZERO

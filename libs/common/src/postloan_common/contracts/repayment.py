@@ -16,44 +16,40 @@ from postloan_common.contracts.common import (
     Dpd,
     EventData,
     Id,
+    LoanBooking,
+    LoanEvent,
     LoanPurpose,
     Money,
     PositiveMoney,
-    Rate,
     Text,
 )
 
 
-class LoanRegisteredV1(EventData):
+class LoanRegisteredV1(LoanBooking):
     """A loan and its schedule are now monitored (after `loan-booked` or `POST /v1/loans`)."""
 
     event_type: ClassVar[str] = "loan-registered"
     event_version: ClassVar[int] = 1
 
-    loan_id: Id
-    customer_id: Id
-    product: Id
-    branch: Id
-    currency: Currency
-    principal: PositiveMoney
-    annual_rate: Rate
-    disbursed_on: date
     installment_count: int = Field(ge=1)
     first_due_date: date
     maturity_date: date
     purpose: LoanPurpose | None = None
 
 
-class PaymentDueV1(EventData):
+class _InstallmentEvent(LoanEvent):
+    """Leading fields of the events about one installment of a loan."""
+
+    installment_seq: int = Field(ge=1)
+    due_date: date
+
+
+class PaymentDueV1(_InstallmentEvent):
     """A reminder point before (or on) an installment's due date (default offsets T−7, T−3, T−1, T0)."""
 
     event_type: ClassVar[str] = "payment-due"
     event_version: ClassVar[int] = 1
 
-    loan_id: Id
-    customer_id: Id
-    installment_seq: int = Field(ge=1)
-    due_date: date
     amount_due: Money
     currency: Currency
     days_before_due: int = Field(ge=0)
@@ -72,18 +68,21 @@ class Allocation(BaseModel):
     credit: Money
 
 
-class PaymentReceivedV1(EventData):
+class _RepaymentEvent(LoanEvent):
+    """Leading fields of the events about one repayment of a loan."""
+
+    repayment_id: Id
+    amount: PositiveMoney
+    currency: Currency
+    value_date: date
+
+
+class PaymentReceivedV1(_RepaymentEvent):
     """A repayment was applied to the loan; the `*_after` fields are the state as of the business date."""
 
     event_type: ClassVar[str] = "payment-received"
     event_version: ClassVar[int] = 1
 
-    loan_id: Id
-    customer_id: Id
-    repayment_id: Id
-    amount: PositiveMoney
-    currency: Currency
-    value_date: date
     allocation: Allocation
     outstanding_after: Money
     overdue_after: Money
@@ -91,18 +90,12 @@ class PaymentReceivedV1(EventData):
     bucket_after: Bucket
 
 
-class PaymentReversedV1(EventData):
+class PaymentReversedV1(_RepaymentEvent):
     """A posted repayment was reversed; the loan was recomputed as if it had never been made."""
 
     event_type: ClassVar[str] = "payment-reversed"
     event_version: ClassVar[int] = 1
 
-    loan_id: Id
-    customer_id: Id
-    repayment_id: Id
-    amount: PositiveMoney
-    currency: Currency
-    value_date: date
     reversed_on: date
     reason: Text
     outstanding_after: Money
@@ -111,14 +104,12 @@ class PaymentReversedV1(EventData):
     bucket_after: Bucket
 
 
-class LoanRescheduledV1(EventData):
+class LoanRescheduledV1(LoanEvent):
     """The loan was restructured in core banking: its unsettled installments were replaced."""
 
     event_type: ClassVar[str] = "loan-rescheduled"
     event_version: ClassVar[int] = 1
 
-    loan_id: Id
-    customer_id: Id
     restructure_id: Id
     restructured_on: date
     reason: Text
@@ -130,30 +121,24 @@ class LoanRescheduledV1(EventData):
     bucket_before: Bucket
 
 
-class PaymentMissedV1(EventData):
+class PaymentMissedV1(_InstallmentEvent):
     """An installment is still unpaid when its grace period ends."""
 
     event_type: ClassVar[str] = "payment-missed"
     event_version: ClassVar[int] = 1
 
-    loan_id: Id
-    customer_id: Id
-    installment_seq: int = Field(ge=1)
-    due_date: date
     amount_overdue: PositiveMoney
     currency: Currency
     dpd: Dpd
     bucket: Bucket
 
 
-class DelinquencyChangedV1(EventData):
+class DelinquencyChangedV1(LoanEvent):
     """The loan moved from one delinquency bucket to another (either direction)."""
 
     event_type: ClassVar[str] = "delinquency-changed"
     event_version: ClassVar[int] = 1
 
-    loan_id: Id
-    customer_id: Id
     from_bucket: Bucket
     to_bucket: Bucket
     dpd: Dpd
@@ -162,14 +147,12 @@ class DelinquencyChangedV1(EventData):
     currency: Currency
 
 
-class LoanCuredV1(EventData):
+class LoanCuredV1(LoanEvent):
     """The loan returned to DPD 0 (nothing overdue)."""
 
     event_type: ClassVar[str] = "loan-cured"
     event_version: ClassVar[int] = 1
 
-    loan_id: Id
-    customer_id: Id
     cured_on: date
     from_bucket: Bucket
     previous_dpd: Dpd
@@ -183,14 +166,12 @@ class CloseReason(StrEnum):
     WRITTEN_OFF = "written_off"
 
 
-class LoanClosedV1(EventData):
+class LoanClosedV1(LoanEvent):
     """Nothing is owed on the loan any more."""
 
     event_type: ClassVar[str] = "loan-closed"
     event_version: ClassVar[int] = 1
 
-    loan_id: Id
-    customer_id: Id
     closed_on: date
     reason: CloseReason
     credit_balance: Money = ZERO  # refunded or kept on account

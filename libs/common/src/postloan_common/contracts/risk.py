@@ -15,6 +15,7 @@ from postloan_common.contracts.common import (
     EventData,
     Id,
     Ifrs9Stage,
+    LoanEvent,
     Money,
     Probability,
     Severity,
@@ -26,14 +27,12 @@ Score = Annotated[int, Field(ge=0, le=1000)]
 Grade = Annotated[str, StringConstraints(min_length=1, max_length=8)]
 
 
-class RiskScoreChangedV1(EventData):
+class RiskScoreChangedV1(LoanEvent):
     """The behavioural score of a loan changed; `reason_codes` are the features that pushed it most."""
 
     event_type: ClassVar[str] = "risk-score-changed"
     event_version: ClassVar[int] = 1
 
-    loan_id: Id
-    customer_id: Id
     score: Score
     pd: Probability
     grade: Grade
@@ -43,14 +42,12 @@ class RiskScoreChangedV1(EventData):
     reason_codes: tuple[Code, ...] = ()
 
 
-class ClassificationChangedV1(EventData):
+class ClassificationChangedV1(LoanEvent):
     """The five-category classification and/or the IFRS 9 stage of a loan changed."""
 
     event_type: ClassVar[str] = "classification-changed"
     event_version: ClassVar[int] = 1
 
-    loan_id: Id
-    customer_id: Id
     from_classification: Classification | None = None  # None on the first classification
     to_classification: Classification
     previous_ifrs9_stage: Ifrs9Stage | None = None

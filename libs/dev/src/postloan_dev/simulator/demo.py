@@ -26,10 +26,8 @@ from pathlib import Path
 import httpx
 
 from postloan_common.catalog import SERVICES
-from postloan_common.settings import ServiceSettings
-from postloan_common.web.auth import mint_token
-from postloan_dev.devkeys import signing_key
 from postloan_dev.simulator.ledger import add_months
+from postloan_dev.tokens import local_token
 
 READY_TIMEOUT_S = 300.0
 REPORT_TIMEOUT_S = 900.0
@@ -162,15 +160,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if code != 0:
             print(f"the simulation failed (exit {code}); platform logs in {data_dir / 'logs'}", file=sys.stderr)
             return code
-        settings = ServiceSettings()
-        token = mint_token(
-            secret=signing_key(),
-            sub="demo",
-            roles=["admin"],
-            issuer=settings.jwt_issuer,
-            audience=settings.jwt_audience,
-            algorithm=settings.jwt_algorithm,
-        )
+        token = local_token(sub="demo", roles=["admin"])
         last_day = add_months(args.start, args.months) - timedelta(days=1)
         _fetch_reports(out, last_day=last_day, token=token)
         _print_model_auc(token=token)

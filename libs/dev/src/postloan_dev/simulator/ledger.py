@@ -14,7 +14,9 @@ import calendar
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
+
+from postloan_common.money import quantize_money
 
 CENT = Decimal("0.01")
 ZERO = Decimal("0.00")
@@ -25,8 +27,8 @@ COMPONENTS = ("penalty", "fee", "interest", "principal")
 
 
 def cents(value: Decimal) -> Decimal:
-    """Round to cents, half up."""
-    return value.quantize(CENT, rounding=ROUND_HALF_UP)
+    """Round to cents with the platform's one helper (half-up)."""
+    return quantize_money(value)
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,6 +14,7 @@ from decimal import Decimal
 from typing import Any
 
 from postloan_common.contracts.core_banking import CustomerUpsertedV1
+from postloan_common.money import quantize_money
 
 
 @dataclass(frozen=True)
@@ -92,7 +93,7 @@ def choose_principal(rng: random.Random, product: Product) -> Decimal:
     steps = (product.principal_max - product.principal_min) // product.principal_step
     # Skewed towards small loans, as real books are.
     k = int(steps * rng.random() ** 2)
-    return Decimal(product.principal_min + k * product.principal_step).quantize(Decimal("0.01"))
+    return quantize_money(product.principal_min + k * product.principal_step)
 
 
 def fake_cn_id(rng: random.Random, birth: date) -> str:

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 
-CENT = Decimal("0.01")
+from postloan_common.money import CENT, quantize_money
+
+__all__ = ["CENT", "ZERO", "cents"]
+
 ZERO = Decimal("0.00")
 
 
 def cents(value: Decimal) -> Decimal:
-    """Round to cents, half up."""
-    return value.quantize(CENT, rounding=ROUND_HALF_UP)
+    """Round to cents with the platform's one helper (half-up)."""
+    return quantize_money(value)

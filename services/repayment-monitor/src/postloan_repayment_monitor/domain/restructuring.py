@@ -18,10 +18,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import date
-from decimal import ROUND_DOWN, Decimal
+from decimal import Decimal
 
+from postloan_common.money import quantize_share
 from postloan_repayment_monitor.domain.ledger import Payment, Restructuring, Scheduled, replay
-from postloan_repayment_monitor.domain.money import CENT, ZERO
+from postloan_repayment_monitor.domain.money import ZERO
 from postloan_repayment_monitor.domain.rules import Component, ProductRules
 from postloan_repayment_monitor.domain.schedule import generate
 
@@ -123,8 +124,8 @@ def fold_arrears(schedule: Sequence[Scheduled], *, interest: Decimal, fee: Decim
     """Spread `interest` and `fee` evenly over the installments; the last takes the rounding remainder."""
     count = len(schedule)
     # Shares round down, so the remainder left for the last installment is never negative.
-    interest_share = (interest / count).quantize(CENT, rounding=ROUND_DOWN)
-    fee_share = (fee / count).quantize(CENT, rounding=ROUND_DOWN)
+    interest_share = quantize_share(interest / count)
+    fee_share = quantize_share(fee / count)
     out = []
     for k, inst in enumerate(schedule):
         last = k == count - 1

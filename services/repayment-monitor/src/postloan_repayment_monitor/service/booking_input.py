@@ -12,6 +12,7 @@ from typing import Annotated, Literal, Self
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from postloan_common.contracts import LoanPurpose, Money, PositiveMoney, Rate
+from postloan_common.money import quantize_money
 
 Id = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]*$")]
 Currency = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
@@ -23,7 +24,7 @@ def _at_most(limit: Decimal, places: int) -> AfterValidator:
     def check(value: Decimal) -> Decimal:
         if value > limit:
             raise ValueError(f"must be ≤ {limit}")
-        if value != value.quantize(Decimal(1).scaleb(-places)):
+        if value != quantize_money(value, places):
             raise ValueError(f"must have at most {places} decimal places")
         return value
 

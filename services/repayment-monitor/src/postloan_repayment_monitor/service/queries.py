@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from postloan_repayment_monitor.domain.delinquency import days_past_due
 from postloan_repayment_monitor.domain.ledger import InstallmentState, Ledger
-from postloan_repayment_monitor.domain.money import ZERO
+from postloan_repayment_monitor.domain.money import ZERO, cents
 from postloan_repayment_monitor.domain.rules import BucketScheme, Component
 from postloan_repayment_monitor.service.ledgers import LoanFile, load_loans
 from postloan_repayment_monitor.store import queries as store
@@ -164,7 +164,7 @@ async def work_list(
             "bucket": r.bucket,
             "oldest_unpaid_due": r.oldest_unpaid_due,
             "outstanding_principal": r.outstanding_principal,
-            "overdue_amount": Decimal(r.overdue_amount).quantize(Decimal("0.01")),
+            "overdue_amount": cents(r.overdue_amount),
         }
         for r in rows[:limit]
     ]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from postloan_common.money import quantize_money
+from postloan_common.money import quantize_money, quantize_ratio
 
 ZERO = Decimal(0)
 RATIO_PLACES = 6
@@ -19,8 +19,8 @@ def ratio(numerator: Decimal | int, denominator: Decimal | int) -> Decimal | Non
 
 
 def rounded_ratio(value: Decimal | int) -> Decimal:
-    """A ratio (or probability) rounded half-up to 6 places, with the platform's one rounding helper."""
-    return quantize_money(value, RATIO_PLACES)
+    """A ratio (or probability) rounded half-up to 6 places, with the platform's one rounding rule."""
+    return quantize_ratio(value, RATIO_PLACES)
 
 
 def money(value: Decimal | int) -> Decimal:
