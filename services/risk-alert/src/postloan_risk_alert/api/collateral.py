@@ -24,7 +24,26 @@ PositiveMoney = Annotated[Decimal, Field(gt=0, max_digits=18, decimal_places=2)]
 
 
 class CollateralIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "collateral_id": "COL-2001",
+                    "customer_id": "C-2001",
+                    "kind": "real_estate",
+                    "description": "Warehouse, 2,400 m², 18 Harbour Road, Ningbo",
+                    "value": "6500000.00",
+                    "currency": "CNY",
+                    "valued_on": "2026-05-20",
+                    "valuer": "Ningbo Appraisal Co.",
+                    "haircut": "0.3000",
+                    "lien_rank": 1,
+                    "insurance_expires_on": "2027-05-31",
+                }
+            ]
+        },
+    )
 
     collateral_id: str = Field(min_length=1, max_length=64, pattern=r"^\S+$")
     customer_id: str = Field(min_length=1, max_length=64)
@@ -40,7 +59,12 @@ class CollateralIn(BaseModel):
 
 
 class ValuationIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{"value": "6100000.00", "valued_on": "2026-11-20", "valuer": "Ningbo Appraisal Co."}]
+        },
+    )
 
     value: PositiveMoney
     valued_on: date
@@ -48,7 +72,9 @@ class ValuationIn(BaseModel):
 
 
 class LinkIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"loan_id": "L-2001", "allocated_value": "4000000.00"}]}
+    )
 
     loan_id: str = Field(min_length=1, max_length=64)
     allocated_value: PositiveMoney | None = None

@@ -22,7 +22,21 @@ Kind = Literal["personal", "corporate", "joint_and_several"]
 
 
 class GuaranteeIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "guarantee_id": "G-2001",
+                    "loan_id": "L-2001",
+                    "guarantor_customer_id": "C-2002",
+                    "kind": "corporate",
+                    "amount": "2000000.00",
+                    "valid_until": "2028-05-01",
+                }
+            ]
+        },
+    )
 
     guarantee_id: str = Field(min_length=1, max_length=64, pattern=r"^\S+$")
     loan_id: str = Field(min_length=1, max_length=64)

@@ -25,14 +25,26 @@ Status = Literal["pending", "approved", "rejected", "superseded"]
 
 
 class ProposalIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "classification": "substandard",
+                    "reason": "Main buyer insolvent; repayment now relies on the collateral",
+                }
+            ]
+        },
+    )
 
     classification: Category
     reason: str = Field(min_length=1, max_length=2000)
 
 
 class DecisionIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"note": "Checked against the review findings and cash flow"}]}
+    )
 
     note: str | None = Field(default=None, max_length=2000)
 

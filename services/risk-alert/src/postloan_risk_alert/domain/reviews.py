@@ -67,7 +67,34 @@ class TermsOverride(ReviewTerms):
 class ReviewPolicy(BaseModel):
     """The review policy: defaults per segment, overrides per product, the triggered-review delay."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "retail": {"first_after_days": 30, "normal_every_days": 180},
+                    "non_retail": {
+                        "first_after_days": 15,
+                        "normal_every_days": 90,
+                        "special_mention_every_days": 30,
+                        "npl_every_days": 30,
+                        "large_exposure": "10000000.00",
+                        "large_exposure_every_days": 30,
+                    },
+                    "overrides": [
+                        {
+                            "product": "corp-loan",
+                            "segment": "non_retail",
+                            "first_after_days": 10,
+                            "normal_every_days": 60,
+                        }
+                    ],
+                    "triggered_after_business_days": 5,
+                    "notice_days": 14,
+                }
+            ]
+        },
+    )
 
     retail: ReviewTerms = ReviewTerms(first_after_days=30, normal_every_days=180)
     non_retail: ReviewTerms = ReviewTerms(first_after_days=15, normal_every_days=90)
