@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, is_dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from enum import Enum
 from typing import Any
 
 from sqlalchemy import BigInteger, Column, DateTime, Identity, Index, MetaData, String, Table, func, insert, text
@@ -9,6 +14,8 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
 
 PII_READ = "pii.read"
+
+Masker = Callable[[Any], Any]
 
 
 def audit_log_table(metadata: MetaData, *, subject_index: bool = False) -> Table:
@@ -44,3 +51,47 @@ async def record_audit(
             actor=actor, action=action, subject=subject, details=details or {}, correlation_id=correlation_id or None
         )
     )
+
+
+def changes(
+    old: Mapping[str, Any] | None, new: Mapping[str, Any], *, masked: Mapping[str, Masker] | None = None
+) -> dict[str, dict[str, Any]]:
+    """The fields whose value differs, each `{old, new}` in JSON form; `masked` fields pass through their masker.
+
+    A field missing from `old` (or no `old` at all, a create) counts as None. Values are compared
+    before masking, so a change hidden by the mask is still recorded, masked on both sides.
+    """
+    before = old or {}
+    maskers = masked or {}
+    diff: dict[str, dict[str, Any]] = {}
+    for field in sorted(set(before) | set(new)):
+        was, now = _plain(before.get(field)), _plain(new.get(field))
+        if was == now:
+            continue
+        mask = maskers.get(field)
+        if mask is not None:
+            was, now = _masked(mask, before.get(field)), _masked(mask, new.get(field))
+        diff[field] = {"old": was, "new": now}
+    return diff
+
+
+def _masked(mask: Masker, value: Any) -> Any:
+    return None if value is None else _plain(mask(value))
+
+
+def _plain(value: Any) -> Any:
+    """A JSONB-storable copy: Decimals and dates as strings, enums by value, tuples as lists."""
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, Enum):
+        return _plain(value.value)
+    if is_dataclass(value) and not isinstance(value, type):
+        return _plain(asdict(value))
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        items = [_plain(v) for v in value]
+        return sorted(items, key=repr) if isinstance(value, set | frozenset) else items
+    return value
