@@ -65,3 +65,26 @@ async def test_customer_replace_records_the_changed_fields_masked(crm, crm_api, 
     assert details["changes"]["address"]["new"]["city"] == "Beijing"
     assert set(details["changes"]) == {"emails", "address"}
     assert "Xidan" not in str(details) and not any(value in str(details) for value in CLEAR)
+
+
+async def test_contact_policy_put_records_the_old_and_new_rule_of_the_pair_changed(crm, crm_api, token):
+    rule = {"jurisdiction": "CN", "channel": "phone", "quiet_start": "22:00", "quiet_end": "08:00", "max_per_day": 2}
+    async with crm_api(crm.url) as client:
+        put = await client.put("/v1/contact-policy", json={"policies": [rule]}, headers=token("compliance"))
+        assert put.status_code == 200, put.text
+    (details,) = await audit_details(crm, "contact-policy.put")
+    assert set(details["changes"]) == {"policy:CN/phone"}  # the other pairs stayed
+    change = details["changes"]["policy:CN/phone"]
+    assert change["new"]["max_per_day"] == 2
+    assert change["old"] != change["new"] and change["old"]["channel"] == "phone"
+
+
+async def test_agent_put_records_old_and_new_values(crm, crm_api, token):
+    agent = {"name": "tester", "queues": ["phone"], "team": "north", "capacity": 50}
+    async with crm_api(crm.url) as client:
+        assert (await client.put("/v1/agents/a-1", json=agent, headers=token("admin"))).status_code == 200
+        moved = agent | {"team": "south", "capacity": 80}
+        assert (await client.put("/v1/agents/a-1", json=moved, headers=token("admin"))).status_code == 200
+    first, second = await audit_details(crm, "agent.put")
+    assert first["changes"]["team"] == {"old": None, "new": "north"}
+    assert second["changes"] == {"team": {"old": "north", "new": "south"}, "capacity": {"old": 50, "new": 80}}
