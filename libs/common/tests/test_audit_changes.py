@@ -7,6 +7,8 @@ from datetime import date
 from decimal import Decimal
 from enum import Enum
 
+from pydantic import BaseModel
+
 from postloan_common.audit import changes
 from postloan_common.web.pii import mask_national_id, mask_phone
 
@@ -66,3 +68,13 @@ def test_a_change_the_mask_hides_is_still_recorded_and_none_stays_none():
         masked={"n": lambda v: "**" + v[-2:], "x": lambda v: "***"},
     )
     assert diff == {"n": {"old": "**12", "new": "**12"}, "x": {"old": None, "new": "***"}}
+
+
+class Terms(BaseModel):
+    months: int
+    fee: Decimal
+
+
+def test_pydantic_models_are_compared_and_stored_as_their_json_form():
+    diff = changes({"t": Terms(months=6, fee=Decimal("1.5"))}, {"t": Terms(months=12, fee=Decimal("1.5"))})
+    assert diff == {"t": {"old": {"months": 6, "fee": "1.5"}, "new": {"months": 12, "fee": "1.5"}}}

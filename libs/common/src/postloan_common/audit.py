@@ -80,13 +80,15 @@ def _masked(mask: Masker, value: Any) -> Any:
 
 
 def _plain(value: Any) -> Any:
-    """A JSONB-storable copy: Decimals and dates as strings, enums by value, tuples as lists."""
+    """A JSONB-storable copy: Decimals and dates as strings, enums by value, models and tuples plain."""
     if isinstance(value, Decimal):
         return str(value)
     if isinstance(value, datetime | date):
         return value.isoformat()
     if isinstance(value, Enum):
         return _plain(value.value)
+    if hasattr(value, "model_dump") and not isinstance(value, type):  # a pydantic model
+        return _plain(value.model_dump(mode="json"))
     if is_dataclass(value) and not isinstance(value, type):
         return _plain(asdict(value))
     if isinstance(value, Mapping):
