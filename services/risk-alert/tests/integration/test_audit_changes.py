@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from postloan_common.db import create_engine, session_factory
+from postloan_risk_alert.service.review_scheduling import schedule_reviews
 from postloan_risk_alert.store.tables import audit_log
 
 pytestmark = pytest.mark.integration
@@ -83,3 +86,25 @@ async def test_fund_use_policy_put_records_old_and_new_values(ra_api, token) -> 
         assert (await client.put("/v1/fund-use-policies/consumption", json=change, headers=officer)).status_code == 200
         (diff,) = await audit_changes(url, "fund_use_policy.update")
     assert diff == {"traced_share": {"old": "0.80", "new": "0.9"}, "version": {"old": 0, "new": 1}}
+
+
+async def test_review_assignment_records_the_old_and_new_assignee(ra_api, token) -> None:
+    async with ra_api() as (client, url):
+        engine = create_engine(url)
+        async with session_factory(engine).begin() as session:
+            await session.execute(
+                text(
+                    "INSERT INTO loan_features (loan_id, customer_id, product, segment, principal, outstanding,"
+                    " disbursed_on, maturity_date, installment_count) VALUES ('L-1', 'C-1', 'corp-loan',"
+                    " 'corporate', 500000, 400000, '2026-05-01', '2027-05-01', 12)"
+                )
+            )
+            await schedule_reviews(session, business_date=date(2026, 5, 14), correlation_id=None)
+        await engine.dispose()
+        (review,) = (await client.get("/v1/reviews", headers=token("supervisor"))).json()["items"]
+        assign = f"/v1/reviews/{review['review_id']}/assign"
+        for who in ("rm-1", "rm-2"):
+            assert (await client.post(assign, json={"assignee": who}, headers=token("supervisor"))).status_code == 200
+        first, second = await audit_changes(url, "review.assign")
+    assert first == {"assignee": {"old": None, "new": "rm-1"}}
+    assert second == {"assignee": {"old": "rm-1", "new": "rm-2"}}
