@@ -26,7 +26,7 @@ router = APIRouter()
 Supervisors = Depends(require_roles("supervisor", "admin"))
 Supervisor = Annotated[Caller, Depends(caller_with("supervisor", "admin"))]
 Agent = Annotated[Caller, Depends(caller_with("collector", "supervisor", "admin"))]
-QUEUE = "^(automated|phone|senior|field|recovery)$"
+QUEUE = "^(watch|automated|phone|senior|field|recovery)$"
 
 
 @router.get(
