@@ -14,7 +14,7 @@ from datetime import date, timedelta
 
 import asyncpg
 
-from bench.foundation import _raw_consume
+from bench.raw_kafka import raw_consume
 from bench.report import Result
 from postloan_common.contracts import FundMovedV1, make_envelope
 from postloan_common.db import create_engine, drop_database, ensure_database, session_factory, sync_url, with_database
@@ -176,12 +176,12 @@ async def run(*, scale: float = 1.0) -> list[Result]:
         await ensure_topics(stack.kafka_bootstrap, [topic, f"{topic}.dlt"], partitions=4)
         print(f"funds: {n:,} flows over {loans:,} loans", flush=True)
         await _produce(stack.kafka_bootstrap, topic, flows)
-        raw_consume = await _raw_consume(stack.kafka_bootstrap, topic, n)
+        consumed = await raw_consume(stack.kafka_bootstrap, topic, n)
         raw_insert = await _raw_insert(sync_url(url), flows)
-        ceiling = 1 / (1 / raw_consume + 1 / raw_insert)
+        ceiling = 1 / (1 / consumed + 1 / raw_insert)
         rate, flags = await _consume(url, stack.kafka_bootstrap, topic, n)
         print(
-            f"  {rate:,.0f} flows/s ({flags:,} flags); raw consume {raw_consume:,.0f}/s, "
+            f"  {rate:,.0f} flows/s ({flags:,} flags); raw consume {consumed:,.0f}/s, "
             f"raw insert {raw_insert:,.0f}/s, in series {ceiling:,.0f}/s",
             flush=True,
         )
