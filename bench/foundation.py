@@ -13,14 +13,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bench.raw_kafka import raw_consume, raw_produce
 from bench.report import Result
+from bench.scratch import scratch_database
 from postloan_common.db import (
     create_engine,
-    drop_database,
-    ensure_database,
     new_metadata,
     session_factory,
     sync_url,
-    with_database,
 )
 from postloan_common.messaging.admin import ensure_topics
 from postloan_common.messaging.consumer import Consumer, ConsumerConfig
@@ -28,7 +26,6 @@ from postloan_common.messaging.envelope import Envelope
 from postloan_common.messaging.outbox import add_events, outbox_row
 from postloan_common.messaging.relay import OutboxRelay, RelayConfig
 from postloan_common.messaging.tables import NOTIFY_TRIGGER_DDL, add_messaging_tables
-from postloan_dev.devstack import start_devstack
 
 metadata = new_metadata()
 outbox, inbox = add_messaging_tables(metadata)
@@ -122,11 +119,7 @@ async def _consume_rate(bootstrap: str, sessions, topic: str, n: int, group: str
 async def run(*, scale: float = 1.0) -> list[Result]:
     """Measure relay and consumer throughput with their raw ceilings, in one run."""
     n = max(200, int(20_000 * scale))
-    stack = start_devstack()
-    db = f"bench_{uuid.uuid4().hex[:8]}"
-    try:
-        await ensure_database(stack.postgres_url, db)
-        url = with_database(stack.postgres_url, db)
+    async with scratch_database("bench") as (stack, url):
         engine = create_engine(url)
         async with engine.begin() as conn:
             await conn.run_sync(metadata.create_all)
@@ -173,24 +166,16 @@ async def run(*, scale: float = 1.0) -> list[Result]:
         await task
         print(f"  relay {relay_rate:,.0f}/s", flush=True)
 
-        per_event = await _consume_rate(
-            stack.kafka_bootstrap,
-            sessions,
-            relay_topic,
-            n,
-            f"bench-e-{suffix}",
-            handlers={"credit-posted": _on_credit},
-        )
-        print(f"  consumer loop, per-event handler {per_event:,.0f}/s", flush=True)
-        batched = await _consume_rate(
-            stack.kafka_bootstrap,
-            sessions,
-            relay_topic,
-            n,
-            f"bench-b-{suffix}",
-            batch_handlers={"credit-posted": _on_credits},
-        )
-        print(f"  consumer loop, batch handler {batched:,.0f}/s", flush=True)
+        rates: dict[str, float] = {}
+        for kind, group, handlers in (
+            ("per-event handler", "e", {"handlers": {"credit-posted": _on_credit}}),
+            ("batch handler", "b", {"batch_handlers": {"credit-posted": _on_credits}}),
+        ):
+            rates[kind] = await _consume_rate(
+                stack.kafka_bootstrap, sessions, relay_topic, n, f"bench-{group}-{suffix}", **handlers
+            )
+            print(f"  consumer loop, {kind} {rates[kind]:,.0f}/s", flush=True)
+        per_event, batched = rates["per-event handler"], rates["batch handler"]
         await engine.dispose()
         return [
             Result(
@@ -218,6 +203,3 @@ async def run(*, scale: float = 1.0) -> list[Result]:
                 detail="one multi-row INSERT per batch + inbox rows, one transaction and commit per batch",
             ),
         ]
-    finally:
-        await drop_database(stack.postgres_url, db)
-        stack.stop()

@@ -17,7 +17,6 @@ Reports: analytics rows are generated directly (COPY), not through events: loans
 from __future__ import annotations
 
 import time
-import uuid
 from collections.abc import Callable
 
 import asyncpg
@@ -26,13 +25,12 @@ from aiokafka import ConsumerRecord
 from bench.report import Result, at_full_scale
 from bench.reporting_events import BATCH, INGEST_MONTHS, event_stream
 from bench.reporting_seed import AS_OF, fill_days, generate
+from bench.scratch import scratch_database
 from postloan_common.catalog import CONSUMES
-from postloan_common.db import create_engine, drop_database, ensure_database, session_factory, sync_url, with_database
+from postloan_common.db import create_engine, session_factory, sync_url
 from postloan_common.messaging.consumer import Consumer, ConsumerConfig
 from postloan_common.messaging.envelope import Envelope
-from postloan_common.migrations import service_dir, upgrade
 from postloan_common.worker import tune_gc
-from postloan_dev.devstack import start_devstack
 from postloan_reporting.consumers import batch_handlers
 from postloan_reporting.domain.model import add_months, month_end
 from postloan_reporting.render.pdf import render_pdf
@@ -61,12 +59,7 @@ async def run(*, scale: float = 1.0) -> list[Result]:
 async def queries(*, scale: float = 1.0) -> list[Result]:
     """Time the portfolio, roll-rate and management reports with the raw scans of their rows."""
     n = max(1000, int(1_000_000 * scale))
-    stack = start_devstack()
-    db = f"bench_rpt_{uuid.uuid4().hex[:8]}"
-    try:
-        await ensure_database(stack.postgres_url, db)
-        url = with_database(stack.postgres_url, db)
-        upgrade(service_dir("postloan_reporting"), url)
+    async with scratch_database("bench_rpt", package="postloan_reporting") as (_stack, url):
         started = time.perf_counter()
         interval_count = await generate(sync_url(url), n)
         print(
@@ -158,9 +151,6 @@ async def queries(*, scale: float = 1.0) -> list[Result]:
                 target=at_full_scale(30.0, scale),
             ),
         ]
-    finally:
-        await drop_database(stack.postgres_url, db)
-        stack.stop()
 
 
 # --- event ingest ---------------------------------------------------------------------------------
@@ -201,13 +191,8 @@ async def ingest(*, scale: float = 1.0) -> Result:
         f" generated in {time.perf_counter() - started:.1f} s",
         flush=True,
     )
-    stack = start_devstack()
-    db = f"bench_rpt_ingest_{uuid.uuid4().hex[:8]}"
     tune_gc()
-    try:
-        await ensure_database(stack.postgres_url, db)
-        url = with_database(stack.postgres_url, db)
-        upgrade(service_dir("postloan_reporting"), url)
+    async with scratch_database("bench_rpt_ingest", package="postloan_reporting") as (stack, url):
         engine = create_engine(url)
         sessions = session_factory(engine)
         consumer = Consumer(
@@ -250,9 +235,6 @@ async def ingest(*, scale: float = 1.0) -> Result:
             raw_s, _ = await _timed_batches(batches, raw_batch, between=nothing)
         finally:
             await raw.close()
-    finally:
-        await drop_database(stack.postgres_url, db)
-        stack.stop()
     rate, raw_rate, late_rate = events / ingest_s, events / raw_s, last_month / last_month_s
     print(
         f"  ingest {rate:,.0f} events/s ({late_rate:,.0f}/s over the last month's events); raw {raw_rate:,.0f}/s",
