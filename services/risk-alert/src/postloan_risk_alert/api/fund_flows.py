@@ -54,7 +54,22 @@ _BODY = {
                         _FLOW_SCHEMA,
                         {"type": "array", "items": _FLOW_SCHEMA, "minItems": 1, "maxItems": MAX_FLOWS},
                     ]
-                }
+                },
+                "example": {
+                    "flow_id": "F-20260220-0001",
+                    "loan_id": "L-1001",
+                    "occurred_on": "2026-02-20",
+                    "direction": "out",
+                    "amount": "42000.00",
+                    "currency": "CNY",
+                    "counterparty": {
+                        "name": "Shanghai Steel Supply Co.",
+                        "account": "6222020200112233",
+                        "kind": "supplier",
+                    },
+                    "category": "working_capital",
+                    "channel": "online-banking",
+                },
             }
         },
     }

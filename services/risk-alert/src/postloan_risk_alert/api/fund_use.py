@@ -26,7 +26,27 @@ Days = Annotated[int, Field(ge=1, le=3660)]
 class FundUsePolicyIn(BaseModel):
     """A purpose's fund-use policy; the defaults are those of a purpose never set."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "forbidden_counterparty_kinds": ["securities_broker", "real_estate", "lender"],
+                    "forbidden_categories": ["7995", "6051"],
+                    "company_counterparty_limit": None,
+                    "traced_share": "0.80",
+                    "trace_window_days": 30,
+                    "trace_retail": False,
+                    "max_flow_back_share": "0.10",
+                    "flow_back_window_days": 90,
+                    "splitting_threshold": "50000.00",
+                    "splitting_margin": "0.05",
+                    "splitting_count": 3,
+                    "splitting_window_days": 7,
+                }
+            ]
+        },
+    )
 
     forbidden_counterparty_kinds: list[CounterpartyKind] = Field(max_length=20)
     forbidden_categories: list[Category] = Field(max_length=500)
