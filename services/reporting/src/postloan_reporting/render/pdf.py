@@ -1,10 +1,11 @@
-"""The management report as a PDF: reportlab platypus, reportlab.graphics charts, a built-in CID
-font (STSong-Light) for Chinese, so nothing is downloaded."""
+"""The management report as a PDF: reportlab platypus, reportlab.graphics charts, and an embedded
+subset of Noto Sans CJK SC (fonts/) for every string, so any viewer shows Chinese and `−`."""
 
 from __future__ import annotations
 
 import io
 from collections.abc import Sequence
+from pathlib import Path
 
 from reportlab.graphics.charts.barcharts import HorizontalBarChart, VerticalBarChart
 from reportlab.graphics.charts.lineplots import LinePlot
@@ -14,14 +15,15 @@ from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
 from reportlab.pdfbase import pdfmetrics
-from reportlab.pdfbase.cidfonts import UnicodeCIDFont
+from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
 from postloan_reporting.render.content import columns, funnel, headline, heat_rows
 from postloan_reporting.render.i18n import amount, label, pct
 from postloan_reporting.service.management import Management
 
-FONT = "STSong-Light"
+FONT = "NotoSansSC"
+FONT_FILE = Path(__file__).resolve().parent.parent / "fonts" / "NotoSansSC-Subset.ttf"
 LINE_COLOURS = (
     colors.HexColor("#1f77b4"),
     colors.HexColor("#d62728"),
@@ -33,9 +35,16 @@ LINE_COLOURS = (
 
 
 def _font() -> str:
+    # Registered on first render, not at import; reportlab embeds only the glyphs a PDF uses.
     if FONT not in pdfmetrics.getRegisteredFontNames():
-        pdfmetrics.registerFont(UnicodeCIDFont(FONT))
+        pdfmetrics.registerFont(TTFont(FONT, str(FONT_FILE)))
     return FONT
+
+
+def _drawing(width: float, height: float) -> Drawing:
+    drawing = Drawing(width, height)
+    drawing.initialFontName = FONT  # the renderer's default state would set a non-embedded Helvetica
+    return drawing
 
 
 def _table(rows: list[list[str]]) -> Table:
@@ -60,7 +69,7 @@ def _legend(drawing: Drawing, names: list[str], y: float) -> None:
 
 
 def _line_chart(series: Sequence[tuple[str, Sequence[tuple[float, float]]]], title: str) -> Drawing:
-    drawing = Drawing(170 * mm, 65 * mm)
+    drawing = _drawing(170 * mm, 65 * mm)
     plot = LinePlot()
     plot.x, plot.y, plot.width, plot.height = 40, 25, 170 * mm - 60, 65 * mm - 55
     plot.data = [list(points) or [(0, 0)] for _, points in series] or [[(0, 0)]]
@@ -76,7 +85,7 @@ def _line_chart(series: Sequence[tuple[str, Sequence[tuple[float, float]]]], tit
 
 
 def _aging_chart(report: Management, lang: str) -> Drawing:
-    drawing = Drawing(170 * mm, 60 * mm)
+    drawing = _drawing(170 * mm, 60 * mm)
     chart = VerticalBarChart()
     chart.x, chart.y, chart.width, chart.height = 50, 25, 170 * mm - 70, 60 * mm - 45
     chart.data = [[float(s.balance) for s in report.portfolio.by_bucket]]
@@ -92,7 +101,7 @@ def _heat_map(report: Management, lang: str) -> Drawing:
     names = columns(lang)
     rows = heat_rows(report)
     cell_w, cell_h = 16 * mm, 6 * mm
-    drawing = Drawing(cell_w * (len(names) + 1) + 10, cell_h * (len(rows) + 2) + 10)
+    drawing = _drawing(cell_w * (len(names) + 1) + 10, cell_h * (len(rows) + 2) + 10)
     top = cell_h * (len(rows) + 1)
     drawing.add(String(0, top + cell_h - 2, label("roll_rates", lang), fontName=FONT, fontSize=10))
     for j, name in enumerate(names):
@@ -112,7 +121,7 @@ def _heat_map(report: Management, lang: str) -> Drawing:
 
 def _funnel_chart(report: Management, lang: str) -> Drawing:
     steps = funnel(report, lang)
-    drawing = Drawing(170 * mm, 55 * mm)
+    drawing = _drawing(170 * mm, 55 * mm)
     chart = HorizontalBarChart()
     chart.x, chart.y, chart.width, chart.height = 90, 10, 170 * mm - 110, 55 * mm - 30
     chart.data = [[float(count) for _, count in reversed(steps)]]
@@ -187,6 +196,8 @@ def render_pdf(report: Management, lang: str) -> bytes:
         rightMargin=15 * mm,
         topMargin=15 * mm,
         bottomMargin=15 * mm,
+        initialFontName=font,  # else each page's preamble names a non-embedded Helvetica
+        initialFontSize=8,
     )
     document.build(story)
     return buffer.getvalue()
