@@ -486,8 +486,9 @@ async def test_reports_over_http(migrated_database, reporting_api, token) -> Non
             words = "".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf.content)).pages)
             for word in expected:
                 assert word in words, (lang, word)
-            # the charts: bucket axis labels of the aging chart and the funnel's steps are drawn
-            assert "M6+" in words and ("Attempts" in words or "催收尝试" in words)
+            # the charts: the aging chart's bucket axis is drawn; this book has no collector activity,
+            # so the funnel says so instead of drawing an empty axis
+            assert "M6+" in words and ("No data" in words or "暂无数据" in words), words
 
         xlsx = await client.get("/v1/reports/management?format=xlsx&lang=en", headers=headers)
         workbook = load_workbook(io.BytesIO(xlsx.content))

@@ -43,3 +43,9 @@ def columns(lang: str) -> list[str]:
 def funnel(report: Management, lang: str) -> list[tuple[str, int]]:
     """Collections funnel steps with their labels."""
     return [(label(step, lang), count) for step, count in report.collections.funnel]
+
+
+def mob_names(report: Management) -> list[str]:
+    """Vintage x-axis labels: months on book 0..the longest shown curve's last (M0, M1, …)."""
+    longest = max((p.mob for c in report.vintage[-6:] for p in c.points), default=0)
+    return [f"M{mob}" for mob in range(longest + 1)]

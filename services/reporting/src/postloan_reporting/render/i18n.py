@@ -47,6 +47,7 @@ LABELS: dict[str, dict[str, str]] = {
     "loss": {"zh-CN": "损失", "en": "Loss"},
     "summary": {"zh-CN": "摘要", "en": "Summary"},
     "filters": {"zh-CN": "筛选", "en": "Filters"},
+    "no_data": {"zh-CN": "暂无数据", "en": "No data"},
 }
 
 

@@ -1,10 +1,11 @@
-"""The management report as a PDF: reportlab platypus, reportlab.graphics charts, a built-in CID
-font (STSong-Light) for Chinese, so nothing is downloaded."""
+"""The management report as a PDF: reportlab platypus, reportlab.graphics charts, and an embedded
+subset of Noto Sans CJK SC (fonts/) for every string, so any viewer shows Chinese and `−`."""
 
 from __future__ import annotations
 
 import io
 from collections.abc import Sequence
+from pathlib import Path
 
 from reportlab.graphics.charts.barcharts import HorizontalBarChart, VerticalBarChart
 from reportlab.graphics.charts.lineplots import LinePlot
@@ -14,14 +15,15 @@ from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
 from reportlab.pdfbase import pdfmetrics
-from reportlab.pdfbase.cidfonts import UnicodeCIDFont
+from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
-from postloan_reporting.render.content import columns, funnel, headline, heat_rows
+from postloan_reporting.render.content import columns, funnel, headline, heat_rows, mob_names
 from postloan_reporting.render.i18n import amount, label, pct
 from postloan_reporting.service.management import Management
 
-FONT = "STSong-Light"
+FONT = "NotoSansSC"
+FONT_FILE = Path(__file__).resolve().parent.parent / "fonts" / "NotoSansSC-Subset.ttf"
 LINE_COLOURS = (
     colors.HexColor("#1f77b4"),
     colors.HexColor("#d62728"),
@@ -33,9 +35,16 @@ LINE_COLOURS = (
 
 
 def _font() -> str:
+    # Registered on first render, not at import; reportlab embeds only the glyphs a PDF uses.
     if FONT not in pdfmetrics.getRegisteredFontNames():
-        pdfmetrics.registerFont(UnicodeCIDFont(FONT))
+        pdfmetrics.registerFont(TTFont(FONT, str(FONT_FILE)))
     return FONT
+
+
+def _drawing(width: float, height: float) -> Drawing:
+    drawing = Drawing(width, height)
+    drawing.initialFontName = _font()  # the renderer's default state would set a non-embedded Helvetica
+    return drawing
 
 
 def _table(rows: list[list[str]]) -> Table:
@@ -55,28 +64,48 @@ def _table(rows: list[list[str]]) -> Table:
 
 
 def _legend(drawing: Drawing, names: list[str], y: float) -> None:
+    step = min(110, (drawing.width - 50) / max(len(names), 1))  # six vintages fit the width too
     for index, name in enumerate(names):
-        drawing.add(String(40 + index * 110, y, name, fontName=FONT, fontSize=8, fillColor=LINE_COLOURS[index % 6]))
+        drawing.add(String(40 + index * step, y, name, fontName=FONT, fontSize=8, fillColor=LINE_COLOURS[index % 6]))
 
 
-def _line_chart(series: Sequence[tuple[str, Sequence[tuple[float, float]]]], title: str) -> Drawing:
-    drawing = Drawing(170 * mm, 65 * mm)
+def _no_data(drawing: Drawing, title: str, lang: str) -> Drawing:
+    """The chart's title and a "no data" note instead of an empty ±0.01 axis."""
+    drawing.add(String(40, drawing.height - 12, title, fontName=FONT, fontSize=10))
+    drawing.add(String(40, drawing.height / 2, label("no_data", lang), fontName=FONT, fontSize=9))
+    return drawing
+
+
+def _line_chart(
+    series: Sequence[tuple[str, Sequence[tuple[float, float]]]], title: str, lang: str, *, x_names: Sequence[str]
+) -> Drawing:
+    """Lines over integer steps of x, each step labelled with its entry of `x_names` (months)."""
+    drawing = _drawing(170 * mm, 65 * mm)
+    data = [list(points) for _, points in series if points]
+    if not data:
+        return _no_data(drawing, title, lang)
     plot = LinePlot()
     plot.x, plot.y, plot.width, plot.height = 40, 25, 170 * mm - 60, 65 * mm - 55
-    plot.data = [list(points) or [(0, 0)] for _, points in series] or [[(0, 0)]]
+    plot.data = data
     for index in range(len(plot.data)):
         plot.lines[index].strokeColor = LINE_COLOURS[index % 6]
         plot.lines[index].strokeWidth = 1.5
     plot.xValueAxis.labels.fontName = plot.yValueAxis.labels.fontName = FONT
+    plot.xValueAxis.labels.fontSize = 7
+    plot.xValueAxis.valueMin, plot.xValueAxis.valueMax = 0, max(len(x_names) - 1, 1)
+    plot.xValueAxis.valueSteps = list(range(len(x_names)))
+    plot.xValueAxis.labelTextFormat = lambda v: x_names[int(v)] if 0 <= int(v) < len(x_names) else ""
     plot.yValueAxis.labelTextFormat = "%.1f%%"
     drawing.add(plot)
     drawing.add(String(40, 65 * mm - 12, title, fontName=FONT, fontSize=10))
-    _legend(drawing, [name for name, _ in series], 65 * mm - 24)
+    _legend(drawing, [name for name, points in series if points], 65 * mm - 24)
     return drawing
 
 
 def _aging_chart(report: Management, lang: str) -> Drawing:
-    drawing = Drawing(170 * mm, 60 * mm)
+    drawing = _drawing(170 * mm, 60 * mm)
+    if not any(s.balance for s in report.portfolio.by_bucket):
+        return _no_data(drawing, label("aging", lang), lang)
     chart = VerticalBarChart()
     chart.x, chart.y, chart.width, chart.height = 50, 25, 170 * mm - 70, 60 * mm - 45
     chart.data = [[float(s.balance) for s in report.portfolio.by_bucket]]
@@ -92,7 +121,7 @@ def _heat_map(report: Management, lang: str) -> Drawing:
     names = columns(lang)
     rows = heat_rows(report)
     cell_w, cell_h = 16 * mm, 6 * mm
-    drawing = Drawing(cell_w * (len(names) + 1) + 10, cell_h * (len(rows) + 2) + 10)
+    drawing = _drawing(cell_w * (len(names) + 1) + 10, cell_h * (len(rows) + 2) + 10)
     top = cell_h * (len(rows) + 1)
     drawing.add(String(0, top + cell_h - 2, label("roll_rates", lang), fontName=FONT, fontSize=10))
     for j, name in enumerate(names):
@@ -112,7 +141,9 @@ def _heat_map(report: Management, lang: str) -> Drawing:
 
 def _funnel_chart(report: Management, lang: str) -> Drawing:
     steps = funnel(report, lang)
-    drawing = Drawing(170 * mm, 55 * mm)
+    drawing = _drawing(170 * mm, 55 * mm)
+    if not any(count for _, count in steps):  # a book without collector activity
+        return _no_data(drawing, label("collections", lang), lang)
     chart = HorizontalBarChart()
     chart.x, chart.y, chart.width, chart.height = 90, 10, 170 * mm - 110, 55 * mm - 30
     chart.data = [[float(count) for _, count in reversed(steps)]]
@@ -149,7 +180,7 @@ def render_pdf(report: Management, lang: str) -> bytes:
         Paragraph(label("headline", lang), heading),
         _table([["", label("as_of", lang), label("previous", lang), label("change", lang)], *headline(report, lang)]),
         Spacer(1, 4 * mm),
-        _line_chart(trend, label("trend", lang)),
+        _line_chart(trend, label("trend", lang), lang, x_names=[p.day.strftime("%Y-%m") for p in report.trend]),
         _table(
             [[label("date", lang), label("overdue_rate", lang), label("npl_ratio", lang), label("par30", lang)]]
             + [
@@ -173,7 +204,7 @@ def render_pdf(report: Management, lang: str) -> bytes:
         Spacer(1, 4 * mm),
         _heat_map(report, lang),
         Spacer(1, 4 * mm),
-        _line_chart(vintage, label("vintage", lang)) if vintage else Spacer(1, 1),
+        _line_chart(vintage, f"{label('vintage', lang)} · {label('mob', lang)}", lang, x_names=mob_names(report)),
         _funnel_chart(report, lang),
         Paragraph(f"{label('cei', lang)}: {pct(None if cei.cei is None else cei.cei / 100)}", body),
         Paragraph(cei.variant, body),
@@ -187,6 +218,8 @@ def render_pdf(report: Management, lang: str) -> bytes:
         rightMargin=15 * mm,
         topMargin=15 * mm,
         bottomMargin=15 * mm,
+        initialFontName=font,  # else each page's preamble names a non-embedded Helvetica
+        initialFontSize=8,
     )
     document.build(story)
     return buffer.getvalue()

@@ -1,0 +1,109 @@
+"""The management PDF as a reader's viewer shows it: embedded fonts, Chinese text, a visible title
+(issue 17 item 4). Poppler's pdffonts/pdftotext/pdftoppm stand in for a viewer without Adobe's
+Asian font pack, where a non-embedded CJK font prints nothing."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from datetime import date
+from decimal import Decimal as D
+from pathlib import Path
+
+import pytest
+from reportlab.lib.units import mm
+from reportlab.pdfbase.ttfonts import TTFont
+
+from postloan_reporting.domain import collections as col
+from postloan_reporting.domain.collections import CEI_VARIANT
+from postloan_reporting.domain.kpis import AggRow, kpis, portfolio
+from postloan_reporting.domain.roll_rates import Migration, matrix
+from postloan_reporting.domain.vintage import Observation, curves
+from postloan_reporting.render.i18n import LABELS
+from postloan_reporting.render.pdf import FONT_FILE, render_pdf
+from postloan_reporting.service.management import Management, TrendPoint
+from postloan_reporting.service.reports import CollectionsReport, Filters
+
+POPPLER = ("pdffonts", "pdftotext", "pdftoppm")
+needs_poppler = pytest.mark.skipif(
+    any(shutil.which(tool) is None for tool in POPPLER),
+    reason="poppler-utils (pdffonts, pdftotext, pdftoppm) not installed: apt-get install -y poppler-utils",
+)
+AS_OF = date(2026, 3, 31)
+
+
+def _report() -> Management:
+    rows = [
+        AggRow("consumer", "north", None, 0, 1, 8, D("80000.00"), D("80000.00")),
+        AggRow("consumer", "north", None, 2, 3, 2, D("20000.00"), D("21000.00"), D("3000.00")),
+    ]
+    book = portfolio(rows)
+    overall = col.performance(col.Activity("all", attempts=10, connected=6, right_party=4, promises=3, kept=2))
+    funnel = [(step, getattr(overall.activity, step)) for step in ("attempts", "connected", "right_party")]
+    cohorts = {date(2025, 10, 1): (10, D("100000.00"))}
+    observed = [Observation(date(2025, 10, 1), date(2026, m, 28), D(m * 1000), D(0)) for m in (1, 2, 3)]
+    collections = CollectionsReport(
+        start=date(2026, 3, 1),
+        end=AS_OF,
+        overall=overall,
+        by_agent=[],
+        by_queue=[],
+        funnel=[*funnel, ("promises", 3), ("kept", 2)],
+        cei=col.cei(opening=D(100), billed=D(50), closing_overdue=D(40), closing_current=D(20)),
+        reminders=col.reminder_effect([]),
+    )
+    return Management(
+        as_of=AS_OF,
+        previous=date(2026, 2, 28),
+        filters=Filters(),
+        portfolio=book,
+        previous_kpis=kpis(rows[:1]),
+        trend=[TrendPoint(date(2026, m, 28), book.kpis) for m in (1, 2, 3)],
+        roll_rates=matrix([Migration(0, 0, 7, D("70000")), Migration(0, 1, 1, D("10000"))]),
+        vintage=curves(cohorts, observed),
+        collections=collections,
+    )
+
+
+def test_every_label_and_the_cei_formula_are_covered_by_the_embedded_font() -> None:
+    covered = TTFont("probe", str(FONT_FILE)).face.charToGlyph
+    text = "".join(t for texts in LABELS.values() for t in texts.values()) + CEI_VARIANT + "–→−×÷%"
+    missing = sorted({c for c in text if ord(c) not in covered})
+    assert not missing, f"glyphs missing from {FONT_FILE.name}: {missing}"
+
+
+@needs_poppler
+def test_zh_pdf_embeds_its_fonts_and_shows_chinese(tmp_path: Path) -> None:
+    pdf = tmp_path / "management.pdf"
+    pdf.write_bytes(render_pdf(_report(), "zh-CN"))
+    fonts = subprocess.run(["pdffonts", str(pdf)], capture_output=True, text=True, check=True).stdout
+    listed = fonts.splitlines()[2:]
+    assert listed, fonts
+    # Columns: name type encoding emb sub uni object-id; "emb" must be "yes" for every font.
+    assert all(line.split()[-5] == "yes" for line in listed), fonts
+    text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
+    for heading in ("贷后管理经营报告", "核心指标", "五级分类", "迁徙率矩阵", "催收漏斗"):
+        assert heading in text, heading
+
+
+def _dark_pixels(pgm: bytes, box: tuple[int, int, int, int]) -> int:
+    """Pixels darker than mid-grey inside (x0, y0, x1, y1) of a binary PGM (P5) image."""
+    magic, width, _height, _max, data = pgm.split(maxsplit=4)
+    assert magic == b"P5"
+    x0, y0, x1, y1 = box
+    w = int(width)
+    return sum(1 for y in range(y0, y1) for x in range(x0, x1) if data[y * w + x] < 128)
+
+
+@needs_poppler
+def test_zh_title_is_not_blank_on_the_rendered_page(tmp_path: Path) -> None:
+    pdf = tmp_path / "management.pdf"
+    pdf.write_bytes(render_pdf(_report(), "zh-CN"))
+    out = tmp_path / "page"
+    subprocess.run(["pdftoppm", "-r", "72", "-f", "1", "-l", "1", "-gray", str(pdf), str(out)], check=True)
+    [page] = list(tmp_path.glob("page*.pgm"))
+    margin = round(15 * mm)  # at 72 dpi one pixel is one point; the title sits at the top-left margin
+    title_box = (margin, margin, margin + 8 * 16, margin + 22)  # 8 characters of 16 pt, 22 pt leading
+    assert _dark_pixels(page.read_bytes(), title_box) > 300  # tofu boxes of a missing font give ~100, the glyphs ~600
+    blank_box = (margin + 8 * 16 + 20, margin, margin + 8 * 16 + 120, margin + 22)
+    assert _dark_pixels(page.read_bytes(), blank_box) < 5
