@@ -28,8 +28,10 @@ group repayment-monitor
 write risk-alert risk.scores
 read_ risk-alert repayment.loans
 read_ risk-alert crm.activities
+read_ risk-alert core-banking.transactions
 write risk-alert repayment.loans.dlt
 write risk-alert crm.activities.dlt
+write risk-alert core-banking.transactions.dlt
 group risk-alert
 
 write crm crm.activities
