@@ -44,3 +44,31 @@ async def record_audit(
             actor=actor, action=action, subject=subject, details=details or {}, correlation_id=correlation_id or None
         )
     )
+
+
+class AuditRecorder:
+    """`record_audit` bound to one service's `audit_log` table, so each service writes `await record(session, ...)`."""
+
+    def __init__(self, table: Table) -> None:
+        self.table = table
+
+    async def __call__(
+        self,
+        session: AsyncSession,
+        *,
+        actor: str,
+        action: str,
+        subject: str,
+        details: dict[str, Any] | None = None,
+        correlation_id: str | None = None,
+    ) -> None:
+        """Write an audit row in the caller's transaction."""
+        await record_audit(
+            session,
+            self.table,
+            actor=actor,
+            action=action,
+            subject=subject,
+            details=details,
+            correlation_id=correlation_id,
+        )
