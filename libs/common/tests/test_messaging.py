@@ -28,6 +28,7 @@ from postloan_common.messaging.consumer import Barrier, PermanentError, is_trans
 from postloan_common.messaging.envelope import Envelope
 from postloan_common.messaging.outbox import add_event
 from postloan_dev.devstack import DevStack, Tansu, free_port
+from postloan_dev.testing import wait_until
 
 pytestmark = pytest.mark.integration
 HERE = Path(__file__).parent
@@ -39,17 +40,6 @@ async def demo_db(database_url):
     await create_schema(engine)
     yield engine, session_factory(engine), database_url
     await engine.dispose()
-
-
-async def wait_until(predicate, *, timeout: float = 60.0, interval: float = 0.2, what: str = "condition"):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = await predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(interval)
 
 
 async def read_topic(bootstrap: str, topic: str, expected: int, timeout: float = 30.0) -> list:
