@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.schema import CreateIndex, CreateTable
 
-from postloan_common.audit import AuditRecorder, audit_log_table, record_audit
+from postloan_common.audit import audit_log_table, audit_recorder, record_audit
 from postloan_common.db import create_engine, new_metadata, session_factory
 
 
@@ -30,7 +30,7 @@ async def test_record_audit_writes_one_row_and_stores_empty_correlation_as_null(
         async with session_factory(engine)() as session, session.begin():
             await record_audit(session, table, actor="u1", action="loan.update", subject="L-1", correlation_id="")
             # The recorder the services bind to their own table writes through the same function.
-            await AuditRecorder(table)(
+            await audit_recorder(table)(
                 session, actor="u2", action="pii.read", subject="C-1", details={"f": 1}, correlation_id="c"
             )
         async with session_factory(engine)() as session:

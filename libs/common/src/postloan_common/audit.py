@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Coroutine
+from functools import partial
 from typing import Any
 
 from sqlalchemy import BigInteger, Column, DateTime, Identity, Index, MetaData, String, Table, func, insert, text
@@ -46,29 +48,6 @@ async def record_audit(
     )
 
 
-class AuditRecorder:
-    """`record_audit` bound to one service's `audit_log` table, so each service writes `await record(session, ...)`."""
-
-    def __init__(self, table: Table) -> None:
-        self.table = table
-
-    async def __call__(
-        self,
-        session: AsyncSession,
-        *,
-        actor: str,
-        action: str,
-        subject: str,
-        details: dict[str, Any] | None = None,
-        correlation_id: str | None = None,
-    ) -> None:
-        """Write an audit row in the caller's transaction."""
-        await record_audit(
-            session,
-            self.table,
-            actor=actor,
-            action=action,
-            subject=subject,
-            details=details,
-            correlation_id=correlation_id,
-        )
+def audit_recorder(table: Table) -> partial[Coroutine[Any, Any, None]]:
+    """`record_audit` bound to one service's `audit_log`, so each service writes `await record(session, ...)`."""
+    return partial(record_audit, table=table)

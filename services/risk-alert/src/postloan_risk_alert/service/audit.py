@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from postloan_common.audit import PII_READ, AuditRecorder
+from postloan_common.audit import PII_READ, audit_recorder
 from postloan_risk_alert.store.tables import audit_log
 
 __all__ = ["PII_READ", "record"]
 
-record = AuditRecorder(audit_log)
+record = audit_recorder(audit_log)
