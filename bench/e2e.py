@@ -42,14 +42,11 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from statistics import median
 
+from bench.live_book import bulk_intake, close_day, customer_event, loan_line
 from bench.live_platform import (
     SESSION_TIMEOUT_MS,
     Platform,
     PlatformError,
-    bulk_intake,
-    close_day,
-    customer_event,
-    loan_line,
     running_platform,
 )
 from bench.report import Latencies, Result, latency_results

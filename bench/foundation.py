@@ -8,28 +8,24 @@ import uuid
 from collections.abc import Sequence
 
 import asyncpg
-from aiokafka import AIOKafkaConsumer, TopicPartition
 from sqlalchemy import BigInteger, Column, Identity, Numeric, String, Table, insert, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bench.raw_kafka import raw_consume, raw_produce
 from bench.report import Result
+from bench.scratch import scratch_database
 from postloan_common.db import (
     create_engine,
-    drop_database,
-    ensure_database,
     new_metadata,
     session_factory,
     sync_url,
-    with_database,
 )
 from postloan_common.messaging.admin import ensure_topics
 from postloan_common.messaging.consumer import Consumer, ConsumerConfig
 from postloan_common.messaging.envelope import Envelope
-from postloan_common.messaging.kafka import make_producer
 from postloan_common.messaging.outbox import add_events, outbox_row
 from postloan_common.messaging.relay import OutboxRelay, RelayConfig
 from postloan_common.messaging.tables import NOTIFY_TRIGGER_DDL, add_messaging_tables
-from postloan_dev.devstack import start_devstack
 
 metadata = new_metadata()
 outbox, inbox = add_messaging_tables(metadata)
@@ -49,40 +45,6 @@ def _event(i: int) -> Envelope:
         subject=f"acct-{i % 1000}",
         data={"account": f"acct-{i % 1000}", "amount": f"{i % 500}.25", "pad": "x" * 700},
     )
-
-
-async def _raw_produce(bootstrap: str, topic: str, payloads: Sequence[tuple[bytes, bytes]]) -> float:
-    producer = make_producer(bootstrap, client_id="bench-raw")
-    await producer.start()
-    try:
-        started = time.perf_counter()
-        futures = [await producer.send(topic, value=v, key=k) for k, v in payloads]
-        await asyncio.gather(*futures)
-        return len(payloads) / (time.perf_counter() - started)
-    finally:
-        await producer.stop()
-
-
-async def _raw_consume(bootstrap: str, topic: str, expected: int) -> float:
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap,
-        enable_auto_commit=False,
-        auto_offset_reset="earliest",
-        max_partition_fetch_bytes=4 * 1024 * 1024,
-    )
-    await consumer.start()
-    try:
-        partitions = consumer.partitions_for_topic(topic) or set()
-        consumer.assign([TopicPartition(topic, p) for p in partitions])
-        await consumer.seek_to_beginning()
-        seen = 0
-        started = time.perf_counter()
-        while seen < expected:
-            batch = await consumer.getmany(timeout_ms=500, max_records=2000)
-            seen += sum(len(r) for r in batch.values())
-        return seen / (time.perf_counter() - started)
-    finally:
-        await consumer.stop()
 
 
 async def _raw_executemany(dsn: str, n: int) -> float:
@@ -157,11 +119,7 @@ async def _consume_rate(bootstrap: str, sessions, topic: str, n: int, group: str
 async def run(*, scale: float = 1.0) -> list[Result]:
     """Measure relay and consumer throughput with their raw ceilings, in one run."""
     n = max(200, int(20_000 * scale))
-    stack = start_devstack()
-    db = f"bench_{uuid.uuid4().hex[:8]}"
-    try:
-        await ensure_database(stack.postgres_url, db)
-        url = with_database(stack.postgres_url, db)
+    async with scratch_database("bench") as (stack, url):
         engine = create_engine(url)
         async with engine.begin() as conn:
             await conn.run_sync(metadata.create_all)
@@ -175,13 +133,13 @@ async def run(*, scale: float = 1.0) -> list[Result]:
         payloads = [(e.subject.encode(), e.to_bytes()) for e in events]
         print(f"foundation: {n} events of {len(payloads[0][1])} bytes", flush=True)
 
-        raw_produce = await _raw_produce(stack.kafka_bootstrap, raw_topic, payloads)
-        raw_consume = await _raw_consume(stack.kafka_bootstrap, raw_topic, n)
+        produce_rate = await raw_produce(stack.kafka_bootstrap, raw_topic, payloads)
+        consume_rate = await raw_consume(stack.kafka_bootstrap, raw_topic, n)
         raw_pg = await _raw_executemany(sync_url(url), n)
         # The consumer's raw pipeline: consume the records, then write the same rows with executemany.
-        raw_pipeline = 1 / (1 / raw_consume + 1 / raw_pg)
+        raw_pipeline = 1 / (1 / consume_rate + 1 / raw_pg)
         print(
-            f"  raw produce {raw_produce:,.0f}/s, raw consume {raw_consume:,.0f}/s, "
+            f"  raw produce {produce_rate:,.0f}/s, raw consume {consume_rate:,.0f}/s, "
             f"raw executemany {raw_pg:,.0f} rows/s",
             flush=True,
         )
@@ -208,24 +166,16 @@ async def run(*, scale: float = 1.0) -> list[Result]:
         await task
         print(f"  relay {relay_rate:,.0f}/s", flush=True)
 
-        per_event = await _consume_rate(
-            stack.kafka_bootstrap,
-            sessions,
-            relay_topic,
-            n,
-            f"bench-e-{suffix}",
-            handlers={"credit-posted": _on_credit},
-        )
-        print(f"  consumer loop, per-event handler {per_event:,.0f}/s", flush=True)
-        batched = await _consume_rate(
-            stack.kafka_bootstrap,
-            sessions,
-            relay_topic,
-            n,
-            f"bench-b-{suffix}",
-            batch_handlers={"credit-posted": _on_credits},
-        )
-        print(f"  consumer loop, batch handler {batched:,.0f}/s", flush=True)
+        rates: dict[str, float] = {}
+        for kind, group, handlers in (
+            ("per-event handler", "e", {"handlers": {"credit-posted": _on_credit}}),
+            ("batch handler", "b", {"batch_handlers": {"credit-posted": _on_credits}}),
+        ):
+            rates[kind] = await _consume_rate(
+                stack.kafka_bootstrap, sessions, relay_topic, n, f"bench-{group}-{suffix}", **handlers
+            )
+            print(f"  consumer loop, {kind} {rates[kind]:,.0f}/s", flush=True)
+        per_event, batched = rates["per-event handler"], rates["batch handler"]
         await engine.dispose()
         return [
             Result(
@@ -233,7 +183,7 @@ async def run(*, scale: float = 1.0) -> list[Result]:
                 relay_rate,
                 "events/s",
                 "raw aiokafka produce",
-                raw_produce,
+                produce_rate,
                 detail=f"{n} events, batch 2000, acks=all, lz4",
             ),
             Result(
@@ -253,6 +203,3 @@ async def run(*, scale: float = 1.0) -> list[Result]:
                 detail="one multi-row INSERT per batch + inbox rows, one transaction and commit per batch",
             ),
         ]
-    finally:
-        await drop_database(stack.postgres_url, db)
-        stack.stop()

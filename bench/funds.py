@@ -14,15 +14,15 @@ from datetime import date, timedelta
 
 import asyncpg
 
-from bench.foundation import _raw_consume
+from bench.raw_kafka import raw_consume
 from bench.report import Result
+from bench.risk import LOAN_COLUMNS
+from bench.scratch import scratch_database
 from postloan_common.contracts import FundMovedV1, make_envelope
-from postloan_common.db import create_engine, drop_database, ensure_database, session_factory, sync_url, with_database
+from postloan_common.db import create_engine, session_factory, sync_url
 from postloan_common.messaging.admin import ensure_topics
 from postloan_common.messaging.consumer import Consumer, ConsumerConfig
 from postloan_common.messaging.kafka import make_producer
-from postloan_common.migrations import service_dir, upgrade
-from postloan_dev.devstack import start_devstack
 
 DISBURSED = date(2026, 3, 2)
 KINDS = ("supplier", "supplier", "supplier", "merchant", "company", "person")
@@ -55,12 +55,7 @@ async def _seed_loans(dsn: str, n: int) -> None:
             for i in range(n)
         ]
         columns = [
-            "loan_id",
-            "customer_id",
-            "product",
-            "segment",
-            "principal",
-            "outstanding",
+            *LOAN_COLUMNS,
             "disbursed_on",
             "maturity_date",
             "installment_count",
@@ -163,12 +158,7 @@ async def run(*, scale: float = 1.0) -> list[Result]:
     """Measure fund-moved ingestion through the consumer beside the raw consume + insert ceiling."""
     n = max(2000, int(300_000 * scale))
     loans = max(1000, n // 3)
-    stack = start_devstack()
-    db = f"bench_funds_{uuid.uuid4().hex[:8]}"
-    try:
-        await ensure_database(stack.postgres_url, db)
-        url = with_database(stack.postgres_url, db)
-        await asyncio.to_thread(upgrade, service_dir("postloan_risk_alert"), url)
+    async with scratch_database("bench_funds", package="postloan_risk_alert") as (stack, url):
         await _seed_loans(sync_url(url), loans)
         rng = random.Random(15)
         flows = [_flow(i, loans, rng) for i in range(n)]
@@ -176,12 +166,12 @@ async def run(*, scale: float = 1.0) -> list[Result]:
         await ensure_topics(stack.kafka_bootstrap, [topic, f"{topic}.dlt"], partitions=4)
         print(f"funds: {n:,} flows over {loans:,} loans", flush=True)
         await _produce(stack.kafka_bootstrap, topic, flows)
-        raw_consume = await _raw_consume(stack.kafka_bootstrap, topic, n)
+        consumed = await raw_consume(stack.kafka_bootstrap, topic, n)
         raw_insert = await _raw_insert(sync_url(url), flows)
-        ceiling = 1 / (1 / raw_consume + 1 / raw_insert)
+        ceiling = 1 / (1 / consumed + 1 / raw_insert)
         rate, flags = await _consume(url, stack.kafka_bootstrap, topic, n)
         print(
-            f"  {rate:,.0f} flows/s ({flags:,} flags); raw consume {raw_consume:,.0f}/s, "
+            f"  {rate:,.0f} flows/s ({flags:,} flags); raw consume {consumed:,.0f}/s, "
             f"raw insert {raw_insert:,.0f}/s, in series {ceiling:,.0f}/s",
             flush=True,
         )
@@ -195,5 +185,3 @@ async def run(*, scale: float = 1.0) -> list[Result]:
                 detail=f"consumer batch path (inbox, checks, insert, totals, flag evaluation); {flags:,} flags raised",
             )
         ]
-    finally:
-        await drop_database(stack.postgres_url, db)

@@ -29,13 +29,10 @@ from urllib.parse import urlencode
 
 import httpx
 
+from bench.live_book import bulk_intake, close_day, customer_event, loan_line
 from bench.live_platform import (
     Platform,
     PlatformError,
-    bulk_intake,
-    close_day,
-    customer_event,
-    loan_line,
     running_platform,
 )
 from bench.report import Latencies, Result, latency_results

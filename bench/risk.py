@@ -5,28 +5,22 @@ Beside it, the raw ceiling: the time asyncpg takes just to fetch the same featur
 
 from __future__ import annotations
 
-import asyncio
 import json
 import time
-import uuid
 from datetime import date, timedelta
 
 import asyncpg
 import numpy as np
 
 from bench.report import Result, at_full_scale
-from postloan_common.db import create_engine, drop_database, ensure_database, session_factory, sync_url, with_database
-from postloan_common.migrations import service_dir, upgrade
-from postloan_dev.devstack import start_devstack
+from bench.scratch import scratch_database
+from postloan_common.db import create_engine, session_factory, sync_url
 
 AS_OF = date(2026, 6, 30)
+# The loan_features columns every bench book fills (funds seeds these and its dates only).
+LOAN_COLUMNS = ("loan_id", "customer_id", "product", "segment", "principal", "outstanding")
 COLUMNS = (
-    "loan_id",
-    "customer_id",
-    "product",
-    "segment",
-    "principal",
-    "outstanding",
+    *LOAN_COLUMNS,
     "overdue",
     "annual_rate",
     "disbursed_on",
@@ -136,12 +130,7 @@ async def run(*, scale: float = 1.0) -> list[Result]:
     from postloan_risk_alert.settings import Settings
 
     n = max(1000, int(1_000_000 * scale))
-    stack = start_devstack()
-    db = f"bench_risk_{uuid.uuid4().hex[:8]}"
-    try:
-        await ensure_database(stack.postgres_url, db)
-        url = with_database(stack.postgres_url, db)
-        await asyncio.to_thread(upgrade, service_dir("postloan_risk_alert"), url)
+    async with scratch_database("bench_risk", package="postloan_risk_alert") as (stack, url):
         print(f"risk: seeding {n:,} feature rows", flush=True)
         conn = await asyncpg.connect(sync_url(url))
         try:
@@ -206,6 +195,3 @@ async def run(*, scale: float = 1.0) -> list[Result]:
             )
         await engine.dispose()
         return results
-    finally:
-        await drop_database(stack.postgres_url, db)
-        stack.stop()

@@ -371,6 +371,7 @@ TABLES: dict[str, Columns] = {
     "crm.promises": _cols("promise_id", "interaction_id", case_id=_CASE.format(col="case_id")),
     "crm.tickets": _cols("ticket_id", "sla_due_at", "resolved_at"),
     "crm.calls": _cols("call_id", "requested_at", "interaction_id", "provider_call_id"),  # own ids, clock
+    "crm.customer_timeline": _cols("id", "at"),  # identity order follows delivery; wall clock
     "crm.audit_log": _cols("id", "at", "correlation_id"),
     # reporting: loan_key is an identity assigned in arrival order; the loan id is the natural key
     "reporting.rpt_loan": _cols("loan_key"),

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine, Mapping
+from dataclasses import asdict, is_dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from enum import Enum
 from functools import partial
 from typing import Any
 
@@ -11,6 +15,8 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
 
 PII_READ = "pii.read"
+
+Masker = Callable[[Any], Any]
 
 
 def audit_log_table(metadata: MetaData, *, subject_index: bool = False) -> Table:
@@ -51,3 +57,49 @@ async def record_audit(
 def audit_recorder(table: Table) -> partial[Coroutine[Any, Any, None]]:
     """`record_audit` bound to one service's `audit_log`, so each service writes `await record(session, ...)`."""
     return partial(record_audit, table=table)
+
+
+def changes(
+    old: Mapping[str, Any] | None, new: Mapping[str, Any], *, masked: Mapping[str, Masker] | None = None
+) -> dict[str, dict[str, Any]]:
+    """The fields whose value differs, each `{old, new}` in JSON form; `masked` fields pass through their masker.
+
+    A field missing from `old` (or no `old` at all, a create) counts as None. Values are compared
+    before masking, so a change hidden by the mask is still recorded, masked on both sides.
+    """
+    before = old or {}
+    maskers = masked or {}
+    diff: dict[str, dict[str, Any]] = {}
+    for field in sorted(set(before) | set(new)):
+        was, now = _plain(before.get(field)), _plain(new.get(field))
+        if was == now:
+            continue
+        mask = maskers.get(field)
+        if mask is not None:
+            was, now = _masked(mask, before.get(field)), _masked(mask, new.get(field))
+        diff[field] = {"old": was, "new": now}
+    return diff
+
+
+def _masked(mask: Masker, value: Any) -> Any:
+    return None if value is None else _plain(mask(value))
+
+
+def _plain(value: Any) -> Any:
+    """A JSONB-storable copy: Decimals and dates as strings, enums by value, models and tuples plain."""
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, Enum):
+        return _plain(value.value)
+    if hasattr(value, "model_dump") and not isinstance(value, type):  # a pydantic model
+        return _plain(value.model_dump(mode="json"))
+    if is_dataclass(value) and not isinstance(value, type):
+        return _plain(asdict(value))
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        items = [_plain(v) for v in value]
+        return sorted(items, key=repr) if isinstance(value, set | frozenset) else items
+    return value

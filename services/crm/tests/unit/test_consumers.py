@@ -35,7 +35,7 @@ def test_every_consumed_type_has_its_own_handler():
     batch = consumers.build_batch_handlers(strategy=StrategyTable())
     one = consumers.build_handlers(strategy=StrategyTable())
     assert set(one) == set(batch) | {"day-closed"}
-    assert len({type(h) for h in batch.values()}) == len(batch) == 11
+    assert len({type(h) for h in batch.values()}) == len(batch) == 14
 
 
 def test_a_bad_event_in_a_run_is_refused_for_good():

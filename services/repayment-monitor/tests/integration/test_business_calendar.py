@@ -183,8 +183,11 @@ async def test_holiday_crud_with_roles_and_audit(rm_api, token):
             ("alice", "calendar.day.put", "2026-03-01"),
             ("alice", "calendar.day.delete", "2026-02-16"),
         ]
-        assert rows[0].details == {"old": None, "new": {"kind": "holiday", "name": "Spring Festival"}, "reshifted": 0}
-        assert rows[1].details["old"] == {"kind": "holiday", "name": "Spring Festival"}
+        spring = {"kind": "holiday", "name": "Spring Festival"}
+        created = {"kind": {"old": None, "new": "holiday"}, "name": {"old": None, "new": "Spring Festival"}}
+        assert rows[0].details == {"old": None, "new": spring, "changes": created, "reshifted": 0}
+        assert rows[1].details["old"] == spring
+        assert rows[1].details["changes"] == {"name": {"old": "Spring Festival", "new": "春节"}}
         assert rows[4].details == {"old": {"kind": "holiday", "name": "春节"}, "reshifted": 0}
 
 

@@ -91,6 +91,10 @@ async def test_put_creates_then_updates_with_audit(rm_api, token):
         assert rows[0].details["old"] is None and rows[0].details["new"]["grace_days"] == 3
         assert rows[1].details["old"]["grace_days"] == 3 and rows[1].details["old"]["penalty_annual_rate"] is None
         assert rows[1].details["new"]["grace_days"] == 10
+        assert rows[1].details["changes"]["grace_days"] == {"old": 3, "new": 10}
+        assert set(rows[1].details["changes"]) == {"grace_days", "penalty_annual_rate", "penalty_multiplier"}, rows[
+            1
+        ].details["changes"]
         assert D(rows[1].details["new"]["penalty_annual_rate"]) == D("0.5")
 
 

@@ -113,6 +113,7 @@ class PromiseBrokenV1(_PromiseDue):
 
 
 class CollectionQueue(StrEnum):
+    WATCH = "watch"  # a relationship manager watches a loan a high-severity risk alert fired for
     AUTOMATED = "automated"
     PHONE = "phone"
     SENIOR = "senior"

@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, status
 
+from postloan_common.audit import changes
 from postloan_common.web import CorrelationId, CurrentPrincipal, DbSession, ProblemError, require_roles
 from postloan_common.web.openapi import Page, problems
 from postloan_crm.api.deps import Caller, Reader, caller_with, visible_case
@@ -25,7 +26,7 @@ router = APIRouter()
 Supervisors = Depends(require_roles("supervisor", "admin"))
 Supervisor = Annotated[Caller, Depends(caller_with("supervisor", "admin"))]
 Agent = Annotated[Caller, Depends(caller_with("collector", "supervisor", "admin"))]
-QUEUE = "^(automated|phone|senior|field|recovery)$"
+QUEUE = "^(watch|automated|phone|senior|field|recovery)$"
 
 
 @router.get(
@@ -188,13 +189,15 @@ async def put_agent(
     """Create or change an agent: the queues they work and their capacity."""
     values = body.model_dump()
     async with session.begin():
+        before = await agent_rows.agent_row(session, agent_id=agent_id)
         await agent_rows.put_agent(session, agent_id=agent_id, values=values)
+        old = {k: before[k] for k in values} if before is not None else None
         await audit.record(
             session,
             actor=principal.subject,
             action="agent.put",
             subject=agent_id,
-            details=values,
+            details=values | {"changes": changes(old, values)},
             correlation_id=correlation_id,
         )
     return AgentOut.model_validate({"agent_id": agent_id, **values})

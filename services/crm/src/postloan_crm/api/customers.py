@@ -20,7 +20,7 @@ from postloan_common.web import (
 )
 from postloan_common.web.openapi import Page, problems
 from postloan_crm.api.deps import Caller, Now, Reader, caller_with, existing_customer
-from postloan_crm.api.present import communication_view, customer_view, plain
+from postloan_crm.api.present import communication_view, customer_changes, customer_view, plain
 from postloan_crm.api.responses import CommunicationOut, CustomerOut, CustomerOverviewOut, InteractionOut
 from postloan_crm.api.schemas import CustomerIn, CustomerPatch, InteractionIn, RelatedPartyIn
 from postloan_crm.service import audit, queries
@@ -118,15 +118,17 @@ async def create_customer(
 ) -> CustomerOut:
     """Create a customer, or replace the record of an existing one (200)."""
     async with session.begin():
+        before = await load_customer(session, body.customer_id, lock=True)
         created = await upsert_customer(session, data=to_data(body), source="rest")
+        data = await existing_customer(session, body.customer_id, scope=None)
         await audit.record(
             session,
             actor=principal.subject,
             action="customer.create" if created else "customer.replace",
             subject=body.customer_id,
+            details={} if created else {"changes": customer_changes(before, data)},
             correlation_id=correlation_id,
         )
-        data = await existing_customer(session, body.customer_id, scope=None)
         await pii_read(
             session, principal=principal, customer_ids=[body.customer_id], what="profile", correlation_id=correlation_id
         )
@@ -248,15 +250,15 @@ async def patch_customer(
         await upsert_customer(session, data=updated, source="rest")
         if body.consents:
             await set_consents(session, customer_id=customer_id, items=_consents(body.consents) or ())
+        data = await existing_customer(session, customer_id, scope=caller.scope)
         await audit.record(
             session,
             actor=principal.subject,
             action="customer.update",
             subject=customer_id,
-            details={"fields": sorted(given)},
+            details={"fields": sorted(given), "changes": customer_changes(current, data)},
             correlation_id=correlation_id,
         )
-        data = await existing_customer(session, customer_id, scope=caller.scope)
         await pii_read(
             session, principal=principal, customer_ids=[customer_id], what="profile", correlation_id=correlation_id
         )

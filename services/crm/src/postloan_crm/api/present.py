@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import asdict
 from datetime import date, datetime, time
 from decimal import Decimal
 from typing import Any
 
+from postloan_common.audit import changes
 from postloan_common.web import Principal, can_read_pii, mask_email, mask_national_id, mask_phone
 from postloan_crm.service.customers import CustomerData
 
@@ -80,3 +81,35 @@ def communication_view(row: Mapping[str, Any], *, principal: Principal) -> dict[
     body.pop("source_event_id", None)
     body["recipient"] = mask_recipient(body.get("recipient"), principal=principal)
     return plain(body)
+
+
+def mask_name(value: str) -> str:
+    """Keep the first character of a person's name: enough to tell two audit rows apart."""
+    return value[:1] + "*" * max(len(value) - 1, 2)
+
+
+def _mask_phones(phones: Any) -> list[dict[str, Any]]:
+    return [{"number": mask_phone(p["number"]), "kind": p["kind"]} for p in phones]
+
+
+def _mask_parties(parties: Any) -> list[dict[str, Any]]:
+    return [{**p, "name": mask_name(p["name"]), "phones": _mask_phones(p["phones"])} for p in parties]
+
+
+# Audit rows are read by people without pii:read too, so personal data is always stored masked.
+CUSTOMER_AUDIT_MASKS: dict[str, Callable[[Any], Any]] = {
+    "name": mask_name,
+    "national_id": mask_national_id,
+    "phones": _mask_phones,
+    "emails": lambda emails: [mask_email(e) for e in emails],
+    "related_parties": _mask_parties,
+    "address": mask_address,
+    "birth_date": mask_birth_date,
+}
+
+
+def customer_changes(old: CustomerData | None, new: CustomerData) -> dict[str, dict[str, Any]]:
+    """The customer fields an update changed, `{old, new}` each, personal data masked (asdict flattens phones)."""
+    before = {k: v for k, v in asdict(old).items() if k != "extra"} if old is not None else None
+    after = {k: v for k, v in asdict(new).items() if k != "extra"}
+    return changes(before, after, masked=CUSTOMER_AUDIT_MASKS)

@@ -276,7 +276,7 @@ class AgentIn(_In):
     )
 
     name: Name
-    queues: list[Literal["automated", "phone", "senior", "field", "recovery"]] = Field(min_length=1)
+    queues: list[Literal["watch", "automated", "phone", "senior", "field", "recovery"]] = Field(min_length=1)
     capacity: int | None = Field(default=None, ge=1, le=100000)
     active: bool = True
     team: Id | None = None

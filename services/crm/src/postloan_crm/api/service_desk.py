@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, status
 
+from postloan_common.audit import changes
 from postloan_common.web import CorrelationId, CurrentPrincipal, DbSession, ProblemError, require_roles
 from postloan_common.web.openapi import Page, problems
 from postloan_crm.api.deps import Caller, Now, Reader, ServiceConfig, caller_with, existing_customer
@@ -101,17 +102,30 @@ async def put_policy(
         for x in body.ladders
     ]
     async with session.begin():
+        before = await _policy_body(session)
         await replace_policies(session, policies=policies, actor=principal.subject)
         await replace_ladders(session, ladders=ladders, actor=principal.subject)
+        after = await _policy_body(session)
         await audit.record(
             session,
             actor=principal.subject,
             action="contact-policy.put",
             subject="contact-policy",
-            details={"policies": [_policy_view(p) for p in policies], "ladders": [_ladder_view(x) for x in ladders]},
+            details={
+                "policies": [_policy_view(p) for p in policies],
+                "ladders": [_ladder_view(x) for x in ladders],
+                "changes": changes(_keyed(before), _keyed(after)),
+            },
             correlation_id=correlation_id,
         )
-        return await _policy_body(session)
+        return after
+
+
+def _keyed(body: ContactPolicyOut) -> dict[str, Any]:
+    """The rules by `policy:<jurisdiction>/<channel>` and `ladder:<queue>/<bucket>`, so a diff names what changed."""
+    view = body.model_dump(mode="json")
+    policies = {f"policy:{p['jurisdiction']}/{p['channel']}": p for p in view["policies"]}
+    return policies | {f"ladder:{x['queue']}/{x['bucket']}": x for x in view["ladders"]}
 
 
 async def _visible_ticket(session: Any, ticket_id: str, *, caller: Caller) -> None:

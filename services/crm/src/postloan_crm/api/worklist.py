@@ -18,7 +18,8 @@ from postloan_crm.service import worklist as worklists
 from postloan_crm.store.queries import BadCursor
 
 router = APIRouter(tags=["worklist"])
-Worker = Annotated[Caller, Depends(caller_with("collector", "supervisor", "admin"))]
+# A relationship manager works the watch cases that high risk alerts open for them.
+Worker = Annotated[Caller, Depends(caller_with("collector", "relationship_manager", "supervisor", "admin"))]
 Reason = Literal[
     "promise_due_today", "callback_due", "broken_promise", "new_case", "high_expected_recovery", "risk_alert"
 ]

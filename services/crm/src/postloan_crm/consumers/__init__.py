@@ -9,6 +9,7 @@ re-applies the batch event by event to dead-letter only that event.
 from __future__ import annotations
 
 from postloan_common.messaging.consumer import BatchHook, Handler
+from postloan_crm.consumers.alerts import ReviewsDue, RiskAlertsRaised, RiskAlertsResolved
 from postloan_crm.consumers.common import Clock, one_at_a_time, utcnow
 from postloan_crm.consumers.customers import CustomersUpserted, customer_data
 from postloan_crm.consumers.day import DayClosed
@@ -43,4 +44,7 @@ def build_batch_handlers(*, strategy: StrategyTable, clock: Clock = utcnow) -> d
         "loan-closed": LoansClosed(strategy),
         "risk-score-changed": RiskScoresChanged(strategy),
         "classification-changed": ClassificationsChanged(strategy),
+        "risk-alert-raised": RiskAlertsRaised(strategy),
+        "risk-alert-resolved": RiskAlertsResolved(strategy),
+        "review-due": ReviewsDue(strategy),
     }

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 # Everyone who works with customers; analysts see them masked (no pii:read) for reporting.
 # Role names as in postloan_common.web.auth.Role, kept as strings so the domain imports no web code.
-READERS = ("system", "collector", "supervisor", "compliance", "analyst", "admin")
+READERS = ("system", "collector", "relationship_manager", "supervisor", "compliance", "analyst", "admin")
 # The contact policy is a compliance control (docs/domain.md), not an operational setting.
 POLICY_OWNERS = ("compliance", "admin")
 # Roles whose reads are not narrowed to cases: back-office services, oversight and reporting.

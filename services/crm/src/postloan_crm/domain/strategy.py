@@ -12,8 +12,9 @@ from decimal import Decimal
 
 from postloan_common.contracts.crm import CollectionQueue
 
-# Order of escalation: a queue later in this tuple is a harder treatment.
+# Order of escalation: a queue later in this tuple is a harder treatment; watching is the softest.
 QUEUE_ORDER: tuple[CollectionQueue, ...] = (
+    CollectionQueue.WATCH,
     CollectionQueue.AUTOMATED,
     CollectionQueue.PHONE,
     CollectionQueue.SENIOR,

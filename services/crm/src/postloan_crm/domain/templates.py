@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
+from postloan_common.money import quantize_money
+
 SUPPORTED_LANGUAGES = ("zh-CN", "en")
 
 
@@ -34,7 +36,7 @@ def template_name(days_before_due: int) -> str:
 
 
 def _amount(value: Decimal) -> str:
-    return f"{value.quantize(Decimal('0.01')):,}"
+    return f"{quantize_money(value):,}"
 
 
 def render_reminder(facts: ReminderFacts, *, language: str) -> Message:

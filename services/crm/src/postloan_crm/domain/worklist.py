@@ -86,7 +86,7 @@ def reasons(facts: CaseFacts, *, priority: Decimal, today: date, now: datetime) 
 
 
 def worklist(cases: Sequence[CaseFacts], *, today: date, now: datetime) -> list[WorkItem]:
-    """The cases in the order to work them: promises and callbacks due now first, then by expected recovery."""
+    """The cases in the order to work them (work_order)."""
     items = []
     for facts in cases:
         priority = expected_recovery(balance_due=facts.balance_due, bucket=facts.bucket, pd=facts.pd)
@@ -95,4 +95,9 @@ def worklist(cases: Sequence[CaseFacts], *, today: date, now: datetime) -> list[
                 facts.case_id, priority, reasons(facts, priority=priority, today=today, now=now), facts.callback_at
             )
         )
-    return sorted(items, key=lambda i: (not DUE_NOW & set(i.reasons), -i.priority, i.case_id))
+    return sorted(items, key=work_order)
+
+
+def work_order(item: WorkItem) -> tuple[bool, bool, Decimal, str]:
+    """Promises and callbacks due now first, then cases with an open risk alert, then by expected recovery."""
+    return (not DUE_NOW & set(item.reasons), "risk_alert" not in item.reasons, -item.priority, item.case_id)

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from postloan_common.contracts import CaseClosedV1, CaseOpenedV1
 from postloan_common.contracts.crm import CaseCloseReason
 from postloan_common.messaging.envelope import new_event_id
+from postloan_crm.domain.alerts import WATCH_QUEUE
 from postloan_crm.domain.assignment import AgentLoad, pick_agent
 from postloan_crm.domain.escalation import NO_MONEY, case_queue, collected_after, move_kind, opens_case
 from postloan_crm.domain.strategy import RiskView, StrategyTable, escalated, needs_agent
@@ -151,6 +152,15 @@ class CaseBook:
             return
         state = Delinquency(loan_id, case.customer_id, case.bucket, case.dpd, case.overdue_amount, case.currency)
         await self.on_delinquent(state, trace=trace, escalate_only=True, may_open=False)
+
+    def case_id_of(self, loan_id: str) -> str | None:
+        """The id of the loan's open case, if it has one."""
+        case = self._case(loan_id)
+        return case.case_id if case is not None else None
+
+    async def open_watch(self, state: Delinquency, *, trace: Trace) -> str:
+        """Open a watch case for a loan without one, for the least loaded relationship manager."""
+        return await self._open(state, queue=WATCH_QUEUE, trace=trace)
 
     async def escalate(self, *, loan_id: str, case_id: str, why: str, business_date: date | None) -> None:
         """Move the open case `case_id` one queue up (after a broken promise)."""

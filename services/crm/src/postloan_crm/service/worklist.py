@@ -30,6 +30,7 @@ async def agent_worklist(
             last_broken_on=r["last_broken_on"],
             callback_at=r["callback_at"],
             interactions=int(r["interactions"]),
+            risk_alert=bool(r["risk_alert"]),
         )
         for r in rows.values()
     ]

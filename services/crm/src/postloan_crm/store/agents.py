@@ -20,3 +20,10 @@ async def put_agent(session: AsyncSession, *, agent_id: str, values: dict[str, A
     """Create the agent or replace the fields given."""
     stmt = pg_insert(agents).values(agent_id=agent_id, **values)
     await session.execute(stmt.on_conflict_do_update(index_elements=[agents.c.agent_id], set_=values))
+
+
+async def agent_row(session: AsyncSession, *, agent_id: str) -> dict[str, Any] | None:
+    """The agent's fields (without the id) locked for an update, or None."""
+    stmt = select(agents).where(agents.c.agent_id == agent_id).with_for_update()
+    row = (await session.execute(stmt)).mappings().first()
+    return {k: v for k, v in row.items() if k != "agent_id"} if row is not None else None

@@ -11,7 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from postloan_crm.store.tables import interactions
 
 # An agent's open cases with what the worklist weighs: balance due, PD, promises, the latest callback;
-# `interactions` is 1 when the case was worked at all (the worklist needs no more than that).
+# `interactions` is 1 when the case was worked at all (the worklist needs no more than that); `risk_alert`
+# says an open alert is on the case's loan or on its customer as a whole.
 _CASES_OF = """
     SELECT c.case_id, c.loan_id, c.customer_id, c.queue, c.bucket, c.dpd, c.currency, c.opened_on,
            CASE WHEN coalesce(l.overdue, 0) > 0 THEN l.overdue ELSE c.overdue_amount END AS balance_due,
@@ -21,7 +22,12 @@ _CASES_OF = """
            (SELECT max(p.resolved_on) FROM promises p WHERE p.case_id = c.case_id AND p.status = 'broken')
                AS last_broken_on,
            last.next_action_at AS callback_at,
-           CASE WHEN last.occurred_at IS NULL THEN 0 ELSE 1 END AS interactions
+           CASE WHEN last.occurred_at IS NULL THEN 0 ELSE 1 END AS interactions,
+           EXISTS (
+               SELECT 1 FROM risk_alerts a
+               WHERE a.status = 'open'
+                 AND (a.loan_id = c.loan_id OR (a.loan_id IS NULL AND a.customer_id = c.customer_id))
+           ) AS risk_alert
     FROM cases c
     LEFT JOIN loans l ON l.loan_id = c.loan_id
     LEFT JOIN risk r ON r.loan_id = c.loan_id

@@ -20,6 +20,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from postloan_common.audit import changes
 from postloan_repayment_monitor.domain.business_days import BusinessCalendar, DayKind, shift_schedule
 from postloan_repayment_monitor.domain.ledger import Scheduled
 from postloan_repayment_monitor.service import audit
@@ -129,16 +130,14 @@ async def put_day(
     row = await store.upsert_day(session, day=day, kind=kind.value, name=name, actor=actor)
     after = await load_calendar(session, weekend=weekend)
     moved = await reshift_around(session, day=day, before=before, after=after, business_date=business_date)
+    was = {"kind": old_day.kind.value, "name": old_day.name} if old_day else None
+    now = {"kind": kind.value, "name": name}
     await audit.record(
         session,
         actor=actor,
         action="calendar.day.put",
         subject=day.isoformat(),
-        details={
-            "old": {"kind": old_day.kind.value, "name": old_day.name} if old_day else None,
-            "new": {"kind": kind.value, "name": name},
-            "reshifted": moved,
-        },
+        details={"old": was, "new": now, "changes": changes(was, now), "reshifted": moved},
         correlation_id=correlation_id,
     )
     return DayChange(_day_of(row), created=old is None, reshifted=moved)

@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from postloan_common.db import driver_connection
+from postloan_common.money import quantize_money
 from postloan_repayment_monitor.domain.delinquency import days_past_due
 from postloan_repayment_monitor.domain.incremental import StoredInstallment, stored_ledger
 from postloan_repayment_monitor.domain.ledger import AllocationLine, Ledger, Payment, Restructuring, Scheduled, replay
@@ -89,7 +90,7 @@ async def lock_loans(session: AsyncSession, loan_ids: Iterable[str]) -> dict[str
 
 
 # installments.penalty_accrued is numeric(24, 10).
-_PENALTY_PLACES = Decimal("1E-10")
+_PENALTY_PLACES = 10  # the installments.penalty_exact column's scale
 
 
 async def load_loans(session: AsyncSession, loan_ids: Iterable[str], *, lock: bool = False) -> dict[str, LoanFile]:
@@ -162,7 +163,7 @@ async def persist(session: AsyncSession, files: Iterable[LoanFile], ledgers: dic
                 inst.paid[Component.INTEREST],
                 inst.paid[Component.FEE],
                 inst.paid[Component.PENALTY],
-                inst.penalty_exact.quantize(_PENALTY_PLACES),
+                quantize_money(inst.penalty_exact, _PENALTY_PLACES),
                 inst.accrued_through,
                 inst.settled_on,
             )

@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from postloan_common.audit import changes
 from postloan_repayment_monitor.domain.rules import Component, Overpayment, ProductRules, Waterfall
 from postloan_repayment_monitor.service import audit
 from postloan_repayment_monitor.service.holidays import reshift_product
@@ -155,7 +156,11 @@ async def put_product(
     new = _stored(rules, shift_due_dates)
     if old != new:
         await store.upsert_product(session, code=code, values=new, actor=actor)
-        details: dict[str, Any] = {"old": _audit_form(old) if old else None, "new": _audit_form(new)}
+        details: dict[str, Any] = {
+            "old": _audit_form(old) if old else None,
+            "new": _audit_form(new),
+            "changes": changes(old, new),
+        }
         if shift_due_dates != (old is not None and old["shift_due_dates"]):
             details["reshifted"] = await reshift_product(
                 session, product=code, business_date=business_date, weekend=weekend

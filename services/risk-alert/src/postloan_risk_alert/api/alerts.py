@@ -8,6 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 from sqlalchemy import and_, select, tuple_
 
+from postloan_common.audit import changes
 from postloan_common.web import CorrelationId, DbSession, ProblemError
 from postloan_common.web.cursors import BadCursor, decode_cursor, encode_cursor
 from postloan_common.web.openapi import problems
@@ -126,10 +127,19 @@ async def _act(
             actor=actor,
             action=f"alert.{action.value}",
             subject=alert_id,
-            details={"assignee": assignee, "note": note},
+            details={"assignee": assignee, "note": note, "changes": _transition_changes(result["history"])},
             correlation_id=correlation_id,
         )
     return result
+
+
+def _transition_changes(history: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Old and new status and assignee of the step just taken (its history row and the one before it)."""
+    step, previous = history[-1], (history[-2] if len(history) > 1 else {})
+    return changes(
+        {"status": step["from_status"], "assignee": previous.get("assignee")},
+        {"status": step["to_status"], "assignee": step["assignee"]},
+    )
 
 
 def _add_note_action(action: AlertAction, *, name: str, operation_id: str, doc: str) -> None:

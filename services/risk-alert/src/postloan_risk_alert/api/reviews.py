@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 
+from postloan_common.audit import changes
 from postloan_common.web import CorrelationId, DbSession, Principal, ProblemError, require_roles
 from postloan_common.web.cursors import BadCursor, decode_cursor, encode_cursor
 from postloan_common.web.openapi import Page, problems
@@ -57,16 +58,22 @@ async def put_review_policy(
 ) -> dict[str, Any]:
     """Replace the review policy; the next close of day schedules by it."""
     async with session.begin():
+        before = await review_service.get_policy(session)
         result = await review_service.put_policy(session, policy=body, actor=principal.subject)
         await audit.record(
             session,
             actor=principal.subject,
             action="review-policy.update",
             subject="review-policy",
-            details={"version": result["version"]},
+            details={"version": result["version"], "changes": changes(_flat(before), _flat(result))},
             correlation_id=correlation_id,
         )
     return result
+
+
+def _flat(policy: dict[str, Any]) -> dict[str, Any]:
+    """The policy's fields and its version side by side, so the audit diff names the field that changed."""
+    return {"version": policy["version"], **policy["policy"].model_dump(mode="json")}
 
 
 @router.get("/reviews", response_model=Page[ReviewOut], dependencies=[ReviewReader], responses=problems(400, 401, 403))
@@ -122,6 +129,7 @@ async def assign_review(
     """Give an open review to a relationship manager (or anyone who will do it)."""
     async with session.begin():
         try:
+            before = await review_service.get(session, review_id=review_id)
             result = await review_service.assign(session, review_id=review_id, assignee=body.assignee)
         except review_service.ReviewNotFound as exc:
             raise _not_found(review_id) from exc
@@ -132,7 +140,10 @@ async def assign_review(
             actor=principal.subject,
             action="review.assign",
             subject=review_id,
-            details={"assignee": body.assignee},
+            details={
+                "assignee": body.assignee,
+                "changes": changes({"assignee": before["assignee"]}, {"assignee": body.assignee}),
+            },
             correlation_id=correlation_id,
         )
     return result

@@ -9,6 +9,7 @@ from fastapi import APIRouter, status
 from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert
 
+from postloan_common.audit import changes
 from postloan_common.web import CorrelationId, DbSession, ProblemError
 from postloan_common.web.openapi import problems
 from postloan_risk_alert.api.deps import Officer, Reader
@@ -131,6 +132,7 @@ async def update_rule(
     """Replace a rule's definition (its version goes up)."""
     _check_rule(body.condition, body.subject_type)
     async with session.begin():
+        before = (await session.execute(select(rules).where(rules.c.rule_id == rule_id).with_for_update())).first()
         updated = (
             await session.execute(
                 update(rules)
@@ -151,7 +153,13 @@ async def update_rule(
             actor=principal.subject,
             action="rule.update",
             subject=rule_id,
-            details={"condition": body.condition, "enabled": body.enabled},
+            details={"condition": body.condition, "enabled": body.enabled, "changes": _rule_changes(before, updated)},
             correlation_id=correlation_id,
         )
     return dict(updated._mapping)
+
+
+def _rule_changes(before: Any, after: Any) -> dict[str, dict[str, Any]]:
+    """The definition fields and version an update changed (who and when are in the audit row itself)."""
+    kept = [c for c in after._mapping if c not in ("updated_by", "updated_at")]
+    return changes({c: before._mapping[c] for c in kept}, {c: after._mapping[c] for c in kept})

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 
-FOUR_PLACES = Decimal("0.0001")
+from postloan_common.money import quantize_ratio
 
 
 @dataclass(frozen=True)
@@ -25,7 +25,7 @@ class Financials:
 def _ratio(numerator: Decimal, denominator: Decimal) -> Decimal | None:
     if denominator == 0:
         return None
-    return (numerator / denominator).quantize(FOUR_PLACES, rounding=ROUND_HALF_UP)
+    return quantize_ratio(numerator / denominator, 4)
 
 
 def ratios(current: Financials, previous: Financials | None = None) -> dict[str, Decimal | None]:

@@ -8,7 +8,7 @@ from decimal import Decimal
 import numpy as np
 import numpy.typing as npt
 
-from postloan_common.money import quantize_money
+from postloan_common.money import quantize_money, quantize_ratio
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -60,14 +60,14 @@ def coverage(*, collateral_value: Decimal, exposure: Decimal) -> Decimal | None:
     """Collateral value after haircut ÷ exposure (None without exposure)."""
     if exposure <= 0:
         return None
-    return (collateral_value / exposure).quantize(Decimal("0.0001"))
+    return quantize_ratio(collateral_value / exposure, 4)
 
 
 def loan_to_value(*, exposure: Decimal, appraised: Decimal) -> Decimal | None:
     """Exposure ÷ the appraised value allocated to the loan (None without collateral)."""
     if appraised <= 0:
         return None
-    return (exposure / appraised).quantize(Decimal("0.0001"))
+    return quantize_ratio(exposure / appraised, 4)
 
 
 def secured_lgd(kind: str) -> float:

@@ -14,6 +14,8 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
+from postloan_common.money import quantize_ratio
+
 # Counterparties that take the money straight back to the borrower (回流).
 BACK_KINDS = frozenset({"borrower_self", "related_party"})
 # Securities, real estate purchase and down payments, repayment of other lenders: forbidden for every purpose.
@@ -166,7 +168,7 @@ def flow_back(policy: Policy, flows: Sequence[Flow], *, disbursed: Decimal, disb
     total = sum((f.amount for f in hits), Decimal(0))
     if disbursed <= 0 or total <= disbursed * policy.max_flow_back_share:
         return None
-    share = (total / disbursed * 100).quantize(Decimal("0.1"))
+    share = quantize_ratio(total / disbursed * 100, 1)
     return Flag(
         "fund_flow_back",
         f"{share}% of the proceeds went back to the borrower or related parties "

@@ -7,6 +7,7 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from postloan_common.audit import changes
 from postloan_risk_alert.domain import fund_use
 from postloan_risk_alert.service import audit
 from postloan_risk_alert.store import fund_flows as store
@@ -36,13 +37,17 @@ async def put_policy(
 ) -> StoredPolicy:
     """Replace the purpose's policy (its version goes up) and audit the change."""
     values = fund_use.policy_to_json(policy)
+    before = await get_policy(session, purpose=purpose)
     row = await store.upsert_policy(session, purpose=purpose, policy=values, actor=actor)
+    diff = changes(
+        {"version": before.version, **fund_use.policy_to_json(before.policy)}, {"version": row["version"], **values}
+    )
     await audit.record(
         session,
         actor=actor,
         action="fund_use_policy.update",
         subject=purpose,
-        details={"policy": values, "version": row["version"]},
+        details={"policy": values, "version": row["version"], "changes": diff},
         correlation_id=correlation_id,
     )
     return StoredPolicy(purpose, policy, row["version"], row["updated_by"], row["updated_at"])

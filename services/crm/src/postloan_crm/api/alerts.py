@@ -1,0 +1,77 @@
+"""The customer's timeline of risk alerts and post-loan reviews (issue 16 item 5)."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+from pydantic import BaseModel, Field
+
+from postloan_common.web import DbSession, ProblemError
+from postloan_common.web.openapi import Page, Timestamp, problems
+from postloan_crm.api.deps import Reader, existing_customer
+from postloan_crm.service import alerts
+from postloan_crm.store.queries import BadCursor
+
+router = APIRouter(tags=["customers"])
+
+
+class TimelineEntryOut(BaseModel):
+    entry_id: int
+    kind: str = Field(description="risk_alert_raised | risk_alert_resolved | review_due")
+    ref_id: str = Field(description="The alert's or the review's id")
+    loan_id: str | None
+    business_date: date | None
+    at: Timestamp
+    rule_id: str | None = None
+    severity: str | None = None
+    message: str | None = None
+    resolution: str | None = Field(default=None, description="resolved | dismissed")
+    review_kind: str | None = None
+    reason: str | None = None
+    due_on: date | None = None
+
+
+def _entry(row: dict[str, Any]) -> TimelineEntryOut:
+    d = row["details"]
+    return TimelineEntryOut(
+        entry_id=row["id"],
+        kind=row["kind"],
+        ref_id=row["ref_id"],
+        loan_id=row["loan_id"],
+        business_date=row["business_date"],
+        at=row["at"],
+        rule_id=d.get("rule_id"),
+        severity=d.get("severity"),
+        message=d.get("message"),
+        resolution=d.get("resolution"),
+        review_kind=d.get("kind"),
+        reason=d.get("reason"),
+        due_on=d.get("due_on"),
+    )
+
+
+@router.get(
+    "/customers/{customer_id}/timeline",
+    response_model=Page[TimelineEntryOut],
+    operation_id="listCustomerTimeline",
+    responses=problems(400, 401, 403, 404, 422),
+)
+async def customer_timeline(
+    customer_id: str,
+    session: DbSession,
+    caller: Reader,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    cursor: Annotated[str | None, Query(max_length=500)] = None,
+) -> Page[TimelineEntryOut]:
+    """The customer's risk alerts (raised, resolved) and scheduled reviews, newest first."""
+    async with session.begin():
+        await existing_customer(session, customer_id, scope=caller.scope)
+        try:
+            rows, next_cursor = await alerts.customer_timeline(
+                session, customer_id=customer_id, limit=limit, cursor=cursor
+            )
+        except BadCursor as exc:
+            raise ProblemError(400, "Bad cursor", str(exc)) from exc
+    return Page[TimelineEntryOut](items=[_entry(r) for r in rows], next_cursor=next_cursor)
