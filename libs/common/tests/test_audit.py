@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.schema import CreateIndex, CreateTable
 
-from postloan_common.audit import audit_log_table, record_audit
+from postloan_common.audit import audit_log_table, audit_recorder, record_audit
 from postloan_common.db import create_engine, new_metadata, session_factory
 
 
@@ -29,8 +29,9 @@ async def test_record_audit_writes_one_row_and_stores_empty_correlation_as_null(
             await conn.run_sync(metadata.create_all)
         async with session_factory(engine)() as session, session.begin():
             await record_audit(session, table, actor="u1", action="loan.update", subject="L-1", correlation_id="")
-            await record_audit(
-                session, table, actor="u2", action="pii.read", subject="C-1", details={"f": 1}, correlation_id="c"
+            # The recorder the services bind to their own table writes through the same function.
+            await audit_recorder(table)(
+                session, actor="u2", action="pii.read", subject="C-1", details={"f": 1}, correlation_id="c"
             )
         async with session_factory(engine)() as session:
             rows = (await session.execute(select(table).order_by(table.c.id))).mappings().all()

@@ -17,7 +17,6 @@ from pathlib import Path
 import asyncpg
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
-from aiokafka.structs import ConsumerRecord
 from demo_app import HANDLERS, create_schema, credit, demo_consumer, demo_relay, outbox, running_demo, state
 from sqlalchemy import text
 from sqlalchemy.exc import OperationalError
@@ -28,6 +27,7 @@ from postloan_common.messaging.consumer import Barrier, PermanentError, is_trans
 from postloan_common.messaging.envelope import Envelope
 from postloan_common.messaging.outbox import add_event
 from postloan_dev.devstack import DevStack, Tansu, free_port
+from postloan_dev.testing import consumer_records, wait_until
 
 pytestmark = pytest.mark.integration
 HERE = Path(__file__).parent
@@ -39,17 +39,6 @@ async def demo_db(database_url):
     await create_schema(engine)
     yield engine, session_factory(engine), database_url
     await engine.dispose()
-
-
-async def wait_until(predicate, *, timeout: float = 60.0, interval: float = 0.2, what: str = "condition"):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = await predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(interval)
 
 
 async def read_topic(bootstrap: str, topic: str, expected: int, timeout: float = 30.0) -> list:
@@ -143,30 +132,11 @@ async def test_events_written_while_broker_is_down_are_published_in_order(demo_d
         broker.stop()
 
 
-def _records(topic: str, envelopes: list[Envelope], start_offset: int = 0) -> list[ConsumerRecord]:
-    return [
-        ConsumerRecord(
-            topic=topic,
-            partition=0,
-            offset=start_offset + i,
-            timestamp=0,
-            timestamp_type=0,
-            key=e.subject.encode(),
-            value=e.to_bytes(),
-            checksum=None,
-            serialized_key_size=0,
-            serialized_value_size=0,
-            headers=(),
-        )
-        for i, e in enumerate(envelopes)
-    ]
-
-
 async def test_delivering_the_same_batch_twice_has_no_second_effect(demo_db):
     _engine, sessions, _url = demo_db
     consumer = demo_consumer(sessions)
     events = [credit("a", "10.10"), credit("b", "5.00"), credit("a", "0.01")]
-    batch = _records("demo.in", events)
+    batch = consumer_records("demo.in", events)
     await consumer.apply_batch(batch)
     async with sessions() as session:
         first = await state(session)
@@ -187,7 +157,7 @@ async def test_same_event_twice_in_one_batch_applies_once(demo_db):
     _engine, sessions, _url = demo_db
     consumer = demo_consumer(sessions)
     event = credit("a", "1.00")
-    await consumer.apply_batch(_records("demo.in", [event, event, credit("a", "2.00")]))
+    await consumer.apply_batch(consumer_records("demo.in", [event, event, credit("a", "2.00")]))
     async with sessions() as session:
         assert (await state(session))["balances"] == {"a": Decimal("3.00")}
 
@@ -306,7 +276,7 @@ async def test_batch_handlers_get_runs_in_order_and_poison_is_isolated(demo_db):
     )
     poison = Envelope(type="poison", source="test", subject="a", data={"why": "x"})
     events = [credit("a", "1.00"), credit("a", "2.00"), poison, credit("a", "13.00"), credit("a", "4.00")]
-    await consumer.apply_batch(_records("demo.in", events))
+    await consumer.apply_batch(consumer_records("demo.in", events))
     # Fast path: two runs split by the poison; then one event at a time after the failure.
     assert calls[:2] == [["1.00", "2.00"], ["13.00", "4.00"]] or calls[0] == ["1.00", "2.00"]
     async with sessions() as session:

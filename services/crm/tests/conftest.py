@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -12,7 +12,6 @@ from typing import Any
 
 import httpx
 import pytest
-from aiokafka.structs import ConsumerRecord
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -20,12 +19,11 @@ from postloan_common.contracts import EventData, make_envelope, parse_data
 from postloan_common.db import create_engine, session_factory
 from postloan_common.messaging.consumer import Consumer, ConsumerConfig
 from postloan_common.messaging.envelope import Envelope
-from postloan_common.web import mint_token
 from postloan_crm.consumers import build_batch_handlers, build_handlers
 from postloan_crm.domain.strategy import StrategyTable
 from postloan_crm.store.tables import inbox, outbox
 from postloan_dev.devstack import DevStack
-from postloan_dev.testing import TEST_JWT_SECRET
+from postloan_dev.testing import app_client, bearer_headers, consumer_records
 
 PREFIX = "CRM_"
 # crm_testkit (event factories) lives beside this file.
@@ -36,10 +34,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 def token() -> Callable[..., dict[str, str]]:
     """Authorization headers for a role."""
 
-    def headers(role: str = "supervisor", sub: str = "tester") -> dict[str, str]:
-        return {"Authorization": f"Bearer {mint_token(secret=TEST_JWT_SECRET, sub=sub, roles=[role])}"}
-
-    return headers
+    return bearer_headers("supervisor")
 
 
 class Clock:
@@ -50,25 +45,6 @@ class Clock:
 
     def __call__(self) -> datetime:
         return self.now
-
-
-def records(topic: str, envelopes: Sequence[Envelope], start: int = 0) -> list[ConsumerRecord]:
-    return [
-        ConsumerRecord(
-            topic=topic,
-            partition=0,
-            offset=start + i,
-            timestamp=0,
-            timestamp_type=0,
-            key=e.subject.encode(),
-            value=e.to_bytes(),
-            checksum=None,
-            serialized_key_size=0,
-            serialized_value_size=0,
-            headers=(),
-        )
-        for i, e in enumerate(envelopes)
-    ]
 
 
 def envelope(data: EventData, *, subject: str, business_date: date | None = None) -> Envelope:
@@ -88,7 +64,7 @@ class Crm:
 
     async def feed(self, *events: Envelope, topic: str = "repayment.loans") -> None:
         """Apply `events` as one polled batch."""
-        batch = records(topic, list(events), self.offset)
+        batch = consumer_records(topic, list(events), self.offset)
         self.offset += len(batch)
         await self.consumer.apply_batch(batch)
 
@@ -141,9 +117,7 @@ def crm_api(devstack: DevStack, monkeypatch: pytest.MonkeyPatch):
         app = create_app()
         if now is not None:
             app.dependency_overrides[get_now] = lambda: now
-        async with app.router.lifespan_context(app):
-            transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
-            async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
-                yield client
+        async with app_client(app) as client:
+            yield client
 
     return start

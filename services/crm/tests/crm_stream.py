@@ -20,7 +20,6 @@ from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal as D
 from typing import Any
 
-from aiokafka.structs import ConsumerRecord
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -51,6 +50,7 @@ from postloan_crm.service.policies import replace_policies
 from postloan_crm.service.promises import make_promise
 from postloan_crm.service.reminder_sending import send_due
 from postloan_crm.store.tables import agents, promises
+from postloan_dev.testing import consumer_records
 
 CUSTOMERS, LOANS, RISK = "core-banking.customers", "repayment.loans", "risk.scores"
 ZERO = D("0.00")
@@ -422,26 +422,6 @@ def _risk_events(rng: random.Random, book: list[_Loan]) -> list[Envelope]:
     return events
 
 
-def records(topic: str, envelopes: Sequence[Envelope], start: int) -> list[ConsumerRecord]:
-    """The envelopes as consumer records of one partition from offset `start`."""
-    return [
-        ConsumerRecord(
-            topic=topic,
-            partition=0,
-            offset=start + i,
-            timestamp=0,
-            timestamp_type=0,
-            key=e.subject.encode(),
-            value=e.to_bytes(),
-            checksum=None,
-            serialized_key_size=0,
-            serialized_value_size=0,
-            headers=(),
-        )
-        for i, e in enumerate(envelopes)
-    ]
-
-
 class _Recorder:
     async def send(self, message: Outgoing) -> str | None:
         return f"prov-{message.key}"
@@ -486,7 +466,7 @@ async def play(
             applied = [*envelopes, poison()] if poison is not None else envelopes
             start = offsets.get(topic, 0)
             offsets[topic] = start + len(applied)
-            await consumer.apply_batch(records(topic, applied, start))
+            await consumer.apply_batch(consumer_records(topic, applied, start))
             if topic == LOANS:
                 await _promise_on_some_cases(sessions, day.on)
         await send_due(

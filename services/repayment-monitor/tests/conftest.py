@@ -8,9 +8,8 @@ from contextlib import asynccontextmanager
 import httpx
 import pytest
 
-from postloan_common.web import mint_token
 from postloan_dev.devstack import DevStack
-from postloan_dev.testing import TEST_JWT_SECRET
+from postloan_dev.testing import app_client, bearer_headers
 
 PREFIX = "REPAYMENT_MONITOR_"
 
@@ -19,10 +18,7 @@ PREFIX = "REPAYMENT_MONITOR_"
 def token() -> Callable[..., dict[str, str]]:
     """Authorization headers for a role."""
 
-    def headers(role: str = "system", sub: str = "tester") -> dict[str, str]:
-        return {"Authorization": f"Bearer {mint_token(secret=TEST_JWT_SECRET, sub=sub, roles=[role])}"}
-
-    return headers
+    return bearer_headers("system")
 
 
 @pytest.fixture
@@ -39,9 +35,7 @@ def rm_api(migrated_database, devstack: DevStack, monkeypatch: pytest.MonkeyPatc
         monkeypatch.setenv("KAFKA_BOOTSTRAP_SERVERS", devstack.kafka_bootstrap)
         monkeypatch.setenv("POSTLOAN_ENV", "test")
         app = create_app()
-        async with app.router.lifespan_context(app):
-            transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
-            async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
-                yield client, url
+        async with app_client(app) as client:
+            yield client, url
 
     return start

@@ -11,9 +11,8 @@ import pytest
 
 from postloan_common.contracts import make_envelope
 from postloan_common.messaging.envelope import Envelope
-from postloan_common.web import mint_token
 from postloan_dev.devstack import DevStack
-from postloan_dev.testing import TEST_JWT_SECRET
+from postloan_dev.testing import app_client, bearer_headers
 
 PREFIX = "REPORTING_"
 
@@ -28,10 +27,7 @@ def event(data, *, day: str, source: str = "repayment-monitor") -> Envelope:
 def token() -> Callable[..., dict[str, str]]:
     """Authorization headers for a role."""
 
-    def headers(role: str = "analyst", sub: str = "tester") -> dict[str, str]:
-        return {"Authorization": f"Bearer {mint_token(secret=TEST_JWT_SECRET, sub=sub, roles=[role])}"}
-
-    return headers
+    return bearer_headers("analyst")
 
 
 @pytest.fixture
@@ -46,9 +42,7 @@ def reporting_api(devstack: DevStack, monkeypatch: pytest.MonkeyPatch):
         monkeypatch.setenv("KAFKA_BOOTSTRAP_SERVERS", devstack.kafka_bootstrap)
         monkeypatch.setenv("POSTLOAN_ENV", "test")
         app = create_app()
-        async with app.router.lifespan_context(app):
-            transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
-            async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
-                yield client
+        async with app_client(app) as client:
+            yield client
 
     return start

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Coroutine, Mapping
 from dataclasses import asdict, is_dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from enum import Enum
+from functools import partial
 from typing import Any
 
 from sqlalchemy import BigInteger, Column, DateTime, Identity, Index, MetaData, String, Table, func, insert, text
@@ -51,6 +52,11 @@ async def record_audit(
             actor=actor, action=action, subject=subject, details=details or {}, correlation_id=correlation_id or None
         )
     )
+
+
+def audit_recorder(table: Table) -> partial[Coroutine[Any, Any, None]]:
+    """`record_audit` bound to one service's `audit_log`, so each service writes `await record(session, ...)`."""
+    return partial(record_audit, table=table)
 
 
 def changes(

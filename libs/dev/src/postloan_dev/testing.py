@@ -4,21 +4,82 @@ from __future__ import annotations
 
 import asyncio
 import os
+import time
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
+from contextlib import asynccontextmanager
+from typing import Any
 
+import httpx
 import pytest
+from aiokafka.structs import ConsumerRecord
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from postloan_common.db import drop_database, ensure_database, with_database
 from postloan_common.messaging.admin import ensure_topics
+from postloan_common.messaging.envelope import Envelope
+from postloan_common.web import mint_token
 from postloan_dev.devkeys import DEVELOPMENT_ONLY_JWT_PRIVATE_KEY
 from postloan_dev.devstack import DevStack, start_devstack
 
 # Tests sign with the development private key; POSTLOAN_ENV=test lets the services accept its public half.
 # (The name is kept so `mint_token(secret=TEST_JWT_SECRET, ...)` reads as before.)
 TEST_JWT_SECRET = DEVELOPMENT_ONLY_JWT_PRIVATE_KEY
+
+
+def bearer_headers(default_role: str) -> Callable[..., dict[str, str]]:
+    """`headers(role=default_role, sub="tester")`: Authorization headers signed with the test key."""
+
+    def headers(role: str = default_role, sub: str = "tester") -> dict[str, str]:
+        return {"Authorization": f"Bearer {mint_token(secret=TEST_JWT_SECRET, sub=sub, roles=[role])}"}
+
+    return headers
+
+
+@asynccontextmanager
+async def app_client(app: Any) -> AsyncIterator[httpx.AsyncClient]:
+    """An in-process client of `app` with its lifespan running; server errors come back as 500 answers."""
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            yield client
+
+
+def consumer_records(topic: str, envelopes: Sequence[Envelope], start: int = 0) -> list[ConsumerRecord]:
+    """The envelopes as consumer records of partition 0 from offset `start`, keyed by subject."""
+    return [
+        ConsumerRecord(
+            topic=topic,
+            partition=0,
+            offset=start + i,
+            timestamp=0,
+            timestamp_type=0,
+            key=e.subject.encode(),
+            value=e.to_bytes(),
+            checksum=None,
+            serialized_key_size=0,
+            serialized_value_size=0,
+            headers=(),
+        )
+        for i, e in enumerate(envelopes)
+    ]
+
+
+async def wait_until(
+    predicate: Callable[[], Awaitable[Any]],
+    *,
+    what: str = "condition",
+    timeout: float = 60.0,  # noqa: ASYNC109 - a deadline between polls; asyncio.timeout would cancel a query
+    interval: float = 0.2,
+) -> Any:
+    """Poll `predicate` until it returns something truthy (returned), or fail naming `what` after `timeout` s."""
+    deadline = time.monotonic() + timeout
+    while not (value := await predicate()):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        await asyncio.sleep(interval)
+    return value
 
 
 def other_private_key() -> str:

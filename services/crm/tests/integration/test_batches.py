@@ -9,7 +9,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal as D
 
 import pytest
-from crm_stream import LOANS, play, prepare, records, stream, tables
+from crm_stream import LOANS, play, prepare, stream, tables
 from crm_testkit import customer, due, loan, missed, moved
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -19,6 +19,7 @@ from postloan_common.messaging.envelope import Envelope
 from postloan_crm.consumers import build_batch_handlers, build_handlers
 from postloan_crm.domain.strategy import StrategyTable
 from postloan_crm.store.tables import inbox, outbox
+from postloan_dev.testing import consumer_records
 
 pytestmark = pytest.mark.integration
 
@@ -104,8 +105,8 @@ async def test_a_run_with_several_events_of_one_loan_applies_them_in_order(migra
     ]
     async with fresh_crm(migrated_database) as crm, fresh_crm(migrated_database, batched=False) as reference:
         for played in (crm, reference):
-            await played.consumer.apply_batch(records("core-banking.customers", [customer()], 0))
-            await played.consumer.apply_batch(records(LOANS, events, 0))
+            await played.consumer.apply_batch(consumer_records("core-banking.customers", [customer()], 0))
+            await played.consumer.apply_batch(consumer_records(LOANS, events, 0))
         state = await tables(crm.sessions)
         assert state == await tables(reference.sessions)
     loans = {r["loan_id"]: r for r in state["loans"]}

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import time
 import uuid
 
 import pytest
@@ -23,19 +22,9 @@ from postloan_crm.settings import Settings
 from postloan_crm.store.tables import inbox, outbox
 from postloan_crm.worker import sender_task
 from postloan_dev.devstack import DevStack
+from postloan_dev.testing import wait_until
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
-
-
-async def wait_for(predicate, *, timeout: float = 60.0, what: str):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = await predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.2)
 
 
 async def produce(bootstrap: str, topic: str, events: list[Envelope]) -> None:
@@ -123,7 +112,7 @@ async def test_worker_consumes_opens_cases_sends_reminders_and_publishes(
 
             last: list = []
             try:
-                case_queue, _, _ = await wait_for(state, what="case, sent reminder and published events")
+                case_queue, _, _ = await wait_until(state, what="case, sent reminder and published events")
             except AssertionError:
                 raise AssertionError(f"last state {last[-1:]}") from None
             assert case_queue == "automated"

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import time
 import uuid
 
 import httpx
@@ -16,7 +15,7 @@ from postloan_common.messaging.envelope import Envelope
 from postloan_common.web import mint_token
 from postloan_common.worker import serve_worker
 from postloan_dev.devstack import DevStack
-from postloan_dev.testing import TEST_JWT_SECRET
+from postloan_dev.testing import TEST_JWT_SECRET, wait_until
 from postloan_fineract_connector.consumers import batch_handlers, decoder
 from postloan_fineract_connector.settings import Settings
 from postloan_fineract_connector.store.tables import inbox, outbox
@@ -24,17 +23,6 @@ from postloan_fineract_connector.store.tables import inbox, outbox
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 PACKAGE = "postloan_fineract_connector"
-
-
-async def wait_for(predicate, *, timeout: float = 60.0, what: str):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = await predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.2)
 
 
 async def produce(bootstrap: str, topic: str, records: list[tuple[bytes, bytes]]) -> None:
@@ -141,7 +129,7 @@ async def test_fineract_records_become_core_banking_events_once(
             found = await rows(url, "SELECT count(*) AS n FROM inbox")
             return found[0]["n"] >= 7
 
-        await wait_for(seen, what="all records in the inbox")
+        await wait_until(seen, what="all records in the inbox")
         events = await rows(url, produced)
         assert [e["event_type"] for e in events] == [
             "customer-upserted",
@@ -168,7 +156,7 @@ async def test_fineract_records_become_core_banking_events_once(
         async def marker_in():
             return (await rows(url, "SELECT count(*) AS n FROM inbox"))[0]["n"] >= 8
 
-        await wait_for(marker_in, what="the marker after the re-sent batch")
+        await wait_until(marker_in, what="the marker after the re-sent batch")
         events = [*events, {"event_type": "customer-upserted"}]
         assert [e["event_type"] for e in await rows(url, produced)] == [e["event_type"] for e in events]
 

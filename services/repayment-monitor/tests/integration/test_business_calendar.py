@@ -12,9 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-import time
 import uuid
-from collections.abc import Awaitable, Callable
 from datetime import date, timedelta
 from decimal import Decimal as D
 from pathlib import Path
@@ -32,6 +30,7 @@ from postloan_common.messaging.admin import ensure_topics
 from postloan_common.messaging.consumer import Consumer, ConsumerConfig
 from postloan_common.messaging.envelope import Envelope
 from postloan_dev.devstack import DevStack
+from postloan_dev.testing import wait_until
 from postloan_repayment_monitor.consumers import LoanEventHandlers
 from postloan_repayment_monitor.domain.rules import BucketScheme
 from postloan_repayment_monitor.service import bulk
@@ -449,15 +448,6 @@ async def test_a_restructured_schedule_of_a_shifting_product_is_shifted(rm_api, 
 
 
 # --- the event path and bulk intake -----------------------------------------------------------------
-
-
-async def wait_until(predicate: Callable[[], Awaitable[Any]], *, what: str, timeout: float = 60.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while not (value := await predicate()):
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.1)
-    return value
 
 
 async def test_loans_booked_by_event_are_shifted_too(rm_api, token, devstack: DevStack, unique_topic):

@@ -11,7 +11,7 @@ import asyncio
 import time
 import uuid
 from collections import Counter
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import date
@@ -38,6 +38,7 @@ from postloan_common.messaging.consumer import Consumer, ConsumerConfig
 from postloan_common.messaging.envelope import Envelope
 from postloan_common.messaging.relay import OutboxRelay, RelayConfig
 from postloan_dev.devstack import DevStack
+from postloan_dev.testing import wait_until
 from postloan_repayment_monitor.consumers import LoanEventHandlers
 from postloan_repayment_monitor.domain.rules import BucketScheme
 from postloan_repayment_monitor.service import queries
@@ -61,17 +62,6 @@ CHECKSUMS = {
     "restructurings": "restructure_id",
     "replaced_installments": "loan_id, seq",
 }
-
-
-async def wait_until(predicate: Callable[[], Awaitable[Any]], *, what: str, timeout: float = 60.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = await predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.1)
 
 
 def booked(**changes: Any) -> Envelope:

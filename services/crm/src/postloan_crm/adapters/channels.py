@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Mapping
 from dataclasses import dataclass
 from email.message import EmailMessage
 from typing import Protocol
 
 import aiosmtplib
-import httpx
 
 from postloan_common.logging import get_logger
+from postloan_crm.adapters.webhook import RetryingWebhook, SendError
 from postloan_crm.settings import Settings
 
 log = get_logger(__name__)
@@ -27,14 +26,6 @@ class Outgoing:
     subject: str | None
     body: str
     language: str
-
-
-class SendError(Exception):
-    """Delivery failed; `retryable` says whether trying again later may succeed."""
-
-    def __init__(self, message: str, *, retryable: bool) -> None:
-        super().__init__(message)
-        self.retryable = retryable
 
 
 class ChannelSender(Protocol):
@@ -87,28 +78,11 @@ class SmtpSender:
         return str(mail["Message-ID"])
 
 
-class WebhookSender:
+class WebhookSender(RetryingWebhook):
     """SMS or push through a provider's HTTP webhook, with timeouts and retries on 5xx and timeouts."""
-
-    def __init__(
-        self,
-        *,
-        url: str,
-        token: str | None = None,
-        timeout_s: float = 5.0,
-        max_attempts: int = 3,
-        backoff_s: float = 0.5,
-        transport: httpx.AsyncBaseTransport | None = None,
-    ) -> None:
-        self.url, self.token = url, token
-        self.timeout_s, self.max_attempts, self.backoff_s = timeout_s, max(1, max_attempts), backoff_s
-        self.transport = transport
 
     async def send(self, message: Outgoing) -> str | None:
         """POST the message; the idempotency key lets the provider drop a retried duplicate."""
-        headers = {"Idempotency-Key": message.key}
-        if self.token:
-            headers["Authorization"] = f"Bearer {self.token}"
         payload = {
             "id": message.key,
             "channel": message.channel,
@@ -118,32 +92,9 @@ class WebhookSender:
         }
         if message.subject:
             payload["title"] = message.subject
-        last = "no attempt"
-        async with httpx.AsyncClient(timeout=self.timeout_s, transport=self.transport) as client:
-            for attempt in range(1, self.max_attempts + 1):
-                try:
-                    response = await client.post(self.url, json=payload, headers=headers)
-                except (httpx.TimeoutException, httpx.TransportError) as exc:
-                    last = f"{type(exc).__name__}: {exc}"
-                else:
-                    if response.status_code < 300:
-                        return _provider_id(response)
-                    last = f"HTTP {response.status_code}: {response.text[:200]}"
-                    if response.status_code < 500 and response.status_code != 429:
-                        raise SendError(last, retryable=False)
-                if attempt < self.max_attempts:
-                    log.info("provider call failed, retrying", channel=message.channel, attempt=attempt, error=last)
-                    await asyncio.sleep(self.backoff_s * 2 ** (attempt - 1))
-        raise SendError(f"{self.max_attempts} attempts failed; last: {last}", retryable=True)
-
-
-def _provider_id(response: httpx.Response) -> str | None:
-    try:
-        body = response.json()
-    except ValueError:
-        return None
-    value = body.get("id") if isinstance(body, dict) else None
-    return str(value) if value is not None else None
+        return await self.post(
+            payload, key=message.key, detailed=True, retry_log="provider call failed, retrying", channel=message.channel
+        )
 
 
 def senders_from(settings: Settings) -> Mapping[str, ChannelSender]:

@@ -23,9 +23,9 @@ from postloan_repayment_monitor.api.schemas import (
     NonBusinessDaysOut,
 )
 from postloan_repayment_monitor.domain.business_days import DayKind
-from postloan_repayment_monitor.service import audit, holidays, metrics, queries
+from postloan_repayment_monitor.service import holidays, metrics, queries
 from postloan_repayment_monitor.service.calendar import business_date
-from postloan_repayment_monitor.service.close_of_day import CloseResult, close_day
+from postloan_repayment_monitor.service.close_of_day import CloseResult, close_audited
 
 router = APIRouter(tags=["calendar"])
 Operator = Depends(require_roles("system", "admin"))
@@ -77,25 +77,16 @@ async def close_one(
     started = time.perf_counter()
     async with session.begin():
         try:
-            result = await close_day(
+            result = await close_audited(
                 session,
-                expected=expected,
-                initial=settings.first_business_date(),
+                settings=settings,
                 buckets=buckets,
-                partitions=settings.kafka_topic_partitions,
+                expected=expected,
                 correlation_id=correlation_id,
+                actor=actor,
             )
         except ValueError as exc:
             raise ProblemError(409, "Cannot close that day", str(exc)) from exc
-        if not result.already_closed:
-            await audit.record(
-                session,
-                actor=actor,
-                action="calendar.close-day",
-                subject=result.business_date.isoformat(),
-                details=result.stats,
-                correlation_id=correlation_id,
-            )
     metrics.count_close(result, seconds=time.perf_counter() - started)
     return result
 

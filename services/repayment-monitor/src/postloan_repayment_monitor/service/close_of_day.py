@@ -27,8 +27,10 @@ from postloan_common.contracts import DayClosedV1, make_envelope
 from postloan_common.messaging.outbox import outbox_row
 from postloan_repayment_monitor.domain.delinquency import bucket_sql, days_past_due_sql
 from postloan_repayment_monitor.domain.rules import DEFAULT_DUE_OFFSETS, BucketScheme
+from postloan_repayment_monitor.service import audit
 from postloan_repayment_monitor.service.calendar import business_date
 from postloan_repayment_monitor.service.events import SOURCE
+from postloan_repayment_monitor.settings import Settings
 from postloan_repayment_monitor.store import close_of_day as store
 
 
@@ -106,3 +108,33 @@ async def close_day(
     duration_ms = int((time.perf_counter() - started) * 1000)
     await store.record_closed(session, day=day, next_day=nxt, duration_ms=duration_ms, stats=stats)
     return CloseResult(day, nxt, False, {**stats, "duration_ms": duration_ms})
+
+
+async def close_audited(
+    session: AsyncSession,
+    *,
+    settings: Settings,
+    buckets: BucketScheme,
+    expected: date | None,
+    correlation_id: str,
+    actor: str,
+) -> CloseResult:
+    """`close_day` in the caller's transaction, audited by `actor` unless the day was already closed."""
+    result = await close_day(
+        session,
+        expected=expected,
+        initial=settings.first_business_date(),
+        buckets=buckets,
+        partitions=settings.kafka_topic_partitions,
+        correlation_id=correlation_id,
+    )
+    if not result.already_closed:
+        await audit.record(
+            session,
+            actor=actor,
+            action="calendar.close-day",
+            subject=result.business_date.isoformat(),
+            details=result.stats,
+            correlation_id=correlation_id,
+        )
+    return result

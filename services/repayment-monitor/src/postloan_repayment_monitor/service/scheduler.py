@@ -14,9 +14,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from postloan_common.logging import get_logger
 from postloan_repayment_monitor.domain.rules import BucketScheme
 from postloan_repayment_monitor.domain.scheduling import close_cutoff, next_run
-from postloan_repayment_monitor.service import audit, metrics
+from postloan_repayment_monitor.service import metrics
 from postloan_repayment_monitor.service.calendar import business_date
-from postloan_repayment_monitor.service.close_of_day import CloseResult, close_day
+from postloan_repayment_monitor.service.close_of_day import CloseResult, close_audited
 from postloan_repayment_monitor.settings import Settings
 
 log = get_logger(__name__)
@@ -40,23 +40,9 @@ async def close_until(
         started = time.perf_counter()
         correlation_id = f"close-of-day:{day.isoformat()}"
         async with sessions.begin() as session:
-            result = await close_day(
-                session,
-                expected=day,
-                initial=settings.first_business_date(),
-                buckets=buckets,
-                partitions=settings.kafka_topic_partitions,
-                correlation_id=correlation_id,
+            result = await close_audited(
+                session, settings=settings, buckets=buckets, expected=day, correlation_id=correlation_id, actor=actor
             )
-            if not result.already_closed:
-                await audit.record(
-                    session,
-                    actor=actor,
-                    action="calendar.close-day",
-                    subject=result.business_date.isoformat(),
-                    details=result.stats,
-                    correlation_id=correlation_id,
-                )
         metrics.count_close(result, seconds=time.perf_counter() - started)
         log.info(
             "business day closed",

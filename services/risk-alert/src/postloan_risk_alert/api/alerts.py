@@ -142,82 +142,52 @@ def _transition_changes(history: list[dict[str, Any]]) -> dict[str, dict[str, An
     )
 
 
-@router.post(
-    "/alerts/{alert_id}/acknowledge",
-    response_model=AlertOut,
-    tags=["alerts"],
+def _add_note_action(action: AlertAction, *, name: str, operation_id: str, doc: str) -> None:
+    """Register `POST /alerts/{id}/<name>`: the same body, roles and answers for each note-only action."""
+
+    async def endpoint(
+        alert_id: str,
+        session: DbSession,
+        principal: Annotated[Any, Officer],
+        correlation_id: CorrelationId,
+        body: AlertActionIn | None = None,
+    ) -> dict[str, Any]:
+        return await _act(
+            session,
+            alert_id=alert_id,
+            action=action,
+            actor=principal.subject,
+            correlation_id=correlation_id,
+            note=body.note if body else None,
+        )
+
+    # FastAPI derives the summary from the function's name; keep the one each route had.
+    endpoint.__name__ = endpoint.__qualname__ = name
+    endpoint.__doc__ = doc
+    router.post(
+        f"/alerts/{{alert_id}}/{name}",
+        response_model=AlertOut,
+        tags=["alerts"],
+        operation_id=operation_id,
+        responses=problems(401, 403, 404, 409, 422),
+    )(endpoint)
+
+
+_add_note_action(
+    AlertAction.ACKNOWLEDGE,
+    name="acknowledge",
     operation_id="acknowledgeAlert",
-    responses=problems(401, 403, 404, 409, 422),
+    doc="open → acknowledged (the acknowledger becomes the assignee if there is none).",
 )
-async def acknowledge(
-    alert_id: str,
-    session: DbSession,
-    principal: Annotated[Any, Officer],
-    correlation_id: CorrelationId,
-    body: AlertActionIn | None = None,
-) -> dict[str, Any]:
-    """open → acknowledged (the acknowledger becomes the assignee if there is none)."""
-    note = body.note if body else None
-    return await _act(
-        session,
-        alert_id=alert_id,
-        action=AlertAction.ACKNOWLEDGE,
-        actor=principal.subject,
-        correlation_id=correlation_id,
-        note=note,
-    )
-
-
-@router.post(
-    "/alerts/{alert_id}/resolve",
-    response_model=AlertOut,
-    tags=["alerts"],
-    operation_id="resolveAlert",
-    responses=problems(401, 403, 404, 409, 422),
+_add_note_action(
+    AlertAction.RESOLVE, name="resolve", operation_id="resolveAlert", doc="open | acknowledged → resolved."
 )
-async def resolve(
-    alert_id: str,
-    session: DbSession,
-    principal: Annotated[Any, Officer],
-    correlation_id: CorrelationId,
-    body: AlertActionIn | None = None,
-) -> dict[str, Any]:
-    """open | acknowledged → resolved."""
-    note = body.note if body else None
-    return await _act(
-        session,
-        alert_id=alert_id,
-        action=AlertAction.RESOLVE,
-        actor=principal.subject,
-        correlation_id=correlation_id,
-        note=note,
-    )
-
-
-@router.post(
-    "/alerts/{alert_id}/dismiss",
-    response_model=AlertOut,
-    tags=["alerts"],
+_add_note_action(
+    AlertAction.DISMISS,
+    name="dismiss",
     operation_id="dismissAlert",
-    responses=problems(401, 403, 404, 409, 422),
+    doc="open | acknowledged → dismissed (a false alarm).",
 )
-async def dismiss(
-    alert_id: str,
-    session: DbSession,
-    principal: Annotated[Any, Officer],
-    correlation_id: CorrelationId,
-    body: AlertActionIn | None = None,
-) -> dict[str, Any]:
-    """open | acknowledged → dismissed (a false alarm)."""
-    note = body.note if body else None
-    return await _act(
-        session,
-        alert_id=alert_id,
-        action=AlertAction.DISMISS,
-        actor=principal.subject,
-        correlation_id=correlation_id,
-        note=note,
-    )
 
 
 @router.post(

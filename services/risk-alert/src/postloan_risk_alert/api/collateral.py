@@ -9,8 +9,9 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from postloan_common.web import CorrelationId, DbSession, Principal, ProblemError, require_roles
+from postloan_common.web import CorrelationId, DbSession, Principal, require_roles
 from postloan_common.web.openapi import Page, problems
+from postloan_risk_alert.api.writes import Audited, problem, write_once
 from postloan_risk_alert.service import audit
 from postloan_risk_alert.service import collateral as service
 from postloan_risk_alert.store import collateral as store
@@ -108,15 +109,6 @@ class CollateralOut(BaseModel):
     loans: list[LinkOut]
 
 
-def _problem(exc: Exception) -> ProblemError:
-    if isinstance(exc, service.NotFound):
-        return ProblemError(404, "Not found", str(exc))
-    if isinstance(exc, service.Conflict):
-        return ProblemError(409, "Conflict", str(exc))
-    assert isinstance(exc, service.Invalid)
-    return ProblemError(422, "Invalid", str(exc), extra={"errors": [{"field": exc.field, "message": str(exc)}]})
-
-
 async def _write(
     session: DbSession,
     principal: Principal,
@@ -127,23 +119,10 @@ async def _write(
     call: Any,
     details: dict[str, Any],
 ) -> dict[str, Any]:
-    async with session.begin():
-        try:
-            result, created = await call
-        except (service.NotFound, service.Conflict, service.Invalid) as exc:
-            raise _problem(exc) from exc
-        if created:
-            await audit.record(
-                session,
-                actor=principal.subject,
-                action=action,
-                subject=subject,
-                details=details,
-                correlation_id=correlation_id,
-            )
-        else:
-            response.status_code = 200
-    return dict(result)
+    audited = Audited(action, subject, details)
+    return await write_once(
+        session, call=call, response=response, principal=principal, correlation_id=correlation_id, audited=audited
+    )
 
 
 @router.post("/collateral", response_model=CollateralOut, status_code=201, responses=problems(401, 403, 404, 409, 422))
@@ -173,7 +152,7 @@ async def get_collateral(collateral_id: str, session: DbSession) -> dict[str, An
     try:
         return await service.view(session, collateral_id)
     except service.NotFound as exc:
-        raise _problem(exc) from exc
+        raise problem(exc) from exc
 
 
 @router.get(
@@ -251,7 +230,7 @@ async def unlink_collateral(
         try:
             result = await service.unlink(session, collateral_id=collateral_id, loan_id=loan_id)
         except service.NotFound as exc:
-            raise _problem(exc) from exc
+            raise problem(exc) from exc
         await audit.record(
             session,
             actor=principal.subject,

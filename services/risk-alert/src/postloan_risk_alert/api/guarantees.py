@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from postloan_common.web import CorrelationId, DbSession, Principal, ProblemError, require_roles
 from postloan_common.web.openapi import Page, problems
-from postloan_risk_alert.service import audit
+from postloan_risk_alert.api.writes import Audited, Titles, write_once
 from postloan_risk_alert.service import guarantees as service
 
 router = APIRouter(prefix="/v1", tags=["guarantees"])
@@ -65,29 +65,19 @@ async def register_guarantee(
     correlation_id: CorrelationId,
 ) -> dict[str, Any]:
     """Register a guarantee of an open loan; crm learns it from `guarantee-registered`."""
-    async with session.begin():
-        try:
-            result, created = await service.register(session, item=body.model_dump(), correlation_id=correlation_id)
-        except service.NotFound as exc:
-            raise ProblemError(404, "Loan not found", str(exc)) from exc
-        except service.Conflict as exc:
-            raise ProblemError(409, "Guarantee exists", str(exc)) from exc
-        except service.Invalid as exc:
-            raise ProblemError(
-                422, "Invalid guarantee", str(exc), extra={"errors": [{"field": exc.field, "message": str(exc)}]}
-            ) from exc
-        if created:
-            await audit.record(
-                session,
-                actor=principal.subject,
-                action="guarantee.create",
-                subject=body.guarantee_id,
-                details={"loan_id": body.loan_id, "guarantor_customer_id": body.guarantor_customer_id},
-                correlation_id=correlation_id,
-            )
-        else:
-            response.status_code = 200
-    return result
+    return await write_once(
+        session,
+        call=service.register(session, item=body.model_dump(), correlation_id=correlation_id),
+        response=response,
+        principal=principal,
+        correlation_id=correlation_id,
+        audited=Audited(
+            "guarantee.create",
+            body.guarantee_id,
+            {"loan_id": body.loan_id, "guarantor_customer_id": body.guarantor_customer_id},
+        ),
+        titles=Titles(not_found="Loan not found", conflict="Guarantee exists", invalid="Invalid guarantee"),
+    )
 
 
 @router.get(

@@ -154,50 +154,39 @@ async def _decide(
     return _fields(row)
 
 
-@router.post(
-    "/classification-proposals/{proposal_id}/approve",
-    response_model=ProposalOut,
-    responses=problems(401, 403, 404, 409, 422),
-)
-async def approve(
-    proposal_id: str,
-    session: DbSession,
-    principal: Annotated[Principal, Approver],
-    correlation_id: CorrelationId,
-    body: DecisionIn | None = None,
-) -> dict[str, Any]:
-    """Approve someone else's proposal: the loan holds that classification from today."""
-    return await _decide(
-        session,
-        proposal_id=proposal_id,
-        approve=True,
-        body=body or DecisionIn(),
-        principal=principal,
-        correlation_id=correlation_id,
-    )
+def _add_decision(name: str, *, approve: bool, doc: str) -> None:
+    """Register `POST /classification-proposals/{id}/<name>`; approve and reject differ only in the verdict."""
+
+    async def endpoint(
+        proposal_id: str,
+        session: DbSession,
+        principal: Annotated[Principal, Approver],
+        correlation_id: CorrelationId,
+        body: DecisionIn | None = None,
+    ) -> dict[str, Any]:
+        return await _decide(
+            session,
+            proposal_id=proposal_id,
+            approve=approve,
+            body=body or DecisionIn(),
+            principal=principal,
+            correlation_id=correlation_id,
+        )
+
+    # The operation id and summary derive from the function's name; keep the ones each route had.
+    endpoint.__name__ = endpoint.__qualname__ = name
+    endpoint.__doc__ = doc
+    router.post(
+        f"/classification-proposals/{{proposal_id}}/{name}",
+        response_model=ProposalOut,
+        responses=problems(401, 403, 404, 409, 422),
+    )(endpoint)
 
 
-@router.post(
-    "/classification-proposals/{proposal_id}/reject",
-    response_model=ProposalOut,
-    responses=problems(401, 403, 404, 409, 422),
+_add_decision(
+    "approve", approve=True, doc="Approve someone else's proposal: the loan holds that classification from today."
 )
-async def reject(
-    proposal_id: str,
-    session: DbSession,
-    principal: Annotated[Principal, Approver],
-    correlation_id: CorrelationId,
-    body: DecisionIn | None = None,
-) -> dict[str, Any]:
-    """Reject someone else's proposal."""
-    return await _decide(
-        session,
-        proposal_id=proposal_id,
-        approve=False,
-        body=body or DecisionIn(),
-        principal=principal,
-        correlation_id=correlation_id,
-    )
+_add_decision("reject", approve=False, doc="Reject someone else's proposal.")
 
 
 @router.get(

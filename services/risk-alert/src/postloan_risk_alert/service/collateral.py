@@ -12,26 +12,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from postloan_risk_alert.domain import collateral as rules
 from postloan_risk_alert.service.alerts import current_business_date
+from postloan_risk_alert.service.refusals import Conflict, Invalid, NotFound
 from postloan_risk_alert.settings import Settings
 from postloan_risk_alert.store import collateral as store
 from postloan_risk_alert.store.tables import collateral, collateral_links, collateral_valuations, loan_features
-
-
-class NotFound(LookupError):
-    """The collateral, loan, customer or link does not exist."""
-
-
-class Conflict(ValueError):
-    """The same id with other content."""
-
-
-class Invalid(ValueError):
-    """A field is not acceptable; `field` is its path."""
-
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(message)
-        self.field = field
-
 
 FIELDS = (
     "collateral_id",

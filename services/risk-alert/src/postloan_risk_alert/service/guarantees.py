@@ -11,26 +11,11 @@ from postloan_common.catalog import RISK_SCORES
 from postloan_common.contracts import GuaranteeRegisteredV1, make_envelope
 from postloan_common.messaging.outbox import add_event
 from postloan_risk_alert.service.alerts import current_business_date
+from postloan_risk_alert.service.refusals import Conflict, Invalid, NotFound
 from postloan_risk_alert.store.tables import guarantees, loan_features, outbox
 
 SOURCE = "risk-alert"
 FIELDS = ("guarantee_id", "loan_id", "customer_id", "guarantor_customer_id", "kind", "amount", "valid_until")
-
-
-class NotFound(LookupError):
-    """The loan does not exist."""
-
-
-class Conflict(ValueError):
-    """The same guarantee id with other content."""
-
-
-class Invalid(ValueError):
-    """A field is not acceptable; `field` is its path."""
-
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(message)
-        self.field = field
 
 
 async def register(
