@@ -6,7 +6,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Path, Query
 from pydantic import BaseModel
 
 from postloan_common.web import DbSession, ProblemError, require_roles
@@ -60,7 +60,10 @@ async def list_assessments(
     dependencies=[AssessmentReader],
     responses=problems(401, 403, 404, 422),
 )
-async def get_assessment(assessment_id: int, session: DbSession) -> dict[str, Any]:
+async def get_assessment(
+    assessment_id: Annotated[int, Path(ge=1, le=2**63 - 1)],  # a BIGINT id
+    session: DbSession,
+) -> dict[str, Any]:
     """One assessment with its ratios and their change from the previous period."""
     found = await assessment_reads.one(session, assessment_id=assessment_id)
     if found is None:
