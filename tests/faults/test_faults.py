@@ -362,7 +362,9 @@ TABLES: dict[str, Columns] = {
         case_id=_CASE.format(col="case_id"),
     ),
     "crm.cases": _cols("case_id"),
-    "crm.case_events": _cols("id", "at", case_id=_CASE.format(col="case_id")),
+    # Alert ids are risk-alert's uuid4s: timeline entries keep the rest of the alert (rule, subject, day).
+    "crm.case_events": _cols("id", "at", case_id=_CASE.format(col="case_id"), details="t.details - 'alert_id'"),
+    "crm.risk_alerts": _cols("alert_id"),
     "crm.contact_points": _cols("id"),
     "crm.related_parties": _cols("id"),
     "crm.care_touchpoints": _cols("id"),
@@ -371,7 +373,12 @@ TABLES: dict[str, Columns] = {
     "crm.promises": _cols("promise_id", "interaction_id", case_id=_CASE.format(col="case_id")),
     "crm.tickets": _cols("ticket_id", "sla_due_at", "resolved_at"),
     "crm.calls": _cols("call_id", "requested_at", "interaction_id", "provider_call_id"),  # own ids, clock
-    "crm.customer_timeline": _cols("id", "at"),  # identity order follows delivery; wall clock
+    "crm.customer_timeline": _cols(  # identity order follows delivery; wall clock; alert uuid4s
+        "id",
+        "at",
+        ref_id="CASE WHEN t.kind LIKE 'risk_alert%' THEN NULL ELSE t.ref_id END",
+        details="t.details - 'alert_id'",
+    ),
     "crm.audit_log": _cols("id", "at", "correlation_id"),
     # reporting: loan_key is an identity assigned in arrival order; the loan id is the natural key
     "reporting.rpt_loan": _cols("loan_key"),
