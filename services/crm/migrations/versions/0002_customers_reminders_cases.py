@@ -1,20 +1,11 @@
-"""crm: customers, contact points and consents, loan and risk projections, communications,
-contact policy, agents, cases and their timeline, interactions, promises, care, tickets, audit log
-
-Revision ID: 0002
-Revises: 0001
-Create Date: 2026-11-29
-"""
-from collections.abc import Sequence
+"""crm: customers and consents, loan and risk projections, communications, agents, cases, promises, care, tickets, audit"""
 
 import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-revision: str = '0002'
-down_revision: str | Sequence[str] | None = '0001'
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
+revision = '0002'
+down_revision = '0001'
 
 
 def upgrade() -> None:

@@ -1,20 +1,11 @@
-"""dunning: ladders per queue and bucket, and the step a dunning communication was sent for
-
-Revision ID: 0005
-Revises: 0004
-Create Date: 2026-12-03
-"""
-
-from collections.abc import Sequence
+"""dunning: ladders per queue and bucket, and the step a dunning communication was sent for"""
 
 import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-revision: str = "0005"
-down_revision: str | Sequence[str] | None = "0004"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
+revision = "0005"
+down_revision = "0004"
 
 
 def upgrade() -> None:

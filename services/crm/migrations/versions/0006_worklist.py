@@ -1,19 +1,10 @@
-"""worklist: an interaction may set the case's next action (a callback); interactions read per case
-
-Revision ID: 0006
-Revises: 0005
-Create Date: 2026-12-03
-"""
-
-from collections.abc import Sequence
+"""worklist: an interaction may set the case's next action (a callback); interactions read per case"""
 
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0006"
-down_revision: str | Sequence[str] | None = "0005"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
+revision = "0006"
+down_revision = "0005"
 
 
 def upgrade() -> None:

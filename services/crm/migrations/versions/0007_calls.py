@@ -1,20 +1,11 @@
-"""calls: click-to-call attempts through the CTI provider (or manual), and their results
-
-Revision ID: 0007
-Revises: 0006
-Create Date: 2026-12-03
-"""
-
-from collections.abc import Sequence
+"""calls: click-to-call attempts through the CTI provider (or manual), and their results"""
 
 import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-revision: str = "0007"
-down_revision: str | Sequence[str] | None = "0006"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
+revision = "0007"
+down_revision = "0006"
 
 
 def upgrade() -> None:

@@ -1,20 +1,11 @@
-"""risk alerts: the open alerts of loans and customers, and the customer's timeline of alerts and reviews
-
-Revision ID: 0008
-Revises: 0007
-Create Date: 2026-12-03
-"""
-
-from collections.abc import Sequence
+"""risk alerts: the open alerts of loans and customers, and the customer's timeline of alerts and reviews"""
 
 import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-revision: str = "0008"
-down_revision: str | Sequence[str] | None = "0007"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
+revision = "0008"
+down_revision = "0007"
 
 
 def upgrade() -> None:

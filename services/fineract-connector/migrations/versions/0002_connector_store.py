@@ -1,21 +1,12 @@
-"""connector store: outbox parking, the id map and the per-type event counts
-
-Revision ID: 0002
-Revises: 0001
-Create Date: 2026-12-03
-"""
-
-from collections.abc import Sequence
+"""connector store: outbox parking, the id map and the per-type event counts"""
 
 import sqlalchemy as sa
 from alembic import op
 
 from postloan_common.migrations import downgrade_outbox_parking, upgrade_outbox_parking
 
-revision: str = "0002"
-down_revision: str | Sequence[str] | None = "0001"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
+revision = "0002"
+down_revision = "0001"
 
 
 def upgrade() -> None:

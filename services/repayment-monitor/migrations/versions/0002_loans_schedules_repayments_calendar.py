@@ -1,19 +1,11 @@
-"""loans schedules repayments calendar
-
-Revision ID: 0002
-Revises: 0001
-Create Date: 2026-11-29 07:50:42.483846
-"""
-from collections.abc import Sequence
+"""repayment-monitor: loans with their schedules and repayments, products, the business calendar, bulk jobs, audit"""
 
 import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-revision: str = '0002'
-down_revision: str | Sequence[str] | None = '0001'
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
+revision = '0002'
+down_revision = '0001'
 
 
 def upgrade() -> None:

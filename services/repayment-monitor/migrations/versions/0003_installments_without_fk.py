@@ -1,18 +1,9 @@
-"""installments without a foreign key to loans (bulk intake speed)
-
-Revision ID: 0003
-Revises: 0002
-Create Date: 2026-11-29
-"""
-
-from collections.abc import Sequence
+"""installments without a foreign key to loans (bulk intake speed)"""
 
 from alembic import op
 
-revision: str = "0003"
-down_revision: str | Sequence[str] | None = "0002"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
+revision = "0003"
+down_revision = "0002"
 
 
 def upgrade() -> None:

@@ -1,19 +1,11 @@
-"""restructurings: their history and the installments they replaced
-
-Revision ID: 0004
-Revises: 0003
-Create Date: 2026-11-29 11:01:04.085090
-"""
-from collections.abc import Sequence
+"""restructurings: their history and the installments they replaced"""
 
 import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-revision: str = '0004'
-down_revision: str | Sequence[str] | None = '0003'
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
+revision = '0004'
+down_revision = '0003'
 
 
 def upgrade() -> None:

@@ -1,19 +1,10 @@
-"""business calendar: holidays and working-day overrides, shifted due dates
-
-Revision ID: 0005
-Revises: 0004
-Create Date: 2026-11-29
-"""
-
-from collections.abc import Sequence
+"""business calendar: holidays and working-day overrides, shifted due dates"""
 
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0005"
-down_revision: str | Sequence[str] | None = "0004"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
+revision = "0005"
+down_revision = "0004"
 
 
 def upgrade() -> None:

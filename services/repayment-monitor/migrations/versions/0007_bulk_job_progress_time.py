@@ -1,19 +1,10 @@
-"""bulk jobs: updated_at, the time of a job's last progress, so start-up can tell a stale running job
-
-Revision ID: 0007
-Revises: 0006
-Create Date: 2026-12-03
-"""
-
-from collections.abc import Sequence
+"""bulk jobs: updated_at, the time of a job's last progress, so start-up can tell a stale running job"""
 
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0007"
-down_revision: str | Sequence[str] | None = "0006"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
+revision = "0007"
+down_revision = "0006"
 
 
 def upgrade() -> None:

@@ -1,19 +1,10 @@
-"""loan purpose: what the borrower said the loan is for, kept from booking for fund-use tracking
-
-Revision ID: 0008
-Revises: 0007
-Create Date: 2026-12-03
-"""
-
-from collections.abc import Sequence
+"""loan purpose: what the borrower said the loan is for, kept from booking for fund-use tracking"""
 
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0008"
-down_revision: str | Sequence[str] | None = "0007"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
+revision = "0008"
+down_revision = "0007"
 
 
 def upgrade() -> None:

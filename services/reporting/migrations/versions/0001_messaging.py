@@ -1,18 +1,9 @@
-"""messaging: outbox and inbox
-
-Revision ID: 0001
-Revises:
-Create Date: 2025-11-29
-"""
-
-from collections.abc import Sequence
+"""messaging: outbox and inbox"""
 
 from postloan_common.migrations import downgrade_messaging, upgrade_messaging
 
-revision: str = "0001"
-down_revision: str | Sequence[str] | None = None
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
+revision = "0001"
+down_revision = None
 
 
 def upgrade() -> None:

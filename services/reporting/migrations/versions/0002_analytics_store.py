@@ -1,19 +1,10 @@
-"""analytics store
-
-Revision ID: 0002
-Revises: 0001
-Create Date: 2026-11-29 08:00:59.720997
-"""
-from collections.abc import Sequence
+"""reporting: the analytics store (loans, facts, intervals, installments, cases, contacts, promises, alerts, snapshots)"""
 
 import sqlalchemy as sa
 from alembic import op
 
-
-revision: str = '0002'
-down_revision: str | Sequence[str] | None = '0001'
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
+revision = '0002'
+down_revision = '0001'
 
 
 def upgrade() -> None:

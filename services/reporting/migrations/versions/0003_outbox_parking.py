@@ -1,18 +1,9 @@
-"""outbox parking: rows the broker rejects for good are parked with the reason instead of retried
-
-Revision ID: 0003
-Revises: 0002
-Create Date: 2026-12-02
-"""
-
-from collections.abc import Sequence
+"""outbox parking: rows the broker rejects for good are parked with the reason instead of retried"""
 
 from postloan_common.migrations import downgrade_outbox_parking, upgrade_outbox_parking
 
-revision: str = "0003"
-down_revision: str | Sequence[str] | None = "0002"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
+revision = "0003"
+down_revision = "0002"
 
 
 def upgrade() -> None:

@@ -1,19 +1,11 @@
-"""features, scores, classifications, models, rules (with the default ones), alerts, assessments
-
-Revision ID: 0002
-Revises: 0001
-Create Date: 2026-11-29 07:58:20.421982
-"""
-from collections.abc import Sequence
+"""features, scores, classifications, models, rules (with the default ones), alerts, assessments"""
 
 import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-revision: str = '0002'
-down_revision: str | Sequence[str] | None = '0001'
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
+revision = '0002'
+down_revision = '0001'
 
 
 def _rule(rule_id: str, name: str, subject_type: str, condition: dict, severity: str, window: int = 7) -> dict:

@@ -1,20 +1,11 @@
-"""model_evaluations: each model version's AUC/KS/calibration on labelled own history, stored when evaluated
-
-Revision ID: 0003
-Revises: 0002
-Create Date: 2026-12-02 20:25:00
-"""
-
-from collections.abc import Sequence
+"""model_evaluations: each model version's AUC/KS/calibration on labelled own history, stored when evaluated"""
 
 import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-revision: str = "0003"
-down_revision: str | Sequence[str] | None = "0002"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
+revision = "0003"
+down_revision = "0002"
 
 
 def upgrade() -> None:

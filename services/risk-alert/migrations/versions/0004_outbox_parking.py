@@ -1,18 +1,9 @@
-"""outbox parking: rows the broker rejects for good are parked with the reason instead of retried
-
-Revision ID: 0004
-Revises: 0003
-Create Date: 2026-12-02
-"""
-
-from collections.abc import Sequence
+"""outbox parking: rows the broker rejects for good are parked with the reason instead of retried"""
 
 from postloan_common.migrations import downgrade_outbox_parking, upgrade_outbox_parking
 
-revision: str = "0004"
-down_revision: str | Sequence[str] | None = "0003"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
+revision = "0004"
+down_revision = "0003"
 
 
 def upgrade() -> None:

@@ -1,20 +1,11 @@
-"""post-loan reviews: the review policy, review tasks, their documents and each loan's last seen classification
-
-Revision ID: 0005
-Revises: 0004
-Create Date: 2026-12-03
-"""
-
-from collections.abc import Sequence
+"""post-loan reviews: the review policy, review tasks, their documents and each loan's last seen classification"""
 
 import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects.postgresql import JSONB
 
-revision: str = "0005"
-down_revision: str | Sequence[str] | None = "0004"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
+revision = "0005"
+down_revision = "0004"
 
 
 def upgrade() -> None:

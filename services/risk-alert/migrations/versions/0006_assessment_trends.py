@@ -1,20 +1,11 @@
-"""assessment trends: the debt ratio's rising streak as a customer feature and its rule
-
-Revision ID: 0006
-Revises: 0005
-Create Date: 2026-12-03
-"""
+"""assessment trends: the debt ratio's rising streak as a customer feature and its rule"""
 
 import json
-from collections.abc import Sequence
-
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0006"
-down_revision: str | Sequence[str] | None = "0005"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
+revision = "0006"
+down_revision = "0005"
 
 RULES = [
     (

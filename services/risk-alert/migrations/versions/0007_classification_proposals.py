@@ -1,19 +1,10 @@
-"""classification proposals: a judgement on a loan's category, proposed and approved by two people
-
-Revision ID: 0007
-Revises: 0006
-Create Date: 2026-12-03
-"""
-
-from collections.abc import Sequence
+"""classification proposals: a judgement on a loan's category, proposed and approved by two people"""
 
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0007"
-down_revision: str | Sequence[str] | None = "0006"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
+revision = "0007"
+down_revision = "0006"
 
 
 def upgrade() -> None:

@@ -1,20 +1,11 @@
-"""collateral: items with their valuation history and their links to loans, and the collateral rules
-
-Revision ID: 0008
-Revises: 0007
-Create Date: 2026-12-03
-"""
+"""collateral: items with their valuation history and their links to loans, and the collateral rules"""
 
 import json
-from collections.abc import Sequence
-
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0008"
-down_revision: str | Sequence[str] | None = "0007"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
+revision = "0008"
+down_revision = "0007"
 
 # High severity: each also triggers a review (docs/domain.md).
 RULES = [

@@ -1,20 +1,11 @@
-"""guarantees: who guarantees which loan, and the rules on the guarantor and the guarantee's expiry
-
-Revision ID: 0009
-Revises: 0008
-Create Date: 2026-12-03
-"""
+"""guarantees: who guarantees which loan, and the rules on the guarantor and the guarantee's expiry"""
 
 import json
-from collections.abc import Sequence
-
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0009"
-down_revision: str | Sequence[str] | None = "0008"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
+revision = "0009"
+down_revision = "0008"
 
 RULES = [
     ("guarantor-delinquent", "The guarantor is delinquent on its own loans", {"feature": "guarantor_dpd", "op": ">", "value": 0}),

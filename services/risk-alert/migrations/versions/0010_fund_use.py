@@ -1,20 +1,11 @@
-"""fund use: loan purposes, fund flows and their totals, fund-use policies and flags (issue 15)
-
-Revision ID: 0010
-Revises: 0009
-Create Date: 2026-12-03
-"""
-
-from collections.abc import Sequence
+"""fund use: loan purposes, fund flows and their totals, fund-use policies and flags (issue 15)"""
 
 import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-revision: str = "0010"
-down_revision: str | Sequence[str] | None = "0009"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
+revision = "0010"
+down_revision = "0009"
 
 MONEY = sa.Numeric(18, 2)
 
