@@ -4,6 +4,8 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
+from postloan_common.migrations_schema import timestamp_column
+
 revision = "0005"
 down_revision = "0004"
 
@@ -14,7 +16,7 @@ def upgrade() -> None:
         sa.Column("queue", sa.String(16), nullable=False),
         sa.Column("bucket", sa.String(8), nullable=False),
         sa.Column("steps", postgresql.JSONB(), nullable=False),
-        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
+        timestamp_column("updated_at"),
         sa.Column("updated_by", sa.String(200), nullable=True),
         sa.PrimaryKeyConstraint("queue", "bucket", name="pk_dunning_ladders"),
     )

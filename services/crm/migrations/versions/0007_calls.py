@@ -4,6 +4,8 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
+from postloan_common.migrations_schema import created_updated_columns, id_column
+
 revision = "0007"
 down_revision = "0006"
 
@@ -11,10 +13,10 @@ down_revision = "0006"
 def upgrade() -> None:
     op.create_table(
         "calls",
-        sa.Column("call_id", sa.String(64), nullable=False),
-        sa.Column("case_id", sa.String(64), nullable=False),
-        sa.Column("customer_id", sa.String(64), nullable=False),
-        sa.Column("loan_id", sa.String(64), nullable=True),
+        id_column("call_id"),
+        id_column("case_id"),
+        id_column("customer_id"),
+        id_column("loan_id", nullable=True),
         sa.Column("agent_id", sa.String(200), nullable=False),
         sa.Column("phone_index", sa.Integer(), nullable=False),
         sa.Column("mode", sa.String(16), nullable=False),
@@ -23,9 +25,8 @@ def upgrade() -> None:
         sa.Column("error", sa.Text(), nullable=True),
         sa.Column("requested_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("result", postgresql.JSONB(), nullable=True),
-        sa.Column("interaction_id", sa.String(64), nullable=True),
-        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
-        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
+        id_column("interaction_id", nullable=True),
+        *created_updated_columns(),
         sa.PrimaryKeyConstraint("call_id", name=op.f("pk_calls")),
         sa.CheckConstraint("mode IN ('cti', 'manual')", name=op.f("ck_calls_mode_known")),
         sa.CheckConstraint(

@@ -2,7 +2,14 @@
 
 import sqlalchemy as sa
 from alembic import op
-from sqlalchemy.dialects import postgresql
+
+from postloan_common.migrations_schema import (
+    created_updated_columns,
+    id_column,
+    identity_column,
+    jsonb_object_column,
+    timestamp_column,
+)
 
 revision = "0008"
 down_revision = "0007"
@@ -11,19 +18,18 @@ down_revision = "0007"
 def upgrade() -> None:
     op.create_table(
         "risk_alerts",
-        sa.Column("alert_id", sa.String(64), nullable=False),
-        sa.Column("rule_id", sa.String(64), nullable=False),
+        id_column("alert_id"),
+        id_column("rule_id"),
         sa.Column("severity", sa.String(16), nullable=False),
         sa.Column("subject_type", sa.String(16), nullable=False),
-        sa.Column("subject_id", sa.String(64), nullable=False),
-        sa.Column("customer_id", sa.String(64), nullable=True),
-        sa.Column("loan_id", sa.String(64), nullable=True),
+        id_column("subject_id"),
+        id_column("customer_id", nullable=True),
+        id_column("loan_id", nullable=True),
         sa.Column("status", sa.String(16), nullable=False),
         sa.Column("message", sa.Text(), nullable=False),
         sa.Column("raised_on", sa.Date(), nullable=True),
         sa.Column("resolved_on", sa.Date(), nullable=True),
-        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
-        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
+        *created_updated_columns(),
         sa.PrimaryKeyConstraint("alert_id", name=op.f("pk_risk_alerts")),
         sa.CheckConstraint("status IN ('open', 'resolved', 'dismissed')", name=op.f("ck_risk_alerts_status_known")),
     )
@@ -33,14 +39,14 @@ def upgrade() -> None:
     )
     op.create_table(
         "customer_timeline",
-        sa.Column("id", sa.BigInteger(), sa.Identity(always=True), nullable=False),
-        sa.Column("customer_id", sa.String(64), nullable=False),
-        sa.Column("loan_id", sa.String(64), nullable=True),
+        identity_column("id"),
+        id_column("customer_id"),
+        id_column("loan_id", nullable=True),
         sa.Column("kind", sa.String(32), nullable=False),
-        sa.Column("ref_id", sa.String(64), nullable=False),
-        sa.Column("details", postgresql.JSONB(), nullable=False, server_default=sa.text("'{}'::jsonb")),
+        id_column("ref_id"),
+        jsonb_object_column("details"),
         sa.Column("business_date", sa.Date(), nullable=True),
-        sa.Column("at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
+        timestamp_column("at"),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_customer_timeline")),
     )
     op.create_index("ix_customer_timeline_customer_id_id", "customer_timeline", ["customer_id", "id"])

@@ -4,6 +4,7 @@ import sqlalchemy as sa
 from alembic import op
 
 from postloan_common.migrations import downgrade_outbox_parking, upgrade_outbox_parking
+from postloan_common.migrations_schema import timestamp_column
 
 revision = "0002"
 down_revision = "0001"
@@ -17,7 +18,7 @@ def upgrade() -> None:
         sa.Column("kind", sa.String(20), nullable=False),
         sa.Column("tenant_id", sa.String(100), nullable=False),
         sa.Column("fineract_id", sa.BigInteger(), nullable=False),
-        sa.Column("first_seen_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
+        timestamp_column("first_seen_at"),
         sa.PrimaryKeyConstraint("postloan_id", name=op.f("pk_id_map")),
     )
     op.create_table(
@@ -25,7 +26,7 @@ def upgrade() -> None:
         sa.Column("event_type", sa.String(100), nullable=False),
         sa.Column("outcome", sa.String(20), nullable=False),
         sa.Column("count", sa.BigInteger(), nullable=False),
-        sa.Column("last_seen_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
+        timestamp_column("last_seen_at"),
         sa.PrimaryKeyConstraint("event_type", "outcome", name=op.f("pk_event_counts")),
     )
 

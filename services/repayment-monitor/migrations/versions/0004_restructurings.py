@@ -4,17 +4,19 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
+from postloan_common.migrations_schema import id_column, money_column, timestamp_column
+
 revision = '0004'
 down_revision = '0003'
 
 
 def upgrade() -> None:
     op.create_table('restructurings',
-    sa.Column('restructure_id', sa.String(length=64), nullable=False),
-    sa.Column('loan_id', sa.String(length=64), nullable=False),
+    id_column('restructure_id'),
+    id_column('loan_id'),
     sa.Column('restructured_on', sa.Date(), nullable=False),
     sa.Column('reason', sa.Text(), nullable=False),
-    sa.Column('outstanding_principal', sa.Numeric(precision=18, scale=2), nullable=False),
+    money_column('outstanding_principal'),
     sa.Column('annual_rate', sa.Numeric(precision=12, scale=6), nullable=False),
     sa.Column('penalty_rate', sa.Numeric(precision=12, scale=6), nullable=False),
     sa.Column('replaced_penalty_rate', sa.Numeric(precision=12, scale=6), nullable=False),
@@ -24,24 +26,24 @@ def upgrade() -> None:
     sa.Column('posted_on', sa.Date(), nullable=False),
     sa.Column('request_hash', sa.String(length=64), nullable=False),
     sa.Column('result', postgresql.JSONB(astext_type=sa.Text()), nullable=False),
-    sa.Column('created_at', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
+    timestamp_column('created_at'),
     sa.ForeignKeyConstraint(['loan_id'], ['loans.loan_id'], name=op.f('fk_restructurings_loan_id_loans'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('restructure_id', name=op.f('pk_restructurings')),
     sa.UniqueConstraint('loan_id', 'restructured_on', name='uq_restructurings_loan_id_restructured_on')
     )
     op.create_table('replaced_installments',
-    sa.Column('loan_id', sa.String(length=64), nullable=False),
+    id_column('loan_id'),
     sa.Column('seq', sa.Integer(), nullable=False),
-    sa.Column('restructure_id', sa.String(length=64), nullable=False),
+    id_column('restructure_id'),
     sa.Column('due_date', sa.Date(), nullable=False),
-    sa.Column('principal', sa.Numeric(precision=18, scale=2), nullable=False),
-    sa.Column('interest', sa.Numeric(precision=18, scale=2), nullable=False),
-    sa.Column('fee', sa.Numeric(precision=18, scale=2), nullable=False),
-    sa.Column('paid_principal', sa.Numeric(precision=18, scale=2), nullable=False),
-    sa.Column('paid_interest', sa.Numeric(precision=18, scale=2), nullable=False),
-    sa.Column('paid_fee', sa.Numeric(precision=18, scale=2), nullable=False),
-    sa.Column('paid_penalty', sa.Numeric(precision=18, scale=2), nullable=False),
-    sa.Column('penalty', sa.Numeric(precision=18, scale=2), nullable=False),
+    money_column('principal'),
+    money_column('interest'),
+    money_column('fee'),
+    money_column('paid_principal'),
+    money_column('paid_interest'),
+    money_column('paid_fee'),
+    money_column('paid_penalty'),
+    money_column('penalty'),
     sa.Column('settled_on', sa.Date(), nullable=True),
     sa.ForeignKeyConstraint(['restructure_id'], ['restructurings.restructure_id'], name=op.f('fk_replaced_installments_restructure_id_restructurings'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('loan_id', 'seq', name='pk_replaced_installments')

@@ -3,6 +3,8 @@
 import sqlalchemy as sa
 from alembic import op
 
+from postloan_common.migrations_schema import timestamp_column
+
 revision = "0005"
 down_revision = "0004"
 
@@ -13,7 +15,7 @@ def upgrade() -> None:
     op.add_column("calendar_days", sa.Column("kind", sa.String(length=16), server_default="holiday", nullable=False))
     op.add_column(
         "calendar_days",
-        sa.Column("updated_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False),
+        timestamp_column("updated_at"),
     )
     op.add_column("calendar_days", sa.Column("updated_by", sa.String(length=200), nullable=True))
     op.create_check_constraint(op.f("ck_calendar_days_kind"), "calendar_days", "kind IN ('holiday', 'working_day')")

@@ -1,7 +1,8 @@
 """bulk jobs: updated_at, the time of a job's last progress, so start-up can tell a stale running job"""
 
-import sqlalchemy as sa
 from alembic import op
+
+from postloan_common.migrations_schema import timestamp_column
 
 revision = "0007"
 down_revision = "0006"
@@ -10,7 +11,7 @@ down_revision = "0006"
 def upgrade() -> None:
     op.add_column(
         "bulk_jobs",
-        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.text("now()")),
+        timestamp_column("updated_at"),
     )
 
 

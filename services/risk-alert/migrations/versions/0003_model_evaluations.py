@@ -4,6 +4,8 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
+from postloan_common.migrations_schema import timestamp_column
+
 revision = "0003"
 down_revision = "0002"
 
@@ -16,7 +18,7 @@ def upgrade() -> None:
         sa.Column("auc", sa.Float(), nullable=True),
         sa.Column("ks", sa.Float(), nullable=True),
         sa.Column("calibration", postgresql.JSONB(), nullable=True),
-        sa.Column("evaluated_at", sa.DateTime(timezone=True), server_default=sa.func.now(), nullable=False),
+        timestamp_column("evaluated_at"),
         sa.ForeignKeyConstraint(
             ["version"], ["models.version"], name="fk_model_evaluations_version_models", ondelete="CASCADE"
         ),

@@ -4,6 +4,8 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects.postgresql import JSONB
 
+from postloan_common.migrations_schema import created_updated_columns, id_column, timestamp_column
+
 revision = "0005"
 down_revision = "0004"
 
@@ -15,14 +17,14 @@ def upgrade() -> None:
         sa.Column("policy", JSONB(), nullable=False),
         sa.Column("version", sa.Integer(), nullable=False, server_default=sa.text("1")),
         sa.Column("updated_by", sa.String(200), nullable=True),
-        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
+        timestamp_column("updated_at"),
         sa.CheckConstraint("id = 1", name="ck_review_policy_single_row"),
     )
     op.create_table(
         "reviews",
-        sa.Column("review_id", sa.String(64), primary_key=True),
-        sa.Column("loan_id", sa.String(64), nullable=False),
-        sa.Column("customer_id", sa.String(64), nullable=False),
+        id_column("review_id", primary_key=True),
+        id_column("loan_id"),
+        id_column("customer_id"),
         sa.Column("kind", sa.String(16), nullable=False),
         sa.Column("reason", sa.String(64), nullable=False),
         sa.Column("due_on", sa.Date(), nullable=False),
@@ -32,8 +34,7 @@ def upgrade() -> None:
         sa.Column("completed_on", sa.Date(), nullable=True),
         sa.Column("completed_by", sa.String(200), nullable=True),
         sa.Column("completion", JSONB(), nullable=True),
-        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
-        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
+        *created_updated_columns(),
     )
     op.create_index(
         "uq_reviews_open_loan_kind",
@@ -55,13 +56,13 @@ def upgrade() -> None:
         sa.Column("size", sa.Integer(), nullable=False),
         sa.Column("content", sa.LargeBinary(), nullable=False),
         sa.Column("uploaded_by", sa.String(200), nullable=False),
-        sa.Column("uploaded_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
+        timestamp_column("uploaded_at"),
         sa.PrimaryKeyConstraint("review_id", "sha256", name="pk_review_documents"),
     )
     # The classification each loan had at the last close of day, to see a downgrade as a review trigger.
     op.create_table(
         "review_watch",
-        sa.Column("loan_id", sa.String(64), primary_key=True),
+        id_column("loan_id", primary_key=True),
         sa.Column("category", sa.String(16), nullable=False),
     )
 

@@ -3,6 +3,8 @@
 import sqlalchemy as sa
 from alembic import op
 
+from postloan_common.migrations_schema import created_updated_columns, id_column
+
 revision = "0007"
 down_revision = "0006"
 
@@ -10,9 +12,9 @@ down_revision = "0006"
 def upgrade() -> None:
     op.create_table(
         "classification_proposals",
-        sa.Column("proposal_id", sa.String(64), primary_key=True),
-        sa.Column("loan_id", sa.String(64), nullable=False),
-        sa.Column("customer_id", sa.String(64), nullable=False),
+        id_column("proposal_id", primary_key=True),
+        id_column("loan_id"),
+        id_column("customer_id"),
         sa.Column("classification", sa.String(16), nullable=False),
         sa.Column("reason", sa.Text(), nullable=False),
         sa.Column("status", sa.String(16), nullable=False),
@@ -21,8 +23,7 @@ def upgrade() -> None:
         sa.Column("decided_by", sa.String(200), nullable=True),
         sa.Column("decided_on", sa.Date(), nullable=True),
         sa.Column("note", sa.Text(), nullable=True),
-        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
-        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
+        *created_updated_columns(),
     )
     op.create_index(
         "uq_classification_proposals_pending",

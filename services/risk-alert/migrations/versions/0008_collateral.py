@@ -4,6 +4,8 @@ import json
 import sqlalchemy as sa
 from alembic import op
 
+from postloan_common.migrations_schema import created_updated_columns, id_column, money_column, timestamp_column
+
 revision = "0008"
 down_revision = "0007"
 
@@ -20,36 +22,35 @@ RULES = [
 def upgrade() -> None:
     op.create_table(
         "collateral",
-        sa.Column("collateral_id", sa.String(64), primary_key=True),
-        sa.Column("customer_id", sa.String(64), nullable=False),
+        id_column("collateral_id", primary_key=True),
+        id_column("customer_id"),
         sa.Column("kind", sa.String(16), nullable=False),
         sa.Column("description", sa.Text(), nullable=False),
-        sa.Column("value", sa.Numeric(18, 2), nullable=False),
+        money_column("value"),
         sa.Column("currency", sa.String(3), nullable=False),
         sa.Column("valued_on", sa.Date(), nullable=False),
         sa.Column("valuer", sa.String(200), nullable=False),
         sa.Column("haircut", sa.Numeric(6, 4), nullable=False),
         sa.Column("lien_rank", sa.SmallInteger(), nullable=False, server_default=sa.text("1")),
         sa.Column("insurance_expires_on", sa.Date(), nullable=True),
-        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
-        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
+        *created_updated_columns(),
     )
     op.create_index("ix_collateral_customer_id", "collateral", ["customer_id"])
     op.create_table(
         "collateral_valuations",
         sa.Column("collateral_id", sa.String(64), sa.ForeignKey("collateral.collateral_id"), nullable=False),
         sa.Column("valued_on", sa.Date(), nullable=False),
-        sa.Column("value", sa.Numeric(18, 2), nullable=False),
+        money_column("value"),
         sa.Column("valuer", sa.String(200), nullable=False),
-        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
+        timestamp_column("created_at"),
         sa.PrimaryKeyConstraint("collateral_id", "valued_on", name="pk_collateral_valuations"),
     )
     op.create_table(
         "collateral_links",
         sa.Column("collateral_id", sa.String(64), sa.ForeignKey("collateral.collateral_id"), nullable=False),
-        sa.Column("loan_id", sa.String(64), nullable=False),
-        sa.Column("allocated_value", sa.Numeric(18, 2), nullable=True),
-        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
+        id_column("loan_id"),
+        money_column("allocated_value", nullable=True),
+        timestamp_column("created_at"),
         sa.PrimaryKeyConstraint("collateral_id", "loan_id", name="pk_collateral_links"),
     )
     op.create_index("ix_collateral_links_loan_id", "collateral_links", ["loan_id"])

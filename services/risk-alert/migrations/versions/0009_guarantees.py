@@ -4,6 +4,8 @@ import json
 import sqlalchemy as sa
 from alembic import op
 
+from postloan_common.migrations_schema import id_column, money_column, timestamp_column
+
 revision = "0009"
 down_revision = "0008"
 
@@ -17,14 +19,14 @@ RULES = [
 def upgrade() -> None:
     op.create_table(
         "guarantees",
-        sa.Column("guarantee_id", sa.String(64), primary_key=True),
-        sa.Column("loan_id", sa.String(64), nullable=False),
-        sa.Column("customer_id", sa.String(64), nullable=False),
-        sa.Column("guarantor_customer_id", sa.String(64), nullable=False),
+        id_column("guarantee_id", primary_key=True),
+        id_column("loan_id"),
+        id_column("customer_id"),
+        id_column("guarantor_customer_id"),
         sa.Column("kind", sa.String(24), nullable=False),
-        sa.Column("amount", sa.Numeric(18, 2), nullable=False),
+        money_column("amount"),
         sa.Column("valid_until", sa.Date(), nullable=False),
-        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
+        timestamp_column("created_at"),
     )
     op.create_index("ix_guarantees_loan_id", "guarantees", ["loan_id"])
     op.create_index("ix_guarantees_guarantor_customer_id", "guarantees", ["guarantor_customer_id"])

@@ -4,25 +4,25 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
+from postloan_common.migrations_schema import id_column, money_column, timestamp_column
+
 revision = "0010"
 down_revision = "0009"
-
-MONEY = sa.Numeric(18, 2)
 
 
 def upgrade() -> None:
     op.create_table(
         "loan_purposes",
-        sa.Column("loan_id", sa.String(64), primary_key=True),
+        id_column("loan_id", primary_key=True),
         sa.Column("purpose", sa.String(32), nullable=False),
     )
     op.create_table(
         "fund_flows",
-        sa.Column("flow_id", sa.String(64), primary_key=True),
-        sa.Column("loan_id", sa.String(64), nullable=False),
+        id_column("flow_id", primary_key=True),
+        id_column("loan_id"),
         sa.Column("occurred_on", sa.Date(), nullable=False),
         sa.Column("direction", sa.String(3), nullable=False),
-        sa.Column("amount", MONEY, nullable=False),
+        money_column("amount"),
         sa.Column("currency", sa.String(3), nullable=False),
         sa.Column("counterparty_name", sa.String(200), nullable=False),
         sa.Column("counterparty_account", sa.String(64), nullable=True),
@@ -35,11 +35,11 @@ def upgrade() -> None:
     op.create_index("ix_fund_flows_loan_id_occurred_on", "fund_flows", ["loan_id", "occurred_on"])
     op.create_table(
         "fund_flow_totals",
-        sa.Column("loan_id", sa.String(64), nullable=False),
+        id_column("loan_id"),
         sa.Column("direction", sa.String(3), nullable=False),
         sa.Column("counterparty_kind", sa.String(32), nullable=False),
         sa.Column("category", sa.String(32), nullable=False),
-        sa.Column("amount", MONEY, nullable=False),
+        money_column("amount"),
         sa.Column("flows", sa.Integer(), nullable=False),
         sa.PrimaryKeyConstraint("loan_id", "direction", "counterparty_kind", "category", name="pk_fund_flow_totals"),
     )
@@ -49,17 +49,17 @@ def upgrade() -> None:
         sa.Column("policy", postgresql.JSONB(astext_type=sa.Text()), nullable=False),
         sa.Column("version", sa.Integer(), nullable=False),
         sa.Column("updated_by", sa.String(200), nullable=False),
-        sa.Column("updated_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False),
+        timestamp_column("updated_at"),
     )
     op.create_table(
         "fund_use_flags",
-        sa.Column("loan_id", sa.String(64), nullable=False),
+        id_column("loan_id"),
         sa.Column("rule", sa.String(32), nullable=False),
         sa.Column("reason", sa.Text(), nullable=False),
-        sa.Column("amount", MONEY, nullable=False),
+        money_column("amount"),
         sa.Column("flow_ids", postgresql.ARRAY(sa.String(64)), nullable=False),
         sa.Column("raised_on", sa.Date(), nullable=False),
-        sa.Column("alert_id", sa.String(64), nullable=True),
+        id_column("alert_id", nullable=True),
         sa.PrimaryKeyConstraint("loan_id", "rule", name="pk_fund_use_flags"),
     )
     op.create_index("ix_fund_use_flags_raised_on", "fund_use_flags", ["raised_on", "loan_id", "rule"])
