@@ -34,6 +34,17 @@ def _rule(rule_id: str, name: str, subject_type: str, condition: dict, severity:
     }
 
 
+def _score_columns() -> list[sa.Column]:
+    """Return the score a scored loan or customer carries: PD, score, grade, reasons and the model."""
+    return [
+        sa.Column('pd', sa.Numeric(precision=10, scale=8), nullable=False),
+        sa.Column('score', sa.Integer(), nullable=False),
+        sa.Column('grade', sa.String(length=8), nullable=False),
+        sa.Column('reason_codes', postgresql.ARRAY(sa.String(length=64)), server_default=sa.text("'{}'"), nullable=False),
+        sa.Column('model_version', sa.String(length=64), nullable=False),
+    ]
+
+
 # The shipped early-warning rules (docs/domain.md, risk early warning); banks edit them through /v1/rules.
 DEFAULT_RULES = [
     _rule("dpd-over-30", "More than 30 days past due", "loan", {"feature": "dpd", "op": ">", "value": 30}, "medium"),
@@ -154,11 +165,7 @@ def upgrade() -> None:
     )
     op.create_table('customer_scores',
     id_column('customer_id'),
-    sa.Column('pd', sa.Numeric(precision=10, scale=8), nullable=False),
-    sa.Column('score', sa.Integer(), nullable=False),
-    sa.Column('grade', sa.String(length=8), nullable=False),
-    sa.Column('reason_codes', postgresql.ARRAY(sa.String(length=64)), server_default=sa.text("'{}'"), nullable=False),
-    sa.Column('model_version', sa.String(length=64), nullable=False),
+    *_score_columns(),
     sa.Column('scored_on', sa.Date(), nullable=False),
     timestamp_column('updated_at'),
     sa.PrimaryKeyConstraint('customer_id', name=op.f('pk_customer_scores'))
@@ -236,11 +243,7 @@ def upgrade() -> None:
     op.create_table('loan_scores',
     id_column('loan_id'),
     id_column('customer_id'),
-    sa.Column('pd', sa.Numeric(precision=10, scale=8), nullable=False),
-    sa.Column('score', sa.Integer(), nullable=False),
-    sa.Column('grade', sa.String(length=8), nullable=False),
-    sa.Column('reason_codes', postgresql.ARRAY(sa.String(length=64)), server_default=sa.text("'{}'"), nullable=False),
-    sa.Column('model_version', sa.String(length=64), nullable=False),
+    *_score_columns(),
     sa.Column('pd_origination', sa.Numeric(precision=10, scale=8), nullable=False),
     sa.Column('published_score', sa.Integer(), nullable=True),
     sa.Column('published_grade', sa.String(length=8), nullable=True),
