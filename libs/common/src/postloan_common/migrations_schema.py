@@ -1,12 +1,17 @@
-"""Column factories and tables that several services' Alembic migrations create the same way."""
+"""Column factories, tables and shipped rows that services' Alembic migrations write the same way."""
 
 from __future__ import annotations
 
+import json
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
+
+# A rule a migration ships: its id, its name and its condition.
+ShippedRule = tuple[str, str, Mapping[str, Any]]
 
 
 def id_column(name: str, *, nullable: bool = False, primary_key: bool = False) -> sa.Column[Any]:
@@ -52,3 +57,28 @@ def create_audit_log() -> None:
         sa.Column("correlation_id", sa.String(100), nullable=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_audit_log")),
     )
+
+
+def insert_rules(rules: Iterable[ShippedRule], *, subject_type: str, severity: str, dedup_window_days: int) -> None:
+    """Add shipped alert rules (id, name, condition) to `rules`, leaving any rule of that id the bank already has."""
+    for rule_id, name, condition in rules:
+        op.execute(
+            sa.text(
+                "INSERT INTO rules (rule_id, name, subject_type, condition, severity, dedup_window_days)"
+                " VALUES (:rule_id, :name, :subject_type, CAST(:condition AS jsonb), :severity, :dedup_window_days)"
+                " ON CONFLICT (rule_id) DO NOTHING"
+            ).bindparams(
+                rule_id=rule_id,
+                name=name,
+                subject_type=subject_type,
+                condition=json.dumps(condition),
+                severity=severity,
+                dedup_window_days=dedup_window_days,
+            )
+        )
+
+
+def delete_rules(rules: Iterable[ShippedRule]) -> None:
+    """Remove the shipped alert rules `insert_rules` added."""
+    table = sa.table("rules", sa.column("rule_id"))
+    op.execute(table.delete().where(table.c.rule_id.in_([rule_id for rule_id, _, _ in rules])))

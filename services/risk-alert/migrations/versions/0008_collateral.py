@@ -1,10 +1,16 @@
 """collateral: items with their valuation history and their links to loans, and the collateral rules"""
 
-import json
 import sqlalchemy as sa
 from alembic import op
 
-from postloan_common.migrations_schema import created_updated_columns, id_column, money_column, timestamp_column
+from postloan_common.migrations_schema import (
+    created_updated_columns,
+    delete_rules,
+    id_column,
+    insert_rules,
+    money_column,
+    timestamp_column,
+)
 
 revision = "0008"
 down_revision = "0007"
@@ -54,19 +60,11 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("collateral_id", "loan_id", name="pk_collateral_links"),
     )
     op.create_index("ix_collateral_links_loan_id", "collateral_links", ["loan_id"])
-    for rule_id, name, condition in RULES:
-        op.execute(
-            sa.text(
-                "INSERT INTO rules (rule_id, name, subject_type, condition, severity, dedup_window_days)"
-                " VALUES (:rule_id, :name, 'loan', CAST(:condition AS jsonb), 'high', 30)"
-                " ON CONFLICT (rule_id) DO NOTHING"
-            ).bindparams(rule_id=rule_id, name=name, condition=json.dumps(condition))
-        )
+    insert_rules(RULES, subject_type="loan", severity="high", dedup_window_days=30)
 
 
 def downgrade() -> None:
-    op.execute(sa.text("DELETE FROM rules WHERE rule_id IN ('ltv-above-0.8', 'collateral-valuation-stale',"
-                       " 'collateral-insurance-expiring')"))
+    delete_rules(RULES)
     op.drop_index("ix_collateral_links_loan_id", table_name="collateral_links")
     op.drop_table("collateral_links")
     op.drop_table("collateral_valuations")

@@ -1,10 +1,9 @@
 """guarantees: who guarantees which loan, and the rules on the guarantor and the guarantee's expiry"""
 
-import json
 import sqlalchemy as sa
 from alembic import op
 
-from postloan_common.migrations_schema import id_column, money_column, timestamp_column
+from postloan_common.migrations_schema import delete_rules, id_column, insert_rules, money_column, timestamp_column
 
 revision = "0009"
 down_revision = "0008"
@@ -30,20 +29,11 @@ def upgrade() -> None:
     )
     op.create_index("ix_guarantees_loan_id", "guarantees", ["loan_id"])
     op.create_index("ix_guarantees_guarantor_customer_id", "guarantees", ["guarantor_customer_id"])
-    for rule_id, name, condition in RULES:
-        op.execute(
-            sa.text(
-                "INSERT INTO rules (rule_id, name, subject_type, condition, severity, dedup_window_days)"
-                " VALUES (:rule_id, :name, 'loan', CAST(:condition AS jsonb), 'high', 30)"
-                " ON CONFLICT (rule_id) DO NOTHING"
-            ).bindparams(rule_id=rule_id, name=name, condition=json.dumps(condition))
-        )
+    insert_rules(RULES, subject_type="loan", severity="high", dedup_window_days=30)
 
 
 def downgrade() -> None:
-    op.execute(
-        sa.text("DELETE FROM rules WHERE rule_id IN ('guarantor-delinquent', 'guarantor-npl', 'guarantee-expired')")
-    )
+    delete_rules(RULES)
     op.drop_index("ix_guarantees_guarantor_customer_id", table_name="guarantees")
     op.drop_index("ix_guarantees_loan_id", table_name="guarantees")
     op.drop_table("guarantees")
