@@ -16,14 +16,13 @@ from postloan_risk_alert.api.schemas import (
 from postloan_risk_alert.service import assessments as assessment_service
 from postloan_risk_alert.service import audit
 
-router = APIRouter(prefix="/v1")
+router = APIRouter(prefix="/v1", tags=["assessments"])
 
 
 @router.post(
     "/assessments",
     response_model=AssessmentOut,
     status_code=status.HTTP_201_CREATED,
-    tags=["assessments"],
     operation_id="createAssessment",
     responses=problems(401, 403, 409, 422),
 )

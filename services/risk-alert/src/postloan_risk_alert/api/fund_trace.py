@@ -17,7 +17,7 @@ from postloan_risk_alert.api.deps import Reader
 from postloan_risk_alert.service import fund_use
 from postloan_risk_alert.store.fund_use_flags import FlagFilter
 
-router = APIRouter(prefix="/v1", tags=["fund-use"])
+router = APIRouter(prefix="/v1", tags=["fund-use"], dependencies=[Reader])
 
 Rule = Literal["fund_forbidden_use", "fund_flow_back", "fund_untraced", "fund_splitting"]
 AlertStatus = Literal["open", "acknowledged", "resolved", "dismissed"]
@@ -62,7 +62,6 @@ class FundUseOut(BaseModel):
 @router.get(
     "/risk/loans/{loan_id}/fund-use",
     response_model=FundUseOut,
-    dependencies=[Reader],
     responses=problems(404),
 )
 async def read_fund_use(loan_id: str, session: DbSession) -> FundUseOut:
@@ -88,7 +87,6 @@ def _after(cursor: str) -> tuple[str, str, str]:
 @router.get(
     "/fund-use/flags",
     response_model=Page[FundUseFlag],
-    dependencies=[Reader],
     responses=problems(400, 422),
 )
 async def list_fund_use_flags(

@@ -25,7 +25,7 @@ from postloan_risk_alert.store.tables import (
     rules,
 )
 
-router = APIRouter(prefix="/v1")
+router = APIRouter(prefix="/v1", tags=["rules"])
 
 
 def _invalid_rule(errors: list[rule_language.RuleError]) -> ProblemError:
@@ -53,7 +53,6 @@ def _check_rule(condition: dict[str, Any], subject_type: str) -> None:
 @router.get(
     "/rules",
     response_model=RulesOut,
-    tags=["rules"],
     dependencies=[Reader],
     operation_id="listRules",
     responses=problems(401, 403),
@@ -67,7 +66,6 @@ async def list_rules(session: DbSession) -> dict[str, Any]:
 @router.get(
     "/rules/{rule_id}",
     response_model=RuleOut,
-    tags=["rules"],
     dependencies=[Reader],
     operation_id="getRule",
     responses=problems(401, 403, 404),
@@ -84,7 +82,6 @@ async def get_rule(rule_id: str, session: DbSession) -> dict[str, Any]:
     "/rules",
     response_model=RuleOut,
     status_code=status.HTTP_201_CREATED,
-    tags=["rules"],
     operation_id="createRule",
     responses=problems(401, 403, 409, 422),
 )
@@ -118,7 +115,6 @@ async def create_rule(
 @router.put(
     "/rules/{rule_id}",
     response_model=RuleOut,
-    tags=["rules"],
     operation_id="updateRule",
     responses=problems(401, 403, 404, 422),
 )
