@@ -11,8 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from postloan_common.web import CorrelationId, DbSession, Principal, require_roles
 from postloan_common.web.openapi import Page, problems
-from postloan_risk_alert.api.writes import Audited, problem, write_once
-from postloan_risk_alert.service import audit
+from postloan_risk_alert.api.writes import Audited, audit_write, problem, write_once
 from postloan_risk_alert.service import collateral as service
 from postloan_risk_alert.store import collateral as store
 
@@ -231,12 +230,6 @@ async def unlink_collateral(
             result = await service.unlink(session, collateral_id=collateral_id, loan_id=loan_id)
         except service.NotFound as exc:
             raise problem(exc) from exc
-        await audit.record(
-            session,
-            actor=principal.subject,
-            action="collateral.unlink",
-            subject=collateral_id,
-            details={"loan_id": loan_id},
-            correlation_id=correlation_id,
-        )
+        audited = Audited("collateral.unlink", collateral_id, {"loan_id": loan_id})
+        await audit_write(session, principal, correlation_id, audited)
     return result

@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from postloan_common.web import CorrelationId, DbSession, Principal, ProblemError, require_roles
 from postloan_common.web.cursors import decode_cursor, encode_cursor
 from postloan_common.web.openapi import Page, problems
-from postloan_risk_alert.service import audit
+from postloan_risk_alert.api.writes import Audited, audit_write
 from postloan_risk_alert.service import proposals as service
 from postloan_risk_alert.store import proposals as store
 
@@ -117,14 +117,8 @@ def _refused(exc: service.RuleRefusal) -> ProblemError:
 async def _audit(
     session: DbSession, principal: Principal, action: str, row: dict[str, Any], correlation_id: str
 ) -> None:
-    await audit.record(
-        session,
-        actor=principal.subject,
-        action=action,
-        subject=row["proposal_id"],
-        details={"loan_id": row["loan_id"], "classification": row["classification"]},
-        correlation_id=correlation_id,
-    )
+    audited = Audited(action, row["proposal_id"], {"loan_id": row["loan_id"], "classification": row["classification"]})
+    await audit_write(session, principal, correlation_id, audited)
 
 
 async def _decide(

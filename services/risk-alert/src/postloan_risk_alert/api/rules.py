@@ -19,8 +19,8 @@ from postloan_risk_alert.api.schemas import (
     RulesOut,
     RuleUpdate,
 )
+from postloan_risk_alert.api.writes import Audited, audit_write
 from postloan_risk_alert.domain import rules as rule_language
-from postloan_risk_alert.service import audit
 from postloan_risk_alert.store.tables import (
     rules,
 )
@@ -101,14 +101,8 @@ async def create_rule(
         ).first()
         if created is None:
             raise ProblemError(409, "Rule exists", f"rule {body.rule_id} already exists; PUT to change it")
-        await audit.record(
-            session,
-            actor=principal.subject,
-            action="rule.create",
-            subject=body.rule_id,
-            details={"condition": body.condition},
-            correlation_id=correlation_id,
-        )
+        audited = Audited("rule.create", body.rule_id, {"condition": body.condition})
+        await audit_write(session, principal, correlation_id, audited)
     return dict(created._mapping)
 
 
@@ -144,14 +138,12 @@ async def update_rule(
         ).first()
         if updated is None:
             raise ProblemError(404, "Rule not found", f"rule {rule_id} does not exist")
-        await audit.record(
-            session,
-            actor=principal.subject,
-            action="rule.update",
-            subject=rule_id,
-            details={"condition": body.condition, "enabled": body.enabled, "changes": _rule_changes(before, updated)},
-            correlation_id=correlation_id,
+        audited = Audited(
+            "rule.update",
+            rule_id,
+            {"condition": body.condition, "enabled": body.enabled, "changes": _rule_changes(before, updated)},
         )
+        await audit_write(session, principal, correlation_id, audited)
     return dict(updated._mapping)
 
 
