@@ -109,55 +109,46 @@ class AssessmentOut(BaseModel):
 Severity = Literal["low", "medium", "high", "critical"]
 
 
-class RuleIn(BaseModel):
+# The example rule of the request bodies: grade E loans that are overdue.
+EXAMPLE_CONDITION = {
+    "all": [
+        {"feature": "grade", "op": "in", "value": ["E"]},
+        {"feature": "dpd", "op": ">", "value": 0},
+    ]
+}
+
+
+# A rule's definition, everything but its id (no docstring: it would become the schema's description).
+class RuleUpdate(BaseModel):
+    model_config = request_body(
+        {"name": "Grade E and overdue", "condition": EXAMPLE_CONDITION, "severity": "critical", "enabled": True}
+    )
+
+    name: str = Field(min_length=1, max_length=200)
+    description: str = Field("", max_length=2000)
+    subject_type: Literal["loan", "customer"] = "loan"
+    condition: dict[str, Any]
+    severity: Severity = "medium"
+    dedup_window_days: int = Field(7, ge=0, le=3650)
+    auto_resolve: bool = True
+    enabled: bool = True
+
+
+class _RuleKey(BaseModel):
+    rule_id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:\-]+$")
+
+
+# A new rule: its id and its definition. pydantic orders fields from the last base to the first, so
+# `rule_id` stays the first field of the body.
+class RuleIn(RuleUpdate, _RuleKey):
     model_config = request_body(
         {
             "rule_id": "grade-e-and-overdue",
             "name": "Grade E and overdue",
-            "condition": {
-                "all": [
-                    {"feature": "grade", "op": "in", "value": ["E"]},
-                    {"feature": "dpd", "op": ">", "value": 0},
-                ]
-            },
+            "condition": EXAMPLE_CONDITION,
             "severity": "high",
         }
     )
-
-    rule_id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:\-]+$")
-    name: str = Field(min_length=1, max_length=200)
-    description: str = Field("", max_length=2000)
-    subject_type: Literal["loan", "customer"] = "loan"
-    condition: dict[str, Any]
-    severity: Severity = "medium"
-    dedup_window_days: int = Field(7, ge=0, le=3650)
-    auto_resolve: bool = True
-    enabled: bool = True
-
-
-class RuleUpdate(BaseModel):
-    model_config = request_body(
-        {
-            "name": "Grade E and overdue",
-            "condition": {
-                "all": [
-                    {"feature": "grade", "op": "in", "value": ["E"]},
-                    {"feature": "dpd", "op": ">", "value": 0},
-                ]
-            },
-            "severity": "critical",
-            "enabled": True,
-        }
-    )
-
-    name: str = Field(min_length=1, max_length=200)
-    description: str = Field("", max_length=2000)
-    subject_type: Literal["loan", "customer"] = "loan"
-    condition: dict[str, Any]
-    severity: Severity = "medium"
-    dedup_window_days: int = Field(7, ge=0, le=3650)
-    auto_resolve: bool = True
-    enabled: bool = True
 
 
 class RuleOut(BaseModel):
