@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 import httpx
 import pytest
@@ -12,6 +14,8 @@ from postloan_dev.devstack import DevStack
 from postloan_dev.testing import app_client, bearer_headers
 
 PREFIX = "RISK_ALERT_"
+# ra_testkit (database and broker helpers) lives beside this file.
+sys.path.insert(0, str(Path(__file__).parent))
 
 
 @pytest.fixture

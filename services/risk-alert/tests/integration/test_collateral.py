@@ -5,11 +5,10 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 import pytest
+from ra_testkit import open_database
 from sqlalchemy import select, text
 
-from postloan_common.db import create_engine, session_factory
 from postloan_risk_alert.service.close_of_day import rescore
-from postloan_risk_alert.settings import Settings
 from postloan_risk_alert.store.tables import classifications, reviews
 
 pytestmark = pytest.mark.integration
@@ -35,9 +34,7 @@ HOUSE = {
 
 async def test_collateral_lifecycle_feeds_ecl_risk_view_and_rules(ra_api, token, devstack) -> None:
     async with ra_api() as (client, url):
-        settings = Settings(database_url=url, kafka_bootstrap_servers=devstack.kafka_bootstrap)
-        engine = create_engine(url)
-        sessions = session_factory(engine)
+        settings, engine, sessions = open_database(url, devstack.kafka_bootstrap)
         async with sessions.begin() as session:
             await session.execute(text(SEED))
             await session.execute(text("UPDATE loan_features SET status = 'closed' WHERE loan_id = 'L-shut'"))

@@ -8,7 +8,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
-from aiokafka import AIOKafkaProducer
+from ra_testkit import produce
 from sqlalchemy import select, text
 
 from postloan_common.contracts import (
@@ -123,16 +123,6 @@ def _day_closed(day: date) -> Envelope:
     )
 
 
-async def _produce(bootstrap: str, topic: str, envelopes: list[Envelope]) -> None:
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all")
-    await producer.start()
-    try:
-        for envelope in envelopes:
-            await producer.send_and_wait(topic, envelope.to_bytes(), key=envelope.subject.encode(), partition=0)
-    finally:
-        await producer.stop()
-
-
 async def _wait_for(predicate, timeout: float = 60.0) -> None:
     deadline = time.monotonic() + timeout
     while not await predicate():
@@ -166,7 +156,7 @@ async def test_events_through_the_consumer_end_in_classification_and_alert_event
     task = asyncio.create_task(consumer.run(stop))
     try:
         due = date(2026, 1, 5)
-        await _produce(
+        await produce(
             devstack.kafka_bootstrap,
             loans_topic,
             [
@@ -184,7 +174,7 @@ async def test_events_through_the_consumer_end_in_classification_and_alert_event
 
         await _wait_for(scored)
         # CRM activities on the other topic fold into the loan's features for the next close of day.
-        await _produce(devstack.kafka_bootstrap, crm_topic, [_broken("L-1", "C-1", 1), _broken("L-1", "C-1", 2)])
+        await produce(devstack.kafka_bootstrap, crm_topic, [_broken("L-1", "C-1", 1), _broken("L-1", "C-1", 2)])
 
         async def promises() -> bool:
             async with sessions() as session:

@@ -9,7 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from aiokafka import AIOKafkaProducer
+from ra_testkit import produce
 from sqlalchemy import text
 
 from postloan_common.contracts import FundMovedV1, LoanRegisteredV1, make_envelope
@@ -134,16 +134,6 @@ async def test_flows_are_stored_once_and_a_bad_array_stores_nothing(ra_api, toke
         assert "oneOf" in schema["requestBody"]["content"]["application/json"]["schema"]
 
 
-async def _produce(bootstrap: str, topic: str, envelopes: list[Envelope]) -> None:
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all")
-    await producer.start()
-    try:
-        for envelope in envelopes:
-            await producer.send_and_wait(topic, envelope.to_bytes(), key=envelope.subject.encode(), partition=0)
-    finally:
-        await producer.stop()
-
-
 def moved(flow_id: str, **changes: Any) -> Envelope:
     data = FundMovedV1.model_validate(flow(flow_id, **changes))
     return make_envelope(data=data, source="core-banking", subject=data.loan_id)
@@ -179,7 +169,7 @@ async def test_fund_moved_events_are_stored_and_bad_ones_dead_lettered(
     stop = asyncio.Event()
     task = asyncio.create_task(consumer.run(stop))
     try:
-        await _produce(devstack.kafka_bootstrap, topic, events)
+        await produce(devstack.kafka_bootstrap, topic, events)
         deadline = time.monotonic() + 60
         while await scalar(url, "SELECT count(*) FROM inbox WHERE consumer = 'risk-alert-funds'") < len(events) - 3:
             assert time.monotonic() < deadline, "the consumer did not apply the events"

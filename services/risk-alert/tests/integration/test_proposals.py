@@ -5,13 +5,12 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 import pytest
+from ra_testkit import open_database
 from sqlalchemy import select, text
 
 from postloan_common.contracts import parse_data
-from postloan_common.db import create_engine, session_factory
 from postloan_common.messaging.envelope import Envelope
 from postloan_risk_alert.service.close_of_day import rescore
-from postloan_risk_alert.settings import Settings
 from postloan_risk_alert.store.tables import audit_log, outbox
 
 pytestmark = pytest.mark.integration
@@ -28,9 +27,7 @@ VALUES ('L-ok', 'C-1', 'consumer-12m', 'retail', 12000, 6000, '2025-12-01', '202
 
 async def test_judgement_under_four_eyes_applies_and_survives_the_daily_run(ra_api, token, devstack) -> None:
     async with ra_api() as (client, url):
-        settings = Settings(database_url=url, kafka_bootstrap_servers=devstack.kafka_bootstrap)
-        engine = create_engine(url)
-        sessions = session_factory(engine)
+        settings, engine, sessions = open_database(url, devstack.kafka_bootstrap)
         async with sessions.begin() as session:
             await session.execute(text(SEED), {"late": D1 - timedelta(days=20)})
             await rescore(session, business_date=D1, settings=settings)

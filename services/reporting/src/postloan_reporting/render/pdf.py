@@ -102,19 +102,43 @@ def _line_chart(
     return drawing
 
 
-def _aging_chart(report: Management, lang: str) -> Drawing:
-    drawing = _drawing(170 * mm, 60 * mm)
-    if not any(s.balance for s in report.portfolio.by_bucket):
-        return _no_data(drawing, label("aging", lang), lang)
-    chart = VerticalBarChart()
-    chart.x, chart.y, chart.width, chart.height = 50, 25, 170 * mm - 70, 60 * mm - 45
-    chart.data = [[float(s.balance) for s in report.portfolio.by_bucket]]
-    chart.categoryAxis.categoryNames = [s.key for s in report.portfolio.by_bucket]
+def _bar_chart(
+    chart: VerticalBarChart | HorizontalBarChart,
+    *,
+    height: float,
+    plot: tuple[float, float, float, float],
+    values: list[float],
+    names: list[str],
+    colour: colors.Color,
+    title: tuple[float, str],
+    lang: str,
+) -> Drawing:
+    """One series of bars in a drawing 170 mm wide: `plot` is (x, y, width, height), `title` (x, text) tops it."""
+    drawing = _drawing(170 * mm, height)
+    if not any(values):
+        return _no_data(drawing, title[1], lang)
+    chart.x, chart.y, chart.width, chart.height = plot
+    chart.data = [values]
+    chart.categoryAxis.categoryNames = names
     chart.categoryAxis.labels.fontName = chart.valueAxis.labels.fontName = FONT
-    chart.bars[0].fillColor = LINE_COLOURS[0]
+    chart.bars[0].fillColor = colour
     drawing.add(chart)
-    drawing.add(String(50, 60 * mm - 12, label("aging", lang), fontName=FONT, fontSize=10))
+    drawing.add(String(title[0], height - 12, title[1], fontName=FONT, fontSize=10))
     return drawing
+
+
+def _aging_chart(report: Management, lang: str) -> Drawing:
+    buckets = report.portfolio.by_bucket
+    return _bar_chart(
+        VerticalBarChart(),
+        height=60 * mm,
+        plot=(50, 25, 170 * mm - 70, 60 * mm - 45),
+        values=[float(s.balance) for s in buckets],
+        names=[s.key for s in buckets],
+        colour=LINE_COLOURS[0],
+        title=(50, label("aging", lang)),
+        lang=lang,
+    )
 
 
 def _heat_map(report: Management, lang: str) -> Drawing:
@@ -140,19 +164,17 @@ def _heat_map(report: Management, lang: str) -> Drawing:
 
 
 def _funnel_chart(report: Management, lang: str) -> Drawing:
-    steps = funnel(report, lang)
-    drawing = _drawing(170 * mm, 55 * mm)
-    if not any(count for _, count in steps):  # a book without collector activity
-        return _no_data(drawing, label("collections", lang), lang)
-    chart = HorizontalBarChart()
-    chart.x, chart.y, chart.width, chart.height = 90, 10, 170 * mm - 110, 55 * mm - 30
-    chart.data = [[float(count) for _, count in reversed(steps)]]
-    chart.categoryAxis.categoryNames = [name for name, _ in reversed(steps)]
-    chart.categoryAxis.labels.fontName = chart.valueAxis.labels.fontName = FONT
-    chart.bars[0].fillColor = LINE_COLOURS[2]
-    drawing.add(chart)
-    drawing.add(String(10, 55 * mm - 12, label("collections", lang), fontName=FONT, fontSize=10))
-    return drawing
+    steps = list(reversed(funnel(report, lang)))  # no activity at all (no collectors) gives the no-data note
+    return _bar_chart(
+        HorizontalBarChart(),
+        height=55 * mm,
+        plot=(90, 10, 170 * mm - 110, 55 * mm - 30),
+        values=[float(count) for _, count in steps],
+        names=[name for name, _ in steps],
+        colour=LINE_COLOURS[2],
+        title=(10, label("collections", lang)),
+        lang=lang,
+    )
 
 
 def render_pdf(report: Management, lang: str) -> bytes:

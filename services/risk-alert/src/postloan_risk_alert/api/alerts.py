@@ -26,7 +26,7 @@ from postloan_risk_alert.store.tables import (
     alerts,
 )
 
-router = APIRouter(prefix="/v1")
+router = APIRouter(prefix="/v1", tags=["alerts"])
 
 
 def _encode_cursor(raised_at: datetime, alert_id: str) -> str:
@@ -44,7 +44,6 @@ def _decode_cursor(cursor: str) -> tuple[datetime, str]:
 @router.get(
     "/alerts",
     response_model=AlertsOut,
-    tags=["alerts"],
     dependencies=[Reader],
     operation_id="listAlerts",
     responses=problems(401, 403, 400, 422),
@@ -84,7 +83,6 @@ async def list_alerts(
 @router.get(
     "/alerts/{alert_id}",
     response_model=AlertOut,
-    tags=["alerts"],
     dependencies=[Reader],
     operation_id="getAlert",
     responses=problems(401, 403, 404, 422),
@@ -167,7 +165,6 @@ def _add_note_action(action: AlertAction, *, name: str, operation_id: str, doc: 
     router.post(
         f"/alerts/{{alert_id}}/{name}",
         response_model=AlertOut,
-        tags=["alerts"],
         operation_id=operation_id,
         responses=problems(401, 403, 404, 409, 422),
     )(endpoint)
@@ -193,7 +190,6 @@ _add_note_action(
 @router.post(
     "/alerts/{alert_id}/assign",
     response_model=AlertOut,
-    tags=["alerts"],
     operation_id="assignAlert",
     responses=problems(401, 403, 404, 409, 422),
 )

@@ -14,9 +14,8 @@ from postloan_common.web.cursors import BadCursor, decode_cursor, encode_cursor
 from postloan_common.web.openapi import Page, problems
 from postloan_risk_alert.service import assessment_reads
 
-router = APIRouter(prefix="/v1", tags=["assessments"])
-
 AssessmentReader = Depends(require_roles("risk_officer", "analyst", "supervisor", "relationship_manager", "system"))
+router = APIRouter(prefix="/v1", tags=["assessments"], dependencies=[AssessmentReader])
 
 
 class AssessmentView(BaseModel):
@@ -34,7 +33,6 @@ class AssessmentView(BaseModel):
 @router.get(
     "/assessments",
     response_model=Page[AssessmentView],
-    dependencies=[AssessmentReader],
     responses=problems(400, 401, 403, 422),
 )
 async def list_assessments(
@@ -57,7 +55,6 @@ async def list_assessments(
 @router.get(
     "/assessments/{assessment_id}",
     response_model=AssessmentView,
-    dependencies=[AssessmentReader],
     responses=problems(401, 403, 404, 422),
 )
 async def get_assessment(

@@ -13,17 +13,16 @@ from postloan_risk_alert.api.schemas import (
     AssessmentIn,
     AssessmentOut,
 )
+from postloan_risk_alert.api.writes import Audited, audit_write
 from postloan_risk_alert.service import assessments as assessment_service
-from postloan_risk_alert.service import audit
 
-router = APIRouter(prefix="/v1")
+router = APIRouter(prefix="/v1", tags=["assessments"])
 
 
 @router.post(
     "/assessments",
     response_model=AssessmentOut,
     status_code=status.HTTP_201_CREATED,
-    tags=["assessments"],
     operation_id="createAssessment",
     responses=problems(401, 403, 409, 422),
 )
@@ -50,12 +49,6 @@ async def post_assessment(
             )
         except assessment_service.DuplicateAssessment as exc:
             raise ProblemError(409, "Assessment exists", str(exc)) from exc
-        await audit.record(
-            session,
-            actor=principal.subject,
-            action="assessment.create",
-            subject=body.customer_id,
-            details={"period_end": body.period_end.isoformat()},
-            correlation_id=correlation_id,
-        )
+        audited = Audited("assessment.create", body.customer_id, {"period_end": body.period_end.isoformat()})
+        await audit_write(session, principal, correlation_id, audited)
     return result

@@ -7,12 +7,12 @@ from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Response
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
 from postloan_common.web import CorrelationId, DbSession, Principal, require_roles
 from postloan_common.web.openapi import Page, problems
-from postloan_risk_alert.api.writes import Audited, problem, write_once
-from postloan_risk_alert.service import audit
+from postloan_common.web.request_bodies import request_body
+from postloan_risk_alert.api.writes import Audited, audit_write, problem, write_once
 from postloan_risk_alert.service import collateral as service
 from postloan_risk_alert.store import collateral as store
 
@@ -25,25 +25,20 @@ PositiveMoney = Annotated[Decimal, Field(gt=0, max_digits=18, decimal_places=2)]
 
 
 class CollateralIn(BaseModel):
-    model_config = ConfigDict(
-        extra="forbid",
-        json_schema_extra={
-            "examples": [
-                {
-                    "collateral_id": "COL-2001",
-                    "customer_id": "C-2001",
-                    "kind": "real_estate",
-                    "description": "Warehouse, 2,400 m², 18 Harbour Road, Ningbo",
-                    "value": "6500000.00",
-                    "currency": "CNY",
-                    "valued_on": "2026-05-20",
-                    "valuer": "Ningbo Appraisal Co.",
-                    "haircut": "0.3000",
-                    "lien_rank": 1,
-                    "insurance_expires_on": "2027-05-31",
-                }
-            ]
-        },
+    model_config = request_body(
+        {
+            "collateral_id": "COL-2001",
+            "customer_id": "C-2001",
+            "kind": "real_estate",
+            "description": "Warehouse, 2,400 m², 18 Harbour Road, Ningbo",
+            "value": "6500000.00",
+            "currency": "CNY",
+            "valued_on": "2026-05-20",
+            "valuer": "Ningbo Appraisal Co.",
+            "haircut": "0.3000",
+            "lien_rank": 1,
+            "insurance_expires_on": "2027-05-31",
+        }
     )
 
     collateral_id: str = Field(min_length=1, max_length=64, pattern=r"^\S+$")
@@ -60,12 +55,7 @@ class CollateralIn(BaseModel):
 
 
 class ValuationIn(BaseModel):
-    model_config = ConfigDict(
-        extra="forbid",
-        json_schema_extra={
-            "examples": [{"value": "6100000.00", "valued_on": "2026-11-20", "valuer": "Ningbo Appraisal Co."}]
-        },
-    )
+    model_config = request_body({"value": "6100000.00", "valued_on": "2026-11-20", "valuer": "Ningbo Appraisal Co."})
 
     value: PositiveMoney
     valued_on: date
@@ -73,9 +63,7 @@ class ValuationIn(BaseModel):
 
 
 class LinkIn(BaseModel):
-    model_config = ConfigDict(
-        extra="forbid", json_schema_extra={"examples": [{"loan_id": "L-2001", "allocated_value": "4000000.00"}]}
-    )
+    model_config = request_body({"loan_id": "L-2001", "allocated_value": "4000000.00"})
 
     loan_id: str = Field(min_length=1, max_length=64)
     allocated_value: PositiveMoney | None = None
@@ -231,12 +219,6 @@ async def unlink_collateral(
             result = await service.unlink(session, collateral_id=collateral_id, loan_id=loan_id)
         except service.NotFound as exc:
             raise problem(exc) from exc
-        await audit.record(
-            session,
-            actor=principal.subject,
-            action="collateral.unlink",
-            subject=collateral_id,
-            details={"loan_id": loan_id},
-            correlation_id=correlation_id,
-        )
+        audited = Audited("collateral.unlink", collateral_id, {"loan_id": loan_id})
+        await audit_write(session, principal, correlation_id, audited)
     return result

@@ -15,8 +15,9 @@ from postloan_common.web.cursors import BadCursor, decode_cursor, encode_cursor
 from postloan_common.web.openapi import Page, problems
 from postloan_risk_alert.api.deps import Reader
 from postloan_risk_alert.service import fund_use
+from postloan_risk_alert.store.fund_use_flags import FlagFilter
 
-router = APIRouter(prefix="/v1", tags=["fund-use"])
+router = APIRouter(prefix="/v1", tags=["fund-use"], dependencies=[Reader])
 
 Rule = Literal["fund_forbidden_use", "fund_flow_back", "fund_untraced", "fund_splitting"]
 AlertStatus = Literal["open", "acknowledged", "resolved", "dismissed"]
@@ -61,7 +62,6 @@ class FundUseOut(BaseModel):
 @router.get(
     "/risk/loans/{loan_id}/fund-use",
     response_model=FundUseOut,
-    dependencies=[Reader],
     responses=problems(404),
 )
 async def read_fund_use(loan_id: str, session: DbSession) -> FundUseOut:
@@ -87,7 +87,6 @@ def _after(cursor: str) -> tuple[str, str, str]:
 @router.get(
     "/fund-use/flags",
     response_model=Page[FundUseFlag],
-    dependencies=[Reader],
     responses=problems(400, 422),
 )
 async def list_fund_use_flags(
@@ -101,9 +100,8 @@ async def list_fund_use_flags(
     """Fund-use flags newest first, by their alert's status, the loan's product and branch; with a cursor."""
     after = _after(cursor) if cursor else None
     async with session.begin():
-        rows = await fund_use.list_flags(
-            session, status=status, product=product, branch=branch, after=after, limit=limit + 1
-        )
+        where = FlagFilter(status=status, product=product, branch=branch, after=after)
+        rows = await fund_use.list_flags(session, where=where, limit=limit + 1)
     items = [FundUseFlag.model_validate(r) for r in rows[:limit]]
     last = items[-1] if len(rows) > limit else None
     next_cursor = encode_cursor([last.raised_on.isoformat(), last.loan_id, last.rule]) if last else None

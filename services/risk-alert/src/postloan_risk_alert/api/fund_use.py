@@ -13,6 +13,7 @@ from postloan_common.contracts import CounterpartyKind, LoanPurpose, Money
 from postloan_common.contracts.fund_flows import Category
 from postloan_common.web import CorrelationId, DbSession, require_roles
 from postloan_common.web.openapi import problems
+from postloan_common.web.request_bodies import request_body
 from postloan_risk_alert.domain import fund_use
 from postloan_risk_alert.service.fund_use_policies import StoredPolicy, get_policy, put_policy
 
@@ -26,26 +27,21 @@ Days = Annotated[int, Field(ge=1, le=3660)]
 class FundUsePolicyIn(BaseModel):
     """A purpose's fund-use policy; the defaults are those of a purpose never set."""
 
-    model_config = ConfigDict(
-        extra="forbid",
-        json_schema_extra={
-            "examples": [
-                {
-                    "forbidden_counterparty_kinds": ["securities_broker", "real_estate", "lender"],
-                    "forbidden_categories": ["7995", "6051"],
-                    "company_counterparty_limit": None,
-                    "traced_share": "0.80",
-                    "trace_window_days": 30,
-                    "trace_retail": False,
-                    "max_flow_back_share": "0.10",
-                    "flow_back_window_days": 90,
-                    "splitting_threshold": "50000.00",
-                    "splitting_margin": "0.05",
-                    "splitting_count": 3,
-                    "splitting_window_days": 7,
-                }
-            ]
-        },
+    model_config = request_body(
+        {
+            "forbidden_counterparty_kinds": ["securities_broker", "real_estate", "lender"],
+            "forbidden_categories": ["7995", "6051"],
+            "company_counterparty_limit": None,
+            "traced_share": "0.80",
+            "trace_window_days": 30,
+            "trace_retail": False,
+            "max_flow_back_share": "0.10",
+            "flow_back_window_days": 90,
+            "splitting_threshold": "50000.00",
+            "splitting_margin": "0.05",
+            "splitting_count": 3,
+            "splitting_window_days": 7,
+        }
     )
 
     forbidden_counterparty_kinds: list[CounterpartyKind] = Field(max_length=20)

@@ -7,10 +7,11 @@ from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Response
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
 from postloan_common.web import CorrelationId, DbSession, Principal, ProblemError, require_roles
 from postloan_common.web.openapi import Page, problems
+from postloan_common.web.request_bodies import request_body
 from postloan_risk_alert.api.writes import Audited, Titles, write_once
 from postloan_risk_alert.service import guarantees as service
 
@@ -22,20 +23,15 @@ Kind = Literal["personal", "corporate", "joint_and_several"]
 
 
 class GuaranteeIn(BaseModel):
-    model_config = ConfigDict(
-        extra="forbid",
-        json_schema_extra={
-            "examples": [
-                {
-                    "guarantee_id": "G-2001",
-                    "loan_id": "L-2001",
-                    "guarantor_customer_id": "C-2002",
-                    "kind": "corporate",
-                    "amount": "2000000.00",
-                    "valid_until": "2028-05-01",
-                }
-            ]
-        },
+    model_config = request_body(
+        {
+            "guarantee_id": "G-2001",
+            "loan_id": "L-2001",
+            "guarantor_customer_id": "C-2002",
+            "kind": "corporate",
+            "amount": "2000000.00",
+            "valid_until": "2028-05-01",
+        }
     )
 
     guarantee_id: str = Field(min_length=1, max_length=64, pattern=r"^\S+$")

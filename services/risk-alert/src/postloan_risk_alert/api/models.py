@@ -19,7 +19,7 @@ from postloan_risk_alert.domain import training
 from postloan_risk_alert.service import models
 from postloan_risk_alert.store import model_evaluations
 
-router = APIRouter(prefix="/v1")
+router = APIRouter(prefix="/v1", tags=["models"])
 
 
 MODEL_AUC = Gauge("risk_model_auc", "AUC of a model version on labelled own history", ["version"])
@@ -30,7 +30,6 @@ MODEL_PSI = Gauge("risk_model_psi", "PSI of current scores against a model versi
 @router.get(
     "/models",
     response_model=ModelsOut,
-    tags=["models"],
     dependencies=[Reader],
     operation_id="listModels",
     responses=problems(401, 403),
@@ -50,7 +49,6 @@ async def list_models(session: DbSession) -> dict[str, Any]:
 @router.get(
     "/models/{version}/performance",
     response_model=PerformanceOut,
-    tags=["models"],
     dependencies=[ModelAuditor],
     operation_id="getModelPerformance",
     responses=problems(401, 403, 404, 422),

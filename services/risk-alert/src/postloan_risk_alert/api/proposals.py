@@ -6,12 +6,13 @@ from datetime import date
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Response
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
 from postloan_common.web import CorrelationId, DbSession, Principal, ProblemError, require_roles
 from postloan_common.web.cursors import decode_cursor, encode_cursor
 from postloan_common.web.openapi import Page, problems
-from postloan_risk_alert.service import audit
+from postloan_common.web.request_bodies import request_body
+from postloan_risk_alert.api.writes import Audited, audit_write
 from postloan_risk_alert.service import proposals as service
 from postloan_risk_alert.store import proposals as store
 
@@ -25,16 +26,11 @@ Status = Literal["pending", "approved", "rejected", "superseded"]
 
 
 class ProposalIn(BaseModel):
-    model_config = ConfigDict(
-        extra="forbid",
-        json_schema_extra={
-            "examples": [
-                {
-                    "classification": "substandard",
-                    "reason": "Main buyer insolvent; repayment now relies on the collateral",
-                }
-            ]
-        },
+    model_config = request_body(
+        {
+            "classification": "substandard",
+            "reason": "Main buyer insolvent; repayment now relies on the collateral",
+        }
     )
 
     classification: Category
@@ -42,9 +38,7 @@ class ProposalIn(BaseModel):
 
 
 class DecisionIn(BaseModel):
-    model_config = ConfigDict(
-        extra="forbid", json_schema_extra={"examples": [{"note": "Checked against the review findings and cash flow"}]}
-    )
+    model_config = request_body({"note": "Checked against the review findings and cash flow"})
 
     note: str | None = Field(default=None, max_length=2000)
 
@@ -117,14 +111,8 @@ def _refused(exc: service.RuleRefusal) -> ProblemError:
 async def _audit(
     session: DbSession, principal: Principal, action: str, row: dict[str, Any], correlation_id: str
 ) -> None:
-    await audit.record(
-        session,
-        actor=principal.subject,
-        action=action,
-        subject=row["proposal_id"],
-        details={"loan_id": row["loan_id"], "classification": row["classification"]},
-        correlation_id=correlation_id,
-    )
+    audited = Audited(action, row["proposal_id"], {"loan_id": row["loan_id"], "classification": row["classification"]})
+    await audit_write(session, principal, correlation_id, audited)
 
 
 async def _decide(

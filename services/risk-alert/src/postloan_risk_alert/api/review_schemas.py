@@ -8,6 +8,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from postloan_common.web.request_bodies import request_body
 from postloan_risk_alert.domain.reviews import ReviewPolicy
 
 Id = str
@@ -72,44 +73,39 @@ class DocumentRef(BaseModel):
 
 
 class CompleteIn(BaseModel):
-    model_config = ConfigDict(
-        extra="forbid",
-        json_schema_extra={
-            "examples": [
+    model_config = request_body(
+        {
+            "findings": {
+                "repayment_source": {"result": "ok", "note": "Salary and sales receipts cover instalments"},
+                "business_operation": {"result": "concern", "note": "Orders down 20% on last quarter"},
+                "use_of_funds": {"result": "ok", "note": "Invoices match the stated purchase of stock"},
+                "collateral": {"result": "ok", "note": "Warehouse inspected; insurance in force"},
+                "guarantor": {"result": "ok"},
+                "other": {"result": "ok"},
+            },
+            "recommendation": "reclassify",
+            "proposed_classification": "special_mention",
+            "financials": {
+                "period_end": "2026-06-30",
+                "currency": "CNY",
+                "revenue": "4100000.00",
+                "profit": "120000.00",
+                "total_assets": "8600000.00",
+                "total_liabilities": "5400000.00",
+                "current_assets": "2300000.00",
+                "current_liabilities": "2000000.00",
+                "operating_cash_flow": "180000.00",
+                "interest_expense": "95000.00",
+            },
+            "documents": [
                 {
-                    "findings": {
-                        "repayment_source": {"result": "ok", "note": "Salary and sales receipts cover instalments"},
-                        "business_operation": {"result": "concern", "note": "Orders down 20% on last quarter"},
-                        "use_of_funds": {"result": "ok", "note": "Invoices match the stated purchase of stock"},
-                        "collateral": {"result": "ok", "note": "Warehouse inspected; insurance in force"},
-                        "guarantor": {"result": "ok"},
-                        "other": {"result": "ok"},
-                    },
-                    "recommendation": "reclassify",
-                    "proposed_classification": "special_mention",
-                    "financials": {
-                        "period_end": "2026-06-30",
-                        "currency": "CNY",
-                        "revenue": "4100000.00",
-                        "profit": "120000.00",
-                        "total_assets": "8600000.00",
-                        "total_liabilities": "5400000.00",
-                        "current_assets": "2300000.00",
-                        "current_liabilities": "2000000.00",
-                        "operating_cash_flow": "180000.00",
-                        "interest_expense": "95000.00",
-                    },
-                    "documents": [
-                        {
-                            "name": "site-visit-2026-07.pdf",
-                            "media_type": "application/pdf",
-                            "sha256": "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
-                            "size": 482133,
-                        }
-                    ],
+                    "name": "site-visit-2026-07.pdf",
+                    "media_type": "application/pdf",
+                    "sha256": "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
+                    "size": 482133,
                 }
-            ]
-        },
+            ],
+        }
     )
 
     findings: Checklist
@@ -121,7 +117,7 @@ class CompleteIn(BaseModel):
 
 
 class AssignIn(BaseModel):
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"assignee": "relationship-manager-7"}]})
+    model_config = request_body({"assignee": "relationship-manager-7"})
 
     assignee: str = Field(min_length=1, max_length=200)
 

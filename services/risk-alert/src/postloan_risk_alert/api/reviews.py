@@ -21,8 +21,8 @@ from postloan_risk_alert.api.review_schemas import (
     ReviewOut,
     ReviewStatus,
 )
+from postloan_risk_alert.api.writes import Audited, audit_write
 from postloan_risk_alert.domain.reviews import ReviewPolicy
-from postloan_risk_alert.service import audit
 from postloan_risk_alert.service import reviews as review_service
 from postloan_risk_alert.service.assessments import DuplicateAssessment
 from postloan_risk_alert.store import reviews as review_store
@@ -60,14 +60,12 @@ async def put_review_policy(
     async with session.begin():
         before = await review_service.get_policy(session)
         result = await review_service.put_policy(session, policy=body, actor=principal.subject)
-        await audit.record(
-            session,
-            actor=principal.subject,
-            action="review-policy.update",
-            subject="review-policy",
-            details={"version": result["version"], "changes": changes(_flat(before), _flat(result))},
-            correlation_id=correlation_id,
+        audited = Audited(
+            "review-policy.update",
+            "review-policy",
+            {"version": result["version"], "changes": changes(_flat(before), _flat(result))},
         )
+        await audit_write(session, principal, correlation_id, audited)
     return result
 
 
@@ -135,17 +133,15 @@ async def assign_review(
             raise _not_found(review_id) from exc
         except review_service.ReviewConflict as exc:
             raise ProblemError(409, "Review closed", str(exc)) from exc
-        await audit.record(
-            session,
-            actor=principal.subject,
-            action="review.assign",
-            subject=review_id,
-            details={
+        audited = Audited(
+            "review.assign",
+            review_id,
+            {
                 "assignee": body.assignee,
                 "changes": changes({"assignee": before["assignee"]}, {"assignee": body.assignee}),
             },
-            correlation_id=correlation_id,
         )
+        await audit_write(session, principal, correlation_id, audited)
     return result
 
 
@@ -182,14 +178,10 @@ async def complete_review(
                 422, "Invalid reference", str(exc), extra={"errors": [{"field": exc.field, "message": str(exc)}]}
             ) from exc
         if changed:
-            await audit.record(
-                session,
-                actor=principal.subject,
-                action="review.complete",
-                subject=review_id,
-                details={"recommendation": body.recommendation, "alert_id": result["alert_id"]},
-                correlation_id=correlation_id,
+            audited = Audited(
+                "review.complete", review_id, {"recommendation": body.recommendation, "alert_id": result["alert_id"]}
             )
+            await audit_write(session, principal, correlation_id, audited)
     return result
 
 
@@ -223,12 +215,6 @@ async def upload_document(
             )
         except review_service.ReviewNotFound as exc:
             raise _not_found(review_id) from exc
-        await audit.record(
-            session,
-            actor=principal.subject,
-            action="review.document",
-            subject=review_id,
-            details={"sha256": result["sha256"], "size": result["size"]},
-            correlation_id=correlation_id,
-        )
+        audited = Audited("review.document", review_id, {"sha256": result["sha256"], "size": result["size"]})
+        await audit_write(session, principal, correlation_id, audited)
     return result

@@ -25,14 +25,12 @@ from postloan_risk_alert.store.tables import (
     loan_scores,
 )
 
-router = APIRouter(prefix="/v1")
+router = APIRouter(prefix="/v1", tags=["risk"], dependencies=[Reader])
 
 
 @router.get(
     "/risk/loans/{loan_id}",
     response_model=LoanRiskOut,
-    tags=["risk"],
-    dependencies=[Reader],
     operation_id="getLoanRisk",
     responses=problems(401, 403, 404),
 )
@@ -92,8 +90,6 @@ async def loan_risk(loan_id: str, session: DbSession, settings: ServiceConfig) -
 @router.get(
     "/risk/customers/{customer_id}",
     response_model=CustomerRiskOut,
-    tags=["risk"],
-    dependencies=[Reader],
     operation_id="getCustomerRisk",
     responses=problems(401, 403, 404),
 )

@@ -19,13 +19,13 @@ from postloan_risk_alert.api.schemas import (
     RulesOut,
     RuleUpdate,
 )
+from postloan_risk_alert.api.writes import Audited, audit_write
 from postloan_risk_alert.domain import rules as rule_language
-from postloan_risk_alert.service import audit
 from postloan_risk_alert.store.tables import (
     rules,
 )
 
-router = APIRouter(prefix="/v1")
+router = APIRouter(prefix="/v1", tags=["rules"])
 
 
 def _invalid_rule(errors: list[rule_language.RuleError]) -> ProblemError:
@@ -53,7 +53,6 @@ def _check_rule(condition: dict[str, Any], subject_type: str) -> None:
 @router.get(
     "/rules",
     response_model=RulesOut,
-    tags=["rules"],
     dependencies=[Reader],
     operation_id="listRules",
     responses=problems(401, 403),
@@ -67,7 +66,6 @@ async def list_rules(session: DbSession) -> dict[str, Any]:
 @router.get(
     "/rules/{rule_id}",
     response_model=RuleOut,
-    tags=["rules"],
     dependencies=[Reader],
     operation_id="getRule",
     responses=problems(401, 403, 404),
@@ -84,7 +82,6 @@ async def get_rule(rule_id: str, session: DbSession) -> dict[str, Any]:
     "/rules",
     response_model=RuleOut,
     status_code=status.HTTP_201_CREATED,
-    tags=["rules"],
     operation_id="createRule",
     responses=problems(401, 403, 409, 422),
 )
@@ -104,21 +101,14 @@ async def create_rule(
         ).first()
         if created is None:
             raise ProblemError(409, "Rule exists", f"rule {body.rule_id} already exists; PUT to change it")
-        await audit.record(
-            session,
-            actor=principal.subject,
-            action="rule.create",
-            subject=body.rule_id,
-            details={"condition": body.condition},
-            correlation_id=correlation_id,
-        )
+        audited = Audited("rule.create", body.rule_id, {"condition": body.condition})
+        await audit_write(session, principal, correlation_id, audited)
     return dict(created._mapping)
 
 
 @router.put(
     "/rules/{rule_id}",
     response_model=RuleOut,
-    tags=["rules"],
     operation_id="updateRule",
     responses=problems(401, 403, 404, 422),
 )
@@ -148,14 +138,12 @@ async def update_rule(
         ).first()
         if updated is None:
             raise ProblemError(404, "Rule not found", f"rule {rule_id} does not exist")
-        await audit.record(
-            session,
-            actor=principal.subject,
-            action="rule.update",
-            subject=rule_id,
-            details={"condition": body.condition, "enabled": body.enabled, "changes": _rule_changes(before, updated)},
-            correlation_id=correlation_id,
+        audited = Audited(
+            "rule.update",
+            rule_id,
+            {"condition": body.condition, "enabled": body.enabled, "changes": _rule_changes(before, updated)},
         )
+        await audit_write(session, principal, correlation_id, audited)
     return dict(updated._mapping)
 
 

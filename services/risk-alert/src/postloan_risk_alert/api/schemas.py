@@ -6,10 +6,11 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, Field
 
 from postloan_common.contracts.common import Id, Money
 from postloan_common.web.openapi import DecimalText
+from postloan_common.web.request_bodies import request_body
 
 
 class LoanRiskOut(BaseModel):
@@ -68,25 +69,20 @@ Amount = Annotated[Money, AfterValidator(_fits_column)]
 
 
 class AssessmentIn(BaseModel):
-    model_config = ConfigDict(
-        extra="forbid",
-        json_schema_extra={
-            "examples": [
-                {
-                    "customer_id": "C-2001",
-                    "period_end": "2026-06-30",
-                    "currency": "CNY",
-                    "revenue": "5200000.00",
-                    "profit": "310000.00",
-                    "total_assets": "8800000.00",
-                    "total_liabilities": "5100000.00",
-                    "current_assets": "2600000.00",
-                    "current_liabilities": "1900000.00",
-                    "operating_cash_flow": "420000.00",
-                    "interest_expense": "95000.00",
-                }
-            ]
-        },
+    model_config = request_body(
+        {
+            "customer_id": "C-2001",
+            "period_end": "2026-06-30",
+            "currency": "CNY",
+            "revenue": "5200000.00",
+            "profit": "310000.00",
+            "total_assets": "8800000.00",
+            "total_liabilities": "5100000.00",
+            "current_assets": "2600000.00",
+            "current_liabilities": "1900000.00",
+            "operating_cash_flow": "420000.00",
+            "interest_expense": "95000.00",
+        }
     )
 
     customer_id: Id
@@ -113,55 +109,19 @@ class AssessmentOut(BaseModel):
 Severity = Literal["low", "medium", "high", "critical"]
 
 
-class RuleIn(BaseModel):
-    model_config = ConfigDict(
-        extra="forbid",
-        json_schema_extra={
-            "examples": [
-                {
-                    "rule_id": "grade-e-and-overdue",
-                    "name": "Grade E and overdue",
-                    "condition": {
-                        "all": [
-                            {"feature": "grade", "op": "in", "value": ["E"]},
-                            {"feature": "dpd", "op": ">", "value": 0},
-                        ]
-                    },
-                    "severity": "high",
-                }
-            ]
-        },
-    )
-
-    rule_id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:\-]+$")
-    name: str = Field(min_length=1, max_length=200)
-    description: str = Field("", max_length=2000)
-    subject_type: Literal["loan", "customer"] = "loan"
-    condition: dict[str, Any]
-    severity: Severity = "medium"
-    dedup_window_days: int = Field(7, ge=0, le=3650)
-    auto_resolve: bool = True
-    enabled: bool = True
+# The example rule of the request bodies: grade E loans that are overdue.
+EXAMPLE_CONDITION = {
+    "all": [
+        {"feature": "grade", "op": "in", "value": ["E"]},
+        {"feature": "dpd", "op": ">", "value": 0},
+    ]
+}
 
 
+# A rule's definition, everything but its id (no docstring: it would become the schema's description).
 class RuleUpdate(BaseModel):
-    model_config = ConfigDict(
-        extra="forbid",
-        json_schema_extra={
-            "examples": [
-                {
-                    "name": "Grade E and overdue",
-                    "condition": {
-                        "all": [
-                            {"feature": "grade", "op": "in", "value": ["E"]},
-                            {"feature": "dpd", "op": ">", "value": 0},
-                        ]
-                    },
-                    "severity": "critical",
-                    "enabled": True,
-                }
-            ]
-        },
+    model_config = request_body(
+        {"name": "Grade E and overdue", "condition": EXAMPLE_CONDITION, "severity": "critical", "enabled": True}
     )
 
     name: str = Field(min_length=1, max_length=200)
@@ -172,6 +132,23 @@ class RuleUpdate(BaseModel):
     dedup_window_days: int = Field(7, ge=0, le=3650)
     auto_resolve: bool = True
     enabled: bool = True
+
+
+class _RuleKey(BaseModel):
+    rule_id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:\-]+$")
+
+
+# A new rule: its id and its definition. pydantic orders fields from the last base to the first, so
+# `rule_id` stays the first field of the body.
+class RuleIn(RuleUpdate, _RuleKey):
+    model_config = request_body(
+        {
+            "rule_id": "grade-e-and-overdue",
+            "name": "Grade E and overdue",
+            "condition": EXAMPLE_CONDITION,
+            "severity": "high",
+        }
+    )
 
 
 class RuleOut(BaseModel):
@@ -226,17 +203,13 @@ class AlertsOut(BaseModel):
 
 
 class AlertActionIn(BaseModel):
-    model_config = ConfigDict(
-        extra="forbid", json_schema_extra={"examples": [{"note": "Called the customer; repayment plan agreed"}]}
-    )
+    model_config = request_body({"note": "Called the customer; repayment plan agreed"})
 
     note: str | None = Field(None, max_length=500)
 
 
 class AssignIn(BaseModel):
-    model_config = ConfigDict(
-        extra="forbid", json_schema_extra={"examples": [{"assignee": "risk-officer-3", "note": "Corporate book"}]}
-    )
+    model_config = request_body({"assignee": "risk-officer-3", "note": "Corporate book"})
 
     assignee: str = Field(min_length=1, max_length=200)
     note: str | None = Field(None, max_length=500)

@@ -40,6 +40,18 @@ class Audited:
     details: dict[str, Any]
 
 
+async def audit_write(session: DbSession, principal: Principal, correlation_id: str, audited: Audited) -> None:
+    """Leave the audit row of `principal`'s write."""
+    await audit.record(
+        session,
+        actor=principal.subject,
+        action=audited.action,
+        subject=audited.subject,
+        details=audited.details,
+        correlation_id=correlation_id,
+    )
+
+
 async def write_once(
     session: DbSession,
     *,
@@ -57,14 +69,7 @@ async def write_once(
         except (NotFound, Conflict, Invalid) as exc:
             raise problem(exc, titles) from exc
         if created:
-            await audit.record(
-                session,
-                actor=principal.subject,
-                action=audited.action,
-                subject=audited.subject,
-                details=audited.details,
-                correlation_id=correlation_id,
-            )
+            await audit_write(session, principal, correlation_id, audited)
         else:
             response.status_code = 200
     return dict(result)

@@ -210,17 +210,9 @@ def _flag_view(row: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-async def list_flags(
-    session: AsyncSession,
-    *,
-    status: str | None,
-    product: str | None,
-    branch: str | None,
-    after: tuple[str, str, str] | None,
-    limit: int,
-) -> list[dict[str, Any]]:
+async def list_flags(session: AsyncSession, *, where: store.FlagFilter, limit: int) -> list[dict[str, Any]]:
     """A page of flags for the monitoring team, newest first."""
-    rows = await store.list_flags(session, status=status, product=product, branch=branch, after=after, limit=limit)
+    rows = await store.list_flags(session, where=where, limit=limit)
     return [_flag_view(r) for r in rows]
 
 

@@ -8,16 +8,13 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from postloan_risk_alert.store.rows import row_by_key
 from postloan_risk_alert.store.tables import collateral, collateral_links, collateral_valuations, loan_features
 
 
 async def get(session: AsyncSession, collateral_id: str, *, for_update: bool = False) -> dict[str, Any] | None:
     """One collateral row, or None."""
-    query = select(collateral).where(collateral.c.collateral_id == collateral_id)
-    if for_update:
-        query = query.with_for_update()
-    row = (await session.execute(query)).first()
-    return dict(row._mapping) if row else None
+    return await row_by_key(session, collateral.c.collateral_id, collateral_id, for_update=for_update)
 
 
 async def valuations(session: AsyncSession, collateral_id: str) -> list[dict[str, Any]]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
@@ -147,15 +148,17 @@ async def totals_of(session: AsyncSession, loan_id: str) -> list[Any]:
     return list(await session.execute(query))
 
 
-async def list_flags(
-    session: AsyncSession,
-    *,
-    status: str | None,
-    product: str | None,
-    branch: str | None,
-    after: tuple[str, str, str] | None,
-    limit: int,
-) -> list[dict[str, Any]]:
+@dataclass(frozen=True)
+class FlagFilter:
+    """Which flags a page lists: by their alert's status, the loan's product and branch, after a keyset."""
+
+    status: str | None = None
+    product: str | None = None
+    branch: str | None = None
+    after: tuple[str, str, str] | None = None
+
+
+async def list_flags(session: AsyncSession, *, where: FlagFilter, limit: int) -> list[dict[str, Any]]:
     """Flags newest first with their loan's product and branch and their alert's status, after a keyset."""
     query = (
         select(fund_use_flags, alerts.c.status, loan_features.c.product, loan_features.c.branch)
@@ -168,19 +171,19 @@ async def list_flags(
         .limit(limit)
     )
     conditions = []
-    if status is not None:
-        conditions.append(alerts.c.status == status)
-    if product is not None:
-        conditions.append(loan_features.c.product == product)
-    if branch is not None:
-        conditions.append(loan_features.c.branch == branch)
-    if after is not None:
-        day = date.fromisoformat(after[0])
+    if where.status is not None:
+        conditions.append(alerts.c.status == where.status)
+    if where.product is not None:
+        conditions.append(loan_features.c.product == where.product)
+    if where.branch is not None:
+        conditions.append(loan_features.c.branch == where.branch)
+    if where.after is not None:
+        day = date.fromisoformat(where.after[0])
         conditions.append(
             (fund_use_flags.c.raised_on < day)
             | (
                 (fund_use_flags.c.raised_on == day)
-                & (tuple_(fund_use_flags.c.loan_id, fund_use_flags.c.rule) > tuple_(after[1], after[2]))
+                & (tuple_(fund_use_flags.c.loan_id, fund_use_flags.c.rule) > tuple_(where.after[1], where.after[2]))
             )
         )
     if conditions:

@@ -7,6 +7,7 @@ from typing import Any
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from postloan_risk_alert.store.rows import row_by_key
 from postloan_risk_alert.store.tables import classification_proposals, classifications, loan_features
 
 # The rules' category worsened past the judgement (the close of day wrote a rules reason): it lapses.
@@ -45,11 +46,7 @@ async def loan_state(session: AsyncSession, loan_id: str) -> dict[str, Any] | No
 
 async def get(session: AsyncSession, proposal_id: str, *, for_update: bool = False) -> dict[str, Any] | None:
     """One proposal row, or None."""
-    query = select(classification_proposals).where(classification_proposals.c.proposal_id == proposal_id)
-    if for_update:
-        query = query.with_for_update()
-    row = (await session.execute(query)).first()
-    return dict(row._mapping) if row else None
+    return await row_by_key(session, classification_proposals.c.proposal_id, proposal_id, for_update=for_update)
 
 
 async def pending_of(session: AsyncSession, loan_id: str) -> dict[str, Any] | None:

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from postloan_risk_alert.domain.classification import CATEGORIES
 from postloan_risk_alert.domain.reviews import routine_interval_sql
 from postloan_risk_alert.store.events import emit_sql
+from postloan_risk_alert.store.rows import row_by_key
 from postloan_risk_alert.store.tables import alerts, review_documents, review_policy, reviews
 
 # The terms of each (product, segment) in use, resolved in Python (domain/reviews.py::terms_for): $2..$9.
@@ -138,11 +139,7 @@ async def load_policy(session: AsyncSession) -> tuple[dict[str, Any] | None, int
 
 async def get_review(session: AsyncSession, review_id: str, *, for_update: bool = False) -> dict[str, Any] | None:
     """One review row, or None."""
-    query = select(reviews).where(reviews.c.review_id == review_id)
-    if for_update:
-        query = query.with_for_update()
-    row = (await session.execute(query)).first()
-    return dict(row._mapping) if row else None
+    return await row_by_key(session, reviews.c.review_id, review_id, for_update=for_update)
 
 
 async def list_reviews(

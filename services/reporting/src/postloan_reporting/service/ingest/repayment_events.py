@@ -25,39 +25,29 @@ FOLDING = (
 )
 
 
-def _payment(changes: Changes, envelope: Envelope, data: repayment.PaymentReceivedV1) -> None:
+def _money_moved(
+    changes: Changes,
+    envelope: Envelope,
+    data: repayment.PaymentReceivedV1 | repayment.PaymentReversedV1,
+    kind: FactKind,
+    **extra: Decimal,
+) -> None:
+    """The fact of a payment or its reversal, effective on its value date (never after the business date)."""
     day = business_date(envelope)
     effective = min(data.value_date, day)
-    key = changes.touch(data.loan_id, effective)
+    # The payment a reversal undoes may be effective before any day this run changed: fold it all.
+    key = changes.touch(data.loan_id, effective, from_the_start=kind is FactKind.REVERSAL)
     changes.fact(
         envelope,
         key,
-        FactKind.PAYMENT,
-        effective,
-        dpd_anchor=anchor_of(day, data.dpd_after),
-        outstanding_total=data.outstanding_after,
-        overdue=data.overdue_after,
-        principal_paid=data.allocation.principal,
-        amount=data.amount,
-        repayment_id=data.repayment_id,
-    )
-
-
-def _reversal(changes: Changes, envelope: Envelope, data: repayment.PaymentReversedV1) -> None:
-    day = business_date(envelope)
-    effective = min(data.value_date, day)
-    # The payment it undoes may be effective before any day this run changed: fold it all.
-    key = changes.touch(data.loan_id, effective, from_the_start=True)
-    changes.fact(
-        envelope,
-        key,
-        FactKind.REVERSAL,
+        kind,
         effective,
         dpd_anchor=anchor_of(day, data.dpd_after),
         outstanding_total=data.outstanding_after,
         overdue=data.overdue_after,
         amount=data.amount,
         repayment_id=data.repayment_id,
+        **extra,
     )
 
 
@@ -82,9 +72,9 @@ def collect(changes: Changes, envelope: Envelope, data: BaseModel) -> None:
         case repayment.LoanRegisteredV1():
             _registered(changes, data)
         case repayment.PaymentReceivedV1():
-            _payment(changes, envelope, data)
+            _money_moved(changes, envelope, data, FactKind.PAYMENT, principal_paid=data.allocation.principal)
         case repayment.PaymentReversedV1():
-            _reversal(changes, envelope, data)
+            _money_moved(changes, envelope, data, FactKind.REVERSAL)
         case repayment.PaymentMissedV1():
             key = changes.touch(data.loan_id, day)
             changes.installment(

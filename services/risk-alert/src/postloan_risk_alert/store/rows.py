@@ -1,0 +1,19 @@
+"""Reading one row by its key, the shape every store's `get` shares."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Column, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+
+async def row_by_key(
+    session: AsyncSession, key: Column[Any], value: Any, *, for_update: bool = False
+) -> dict[str, Any] | None:
+    """The row of `key`'s table whose `key` is `value` (locked for update on request), or None."""
+    query = select(key.table).where(key == value)
+    if for_update:
+        query = query.with_for_update()
+    row = (await session.execute(query)).first()
+    return dict(row._mapping) if row else None
