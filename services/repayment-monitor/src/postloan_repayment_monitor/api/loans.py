@@ -19,12 +19,13 @@ from postloan_repayment_monitor.api.schemas import (
     ScheduleOut,
     WorkListOut,
 )
-from postloan_repayment_monitor.domain.ledger import Ledger, Scheduled
+from postloan_repayment_monitor.domain.ledger import Ledger
 from postloan_repayment_monitor.domain.refusal import Refusal
 from postloan_repayment_monitor.service import audit, queries
 from postloan_repayment_monitor.service.calendar import business_date
+from postloan_repayment_monitor.service.commands import booking_command
 from postloan_repayment_monitor.service.events import EventBuffer
-from postloan_repayment_monitor.service.intake import BookLoan, Outcome, Terms, book_loans
+from postloan_repayment_monitor.service.intake import Outcome, book_loans
 from postloan_repayment_monitor.service.ledgers import LoanFile
 
 router = APIRouter(tags=["loans"])
@@ -33,25 +34,6 @@ Writer = Depends(require_roles("system", "admin"))
 Reader = Depends(
     require_roles("system", "collector", "supervisor", "risk_officer", "analyst", "compliance", "relationship_manager")
 )
-
-
-def to_command(body: LoanIn) -> BookLoan:
-    """The booking command of a POST /v1/loans body."""
-    return BookLoan(
-        loan_id=body.loan_id,
-        customer_id=body.customer_id,
-        product=body.product,
-        branch=body.branch,
-        currency=body.currency,
-        principal=body.principal,
-        annual_rate=body.annual_rate,
-        disbursed_on=body.disbursed_on,
-        installments=tuple(Scheduled(i.seq, i.due_date, i.principal, i.interest, i.fee) for i in body.installments)
-        if body.installments
-        else None,
-        terms=Terms(body.terms.method, body.terms.months, body.terms.first_due_date) if body.terms else None,
-        purpose=body.purpose.value if body.purpose else None,
-    )
 
 
 @router.post(
@@ -80,7 +62,7 @@ async def register_loan(
         events = EventBuffer(today, correlation_id=correlation_id)
         (result,) = await book_loans(
             session,
-            commands=[to_command(body)],
+            commands=[booking_command(body)],
             business_date=today,
             via="rest",
             events=events,
