@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Response, status
+from fastapi import APIRouter, Query, Response, status
 
-from postloan_common.web import CorrelationId, CurrentPrincipal, DbSession, ProblemError, require_roles
+from postloan_common.web import CorrelationId, CurrentPrincipal, DbSession, ProblemError
 from postloan_common.web.openapi import problems
-from postloan_repayment_monitor.api.deps import Buckets, ServiceConfig
+from postloan_repayment_monitor.api.deps import Buckets, PageCursor, PageLimit, Reader, ServiceConfig, Writer
 from postloan_repayment_monitor.api.problems import refusal_problem
 from postloan_repayment_monitor.api.schemas import (
     DpdHistoryOut,
@@ -29,11 +29,6 @@ from postloan_repayment_monitor.service.intake import Outcome, book_loans
 from postloan_repayment_monitor.service.ledgers import LoanFile
 
 router = APIRouter(tags=["loans"])
-Writer = Depends(require_roles("system", "admin"))
-# Any staff role may read loans, the calendar and products; writes keep their narrower roles.
-Reader = Depends(
-    require_roles("system", "collector", "supervisor", "risk_officer", "analyst", "compliance", "relationship_manager")
-)
 
 
 @router.post(
@@ -104,8 +99,8 @@ async def overdue_work_list(
     min_dpd: Annotated[int, Query(ge=0, le=100000)] = 1,
     product: Annotated[str | None, Query(max_length=64)] = None,
     branch: Annotated[str | None, Query(max_length=64)] = None,
-    limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    cursor: Annotated[str | None, Query(max_length=500)] = None,
+    limit: PageLimit = 100,
+    cursor: PageCursor = None,
 ) -> dict[str, object]:
     """The overdue work list: loans at least `min_dpd` days past due, most overdue first."""
     today = await business_date(session, initial=settings.first_business_date())
@@ -178,8 +173,8 @@ async def get_loan_events(
     session: DbSession,
     settings: ServiceConfig,
     _: CurrentPrincipal,
-    limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    cursor: Annotated[str | None, Query(max_length=500)] = None,
+    limit: PageLimit = 100,
+    cursor: PageCursor = None,
 ) -> dict[str, object]:
     """The loan's event history, oldest first."""
     await _file_and_ledger(session, settings, loan_id)

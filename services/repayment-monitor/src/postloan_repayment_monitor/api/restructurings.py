@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends, Response, status
+from fastapi import APIRouter, Response, status
 
-from postloan_common.web import CorrelationId, CurrentPrincipal, DbSession, require_roles
+from postloan_common.web import CorrelationId, CurrentPrincipal, DbSession
 from postloan_common.web.openapi import problems
-from postloan_repayment_monitor.api.deps import Buckets, ServiceConfig
+from postloan_repayment_monitor.api.deps import Buckets, ServiceConfig, Writer
 from postloan_repayment_monitor.api.problems import refusal_problem
 from postloan_repayment_monitor.api.results import RestructuringOut
 from postloan_repayment_monitor.api.schemas import RestructuringIn
@@ -20,7 +20,6 @@ from postloan_repayment_monitor.service.events import EventBuffer
 from postloan_repayment_monitor.service.restructure import restructure_loan
 
 router = APIRouter(tags=["restructurings"])
-Writer = Depends(require_roles("system", "admin"))
 
 
 @router.post(
