@@ -27,20 +27,20 @@ from postloan_common.contracts import (
 )
 from postloan_common.messaging.consumer import BatchHook, Handler, PermanentError
 from postloan_common.messaging.envelope import Envelope
-from postloan_repayment_monitor.domain.ledger import Scheduled
 from postloan_repayment_monitor.domain.refusal import Refusal
 from postloan_repayment_monitor.domain.rules import BucketScheme
 from postloan_repayment_monitor.service import metrics
 from postloan_repayment_monitor.service.calendar import business_date
+from postloan_repayment_monitor.service.commands import booking_command, restructure_command
 from postloan_repayment_monitor.service.events import EventBuffer
-from postloan_repayment_monitor.service.intake import BookLoan, Terms, book_loans
+from postloan_repayment_monitor.service.intake import book_loans
 from postloan_repayment_monitor.service.repayments import (
     Posted,
     PostRepayment,
     post_repayments,
     reverse_repayment,
 )
-from postloan_repayment_monitor.service.restructure import Restructure, restructure_loan
+from postloan_repayment_monitor.service.restructure import restructure_loan
 from postloan_repayment_monitor.service.writeoff import WriteOff, write_off
 from postloan_repayment_monitor.settings import Settings
 
@@ -56,41 +56,6 @@ def contract(envelope: Envelope, model: type[Contract]) -> Contract:
     if not isinstance(data, model):
         raise PermanentError(f"expected {model.__name__}, got {type(data).__name__}")
     return data
-
-
-def to_command(data: LoanBookedV1) -> BookLoan:
-    """The booking command of a `loan-booked` event (the same as a POST /v1/loans body)."""
-    return BookLoan(
-        loan_id=data.loan_id,
-        customer_id=data.customer_id,
-        product=data.product,
-        branch=data.branch,
-        currency=data.currency,
-        principal=data.principal,
-        annual_rate=data.annual_rate,
-        disbursed_on=data.disbursed_on,
-        installments=tuple(Scheduled(i.seq, i.due_date, i.principal, i.interest, i.fee) for i in data.installments)
-        if data.installments
-        else None,
-        terms=Terms(data.terms.method.value, data.terms.months, data.terms.first_due_date) if data.terms else None,
-        purpose=data.purpose.value if data.purpose else None,
-    )
-
-
-def to_restructure(data: LoanRestructuredV1) -> Restructure:
-    """The restructuring command of a `loan-restructured` event (the same as a POST …/restructurings body)."""
-    return Restructure(
-        restructure_id=data.restructure_id,
-        loan_id=data.loan_id,
-        restructured_on=data.restructured_on,
-        reason=data.reason,
-        outstanding_principal=data.outstanding_principal,
-        annual_rate=data.annual_rate,
-        installments=tuple(Scheduled(i.seq, i.due_date, i.principal, i.interest, i.fee) for i in data.installments)
-        if data.installments
-        else None,
-        terms=Terms(data.terms.method.value, data.terms.months, data.terms.first_due_date) if data.terms else None,
-    )
 
 
 def to_posting(data: RepaymentPostedV1) -> PostRepayment:
@@ -146,7 +111,7 @@ class LoanEventHandlers:
 
     async def loans_booked(self, session: AsyncSession, envelopes: Sequence[Envelope]) -> None:
         """Book the run of `loan-booked` events; a conflicting or invalid booking is permanent."""
-        commands = [to_command(contract(e, LoanBookedV1)) for e in envelopes]
+        commands = [booking_command(contract(e, LoanBookedV1)) for e in envelopes]
         today = await self._today(session)
         events = batch_events(today, envelopes, [c.loan_id for c in commands])
         results = await book_loans(
@@ -214,7 +179,8 @@ class LoanEventHandlers:
 
     async def loan_restructured(self, session: AsyncSession, envelope: Envelope) -> None:
         """Replace the loan's open installments by the new schedule; a refused restructuring is permanent."""
-        command = to_restructure(contract(envelope, LoanRestructuredV1))
+        data = contract(envelope, LoanRestructuredV1)
+        command = restructure_command(data, loan_id=data.loan_id)
         today = await self._today(session)
         events = batch_events(today, [envelope], [command.loan_id])
         result = await restructure_loan(

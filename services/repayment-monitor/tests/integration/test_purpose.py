@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 
 from postloan_common.contracts import LoanBookedV1
-from postloan_repayment_monitor.consumers import to_command
 from postloan_repayment_monitor.service import bulk, bulk_parse
+from postloan_repayment_monitor.service.commands import booking_command
 from postloan_repayment_monitor.service.intake import schedule_of
 
 from .test_bulk import command_of, explicit, fetch, ndjson, registered_events, run_file, with_terms
@@ -51,8 +51,8 @@ def test_fast_path_with_a_purpose_matches_the_api_rules():
 
 def test_a_loan_booked_event_carries_its_purpose_into_the_booking():
     body = with_purpose(explicit(2), "trade_finance")
-    assert to_command(LoanBookedV1.model_validate(body)).purpose == "trade_finance"
-    assert to_command(LoanBookedV1.model_validate(explicit(2))).purpose is None
+    assert booking_command(LoanBookedV1.model_validate(body)).purpose == "trade_finance"
+    assert booking_command(LoanBookedV1.model_validate(explicit(2))).purpose is None
 
 
 def purpose_csv(bodies: list[dict[str, Any]]) -> bytes:

@@ -9,19 +9,18 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Request, Response, status
+from fastapi import APIRouter, Header, Request, Response, status
 from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from postloan_common.logging import get_logger
-from postloan_common.web import CorrelationId, CurrentPrincipal, DbSession, ProblemError, require_roles
+from postloan_common.web import CorrelationId, CurrentPrincipal, DbSession, ProblemError
 from postloan_common.web.openapi import problems
-from postloan_repayment_monitor.api.deps import Buckets, ServiceConfig
+from postloan_repayment_monitor.api.deps import Buckets, ServiceConfig, Writer
 from postloan_repayment_monitor.domain.rules import BucketScheme
 from postloan_repayment_monitor.service import audit, bulk
 
 router = APIRouter(tags=["bulk"])
-Writer = Depends(require_roles("system", "admin"))
 log = get_logger(__name__)
 
 _SPOOL_BUFFER = 1 << 20

@@ -6,11 +6,11 @@ import time
 from datetime import date, timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Query, Response, status
+from fastapi import APIRouter, Path, Query, Response, status
 
-from postloan_common.web import CorrelationId, CurrentPrincipal, DbSession, ProblemError, require_roles
+from postloan_common.web import CorrelationId, CurrentPrincipal, DbSession, ProblemError
 from postloan_common.web.openapi import problems
-from postloan_repayment_monitor.api.deps import Buckets, ServiceConfig
+from postloan_repayment_monitor.api.deps import Buckets, PageCursor, PageLimit, Reader, ServiceConfig, Writer
 from postloan_repayment_monitor.api.schemas import (
     AdvanceIn,
     AdvanceOut,
@@ -28,11 +28,6 @@ from postloan_repayment_monitor.service.calendar import business_date
 from postloan_repayment_monitor.service.close_of_day import CloseResult, close_audited
 
 router = APIRouter(tags=["calendar"])
-Operator = Depends(require_roles("system", "admin"))
-# Any staff role may read loans, the calendar and products; writes keep their narrower roles.
-Reader = Depends(
-    require_roles("system", "collector", "supervisor", "risk_officer", "analyst", "compliance", "relationship_manager")
-)
 
 
 def _out(result: CloseResult) -> dict[str, Any]:
@@ -94,7 +89,7 @@ async def close_one(
 @router.post(
     "/calendar/close-day",
     response_model=CloseDayOut,
-    dependencies=[Operator],
+    dependencies=[Writer],
     operation_id="closeDay",
     responses=problems(401, 403, 409, 422),
 )
@@ -121,7 +116,7 @@ async def post_close_day(
 @router.post(
     "/calendar/advance",
     response_model=AdvanceOut,
-    dependencies=[Operator],
+    dependencies=[Writer],
     operation_id="advanceCalendar",
     responses=problems(401, 403, 409, 422),
 )
@@ -185,8 +180,8 @@ async def list_calendar_days(
     _: CurrentPrincipal,
     start: From = None,
     end: To = None,
-    limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    cursor: Annotated[str | None, Query(max_length=500)] = None,
+    limit: PageLimit = 100,
+    cursor: PageCursor = None,
 ) -> dict[str, Any]:
     """The calendar's entries in day order: holidays and working-day overrides (weekend days that are worked)."""
     _range(start, end)
@@ -235,7 +230,7 @@ async def list_non_business_days(
 @router.put(
     "/calendar/holidays/{day}",
     response_model=CalendarDayChangeOut,
-    dependencies=[Operator],
+    dependencies=[Writer],
     responses={
         **problems(401, 403, 422),
         201: {"model": CalendarDayChangeOut, "description": "The day had no entry yet"},
@@ -281,7 +276,7 @@ async def put_calendar_day(
 @router.delete(
     "/calendar/holidays/{day}",
     response_model=CalendarDayChangeOut,
-    dependencies=[Operator],
+    dependencies=[Writer],
     operation_id="deleteCalendarDay",
     responses=problems(401, 403, 404, 422),
 )

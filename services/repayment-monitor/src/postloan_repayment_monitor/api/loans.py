@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Response, status
+from fastapi import APIRouter, Query, Response, status
 
-from postloan_common.web import CorrelationId, CurrentPrincipal, DbSession, ProblemError, require_roles
+from postloan_common.web import CorrelationId, CurrentPrincipal, DbSession, ProblemError
 from postloan_common.web.openapi import problems
-from postloan_repayment_monitor.api.deps import Buckets, ServiceConfig
+from postloan_repayment_monitor.api.deps import Buckets, PageCursor, PageLimit, Reader, ServiceConfig, Writer
 from postloan_repayment_monitor.api.problems import refusal_problem
 from postloan_repayment_monitor.api.schemas import (
     DpdHistoryOut,
@@ -19,39 +19,16 @@ from postloan_repayment_monitor.api.schemas import (
     ScheduleOut,
     WorkListOut,
 )
-from postloan_repayment_monitor.domain.ledger import Ledger, Scheduled
+from postloan_repayment_monitor.domain.ledger import Ledger
 from postloan_repayment_monitor.domain.refusal import Refusal
 from postloan_repayment_monitor.service import audit, queries
 from postloan_repayment_monitor.service.calendar import business_date
+from postloan_repayment_monitor.service.commands import booking_command
 from postloan_repayment_monitor.service.events import EventBuffer
-from postloan_repayment_monitor.service.intake import BookLoan, Outcome, Terms, book_loans
+from postloan_repayment_monitor.service.intake import Outcome, book_loans
 from postloan_repayment_monitor.service.ledgers import LoanFile
 
 router = APIRouter(tags=["loans"])
-Writer = Depends(require_roles("system", "admin"))
-# Any staff role may read loans, the calendar and products; writes keep their narrower roles.
-Reader = Depends(
-    require_roles("system", "collector", "supervisor", "risk_officer", "analyst", "compliance", "relationship_manager")
-)
-
-
-def to_command(body: LoanIn) -> BookLoan:
-    """The booking command of a POST /v1/loans body."""
-    return BookLoan(
-        loan_id=body.loan_id,
-        customer_id=body.customer_id,
-        product=body.product,
-        branch=body.branch,
-        currency=body.currency,
-        principal=body.principal,
-        annual_rate=body.annual_rate,
-        disbursed_on=body.disbursed_on,
-        installments=tuple(Scheduled(i.seq, i.due_date, i.principal, i.interest, i.fee) for i in body.installments)
-        if body.installments
-        else None,
-        terms=Terms(body.terms.method, body.terms.months, body.terms.first_due_date) if body.terms else None,
-        purpose=body.purpose.value if body.purpose else None,
-    )
 
 
 @router.post(
@@ -80,7 +57,7 @@ async def register_loan(
         events = EventBuffer(today, correlation_id=correlation_id)
         (result,) = await book_loans(
             session,
-            commands=[to_command(body)],
+            commands=[booking_command(body)],
             business_date=today,
             via="rest",
             events=events,
@@ -122,8 +99,8 @@ async def overdue_work_list(
     min_dpd: Annotated[int, Query(ge=0, le=100000)] = 1,
     product: Annotated[str | None, Query(max_length=64)] = None,
     branch: Annotated[str | None, Query(max_length=64)] = None,
-    limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    cursor: Annotated[str | None, Query(max_length=500)] = None,
+    limit: PageLimit = 100,
+    cursor: PageCursor = None,
 ) -> dict[str, object]:
     """The overdue work list: loans at least `min_dpd` days past due, most overdue first."""
     today = await business_date(session, initial=settings.first_business_date())
@@ -196,8 +173,8 @@ async def get_loan_events(
     session: DbSession,
     settings: ServiceConfig,
     _: CurrentPrincipal,
-    limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    cursor: Annotated[str | None, Query(max_length=500)] = None,
+    limit: PageLimit = 100,
+    cursor: PageCursor = None,
 ) -> dict[str, object]:
     """The loan's event history, oldest first."""
     await _file_and_ledger(session, settings, loan_id)

@@ -17,11 +17,11 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Query, Response, status
+from fastapi import APIRouter, Depends, Path, Response, status
 
 from postloan_common.web import CorrelationId, CurrentPrincipal, DbSession, ProblemError, require_roles
 from postloan_common.web.openapi import problems
-from postloan_repayment_monitor.api.deps import ServiceConfig
+from postloan_repayment_monitor.api.deps import PageCursor, PageLimit, Reader, ServiceConfig
 from postloan_repayment_monitor.api.schemas import ProductIn, ProductOut, ProductsOut
 from postloan_repayment_monitor.service import products as service
 from postloan_repayment_monitor.service.calendar import business_date
@@ -29,10 +29,6 @@ from postloan_repayment_monitor.service.queries import BadCursor, decode_cursor,
 
 router = APIRouter(tags=["products"])
 Admin = Depends(require_roles("admin"))
-# Any staff role may read loans, the calendar and products; writes keep their narrower roles.
-Reader = Depends(
-    require_roles("system", "collector", "supervisor", "risk_officer", "analyst", "compliance", "relationship_manager")
-)
 Code = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]*$")]
 
 
@@ -46,8 +42,8 @@ Code = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A
 async def list_products(
     session: DbSession,
     _: CurrentPrincipal,
-    limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    cursor: Annotated[str | None, Query(max_length=500)] = None,
+    limit: PageLimit = 100,
+    cursor: PageCursor = None,
 ) -> dict[str, Any]:
     """Configured products by code (a product without a row uses the defaults and is not listed)."""
     after = None

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends, Response, status
+from fastapi import APIRouter, Response, status
 
-from postloan_common.web import CorrelationId, CurrentPrincipal, DbSession, require_roles
+from postloan_common.web import CorrelationId, CurrentPrincipal, DbSession
 from postloan_common.web.openapi import problems
-from postloan_repayment_monitor.api.deps import Buckets, ServiceConfig
+from postloan_repayment_monitor.api.deps import Buckets, ServiceConfig, Writer
 from postloan_repayment_monitor.api.problems import refusal_problem
 from postloan_repayment_monitor.api.results import RepaymentOut, ReversalOut
 from postloan_repayment_monitor.api.schemas import RepaymentIn, ReversalIn
@@ -23,7 +23,6 @@ from postloan_repayment_monitor.service.repayments import (
 )
 
 router = APIRouter(tags=["repayments"])
-Writer = Depends(require_roles("system", "admin"))
 
 
 @router.post(

@@ -20,6 +20,7 @@ from postloan_repayment_monitor.service.booking_input import (  # noqa: F401 - s
     InstallmentIn,
     LoanIn,
     PositiveAmount,
+    RestructuringIn,
     TermsIn,
     _at_most,
     _In,

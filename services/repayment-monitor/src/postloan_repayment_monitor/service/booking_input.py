@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
-from typing import Annotated, Literal, Self
+from typing import Annotated, Literal, TypeVar
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
@@ -67,6 +67,16 @@ class TermsIn(_In):
     first_due_date: Day
 
 
+_Scheduling = TypeVar("_Scheduling", "LoanIn", "RestructuringIn")
+
+
+def _exactly_one_schedule(body: _Scheduling) -> _Scheduling:
+    """A body gives either an explicit schedule or the terms to generate one, never both."""
+    if (body.installments is None) == (body.terms is None):
+        raise ValueError("give exactly one of 'installments' and 'terms'")
+    return body
+
+
 class LoanIn(_In):
     model_config = ConfigDict(
         extra="forbid",
@@ -99,8 +109,34 @@ class LoanIn(_In):
     terms: TermsIn | None = None
     purpose: LoanPurpose | None = None
 
-    @model_validator(mode="after")
-    def _one_schedule(self) -> Self:
-        if (self.installments is None) == (self.terms is None):
-            raise ValueError("give exactly one of 'installments' and 'terms'")
-        return self
+    _one_schedule = model_validator(mode="after")(_exactly_one_schedule)
+
+
+class RestructuringIn(_In):
+    """The fields of a `loan-restructured` event but `loan_id`, which is in the path."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "restructure_id": "RS-3001",
+                    "restructured_on": "2026-06-01",
+                    "reason": "hardship: income loss",
+                    "outstanding_principal": "8000.00",
+                    "annual_rate": "0.08",
+                    "terms": {"method": "equal_principal", "months": 24, "first_due_date": "2026-07-01"},
+                }
+            ]
+        },
+    )
+
+    restructure_id: Id
+    restructured_on: Day
+    reason: str = Field(min_length=1, max_length=500)
+    outstanding_principal: PositiveAmount
+    annual_rate: AnnualRate | None = None  # null: the contract rate stays
+    installments: list[InstallmentIn] | None = Field(default=None, min_length=1, max_length=1200)
+    terms: TermsIn | None = None
+
+    _one_schedule = model_validator(mode="after")(_exactly_one_schedule)

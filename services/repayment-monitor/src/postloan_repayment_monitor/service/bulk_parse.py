@@ -19,6 +19,7 @@ from pydantic import ValidationError
 from postloan_common.contracts import LoanPurpose
 from postloan_repayment_monitor.domain.ledger import Scheduled
 from postloan_repayment_monitor.service.booking_input import LoanIn
+from postloan_repayment_monitor.service.commands import booking_command
 from postloan_repayment_monitor.service.intake import BookLoan, Terms, schedule_of
 
 Format = Literal["ndjson", "csv"]
@@ -224,21 +225,7 @@ def _slow_command(body: Any) -> BookLoan:
     for item in loan.installments or ():
         if max(item.principal, item.interest, item.fee) >= _MONEY_LIMIT:
             raise ValueError(f"installment {item.seq}: amount too large")
-    return BookLoan(
-        loan_id=loan.loan_id,
-        customer_id=loan.customer_id,
-        product=loan.product,
-        branch=loan.branch,
-        currency=loan.currency,
-        principal=loan.principal,
-        annual_rate=loan.annual_rate,
-        disbursed_on=loan.disbursed_on,
-        installments=tuple(Scheduled(i.seq, i.due_date, i.principal, i.interest, i.fee) for i in loan.installments)
-        if loan.installments
-        else None,
-        terms=Terms(loan.terms.method, loan.terms.months, loan.terms.first_due_date) if loan.terms else None,
-        purpose=loan.purpose.value if loan.purpose else None,
-    )
+    return booking_command(loan)
 
 
 def _parsed(line: int, command: BookLoan, schedule: list[Scheduled], digest: str) -> ParsedLoan:
