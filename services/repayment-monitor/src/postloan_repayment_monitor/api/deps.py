@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Query, Request
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from postloan_common.web import DbSession, require_roles
+from postloan_common.web import CorrelationId, CurrentPrincipal, DbSession, require_roles
 from postloan_repayment_monitor.domain.rules import BucketScheme
+from postloan_repayment_monitor.service import audit
 from postloan_repayment_monitor.service.calendar import business_date
 from postloan_repayment_monitor.settings import Settings
 
@@ -41,3 +44,30 @@ PageCursor = Annotated[str | None, Query(max_length=500)]
 async def current_business_date(session: DbSession, settings: ServiceConfig) -> date:
     """The business date D, read without locking."""
     return await business_date(session, initial=settings.first_business_date())
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who makes a write and the correlation id of the request: what its audit row and its events name."""
+
+    actor: str
+    correlation_id: str
+
+    async def audit(self, session: AsyncSession, *, action: str, subject: str, details: dict[str, Any]) -> None:
+        """Record the write in the audit trail, in the caller's transaction."""
+        await audit.record(
+            session,
+            actor=self.actor,
+            action=action,
+            subject=subject,
+            details=details,
+            correlation_id=self.correlation_id,
+        )
+
+
+async def get_caller(principal: CurrentPrincipal, correlation_id: CorrelationId) -> Caller:
+    """The authenticated caller of this request, with its correlation id."""
+    return Caller(principal.subject, correlation_id)
+
+
+CurrentCaller = Annotated[Caller, Depends(get_caller)]

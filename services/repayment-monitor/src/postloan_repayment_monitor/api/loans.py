@@ -7,9 +7,17 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response, status
 
-from postloan_common.web import CorrelationId, CurrentPrincipal, DbSession, ProblemError
+from postloan_common.web import CurrentPrincipal, DbSession, ProblemError
 from postloan_common.web.openapi import problems
-from postloan_repayment_monitor.api.deps import Buckets, PageCursor, PageLimit, Reader, ServiceConfig, Writer
+from postloan_repayment_monitor.api.deps import (
+    Buckets,
+    CurrentCaller,
+    PageCursor,
+    PageLimit,
+    Reader,
+    ServiceConfig,
+    Writer,
+)
 from postloan_repayment_monitor.api.problems import refusal_problem
 from postloan_repayment_monitor.api.schemas import (
     DpdHistoryOut,
@@ -19,12 +27,12 @@ from postloan_repayment_monitor.api.schemas import (
     ScheduleOut,
     WorkListOut,
 )
+from postloan_repayment_monitor.api.writes import posting_events, settle
 from postloan_repayment_monitor.domain.ledger import Ledger
 from postloan_repayment_monitor.domain.refusal import Refusal
-from postloan_repayment_monitor.service import audit, queries
+from postloan_repayment_monitor.service import queries
 from postloan_repayment_monitor.service.calendar import business_date
 from postloan_repayment_monitor.service.commands import booking_command
-from postloan_repayment_monitor.service.events import EventBuffer
 from postloan_repayment_monitor.service.intake import Outcome, book_loans
 from postloan_repayment_monitor.service.ledgers import LoanFile
 
@@ -48,17 +56,15 @@ async def register_loan(
     session: DbSession,
     settings: ServiceConfig,
     buckets: Buckets,
-    principal: CurrentPrincipal,
-    correlation_id: CorrelationId,
+    caller: CurrentCaller,
 ) -> dict[str, object]:
     """Register a loan with its schedule (or terms); the same body again returns the same loan."""
     async with session.begin():
-        today = await business_date(session, initial=settings.first_business_date(), lock="share")
-        events = EventBuffer(today, correlation_id=correlation_id)
+        events = await posting_events(session, settings, caller)
         (result,) = await book_loans(
             session,
             commands=[booking_command(body)],
-            business_date=today,
+            business_date=events.business_date,
             via="rest",
             events=events,
             buckets=buckets,
@@ -66,21 +72,19 @@ async def register_loan(
         )
         if isinstance(result, Refusal):
             raise refusal_problem(result)
-        await events.flush(session)
-        if result.outcome is Outcome.CREATED:
-            await audit.record(
-                session,
-                actor=principal.subject,
-                action="loan.register",
-                subject=body.loan_id,
-                details={"product": body.product},
-                correlation_id=correlation_id,
-            )
-        else:
-            response.status_code = status.HTTP_200_OK
+        await settle(
+            session,
+            repeat=result.outcome is not Outcome.CREATED,
+            events=events,
+            response=response,
+            caller=caller,
+            action="loan.register",
+            subject=body.loan_id,
+            details={"product": body.product},
+        )
         file = await queries.loan_file(session, body.loan_id)
         assert file is not None
-        return queries.loan_detail(file, file.replay(today), buckets)
+        return queries.loan_detail(file, file.replay(events.business_date), buckets)
 
 
 @router.get(

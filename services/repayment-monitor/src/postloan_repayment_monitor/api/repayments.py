@@ -6,16 +6,15 @@ from typing import Any
 
 from fastapi import APIRouter, Response, status
 
-from postloan_common.web import CorrelationId, CurrentPrincipal, DbSession
+from postloan_common.web import DbSession
 from postloan_common.web.openapi import problems
-from postloan_repayment_monitor.api.deps import Buckets, ServiceConfig, Writer
+from postloan_repayment_monitor.api.deps import Buckets, CurrentCaller, ServiceConfig, Writer
 from postloan_repayment_monitor.api.problems import refusal_problem
 from postloan_repayment_monitor.api.results import RepaymentOut, ReversalOut
 from postloan_repayment_monitor.api.schemas import RepaymentIn, ReversalIn
+from postloan_repayment_monitor.api.writes import posting_events, settle
 from postloan_repayment_monitor.domain.refusal import Refusal
-from postloan_repayment_monitor.service import audit, metrics
-from postloan_repayment_monitor.service.calendar import business_date
-from postloan_repayment_monitor.service.events import EventBuffer
+from postloan_repayment_monitor.service import metrics
 from postloan_repayment_monitor.service.repayments import (
     PostRepayment,
     post_repayments,
@@ -43,31 +42,27 @@ async def post_repayment(
     session: DbSession,
     settings: ServiceConfig,
     buckets: Buckets,
-    principal: CurrentPrincipal,
-    correlation_id: CorrelationId,
+    caller: CurrentCaller,
 ) -> dict[str, Any]:
     """Post a repayment; returns its allocation. The same repayment again returns the same answer."""
     command = PostRepayment(body.repayment_id, loan_id, body.amount, body.value_date, body.channel, body.currency)
     async with session.begin():
-        today = await business_date(session, initial=settings.first_business_date(), lock="share")
-        events = EventBuffer(today, correlation_id=correlation_id)
+        events = await posting_events(session, settings, caller)
         (result,) = await post_repayments(
-            session, commands=[command], business_date=today, events=events, buckets=buckets
+            session, commands=[command], business_date=events.business_date, events=events, buckets=buckets
         )
         metrics.count_postings([result])
         if isinstance(result, Refusal):
             raise refusal_problem(result)
-        if result.duplicate:
-            response.status_code = status.HTTP_200_OK
-            return result.result
-        await events.flush(session)
-        await audit.record(
+        await settle(
             session,
-            actor=principal.subject,
+            repeat=result.duplicate,
+            events=events,
+            response=response,
+            caller=caller,
             action="repayment.post",
             subject=body.repayment_id,
             details={"loan_id": loan_id, "amount": str(body.amount)},
-            correlation_id=correlation_id,
         )
         return result.result
 
@@ -81,32 +76,37 @@ async def post_repayment(
 )
 async def reverse(
     repayment_id: str,
+    response: Response,
     session: DbSession,
     settings: ServiceConfig,
     buckets: Buckets,
-    principal: CurrentPrincipal,
-    correlation_id: CorrelationId,
+    caller: CurrentCaller,
     body: ReversalIn | None = None,
 ) -> dict[str, Any]:
     """Reverse a repayment: the loan is recomputed as if it had never been made."""
     reason = body.reason if body else "reversed"
     async with session.begin():
-        today = await business_date(session, initial=settings.first_business_date(), lock="share")
-        events = EventBuffer(today, correlation_id=correlation_id)
+        events = await posting_events(session, settings, caller)
         result = await reverse_repayment(
-            session, repayment_id=repayment_id, reason=reason, business_date=today, events=events, buckets=buckets
+            session,
+            repayment_id=repayment_id,
+            reason=reason,
+            business_date=events.business_date,
+            events=events,
+            buckets=buckets,
         )
         metrics.count_postings([result], reversal=True)
         if isinstance(result, Refusal):
             raise refusal_problem(result)
-        if not result.duplicate:
-            await events.flush(session)
-            await audit.record(
-                session,
-                actor=principal.subject,
-                action="repayment.reverse",
-                subject=repayment_id,
-                details={"reason": reason},
-                correlation_id=correlation_id,
-            )
+        # A reversal answers 200 either way: settle's 200 for a repeat changes nothing.
+        await settle(
+            session,
+            repeat=result.duplicate,
+            events=events,
+            response=response,
+            caller=caller,
+            action="repayment.reverse",
+            subject=repayment_id,
+            details={"reason": reason},
+        )
         return result.result

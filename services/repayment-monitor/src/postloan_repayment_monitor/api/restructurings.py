@@ -6,17 +6,15 @@ from typing import Any
 
 from fastapi import APIRouter, Response, status
 
-from postloan_common.web import CorrelationId, CurrentPrincipal, DbSession
+from postloan_common.web import DbSession
 from postloan_common.web.openapi import problems
-from postloan_repayment_monitor.api.deps import Buckets, ServiceConfig, Writer
+from postloan_repayment_monitor.api.deps import Buckets, CurrentCaller, ServiceConfig, Writer
 from postloan_repayment_monitor.api.problems import refusal_problem
 from postloan_repayment_monitor.api.results import RestructuringOut
 from postloan_repayment_monitor.api.schemas import RestructuringIn
+from postloan_repayment_monitor.api.writes import posting_events, settle
 from postloan_repayment_monitor.domain.refusal import Refusal
-from postloan_repayment_monitor.service import audit
-from postloan_repayment_monitor.service.calendar import business_date
 from postloan_repayment_monitor.service.commands import restructure_command
-from postloan_repayment_monitor.service.events import EventBuffer
 from postloan_repayment_monitor.service.restructure import restructure_loan
 
 router = APIRouter(tags=["restructurings"])
@@ -40,30 +38,27 @@ async def restructure(
     session: DbSession,
     settings: ServiceConfig,
     buckets: Buckets,
-    principal: CurrentPrincipal,
-    correlation_id: CorrelationId,
+    caller: CurrentCaller,
 ) -> dict[str, Any]:
     """Replace the loan's open installments by a new schedule; the same restructuring again returns the same answer."""
     async with session.begin():
-        today = await business_date(session, initial=settings.first_business_date(), lock="share")
-        events = EventBuffer(today, correlation_id=correlation_id)
+        events = await posting_events(session, settings, caller)
         result = await restructure_loan(
             session,
             command=restructure_command(body, loan_id=loan_id),
-            business_date=today,
+            business_date=events.business_date,
             events=events,
             buckets=buckets,
             weekend=settings.weekend(),
         )
         if isinstance(result, Refusal):
             raise refusal_problem(result)
-        if result.duplicate:
-            response.status_code = status.HTTP_200_OK
-            return result.result
-        await events.flush(session)
-        await audit.record(
+        await settle(
             session,
-            actor=principal.subject,
+            repeat=result.duplicate,
+            events=events,
+            response=response,
+            caller=caller,
             action="loan.restructure",
             subject=body.restructure_id,
             details={
@@ -71,6 +66,5 @@ async def restructure(
                 "restructured_on": body.restructured_on.isoformat(),
                 "outstanding_principal": str(body.outstanding_principal),
             },
-            correlation_id=correlation_id,
         )
         return result.result
