@@ -25,6 +25,7 @@ export async function casePage(api: Clients, root: HTMLElement, caseId: string):
     <p>Customer ${esc(detail.customer_id)} · loan ${esc(detail.loan_id)} · ${esc(detail.status)} · ${esc(detail.bucket)} · DPD ${esc(detail.dpd)} · overdue ${esc(detail.overdue_amount)} ${esc(detail.currency)}</p>
     <h2>Call outcome</h2>
     <form id="outcome"><select name="outcome">${OUTCOMES.map((o) => `<option>${o}</option>`).join("")}</select>
+      <select name="direction"><option>outbound</option><option>inbound</option></select>
       <label><input type="checkbox" name="connected" checked /> connected</label>
       <input name="note" placeholder="note" /><button type="submit">Record outcome</button></form>
     <h2>Promise</h2>
@@ -36,7 +37,7 @@ export async function casePage(api: Clients, root: HTMLElement, caseId: string):
   onSubmit(root, "#outcome", async (form) => {
     const outcome = form.get("outcome") as Outcome;
     const note = String(form.get("note") ?? "") || null;
-    const sent = { case_id: caseId, loan_id: detail.loan_id, channel: "phone" as const, direction: "outbound" as const, party: "debtor" as const,
+    const sent = { case_id: caseId, loan_id: detail.loan_id, channel: "phone" as const, direction: form.get("direction") as "outbound" | "inbound", party: "debtor" as const,
       connected: form.get("connected") === "on", outcome, note };
     body(await api.crm.POST("/v1/customers/{customer_id}/interactions", { params: { path: { customer_id: detail.customer_id } }, body: sent }));
     await rerender();

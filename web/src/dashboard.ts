@@ -41,7 +41,9 @@ function report<T>(result: { data?: T | string; error?: unknown; response: Respo
 }
 
 function draw(id: string, type: "bar" | "line", labels: string[], datasets: { label: string; data: number[] }[]): void {
-  new Chart(document.getElementById(id) as HTMLCanvasElement, { type, data: { labels, datasets }, options: { animation: false, maintainAspectRatio: false } });
+  const canvas = document.getElementById(id) as HTMLCanvasElement;
+  new Chart(canvas, { type, data: { labels, datasets }, options: { animation: false, maintainAspectRatio: false } });
+  canvas.dataset.points = String(datasets.reduce((total, set) => total + set.data.length, 0));
 }
 
 /** The last `count` month-ends up to `asOf` (the last being `asOf` itself), oldest first. */
