@@ -33,6 +33,7 @@ WEB = Path(__file__).resolve().parents[2] / "web"
 SERVED = ("crm", "risk-alert", "reporting")
 LOAN, CUSTOMER, AGENT = "L-1", "C-1", "agent-1"
 AS_OF = date(2026, 2, 7)
+CLOSED = date(2026, 2, 6)  # the latest closed business day on AS_OF: what reports show
 
 async_playwright: Any
 try:
@@ -58,7 +59,11 @@ def console_dist(tmp_path_factory: pytest.TempPathFactory) -> Path:
         pytest.skip("node/npm is missing: the console cannot be built")
     specs = tmp_path_factory.mktemp("openapi")
     subprocess.run([sys.executable, "-m", "postloan_dev.openapi_dump", str(specs)], check=True, capture_output=True)
-    for command in (["npm", "ci", "--no-audit", "--no-fund"], ["node", "gen-types.mjs", str(specs)], ["npm", "run", "build"]):
+    for command in (
+        ["npm", "ci", "--no-audit", "--no-fund"],
+        ["node", "gen-types.mjs", str(specs)],
+        ["npm", "run", "build"],
+    ):
         subprocess.run(command, cwd=WEB, check=True, capture_output=True)
     return WEB / "dist"
 
@@ -85,7 +90,7 @@ async def serving(platform: Any, ports: dict[str, int]) -> AsyncIterator[None]:
         for name, port in ports.items()
     ]
     tasks = [asyncio.create_task(server.serve()) for server in servers]
-    while not all(server.started for server in servers):
+    while not all(server.started for server in servers):  # noqa: ASYNC110 - uvicorn exposes a flag, not an event
         await asyncio.sleep(0.05)
     try:
         yield
@@ -131,7 +136,7 @@ async def test_console_login_worklist_outcome_and_dashboard(ports: dict[str, int
         interactions = await platform.get("crm", f"/v1/cases/{case_id}/interactions")
         assert [i["outcome"] for i in interactions["items"]] == ["promise_to_pay"]
 
-        await page.goto(f"http://127.0.0.1:{ports['reporting']}/console/#/dashboard/{AS_OF.isoformat()}")
+        await page.goto(f"http://127.0.0.1:{ports['reporting']}/console/#/dashboard/{CLOSED.isoformat()}")
         await page.wait_for_selector("#roll-chart, .error")
         assert await page.locator(".error").count() == 0, await page.inner_text("main")
         for chart in ("aging-chart", "trend-chart", "roll-chart"):
