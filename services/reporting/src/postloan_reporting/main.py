@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
 
 from postloan_common import web
 from postloan_reporting.api import routes
@@ -11,4 +14,8 @@ from postloan_reporting.settings import Settings
 
 def create_app() -> FastAPI:
     """Build the reporting API from the environment's settings."""
-    return web.create_app(settings=Settings(), title="postloan reporting", routers=(routes.router,))
+    settings = Settings()
+    app = web.create_app(settings=settings, title="postloan reporting", routers=(routes.router,))
+    if Path(settings.console_dir).is_dir():
+        app.mount("/console", StaticFiles(directory=settings.console_dir, html=True), name="console")
+    return app

@@ -17,3 +17,5 @@ class Settings(ServiceSettings):
     port: int = 8004
     # None: the API port + 1000; 0: no worker metrics endpoint.
     metrics_port: int | None = None
+    # The built reference console (web/dist), served at /console when the directory exists.
+    console_dir: str = "web/dist"
