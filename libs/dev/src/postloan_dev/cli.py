@@ -71,6 +71,8 @@ def _parser() -> argparse.ArgumentParser:
     sim.add_argument("--repayment-url", help="repayment-monitor (default: http://127.0.0.1:$REPAYMENT_MONITOR_PORT)")
     sim.add_argument("--crm-url", help="crm, for customers with --via rest (default: http://127.0.0.1:$CRM_PORT)")
     sim.add_argument("--truth", type=Path, default=Path("truth.csv"), help="ground-truth CSV (default: truth.csv)")
+    sim.add_argument("--pd-snapshot", type=Path, help="write every loan's PD after --pd-month months here (CSV)")
+    sim.add_argument("--pd-month", type=int, default=3, help="months played before the PD snapshot (default: 3)")
     sim.add_argument("--dry-run", action="store_true", help="play the model only and print counts (no I/O)")
     sim.set_defaults(command=cmd_simulate)
     connectors.register(commands)
@@ -91,7 +93,7 @@ def cmd_token(args: argparse.Namespace) -> int:
 
 def cmd_simulate(args: argparse.Namespace) -> int:
     """Run the core-banking simulator (see postloan_dev.simulator)."""
-    from postloan_dev.simulator.driver import SimulationError, Target, finish, simulate, system_token
+    from postloan_dev.simulator.driver import PdSnapshot, SimulationError, Target, finish, simulate, system_token
     from postloan_dev.simulator.model import Simulation, SimulationConfig
 
     logging.getLogger("httpx").setLevel(logging.WARNING)
@@ -112,6 +114,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     target = Target(
         repayment_url=args.repayment_url or by_name["repayment-monitor"].url,
         crm_url=args.crm_url or by_name["crm"].url,
+        risk_url=by_name["risk-alert"].url,
         token=system_token(
             secret=signing_key(),
             issuer=settings.jwt_issuer,
@@ -124,7 +127,8 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         idempotent_producer=settings.kafka_idempotent_producer,
     )
     try:
-        asyncio.run(simulate(config, target, requested_start=args.start, truth_path=args.truth))
+        snapshot = PdSnapshot(args.pd_snapshot, months=args.pd_month) if args.pd_snapshot else None
+        asyncio.run(simulate(config, target, requested_start=args.start, truth_path=args.truth, pd_snapshot=snapshot))
     except SimulationError as exc:
         print(f"postloan simulate: {exc}", file=sys.stderr)
         return 2

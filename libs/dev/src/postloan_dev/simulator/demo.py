@@ -26,7 +26,10 @@ from pathlib import Path
 import httpx
 
 from postloan_common.catalog import SERVICES
+from postloan_dev.simulator.early_warning import AlertSeen, describe, scorecard
 from postloan_dev.simulator.ledger import add_months
+from postloan_dev.simulator.pd_snapshot import read_pd_csv
+from postloan_dev.simulator.truth import TruthRow, read_truth_csv
 from postloan_dev.tokens import local_token
 
 READY_TIMEOUT_S = 300.0
@@ -109,6 +112,41 @@ def _print_model_auc(*, token: str) -> None:
     print("risk model AUC: not available from risk-alert", file=sys.stderr)
 
 
+def _alerts_seen(client: httpx.Client, truth: Sequence[TruthRow]) -> list[AlertSeen]:
+    """Every alert risk-alert raised, on the loans it names (a customer's alert on each of its loans)."""
+    loans_of: dict[str, list[str]] = {}
+    for row in truth:
+        loans_of.setdefault(row.customer_id, []).append(row.loan_id)
+    seen: list[AlertSeen] = []
+    cursor = None
+    while True:
+        params = {"limit": "500", **({"cursor": cursor} if cursor else {})}
+        page = client.get("/v1/alerts", params=params).raise_for_status().json()
+        for alert in page["items"]:
+            raised = date.fromisoformat(alert["raised_on"] or alert["raised_at"][:10])
+            subjects = (
+                [alert["subject_id"]] if alert["subject_type"] == "loan" else loans_of.get(alert["subject_id"], [])
+            )
+            seen += [AlertSeen(loan_id, alert["rule_id"], raised) for loan_id in subjects]
+        cursor = page["next_cursor"]
+        if not cursor:
+            return seen
+
+
+def _print_early_warning(out: Path, *, token: str) -> None:
+    """The early-warning scorecard over the ground truth (postloan_dev.simulator.early_warning)."""
+    truth = read_truth_csv((out / "truth.csv").read_text(encoding="utf-8"))
+    pds = read_pd_csv(out / "pd-month3.csv") if (out / "pd-month3.csv").exists() else {}
+    headers = {"Authorization": f"Bearer {token}"}
+    try:
+        with httpx.Client(base_url=_url("risk-alert"), headers=headers, timeout=300.0) as client:
+            alerts = _alerts_seen(client, truth)
+    except httpx.HTTPError as exc:
+        print(f"early warning: alerts not available from risk-alert ({exc!r})", file=sys.stderr)
+        return
+    print("\n".join(describe(scorecard(truth, alerts, pds))), file=sys.stderr)
+
+
 def _stop(platform: subprocess.Popen[bytes]) -> None:
     if platform.poll() is not None:
         return
@@ -155,6 +193,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             sys.executable, "-m", "postloan_dev.cli", "simulate",
             "--loans", str(args.loans), "--months", str(args.months), "--seed", str(args.seed),
             "--start", args.start.isoformat(), "--truth", str(out / "truth.csv"),
+            "--pd-snapshot", str(out / "pd-month3.csv"),
         ]  # fmt: skip
         code = subprocess.run(simulate, env={**env, "KAFKA_BOOTSTRAP_SERVERS": broker}, check=False).returncode  # noqa: S603
         if code != 0:
@@ -164,6 +203,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         last_day = add_months(args.start, args.months) - timedelta(days=1)
         _fetch_reports(out, last_day=last_day, token=token)
         _print_model_auc(token=token)
+        _print_early_warning(out, token=token)
         return 0
     finally:
         print("stopping the platform", file=sys.stderr, flush=True)

@@ -27,7 +27,9 @@ from postloan_common.catalog import CORE_BANKING_CUSTOMERS, CORE_BANKING_LOANS, 
 from postloan_common.messaging.admin import ensure_topics
 from postloan_common.messaging.kafka import make_producer, security_kwargs
 from postloan_common.web.auth import mint_token
+from postloan_dev.simulator.ledger import add_months
 from postloan_dev.simulator.model import Emitted, Simulation, SimulationConfig, best_auc, truth_csv
+from postloan_dev.simulator.pd_snapshot import fetch_pds, pd_csv
 
 REPAYMENT_MONITOR_GROUP = "repayment-monitor"
 
@@ -47,6 +49,7 @@ class Target:
     partitions: int = 4
     idempotent_producer: bool = False
     crm_url: str = "http://127.0.0.1:8003"
+    risk_url: str = "http://127.0.0.1:8002"
     consumer_group: str = REPAYMENT_MONITOR_GROUP
     consume_timeout_s: float = 300.0
     http_concurrency: int = 8
@@ -275,6 +278,7 @@ async def simulate(
     requested_start: date | None,
     truth_path: Path | None,
     stream: IO[str] = sys.stderr,
+    pd_snapshot: PdSnapshot | None = None,
 ) -> Simulation:
     """Run the whole simulation against the platform; return the played simulation."""
     headers = {"Authorization": f"Bearer {target.token}"}
@@ -303,10 +307,37 @@ async def simulate(
                 waited = time.monotonic() - published
                 await close_day(client, target.repayment_url, day)
                 progress.day(index, day, sim, events=len(events), seconds=time.monotonic() - began, waited=waited)
+                if pd_snapshot is not None and day == pd_snapshot.day(config):
+                    await take_pd_snapshot(client, target, sim, pd_snapshot, stream=stream)
         finally:
             await publisher.stop()
     finish(sim, truth_path=truth_path, stream=stream)
     return sim
+
+
+@dataclass(frozen=True)
+class PdSnapshot:
+    """Write every booked loan's PD, as risk-alert shows it after `months` months have been played, to `path`."""
+
+    path: Path
+    months: int = 3
+
+    def day(self, config: SimulationConfig) -> date:
+        return add_months(config.start, self.months) - timedelta(days=1)
+
+
+async def take_pd_snapshot(
+    client: httpx.AsyncClient, target: Target, sim: Simulation, snapshot: PdSnapshot, *, stream: IO[str]
+) -> None:
+    """Fetch the PDs of the loans booked so far and write them as CSV."""
+    booked = [loan.loan_id for loan in sim.loans if loan.status.value != "pending"]
+    try:
+        pds = await fetch_pds(client, target.risk_url, booked, concurrency=target.http_concurrency)
+    except (httpx.HTTPError, ExceptionGroup) as exc:
+        raise SimulationError(f"cannot read PDs from risk-alert at {target.risk_url}: {exc!r}") from exc
+    snapshot.path.parent.mkdir(parents=True, exist_ok=True)
+    snapshot.path.write_text(pd_csv(pds), encoding="utf-8")
+    print(f"PD snapshot after month {snapshot.months}: {len(pds)} of {len(booked)} loans scored", file=stream)
 
 
 def finish(sim: Simulation, *, truth_path: Path | None, stream: IO[str]) -> None:

@@ -194,6 +194,15 @@ class Position:
                 worst = max(worst, (last_unpaid - due).days)
         return worst
 
+    def first_day_at(self, dpd: int, first: date, last: date) -> date | None:
+        """The first day in [first, last] on which the loan was `dpd` or more days past due, if any."""
+        found = []
+        for inst in self.installments:
+            day = max(inst.due.due_date + timedelta(days=dpd), first)
+            if day <= last and (inst.settled_on is None or inst.settled_on > day):
+                found.append(day)
+        return min(found, default=None)
+
 
 def replay(schedule: Sequence[Due], payments: Iterable[Payment], *, penalty_rate: Decimal, as_of: date) -> Position:
     """Replay the payments (value-date order) over the schedule and accrue penalty through `as_of`."""

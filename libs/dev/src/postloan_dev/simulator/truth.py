@@ -23,6 +23,9 @@ class TruthRow:
     onset: date | None
     default_90dpd: bool
     max_dpd: int
+    # The first day the loan stood at 30 and at 90 days past due within the window (early warning's yardsticks).
+    reached_30dpd_on: date | None
+    reached_90dpd_on: date | None
     observed_from: date
     observed_to: date
     status: str
@@ -30,7 +33,7 @@ class TruthRow:
 
 TRUTH_COLUMNS = (
     "loan_id", "customer_id", "product", "branch", "archetype", "propensity", "will_default", "onset",
-    "default_90dpd", "max_dpd", "observed_from", "observed_to", "status",
+    "default_90dpd", "max_dpd", "reached_30dpd_on", "reached_90dpd_on", "observed_from", "observed_to", "status",
 )  # fmt: skip
 
 
@@ -49,15 +52,49 @@ def truth_csv(rows: Sequence[TruthRow]) -> str:
                 row.archetype,
                 f"{row.propensity:.6f}",
                 int(row.will_default),
-                row.onset.isoformat() if row.onset else "",
+                _iso(row.onset),
                 int(row.default_90dpd),
                 row.max_dpd,
+                _iso(row.reached_30dpd_on),
+                _iso(row.reached_90dpd_on),
                 row.observed_from.isoformat(),
                 row.observed_to.isoformat(),
                 row.status,
             ]
         )
     return buffer.getvalue()
+
+
+def read_truth_csv(text: str) -> list[TruthRow]:
+    """The rows truth_csv wrote."""
+
+    def day(value: str) -> date | None:
+        return date.fromisoformat(value) if value else None
+
+    return [
+        TruthRow(
+            loan_id=r["loan_id"],
+            customer_id=r["customer_id"],
+            product=r["product"],
+            branch=r["branch"],
+            archetype=r["archetype"],
+            propensity=float(r["propensity"]),
+            will_default=r["will_default"] == "1",
+            onset=day(r["onset"]),
+            default_90dpd=r["default_90dpd"] == "1",
+            max_dpd=int(r["max_dpd"]),
+            reached_30dpd_on=day(r["reached_30dpd_on"]),
+            reached_90dpd_on=day(r["reached_90dpd_on"]),
+            observed_from=date.fromisoformat(r["observed_from"]),
+            observed_to=date.fromisoformat(r["observed_to"]),
+            status=r["status"],
+        )
+        for r in csv.DictReader(io.StringIO(text))
+    ]
+
+
+def _iso(day: date | None) -> str:
+    return day.isoformat() if day else ""
 
 
 def auc(scores: Sequence[float], labels: Sequence[bool]) -> float | None:
@@ -96,7 +133,8 @@ def truth_rows(loans: Sequence[SimLoan], *, last_played: date) -> list[TruthRow]
             loan.ended_on if loan.status is LoanStatus.WRITTEN_OFF and loan.ended_on else last_played,
             observed_from + timedelta(days=OBSERVATION_DAYS - 1),
         )
-        worst = loan.position(max(last_played, observed_from)).max_dpd(observed_from, observed_to)
+        position = loan.position(max(last_played, observed_from))
+        worst = position.max_dpd(observed_from, observed_to)
         rows.append(
             TruthRow(
                 loan_id=loan.loan_id,
@@ -109,6 +147,8 @@ def truth_rows(loans: Sequence[SimLoan], *, last_played: date) -> list[TruthRow]
                 onset=borrower.onset,
                 default_90dpd=worst >= DEFAULT_DPD,
                 max_dpd=worst,
+                reached_30dpd_on=position.first_day_at(30, observed_from, observed_to),
+                reached_90dpd_on=position.first_day_at(DEFAULT_DPD, observed_from, observed_to),
                 observed_from=observed_from,
                 observed_to=observed_to,
                 status=loan.status.value,
