@@ -6,7 +6,6 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
-from sqlalchemy import and_, select, tuple_
 
 from postloan_common.audit import changes
 from postloan_common.web import CorrelationId, DbSession, ProblemError
@@ -22,9 +21,7 @@ from postloan_risk_alert.api.schemas import (
 from postloan_risk_alert.domain.alerts import AlertAction, TransitionError
 from postloan_risk_alert.service import alerts as alert_service
 from postloan_risk_alert.service import audit
-from postloan_risk_alert.store.tables import (
-    alerts,
-)
+from postloan_risk_alert.store import alert_store
 
 router = APIRouter(prefix="/v1", tags=["alerts"])
 
@@ -58,22 +55,9 @@ async def list_alerts(
     cursor: Annotated[str | None, Query(max_length=500)] = None,
 ) -> dict[str, Any]:
     """Alerts, newest first, filtered by status, severity, subject or rule; paginated with a cursor."""
-    query = select(alerts).order_by(alerts.c.raised_at.desc(), alerts.c.alert_id.desc()).limit(limit + 1)
-    conditions = []
-    if status_:
-        conditions.append(alerts.c.status == status_)
-    if severity:
-        conditions.append(alerts.c.severity == severity)
-    if subject_id:
-        conditions.append(alerts.c.subject_id == subject_id)
-    if rule_id:
-        conditions.append(alerts.c.rule_id == rule_id)
-    if cursor:
-        raised_at, alert_id = _decode_cursor(cursor)
-        conditions.append(tuple_(alerts.c.raised_at, alerts.c.alert_id) < tuple_(raised_at, alert_id))
-    if conditions:
-        query = query.where(and_(*conditions))
-    rows = [dict(r._mapping) for r in await session.execute(query)]
+    filters = {"status": status_, "severity": severity, "subject_id": subject_id, "rule_id": rule_id}
+    after = _decode_cursor(cursor) if cursor else None
+    rows = await alert_store.listed(session, filters=filters, after=after, limit=limit)
     next_cursor = (
         _encode_cursor(rows[limit - 1]["raised_at"], rows[limit - 1]["alert_id"]) if len(rows) > limit else None
     )

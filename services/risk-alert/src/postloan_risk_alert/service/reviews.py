@@ -173,7 +173,7 @@ async def complete(
         completion["proposal_id"] = await _propose(session, row, request.get("proposed_classification"), actor)
     if request.get("financials"):
         completion["assessment_id"] = await _assess(
-            session, row, request["financials"], actor, settings, correlation_id
+            session, row["customer_id"], request["financials"], actor, settings, correlation_id
         )
     if worst is Finding.BREACH:
         breached = sorted(k for k, f in findings.items() if f is Finding.BREACH)
@@ -238,7 +238,7 @@ async def _check_documents(session: AsyncSession, review_id: str, documents: lis
 
 async def _assess(
     session: AsyncSession,
-    row: dict[str, Any],
+    customer_id: str,
     financials: dict[str, Any],
     actor: str,
     settings: Settings,
@@ -247,7 +247,7 @@ async def _assess(
     """The review's financial figures become the customer's assessment for their period."""
     result = await assessment_service.submit(
         session,
-        customer_id=row["customer_id"],
+        customer_id=customer_id,
         period_end=date.fromisoformat(financials["period_end"]),
         currency=financials["currency"],
         figures={k: Decimal(str(financials[k])) for k in assessment_service.FIGURES},
