@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 from decimal import Decimal
-from typing import Any, Protocol
+from typing import Any
 
+from postloan_common.contracts import LoanRescheduledV1
 from postloan_risk_alert.domain.classification import CATEGORY_OF, NONE, observation_restart
 
 MAX_EPISODES = 24
@@ -162,18 +163,7 @@ def closed(state: State, *, closed_on: date) -> None:
     state["outstanding"] = state["overdue"] = Decimal(0)
 
 
-class NewSchedule(Protocol):
-    """What a restructuring tells the projection: the day, the new schedule and the arrears it replaced."""
-
-    restructured_on: date
-    outstanding_principal: Decimal
-    installment_count: int
-    first_due_date: date
-    maturity_date: date
-    dpd_before: int
-
-
-def rescheduled(state: State, schedule: NewSchedule, *, category: str | None) -> None:
+def rescheduled(state: State, schedule: LoanRescheduledV1, *, category: str | None) -> None:
     """The loan was restructured: observation starts at the first repayment date of the new schedule."""
     state["restructured"] = True
     state["restructured_on"] = schedule.restructured_on
