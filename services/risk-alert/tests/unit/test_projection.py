@@ -13,19 +13,21 @@ from postloan_risk_alert.domain import projection
 
 
 def _rescheduled(dpd_before: int) -> LoanRescheduledV1:
-    return LoanRescheduledV1(
-        loan_id="L-1",
-        customer_id="C-1",
-        restructure_id="R-1",
-        restructured_on=date(2026, 5, 10),
-        reason="hardship",
-        outstanding_principal=Decimal("8000.00"),
-        installment_count=13,
-        first_due_date=date(2026, 6, 10),
-        maturity_date=date(2027, 6, 10),
-        dpd_before=dpd_before,
-        bucket_before="M1",
-    )
+    """A loan-rescheduled event as the consumer parses it: 13 monthly installments from 10 June 2026."""
+    data = {
+        "loan_id": "L-1",
+        "customer_id": "C-1",
+        "restructure_id": "R-1",
+        "restructured_on": "2026-05-10",
+        "reason": "hardship",
+        "outstanding_principal": "8000.00",
+        "installment_count": 13,
+        "first_due_date": "2026-06-10",
+        "maturity_date": "2027-06-10",
+        "dpd_before": dpd_before,
+        "bucket_before": "M1",
+    }
+    return LoanRescheduledV1.model_validate(data)
 
 
 def _late_state() -> dict[str, Any]:
