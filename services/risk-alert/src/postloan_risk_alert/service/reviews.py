@@ -26,6 +26,7 @@ from postloan_risk_alert.domain.reviews import (
 from postloan_risk_alert.service import assessments as assessment_service
 from postloan_risk_alert.service import proposals as proposal_service
 from postloan_risk_alert.service.alerts import current_business_date
+from postloan_risk_alert.service.refusals import Conflict, Invalid, NotFound
 from postloan_risk_alert.service.review_scheduling import current_policy
 from postloan_risk_alert.settings import Settings
 from postloan_risk_alert.store import reviews as store
@@ -35,11 +36,11 @@ SOURCE = "risk-alert"
 BREACH_RULE = "review-breach"
 
 
-class ReviewNotFound(LookupError):
+class ReviewNotFound(NotFound):
     """No review has that id."""
 
 
-class ReviewConflict(ValueError):
+class ReviewConflict(Conflict):
     """The review's state (or an earlier, different completion) forbids the request."""
 
 
@@ -47,12 +48,8 @@ class NotAllowed(PermissionError):
     """The caller may not complete this review."""
 
 
-class InvalidReference(ValueError):
+class InvalidReference(Invalid):
     """A field names something that does not exist; `field` is its JSON path."""
-
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(message)
-        self.field = field
 
 
 async def get_policy(session: AsyncSession) -> dict[str, Any]:
