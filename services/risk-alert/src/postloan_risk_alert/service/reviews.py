@@ -12,9 +12,7 @@ from sqlalchemy import func, insert, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from postloan_common.catalog import RISK_SCORES
-from postloan_common.contracts import ReviewCompletedV1, RiskAlertRaisedV1, make_envelope
-from postloan_common.messaging.outbox import add_event
+from postloan_common.contracts import ReviewCompletedV1, RiskAlertRaisedV1
 from postloan_risk_alert.domain.reviews import (
     OPEN_STATUSES,
     Finding,
@@ -29,10 +27,10 @@ from postloan_risk_alert.service.alerts import current_business_date
 from postloan_risk_alert.service.refusals import Conflict, Invalid, NotFound
 from postloan_risk_alert.service.review_scheduling import current_policy
 from postloan_risk_alert.settings import Settings
+from postloan_risk_alert.store import events
 from postloan_risk_alert.store import reviews as store
-from postloan_risk_alert.store.tables import alert_history, alerts, outbox, review_documents, review_policy, reviews
+from postloan_risk_alert.store.tables import alert_history, alerts, review_documents, review_policy, reviews
 
-SOURCE = "risk-alert"
 BREACH_RULE = "review-breach"
 
 
@@ -198,7 +196,9 @@ async def complete(
         recommendation=request["recommendation"],
         alert_id=completion["alert_id"],
     )
-    await _publish(session, event, row["loan_id"], business_date, correlation_id)
+    await events.publish(
+        session, event, subject=row["loan_id"], business_date=business_date, correlation_id=correlation_id
+    )
     return view(done), True
 
 
@@ -298,14 +298,7 @@ async def _raise_breach(
         customer_id=row["customer_id"],
         message=message[:500],
     )
-    await _publish(session, event, row["loan_id"], business_date, correlation_id)
-    return alert_id
-
-
-async def _publish(
-    session: AsyncSession, data: Any, subject: str, business_date: date, correlation_id: str | None
-) -> None:
-    envelope = make_envelope(
-        data=data, source=SOURCE, subject=subject, business_date=business_date, correlation_id=correlation_id or None
+    await events.publish(
+        session, event, subject=row["loan_id"], business_date=business_date, correlation_id=correlation_id
     )
-    await add_event(session, outbox, envelope, topic=RISK_SCORES)
+    return alert_id
