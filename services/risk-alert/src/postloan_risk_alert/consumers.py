@@ -213,16 +213,7 @@ async def rescheduled(session: AsyncSession, envelopes: Sequence[Envelope]) -> N
         state = states.get(d.loan_id)
         if state is None:
             raise PermanentError(f"{envelope.type} for unknown loan {d.loan_id}")
-        projection.rescheduled(
-            state,
-            restructured_on=d.restructured_on,
-            outstanding_principal=d.outstanding_principal,
-            installment_count=d.installment_count,
-            first_due_date=d.first_due_date,
-            maturity_date=d.maturity_date,
-            dpd_before=d.dpd_before,
-            category=current.get(d.loan_id),
-        )
+        projection.rescheduled(state, d, category=current.get(d.loan_id))
         state["dirty"] = True
     await loan_store.save(session, states, ids)
 
@@ -236,14 +227,7 @@ class DayClosed:
     async def __call__(self, session: AsyncSession, envelopes: Sequence[Envelope]) -> None:
         for envelope in envelopes:
             d: DayClosedV1 = _data(envelope)
-            await close_partition(
-                session,
-                business_date=d.business_date,
-                partition=d.partition,
-                partitions=d.partitions,
-                settings=self.settings,
-                correlation_id=envelope.correlation_id,
-            )
+            await close_partition(session, day=d, settings=self.settings, correlation_id=envelope.correlation_id)
 
 
 def make_handlers(settings: Settings) -> dict[str, BatchHandler]:

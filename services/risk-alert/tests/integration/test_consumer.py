@@ -8,13 +8,12 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
-from ra_testkit import produce
+from ra_testkit import from_repayment_monitor, loan_registered, produce
 from sqlalchemy import select, text
 
 from postloan_common.contracts import (
     DayClosedV1,
     DelinquencyChangedV1,
-    LoanRegisteredV1,
     PaymentMissedV1,
     PromiseBrokenV1,
     make_envelope,
@@ -32,29 +31,8 @@ pytestmark = pytest.mark.integration
 D0 = date(2026, 3, 1)
 
 
-def _registered(loan_id: str, customer_id: str, product: str = "consumer-12m") -> Envelope:
-    return make_envelope(
-        data=LoanRegisteredV1(
-            loan_id=loan_id,
-            customer_id=customer_id,
-            product=product,
-            branch="SH01",
-            currency="CNY",
-            principal=Decimal("12000.00"),
-            annual_rate=Decimal("0.12"),
-            disbursed_on=date(2025, 6, 5),
-            installment_count=12,
-            first_due_date=date(2025, 7, 5),
-            maturity_date=date(2026, 6, 5),
-        ),
-        source="repayment-monitor",
-        subject=loan_id,
-        business_date=date(2025, 6, 5),
-    )
-
-
 def _missed(loan_id: str, customer_id: str, due: date, on: date) -> Envelope:
-    return make_envelope(
+    return from_repayment_monitor(
         data=PaymentMissedV1(
             loan_id=loan_id,
             customer_id=customer_id,
@@ -65,14 +43,13 @@ def _missed(loan_id: str, customer_id: str, due: date, on: date) -> Envelope:
             dpd=(on - due).days,
             bucket="M1",
         ),
-        source="repayment-monitor",
         subject=loan_id,
-        business_date=on,
+        on=on,
     )
 
 
 def _bucket(loan_id: str, customer_id: str, dpd: int, on: date) -> Envelope:
-    return make_envelope(
+    return from_repayment_monitor(
         data=DelinquencyChangedV1(
             loan_id=loan_id,
             customer_id=customer_id,
@@ -83,9 +60,8 @@ def _bucket(loan_id: str, customer_id: str, dpd: int, on: date) -> Envelope:
             outstanding=Decimal("4000.00"),
             currency="CNY",
         ),
-        source="repayment-monitor",
         subject=loan_id,
-        business_date=on,
+        on=on,
     )
 
 
@@ -107,19 +83,10 @@ def _broken(loan_id: str, customer_id: str, n: int) -> Envelope:
 
 
 def _day_closed(day: date) -> Envelope:
-    return make_envelope(
-        data=DayClosedV1(
-            business_date=day,
-            partition=0,
-            partitions=1,
-            loans_processed=2,
-            payments_due=0,
-            payments_missed=1,
-            delinquency_changes=1,
-        ),
-        source="repayment-monitor",
-        subject="day-closed",
-        business_date=day,
+    # The partition's tallies of the day; risk-alert records only which partitions have closed.
+    tallies = {"loans_processed": 2, "payments_due": 0, "payments_missed": 1, "delinquency_changes": 1}
+    return from_repayment_monitor(
+        DayClosedV1(business_date=day, partition=0, partitions=1, **tallies), subject="day-closed", on=day
     )
 
 
@@ -160,8 +127,8 @@ async def test_events_through_the_consumer_end_in_classification_and_alert_event
             devstack.kafka_bootstrap,
             loans_topic,
             [
-                _registered("L-1", "C-1"),
-                _registered("L-2", "C-2"),
+                loan_registered("L-1", customer_id="C-1"),
+                loan_registered("L-2", customer_id="C-2"),
                 _missed("L-1", "C-1", due, due + timedelta(days=1)),
                 _bucket("L-1", "C-1", 31, due + timedelta(days=31)),
                 _day_closed(D0),

@@ -9,10 +9,10 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from ra_testkit import produce
+from ra_testkit import loan_registered, produce
 from sqlalchemy import text
 
-from postloan_common.contracts import FundMovedV1, LoanRegisteredV1, make_envelope
+from postloan_common.contracts import FundMovedV1, make_envelope
 from postloan_common.db import create_engine, session_factory
 from postloan_common.messaging.consumer import Consumer, ConsumerConfig
 from postloan_common.messaging.envelope import Envelope
@@ -25,26 +25,19 @@ pytestmark = pytest.mark.integration
 DISBURSED = date(2026, 2, 2)
 
 
+# A working-capital loan disbursed on DISBURSED: the fund-use rules trace what it financed.
+SME_LOAN = {
+    "product": "sme-working-capital",
+    "principal": Decimal("500000.00"),
+    "annual_rate": Decimal("0.06"),
+    "disbursed_on": DISBURSED,
+    "first_due_date": date(2026, 3, 2),
+    "maturity_date": date(2027, 2, 2),
+}
+
+
 def registered(loan_id: str, purpose: str | None = "working_capital", currency: str = "CNY") -> Envelope:
-    return make_envelope(
-        data=LoanRegisteredV1(
-            loan_id=loan_id,
-            customer_id=f"C-{loan_id}",
-            product="sme-working-capital",
-            branch="SH01",
-            currency=currency,
-            principal=Decimal("500000.00"),
-            annual_rate=Decimal("0.06"),
-            disbursed_on=DISBURSED,
-            installment_count=12,
-            first_due_date=date(2026, 3, 2),
-            maturity_date=date(2027, 2, 2),
-            purpose=purpose,
-        ),
-        source="repayment-monitor",
-        subject=loan_id,
-        business_date=DISBURSED,
-    )
+    return loan_registered(loan_id, **SME_LOAN, purpose=purpose, currency=currency)
 
 
 def flow(flow_id: str, loan_id: str = "L-1", **changes: Any) -> dict[str, Any]:

@@ -6,13 +6,12 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
-from sqlalchemy import and_, select, tuple_
 
 from postloan_common.audit import changes
-from postloan_common.web import CorrelationId, DbSession, ProblemError
+from postloan_common.web import CorrelationId, DbSession, Principal, ProblemError
 from postloan_common.web.cursors import BadCursor, decode_cursor, encode_cursor
 from postloan_common.web.openapi import problems
-from postloan_risk_alert.api.deps import Officer, Reader
+from postloan_risk_alert.api.deps import OfficerPrincipal, Reader
 from postloan_risk_alert.api.schemas import (
     AlertActionIn,
     AlertOut,
@@ -22,9 +21,7 @@ from postloan_risk_alert.api.schemas import (
 from postloan_risk_alert.domain.alerts import AlertAction, TransitionError
 from postloan_risk_alert.service import alerts as alert_service
 from postloan_risk_alert.service import audit
-from postloan_risk_alert.store.tables import (
-    alerts,
-)
+from postloan_risk_alert.store import alert_store
 
 router = APIRouter(prefix="/v1", tags=["alerts"])
 
@@ -58,22 +55,9 @@ async def list_alerts(
     cursor: Annotated[str | None, Query(max_length=500)] = None,
 ) -> dict[str, Any]:
     """Alerts, newest first, filtered by status, severity, subject or rule; paginated with a cursor."""
-    query = select(alerts).order_by(alerts.c.raised_at.desc(), alerts.c.alert_id.desc()).limit(limit + 1)
-    conditions = []
-    if status_:
-        conditions.append(alerts.c.status == status_)
-    if severity:
-        conditions.append(alerts.c.severity == severity)
-    if subject_id:
-        conditions.append(alerts.c.subject_id == subject_id)
-    if rule_id:
-        conditions.append(alerts.c.rule_id == rule_id)
-    if cursor:
-        raised_at, alert_id = _decode_cursor(cursor)
-        conditions.append(tuple_(alerts.c.raised_at, alerts.c.alert_id) < tuple_(raised_at, alert_id))
-    if conditions:
-        query = query.where(and_(*conditions))
-    rows = [dict(r._mapping) for r in await session.execute(query)]
+    filters = {"status": status_, "severity": severity, "subject_id": subject_id, "rule_id": rule_id}
+    after = _decode_cursor(cursor) if cursor else None
+    rows = await alert_store.listed(session, filters=filters, after=after, limit=limit)
     next_cursor = (
         _encode_cursor(rows[limit - 1]["raised_at"], rows[limit - 1]["alert_id"]) if len(rows) > limit else None
     )
@@ -92,7 +76,11 @@ async def get_alert(alert_id: str, session: DbSession) -> dict[str, Any]:
     try:
         return await alert_service.get(session, alert_id=alert_id)
     except alert_service.AlertNotFound as exc:
-        raise ProblemError(404, "Alert not found", f"alert {alert_id} does not exist") from exc
+        raise _not_found(alert_id) from exc
+
+
+def _not_found(alert_id: str) -> ProblemError:
+    return ProblemError(404, "Alert not found", f"alert {alert_id} does not exist")
 
 
 async def _act(
@@ -100,11 +88,13 @@ async def _act(
     *,
     alert_id: str,
     action: AlertAction,
-    actor: str,
+    principal: Principal,
     correlation_id: str,
-    assignee: str | None = None,
-    note: str | None = None,
+    body: AlertActionIn | AssignIn | None,
 ) -> dict[str, Any]:
+    """Apply `action` with the body's note (and assignee, when assigning) and audit it."""
+    actor, note = principal.subject, body.note if body else None
+    assignee = body.assignee if isinstance(body, AssignIn) else None
     async with session.begin():
         try:
             result = await alert_service.act(
@@ -117,7 +107,7 @@ async def _act(
                 correlation_id=correlation_id,
             )
         except alert_service.AlertNotFound as exc:
-            raise ProblemError(404, "Alert not found", f"alert {alert_id} does not exist") from exc
+            raise _not_found(alert_id) from exc
         except TransitionError as exc:
             raise ProblemError(409, "Transition not allowed", str(exc), type_="/problems/alert-transition") from exc
         await audit.record(
@@ -146,17 +136,12 @@ def _add_note_action(action: AlertAction, *, name: str, operation_id: str, doc: 
     async def endpoint(
         alert_id: str,
         session: DbSession,
-        principal: Annotated[Any, Officer],
+        principal: OfficerPrincipal,
         correlation_id: CorrelationId,
         body: AlertActionIn | None = None,
     ) -> dict[str, Any]:
         return await _act(
-            session,
-            alert_id=alert_id,
-            action=action,
-            actor=principal.subject,
-            correlation_id=correlation_id,
-            note=body.note if body else None,
+            session, alert_id=alert_id, action=action, principal=principal, correlation_id=correlation_id, body=body
         )
 
     # FastAPI derives the summary from the function's name; keep the one each route had.
@@ -194,15 +179,14 @@ _add_note_action(
     responses=problems(401, 403, 404, 409, 422),
 )
 async def assign(
-    alert_id: str, body: AssignIn, session: DbSession, principal: Annotated[Any, Officer], correlation_id: CorrelationId
+    alert_id: str, body: AssignIn, session: DbSession, principal: OfficerPrincipal, correlation_id: CorrelationId
 ) -> dict[str, Any]:
     """Assign an open or acknowledged alert."""
     return await _act(
         session,
         alert_id=alert_id,
         action=AlertAction.ASSIGN,
-        actor=principal.subject,
+        principal=principal,
         correlation_id=correlation_id,
-        assignee=body.assignee,
-        note=body.note,
+        body=body,
     )

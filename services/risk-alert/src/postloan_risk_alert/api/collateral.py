@@ -6,20 +6,19 @@ from datetime import date
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Query, Response
+from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, Field
 
-from postloan_common.web import CorrelationId, DbSession, Principal, require_roles
+from postloan_common.web import CorrelationId, DbSession, Principal
 from postloan_common.web.openapi import Page, problems
 from postloan_common.web.request_bodies import request_body
+from postloan_risk_alert.api.deps import Keeper, SupportReader
 from postloan_risk_alert.api.writes import Audited, audit_write, problem, write_once
 from postloan_risk_alert.service import collateral as service
 from postloan_risk_alert.store import collateral as store
 
 router = APIRouter(prefix="/v1", tags=["collateral"])
 
-Keeper = Depends(require_roles("risk_officer", "relationship_manager", "system"))
-CollateralReader = Depends(require_roles("risk_officer", "relationship_manager", "supervisor", "analyst", "system"))
 Kind = Literal["real_estate", "vehicle", "deposit", "securities", "equipment", "receivables", "other"]
 PositiveMoney = Annotated[Decimal, Field(gt=0, max_digits=18, decimal_places=2)]
 
@@ -132,7 +131,7 @@ async def register_collateral(
 @router.get(
     "/collateral/{collateral_id}",
     response_model=CollateralOut,
-    dependencies=[CollateralReader],
+    dependencies=[SupportReader],
     responses=problems(401, 403, 404),
 )
 async def get_collateral(collateral_id: str, session: DbSession) -> dict[str, Any]:
@@ -146,7 +145,7 @@ async def get_collateral(collateral_id: str, session: DbSession) -> dict[str, An
 @router.get(
     "/collateral",
     response_model=Page[CollateralOut],
-    dependencies=[CollateralReader],
+    dependencies=[SupportReader],
     responses=problems(401, 403, 422),
 )
 async def list_collateral(

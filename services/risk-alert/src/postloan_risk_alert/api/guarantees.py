@@ -6,19 +6,18 @@ from datetime import date
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Query, Response
+from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, Field
 
-from postloan_common.web import CorrelationId, DbSession, Principal, ProblemError, require_roles
+from postloan_common.web import CorrelationId, DbSession, Principal, ProblemError
 from postloan_common.web.openapi import Page, problems
 from postloan_common.web.request_bodies import request_body
+from postloan_risk_alert.api.deps import Keeper, SupportReader
 from postloan_risk_alert.api.writes import Audited, Titles, write_once
 from postloan_risk_alert.service import guarantees as service
 
 router = APIRouter(prefix="/v1", tags=["guarantees"])
 
-Keeper = Depends(require_roles("risk_officer", "relationship_manager", "system"))
-GuaranteeReader = Depends(require_roles("risk_officer", "relationship_manager", "supervisor", "analyst", "system"))
 Kind = Literal["personal", "corporate", "joint_and_several"]
 
 
@@ -77,7 +76,7 @@ async def register_guarantee(
 
 
 @router.get(
-    "/guarantees", response_model=Page[GuaranteeOut], dependencies=[GuaranteeReader], responses=problems(401, 403, 422)
+    "/guarantees", response_model=Page[GuaranteeOut], dependencies=[SupportReader], responses=problems(401, 403, 422)
 )
 async def list_guarantees(
     session: DbSession,

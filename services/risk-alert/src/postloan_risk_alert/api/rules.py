@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Any
 
 from fastapi import APIRouter, status
 from sqlalchemy import select, update
@@ -12,7 +12,7 @@ from sqlalchemy.dialects.postgresql import insert
 from postloan_common.audit import changes
 from postloan_common.web import CorrelationId, DbSession, ProblemError
 from postloan_common.web.openapi import problems
-from postloan_risk_alert.api.deps import Officer, Reader
+from postloan_risk_alert.api.deps import OfficerPrincipal, Reader
 from postloan_risk_alert.api.schemas import (
     RuleIn,
     RuleOut,
@@ -86,7 +86,7 @@ async def get_rule(rule_id: str, session: DbSession) -> dict[str, Any]:
     responses=problems(401, 403, 409, 422),
 )
 async def create_rule(
-    body: RuleIn, session: DbSession, principal: Annotated[Any, Officer], correlation_id: CorrelationId
+    body: RuleIn, session: DbSession, principal: OfficerPrincipal, correlation_id: CorrelationId
 ) -> dict[str, Any]:
     """Create a rule; a condition that does not validate is a 422 naming the JSON path of each error."""
     _check_rule(body.condition, body.subject_type)
@@ -116,7 +116,7 @@ async def update_rule(
     rule_id: str,
     body: RuleUpdate,
     session: DbSession,
-    principal: Annotated[Any, Officer],
+    principal: OfficerPrincipal,
     correlation_id: CorrelationId,
 ) -> dict[str, Any]:
     """Replace a rule's definition (its version goes up)."""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Mapping
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any
 
 from fastapi import Response
@@ -42,14 +42,7 @@ class Audited:
 
 async def audit_write(session: DbSession, principal: Principal, correlation_id: str, audited: Audited) -> None:
     """Leave the audit row of `principal`'s write."""
-    await audit.record(
-        session,
-        actor=principal.subject,
-        action=audited.action,
-        subject=audited.subject,
-        details=audited.details,
-        correlation_id=correlation_id,
-    )
+    await audit.record(session, actor=principal.subject, correlation_id=correlation_id, **asdict(audited))
 
 
 async def write_once(

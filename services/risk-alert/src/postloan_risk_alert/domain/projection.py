@@ -11,6 +11,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
+from postloan_common.contracts import LoanRescheduledV1
 from postloan_risk_alert.domain.classification import CATEGORY_OF, NONE, observation_restart
 
 MAX_EPISODES = 24
@@ -162,32 +163,22 @@ def closed(state: State, *, closed_on: date) -> None:
     state["outstanding"] = state["overdue"] = Decimal(0)
 
 
-def rescheduled(
-    state: State,
-    *,
-    restructured_on: date,
-    outstanding_principal: Decimal,
-    installment_count: int,
-    first_due_date: date,
-    maturity_date: date,
-    dpd_before: int,
-    category: str | None,
-) -> None:
+def rescheduled(state: State, schedule: LoanRescheduledV1, *, category: str | None) -> None:
     """The loan was restructured: observation starts at the first repayment date of the new schedule."""
     state["restructured"] = True
-    state["restructured_on"] = restructured_on
+    state["restructured_on"] = schedule.restructured_on
     state["restructure_count"] = int(state.get("restructure_count") or 0) + 1
-    state["observation_start"] = first_due_date
-    state["installment_count"] = installment_count
-    state["maturity_date"] = maturity_date
-    state["period_days"] = period_days(first_due_date, maturity_date, installment_count)
-    state["outstanding"] = outstanding_principal
-    floor = 2 if dpd_before > 90 else (1 if dpd_before > 0 else 0)
+    state["observation_start"] = schedule.first_due_date
+    state["installment_count"] = schedule.installment_count
+    state["maturity_date"] = schedule.maturity_date
+    state["period_days"] = period_days(schedule.first_due_date, schedule.maturity_date, schedule.installment_count)
+    state["outstanding"] = schedule.outstanding_principal
+    floor = 2 if schedule.dpd_before > 90 else (1 if schedule.dpd_before > 0 else 0)
     state["category_at_restructure"] = max(CATEGORY_OF.get(category or "", NONE), floor)
     state["consecutive_misses"] = 0
     # The new schedule replaces the arrears.
     state["overdue"] = Decimal(0)
-    set_dpd(state, dpd=0, as_of=restructured_on)
+    set_dpd(state, dpd=0, as_of=schedule.restructured_on)
 
 
 def contact_attempted(state: State, *, connected: bool, outcome: str, right_party: bool) -> None:

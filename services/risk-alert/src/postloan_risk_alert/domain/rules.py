@@ -130,12 +130,9 @@ def validate(condition: object, *, subject_type: str) -> list[RuleError]:
                 errors.append(RuleError(path, "a group has exactly one key: 'all' or 'any'"))
                 return
             key = next(iter(keys))
-            children = node[key]
-            if not isinstance(children, list) or not children:
-                errors.append(RuleError(f"{path}.{key}", "must be a non-empty list of conditions"))
-                return
-            if len(children) > MAX_LIST:
-                errors.append(RuleError(f"{path}.{key}", f"a group has at most {MAX_LIST} conditions"))
+            empty, too_long = "must be a non-empty list of conditions", f"a group has at most {MAX_LIST} conditions"
+            children = _bounded_list(node[key], f"{path}.{key}", errors, empty=empty, too_long=too_long)
+            if children is None:
                 return
             for i, child in enumerate(children):
                 check(child, f"{path}.{key}[{i}]", depth + 1)
@@ -171,13 +168,11 @@ def _check_comparison(node: dict[str, Any], path: str, features: dict[str, str],
     if "value" not in node or kind is None:
         return
     if op == "in":
-        if not isinstance(value, list) or not value:
-            errors.append(RuleError(f"{path}.value", "'in' needs a non-empty list"))
+        empty, too_long = "'in' needs a non-empty list", f"'in' takes at most {MAX_LIST} values"
+        items = _bounded_list(value, f"{path}.value", errors, empty=empty, too_long=too_long)
+        if items is None:
             return
-        if len(value) > MAX_LIST:
-            errors.append(RuleError(f"{path}.value", f"'in' takes at most {MAX_LIST} values"))
-            return
-        for i, item in enumerate(value):
+        for i, item in enumerate(items):
             if not _fits(item, kind):
                 errors.append(RuleError(f"{path}.value[{i}]", _value_error(item, kind)))
         return
@@ -185,6 +180,17 @@ def _check_comparison(node: dict[str, Any], path: str, features: dict[str, str],
         errors.append(RuleError(f"{path}.value", _value_error(value, kind, feature)))
     elif kind == TEXT and op in ORDERING:
         errors.append(RuleError(f"{path}.op", f"{op!r} does not apply to the text feature {feature!r}"))
+
+
+def _bounded_list(value: object, path: str, errors: list[RuleError], *, empty: str, too_long: str) -> list[Any] | None:
+    """`value` when it is a list of 1 to MAX_LIST items; else None, with the error added to `errors`."""
+    if not isinstance(value, list) or not value:
+        errors.append(RuleError(path, empty))
+        return None
+    if len(value) > MAX_LIST:
+        errors.append(RuleError(path, too_long))
+        return None
+    return value
 
 
 def _is_number(value: object) -> bool:

@@ -8,13 +8,10 @@ from typing import Any
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from postloan_common.catalog import RISK_SCORES
-from postloan_common.contracts import RiskAlertResolvedV1, make_envelope
-from postloan_common.messaging.outbox import add_event
+from postloan_common.contracts import RiskAlertResolvedV1
 from postloan_risk_alert.domain.alerts import AlertAction, AlertStatus, next_status
-from postloan_risk_alert.store.tables import alert_history, alerts, day_closures, outbox
-
-SOURCE = "risk-alert"
+from postloan_risk_alert.store import events
+from postloan_risk_alert.store.tables import alert_history, alerts, day_closures
 
 
 class AlertNotFound(LookupError):
@@ -56,22 +53,19 @@ async def act(
         )
     )
     if status in (AlertStatus.RESOLVED, AlertStatus.DISMISSED):
-        envelope = make_envelope(
-            data=RiskAlertResolvedV1(
-                alert_id=alert_id,
-                rule_id=row.rule_id,
-                subject_type=row.subject_type,
-                subject_id=row.subject_id,
-                resolution=status.value,
-                resolved_by=actor[:64] if actor else None,
-                note=note or None,
-            ),
-            source=SOURCE,
-            subject=row.subject_id,
-            business_date=await current_business_date(session),
-            correlation_id=correlation_id or None,
+        data = RiskAlertResolvedV1(
+            alert_id=alert_id,
+            rule_id=row.rule_id,
+            subject_type=row.subject_type,
+            subject_id=row.subject_id,
+            resolution=status.value,
+            resolved_by=actor[:64] if actor else None,
+            note=note or None,
         )
-        await add_event(session, outbox, envelope, topic=RISK_SCORES)
+        business_date = await current_business_date(session)
+        await events.publish(
+            session, data, subject=row.subject_id, business_date=business_date, correlation_id=correlation_id
+        )
     return await get(session, alert_id=alert_id)
 
 

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from postloan_common.contracts import DayClosedV1
 from postloan_common.logging import get_logger
 from postloan_risk_alert.service.close_of_day import RunStats, rescore
 from postloan_risk_alert.service.fund_use import evaluate_untraced
@@ -18,17 +17,16 @@ log = get_logger(__name__)
 async def close_partition(
     session: AsyncSession,
     *,
-    business_date: date,
-    partition: int,
-    partitions: int,
+    day: DayClosedV1,
     settings: Settings,
     correlation_id: str | None,
 ) -> RunStats | None:
     """Record a partition's day-closed; run the close of day when it was the last one (once per date)."""
+    business_date, partitions = day.business_date, day.partitions
     # Serialise the partitions of one business date, so exactly one transaction sees them all.
     await loan_store.lock_business_date(session, business_date)
     seen = await loan_store.record_closed_partition(
-        session, business_date=business_date, partition=partition, partitions=partitions
+        session, business_date=business_date, partition=day.partition, partitions=partitions
     )
     if seen < partitions or await loan_store.day_scored(session, business_date):
         return None

@@ -11,12 +11,13 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from postloan_common.catalog import RISK_SCORES
-from postloan_common.contracts import RiskAlertRaisedV1, make_envelope
+from postloan_common.contracts import RiskAlertRaisedV1
 from postloan_common.contracts.common import LoanPurpose
 from postloan_common.messaging.outbox import add_events, outbox_row
 from postloan_common.money import quantize_money
 from postloan_risk_alert.domain import fund_use
-from postloan_risk_alert.service.alerts import SOURCE, current_business_date
+from postloan_risk_alert.service.alerts import current_business_date
+from postloan_risk_alert.store import events
 from postloan_risk_alert.store import fund_use_flags as store
 from postloan_risk_alert.store.tables import outbox
 
@@ -134,8 +135,8 @@ def _alert_row(loan: dict[str, Any], flag: fund_use.Flag, alert_id: str, on: dat
 def _announcement(
     loan: dict[str, Any], flag: fund_use.Flag, alert_id: str, on: date, correlation_id: str | None
 ) -> dict[str, Any]:
-    envelope = make_envelope(
-        data=RiskAlertRaisedV1(
+    envelope = events.risk_event(
+        RiskAlertRaisedV1(
             alert_id=alert_id,
             rule_id=flag.rule,
             severity=fund_use.SEVERITY[flag.rule],
@@ -144,10 +145,9 @@ def _announcement(
             customer_id=loan["customer_id"],
             message=flag.reason[:500],
         ),
-        source=SOURCE,
         subject=loan["loan_id"],
         business_date=on,
-        correlation_id=correlation_id or None,
+        correlation_id=correlation_id,
     )
     return outbox_row(envelope, topic=RISK_SCORES)
 

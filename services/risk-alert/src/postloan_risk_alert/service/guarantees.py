@@ -7,14 +7,12 @@ from typing import Any
 from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from postloan_common.catalog import RISK_SCORES
-from postloan_common.contracts import GuaranteeRegisteredV1, make_envelope
-from postloan_common.messaging.outbox import add_event
+from postloan_common.contracts import GuaranteeRegisteredV1
 from postloan_risk_alert.service.alerts import current_business_date
 from postloan_risk_alert.service.refusals import Conflict, Invalid, NotFound
-from postloan_risk_alert.store.tables import guarantees, loan_features, outbox
+from postloan_risk_alert.store import events
+from postloan_risk_alert.store.tables import guarantees, loan_features
 
-SOURCE = "risk-alert"
 FIELDS = ("guarantee_id", "loan_id", "customer_id", "guarantor_customer_id", "kind", "amount", "valid_until")
 
 
@@ -45,14 +43,11 @@ async def register(
         raise Invalid("body.guarantor_customer_id", "a borrower cannot guarantee their own loan")
     row = {**item, "customer_id": loan.customer_id}
     await session.execute(insert(guarantees).values(**row))
-    envelope = make_envelope(
-        data=GuaranteeRegisteredV1(**row),
-        source=SOURCE,
-        subject=row["loan_id"],
-        business_date=await current_business_date(session),
-        correlation_id=correlation_id or None,
+    data = GuaranteeRegisteredV1(**row)
+    business_date = await current_business_date(session)
+    await events.publish(
+        session, data, subject=row["loan_id"], business_date=business_date, correlation_id=correlation_id
     )
-    await add_event(session, outbox, envelope, topic=RISK_SCORES)
     return {k: row[k] for k in FIELDS}, True
 
 

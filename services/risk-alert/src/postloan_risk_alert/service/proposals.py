@@ -10,16 +10,13 @@ from typing import Any
 from sqlalchemy import func, insert, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from postloan_common.catalog import RISK_SCORES
-from postloan_common.contracts import ClassificationChangedV1, make_envelope
-from postloan_common.messaging.outbox import add_event
+from postloan_common.contracts import ClassificationChangedV1
 from postloan_risk_alert.domain import classification as cls
 from postloan_risk_alert.domain.judgement import JUDGEMENT, may_decide, refusing_rule
 from postloan_risk_alert.service.alerts import current_business_date
+from postloan_risk_alert.store import events
 from postloan_risk_alert.store import proposals as store
-from postloan_risk_alert.store.tables import classification_proposals, classifications, loan_features, outbox
-
-SOURCE = "risk-alert"
+from postloan_risk_alert.store.tables import classification_proposals, classifications, loan_features
 
 
 class LoanNotFound(LookupError):
@@ -143,21 +140,15 @@ async def _apply(
     )
     if state["category"] == row["classification"]:
         return
-    envelope = make_envelope(
-        data=ClassificationChangedV1(
-            loan_id=loan_id,
-            customer_id=row["customer_id"],
-            from_classification=state["category"],
-            to_classification=row["classification"],
-            previous_ifrs9_stage=state["ifrs9_stage"],
-            ifrs9_stage=state["ifrs9_stage"],
-            ecl=state["ecl"],
-            dpd=state["dpd"],
-            reason=JUDGEMENT,
-        ),
-        source=SOURCE,
-        subject=loan_id,
-        business_date=business_date,
-        correlation_id=correlation_id or None,
+    data = ClassificationChangedV1(
+        loan_id=loan_id,
+        customer_id=row["customer_id"],
+        from_classification=state["category"],
+        to_classification=row["classification"],
+        previous_ifrs9_stage=state["ifrs9_stage"],
+        ifrs9_stage=state["ifrs9_stage"],
+        ecl=state["ecl"],
+        dpd=state["dpd"],
+        reason=JUDGEMENT,
     )
-    await add_event(session, outbox, envelope, topic=RISK_SCORES)
+    await events.publish(session, data, subject=loan_id, business_date=business_date, correlation_id=correlation_id)

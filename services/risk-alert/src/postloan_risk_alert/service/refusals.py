@@ -1,4 +1,4 @@
-"""Why an idempotent register/revalue/link write is refused: shared by collateral and guarantees."""
+"""Why a write is refused: shared by collateral, guarantees and reviews (each may subclass for its own title)."""
 
 from __future__ import annotations
 

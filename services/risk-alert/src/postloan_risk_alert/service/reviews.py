@@ -12,9 +12,7 @@ from sqlalchemy import func, insert, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from postloan_common.catalog import RISK_SCORES
-from postloan_common.contracts import ReviewCompletedV1, RiskAlertRaisedV1, make_envelope
-from postloan_common.messaging.outbox import add_event
+from postloan_common.contracts import ReviewCompletedV1, RiskAlertRaisedV1
 from postloan_risk_alert.domain.reviews import (
     OPEN_STATUSES,
     Finding,
@@ -26,20 +24,21 @@ from postloan_risk_alert.domain.reviews import (
 from postloan_risk_alert.service import assessments as assessment_service
 from postloan_risk_alert.service import proposals as proposal_service
 from postloan_risk_alert.service.alerts import current_business_date
+from postloan_risk_alert.service.refusals import Conflict, Invalid, NotFound
 from postloan_risk_alert.service.review_scheduling import current_policy
 from postloan_risk_alert.settings import Settings
+from postloan_risk_alert.store import events
 from postloan_risk_alert.store import reviews as store
-from postloan_risk_alert.store.tables import alert_history, alerts, outbox, review_documents, review_policy, reviews
+from postloan_risk_alert.store.tables import alert_history, alerts, review_documents, review_policy, reviews
 
-SOURCE = "risk-alert"
 BREACH_RULE = "review-breach"
 
 
-class ReviewNotFound(LookupError):
+class ReviewNotFound(NotFound):
     """No review has that id."""
 
 
-class ReviewConflict(ValueError):
+class ReviewConflict(Conflict):
     """The review's state (or an earlier, different completion) forbids the request."""
 
 
@@ -47,12 +46,8 @@ class NotAllowed(PermissionError):
     """The caller may not complete this review."""
 
 
-class InvalidReference(ValueError):
+class InvalidReference(Invalid):
     """A field names something that does not exist; `field` is its JSON path."""
-
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(message)
-        self.field = field
 
 
 async def get_policy(session: AsyncSession) -> dict[str, Any]:
@@ -173,7 +168,7 @@ async def complete(
         completion["proposal_id"] = await _propose(session, row, request.get("proposed_classification"), actor)
     if request.get("financials"):
         completion["assessment_id"] = await _assess(
-            session, row, request["financials"], actor, settings, correlation_id
+            session, row["customer_id"], request["financials"], actor, settings, correlation_id
         )
     if worst is Finding.BREACH:
         breached = sorted(k for k, f in findings.items() if f is Finding.BREACH)
@@ -201,7 +196,9 @@ async def complete(
         recommendation=request["recommendation"],
         alert_id=completion["alert_id"],
     )
-    await _publish(session, event, row["loan_id"], business_date, correlation_id)
+    await events.publish(
+        session, event, subject=row["loan_id"], business_date=business_date, correlation_id=correlation_id
+    )
     return view(done), True
 
 
@@ -238,7 +235,7 @@ async def _check_documents(session: AsyncSession, review_id: str, documents: lis
 
 async def _assess(
     session: AsyncSession,
-    row: dict[str, Any],
+    customer_id: str,
     financials: dict[str, Any],
     actor: str,
     settings: Settings,
@@ -247,7 +244,7 @@ async def _assess(
     """The review's financial figures become the customer's assessment for their period."""
     result = await assessment_service.submit(
         session,
-        customer_id=row["customer_id"],
+        customer_id=customer_id,
         period_end=date.fromisoformat(financials["period_end"]),
         currency=financials["currency"],
         figures={k: Decimal(str(financials[k])) for k in assessment_service.FIGURES},
@@ -301,14 +298,7 @@ async def _raise_breach(
         customer_id=row["customer_id"],
         message=message[:500],
     )
-    await _publish(session, event, row["loan_id"], business_date, correlation_id)
-    return alert_id
-
-
-async def _publish(
-    session: AsyncSession, data: Any, subject: str, business_date: date, correlation_id: str | None
-) -> None:
-    envelope = make_envelope(
-        data=data, source=SOURCE, subject=subject, business_date=business_date, correlation_id=correlation_id or None
+    await events.publish(
+        session, event, subject=row["loan_id"], business_date=business_date, correlation_id=correlation_id
     )
-    await add_event(session, outbox, envelope, topic=RISK_SCORES)
+    return alert_id

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
-from datetime import date
+from collections.abc import Mapping
+from datetime import date, datetime
 from typing import Any
 
+from sqlalchemy import select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from postloan_common.db import driver_connection
@@ -13,6 +15,17 @@ from postloan_common.db_arrays import unnest_sql
 from postloan_risk_alert.domain.alerts import AlertBook
 from postloan_risk_alert.store.events import emit_sql
 from postloan_risk_alert.store.tables import alerts
+
+
+async def listed(
+    session: AsyncSession, *, filters: Mapping[str, str | None], after: tuple[datetime, str] | None, limit: int
+) -> list[dict[str, Any]]:
+    """Alerts newest first (`limit + 1` rows) whose columns equal the given `filters`, after a cursor position."""
+    conditions = [alerts.c[column] == value for column, value in filters.items() if value]
+    if after:
+        conditions.append(tuple_(alerts.c.raised_at, alerts.c.alert_id) < tuple_(*after))
+    query = select(alerts).where(*conditions).order_by(alerts.c.raised_at.desc(), alerts.c.alert_id.desc())
+    return [dict(r._mapping) for r in await session.execute(query.limit(limit + 1))]
 
 
 async def load_alert_book(session: AsyncSession, *, subject_type: str, business_date: date) -> AlertBook:

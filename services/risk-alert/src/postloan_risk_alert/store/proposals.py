@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from postloan_risk_alert.store.rows import row_by_key
+from postloan_risk_alert.store.rows import first_row, row_by_key
 from postloan_risk_alert.store.tables import classification_proposals, classifications, loan_features
 
 # The rules' category worsened past the judgement (the close of day wrote a rules reason): it lapses.
@@ -25,23 +25,13 @@ async def lapse_judgements(session: AsyncSession) -> None:
 
 async def loan_state(session: AsyncSession, loan_id: str) -> dict[str, Any] | None:
     """A loan's customer, DPD and stored classification (None when the loan is unknown)."""
-    row = (
-        await session.execute(
-            select(
-                loan_features.c.customer_id,
-                loan_features.c.dpd,
-                loan_features.c.status,
-                classifications.c.category,
-                classifications.c.own_category,
-                classifications.c.reason,
-                classifications.c.ifrs9_stage,
-                classifications.c.ecl,
-            )
-            .select_from(loan_features.outerjoin(classifications, classifications.c.loan_id == loan_features.c.loan_id))
-            .where(loan_features.c.loan_id == loan_id)
-        )
-    ).first()
-    return dict(row._mapping) if row else None
+    columns = (loan_features.c.customer_id, loan_features.c.dpd, loan_features.c.status)
+    query = (
+        select(*columns, *(classifications.c[k] for k in ("category", "own_category", "reason", "ifrs9_stage", "ecl")))
+        .select_from(loan_features.outerjoin(classifications, classifications.c.loan_id == loan_features.c.loan_id))
+        .where(loan_features.c.loan_id == loan_id)
+    )
+    return await first_row(session, query)
 
 
 async def get(session: AsyncSession, proposal_id: str, *, for_update: bool = False) -> dict[str, Any] | None:
@@ -51,14 +41,10 @@ async def get(session: AsyncSession, proposal_id: str, *, for_update: bool = Fal
 
 async def pending_of(session: AsyncSession, loan_id: str) -> dict[str, Any] | None:
     """The loan's pending proposal, or None."""
-    row = (
-        await session.execute(
-            select(classification_proposals).where(
-                classification_proposals.c.loan_id == loan_id, classification_proposals.c.status == "pending"
-            )
-        )
-    ).first()
-    return dict(row._mapping) if row else None
+    query = select(classification_proposals).where(
+        classification_proposals.c.loan_id == loan_id, classification_proposals.c.status == "pending"
+    )
+    return await first_row(session, query)
 
 
 async def listed(session: AsyncSession, *, status: str | None, after: str | None, limit: int) -> list[dict[str, Any]]:

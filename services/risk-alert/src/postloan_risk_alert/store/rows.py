@@ -1,10 +1,10 @@
-"""Reading one row by its key, the shape every store's `get` shares."""
+"""Reading one row: by its key (the shape every store's `get` shares), or the first of a query."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Column, select
+from sqlalchemy import Column, Executable, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 
@@ -15,5 +15,10 @@ async def row_by_key(
     query = select(key.table).where(key == value)
     if for_update:
         query = query.with_for_update()
+    return await first_row(session, query)
+
+
+async def first_row(session: AsyncSession, query: Executable) -> dict[str, Any] | None:
+    """The first row `query` returns, as a dict, or None."""
     row = (await session.execute(query)).first()
     return dict(row._mapping) if row else None
