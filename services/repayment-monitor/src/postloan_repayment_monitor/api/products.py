@@ -99,15 +99,7 @@ async def put_product(
     Turning shift_due_dates on or off moves the due dates of the product's loans not yet due.
     """
     try:
-        rules = service.build_rules(
-            waterfall=body.waterfall,
-            component_order=body.component_order,
-            penalty_annual_rate=body.penalty_annual_rate,
-            penalty_multiplier=body.penalty_multiplier,
-            grace_days=body.grace_days,
-            overpayment=body.overpayment,
-            due_offsets=body.due_offsets,
-        )
+        rules = service.build_rules(**body.model_dump(exclude={"shift_due_dates"}))
     except service.InvalidProduct as exc:
         raise ProblemError(
             422,
