@@ -17,6 +17,7 @@ from postloan_common.logging import get_logger
 from postloan_common.web import CorrelationId, CurrentPrincipal, DbSession, ProblemError
 from postloan_common.web.openapi import problems
 from postloan_repayment_monitor.api.deps import Buckets, ServiceConfig, Writer
+from postloan_repayment_monitor.api.problems import READ_ONE
 from postloan_repayment_monitor.domain.rules import BucketScheme
 from postloan_repayment_monitor.service import audit, bulk
 
@@ -193,7 +194,7 @@ async def submit_bulk(
     response_model=BulkJobOut,
     dependencies=[Writer],
     operation_id="getLoanBatch",
-    responses=problems(401, 403, 404),
+    responses=READ_ONE,
 )
 async def bulk_status(job_id: str, session: DbSession) -> dict[str, Any]:
     """Progress of a bulk job: counts so far and the first rejected lines with their reasons."""

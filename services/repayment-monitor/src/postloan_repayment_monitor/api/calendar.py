@@ -11,6 +11,7 @@ from fastapi import APIRouter, Path, Query, Response, status
 from postloan_common.web import CorrelationId, CurrentPrincipal, DbSession, ProblemError
 from postloan_common.web.openapi import problems
 from postloan_repayment_monitor.api.deps import Buckets, PageCursor, PageLimit, Reader, ServiceConfig, Writer
+from postloan_repayment_monitor.api.problems import CHANGE, READ_PAGE
 from postloan_repayment_monitor.api.schemas import (
     AdvanceIn,
     AdvanceOut,
@@ -91,7 +92,7 @@ async def close_one(
     response_model=CloseDayOut,
     dependencies=[Writer],
     operation_id="closeDay",
-    responses=problems(401, 403, 409, 422),
+    responses=CHANGE,
 )
 async def post_close_day(
     session: DbSession,
@@ -118,7 +119,7 @@ async def post_close_day(
     response_model=AdvanceOut,
     dependencies=[Writer],
     operation_id="advanceCalendar",
-    responses=problems(401, 403, 409, 422),
+    responses=CHANGE,
 )
 async def post_advance(
     body: AdvanceIn,
@@ -173,7 +174,7 @@ def _range(start: date | None, end: date | None) -> None:
     response_model=CalendarDaysOut,
     dependencies=[Reader],
     operation_id="listCalendarDays",
-    responses=problems(401, 403, 400, 422),
+    responses=READ_PAGE,
 )
 async def list_calendar_days(
     session: DbSession,

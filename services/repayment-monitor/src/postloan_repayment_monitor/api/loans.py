@@ -18,7 +18,7 @@ from postloan_repayment_monitor.api.deps import (
     ServiceConfig,
     Writer,
 )
-from postloan_repayment_monitor.api.problems import refusal_problem
+from postloan_repayment_monitor.api.problems import CHANGE, READ_ONE, READ_PAGE, refusal_problem
 from postloan_repayment_monitor.api.schemas import (
     DpdHistoryOut,
     LoanEventsOut,
@@ -45,7 +45,7 @@ router = APIRouter(tags=["loans"])
     status_code=status.HTTP_201_CREATED,
     dependencies=[Writer],
     responses={
-        **problems(401, 403, 409, 422),
+        **CHANGE,
         200: {"model": LoanOut, "description": "Already registered with the same content"},
     },
     operation_id="registerLoan",
@@ -92,7 +92,7 @@ async def register_loan(
     response_model=WorkListOut,
     dependencies=[Reader],
     operation_id="listOverdueLoans",
-    responses=problems(401, 403, 400, 422),
+    responses=READ_PAGE,
 )
 async def overdue_work_list(
     session: DbSession,
@@ -138,7 +138,7 @@ async def _file_and_ledger(session: DbSession, settings: ServiceConfig, loan_id:
     response_model=LoanOut,
     dependencies=[Reader],
     operation_id="getLoan",
-    responses=problems(401, 403, 404),
+    responses=READ_ONE,
 )
 async def get_loan(
     loan_id: str, session: DbSession, settings: ServiceConfig, buckets: Buckets, _: CurrentPrincipal
@@ -153,7 +153,7 @@ async def get_loan(
     response_model=ScheduleOut,
     dependencies=[Reader],
     operation_id="getLoanSchedule",
-    responses=problems(401, 403, 404),
+    responses=READ_ONE,
 )
 async def get_schedule(
     loan_id: str, session: DbSession, settings: ServiceConfig, _: CurrentPrincipal
@@ -194,7 +194,7 @@ async def get_loan_events(
     response_model=DpdHistoryOut,
     dependencies=[Reader],
     operation_id="getDpdHistory",
-    responses=problems(401, 403, 404),
+    responses=READ_ONE,
 )
 async def get_dpd_history(
     loan_id: str,

@@ -22,6 +22,7 @@ from fastapi import APIRouter, Depends, Path, Response, status
 from postloan_common.web import CorrelationId, CurrentPrincipal, DbSession, ProblemError, require_roles
 from postloan_common.web.openapi import problems
 from postloan_repayment_monitor.api.deps import PageCursor, PageLimit, Reader, ServiceConfig
+from postloan_repayment_monitor.api.problems import READ_PAGE
 from postloan_repayment_monitor.api.schemas import ProductIn, ProductOut, ProductsOut
 from postloan_repayment_monitor.service import products as service
 from postloan_repayment_monitor.service.calendar import business_date
@@ -37,7 +38,7 @@ Code = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A
     response_model=ProductsOut,
     dependencies=[Reader],
     operation_id="listProducts",
-    responses=problems(401, 403, 400, 422),
+    responses=READ_PAGE,
 )
 async def list_products(
     session: DbSession,

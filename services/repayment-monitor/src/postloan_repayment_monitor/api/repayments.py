@@ -7,9 +7,8 @@ from typing import Any
 from fastapi import APIRouter, Response, status
 
 from postloan_common.web import DbSession
-from postloan_common.web.openapi import problems
 from postloan_repayment_monitor.api.deps import Buckets, CurrentCaller, ServiceConfig, Writer
-from postloan_repayment_monitor.api.problems import refusal_problem
+from postloan_repayment_monitor.api.problems import LOAN_WRITE, refusal_problem
 from postloan_repayment_monitor.api.results import RepaymentOut, ReversalOut
 from postloan_repayment_monitor.api.schemas import RepaymentIn, ReversalIn
 from postloan_repayment_monitor.api.writes import posting_events, settle
@@ -29,7 +28,7 @@ router = APIRouter(tags=["repayments"])
     status_code=status.HTTP_201_CREATED,
     dependencies=[Writer],
     responses={
-        **problems(401, 403, 404, 409, 422),
+        **LOAN_WRITE,
         200: {"description": "The same repayment again: the answer it was first given", "model": RepaymentOut},
     },
     operation_id="postRepayment",
@@ -71,7 +70,7 @@ async def post_repayment(
     "/repayments/{repayment_id}/reversal",
     dependencies=[Writer],
     operation_id="reverseRepayment",
-    responses=problems(401, 403, 404, 409, 422),
+    responses=LOAN_WRITE,
     response_model=ReversalOut,
 )
 async def reverse(

@@ -7,9 +7,8 @@ from typing import Any
 from fastapi import APIRouter, Response, status
 
 from postloan_common.web import DbSession
-from postloan_common.web.openapi import problems
 from postloan_repayment_monitor.api.deps import Buckets, CurrentCaller, ServiceConfig, Writer
-from postloan_repayment_monitor.api.problems import refusal_problem
+from postloan_repayment_monitor.api.problems import LOAN_WRITE, refusal_problem
 from postloan_repayment_monitor.api.results import RestructuringOut
 from postloan_repayment_monitor.api.schemas import RestructuringIn
 from postloan_repayment_monitor.api.writes import posting_events, settle
@@ -25,7 +24,7 @@ router = APIRouter(tags=["restructurings"])
     status_code=status.HTTP_201_CREATED,
     dependencies=[Writer],
     responses={
-        **problems(401, 403, 404, 409, 422),
+        **LOAN_WRITE,
         200: {"description": "The same restructuring again: the answer it was first given", "model": RestructuringOut},
     },
     operation_id="restructureLoan",
