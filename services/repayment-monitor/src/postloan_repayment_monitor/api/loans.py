@@ -5,13 +5,12 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response, status
+from fastapi import APIRouter, Query, status
 
 from postloan_common.web import CurrentPrincipal, DbSession, ProblemError
 from postloan_common.web.openapi import problems
 from postloan_repayment_monitor.api.deps import (
     Buckets,
-    CurrentCaller,
     PageCursor,
     PageLimit,
     Reader,
@@ -27,7 +26,7 @@ from postloan_repayment_monitor.api.schemas import (
     ScheduleOut,
     WorkListOut,
 )
-from postloan_repayment_monitor.api.writes import posting_events, settle
+from postloan_repayment_monitor.api.writes import LoanWrite
 from postloan_repayment_monitor.domain.ledger import Ledger
 from postloan_repayment_monitor.domain.refusal import Refusal
 from postloan_repayment_monitor.service import queries
@@ -50,41 +49,31 @@ router = APIRouter(tags=["loans"])
     },
     operation_id="registerLoan",
 )
-async def register_loan(
-    body: LoanIn,
-    response: Response,
-    session: DbSession,
-    settings: ServiceConfig,
-    buckets: Buckets,
-    caller: CurrentCaller,
-) -> dict[str, object]:
+async def register_loan(body: LoanIn, write: LoanWrite) -> dict[str, object]:
     """Register a loan with its schedule (or terms); the same body again returns the same loan."""
-    async with session.begin():
-        events = await posting_events(session, settings, caller)
+    async with write.session.begin():
+        events = await write.events()
         (result,) = await book_loans(
-            session,
+            write.session,
             commands=[booking_command(body)],
             business_date=events.business_date,
             via="rest",
             events=events,
-            buckets=buckets,
-            weekend=settings.weekend(),
+            buckets=write.buckets,
+            weekend=write.settings.weekend(),
         )
         if isinstance(result, Refusal):
             raise refusal_problem(result)
-        await settle(
-            session,
+        await write.settle(
+            events,
             repeat=result.outcome is not Outcome.CREATED,
-            events=events,
-            response=response,
-            caller=caller,
             action="loan.register",
             subject=body.loan_id,
             details={"product": body.product},
         )
-        file = await queries.loan_file(session, body.loan_id)
+        file = await queries.loan_file(write.session, body.loan_id)
         assert file is not None
-        return queries.loan_detail(file, file.replay(events.business_date), buckets)
+        return queries.loan_detail(file, file.replay(events.business_date), write.buckets)
 
 
 @router.get(
