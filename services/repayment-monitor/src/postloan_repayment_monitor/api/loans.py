@@ -17,7 +17,7 @@ from postloan_repayment_monitor.api.deps import (
     ServiceConfig,
     Writer,
 )
-from postloan_repayment_monitor.api.problems import CHANGE, READ_ONE, READ_PAGE, refusal_problem
+from postloan_repayment_monitor.api.problems import CHANGE, READ_ONE, READ_PAGE, accepted
 from postloan_repayment_monitor.api.schemas import (
     DpdHistoryOut,
     LoanEventsOut,
@@ -28,7 +28,6 @@ from postloan_repayment_monitor.api.schemas import (
 )
 from postloan_repayment_monitor.api.writes import LoanWrite
 from postloan_repayment_monitor.domain.ledger import Ledger
-from postloan_repayment_monitor.domain.refusal import Refusal
 from postloan_repayment_monitor.service import queries
 from postloan_repayment_monitor.service.calendar import business_date
 from postloan_repayment_monitor.service.commands import booking_command
@@ -51,8 +50,7 @@ router = APIRouter(tags=["loans"])
 )
 async def register_loan(body: LoanIn, write: LoanWrite) -> dict[str, object]:
     """Register a loan with its schedule (or terms); the same body again returns the same loan."""
-    async with write.session.begin():
-        events = await write.events()
+    async with write.transaction() as events:
         (result,) = await book_loans(
             write.session,
             commands=[booking_command(body)],
@@ -62,11 +60,10 @@ async def register_loan(body: LoanIn, write: LoanWrite) -> dict[str, object]:
             buckets=write.buckets,
             weekend=write.settings.weekend(),
         )
-        if isinstance(result, Refusal):
-            raise refusal_problem(result)
+        booked = accepted(result)
         await write.settle(
             events,
-            repeat=result.outcome is not Outcome.CREATED,
+            repeat=booked.outcome is not Outcome.CREATED,
             action="loan.register",
             subject=body.loan_id,
             details={"product": body.product},

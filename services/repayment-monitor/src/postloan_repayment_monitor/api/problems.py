@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TypeVar
 
 from postloan_common.web import ProblemError
 from postloan_common.web.openapi import problems
@@ -10,6 +11,8 @@ from postloan_repayment_monitor.domain.posting import Rejection
 from postloan_repayment_monitor.domain.refusal import Refusal
 from postloan_repayment_monitor.service.intake import BookingCode
 from postloan_repayment_monitor.service.restructure import RestructureCode
+
+T = TypeVar("T")
 
 # The problem statuses each kind of route declares (in the order its OpenAPI operation lists them).
 READ_ONE = problems(401, 403, 404)  # one resource by its id
@@ -61,3 +64,10 @@ def refusal_problem(refusal: Refusal) -> ProblemError:
         type_=f"/problems/{code.replace('_', '-')}",
         extra={"reason": code},
     )
+
+
+def accepted(result: T | Refusal) -> T:
+    """The result of a write, or its refusal raised as the problem response."""
+    if isinstance(result, Refusal):
+        raise refusal_problem(result)
+    return result

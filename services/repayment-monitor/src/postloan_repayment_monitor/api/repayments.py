@@ -7,11 +7,10 @@ from typing import Any
 from fastapi import APIRouter, status
 
 from postloan_repayment_monitor.api.deps import Writer
-from postloan_repayment_monitor.api.problems import LOAN_WRITE, refusal_problem
+from postloan_repayment_monitor.api.problems import LOAN_WRITE, accepted
 from postloan_repayment_monitor.api.results import RepaymentOut, ReversalOut
 from postloan_repayment_monitor.api.schemas import RepaymentIn, ReversalIn
 from postloan_repayment_monitor.api.writes import LoanWrite
-from postloan_repayment_monitor.domain.refusal import Refusal
 from postloan_repayment_monitor.service import metrics
 from postloan_repayment_monitor.service.repayments import (
     PostRepayment,
@@ -36,22 +35,20 @@ router = APIRouter(tags=["repayments"])
 async def post_repayment(loan_id: str, body: RepaymentIn, write: LoanWrite) -> dict[str, Any]:
     """Post a repayment; returns its allocation. The same repayment again returns the same answer."""
     command = PostRepayment(body.repayment_id, loan_id, body.amount, body.value_date, body.channel, body.currency)
-    async with write.session.begin():
-        events = await write.events()
+    async with write.transaction() as events:
         (result,) = await post_repayments(
             write.session, commands=[command], business_date=events.business_date, events=events, buckets=write.buckets
         )
         metrics.count_postings([result])
-        if isinstance(result, Refusal):
-            raise refusal_problem(result)
+        posted = accepted(result)
         await write.settle(
             events,
-            repeat=result.duplicate,
+            repeat=posted.duplicate,
             action="repayment.post",
             subject=body.repayment_id,
             details={"loan_id": loan_id, "amount": str(body.amount)},
         )
-        return result.result
+        return posted.result
 
 
 @router.post(
@@ -64,8 +61,7 @@ async def post_repayment(loan_id: str, body: RepaymentIn, write: LoanWrite) -> d
 async def reverse(repayment_id: str, write: LoanWrite, body: ReversalIn | None = None) -> dict[str, Any]:
     """Reverse a repayment: the loan is recomputed as if it had never been made."""
     reason = body.reason if body else "reversed"
-    async with write.session.begin():
-        events = await write.events()
+    async with write.transaction() as events:
         result = await reverse_repayment(
             write.session,
             repayment_id=repayment_id,
@@ -75,14 +71,13 @@ async def reverse(repayment_id: str, write: LoanWrite, body: ReversalIn | None =
             buckets=write.buckets,
         )
         metrics.count_postings([result], reversal=True)
-        if isinstance(result, Refusal):
-            raise refusal_problem(result)
+        reversed_ = accepted(result)
         # A reversal answers 200 either way: settle's 200 for a repeat changes nothing.
         await write.settle(
             events,
-            repeat=result.duplicate,
+            repeat=reversed_.duplicate,
             action="repayment.reverse",
             subject=repayment_id,
             details={"reason": reason},
         )
-        return result.result
+        return reversed_.result

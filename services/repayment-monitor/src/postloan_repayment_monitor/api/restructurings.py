@@ -7,11 +7,10 @@ from typing import Any
 from fastapi import APIRouter, status
 
 from postloan_repayment_monitor.api.deps import Writer
-from postloan_repayment_monitor.api.problems import LOAN_WRITE, refusal_problem
+from postloan_repayment_monitor.api.problems import LOAN_WRITE, accepted
 from postloan_repayment_monitor.api.results import RestructuringOut
 from postloan_repayment_monitor.api.schemas import RestructuringIn
 from postloan_repayment_monitor.api.writes import LoanWrite
-from postloan_repayment_monitor.domain.refusal import Refusal
 from postloan_repayment_monitor.service.commands import restructure_command
 from postloan_repayment_monitor.service.restructure import restructure_loan
 
@@ -31,8 +30,7 @@ router = APIRouter(tags=["restructurings"])
 )
 async def restructure(loan_id: str, body: RestructuringIn, write: LoanWrite) -> dict[str, Any]:
     """Replace the loan's open installments by a new schedule; the same restructuring again returns the same answer."""
-    async with write.session.begin():
-        events = await write.events()
+    async with write.transaction() as events:
         result = await restructure_loan(
             write.session,
             command=restructure_command(body, loan_id=loan_id),
@@ -41,11 +39,10 @@ async def restructure(loan_id: str, body: RestructuringIn, write: LoanWrite) -> 
             buckets=write.buckets,
             weekend=write.settings.weekend(),
         )
-        if isinstance(result, Refusal):
-            raise refusal_problem(result)
+        restructured = accepted(result)
         await write.settle(
             events,
-            repeat=result.duplicate,
+            repeat=restructured.duplicate,
             action="loan.restructure",
             subject=body.restructure_id,
             details={
@@ -54,4 +51,4 @@ async def restructure(loan_id: str, body: RestructuringIn, write: LoanWrite) -> 
                 "outstanding_principal": str(body.outstanding_principal),
             },
         )
-        return result.result
+        return restructured.result

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Annotated, Any
 
@@ -26,10 +28,12 @@ class Write:
     caller: Caller
     response: Response
 
-    async def events(self) -> EventBuffer:
-        """The event buffer of the write at the business date, share-locked so no close of day runs in between."""
-        today = await business_date(self.session, initial=self.settings.first_business_date(), lock="share")
-        return EventBuffer(today, correlation_id=self.caller.correlation_id)
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[EventBuffer]:
+        """The write's transaction and its event buffer, at the business date share-locked against a close of day."""
+        async with self.session.begin():
+            today = await business_date(self.session, initial=self.settings.first_business_date(), lock="share")
+            yield EventBuffer(today, correlation_id=self.caller.correlation_id)
 
     async def settle(
         self, events: EventBuffer, *, repeat: bool, action: str, subject: str, details: dict[str, Any]
