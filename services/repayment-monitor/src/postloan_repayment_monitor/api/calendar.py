@@ -8,9 +8,18 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Response, status
 
-from postloan_common.web import CorrelationId, CurrentPrincipal, DbSession, ProblemError
+from postloan_common.web import CurrentPrincipal, DbSession, ProblemError
 from postloan_common.web.openapi import problems
-from postloan_repayment_monitor.api.deps import Buckets, PageCursor, PageLimit, Reader, ServiceConfig, Writer
+from postloan_repayment_monitor.api.deps import (
+    Buckets,
+    Caller,
+    CurrentCaller,
+    PageCursor,
+    PageLimit,
+    Reader,
+    ServiceConfig,
+    Writer,
+)
 from postloan_repayment_monitor.api.problems import CHANGE, READ_PAGE
 from postloan_repayment_monitor.api.schemas import (
     AdvanceIn,
@@ -66,8 +75,7 @@ async def close_one(
     buckets: Buckets,
     *,
     expected: date | None,
-    correlation_id: str,
-    actor: str,
+    caller: Caller,
 ) -> CloseResult:
     """Close one business day in its own transaction."""
     started = time.perf_counter()
@@ -78,8 +86,8 @@ async def close_one(
                 settings=settings,
                 buckets=buckets,
                 expected=expected,
-                correlation_id=correlation_id,
-                actor=actor,
+                correlation_id=caller.correlation_id,
+                actor=caller.actor,
             )
         except ValueError as exc:
             raise ProblemError(409, "Cannot close that day", str(exc)) from exc
@@ -98,8 +106,7 @@ async def post_close_day(
     session: DbSession,
     settings: ServiceConfig,
     buckets: Buckets,
-    principal: CurrentPrincipal,
-    correlation_id: CorrelationId,
+    caller: CurrentCaller,
     body: CloseDayIn | None = None,
 ) -> dict[str, Any]:
     """Close the current business date D and open D + 1 (idempotent when `business_date` is given)."""
@@ -108,8 +115,7 @@ async def post_close_day(
         settings,
         buckets,
         expected=body.business_date if body else None,
-        correlation_id=correlation_id,
-        actor=principal.subject,
+        caller=caller,
     )
     return _out(result)
 
@@ -126,8 +132,7 @@ async def post_advance(
     session: DbSession,
     settings: ServiceConfig,
     buckets: Buckets,
-    principal: CurrentPrincipal,
-    correlation_id: CorrelationId,
+    caller: CurrentCaller,
 ) -> dict[str, Any]:
     """Close every day from the business date up to the day before `to`, in order."""
     today = await business_date(session, initial=settings.first_business_date())
@@ -138,9 +143,7 @@ async def post_advance(
         raise ProblemError(422, "Too far", "advance at most 366 days in one request")
     closed = []
     while today < body.to:
-        result = await close_one(
-            session, settings, buckets, expected=today, correlation_id=correlation_id, actor=principal.subject
-        )
+        result = await close_one(session, settings, buckets, expected=today, caller=caller)
         closed.append(_out(result))
         today = result.next_business_date
     return {"business_date": today, "closed": closed}
@@ -244,8 +247,7 @@ async def put_calendar_day(
     response: Response,
     session: DbSession,
     settings: ServiceConfig,
-    principal: CurrentPrincipal,
-    correlation_id: CorrelationId,
+    caller: CurrentCaller,
 ) -> dict[str, Any]:
     """Make `day` a holiday, or (`kind: working_day`) a weekend day a business day; 201 when it had no entry.
 
@@ -263,8 +265,8 @@ async def put_calendar_day(
                 name=body.name,
                 business_date=today,
                 weekend=settings.weekend(),
-                actor=principal.subject,
-                correlation_id=correlation_id,
+                actor=caller.actor,
+                correlation_id=caller.correlation_id,
             )
         except holidays.NotAWeekendDay as exc:
             raise ProblemError(422, "Not a weekend day", str(exc), type_="/problems/not-a-weekend-day") from exc
@@ -285,8 +287,7 @@ async def delete_calendar_day(
     day: Day,
     session: DbSession,
     settings: ServiceConfig,
-    principal: CurrentPrincipal,
-    correlation_id: CorrelationId,
+    caller: CurrentCaller,
 ) -> dict[str, Any]:
     """Remove the entry for `day` (it is a business day again unless a weekend day); returns what was removed.
 
@@ -300,8 +301,8 @@ async def delete_calendar_day(
             day=day,
             business_date=today,
             weekend=settings.weekend(),
-            actor=principal.subject,
-            correlation_id=correlation_id,
+            actor=caller.actor,
+            correlation_id=caller.correlation_id,
         )
     if change.entry is None:
         raise ProblemError(404, "No such calendar day", f"the calendar has no entry for {day}")

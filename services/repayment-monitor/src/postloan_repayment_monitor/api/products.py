@@ -19,9 +19,9 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Response, status
 
-from postloan_common.web import CorrelationId, CurrentPrincipal, DbSession, ProblemError, require_roles
+from postloan_common.web import CurrentPrincipal, DbSession, ProblemError, require_roles
 from postloan_common.web.openapi import problems
-from postloan_repayment_monitor.api.deps import PageCursor, PageLimit, Reader, ServiceConfig
+from postloan_repayment_monitor.api.deps import CurrentCaller, PageCursor, PageLimit, Reader, ServiceConfig
 from postloan_repayment_monitor.api.problems import READ_PAGE
 from postloan_repayment_monitor.api.schemas import ProductIn, ProductOut, ProductsOut
 from postloan_repayment_monitor.service import products as service
@@ -89,8 +89,7 @@ async def put_product(
     response: Response,
     session: DbSession,
     settings: ServiceConfig,
-    principal: CurrentPrincipal,
-    correlation_id: CorrelationId,
+    caller: CurrentCaller,
 ) -> dict[str, Any]:
     """Replace the product's rules (201 when it had none); audited with the old and new values.
 
@@ -119,8 +118,8 @@ async def put_product(
             shift_due_dates=body.shift_due_dates,
             business_date=today,
             weekend=settings.weekend(),
-            actor=principal.subject,
-            correlation_id=correlation_id,
+            actor=caller.actor,
+            correlation_id=caller.correlation_id,
         )
     if created:
         response.status_code = status.HTTP_201_CREATED
