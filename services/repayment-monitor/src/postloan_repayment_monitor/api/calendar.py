@@ -18,6 +18,7 @@ from postloan_repayment_monitor.api.deps import (
     PageLimit,
     Reader,
     ServiceConfig,
+    Today,
     Writer,
 )
 from postloan_repayment_monitor.api.problems import CHANGE, READ_PAGE
@@ -56,9 +57,10 @@ def _out(result: CloseResult) -> dict[str, Any]:
     operation_id="getCalendar",
     responses=problems(401, 403),
 )
-async def get_calendar(session: DbSession, settings: ServiceConfig, _: CurrentPrincipal) -> dict[str, Any]:
+async def get_calendar(
+    session: DbSession, settings: ServiceConfig, today: Today, _: CurrentPrincipal
+) -> dict[str, Any]:
     """The current business date and the last closed one."""
-    today = await business_date(session, initial=settings.first_business_date())
     await session.commit()
     return {
         "business_date": today,
@@ -132,10 +134,10 @@ async def post_advance(
     session: DbSession,
     settings: ServiceConfig,
     buckets: Buckets,
+    today: Today,
     caller: CurrentCaller,
 ) -> dict[str, Any]:
     """Close every day from the business date up to the day before `to`, in order."""
-    today = await business_date(session, initial=settings.first_business_date())
     await session.commit()
     if body.to < today:
         raise ProblemError(409, "Cannot go back", f"the business date is already {today}, after {body.to}")

@@ -46,6 +46,9 @@ async def current_business_date(session: DbSession, settings: ServiceConfig) -> 
     return await business_date(session, initial=settings.first_business_date())
 
 
+Today = Annotated[date, Depends(current_business_date)]
+
+
 @dataclass(frozen=True)
 class Caller:
     """Who makes a write and the correlation id of the request: what its audit row and its events name."""

@@ -14,7 +14,7 @@ from postloan_repayment_monitor.api.deps import (
     PageCursor,
     PageLimit,
     Reader,
-    ServiceConfig,
+    Today,
     Writer,
 )
 from postloan_repayment_monitor.api.problems import CHANGE, READ_ONE, READ_PAGE, accepted
@@ -29,7 +29,6 @@ from postloan_repayment_monitor.api.schemas import (
 from postloan_repayment_monitor.api.writes import LoanWrite
 from postloan_repayment_monitor.domain.ledger import Ledger
 from postloan_repayment_monitor.service import queries
-from postloan_repayment_monitor.service.calendar import business_date
 from postloan_repayment_monitor.service.commands import booking_command
 from postloan_repayment_monitor.service.intake import Outcome, book_loans
 from postloan_repayment_monitor.service.ledgers import LoanFile
@@ -82,7 +81,7 @@ async def register_loan(body: LoanIn, write: LoanWrite) -> dict[str, object]:
 )
 async def overdue_work_list(
     session: DbSession,
-    settings: ServiceConfig,
+    today: Today,
     _: CurrentPrincipal,
     status_: Annotated[str | None, Query(alias="status", pattern="^(active|closed|written_off)$")] = None,
     bucket: Annotated[str | None, Query(max_length=8)] = None,
@@ -93,7 +92,6 @@ async def overdue_work_list(
     cursor: PageCursor = None,
 ) -> dict[str, object]:
     """The overdue work list: loans at least `min_dpd` days past due, most overdue first."""
-    today = await business_date(session, initial=settings.first_business_date())
     try:
         items, next_cursor = await queries.work_list(
             session,
@@ -111,8 +109,7 @@ async def overdue_work_list(
     return {"business_date": today, "items": items, "next_cursor": next_cursor}
 
 
-async def _file_and_ledger(session: DbSession, settings: ServiceConfig, loan_id: str) -> tuple[LoanFile, Ledger]:
-    today = await business_date(session, initial=settings.first_business_date())
+async def _file_and_ledger(session: DbSession, today: date, loan_id: str) -> tuple[LoanFile, Ledger]:
     file = await queries.loan_file(session, loan_id)
     if file is None:
         raise ProblemError(404, "Loan not found", f"loan {loan_id} is not known")
@@ -127,10 +124,10 @@ async def _file_and_ledger(session: DbSession, settings: ServiceConfig, loan_id:
     responses=READ_ONE,
 )
 async def get_loan(
-    loan_id: str, session: DbSession, settings: ServiceConfig, buckets: Buckets, _: CurrentPrincipal
+    loan_id: str, session: DbSession, today: Today, buckets: Buckets, _: CurrentPrincipal
 ) -> dict[str, object]:
     """Status, outstanding and overdue amounts by component, penalty, `dpd`, `bucket` and next due."""
-    file, ledger = await _file_and_ledger(session, settings, loan_id)
+    file, ledger = await _file_and_ledger(session, today, loan_id)
     return queries.loan_detail(file, ledger, buckets)
 
 
@@ -141,12 +138,10 @@ async def get_loan(
     operation_id="getLoanSchedule",
     responses=READ_ONE,
 )
-async def get_schedule(
-    loan_id: str, session: DbSession, settings: ServiceConfig, _: CurrentPrincipal
-) -> dict[str, object]:
+async def get_schedule(loan_id: str, session: DbSession, today: Today, _: CurrentPrincipal) -> dict[str, object]:
     """Each installment with its due date, its contractual one (they differ when it was shifted to a business
     day), and its paid and open parts."""
-    _file, ledger = await _file_and_ledger(session, settings, loan_id)
+    _file, ledger = await _file_and_ledger(session, today, loan_id)
     shifted = await queries.contract_due_dates(session, loan_id)
     return {"loan_id": loan_id, "business_date": ledger.as_of, "installments": queries.schedule_view(ledger, shifted)}
 
@@ -161,13 +156,13 @@ async def get_schedule(
 async def get_loan_events(
     loan_id: str,
     session: DbSession,
-    settings: ServiceConfig,
+    today: Today,
     _: CurrentPrincipal,
     limit: PageLimit = 100,
     cursor: PageCursor = None,
 ) -> dict[str, object]:
     """The loan's event history, oldest first."""
-    await _file_and_ledger(session, settings, loan_id)
+    await _file_and_ledger(session, today, loan_id)
     try:
         items, next_cursor = await queries.events_of(session, loan_id=loan_id, limit=limit, cursor=cursor)
     except queries.BadCursor as exc:
@@ -185,13 +180,13 @@ async def get_loan_events(
 async def get_dpd_history(
     loan_id: str,
     session: DbSession,
-    settings: ServiceConfig,
+    today: Today,
     buckets: Buckets,
     _: CurrentPrincipal,
     start: date | None = None,
 ) -> dict[str, object]:
     """Bucket periods recomputed from the current repayments (reversals and back-valued ones included)."""
-    file, ledger = await _file_and_ledger(session, settings, loan_id)
+    file, ledger = await _file_and_ledger(session, today, loan_id)
     # Before disbursement every day is M0; clamping also keeps a start of 0001-01-01 from costing seconds.
     history = ledger.bucket_history(buckets, max(start or file.row.disbursed_on, file.row.disbursed_on))
     return {
