@@ -20,6 +20,7 @@ from postloan_repayment_monitor.api.deps import (
     ServiceConfig,
     Today,
     Writer,
+    cursor_key,
 )
 from postloan_repayment_monitor.api.problems import CHANGE, READ_PAGE
 from postloan_repayment_monitor.api.schemas import (
@@ -191,15 +192,7 @@ async def list_calendar_days(
 ) -> dict[str, Any]:
     """The calendar's entries in day order: holidays and working-day overrides (weekend days that are worked)."""
     _range(start, end)
-    after = None
-    if cursor:
-        try:
-            values = queries.decode_cursor(cursor)
-            if len(values) != 1 or not isinstance(values[0], str):
-                raise queries.BadCursor("cursor is not valid")
-            after = date.fromisoformat(values[0])
-        except (queries.BadCursor, ValueError) as exc:
-            raise ProblemError(400, "Bad cursor", "cursor is not valid") from exc
+    after = cursor_key(cursor, date.fromisoformat)
     items, last = await holidays.list_days(session, start=start, end=end, after=after, limit=limit)
     return {
         "items": [item.view() for item in items],

@@ -21,12 +21,12 @@ from fastapi import APIRouter, Depends, Path, Response, status
 
 from postloan_common.web import CurrentPrincipal, DbSession, ProblemError, require_roles
 from postloan_common.web.openapi import problems
-from postloan_repayment_monitor.api.deps import CurrentCaller, PageCursor, PageLimit, Reader, ServiceConfig
+from postloan_repayment_monitor.api.deps import CurrentCaller, PageCursor, PageLimit, Reader, ServiceConfig, cursor_key
 from postloan_repayment_monitor.api.problems import READ_PAGE
 from postloan_repayment_monitor.api.schemas import ProductIn, ProductOut, ProductsOut
 from postloan_repayment_monitor.service import products as service
 from postloan_repayment_monitor.service.calendar import business_date
-from postloan_repayment_monitor.service.queries import BadCursor, decode_cursor, encode_cursor
+from postloan_repayment_monitor.service.queries import encode_cursor
 
 router = APIRouter(tags=["products"])
 Admin = Depends(require_roles("admin"))
@@ -47,16 +47,7 @@ async def list_products(
     cursor: PageCursor = None,
 ) -> dict[str, Any]:
     """Configured products by code (a product without a row uses the defaults and is not listed)."""
-    after = None
-    if cursor:
-        try:
-            values = decode_cursor(cursor)
-        except BadCursor as exc:
-            raise ProblemError(400, "Bad cursor", str(exc)) from exc
-        if len(values) != 1 or not isinstance(values[0], str):
-            raise ProblemError(400, "Bad cursor", "cursor is not valid")
-        after = values[0]
-    items, last = await service.list_products(session, after=after, limit=limit)
+    items, last = await service.list_products(session, after=cursor_key(cursor, str), limit=limit)
     return {"items": items, "next_cursor": encode_cursor([last]) if last is not None else None}
 
 
