@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Response, status
 
-from postloan_common.web import CurrentPrincipal, DbSession, ProblemError
+from postloan_common.web import DbSession, ProblemError
 from postloan_common.web.openapi import problems
 from postloan_repayment_monitor.api.deps import (
     Buckets,
@@ -58,9 +58,7 @@ def _out(result: CloseResult) -> dict[str, Any]:
     operation_id="getCalendar",
     responses=problems(401, 403),
 )
-async def get_calendar(
-    session: DbSession, settings: ServiceConfig, today: Today, _: CurrentPrincipal
-) -> dict[str, Any]:
+async def get_calendar(session: DbSession, settings: ServiceConfig, today: Today) -> dict[str, Any]:
     """The current business date and the last closed one."""
     await session.commit()
     return {
@@ -184,7 +182,6 @@ def _range(start: date | None, end: date | None) -> None:
 )
 async def list_calendar_days(
     session: DbSession,
-    _: CurrentPrincipal,
     start: From = None,
     end: To = None,
     limit: PageLimit = 100,
@@ -208,7 +205,7 @@ async def list_calendar_days(
     responses=problems(401, 403, 422),
 )
 async def list_non_business_days(
-    session: DbSession, settings: ServiceConfig, _: CurrentPrincipal, start: From = None, end: To = None
+    session: DbSession, settings: ServiceConfig, start: From = None, end: To = None
 ) -> dict[str, Any]:
     """Every non-business day from `from` (default: the business date) to `to` (default: 30 days on), at
     most 366 days, with the reason and the business day a due date on it moves to."""

@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, status
 
-from postloan_common.web import CurrentPrincipal, DbSession, ProblemError
+from postloan_common.web import DbSession, ProblemError
 from postloan_common.web.openapi import problems
 from postloan_repayment_monitor.api.deps import (
     Buckets,
@@ -82,7 +82,6 @@ async def register_loan(body: LoanIn, write: LoanWrite) -> dict[str, object]:
 async def overdue_work_list(
     session: DbSession,
     today: Today,
-    _: CurrentPrincipal,
     status_: Annotated[str | None, Query(alias="status", pattern="^(active|closed|written_off)$")] = None,
     bucket: Annotated[str | None, Query(max_length=8)] = None,
     min_dpd: Annotated[int, Query(ge=0, le=100000)] = 1,
@@ -123,9 +122,7 @@ async def _file_and_ledger(session: DbSession, today: date, loan_id: str) -> tup
     operation_id="getLoan",
     responses=READ_ONE,
 )
-async def get_loan(
-    loan_id: str, session: DbSession, today: Today, buckets: Buckets, _: CurrentPrincipal
-) -> dict[str, object]:
+async def get_loan(loan_id: str, session: DbSession, today: Today, buckets: Buckets) -> dict[str, object]:
     """Status, outstanding and overdue amounts by component, penalty, `dpd`, `bucket` and next due."""
     file, ledger = await _file_and_ledger(session, today, loan_id)
     return queries.loan_detail(file, ledger, buckets)
@@ -138,7 +135,7 @@ async def get_loan(
     operation_id="getLoanSchedule",
     responses=READ_ONE,
 )
-async def get_schedule(loan_id: str, session: DbSession, today: Today, _: CurrentPrincipal) -> dict[str, object]:
+async def get_schedule(loan_id: str, session: DbSession, today: Today) -> dict[str, object]:
     """Each installment with its due date, its contractual one (they differ when it was shifted to a business
     day), and its paid and open parts."""
     _file, ledger = await _file_and_ledger(session, today, loan_id)
@@ -157,7 +154,6 @@ async def get_loan_events(
     loan_id: str,
     session: DbSession,
     today: Today,
-    _: CurrentPrincipal,
     limit: PageLimit = 100,
     cursor: PageCursor = None,
 ) -> dict[str, object]:
@@ -182,7 +178,6 @@ async def get_dpd_history(
     session: DbSession,
     today: Today,
     buckets: Buckets,
-    _: CurrentPrincipal,
     start: date | None = None,
 ) -> dict[str, object]:
     """Bucket periods recomputed from the current repayments (reversals and back-valued ones included)."""

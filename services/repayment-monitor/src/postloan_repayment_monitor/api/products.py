@@ -19,7 +19,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Response, status
 
-from postloan_common.web import CurrentPrincipal, DbSession, ProblemError, require_roles
+from postloan_common.web import DbSession, ProblemError, require_roles
 from postloan_common.web.openapi import problems
 from postloan_repayment_monitor.api.deps import CurrentCaller, PageCursor, PageLimit, Reader, ServiceConfig, cursor_key
 from postloan_repayment_monitor.api.problems import READ_PAGE
@@ -42,7 +42,6 @@ Code = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A
 )
 async def list_products(
     session: DbSession,
-    _: CurrentPrincipal,
     limit: PageLimit = 100,
     cursor: PageCursor = None,
 ) -> dict[str, Any]:
@@ -58,7 +57,7 @@ async def list_products(
     operation_id="getProduct",
     responses=problems(401, 403, 404, 422),
 )
-async def get_product(code: Code, session: DbSession, _: CurrentPrincipal) -> dict[str, Any]:
+async def get_product(code: Code, session: DbSession) -> dict[str, Any]:
     """The product's rules, or the defaults with `configured: false` when it has none.
 
     Penalty rate and grace days shown here apply to loans booked from now on (loans keep those of
