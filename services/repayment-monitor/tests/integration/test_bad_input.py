@@ -91,6 +91,11 @@ def bad_schedule(name: str, *rows: tuple[int, str, str], **expect: Any) -> Case:
     return bad_loan(name, loan(installments=installments(*rows)), **expect)
 
 
+def bad_cursor(name: str, path: str, cursor: str) -> Case:
+    """A GET of the list at `path` with a cursor this API did not hand out: 400, naming the cursor."""
+    return Case(name, "GET", path, 400, params={"cursor": cursor}, says="cursor")
+
+
 CASES = [
     # --- POST /v1/loans
     Case("loan: malformed JSON", "POST", "/v1/loans", 422, raw=b'{"loan_id": "L-NEW", ', field="body"),
@@ -188,60 +193,18 @@ CASES = [
         body={"business_date": "2026-02-12"},
         says="2026-02-10",
     ),
-    Case("work list: garbage cursor", "GET", "/v1/loans", 400, params={"cursor": "%%%not-base64"}, says="cursor"),
-    Case(
-        "work list: cursor of the wrong shape",
-        "GET",
-        "/v1/loans",
-        400,
-        params={"cursor": cursor_of([1])},
-        says="cursor",
-    ),
-    Case("work list: cursor of a dict", "GET", "/v1/loans", 400, params={"cursor": cursor_of({"a": 1})}, says="cursor"),
-    Case(
-        "work list: cursor with a bad date",
-        "GET",
-        "/v1/loans",
-        400,
-        params={"cursor": cursor_of(["x", "L-1"])},
-        says="cursor",
-    ),
+    bad_cursor("work list: garbage cursor", "/v1/loans", "%%%not-base64"),
+    bad_cursor("work list: cursor of the wrong shape", "/v1/loans", cursor_of([1])),
+    bad_cursor("work list: cursor of a dict", "/v1/loans", cursor_of({"a": 1})),
+    bad_cursor("work list: cursor with a bad date", "/v1/loans", cursor_of(["x", "L-1"])),
     Case("work list: unknown status", "GET", "/v1/loans", 422, params={"status": "lost"}, field="query.status"),
     Case("work list: negative min_dpd", "GET", "/v1/loans", 422, params={"min_dpd": "-1"}, field="query.min_dpd"),
     Case("work list: limit 0", "GET", "/v1/loans", 422, params={"limit": "0"}, field="query.limit"),
-    Case("events: garbage cursor", "GET", "/v1/loans/L-1/events", 400, params={"cursor": "!!"}, says="cursor"),
-    Case(
-        "events: cursor of two values",
-        "GET",
-        "/v1/loans/L-1/events",
-        400,
-        params={"cursor": cursor_of([1, 2])},
-        says="cursor",
-    ),
-    Case(
-        "events: cursor of a string",
-        "GET",
-        "/v1/loans/L-1/events",
-        400,
-        params={"cursor": cursor_of(["1"])},
-        says="cursor",
-    ),
-    Case(
-        "events: cursor of a boolean",
-        "GET",
-        "/v1/loans/L-1/events",
-        400,
-        params={"cursor": cursor_of([True])},
-        says="cursor",
-    ),
-    Case(
-        "events: cursor beyond bigint",
-        "GET",
-        "/v1/loans/L-1/events",
-        400,
-        params={"cursor": cursor_of([2**70])},
-        says="cursor",
-    ),
+    bad_cursor("events: garbage cursor", "/v1/loans/L-1/events", "!!"),
+    bad_cursor("events: cursor of two values", "/v1/loans/L-1/events", cursor_of([1, 2])),
+    bad_cursor("events: cursor of a string", "/v1/loans/L-1/events", cursor_of(["1"])),
+    bad_cursor("events: cursor of a boolean", "/v1/loans/L-1/events", cursor_of([True])),
+    bad_cursor("events: cursor beyond bigint", "/v1/loans/L-1/events", cursor_of([2**70])),
     Case("events: unknown loan", "GET", "/v1/loans/L-NOPE/events", 404, says="L-NOPE"),
     Case("detail: unknown loan", "GET", "/v1/loans/L-NOPE", 404, says="L-NOPE"),
     Case("schedule: unknown loan", "GET", "/v1/loans/L-NOPE/schedule", 404, says="L-NOPE"),

@@ -18,11 +18,12 @@ from sqlalchemy import text
 from postloan_common.contracts import LoanRegisteredV1, parse_data
 from postloan_common.db import engine_scope, session_factory
 from postloan_common.messaging.envelope import Envelope
-from postloan_repayment_monitor.domain.ledger import Scheduled
 from postloan_repayment_monitor.domain.rules import BucketScheme
 from postloan_repayment_monitor.domain.schedule import add_months
 from postloan_repayment_monitor.service import bulk, bulk_parse
-from postloan_repayment_monitor.service.intake import BookLoan, Terms, schedule_of
+from postloan_repayment_monitor.service.booking_input import LoanIn
+from postloan_repayment_monitor.service.commands import booking_command
+from postloan_repayment_monitor.service.intake import BookLoan, schedule_of
 
 pytestmark = pytest.mark.integration
 
@@ -97,33 +98,8 @@ def terms_csv(bodies: list[dict[str, Any]]) -> bytes:
 
 
 def command_of(body: dict[str, Any]) -> BookLoan:
-    return BookLoan(
-        loan_id=body["loan_id"],
-        customer_id=body["customer_id"],
-        product=body["product"],
-        branch=body["branch"],
-        currency=body["currency"],
-        principal=D(body["principal"]),
-        annual_rate=D(body["annual_rate"]),
-        disbursed_on=date.fromisoformat(body["disbursed_on"]),
-        installments=tuple(
-            Scheduled(
-                i["seq"],
-                date.fromisoformat(i["due_date"]),
-                D(i["principal"]),
-                D(i["interest"]),
-                D(i.get("fee", "0.00")),
-            )
-            for i in body["installments"]
-        )
-        if "installments" in body
-        else None,
-        terms=Terms(
-            body["terms"]["method"], body["terms"]["months"], date.fromisoformat(body["terms"]["first_due_date"])
-        )
-        if "terms" in body
-        else None,
-    )
+    """The booking the API makes of a body: LoanIn's rules, then the REST mapping."""
+    return booking_command(LoanIn.model_validate(body))
 
 
 async def run_file(url: str, tmp_path: Path, content: bytes, fmt: bulk.Format, chunk_size: int = 70) -> dict:
@@ -403,16 +379,7 @@ def test_amounts_written_without_cents_fingerprint_like_the_api():
         "installments": [{"seq": 1, "due_date": "2026-02-05", "principal": "3000", "interest": "30"}],
     }
     parsed = bulk_parse._fast_parse(1, body)
-    command = BookLoan(
-        loan_id="L-C1",
-        customer_id="C-1",
-        product="p",
-        branch="b",
-        currency="CNY",
-        principal=D("3000.00"),
-        annual_rate=D("0.12"),
-        disbursed_on=date(2026, 1, 5),
-        installments=(Scheduled(1, date(2026, 2, 5), D("3000.00"), D("30.00"), D("0.00")),),
-    )
+    installment = {"seq": 1, "due_date": "2026-02-05", "principal": "3000.00", "interest": "30.00", "fee": "0.00"}
+    command = command_of(body | {"principal": "3000.00", "installments": [installment]})
     assert isinstance(parsed, bulk_parse.ParsedLoan)
     assert command.content_hash() in parsed.loan

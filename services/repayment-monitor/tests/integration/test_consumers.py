@@ -155,6 +155,13 @@ class Rig:
 
         await wait_until(seen, what=f"{event.type} {event.id} to reach {consumer}'s inbox")
 
+    async def send(self, consumer: str, *items: Envelope | bytes, key: str = "k") -> None:
+        """Produce `items` in order and wait until `consumer` has applied the last (an envelope)."""
+        last = items[-1]
+        assert isinstance(last, Envelope)
+        await self.produce(*items, key=key)
+        await self.applied(consumer, last)
+
     async def advance(self, to: str) -> None:
         await close_until(self.sessions, settings=self.settings, buckets=BucketScheme(), before=date.fromisoformat(to))
 
@@ -249,8 +256,7 @@ async def test_events_reach_the_rest_figures_and_replays_change_nothing(rig):
 
         async def send(event: Envelope) -> None:
             inputs.append(event)
-            await r.produce(event)
-            await r.applied(first, event)
+            await r.send(first, event)
 
         await send(booked())
         await r.advance("2026-02-05")
@@ -299,8 +305,7 @@ async def test_events_reach_the_rest_figures_and_replays_change_nothing(rig):
         before = await r.checksums()
         # Replay 1: the same records again (same event ids) to the same consumer group: the inbox drops them.
         end = probe()
-        await r.produce(*inputs, end)
-        await r.applied(first, end)
+        await r.send(first, *inputs, end)
         assert await r.checksums() == before
         # Replay 2: a second consumer group reads everything again; now the handlers run a second time
         # and only the loan-id and repayment-id idempotency stand between the replay and a double posting.
@@ -325,8 +330,7 @@ async def test_bad_events_are_dead_lettered_with_the_reason_and_leave_no_trace(r
             booked(loan_id="L-3"),
             written_off("L-3", principal="3000.00", interest="60.00"),
         ]
-        await r.produce(*setup)
-        await r.applied(consumer, setup[-1])
+        await r.send(consumer, *setup)
         assert await r.scalar("SELECT status FROM loans WHERE loan_id = 'L-2'") == "closed"
         assert await r.scalar("SELECT status || ' ' || closed_on FROM loans WHERE loan_id = 'L-3'") == (
             "written_off 2026-03-10"
@@ -391,8 +395,7 @@ async def test_bad_events_are_dead_lettered_with_the_reason_and_leave_no_trace(r
         # The good posting sits among the bad ones, in the same polled batch and run of one type.
         stream: list[Envelope | bytes] = [item for item, _ in bad[:7]] + [good] + [item for item, _ in bad[7:]]
         end = probe()
-        await r.produce(*stream, end, key="L-1")
-        await r.applied(consumer, end)
+        await r.send(consumer, *stream, end, key="L-1")
 
         dead = await r.read_dead_letters(len(bad))
         assert len(dead) == len(bad)
@@ -439,19 +442,15 @@ async def test_a_restructuring_event_reschedules_once_and_close_of_day_follows_t
     async with rig("2026-01-05") as r:
         consumer = r.start_consumer()
 
-        async def send(event: Envelope) -> None:
-            await r.produce(event)
-            await r.applied(consumer, event)
-
-        await send(booked())
+        await r.send(consumer, booked())
         await r.advance("2026-02-10")
-        await send(posted("L-1001", "R1", "1032.47", "2026-02-10"))
+        await r.send(consumer, posted("L-1001", "R1", "1032.47", "2026-02-10"))
         await r.advance("2026-03-20")
         assert (await r.loan("L-1001"))["dpd"] == 15
         seen = len(await r.outbox_events())
 
         event = restructured()
-        await send(event)
+        await r.send(consumer, event)
         state = await r.loan("L-1001")
         assert (state["dpd"], state["bucket"], state["outstanding"]["total"]) == (0, "M0", D("2070.00"))
         announced = (await r.outbox_events())[seen:]
@@ -465,7 +464,7 @@ async def test_a_restructuring_event_reschedules_once_and_close_of_day_follows_t
 
         # The same restructuring again under a new event id: no effect. Other content under its id: dead letter.
         before = await r.checksums()
-        await send(restructured())
+        await r.send(consumer, restructured())
         assert await r.checksums() == before
         conflicting = restructured(reason="other")
         late = posted("L-1001", "R-LATE", "100.00", "2026-03-19")
@@ -477,8 +476,7 @@ async def test_a_restructuring_event_reschedules_once_and_close_of_day_follows_t
             subject="L-1001",
         )
         end = probe()
-        await r.produce(conflicting, late, bounced, end)
-        await r.applied(consumer, end)
+        await r.send(consumer, conflicting, late, bounced, end)
         reasons = [dict(record.headers)["dlt-reason"].decode() for record in await r.read_dead_letters(3)]
         assert len(reasons) == 3
         for reason, expected in zip(

@@ -9,30 +9,17 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
+from rm_testkit import LOAN
 
 from postloan_common.db import create_engine, session_factory
 from postloan_repayment_monitor.domain.incremental import posting_outcome
+from postloan_repayment_monitor.domain.ledger import Ledger
 from postloan_repayment_monitor.domain.rules import BucketScheme
 from postloan_repayment_monitor.service import ledgers
 from postloan_repayment_monitor.service.ledgers import LoanFile, load_loans
 
 pytestmark = pytest.mark.integration
 
-LOAN = {
-    "loan_id": "L-1001",
-    "customer_id": "C-77",
-    "product": "consumer-12m",
-    "branch": "SH01",
-    "currency": "CNY",
-    "principal": "3000.00",
-    "annual_rate": "0.1200",
-    "disbursed_on": "2026-01-05",
-    "installments": [
-        {"seq": 1, "due_date": "2026-02-05", "principal": "1000.00", "interest": "30.00", "fee": "0.00"},
-        {"seq": 2, "due_date": "2026-03-05", "principal": "1000.00", "interest": "20.00", "fee": "0.00"},
-        {"seq": 3, "due_date": "2026-04-05", "principal": "1000.00", "interest": "10.00", "fee": "0.00"},
-    ],
-}
 # (business date, repayment id, amount, value date, replayed?): late, partial, same day, back-valued, payoff.
 POSTINGS = [
     ("2026-02-10", "R1", "700.00", "2026-02-10", False),
@@ -44,25 +31,26 @@ POSTINGS = [
 ]
 
 
-def _state(file: LoanFile, as_of: date) -> tuple[object, ...]:
-    ledger = file.stored(as_of)
+def _view(ledger: Ledger, row: tuple[object, ...]) -> tuple[object, ...]:
     installments = [(i.seq, dict(i.paid), i.penalty, i.accrued_through, i.settled_on) for i in ledger.installments]
     allocations = {rid: sorted(map(repr, lines)) for rid, lines in ledger.allocations.items()}
-    row = (file.row.oldest_unpaid_due, file.row.bucket, file.row.outstanding_principal, file.row.credit_balance)
     return installments, allocations, row, ledger.dpd
+
+
+def _state(file: LoanFile, as_of: date) -> tuple[object, ...]:
+    row = (file.row.oldest_unpaid_due, file.row.bucket, file.row.outstanding_principal, file.row.credit_balance)
+    return _view(file.stored(as_of), row)
 
 
 def _replayed(file: LoanFile, as_of: date) -> tuple[object, ...]:
     ledger = file.replay(as_of)
-    installments = [(i.seq, dict(i.paid), i.penalty, i.accrued_through, i.settled_on) for i in ledger.installments]
-    allocations = {rid: sorted(map(repr, lines)) for rid, lines in ledger.allocations.items()}
     row = (
         ledger.oldest_unpaid_due,
         BucketScheme().bucket_of(ledger.dpd),
         ledger.open_principal(),
         ledger.credit_balance,
     )
-    return installments, allocations, row, ledger.dpd
+    return _view(ledger, row)
 
 
 async def test_in_order_postings_store_the_replays_state(rm_api, token, monkeypatch: pytest.MonkeyPatch) -> None:

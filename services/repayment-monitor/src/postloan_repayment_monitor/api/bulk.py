@@ -14,11 +14,12 @@ from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from postloan_common.logging import get_logger
-from postloan_common.web import CorrelationId, CurrentPrincipal, DbSession, ProblemError
+from postloan_common.web import DbSession, ProblemError
 from postloan_common.web.openapi import problems
-from postloan_repayment_monitor.api.deps import Buckets, ServiceConfig, Writer
+from postloan_repayment_monitor.api.deps import Buckets, CurrentCaller, ServiceConfig, Writer
+from postloan_repayment_monitor.api.problems import READ_ONE
 from postloan_repayment_monitor.domain.rules import BucketScheme
-from postloan_repayment_monitor.service import audit, bulk
+from postloan_repayment_monitor.service import bulk
 
 router = APIRouter(tags=["bulk"])
 log = get_logger(__name__)
@@ -138,8 +139,7 @@ async def submit_bulk(
     session: DbSession,
     settings: ServiceConfig,
     buckets: Buckets,
-    principal: CurrentPrincipal,
-    correlation_id: CorrelationId,
+    caller: CurrentCaller,
     content_type: Annotated[str | None, Header()] = None,
 ) -> dict[str, Any]:
     """Accept a portfolio file (one POST /v1/loans body per NDJSON line, or CSV) and load it in the background."""
@@ -151,15 +151,8 @@ async def submit_bulk(
     job_id = bulk.new_job_id()
     try:
         async with session.begin():
-            await bulk.create_job(session, job_id=job_id, fmt=fmt, submitted_by=principal.subject)
-            await audit.record(
-                session,
-                actor=principal.subject,
-                action="loans.bulk",
-                subject=job_id,
-                details={"format": fmt, "bytes": size},
-                correlation_id=correlation_id,
-            )
+            await bulk.create_job(session, job_id=job_id, fmt=fmt, submitted_by=caller.actor)
+            await caller.audit(session, action="loans.bulk", subject=job_id, details={"format": fmt, "bytes": size})
     except BaseException:
         await _remove(path)
         raise
@@ -172,7 +165,7 @@ async def submit_bulk(
             initial=settings.first_business_date(),
             buckets=buckets,
             weekend=settings.weekend(),
-            correlation_id=correlation_id,
+            correlation_id=caller.correlation_id,
         ),
         name=job_id,
     )
@@ -193,7 +186,7 @@ async def submit_bulk(
     response_model=BulkJobOut,
     dependencies=[Writer],
     operation_id="getLoanBatch",
-    responses=problems(401, 403, 404),
+    responses=READ_ONE,
 )
 async def bulk_status(job_id: str, session: DbSession) -> dict[str, Any]:
     """Progress of a bulk job: counts so far and the first rejected lines with their reasons."""

@@ -8,9 +8,21 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Response, status
 
-from postloan_common.web import CorrelationId, CurrentPrincipal, DbSession, ProblemError
+from postloan_common.web import DbSession, ProblemError
 from postloan_common.web.openapi import problems
-from postloan_repayment_monitor.api.deps import Buckets, PageCursor, PageLimit, Reader, ServiceConfig, Writer
+from postloan_repayment_monitor.api.deps import (
+    Buckets,
+    Caller,
+    CurrentCaller,
+    PageCursor,
+    PageLimit,
+    Reader,
+    ServiceConfig,
+    Today,
+    Writer,
+    cursor_key,
+)
+from postloan_repayment_monitor.api.problems import CHANGE, READ_PAGE
 from postloan_repayment_monitor.api.schemas import (
     AdvanceIn,
     AdvanceOut,
@@ -46,9 +58,8 @@ def _out(result: CloseResult) -> dict[str, Any]:
     operation_id="getCalendar",
     responses=problems(401, 403),
 )
-async def get_calendar(session: DbSession, settings: ServiceConfig, _: CurrentPrincipal) -> dict[str, Any]:
+async def get_calendar(session: DbSession, settings: ServiceConfig, today: Today) -> dict[str, Any]:
     """The current business date and the last closed one."""
-    today = await business_date(session, initial=settings.first_business_date())
     await session.commit()
     return {
         "business_date": today,
@@ -65,8 +76,7 @@ async def close_one(
     buckets: Buckets,
     *,
     expected: date | None,
-    correlation_id: str,
-    actor: str,
+    caller: Caller,
 ) -> CloseResult:
     """Close one business day in its own transaction."""
     started = time.perf_counter()
@@ -77,8 +87,8 @@ async def close_one(
                 settings=settings,
                 buckets=buckets,
                 expected=expected,
-                correlation_id=correlation_id,
-                actor=actor,
+                correlation_id=caller.correlation_id,
+                actor=caller.actor,
             )
         except ValueError as exc:
             raise ProblemError(409, "Cannot close that day", str(exc)) from exc
@@ -91,14 +101,13 @@ async def close_one(
     response_model=CloseDayOut,
     dependencies=[Writer],
     operation_id="closeDay",
-    responses=problems(401, 403, 409, 422),
+    responses=CHANGE,
 )
 async def post_close_day(
     session: DbSession,
     settings: ServiceConfig,
     buckets: Buckets,
-    principal: CurrentPrincipal,
-    correlation_id: CorrelationId,
+    caller: CurrentCaller,
     body: CloseDayIn | None = None,
 ) -> dict[str, Any]:
     """Close the current business date D and open D + 1 (idempotent when `business_date` is given)."""
@@ -107,8 +116,7 @@ async def post_close_day(
         settings,
         buckets,
         expected=body.business_date if body else None,
-        correlation_id=correlation_id,
-        actor=principal.subject,
+        caller=caller,
     )
     return _out(result)
 
@@ -118,18 +126,17 @@ async def post_close_day(
     response_model=AdvanceOut,
     dependencies=[Writer],
     operation_id="advanceCalendar",
-    responses=problems(401, 403, 409, 422),
+    responses=CHANGE,
 )
 async def post_advance(
     body: AdvanceIn,
     session: DbSession,
     settings: ServiceConfig,
     buckets: Buckets,
-    principal: CurrentPrincipal,
-    correlation_id: CorrelationId,
+    today: Today,
+    caller: CurrentCaller,
 ) -> dict[str, Any]:
     """Close every day from the business date up to the day before `to`, in order."""
-    today = await business_date(session, initial=settings.first_business_date())
     await session.commit()
     if body.to < today:
         raise ProblemError(409, "Cannot go back", f"the business date is already {today}, after {body.to}")
@@ -137,9 +144,7 @@ async def post_advance(
         raise ProblemError(422, "Too far", "advance at most 366 days in one request")
     closed = []
     while today < body.to:
-        result = await close_one(
-            session, settings, buckets, expected=today, correlation_id=correlation_id, actor=principal.subject
-        )
+        result = await close_one(session, settings, buckets, expected=today, caller=caller)
         closed.append(_out(result))
         today = result.next_business_date
     return {"business_date": today, "closed": closed}
@@ -173,11 +178,10 @@ def _range(start: date | None, end: date | None) -> None:
     response_model=CalendarDaysOut,
     dependencies=[Reader],
     operation_id="listCalendarDays",
-    responses=problems(401, 403, 400, 422),
+    responses=READ_PAGE,
 )
 async def list_calendar_days(
     session: DbSession,
-    _: CurrentPrincipal,
     start: From = None,
     end: To = None,
     limit: PageLimit = 100,
@@ -185,15 +189,7 @@ async def list_calendar_days(
 ) -> dict[str, Any]:
     """The calendar's entries in day order: holidays and working-day overrides (weekend days that are worked)."""
     _range(start, end)
-    after = None
-    if cursor:
-        try:
-            values = queries.decode_cursor(cursor)
-            if len(values) != 1 or not isinstance(values[0], str):
-                raise queries.BadCursor("cursor is not valid")
-            after = date.fromisoformat(values[0])
-        except (queries.BadCursor, ValueError) as exc:
-            raise ProblemError(400, "Bad cursor", "cursor is not valid") from exc
+    after = cursor_key(cursor, date.fromisoformat)
     items, last = await holidays.list_days(session, start=start, end=end, after=after, limit=limit)
     return {
         "items": [item.view() for item in items],
@@ -209,7 +205,7 @@ async def list_calendar_days(
     responses=problems(401, 403, 422),
 )
 async def list_non_business_days(
-    session: DbSession, settings: ServiceConfig, _: CurrentPrincipal, start: From = None, end: To = None
+    session: DbSession, settings: ServiceConfig, start: From = None, end: To = None
 ) -> dict[str, Any]:
     """Every non-business day from `from` (default: the business date) to `to` (default: 30 days on), at
     most 366 days, with the reason and the business day a due date on it moves to."""
@@ -243,8 +239,7 @@ async def put_calendar_day(
     response: Response,
     session: DbSession,
     settings: ServiceConfig,
-    principal: CurrentPrincipal,
-    correlation_id: CorrelationId,
+    caller: CurrentCaller,
 ) -> dict[str, Any]:
     """Make `day` a holiday, or (`kind: working_day`) a weekend day a business day; 201 when it had no entry.
 
@@ -262,8 +257,8 @@ async def put_calendar_day(
                 name=body.name,
                 business_date=today,
                 weekend=settings.weekend(),
-                actor=principal.subject,
-                correlation_id=correlation_id,
+                actor=caller.actor,
+                correlation_id=caller.correlation_id,
             )
         except holidays.NotAWeekendDay as exc:
             raise ProblemError(422, "Not a weekend day", str(exc), type_="/problems/not-a-weekend-day") from exc
@@ -284,8 +279,7 @@ async def delete_calendar_day(
     day: Day,
     session: DbSession,
     settings: ServiceConfig,
-    principal: CurrentPrincipal,
-    correlation_id: CorrelationId,
+    caller: CurrentCaller,
 ) -> dict[str, Any]:
     """Remove the entry for `day` (it is a business day again unless a weekend day); returns what was removed.
 
@@ -299,8 +293,8 @@ async def delete_calendar_day(
             day=day,
             business_date=today,
             weekend=settings.weekend(),
-            actor=principal.subject,
-            correlation_id=correlation_id,
+            actor=caller.actor,
+            correlation_id=caller.correlation_id,
         )
     if change.entry is None:
         raise ProblemError(404, "No such calendar day", f"the calendar has no entry for {day}")

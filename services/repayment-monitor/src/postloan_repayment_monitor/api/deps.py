@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Query, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from postloan_common.web import CorrelationId, CurrentPrincipal, DbSession, require_roles
+from postloan_common.web import CorrelationId, CurrentPrincipal, DbSession, ProblemError, require_roles
 from postloan_repayment_monitor.domain.rules import BucketScheme
-from postloan_repayment_monitor.service import audit
+from postloan_repayment_monitor.service import audit, queries
 from postloan_repayment_monitor.service.calendar import business_date
 from postloan_repayment_monitor.settings import Settings
 
@@ -39,11 +40,28 @@ Reader = Depends(
 # The keyset-pagination parameters of every list route.
 PageLimit = Annotated[int, Query(ge=1, le=500)]
 PageCursor = Annotated[str | None, Query(max_length=500)]
+T = TypeVar("T")
+
+
+def cursor_key(cursor: str | None, parse: Callable[[str], T]) -> T | None:
+    """The one key a page's cursor carries, parsed; None for the first page; 400 for a cursor not from this API."""
+    if not cursor:
+        return None
+    try:
+        values = queries.decode_cursor(cursor)
+        if len(values) != 1 or not isinstance(values[0], str):
+            raise queries.BadCursor("cursor is not valid")
+        return parse(values[0])
+    except ValueError as exc:  # queries.BadCursor is one
+        raise ProblemError(400, "Bad cursor", "cursor is not valid") from exc
 
 
 async def current_business_date(session: DbSession, settings: ServiceConfig) -> date:
     """The business date D, read without locking."""
     return await business_date(session, initial=settings.first_business_date())
+
+
+Today = Annotated[date, Depends(current_business_date)]
 
 
 @dataclass(frozen=True)

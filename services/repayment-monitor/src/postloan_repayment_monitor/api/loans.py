@@ -5,20 +5,19 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response, status
+from fastapi import APIRouter, Query, status
 
-from postloan_common.web import CurrentPrincipal, DbSession, ProblemError
+from postloan_common.web import DbSession, ProblemError
 from postloan_common.web.openapi import problems
 from postloan_repayment_monitor.api.deps import (
     Buckets,
-    CurrentCaller,
     PageCursor,
     PageLimit,
     Reader,
-    ServiceConfig,
+    Today,
     Writer,
 )
-from postloan_repayment_monitor.api.problems import refusal_problem
+from postloan_repayment_monitor.api.problems import CHANGE, READ_ONE, READ_PAGE, accepted
 from postloan_repayment_monitor.api.schemas import (
     DpdHistoryOut,
     LoanEventsOut,
@@ -27,11 +26,9 @@ from postloan_repayment_monitor.api.schemas import (
     ScheduleOut,
     WorkListOut,
 )
-from postloan_repayment_monitor.api.writes import posting_events, settle
+from postloan_repayment_monitor.api.writes import LoanWrite
 from postloan_repayment_monitor.domain.ledger import Ledger
-from postloan_repayment_monitor.domain.refusal import Refusal
 from postloan_repayment_monitor.service import queries
-from postloan_repayment_monitor.service.calendar import business_date
 from postloan_repayment_monitor.service.commands import booking_command
 from postloan_repayment_monitor.service.intake import Outcome, book_loans
 from postloan_repayment_monitor.service.ledgers import LoanFile
@@ -45,46 +42,34 @@ router = APIRouter(tags=["loans"])
     status_code=status.HTTP_201_CREATED,
     dependencies=[Writer],
     responses={
-        **problems(401, 403, 409, 422),
+        **CHANGE,
         200: {"model": LoanOut, "description": "Already registered with the same content"},
     },
     operation_id="registerLoan",
 )
-async def register_loan(
-    body: LoanIn,
-    response: Response,
-    session: DbSession,
-    settings: ServiceConfig,
-    buckets: Buckets,
-    caller: CurrentCaller,
-) -> dict[str, object]:
+async def register_loan(body: LoanIn, write: LoanWrite) -> dict[str, object]:
     """Register a loan with its schedule (or terms); the same body again returns the same loan."""
-    async with session.begin():
-        events = await posting_events(session, settings, caller)
+    async with write.transaction() as events:
         (result,) = await book_loans(
-            session,
+            write.session,
             commands=[booking_command(body)],
             business_date=events.business_date,
             via="rest",
             events=events,
-            buckets=buckets,
-            weekend=settings.weekend(),
+            buckets=write.buckets,
+            weekend=write.settings.weekend(),
         )
-        if isinstance(result, Refusal):
-            raise refusal_problem(result)
-        await settle(
-            session,
-            repeat=result.outcome is not Outcome.CREATED,
-            events=events,
-            response=response,
-            caller=caller,
+        booked = accepted(result)
+        await write.settle(
+            events,
+            repeat=booked.outcome is not Outcome.CREATED,
             action="loan.register",
             subject=body.loan_id,
             details={"product": body.product},
         )
-        file = await queries.loan_file(session, body.loan_id)
+        file = await queries.loan_file(write.session, body.loan_id)
         assert file is not None
-        return queries.loan_detail(file, file.replay(events.business_date), buckets)
+        return queries.loan_detail(file, file.replay(events.business_date), write.buckets)
 
 
 @router.get(
@@ -92,12 +77,11 @@ async def register_loan(
     response_model=WorkListOut,
     dependencies=[Reader],
     operation_id="listOverdueLoans",
-    responses=problems(401, 403, 400, 422),
+    responses=READ_PAGE,
 )
 async def overdue_work_list(
     session: DbSession,
-    settings: ServiceConfig,
-    _: CurrentPrincipal,
+    today: Today,
     status_: Annotated[str | None, Query(alias="status", pattern="^(active|closed|written_off)$")] = None,
     bucket: Annotated[str | None, Query(max_length=8)] = None,
     min_dpd: Annotated[int, Query(ge=0, le=100000)] = 1,
@@ -107,7 +91,6 @@ async def overdue_work_list(
     cursor: PageCursor = None,
 ) -> dict[str, object]:
     """The overdue work list: loans at least `min_dpd` days past due, most overdue first."""
-    today = await business_date(session, initial=settings.first_business_date())
     try:
         items, next_cursor = await queries.work_list(
             session,
@@ -125,8 +108,7 @@ async def overdue_work_list(
     return {"business_date": today, "items": items, "next_cursor": next_cursor}
 
 
-async def _file_and_ledger(session: DbSession, settings: ServiceConfig, loan_id: str) -> tuple[LoanFile, Ledger]:
-    today = await business_date(session, initial=settings.first_business_date())
+async def _file_and_ledger(session: DbSession, today: date, loan_id: str) -> tuple[LoanFile, Ledger]:
     file = await queries.loan_file(session, loan_id)
     if file is None:
         raise ProblemError(404, "Loan not found", f"loan {loan_id} is not known")
@@ -138,13 +120,11 @@ async def _file_and_ledger(session: DbSession, settings: ServiceConfig, loan_id:
     response_model=LoanOut,
     dependencies=[Reader],
     operation_id="getLoan",
-    responses=problems(401, 403, 404),
+    responses=READ_ONE,
 )
-async def get_loan(
-    loan_id: str, session: DbSession, settings: ServiceConfig, buckets: Buckets, _: CurrentPrincipal
-) -> dict[str, object]:
+async def get_loan(loan_id: str, session: DbSession, today: Today, buckets: Buckets) -> dict[str, object]:
     """Status, outstanding and overdue amounts by component, penalty, `dpd`, `bucket` and next due."""
-    file, ledger = await _file_and_ledger(session, settings, loan_id)
+    file, ledger = await _file_and_ledger(session, today, loan_id)
     return queries.loan_detail(file, ledger, buckets)
 
 
@@ -153,14 +133,12 @@ async def get_loan(
     response_model=ScheduleOut,
     dependencies=[Reader],
     operation_id="getLoanSchedule",
-    responses=problems(401, 403, 404),
+    responses=READ_ONE,
 )
-async def get_schedule(
-    loan_id: str, session: DbSession, settings: ServiceConfig, _: CurrentPrincipal
-) -> dict[str, object]:
+async def get_schedule(loan_id: str, session: DbSession, today: Today) -> dict[str, object]:
     """Each installment with its due date, its contractual one (they differ when it was shifted to a business
     day), and its paid and open parts."""
-    _file, ledger = await _file_and_ledger(session, settings, loan_id)
+    _file, ledger = await _file_and_ledger(session, today, loan_id)
     shifted = await queries.contract_due_dates(session, loan_id)
     return {"loan_id": loan_id, "business_date": ledger.as_of, "installments": queries.schedule_view(ledger, shifted)}
 
@@ -175,13 +153,12 @@ async def get_schedule(
 async def get_loan_events(
     loan_id: str,
     session: DbSession,
-    settings: ServiceConfig,
-    _: CurrentPrincipal,
+    today: Today,
     limit: PageLimit = 100,
     cursor: PageCursor = None,
 ) -> dict[str, object]:
     """The loan's event history, oldest first."""
-    await _file_and_ledger(session, settings, loan_id)
+    await _file_and_ledger(session, today, loan_id)
     try:
         items, next_cursor = await queries.events_of(session, loan_id=loan_id, limit=limit, cursor=cursor)
     except queries.BadCursor as exc:
@@ -194,18 +171,17 @@ async def get_loan_events(
     response_model=DpdHistoryOut,
     dependencies=[Reader],
     operation_id="getDpdHistory",
-    responses=problems(401, 403, 404),
+    responses=READ_ONE,
 )
 async def get_dpd_history(
     loan_id: str,
     session: DbSession,
-    settings: ServiceConfig,
+    today: Today,
     buckets: Buckets,
-    _: CurrentPrincipal,
     start: date | None = None,
 ) -> dict[str, object]:
     """Bucket periods recomputed from the current repayments (reversals and back-valued ones included)."""
-    file, ledger = await _file_and_ledger(session, settings, loan_id)
+    file, ledger = await _file_and_ledger(session, today, loan_id)
     # Before disbursement every day is M0; clamping also keeps a start of 0001-01-01 from costing seconds.
     history = ledger.bucket_history(buckets, max(start or file.row.disbursed_on, file.row.disbursed_on))
     return {

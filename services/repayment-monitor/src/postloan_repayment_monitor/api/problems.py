@@ -1,14 +1,24 @@
-"""The one place a refusal becomes a problem+json response (docs/adr/0009-one-refusal-shape.md)."""
+"""The problem answers of the routes, and the one place a refusal becomes one (docs/adr/0009-one-refusal-shape.md)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TypeVar
 
 from postloan_common.web import ProblemError
+from postloan_common.web.openapi import problems
 from postloan_repayment_monitor.domain.posting import Rejection
 from postloan_repayment_monitor.domain.refusal import Refusal
 from postloan_repayment_monitor.service.intake import BookingCode
 from postloan_repayment_monitor.service.restructure import RestructureCode
+
+T = TypeVar("T")
+
+# The problem statuses each kind of route declares (in the order its OpenAPI operation lists them).
+READ_ONE = problems(401, 403, 404)  # one resource by its id
+READ_PAGE = problems(401, 403, 400, 422)  # a page of a list: 400 for a cursor not from this API
+CHANGE = problems(401, 403, 409, 422)  # a write the current state can refuse
+LOAN_WRITE = problems(401, 403, 404, 409, 422)  # a write about a loan or repayment that may not exist
 
 
 @dataclass(frozen=True)
@@ -54,3 +64,10 @@ def refusal_problem(refusal: Refusal) -> ProblemError:
         type_=f"/problems/{code.replace('_', '-')}",
         extra={"reason": code},
     )
+
+
+def accepted(result: T | Refusal) -> T:
+    """The result of a write, or its refusal raised as the problem response."""
+    if isinstance(result, Refusal):
+        raise refusal_problem(result)
+    return result

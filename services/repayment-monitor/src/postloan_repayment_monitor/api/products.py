@@ -19,13 +19,14 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Response, status
 
-from postloan_common.web import CorrelationId, CurrentPrincipal, DbSession, ProblemError, require_roles
+from postloan_common.web import DbSession, ProblemError, require_roles
 from postloan_common.web.openapi import problems
-from postloan_repayment_monitor.api.deps import PageCursor, PageLimit, Reader, ServiceConfig
+from postloan_repayment_monitor.api.deps import CurrentCaller, PageCursor, PageLimit, Reader, ServiceConfig, cursor_key
+from postloan_repayment_monitor.api.problems import READ_PAGE
 from postloan_repayment_monitor.api.schemas import ProductIn, ProductOut, ProductsOut
 from postloan_repayment_monitor.service import products as service
 from postloan_repayment_monitor.service.calendar import business_date
-from postloan_repayment_monitor.service.queries import BadCursor, decode_cursor, encode_cursor
+from postloan_repayment_monitor.service.queries import encode_cursor
 
 router = APIRouter(tags=["products"])
 Admin = Depends(require_roles("admin"))
@@ -37,25 +38,15 @@ Code = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A
     response_model=ProductsOut,
     dependencies=[Reader],
     operation_id="listProducts",
-    responses=problems(401, 403, 400, 422),
+    responses=READ_PAGE,
 )
 async def list_products(
     session: DbSession,
-    _: CurrentPrincipal,
     limit: PageLimit = 100,
     cursor: PageCursor = None,
 ) -> dict[str, Any]:
     """Configured products by code (a product without a row uses the defaults and is not listed)."""
-    after = None
-    if cursor:
-        try:
-            values = decode_cursor(cursor)
-        except BadCursor as exc:
-            raise ProblemError(400, "Bad cursor", str(exc)) from exc
-        if len(values) != 1 or not isinstance(values[0], str):
-            raise ProblemError(400, "Bad cursor", "cursor is not valid")
-        after = values[0]
-    items, last = await service.list_products(session, after=after, limit=limit)
+    items, last = await service.list_products(session, after=cursor_key(cursor, str), limit=limit)
     return {"items": items, "next_cursor": encode_cursor([last]) if last is not None else None}
 
 
@@ -66,7 +57,7 @@ async def list_products(
     operation_id="getProduct",
     responses=problems(401, 403, 404, 422),
 )
-async def get_product(code: Code, session: DbSession, _: CurrentPrincipal) -> dict[str, Any]:
+async def get_product(code: Code, session: DbSession) -> dict[str, Any]:
     """The product's rules, or the defaults with `configured: false` when it has none.
 
     Penalty rate and grace days shown here apply to loans booked from now on (loans keep those of
@@ -88,8 +79,7 @@ async def put_product(
     response: Response,
     session: DbSession,
     settings: ServiceConfig,
-    principal: CurrentPrincipal,
-    correlation_id: CorrelationId,
+    caller: CurrentCaller,
 ) -> dict[str, Any]:
     """Replace the product's rules (201 when it had none); audited with the old and new values.
 
@@ -99,15 +89,7 @@ async def put_product(
     Turning shift_due_dates on or off moves the due dates of the product's loans not yet due.
     """
     try:
-        rules = service.build_rules(
-            waterfall=body.waterfall,
-            component_order=body.component_order,
-            penalty_annual_rate=body.penalty_annual_rate,
-            penalty_multiplier=body.penalty_multiplier,
-            grace_days=body.grace_days,
-            overpayment=body.overpayment,
-            due_offsets=body.due_offsets,
-        )
+        rules = service.build_rules(**body.model_dump(exclude={"shift_due_dates"}))
     except service.InvalidProduct as exc:
         raise ProblemError(
             422,
@@ -126,8 +108,8 @@ async def put_product(
             shift_due_dates=body.shift_due_dates,
             business_date=today,
             weekend=settings.weekend(),
-            actor=principal.subject,
-            correlation_id=correlation_id,
+            actor=caller.actor,
+            correlation_id=caller.correlation_id,
         )
     if created:
         response.status_code = status.HTTP_201_CREATED

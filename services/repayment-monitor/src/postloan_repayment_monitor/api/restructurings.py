@@ -4,16 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Response, status
+from fastapi import APIRouter, status
 
-from postloan_common.web import DbSession
-from postloan_common.web.openapi import problems
-from postloan_repayment_monitor.api.deps import Buckets, CurrentCaller, ServiceConfig, Writer
-from postloan_repayment_monitor.api.problems import refusal_problem
+from postloan_repayment_monitor.api.deps import Writer
+from postloan_repayment_monitor.api.problems import LOAN_WRITE, accepted
 from postloan_repayment_monitor.api.results import RestructuringOut
 from postloan_repayment_monitor.api.schemas import RestructuringIn
-from postloan_repayment_monitor.api.writes import posting_events, settle
-from postloan_repayment_monitor.domain.refusal import Refusal
+from postloan_repayment_monitor.api.writes import LoanWrite
 from postloan_repayment_monitor.service.commands import restructure_command
 from postloan_repayment_monitor.service.restructure import restructure_loan
 
@@ -25,40 +22,27 @@ router = APIRouter(tags=["restructurings"])
     status_code=status.HTTP_201_CREATED,
     dependencies=[Writer],
     responses={
-        **problems(401, 403, 404, 409, 422),
+        **LOAN_WRITE,
         200: {"description": "The same restructuring again: the answer it was first given", "model": RestructuringOut},
     },
     operation_id="restructureLoan",
     response_model=RestructuringOut,
 )
-async def restructure(
-    loan_id: str,
-    body: RestructuringIn,
-    response: Response,
-    session: DbSession,
-    settings: ServiceConfig,
-    buckets: Buckets,
-    caller: CurrentCaller,
-) -> dict[str, Any]:
+async def restructure(loan_id: str, body: RestructuringIn, write: LoanWrite) -> dict[str, Any]:
     """Replace the loan's open installments by a new schedule; the same restructuring again returns the same answer."""
-    async with session.begin():
-        events = await posting_events(session, settings, caller)
+    async with write.transaction() as events:
         result = await restructure_loan(
-            session,
+            write.session,
             command=restructure_command(body, loan_id=loan_id),
             business_date=events.business_date,
             events=events,
-            buckets=buckets,
-            weekend=settings.weekend(),
+            buckets=write.buckets,
+            weekend=write.settings.weekend(),
         )
-        if isinstance(result, Refusal):
-            raise refusal_problem(result)
-        await settle(
-            session,
-            repeat=result.duplicate,
-            events=events,
-            response=response,
-            caller=caller,
+        restructured = accepted(result)
+        await write.settle(
+            events,
+            repeat=restructured.duplicate,
             action="loan.restructure",
             subject=body.restructure_id,
             details={
@@ -67,4 +51,4 @@ async def restructure(
                 "outstanding_principal": str(body.outstanding_principal),
             },
         )
-        return result.result
+        return restructured.result

@@ -219,23 +219,7 @@ def replay(
     restructurings: Sequence[Restructuring] = (),
 ) -> Ledger:
     """Rebuild a loan's ledger as of `as_of` from its schedule, (non-reversed) payments and restructurings."""
-    installments = [
-        InstallmentState(
-            seq=s.seq,
-            due_date=s.due_date,
-            scheduled={
-                Component.PRINCIPAL: s.principal,
-                Component.INTEREST: s.interest,
-                Component.FEE: s.fee,
-                Component.PENALTY: ZERO,
-            },
-            open_pif=s.principal + s.interest + s.fee,
-        )
-        for s in sorted(schedule, key=lambda s: (s.due_date, s.seq))
-    ]
-    for inst in installments:
-        if inst.open_amount == 0:
-            inst.settled_on = inst.due_date  # an all-zero installment is never owed
+    installments = [_unpaid(s) for s in sorted(schedule, key=lambda s: (s.due_date, s.seq))]
     ledger = Ledger(
         installments=installments,
         allocations={},
@@ -286,6 +270,7 @@ def _restructure(ledger: Ledger, restructuring: Restructuring) -> None:
 
 
 def _unpaid(scheduled: Scheduled) -> InstallmentState:
+    """A scheduled installment with nothing paid yet (an all-zero one is settled on its due date: never owed)."""
     inst = InstallmentState(
         seq=scheduled.seq,
         due_date=scheduled.due_date,

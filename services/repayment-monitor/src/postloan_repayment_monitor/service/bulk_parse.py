@@ -41,6 +41,8 @@ _DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _METHODS = frozenset({"annuity", "equal_principal", "interest_only"})
 _PURPOSES = frozenset(p.value for p in LoanPurpose)
 _LOAN_KEYS = frozenset(LOAN_COLUMNS)
+# The loan fields a canonical line gives as the command takes them (the fast path parses the rest).
+_TEXT_FIELDS = ("loan_id", "customer_id", "product", "branch", "currency")
 _INSTALLMENT_KEYS = frozenset({"seq", "due_date", "principal", "interest", "fee"})
 _ZERO = Decimal(0)
 _MONEY_LIMIT = Decimal(10) ** 16
@@ -197,11 +199,7 @@ def _command(
     terms: Terms | None,
 ) -> BookLoan:
     return BookLoan(
-        loan_id=body["loan_id"],
-        customer_id=body["customer_id"],
-        product=body["product"],
-        branch=body["branch"],
-        currency=body["currency"],
+        **{name: body[name] for name in _TEXT_FIELDS},
         principal=principal,
         annual_rate=Decimal(body["annual_rate"]),
         disbursed_on=disbursed_on,

@@ -11,6 +11,10 @@ from postloan_repayment_monitor.service.booking_input import InstallmentIn, Loan
 from postloan_repayment_monitor.service.intake import BookLoan, Terms
 from postloan_repayment_monitor.service.restructure import Restructure
 
+# The fields a body or event hands to its command as they are (the schedule and purpose are converted).
+_BOOKED = {"loan_id", "customer_id", "product", "branch", "currency", "principal", "annual_rate", "disbursed_on"}
+_RESTRUCTURED = {"restructure_id", "restructured_on", "reason", "outstanding_principal", "annual_rate"}
+
 
 def schedule_given(
     installments: Sequence[InstallmentIn] | Sequence[Installment] | None,
@@ -29,14 +33,7 @@ def terms_given(terms: TermsIn | TermsData | None) -> Terms | None:
 def booking_command(body: LoanIn | LoanBookedV1) -> BookLoan:
     """The booking command of a POST /v1/loans body or a `loan-booked` event (the same payload)."""
     return BookLoan(
-        loan_id=body.loan_id,
-        customer_id=body.customer_id,
-        product=body.product,
-        branch=body.branch,
-        currency=body.currency,
-        principal=body.principal,
-        annual_rate=body.annual_rate,
-        disbursed_on=body.disbursed_on,
+        **body.model_dump(include=_BOOKED),
         installments=schedule_given(body.installments),
         terms=terms_given(body.terms),
         purpose=body.purpose.value if body.purpose else None,
@@ -46,12 +43,8 @@ def booking_command(body: LoanIn | LoanBookedV1) -> BookLoan:
 def restructure_command(body: RestructuringIn | LoanRestructuredV1, *, loan_id: str) -> Restructure:
     """The restructuring command of a POST …/restructurings body or a `loan-restructured` event."""
     return Restructure(
-        restructure_id=body.restructure_id,
+        **body.model_dump(include=_RESTRUCTURED),
         loan_id=loan_id,
-        restructured_on=body.restructured_on,
-        reason=body.reason,
-        outstanding_principal=body.outstanding_principal,
-        annual_rate=body.annual_rate,
         installments=schedule_given(body.installments),
         terms=terms_given(body.terms),
     )

@@ -87,17 +87,11 @@ def build_rules(
 def product_view(code: str, row: Any | None) -> dict[str, Any]:
     """The API view of a product: its row, or the platform defaults with configured=False."""
     rules = rules_from_row(row) if row is not None else ProductRules()
+    shift_due_dates = bool(row.shift_due_dates) if row is not None else False
     return {
         "code": code,
         "configured": row is not None,
-        "waterfall": rules.waterfall.value,
-        "component_order": [c.value for c in rules.component_order],
-        "penalty_annual_rate": rules.penalty_annual_rate,
-        "penalty_multiplier": rules.penalty_multiplier,
-        "grace_days": rules.grace_days,
-        "overpayment": rules.overpayment.value,
-        "due_offsets": list(rules.due_offsets),
-        "shift_due_dates": bool(row.shift_due_dates) if row is not None else False,
+        **_stored(rules, shift_due_dates),
         "updated_at": row.updated_at if row is not None else None,
         "updated_by": row.updated_by if row is not None else None,
     }

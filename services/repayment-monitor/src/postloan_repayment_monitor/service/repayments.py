@@ -15,9 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from postloan_common.contracts import (
     Allocation,
     Bucket,
-    DelinquencyChangedV1,
     LoanClosedV1,
-    LoanCuredV1,
     PaymentReceivedV1,
     PaymentReversedV1,
 )
@@ -28,6 +26,7 @@ from postloan_repayment_monitor.domain.money import cents
 from postloan_repayment_monitor.domain.posting import LoanTerms, Rejection, posting_refusal
 from postloan_repayment_monitor.domain.refusal import Refusal
 from postloan_repayment_monitor.domain.rules import BucketScheme
+from postloan_repayment_monitor.service.bucket_moves import announce_bucket_move
 from postloan_repayment_monitor.service.events import EventBuffer
 from postloan_repayment_monitor.service.ledgers import LoanFile, lock_loans, persist, totals
 from postloan_repayment_monitor.store import repayments as store
@@ -221,35 +220,16 @@ def _announce_changes(
     overdue: Decimal,
 ) -> None:
     """Delinquency, cure and closing events for the move from `before_dpd` to the `after` ledger."""
-    new_bucket = batch.buckets.bucket_of(dpd)
-    if new_bucket != file.bucket:
-        batch.events.add(
-            DelinquencyChangedV1(
-                loan_id=file.loan_id,
-                customer_id=file.row.customer_id,
-                from_bucket=file.bucket,
-                to_bucket=new_bucket,
-                dpd=dpd,
-                overdue_amount=overdue,
-                outstanding=outstanding,
-                currency=file.row.currency,
-            ),
-            loan_id=file.loan_id,
-        )
-        if dpd == 0 and before_dpd > 0:
-            batch.events.add(
-                LoanCuredV1(
-                    loan_id=file.loan_id,
-                    customer_id=file.row.customer_id,
-                    cured_on=batch.business_date,
-                    from_bucket=file.bucket,
-                    previous_dpd=before_dpd,
-                    outstanding=outstanding,
-                    currency=file.row.currency,
-                ),
-                loan_id=file.loan_id,
-            )
-        file.bucket = new_bucket
+    announce_bucket_move(
+        batch.events,
+        file,
+        bucket=batch.buckets.bucket_of(dpd),
+        on=batch.business_date,
+        previous_dpd=before_dpd,
+        dpd=dpd,
+        outstanding=outstanding,
+        overdue=overdue,
+    )
     if after.is_paid_off and file.status == "active":
         file.status, file.closed_on = "closed", batch.business_date
         early = any(i.due_date > batch.business_date for i in after.installments)

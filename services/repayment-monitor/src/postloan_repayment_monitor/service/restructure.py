@@ -18,7 +18,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from postloan_common.contracts import DelinquencyChangedV1, LoanCuredV1, LoanRescheduledV1
+from postloan_common.contracts import LoanRescheduledV1
 from postloan_repayment_monitor.domain.ledger import Ledger, Restructuring, Scheduled
 from postloan_repayment_monitor.domain.money import ZERO, cents
 from postloan_repayment_monitor.domain.refusal import Refusal
@@ -31,6 +31,7 @@ from postloan_repayment_monitor.domain.restructuring import (
     renumbered,
 )
 from postloan_repayment_monitor.domain.rules import BucketScheme, Component
+from postloan_repayment_monitor.service.bucket_moves import announce_bucket_move
 from postloan_repayment_monitor.service.events import EventBuffer
 from postloan_repayment_monitor.service.holidays import on_business_days
 from postloan_repayment_monitor.service.intake import Terms
@@ -246,34 +247,16 @@ def _announce(
     outstanding, overdue = totals(after)
     dpd = after.dpd
     bucket = buckets.bucket_of(dpd)
-    if bucket != file.bucket:
-        events.add(
-            DelinquencyChangedV1(
-                loan_id=file.loan_id,
-                customer_id=file.row.customer_id,
-                from_bucket=file.bucket,
-                to_bucket=bucket,
-                dpd=dpd,
-                overdue_amount=overdue,
-                outstanding=outstanding,
-                currency=file.row.currency,
-            ),
-            loan_id=file.loan_id,
-        )
-        if dpd == 0 and stored_dpd > 0:
-            events.add(
-                LoanCuredV1(
-                    loan_id=file.loan_id,
-                    customer_id=file.row.customer_id,
-                    cured_on=business_date,
-                    from_bucket=file.bucket,
-                    previous_dpd=stored_dpd,
-                    outstanding=outstanding,
-                    currency=file.row.currency,
-                ),
-                loan_id=file.loan_id,
-            )
-        file.bucket = bucket
+    announce_bucket_move(
+        events,
+        file,
+        bucket=bucket,
+        on=business_date,
+        previous_dpd=stored_dpd,
+        dpd=dpd,
+        outstanding=outstanding,
+        overdue=overdue,
+    )
     replaced = effect.replaced
     return {
         "restructure_id": restructuring.restructure_id,

@@ -40,12 +40,10 @@ async def overdue_loans(
     if due_by is not None:
         conditions.append(loans.c.oldest_unpaid_due <= due_by)
     conditions.append(loans.c.status == status)
-    if bucket:
-        conditions.append(loans.c.bucket == bucket)
-    if product:
-        conditions.append(loans.c.product == product)
-    if branch:
-        conditions.append(loans.c.branch == branch)
+    # The work list's optional filters: each narrows the list only when given.
+    for column, value in ((loans.c.bucket, bucket), (loans.c.product, product), (loans.c.branch, branch)):
+        if value:
+            conditions.append(column == value)
     if after is not None:
         after_due, after_id = after
         conditions.append(
