@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
-from postloan_common.web import DbSession, ProblemError
+from postloan_common.web import DbSession
 from postloan_common.web.openapi import Page, Timestamp, problems
-from postloan_crm.api.deps import Reader, existing_customer
+from postloan_crm.api.deps import Cursor, Limit, Reader, cursor_checked, existing_customer
 from postloan_crm.service import alerts
-from postloan_crm.store.queries import BadCursor
 
 router = APIRouter(tags=["customers"])
 
@@ -62,16 +61,14 @@ async def customer_timeline(
     customer_id: str,
     session: DbSession,
     caller: Reader,
-    limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    cursor: Annotated[str | None, Query(max_length=500)] = None,
+    limit: Limit = 50,
+    cursor: Cursor = None,
 ) -> Page[TimelineEntryOut]:
     """The customer's risk alerts (raised, resolved) and scheduled reviews, newest first."""
     async with session.begin():
         await existing_customer(session, customer_id, scope=caller.scope)
-        try:
+        with cursor_checked():
             rows, next_cursor = await alerts.customer_timeline(
                 session, customer_id=customer_id, limit=limit, cursor=cursor
             )
-        except BadCursor as exc:
-            raise ProblemError(400, "Bad cursor", str(exc)) from exc
     return Page[TimelineEntryOut](items=[_entry(r) for r in rows], next_cursor=next_cursor)

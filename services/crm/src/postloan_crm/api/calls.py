@@ -17,14 +17,13 @@ from postloan_common.web.auth import _verifier as token_verifier  # the app's ve
 from postloan_common.web.openapi import problems
 from postloan_crm.adapters.channels import SendError
 from postloan_crm.adapters.telephony import CtiWebhook, Dialler
-from postloan_crm.api.deps import Caller, Now, ServiceConfig, caller_with
+from postloan_crm.api.deps import Caller, Now, ServiceConfig, caller_with, contact_rule_problem, known_customer
 from postloan_crm.api.present import mask_recipient
 from postloan_crm.api.schemas import Id, _In
 from postloan_crm.domain.access import CaseScope
 from postloan_crm.domain.telephony import callback_refusal
 from postloan_crm.service import audit
 from postloan_crm.service import calls as call_service
-from postloan_crm.service.customers import load_customer
 from postloan_crm.service.events import Trace
 from postloan_crm.service.interactions import ContactRefused
 from postloan_crm.settings import Settings
@@ -146,9 +145,7 @@ async def post_call(
     principal = caller.principal
     async with session.begin():
         case = await _acting_on(session, body.case_id, caller.scope)
-        customer = await load_customer(session, case["customer_id"], lock=True)
-        if customer is None:
-            raise ProblemError(404, "Customer not found", f"customer {case['customer_id']} is not known")
+        customer = await known_customer(session, case["customer_id"], lock=True)
         try:
             row, number = await call_service.start_call(
                 session,
@@ -162,13 +159,7 @@ async def post_call(
         except LookupError as exc:
             raise ProblemError(422, "Invalid call", str(exc)) from exc
         except ContactRefused as exc:
-            raise ProblemError(
-                409,
-                "Contact rule",
-                f"{exc.rule}: {exc.decision.detail}",
-                type_="/problems/contact-rule",
-                extra={"rule": exc.rule, "allowed_from": exc.decision.until},
-            ) from exc
+            raise contact_rule_problem(exc) from exc
         await audit.record(
             session,
             actor=principal.subject,
@@ -255,9 +246,7 @@ async def post_call_result(
             raise ProblemError(404, "Call not found", f"call {call_id} is not known")
         if principal is not None and (call["mode"] != "manual" or call["agent_id"] != principal.subject):
             raise ProblemError(403, "Forbidden", f"call {call_id} is not a manual call of yours")
-        customer = await load_customer(session, call["customer_id"], lock=True)
-        if customer is None:
-            raise ProblemError(404, "Customer not found", f"customer {call['customer_id']} is not known")
+        customer = await known_customer(session, call["customer_id"], lock=True)
         try:
             row, changed = await call_service.record_result(
                 session,

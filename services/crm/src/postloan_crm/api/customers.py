@@ -19,7 +19,17 @@ from postloan_common.web import (
     require_roles,
 )
 from postloan_common.web.openapi import Page, problems
-from postloan_crm.api.deps import Caller, Now, Reader, caller_with, existing_customer
+from postloan_crm.api.deps import (
+    Caller,
+    Cursor,
+    Limit,
+    Now,
+    Reader,
+    caller_with,
+    contact_rule_problem,
+    cursor_checked,
+    existing_customer,
+)
 from postloan_crm.api.present import communication_view, customer_changes, customer_view, plain
 from postloan_crm.api.responses import CommunicationOut, CustomerOut, CustomerOverviewOut, InteractionOut
 from postloan_crm.api.schemas import CustomerIn, CustomerPatch, InteractionIn, RelatedPartyIn
@@ -147,17 +157,15 @@ async def list_customers(
     session: DbSession,
     caller: Reader,
     correlation_id: CorrelationId,
-    limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    cursor: Annotated[str | None, Query(max_length=500)] = None,
+    limit: Limit = 50,
+    cursor: Cursor = None,
 ) -> Page[CustomerOut]:
     """Customers ordered by id, one page at a time (a collector's or supervisor's own only)."""
     principal = caller.principal
     after = None
     if cursor:
-        try:
+        with cursor_checked():
             (after,) = queries.decode_cursor(cursor, 1)
-        except queries.BadCursor as exc:
-            raise ProblemError(400, "Bad cursor", str(exc)) from exc
     async with session.begin():
         ids = await visible_customer_ids(session, scope=caller.scope, after=after, limit=limit)
         more = len(ids) > limit
@@ -300,19 +308,17 @@ async def customer_communications(
     caller: Reader,
     correlation_id: CorrelationId,
     status_: Annotated[str | None, Query(alias="status", pattern="^(queued|deferred|sent|failed|suppressed)$")] = None,
-    limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    cursor: Annotated[str | None, Query(max_length=500)] = None,
+    limit: Limit = 50,
+    cursor: Cursor = None,
 ) -> Page[CommunicationOut]:
     """The customer's reminders and messages, newest first, with status and reason."""
     principal = caller.principal
     async with session.begin():
         await existing_customer(session, customer_id, scope=caller.scope)
-        try:
+        with cursor_checked():
             items, next_cursor = await queries.list_communications(
                 session, customer_id=customer_id, status=status_, limit=limit, cursor=cursor
             )
-        except queries.BadCursor as exc:
-            raise ProblemError(400, "Bad cursor", str(exc)) from exc
         if any(i["recipient"] for i in items):
             await pii_read(
                 session,
@@ -372,13 +378,7 @@ async def post_interaction(
                 trace=Trace(correlation_id=correlation_id),
             )
         except ContactRefused as exc:
-            raise ProblemError(
-                409,
-                "Contact rule",
-                f"{exc.rule}: {exc.decision.detail}",
-                type_="/problems/contact-rule",
-                extra={"rule": exc.rule, "allowed_from": exc.decision.until},
-            ) from exc
+            raise contact_rule_problem(exc) from exc
         except LookupError as exc:
             raise ProblemError(422, "Invalid interaction", str(exc)) from exc
         await audit.record(

@@ -10,7 +10,18 @@ from fastapi import APIRouter, Depends, Path, Query, status
 from postloan_common.audit import changes
 from postloan_common.web import CorrelationId, CurrentPrincipal, DbSession, ProblemError, require_roles
 from postloan_common.web.openapi import Page, problems
-from postloan_crm.api.deps import Caller, Now, Reader, ServiceConfig, caller_with, existing_customer
+from postloan_crm.api.deps import (
+    Caller,
+    Cursor,
+    CustomerFilter,
+    Now,
+    Reader,
+    ServiceConfig,
+    WideLimit,
+    caller_with,
+    cursor_checked,
+    existing_customer,
+)
 from postloan_crm.api.present import plain
 from postloan_crm.api.responses import ContactPolicyOut, TicketOut, TouchpointOut
 from postloan_crm.api.schemas import NO_NUL, PolicyPut, TicketIn, TicketPatch, TouchpointPatch
@@ -199,12 +210,12 @@ async def list_tickets(
         str | None, Query(pattern="^(complaint|hardship_request|restructuring_request|data_correction)$")
     ] = None,
     owner: Annotated[str | None, Query(max_length=200, pattern=NO_NUL)] = None,
-    customer_id: Annotated[str | None, Query(max_length=64, pattern=NO_NUL)] = None,
-    limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    cursor: Annotated[str | None, Query(max_length=500)] = None,
+    customer_id: CustomerFilter = None,
+    limit: WideLimit = 100,
+    cursor: Cursor = None,
 ) -> Page[TicketOut]:
     """Tickets by status, kind, owner and customer, with whether the SLA is breached."""
-    try:
+    with cursor_checked():
         items, next_cursor = await queries.list_tickets(
             session,
             status=status_,
@@ -215,8 +226,6 @@ async def list_tickets(
             cursor=cursor,
             visible=visible_customer(tickets.c.customer_id, caller.scope),
         )
-    except queries.BadCursor as exc:
-        raise ProblemError(400, "Bad cursor", str(exc)) from exc
     return Page[TicketOut](items=[_ticket_view(i, now) for i in items], next_cursor=next_cursor)
 
 
@@ -272,8 +281,8 @@ async def list_touchpoints(
     caller: Reader,
     status_: Annotated[str | None, Query(alias="status", pattern="^(planned|done|skipped)$")] = "planned",
     due_before: date | None = None,
-    customer_id: Annotated[str | None, Query(max_length=64, pattern=NO_NUL)] = None,
-    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    customer_id: CustomerFilter = None,
+    limit: WideLimit = 100,
 ) -> Page[TouchpointOut]:
     """Care touchpoints (maturity, hardship follow-up, birthday) by status and due day, soonest first."""
     rows = await care_rows.list_touchpoints(
