@@ -26,7 +26,7 @@ from postloan_crm.domain.templates import DunningFacts, render_dunning
 from postloan_crm.service.contact_checks import decide, history_days
 from postloan_crm.service.customers import CustomerData, collection_consents, load_customers, recipients
 from postloan_crm.service.policies import contact_histories, load_policies
-from postloan_crm.service.reminders import AWAITING_CUSTOMER, DEFERRED, QUEUED, SUPPRESSED
+from postloan_crm.service.reminders import AWAITING_CUSTOMER, DEFERRED, QUEUED, SUPPRESSED, decided_status
 from postloan_crm.store import dunning as dunning_rows
 from postloan_crm.store import reminders as reminder_rows
 
@@ -153,9 +153,4 @@ def _initial_status(row: dict[str, Any], *, customer: CustomerData | None, verdi
         return SUPPRESSED, "no_contact_point"
     row.update(channel=channel, recipient=recipient)
     decision: Decision = verdict(customer, channel)
-    if decision.allowed:
-        return QUEUED, None
-    if decision.until is None:
-        return SUPPRESSED, decision.rule.value if decision.rule else "refused"
-    row["send_after"] = decision.until
-    return DEFERRED, decision.rule.value if decision.rule else None
+    return decided_status(row, decision)

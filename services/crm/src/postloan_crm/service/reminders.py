@@ -159,7 +159,11 @@ def _initial_status(
     if choice.channel is None:
         return SUPPRESSED, choice.reason
     row.update(channel=choice.channel, recipient=choice.recipient)
-    decision = verdict(customer, choice.channel)
+    return decided_status(row, verdict(customer, choice.channel))
+
+
+def decided_status(row: dict[str, Any], decision: Decision) -> tuple[str, str | None]:
+    """The status and reason of a message the contact rules decided on; a deferred one gets its `send_after`."""
     if decision.allowed:
         return QUEUED, None
     if decision.until is None:

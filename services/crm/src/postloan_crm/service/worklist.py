@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from postloan_crm.domain.worklist import CaseFacts, WorkItem, worklist
 from postloan_crm.service.calendar import current_business_date
 from postloan_crm.store import worklist as worklist_rows
-from postloan_crm.store.queries import BadCursor, decode_cursor, encode_cursor
+from postloan_crm.store.queries import BadCursor, decode_cursor, encode_cursor, split_page
 
 
 async def agent_worklist(
@@ -49,7 +49,5 @@ async def case_interactions(
         except ValueError as exc:
             raise BadCursor("the cursor is not valid") from exc
     rows = await worklist_rows.case_interactions(session, case_id=case_id, after=after, limit=limit)
-    more = len(rows) > limit
-    rows = rows[:limit]
-    last = rows[-1] if rows else None
-    return rows, encode_cursor(last["occurred_at"].isoformat(), last["interaction_id"]) if more and last else None
+    rows, last = split_page(rows, limit)
+    return rows, encode_cursor(last["occurred_at"].isoformat(), last["interaction_id"]) if last else None

@@ -53,6 +53,32 @@ async def page(session: AsyncSession, query: Select[Any], *, limit: int) -> list
     return [dict(r) for r in (await session.execute(query.limit(limit + 1))).mappings()]
 
 
+def split_page(rows: list[dict[str, Any]], limit: int) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
+    """The first `limit` of the limit+1 rows read, and the last of them when a next page follows (else None)."""
+    if len(rows) > limit:
+        return rows[:limit], rows[limit - 1]
+    return rows, None
+
+
+async def id_page(
+    session: AsyncSession, query: Select[Any], key: ColumnElement[str], *, limit: int, cursor: str | None
+) -> tuple[list[dict[str, Any]], str | None]:
+    """One page of `query` (ordered by the id column `key`) after the cursor's id, and the next page's cursor."""
+    if cursor:
+        (after,) = decode_cursor(cursor, 1)
+        query = query.where(key > after)
+    rows, last = split_page(await page(session, query, limit=limit), limit)
+    return rows, encode_cursor(last[key.name]) if last else None
+
+
+def _where_given(query: Select[Any], *filters: tuple[ColumnElement[str], str | None]) -> Select[Any]:
+    """`query` narrowed to column == value for each (column, value) filter given (empty ones are ignored)."""
+    for column, value in filters:
+        if value:
+            query = query.where(column == value)
+    return query
+
+
 async def list_cases(
     session: AsyncSession,
     *,
@@ -66,21 +92,14 @@ async def list_cases(
 ) -> tuple[list[dict[str, Any]], str | None]:
     """Cases filtered (to those `visible` to the caller) and ordered by id, one page at a time."""
     query = select(cases).where(visible).order_by(cases.c.case_id)
-    if status:
-        query = query.where(cases.c.status == status)
-    if queue:
-        query = query.where(cases.c.queue == queue)
-    if assignee:
-        query = query.where(cases.c.assignee == assignee)
-    if customer_id:
-        query = query.where(cases.c.customer_id == customer_id)
-    if cursor:
-        (after,) = decode_cursor(cursor, 1)
-        query = query.where(cases.c.case_id > after)
-    rows = await page(session, query, limit=limit)
-    more = len(rows) > limit
-    rows = rows[:limit]
-    return rows, encode_cursor(rows[-1]["case_id"]) if more else None
+    query = _where_given(
+        query,
+        (cases.c.status, status),
+        (cases.c.queue, queue),
+        (cases.c.assignee, assignee),
+        (cases.c.customer_id, customer_id),
+    )
+    return await id_page(session, query, cases.c.case_id, limit=limit, cursor=cursor)
 
 
 async def case_detail(session: AsyncSession, case_id: str) -> dict[str, Any] | None:
@@ -130,11 +149,8 @@ async def list_communications(
                 and_(communications.c.created_at == created, communications.c.communication_id < cid),
             )
         )
-    rows = await page(session, query, limit=limit)
-    more = len(rows) > limit
-    rows = rows[:limit]
-    next_cursor = encode_cursor(rows[-1]["created_at"].isoformat(), rows[-1]["communication_id"]) if more else None
-    return rows, next_cursor
+    rows, last = split_page(await page(session, query, limit=limit), limit)
+    return rows, encode_cursor(last["created_at"].isoformat(), last["communication_id"]) if last else None
 
 
 async def list_tickets(
@@ -150,18 +166,14 @@ async def list_tickets(
 ) -> tuple[list[dict[str, Any]], str | None]:
     """Tickets filtered (to those `visible` to the caller), ordered by id."""
     query = select(tickets).where(visible).order_by(tickets.c.ticket_id)
-    for column, value in ((tickets.c.status, status), (tickets.c.kind, kind), (tickets.c.owner, owner)):
-        if value:
-            query = query.where(column == value)
-    if customer_id:
-        query = query.where(tickets.c.customer_id == customer_id)
-    if cursor:
-        (after,) = decode_cursor(cursor, 1)
-        query = query.where(tickets.c.ticket_id > after)
-    rows = await page(session, query, limit=limit)
-    more = len(rows) > limit
-    rows = rows[:limit]
-    return rows, encode_cursor(rows[-1]["ticket_id"]) if more else None
+    query = _where_given(
+        query,
+        (tickets.c.status, status),
+        (tickets.c.kind, kind),
+        (tickets.c.owner, owner),
+        (tickets.c.customer_id, customer_id),
+    )
+    return await id_page(session, query, tickets.c.ticket_id, limit=limit, cursor=cursor)
 
 
 async def overview(session: AsyncSession, customer_id: str, *, recent: int = 20) -> dict[str, Any]:
