@@ -35,6 +35,7 @@ from postloan_crm.api.responses import CommunicationOut, CustomerOut, CustomerOv
 from postloan_crm.api.schemas import CustomerIn, CustomerPatch, InteractionIn, RelatedPartyIn
 from postloan_crm.service import audit, queries
 from postloan_crm.service.customers import (
+    PROFILE_FIELDS,
     ConsentData,
     CustomerData,
     PartyData,
@@ -74,17 +75,9 @@ def _consents(items: list[Any] | None) -> tuple[ConsentData, ...] | None:
 def to_data(body: CustomerIn) -> CustomerData:
     """The customer record of a POST body."""
     return CustomerData(
-        customer_id=body.customer_id,
-        name=body.name,
-        national_id=body.national_id,
-        timezone=body.timezone,
-        language=body.language,
+        **body.model_dump(include=set(PROFILE_FIELDS)),
         phones=tuple(PhoneData(p.number, p.kind) for p in body.phones),
         emails=tuple(body.emails),
-        birth_date=body.birth_date,
-        segment=body.segment,
-        preferred_channel=body.preferred_channel,
-        jurisdiction=body.jurisdiction,
         consents=_consents(body.consents),
         related_parties=_parties(body.related_parties),
         address=body.address.model_dump(mode="json") if body.address else None,
@@ -229,21 +222,7 @@ async def patch_customer(
     principal = caller.principal
     async with session.begin():
         current = await existing_customer(session, customer_id, scope=caller.scope, lock=True)
-        changes: dict[str, Any] = {
-            k: getattr(body, k)
-            for k in given
-            if k
-            in (
-                "name",
-                "national_id",
-                "timezone",
-                "language",
-                "birth_date",
-                "segment",
-                "preferred_channel",
-                "jurisdiction",
-            )
-        }
+        changes: dict[str, Any] = body.model_dump(include=given & set(PROFILE_FIELDS))
         if "phones" in given:
             changes["phones"] = tuple(PhoneData(p.number, p.kind) for p in body.phones or [])
         if "emails" in given:

@@ -12,6 +12,7 @@ from pydantic import BaseModel
 from postloan_common.web import DbSession, ProblemError
 from postloan_common.web.openapi import Page, problems
 from postloan_crm.api.deps import Caller, Cursor, Limit, Now, Reader, caller_with, cursor_checked, visible_case
+from postloan_crm.api.responses import InteractionFields
 from postloan_crm.api.schemas import Id
 from postloan_crm.domain.access import may_read_worklist
 from postloan_crm.service import worklist as worklists
@@ -40,20 +41,9 @@ class WorkItemOut(BaseModel):
     next_action_at: datetime | None
 
 
-class InteractionOut(BaseModel):
+class InteractionOut(InteractionFields):
     """An interaction logged on a case."""
 
-    interaction_id: str
-    customer_id: str
-    case_id: str | None
-    loan_id: str | None
-    channel: str
-    direction: str
-    party: str
-    connected: bool
-    outcome: str
-    note: str | None
-    agent_id: str | None
     occurred_at: datetime
     next_action_at: datetime | None
 

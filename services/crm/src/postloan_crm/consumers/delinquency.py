@@ -8,7 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from postloan_common.contracts import DelinquencyChangedV1, PaymentMissedV1
 from postloan_common.messaging.envelope import Envelope
-from postloan_crm.consumers.common import latest_business_date, parse_run, trace
+from postloan_crm.consumers.common import StrategyHandler, latest_business_date, parse_run, trace
 from postloan_crm.domain.strategy import StrategyTable, is_delinquent
 from postloan_crm.service import cases, projections
 from postloan_crm.service.calendar import note_business_date
@@ -54,11 +54,8 @@ async def treat_delinquent(
     await journal.write(session)
 
 
-class PaymentsMissed:
+class PaymentsMissed(StrategyHandler):
     """A missed installment updates the loan and opens its case or escalates it (never softens it)."""
-
-    def __init__(self, strategy: StrategyTable) -> None:
-        self.strategy = strategy
 
     async def __call__(self, session: AsyncSession, envelopes: Sequence[Envelope]) -> None:
         events = parse_run(envelopes, PaymentMissedV1)
@@ -79,11 +76,8 @@ class PaymentsMissed:
         await treat_delinquent(session, states, strategy=self.strategy, escalate_only=True)
 
 
-class DelinquenciesChanged:
+class DelinquenciesChanged(StrategyHandler):
     """A bucket move updates the loan and moves its case to the strategy's queue (either way)."""
-
-    def __init__(self, strategy: StrategyTable) -> None:
-        self.strategy = strategy
 
     async def __call__(self, session: AsyncSession, envelopes: Sequence[Envelope]) -> None:
         events = parse_run(envelopes, DelinquencyChangedV1)

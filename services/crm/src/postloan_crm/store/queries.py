@@ -7,7 +7,7 @@ import json
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, or_, select, true
+from sqlalchemy import ColumnElement, Select, Table, and_, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from postloan_crm.store.tables import (
@@ -71,11 +71,11 @@ async def id_page(
     return rows, encode_cursor(last[key.name]) if last else None
 
 
-def _where_given(query: Select[Any], *filters: tuple[ColumnElement[str], str | None]) -> Select[Any]:
-    """`query` narrowed to column == value for each (column, value) filter given (empty ones are ignored)."""
-    for column, value in filters:
+def _where_given(query: Select[Any], table: Table, **filters: str | None) -> Select[Any]:
+    """`query` narrowed to `table`'s column == value for each filter given (empty ones are ignored)."""
+    for column, value in filters.items():
         if value:
-            query = query.where(column == value)
+            query = query.where(table.c[column] == value)
     return query
 
 
@@ -92,13 +92,7 @@ async def list_cases(
 ) -> tuple[list[dict[str, Any]], str | None]:
     """Cases filtered (to those `visible` to the caller) and ordered by id, one page at a time."""
     query = select(cases).where(visible).order_by(cases.c.case_id)
-    query = _where_given(
-        query,
-        (cases.c.status, status),
-        (cases.c.queue, queue),
-        (cases.c.assignee, assignee),
-        (cases.c.customer_id, customer_id),
-    )
+    query = _where_given(query, cases, status=status, queue=queue, assignee=assignee, customer_id=customer_id)
     return await id_page(session, query, cases.c.case_id, limit=limit, cursor=cursor)
 
 
@@ -166,13 +160,7 @@ async def list_tickets(
 ) -> tuple[list[dict[str, Any]], str | None]:
     """Tickets filtered (to those `visible` to the caller), ordered by id."""
     query = select(tickets).where(visible).order_by(tickets.c.ticket_id)
-    query = _where_given(
-        query,
-        (tickets.c.status, status),
-        (tickets.c.kind, kind),
-        (tickets.c.owner, owner),
-        (tickets.c.customer_id, customer_id),
-    )
+    query = _where_given(query, tickets, status=status, kind=kind, owner=owner, customer_id=customer_id)
     return await id_page(session, query, tickets.c.ticket_id, limit=limit, cursor=cursor)
 
 
