@@ -32,16 +32,24 @@ def _env(data, subject: str, business_date: date | None = None, source: str = "r
     return make_envelope(data=data, source=source, subject=subject, business_date=business_date)
 
 
-def customer(cid: str = "C-77", *, tz: str = "Asia/Shanghai", language: str = "zh-CN", **extra) -> Envelope:
-    data = {
+ADDRESS = {"line1": "1 Chaoyang Road", "city": "Beijing", "postal_code": "100020", "country": "CN"}
+
+
+def customer_body(cid: str = "C-77", **extra) -> dict:
+    """Zhang San's record, as a customer-upserted event and a POST /v1/customers body both carry it."""
+    return {
         "customer_id": cid,
         "name": "张三",
         "national_id": "110101199003071234",
         "phones": [{"number": "+8613800138000", "kind": "mobile"}],
         "emails": ["zhang@example.com"],
-        "timezone": tz,
-        "language": language,
+        "timezone": "Asia/Shanghai",
+        "language": "zh-CN",
     } | extra
+
+
+def customer(cid: str = "C-77", *, tz: str = "Asia/Shanghai", language: str = "zh-CN", **extra) -> Envelope:
+    data = customer_body(cid, timezone=tz, language=language, **extra)
     return _env(CustomerUpsertedV1.model_validate(data), cid, source="core-banking")
 
 

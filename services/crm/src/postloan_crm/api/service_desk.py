@@ -26,11 +26,11 @@ from postloan_crm.api.present import plain
 from postloan_crm.api.responses import ContactPolicyOut, TicketOut, TouchpointOut
 from postloan_crm.api.schemas import NO_NUL, PolicyPut, TicketIn, TicketPatch, TouchpointPatch
 from postloan_crm.domain.access import POLICY_OWNERS
-from postloan_crm.domain.contact_policy import ContactPolicy, Counting
+from postloan_crm.domain.contact_policy import ContactPolicy
 from postloan_crm.domain.dunning import DunningStep, Ladder
 from postloan_crm.service import audit, queries
 from postloan_crm.service.dunning import load_ladders, replace_ladders
-from postloan_crm.service.policies import load_policies, replace_policies
+from postloan_crm.service.policies import load_policies, policy_of, policy_values, replace_policies
 from postloan_crm.service.tickets import change_ticket, open_ticket, overdue
 from postloan_crm.store import care as care_rows
 from postloan_crm.store.access import ticket_visible, visible_customer
@@ -43,18 +43,7 @@ Staff = Annotated[Caller, Depends(caller_with(*STAFF))]
 
 
 def _policy_view(policy: ContactPolicy) -> dict[str, Any]:
-    return plain(
-        {
-            "jurisdiction": policy.jurisdiction,
-            "channel": policy.channel,
-            "quiet_start": policy.quiet_start,
-            "quiet_end": policy.quiet_end,
-            "max_per_day": policy.max_per_day,
-            "max_per_window": policy.max_per_window,
-            "window_days": policy.window_days,
-            "counting": policy.counting.value,
-        }
-    )
+    return plain(policy_values(policy))
 
 
 def _ladder_view(ladder: Ladder) -> dict[str, Any]:
@@ -96,18 +85,7 @@ async def put_policy(
     for p in body.policies:
         if (p.quiet_start is None) != (p.quiet_end is None):
             raise ProblemError(422, "Invalid policy", "give both quiet_start and quiet_end, or neither")
-        policies.append(
-            ContactPolicy(
-                jurisdiction=p.jurisdiction,
-                channel=p.channel.value,
-                quiet_start=p.quiet_start,
-                quiet_end=p.quiet_end,
-                max_per_day=p.max_per_day,
-                max_per_window=p.max_per_window,
-                window_days=p.window_days,
-                counting=Counting(p.counting),
-            )
-        )
+        policies.append(policy_of(p.model_dump() | {"channel": p.channel.value}))
     ladders = [
         Ladder(x.queue, x.bucket, tuple(DunningStep(s.dpd, s.channel, s.template) for s in x.steps))
         for x in body.ladders

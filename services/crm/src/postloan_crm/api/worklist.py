@@ -48,6 +48,10 @@ class InteractionOut(InteractionFields):
     next_action_at: datetime | None
 
 
+# What a work item shows of its case row as it is; the rest is the worklist's ranking.
+_CASE_FIELDS = ("loan_id", "customer_id", "queue", "bucket", "dpd", "balance_due", "currency")
+
+
 def _agent(caller: Caller, agent: str | None) -> str:
     """Whose worklist the caller may read: their own; a supervisor's team's; an admin's anyone's (else 403)."""
     wanted = agent or caller.principal.subject
@@ -71,14 +75,8 @@ async def get_worklist(
         ranked = await worklists.agent_worklist(session, agent_id=agent_id, now=now)
     items = [
         WorkItemOut(
+            **{k: row[k] for k in _CASE_FIELDS},
             case_id=item.case_id,
-            loan_id=row["loan_id"],
-            customer_id=row["customer_id"],
-            queue=row["queue"],
-            bucket=row["bucket"],
-            dpd=row["dpd"],
-            balance_due=row["balance_due"],
-            currency=row["currency"],
             priority=item.priority,
             reasons=list(item.reasons),
             next_action_at=item.next_action_at,
