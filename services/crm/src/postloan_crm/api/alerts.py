@@ -35,19 +35,10 @@ class TimelineEntryOut(BaseModel):
 def _entry(row: dict[str, Any]) -> TimelineEntryOut:
     d = row["details"]
     return TimelineEntryOut(
+        **{k: row[k] for k in ("kind", "ref_id", "loan_id", "business_date", "at")},
+        **{k: d.get(k) for k in ("rule_id", "severity", "message", "resolution", "reason", "due_on")},
         entry_id=row["id"],
-        kind=row["kind"],
-        ref_id=row["ref_id"],
-        loan_id=row["loan_id"],
-        business_date=row["business_date"],
-        at=row["at"],
-        rule_id=d.get("rule_id"),
-        severity=d.get("severity"),
-        message=d.get("message"),
-        resolution=d.get("resolution"),
         review_kind=d.get("kind"),
-        reason=d.get("reason"),
-        due_on=d.get("due_on"),
     )
 
 

@@ -17,6 +17,7 @@ from postloan_common.web.auth import _verifier as token_verifier  # the app's ve
 from postloan_common.web.openapi import problems
 from postloan_crm.adapters.channels import SendError
 from postloan_crm.adapters.telephony import CtiWebhook, Dialler
+from postloan_crm.adapters.webhook import provider_webhook
 from postloan_crm.api.deps import Caller, Now, ServiceConfig, caller_with, contact_rule_problem, known_customer
 from postloan_crm.api.present import mask_recipient
 from postloan_crm.api.schemas import Id, _In
@@ -94,14 +95,7 @@ def dialler(settings: Settings) -> Dialler | None:
     """The configured CTI provider, or None (calls are then manual)."""
     if not settings.cti_webhook_url:
         return None
-    token = settings.provider_token.get_secret_value() if settings.provider_token else None
-    return CtiWebhook(
-        url=settings.cti_webhook_url,
-        token=token,
-        timeout_s=settings.provider_timeout_s,
-        max_attempts=settings.provider_max_attempts,
-        backoff_s=settings.provider_backoff_s,
-    )
+    return provider_webhook(CtiWebhook, settings.cti_webhook_url, settings)
 
 
 def get_dialler(settings: ServiceConfig) -> Dialler | None:

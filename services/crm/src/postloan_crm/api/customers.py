@@ -53,6 +53,8 @@ Writers = Depends(require_roles("system", "supervisor", "admin"))
 ScopedWriter = Annotated[Caller, Depends(caller_with("system", "supervisor", "admin"))]
 Agent = Annotated[Caller, Depends(caller_with("collector", "supervisor", "admin"))]
 FUTURE_SLACK = timedelta(minutes=5)
+# The fields of a logged interaction taken as the body gives them.
+AS_GIVEN = {"direction", "party", "connected", "case_id", "loan_id", "note"}
 # Who listed which customers is audited whether or not they saw them in clear.
 LIST_READ = "customer.list"
 
@@ -342,15 +344,10 @@ async def post_interaction(
                 session,
                 customer=customer,
                 data=InteractionData(
+                    **body.model_dump(include=AS_GIVEN),
                     channel=body.channel.value,
-                    direction=body.direction,
-                    party=body.party,
-                    connected=body.connected,
                     outcome=body.outcome.value,
                     occurred_at=occurred_at.astimezone(UTC),
-                    case_id=body.case_id,
-                    loan_id=body.loan_id,
-                    note=body.note,
                     next_action_at=body.next_action_at.astimezone(UTC) if body.next_action_at else None,
                 ),
                 agent_id=principal.subject,

@@ -151,12 +151,7 @@ async def create_ticket(
         await existing_customer(session, body.customer_id, scope=caller.scope)
         row = await open_ticket(
             session,
-            customer_id=body.customer_id,
-            kind=body.kind,
-            subject=body.subject,
-            description=body.description,
-            loan_id=body.loan_id,
-            owner=body.owner,
+            **body.model_dump(),
             sla=timedelta(hours=settings.ticket_sla_hours.get(body.kind, 72)),
             now=now,
             actor=principal.subject,
