@@ -101,18 +101,9 @@ async def case_detail(session: AsyncSession, case_id: str) -> dict[str, Any] | N
     row = (await session.execute(select(cases).where(cases.c.case_id == case_id))).mappings().first()
     if row is None:
         return None
+    entry = [case_events.c[k] for k in ("at", "business_date", "kind", "actor", "details")]
     timeline = (
-        await session.execute(
-            select(
-                case_events.c.at,
-                case_events.c.business_date,
-                case_events.c.kind,
-                case_events.c.actor,
-                case_events.c.details,
-            )
-            .where(case_events.c.case_id == case_id)
-            .order_by(case_events.c.id)
-        )
+        await session.execute(select(*entry).where(case_events.c.case_id == case_id).order_by(case_events.c.id))
     ).mappings()
     promise_rows = (
         await session.execute(select(promises).where(promises.c.case_id == case_id).order_by(promises.c.created_at))
