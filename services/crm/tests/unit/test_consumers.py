@@ -23,7 +23,7 @@ from postloan_crm import consumers
 from postloan_crm.consumers import customers as customer_handlers
 from postloan_crm.consumers import loans as loan_handlers
 from postloan_crm.consumers.common import latest_business_date, parse_run
-from postloan_crm.consumers.delinquency import changed_states, missed_state
+from postloan_crm.consumers.delinquency import changed_states, loan_said, missed_state
 from postloan_crm.consumers.loans import closing
 from postloan_crm.consumers.payments import loan_after
 from postloan_crm.domain.strategy import StrategyTable
@@ -79,6 +79,27 @@ def test_a_payment_says_the_loan_state_after_it_and_a_reversal_leaves_the_curren
         event.model_dump(mode="json") | {"reversed_on": ON.isoformat(), "reason": "bounced"}
     )
     assert "currency" not in loan_after(reversal, as_of=ON)
+
+
+def test_a_missed_installment_says_the_bucket_and_a_move_also_the_overdue_and_outstanding():
+    miss = parse_data(missed(dpd=3, bucket="M1"), PaymentMissedV1)
+    assert loan_said(miss, as_of=ON) == {
+        "customer_id": "C-77",
+        "dpd": 3,
+        "bucket": "M1",
+        "currency": "CNY",
+        "as_of": ON,
+    }
+    move = parse_data(moved("L-1", "C-1", "M1", "M2", 35, ON), DelinquencyChangedV1)
+    assert loan_said(move, as_of=None) == {
+        "customer_id": "C-1",
+        "dpd": 35,
+        "bucket": "M2",
+        "overdue": D("1020.00"),
+        "outstanding": D("2000.00"),
+        "currency": "CNY",
+        "as_of": None,
+    }
 
 
 def test_a_move_back_to_current_is_left_to_loan_cured():
