@@ -41,9 +41,7 @@ _bearer = HTTPBearer(auto_error=False)
 
 
 class CallIn(_In):
-    model_config = ConfigDict(
-        extra="forbid", json_schema_extra={"examples": [{"case_id": "CASE-0190a1b2", "phone": 0}]}
-    )
+    model_config = ConfigDict(json_schema_extra={"examples": [{"case_id": "CASE-0190a1b2", "phone": 0}]})
 
     case_id: Id
     # An index into the customer's phones as GET /v1/customers/{id} lists them (masked): never a raw number.
@@ -52,7 +50,6 @@ class CallIn(_In):
 
 class CallResultIn(_In):
     model_config = ConfigDict(
-        extra="forbid",
         json_schema_extra={
             "examples": [
                 {"connected": True, "duration_s": 95, "outcome": "promise_to_pay", "recording_ref": "rec-20260310-1"}
