@@ -20,18 +20,18 @@ from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal as D
 from typing import Any
 
+from crm_testkit import day_closed
+from crm_testkit import loan as registered
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from postloan_common.contracts import (
     ClassificationChangedV1,
     CustomerUpsertedV1,
-    DayClosedV1,
     DelinquencyChangedV1,
     EventData,
     LoanClosedV1,
     LoanCuredV1,
-    LoanRegisteredV1,
     PaymentDueV1,
     PaymentMissedV1,
     PaymentReceivedV1,
@@ -84,6 +84,11 @@ def _env(data: EventData, subject: str, on: date | None, source: str = "repaymen
     return make_envelope(data=data, source=source, subject=subject, business_date=on)
 
 
+def _loan_env(model: type[EventData], loan: _Loan, on: date, **data: Any) -> Envelope:
+    """An event of `model` about `loan` on business day `on`."""
+    return _env(model(loan_id=loan.loan_id, customer_id=loan.customer_id, **data), loan.loan_id, on)
+
+
 def _money(rng: random.Random, low: int, high: int) -> D:
     return D(rng.randint(low * 100, high * 100)) / 100
 
@@ -117,22 +122,9 @@ def _customer(rng: random.Random, customer_id: str, *, revision: int) -> Envelop
 
 
 def _registered(loan: _Loan, on: date) -> Envelope:
-    return _env(
-        LoanRegisteredV1(
-            loan_id=loan.loan_id,
-            customer_id=loan.customer_id,
-            product="consumer-12m",
-            branch="SH01",
-            currency="CNY",
-            principal=D("3000.00"),
-            annual_rate=D("0.12"),
-            disbursed_on=on - timedelta(days=20),
-            installment_count=3,
-            first_due_date=loan.first_due,
-            maturity_date=loan.first_due + timedelta(days=60),
-        ),
-        loan.loan_id,
-        on,
+    last_due = loan.first_due + timedelta(days=60)
+    return registered(
+        loan.loan_id, loan.customer_id, on=on, disbursed=on - timedelta(days=20), due=(loan.first_due, last_due)
     )
 
 
@@ -264,134 +256,102 @@ def _loan_events(rng: random.Random, book: list[_Loan], on: date, *, first_day: 
 
 
 def _due(loan: _Loan, seq: int, due_date: date, amount: D, days_before: int, on: date) -> Envelope:
-    return _env(
-        PaymentDueV1(
-            loan_id=loan.loan_id,
-            customer_id=loan.customer_id,
-            installment_seq=seq,
-            due_date=due_date,
-            amount_due=amount,
-            currency="CNY",
-            days_before_due=days_before,
-            payment_reference=f"PAY-{loan.loan_id}-{seq}",
-        ),
-        loan.loan_id,
+    return _loan_env(
+        PaymentDueV1,
+        loan,
         on,
+        installment_seq=seq,
+        due_date=due_date,
+        amount_due=amount,
+        currency="CNY",
+        days_before_due=days_before,
+        payment_reference=f"PAY-{loan.loan_id}-{seq}",
     )
 
 
 def _missed(loan: _Loan, seq: int, due_date: date, on: date) -> Envelope:
-    return _env(
-        PaymentMissedV1(
-            loan_id=loan.loan_id,
-            customer_id=loan.customer_id,
-            installment_seq=seq,
-            due_date=due_date,
-            amount_overdue=D("1020.00"),
-            currency="CNY",
-            dpd=loan.dpd,
-            bucket=loan.bucket,
-        ),
-        loan.loan_id,
+    return _loan_env(
+        PaymentMissedV1,
+        loan,
         on,
+        installment_seq=seq,
+        due_date=due_date,
+        amount_overdue=D("1020.00"),
+        currency="CNY",
+        dpd=loan.dpd,
+        bucket=loan.bucket,
     )
 
 
 def _moved(loan: _Loan, frm: str, on: date) -> Envelope:
-    return _env(
-        DelinquencyChangedV1(
-            loan_id=loan.loan_id,
-            customer_id=loan.customer_id,
-            from_bucket=frm,
-            to_bucket=loan.bucket,
-            dpd=loan.dpd,
-            overdue_amount=D(1020 * max(1, BUCKETS.index(loan.bucket))),
-            outstanding=D("2000.00"),
-            currency="CNY",
-        ),
-        loan.loan_id,
+    return _loan_env(
+        DelinquencyChangedV1,
+        loan,
         on,
+        from_bucket=frm,
+        to_bucket=loan.bucket,
+        dpd=loan.dpd,
+        overdue_amount=D(1020 * max(1, BUCKETS.index(loan.bucket))),
+        outstanding=D("2000.00"),
+        currency="CNY",
     )
 
 
 def _cured(loan: _Loan, on: date) -> Envelope:
-    return _env(
-        LoanCuredV1(
-            loan_id=loan.loan_id,
-            customer_id=loan.customer_id,
-            cured_on=on,
-            from_bucket=loan.bucket,
-            previous_dpd=loan.dpd,
-            outstanding=D("1000.00"),
-            currency="CNY",
-        ),
-        loan.loan_id,
+    return _loan_env(
+        LoanCuredV1,
+        loan,
         on,
+        cured_on=on,
+        from_bucket=loan.bucket,
+        previous_dpd=loan.dpd,
+        outstanding=D("1000.00"),
+        currency="CNY",
     )
 
 
 def _received(rng: random.Random, loan: _Loan, on: date, value_date: date) -> Envelope:
     amount = _money(rng, 100, 1500)
-    return _env(
-        PaymentReceivedV1(
-            loan_id=loan.loan_id,
-            customer_id=loan.customer_id,
-            repayment_id=f"R-{loan.loan_id}-{rng.randint(0, 10**9)}",
-            amount=amount,
-            currency="CNY",
-            value_date=value_date,
-            allocation=Allocation(penalty=ZERO, fee=ZERO, interest=ZERO, principal=amount, credit=ZERO),
-            outstanding_after=D("1000.00"),
-            overdue_after=D("0.00") if loan.dpd == 0 else D("500.00"),
-            dpd_after=loan.dpd,
-            bucket_after=loan.bucket,
-        ),
-        loan.loan_id,
+    return _loan_env(
+        PaymentReceivedV1,
+        loan,
         on,
+        repayment_id=f"R-{loan.loan_id}-{rng.randint(0, 10**9)}",
+        amount=amount,
+        currency="CNY",
+        value_date=value_date,
+        allocation=Allocation(penalty=ZERO, fee=ZERO, interest=ZERO, principal=amount, credit=ZERO),
+        outstanding_after=D("1000.00"),
+        overdue_after=D("0.00") if loan.dpd == 0 else D("500.00"),
+        dpd_after=loan.dpd,
+        bucket_after=loan.bucket,
     )
 
 
 def _reversed(loan: _Loan, received: Envelope, on: date) -> Envelope:
-    return _env(
-        PaymentReversedV1(
-            loan_id=loan.loan_id,
-            customer_id=loan.customer_id,
-            repayment_id=received.data["repayment_id"],
-            amount=D(received.data["amount"]),
-            currency="CNY",
-            value_date=date.fromisoformat(received.data["value_date"]),
-            reversed_on=on,
-            reason="bounced",
-            outstanding_after=D("1500.00"),
-            overdue_after=D("700.00"),
-            dpd_after=loan.dpd,
-            bucket_after=loan.bucket,
-        ),
-        loan.loan_id,
+    return _loan_env(
+        PaymentReversedV1,
+        loan,
         on,
+        repayment_id=received.data["repayment_id"],
+        amount=D(received.data["amount"]),
+        currency="CNY",
+        value_date=date.fromisoformat(received.data["value_date"]),
+        reversed_on=on,
+        reason="bounced",
+        outstanding_after=D("1500.00"),
+        overdue_after=D("700.00"),
+        dpd_after=loan.dpd,
+        bucket_after=loan.bucket,
     )
 
 
 def _closed(loan: _Loan, on: date, reason: str) -> Envelope:
-    return _env(
-        LoanClosedV1(loan_id=loan.loan_id, customer_id=loan.customer_id, closed_on=on, reason=reason), loan.loan_id, on
-    )
+    return _loan_env(LoanClosedV1, loan, on, closed_on=on, reason=reason)
 
 
 def _day_closed(on: date, partition: int) -> Envelope:
-    return _env(
-        DayClosedV1(
-            business_date=on,
-            partition=partition,
-            partitions=2,
-            loans_processed=0,
-            payments_due=0,
-            payments_missed=0,
-            delinquency_changes=0,
-        ),
-        f"day-{on.isoformat()}-{partition}",
-        on,
-    )
+    return day_closed(on, partition, partitions=2, loans_processed=0, subject=f"day-{on.isoformat()}-{partition}")
 
 
 def _risk_events(rng: random.Random, book: list[_Loan]) -> list[Envelope]:

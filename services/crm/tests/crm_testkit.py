@@ -32,36 +32,55 @@ def _env(data, subject: str, business_date: date | None = None, source: str = "r
     return make_envelope(data=data, source=source, subject=subject, business_date=business_date)
 
 
-def customer(cid: str = "C-77", *, tz: str = "Asia/Shanghai", language: str = "zh-CN", **extra) -> Envelope:
-    data = {
+ADDRESS = {"line1": "1 Chaoyang Road", "city": "Beijing", "postal_code": "100020", "country": "CN"}
+
+
+def _loan_env(
+    model, lid: str, cid: str, business_date: date | None = None, *, source: str = "repayment-monitor", **data
+) -> Envelope:
+    """An event of `model` about loan `lid` of customer `cid`."""
+    return _env(model(loan_id=lid, customer_id=cid, **data), lid, business_date, source)
+
+
+def customer_body(cid: str = "C-77", **extra) -> dict:
+    """Zhang San's record, as a customer-upserted event and a POST /v1/customers body both carry it."""
+    return {
         "customer_id": cid,
         "name": "张三",
         "national_id": "110101199003071234",
         "phones": [{"number": "+8613800138000", "kind": "mobile"}],
         "emails": ["zhang@example.com"],
-        "timezone": tz,
-        "language": language,
+        "timezone": "Asia/Shanghai",
+        "language": "zh-CN",
     } | extra
+
+
+def customer(cid: str = "C-77", *, tz: str = "Asia/Shanghai", language: str = "zh-CN", **extra) -> Envelope:
+    data = customer_body(cid, timezone=tz, language=language, **extra)
     return _env(CustomerUpsertedV1.model_validate(data), cid, source="core-banking")
 
 
-def loan(lid: str = "L-1", cid: str = "C-77") -> Envelope:
-    return _env(
-        LoanRegisteredV1(
-            loan_id=lid,
-            customer_id=cid,
-            product="consumer-12m",
-            branch="SH01",
-            currency="CNY",
-            principal=D("3000.00"),
-            annual_rate=D("0.12"),
-            disbursed_on=date(2026, 1, 5),
-            installment_count=3,
-            first_due_date=date(2026, 2, 5),
-            maturity_date=date(2026, 4, 5),
-        ),
+def loan(
+    lid: str = "L-1",
+    cid: str = "C-77",
+    *,
+    on: date = date(2026, 1, 5),
+    disbursed: date = date(2026, 1, 5),
+    due: tuple[date, date] = (date(2026, 2, 5), date(2026, 4, 5)),
+) -> Envelope:
+    """A 3,000 CNY loan of three installments, registered `on`, due from the first to the last date of `due`."""
+    terms = {"product": "consumer-12m", "branch": "SH01", "currency": "CNY", "installment_count": 3}
+    return _loan_env(
+        LoanRegisteredV1,
         lid,
-        date(2026, 1, 5),
+        cid,
+        on,
+        **terms,
+        principal=D("3000.00"),
+        annual_rate=D("0.12"),
+        disbursed_on=disbursed,
+        first_due_date=due[0],
+        maturity_date=due[1],
     )
 
 
@@ -74,19 +93,17 @@ def due(
     days: int = 3,
     due_date: date = date(2026, 3, 5),
 ) -> Envelope:
-    return _env(
-        PaymentDueV1(
-            loan_id=lid,
-            customer_id=cid,
-            installment_seq=seq,
-            due_date=due_date,
-            amount_due=D(amount),
-            currency="CNY",
-            days_before_due=days,
-            payment_reference=f"PAY-{lid}-{seq}",
-        ),
+    return _loan_env(
+        PaymentDueV1,
         lid,
+        cid,
         due_date - timedelta(days=days),
+        installment_seq=seq,
+        due_date=due_date,
+        amount_due=D(amount),
+        currency="CNY",
+        days_before_due=days,
+        payment_reference=f"PAY-{lid}-{seq}",
     )
 
 
@@ -101,126 +118,113 @@ def received(
     bucket: str = "M0",
     overdue: str = "0.00",
 ) -> Envelope:
-    return _env(
-        PaymentReceivedV1(
-            loan_id=lid,
-            customer_id=cid,
-            repayment_id=rid,
-            amount=D(amount),
-            currency="CNY",
-            value_date=value_date,
-            allocation=Allocation(penalty=ZERO, fee=ZERO, interest=ZERO, principal=D(amount), credit=ZERO),
-            outstanding_after=D("1000.00"),
-            overdue_after=D(overdue),
-            dpd_after=dpd,
-            bucket_after=bucket,
-        ),
+    return _loan_env(
+        PaymentReceivedV1,
         lid,
+        cid,
         value_date,
+        repayment_id=rid,
+        amount=D(amount),
+        currency="CNY",
+        value_date=value_date,
+        allocation=Allocation(penalty=ZERO, fee=ZERO, interest=ZERO, principal=D(amount), credit=ZERO),
+        outstanding_after=D("1000.00"),
+        overdue_after=D(overdue),
+        dpd_after=dpd,
+        bucket_after=bucket,
     )
 
 
 def missed(
     lid: str = "L-1", cid: str = "C-77", *, dpd: int = 1, bucket: str = "M1", on: date = date(2026, 3, 6)
 ) -> Envelope:
-    return _env(
-        PaymentMissedV1(
-            loan_id=lid,
-            customer_id=cid,
-            installment_seq=2,
-            due_date=date(2026, 3, 5),
-            amount_overdue=D("1020.00"),
-            currency="CNY",
-            dpd=dpd,
-            bucket=bucket,
-        ),
+    return _loan_env(
+        PaymentMissedV1,
         lid,
+        cid,
         on,
+        installment_seq=2,
+        due_date=date(2026, 3, 5),
+        amount_overdue=D("1020.00"),
+        currency="CNY",
+        dpd=dpd,
+        bucket=bucket,
     )
 
 
 def moved(lid: str, cid: str, frm: str, to: str, dpd: int, on: date) -> Envelope:
-    return _env(
-        DelinquencyChangedV1(
-            loan_id=lid,
-            customer_id=cid,
-            from_bucket=frm,
-            to_bucket=to,
-            dpd=dpd,
-            overdue_amount=D("1020.00"),
-            outstanding=D("2000.00"),
-            currency="CNY",
-        ),
+    return _loan_env(
+        DelinquencyChangedV1,
         lid,
+        cid,
         on,
+        from_bucket=frm,
+        to_bucket=to,
+        dpd=dpd,
+        overdue_amount=D("1020.00"),
+        outstanding=D("2000.00"),
+        currency="CNY",
     )
 
 
 def cured(lid: str, cid: str, on: date) -> Envelope:
-    return _env(
-        LoanCuredV1(
-            loan_id=lid,
-            customer_id=cid,
-            cured_on=on,
-            from_bucket="M2",
-            previous_dpd=40,
-            outstanding=D("1000.00"),
-            currency="CNY",
-        ),
+    return _loan_env(
+        LoanCuredV1,
         lid,
+        cid,
         on,
+        cured_on=on,
+        from_bucket="M2",
+        previous_dpd=40,
+        outstanding=D("1000.00"),
+        currency="CNY",
     )
 
 
 def closed(lid: str, cid: str, on: date) -> Envelope:
-    return _env(LoanClosedV1(loan_id=lid, customer_id=cid, closed_on=on, reason="paid_off"), lid, on)
+    return _loan_env(LoanClosedV1, lid, cid, on, closed_on=on, reason="paid_off")
 
 
-def day_closed(on: date, partition: int = 0) -> Envelope:
-    return _env(
-        DayClosedV1(
-            business_date=on,
-            partition=partition,
-            partitions=1,
-            loans_processed=1,
-            payments_due=0,
-            payments_missed=0,
-            delinquency_changes=0,
-        ),
-        f"day-{on.isoformat()}",
-        on,
+def day_closed(
+    on: date, partition: int = 0, *, partitions: int = 1, loans_processed: int = 1, subject: str | None = None
+) -> Envelope:
+    data = DayClosedV1(
+        business_date=on,
+        partition=partition,
+        partitions=partitions,
+        loans_processed=loans_processed,
+        payments_due=0,
+        payments_missed=0,
+        delinquency_changes=0,
     )
+    return _env(data, subject or f"day-{on.isoformat()}", on)
 
 
 def score(lid: str, cid: str, pd: str) -> Envelope:
-    return _env(
-        RiskScoreChangedV1(
-            loan_id=lid,
-            customer_id=cid,
-            score=420,
-            pd=D(pd),
-            grade="E",
-            model_version="bhv-1",
-            reason_codes=("dpd_max_3m",),
-        ),
+    return _loan_env(
+        RiskScoreChangedV1,
         lid,
+        cid,
         source="risk-alert",
+        score=420,
+        pd=D(pd),
+        grade="E",
+        model_version="bhv-1",
+        reason_codes=("dpd_max_3m",),
     )
 
 
 def classified(lid: str, cid: str, to: str) -> Envelope:
-    return _env(
-        ClassificationChangedV1(
-            loan_id=lid,
-            customer_id=cid,
-            to_classification=to,
-            ifrs9_stage=2,
-            ecl=D("10.00"),
-            dpd=35,
-            reason="dpd_floor",
-        ),
+    return _loan_env(
+        ClassificationChangedV1,
         lid,
+        cid,
         source="risk-alert",
+        to_classification=to,
+        ifrs9_stage=2,
+        ecl=D("10.00"),
+        dpd=35,
+        reason="dpd_floor",
     )
 
 

@@ -48,14 +48,18 @@ async def _two_teams(client, crm, token) -> dict[str, str]:
     return {"A": rows[0]["case_id"], "B": rows[1]["case_id"]}
 
 
+async def _sees_case_a_only(client, case: dict[str, str], headers: dict[str, str]) -> None:
+    listed = await client.get("/v1/cases", headers=headers)
+    assert [c["case_id"] for c in listed.json()["items"]] == [case["A"]]
+    assert (await client.get(f"/v1/cases/{case['B']}", headers=headers)).status_code == 404
+
+
 async def test_a_collector_reads_only_their_cases_and_those_customers(crm, crm_api, token):
     collector = token("collector", "a-1")
     async with crm_api(crm.url) as client:
         case = await _two_teams(client, crm, token)
-        listed = await client.get("/v1/cases", headers=collector)
-        assert [c["case_id"] for c in listed.json()["items"]] == [case["A"]]
+        await _sees_case_a_only(client, case, collector)
         assert (await client.get(f"/v1/cases/{case['A']}", headers=collector)).status_code == 200
-        assert (await client.get(f"/v1/cases/{case['B']}", headers=collector)).status_code == 404
         assert (await client.get("/v1/customers/C-A", headers=collector)).status_code == 200
         for path in ("/v1/customers/C-B", "/v1/customers/C-B/overview", "/v1/customers/C-B/communications"):
             response = await client.get(path, headers=collector)
@@ -80,9 +84,7 @@ async def test_a_supervisor_reads_their_teams_cases_only(crm, crm_api, token):
     north, south = token("supervisor", "sup-n"), token("supervisor", "sup-s")
     async with crm_api(crm.url) as client:
         case = await _two_teams(client, crm, token)
-        listed = await client.get("/v1/cases", headers=north)
-        assert [c["case_id"] for c in listed.json()["items"]] == [case["A"]]
-        assert (await client.get(f"/v1/cases/{case['B']}", headers=north)).status_code == 404
+        await _sees_case_a_only(client, case, north)
         assert (await client.get(f"/v1/cases/{case['B']}", headers=south)).status_code == 200
         assert (await client.get("/v1/customers/C-B", headers=north)).status_code == 404
         assert (await client.get("/v1/customers/C-A", headers=north)).status_code == 200

@@ -5,22 +5,16 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
-from crm_testkit import due, loan, missed, score
+from crm_testkit import ADDRESS, customer_body, due, loan, missed, score
 
 pytestmark = pytest.mark.integration
 
-CUSTOMER = {
-    "customer_id": "C-77",
-    "name": "张三",
-    "national_id": "110101199003071234",
-    "phones": [{"number": "+8613800138000", "kind": "mobile"}],
-    "emails": ["zhang@example.com"],
-    "timezone": "Asia/Shanghai",
-    "language": "zh-CN",
-    "related_parties": [{"name": "李四", "relation": "emergency_contact", "phones": [{"number": "+8613900139000"}]}],
-    "birth_date": "1990-03-07",
-    "address": {"line1": "1 Chaoyang Road", "city": "Beijing", "postal_code": "100020", "country": "CN"},
-}
+CUSTOMER = customer_body(
+    "C-77",
+    related_parties=[{"name": "李四", "relation": "emergency_contact", "phones": [{"number": "+8613900139000"}]}],
+    birth_date="1990-03-07",
+    address=ADDRESS,
+)
 NOON_SHANGHAI = datetime(2026, 3, 2, 4, 0, tzinfo=UTC)
 
 

@@ -3,20 +3,11 @@
 from __future__ import annotations
 
 import pytest
+from crm_testkit import ADDRESS, customer_body
 
 pytestmark = pytest.mark.integration
 
-CUSTOMER = {
-    "customer_id": "C-88",
-    "name": "张三",
-    "national_id": "110101199003071234",
-    "phones": [{"number": "+8613800138000", "kind": "mobile"}],
-    "emails": ["zhang@example.com"],
-    "timezone": "Asia/Shanghai",
-    "language": "zh-CN",
-    "birth_date": "1990-03-07",
-    "address": {"line1": "1 Chaoyang Road", "city": "Beijing", "postal_code": "100020", "country": "CN"},
-}
+CUSTOMER = customer_body("C-88", birth_date="1990-03-07", address=ADDRESS)
 CLEAR = ("张三", "王五", "110101199003071234", "110101198801019876", "13800138000", "13700137000", "zhang@", "Chaoyang")
 
 

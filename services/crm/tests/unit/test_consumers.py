@@ -7,14 +7,16 @@ from decimal import Decimal as D
 from typing import Any
 
 import pytest
-from crm_testkit import closed, customer, loan, missed, moved, received
+from crm_testkit import classified, closed, customer, loan, missed, moved, received, score
 
 from postloan_common.contracts import (
+    ClassificationChangedV1,
     DelinquencyChangedV1,
     LoanClosedV1,
     PaymentMissedV1,
     PaymentReceivedV1,
     PaymentReversedV1,
+    RiskScoreChangedV1,
 )
 from postloan_common.contracts.crm import CaseCloseReason
 from postloan_common.messaging.consumer import PermanentError
@@ -23,9 +25,10 @@ from postloan_crm import consumers
 from postloan_crm.consumers import customers as customer_handlers
 from postloan_crm.consumers import loans as loan_handlers
 from postloan_crm.consumers.common import latest_business_date, parse_run
-from postloan_crm.consumers.delinquency import changed_states, missed_state
+from postloan_crm.consumers.delinquency import changed_states, loan_said, missed_state
 from postloan_crm.consumers.loans import closing
 from postloan_crm.consumers.payments import loan_after
+from postloan_crm.consumers.risk import classification_said, pd_said
 from postloan_crm.domain.strategy import StrategyTable
 
 ON = date(2026, 3, 6)
@@ -79,6 +82,33 @@ def test_a_payment_says_the_loan_state_after_it_and_a_reversal_leaves_the_curren
         event.model_dump(mode="json") | {"reversed_on": ON.isoformat(), "reason": "bounced"}
     )
     assert "currency" not in loan_after(reversal, as_of=ON)
+
+
+def test_a_missed_installment_says_the_bucket_and_a_move_also_the_overdue_and_outstanding():
+    miss = parse_data(missed(dpd=3, bucket="M1"), PaymentMissedV1)
+    assert loan_said(miss, as_of=ON) == {
+        "customer_id": "C-77",
+        "dpd": 3,
+        "bucket": "M1",
+        "currency": "CNY",
+        "as_of": ON,
+    }
+    move = parse_data(moved("L-1", "C-1", "M1", "M2", 35, ON), DelinquencyChangedV1)
+    assert loan_said(move, as_of=None) == {
+        "customer_id": "C-1",
+        "dpd": 35,
+        "bucket": "M2",
+        "overdue": D("1020.00"),
+        "outstanding": D("2000.00"),
+        "currency": "CNY",
+        "as_of": None,
+    }
+
+
+def test_a_score_says_the_pd_and_a_classification_its_new_class():
+    assert pd_said(parse_data(score("L-1", "C-1", "0.35"), RiskScoreChangedV1)) == {"pd": D("0.35")}
+    changed = parse_data(classified("L-1", "C-1", "substandard"), ClassificationChangedV1)
+    assert classification_said(changed) == {"classification": "substandard"}
 
 
 def test_a_move_back_to_current_is_left_to_loan_cured():

@@ -10,7 +10,7 @@ from typing import Protocol
 import aiosmtplib
 
 from postloan_common.logging import get_logger
-from postloan_crm.adapters.webhook import RetryingWebhook, SendError
+from postloan_crm.adapters.webhook import RetryingWebhook, SendError, provider_webhook
 from postloan_crm.settings import Settings
 
 log = get_logger(__name__)
@@ -99,17 +99,6 @@ class WebhookSender(RetryingWebhook):
 
 def senders_from(settings: Settings) -> Mapping[str, ChannelSender]:
     """The channel adapters configured in `settings`."""
-    token = settings.provider_token.get_secret_value() if settings.provider_token else None
-
-    def webhook(url: str) -> WebhookSender:
-        return WebhookSender(
-            url=url,
-            token=token,
-            timeout_s=settings.provider_timeout_s,
-            max_attempts=settings.provider_max_attempts,
-            backoff_s=settings.provider_backoff_s,
-        )
-
     return {
         "email": SmtpSender(
             host=settings.smtp_host,
@@ -120,7 +109,7 @@ def senders_from(settings: Settings) -> Mapping[str, ChannelSender]:
             start_tls=settings.smtp_start_tls,
             timeout_s=settings.smtp_timeout_s,
         ),
-        "sms": webhook(settings.sms_webhook_url),
-        "app_push": webhook(settings.push_webhook_url),
-        "letter": webhook(settings.letter_webhook_url),
+        "sms": provider_webhook(WebhookSender, settings.sms_webhook_url, settings),
+        "app_push": provider_webhook(WebhookSender, settings.push_webhook_url, settings),
+        "letter": provider_webhook(WebhookSender, settings.letter_webhook_url, settings),
     }

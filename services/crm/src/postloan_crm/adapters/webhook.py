@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 
 from postloan_common.logging import get_logger
+from postloan_crm.settings import Settings
 
 log = get_logger(__name__)
+W = TypeVar("W", bound="RetryingWebhook")
 
 
 class SendError(Exception):
@@ -72,3 +74,15 @@ def provider_id(response: httpx.Response) -> str | None:
         return None
     value = body.get("id") if isinstance(body, dict) else None
     return str(value) if value is not None else None
+
+
+def provider_webhook(kind: type[W], url: str, settings: Settings) -> W:
+    """A `kind` webhook at `url` with the provider token, timeout and retries `settings` give."""
+    token = settings.provider_token.get_secret_value() if settings.provider_token else None
+    return kind(
+        url=url,
+        token=token,
+        timeout_s=settings.provider_timeout_s,
+        max_attempts=settings.provider_max_attempts,
+        backoff_s=settings.provider_backoff_s,
+    )

@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
-from postloan_common.web import DbSession, ProblemError
+from postloan_common.web import DbSession
 from postloan_common.web.openapi import Page, Timestamp, problems
-from postloan_crm.api.deps import Reader, existing_customer
+from postloan_crm.api.deps import Cursor, Limit, Reader, cursor_checked, existing_customer
 from postloan_crm.service import alerts
-from postloan_crm.store.queries import BadCursor
 
 router = APIRouter(tags=["customers"])
 
@@ -36,19 +35,10 @@ class TimelineEntryOut(BaseModel):
 def _entry(row: dict[str, Any]) -> TimelineEntryOut:
     d = row["details"]
     return TimelineEntryOut(
+        **{k: row[k] for k in ("kind", "ref_id", "loan_id", "business_date", "at")},
+        **{k: d.get(k) for k in ("rule_id", "severity", "message", "resolution", "reason", "due_on")},
         entry_id=row["id"],
-        kind=row["kind"],
-        ref_id=row["ref_id"],
-        loan_id=row["loan_id"],
-        business_date=row["business_date"],
-        at=row["at"],
-        rule_id=d.get("rule_id"),
-        severity=d.get("severity"),
-        message=d.get("message"),
-        resolution=d.get("resolution"),
         review_kind=d.get("kind"),
-        reason=d.get("reason"),
-        due_on=d.get("due_on"),
     )
 
 
@@ -62,16 +52,14 @@ async def customer_timeline(
     customer_id: str,
     session: DbSession,
     caller: Reader,
-    limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    cursor: Annotated[str | None, Query(max_length=500)] = None,
+    limit: Limit = 50,
+    cursor: Cursor = None,
 ) -> Page[TimelineEntryOut]:
     """The customer's risk alerts (raised, resolved) and scheduled reviews, newest first."""
     async with session.begin():
         await existing_customer(session, customer_id, scope=caller.scope)
-        try:
+        with cursor_checked():
             rows, next_cursor = await alerts.customer_timeline(
                 session, customer_id=customer_id, limit=limit, cursor=cursor
             )
-        except BadCursor as exc:
-            raise ProblemError(400, "Bad cursor", str(exc)) from exc
     return Page[TimelineEntryOut](items=[_entry(r) for r in rows], next_cursor=next_cursor)

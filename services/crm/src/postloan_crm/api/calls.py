@@ -17,14 +17,14 @@ from postloan_common.web.auth import _verifier as token_verifier  # the app's ve
 from postloan_common.web.openapi import problems
 from postloan_crm.adapters.channels import SendError
 from postloan_crm.adapters.telephony import CtiWebhook, Dialler
-from postloan_crm.api.deps import Caller, Now, ServiceConfig, caller_with
+from postloan_crm.adapters.webhook import provider_webhook
+from postloan_crm.api.deps import Caller, Now, ServiceConfig, caller_with, contact_rule_problem, known_customer
 from postloan_crm.api.present import mask_recipient
 from postloan_crm.api.schemas import Id, _In
 from postloan_crm.domain.access import CaseScope
 from postloan_crm.domain.telephony import callback_refusal
 from postloan_crm.service import audit
 from postloan_crm.service import calls as call_service
-from postloan_crm.service.customers import load_customer
 from postloan_crm.service.events import Trace
 from postloan_crm.service.interactions import ContactRefused
 from postloan_crm.settings import Settings
@@ -41,9 +41,7 @@ _bearer = HTTPBearer(auto_error=False)
 
 
 class CallIn(_In):
-    model_config = ConfigDict(
-        extra="forbid", json_schema_extra={"examples": [{"case_id": "CASE-0190a1b2", "phone": 0}]}
-    )
+    model_config = ConfigDict(json_schema_extra={"examples": [{"case_id": "CASE-0190a1b2", "phone": 0}]})
 
     case_id: Id
     # An index into the customer's phones as GET /v1/customers/{id} lists them (masked): never a raw number.
@@ -52,7 +50,6 @@ class CallIn(_In):
 
 class CallResultIn(_In):
     model_config = ConfigDict(
-        extra="forbid",
         json_schema_extra={
             "examples": [
                 {"connected": True, "duration_s": 95, "outcome": "promise_to_pay", "recording_ref": "rec-20260310-1"}
@@ -95,14 +92,7 @@ def dialler(settings: Settings) -> Dialler | None:
     """The configured CTI provider, or None (calls are then manual)."""
     if not settings.cti_webhook_url:
         return None
-    token = settings.provider_token.get_secret_value() if settings.provider_token else None
-    return CtiWebhook(
-        url=settings.cti_webhook_url,
-        token=token,
-        timeout_s=settings.provider_timeout_s,
-        max_attempts=settings.provider_max_attempts,
-        backoff_s=settings.provider_backoff_s,
-    )
+    return provider_webhook(CtiWebhook, settings.cti_webhook_url, settings)
 
 
 def get_dialler(settings: ServiceConfig) -> Dialler | None:
@@ -146,9 +136,7 @@ async def post_call(
     principal = caller.principal
     async with session.begin():
         case = await _acting_on(session, body.case_id, caller.scope)
-        customer = await load_customer(session, case["customer_id"], lock=True)
-        if customer is None:
-            raise ProblemError(404, "Customer not found", f"customer {case['customer_id']} is not known")
+        customer = await known_customer(session, case["customer_id"], lock=True)
         try:
             row, number = await call_service.start_call(
                 session,
@@ -162,13 +150,7 @@ async def post_call(
         except LookupError as exc:
             raise ProblemError(422, "Invalid call", str(exc)) from exc
         except ContactRefused as exc:
-            raise ProblemError(
-                409,
-                "Contact rule",
-                f"{exc.rule}: {exc.decision.detail}",
-                type_="/problems/contact-rule",
-                extra={"rule": exc.rule, "allowed_from": exc.decision.until},
-            ) from exc
+            raise contact_rule_problem(exc) from exc
         await audit.record(
             session,
             actor=principal.subject,
@@ -255,9 +237,7 @@ async def post_call_result(
             raise ProblemError(404, "Call not found", f"call {call_id} is not known")
         if principal is not None and (call["mode"] != "manual" or call["agent_id"] != principal.subject):
             raise ProblemError(403, "Forbidden", f"call {call_id} is not a manual call of yours")
-        customer = await load_customer(session, call["customer_id"], lock=True)
-        if customer is None:
-            raise ProblemError(404, "Customer not found", f"customer {call['customer_id']} is not known")
+        customer = await known_customer(session, call["customer_id"], lock=True)
         try:
             row, changed = await call_service.record_result(
                 session,

@@ -9,7 +9,16 @@ from fastapi import APIRouter, Depends, Path, Query, status
 from postloan_common.audit import changes
 from postloan_common.web import CorrelationId, CurrentPrincipal, DbSession, ProblemError, require_roles
 from postloan_common.web.openapi import Page, problems
-from postloan_crm.api.deps import Caller, Reader, caller_with, visible_case
+from postloan_crm.api.deps import (
+    Caller,
+    Cursor,
+    CustomerFilter,
+    Reader,
+    WideLimit,
+    caller_with,
+    cursor_checked,
+    visible_case,
+)
 from postloan_crm.api.present import plain
 from postloan_crm.api.responses import AgentOut, CaseDetailOut, CaseOut, PromiseOut
 from postloan_crm.api.schemas import NO_NUL, AgentIn, AssignIn, PromiseIn
@@ -42,12 +51,12 @@ async def list_cases(
     status_: Annotated[str | None, Query(alias="status", pattern="^(open|closed)$")] = None,
     queue: Annotated[str | None, Query(pattern=QUEUE)] = None,
     assignee: Annotated[str | None, Query(max_length=64, pattern=NO_NUL)] = None,
-    customer_id: Annotated[str | None, Query(max_length=64, pattern=NO_NUL)] = None,
-    limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    cursor: Annotated[str | None, Query(max_length=500)] = None,
+    customer_id: CustomerFilter = None,
+    limit: WideLimit = 100,
+    cursor: Cursor = None,
 ) -> Page[CaseOut]:
     """Cases by status, queue and assignee, ordered by case id."""
-    try:
+    with cursor_checked():
         items, next_cursor = await queries.list_cases(
             session,
             status=status_,
@@ -58,8 +67,6 @@ async def list_cases(
             cursor=cursor,
             visible=visible_cases(caller.scope),
         )
-    except queries.BadCursor as exc:
-        raise ProblemError(400, "Bad cursor", str(exc)) from exc
     return Page[CaseOut].model_validate({"items": plain(items), "next_cursor": next_cursor})
 
 

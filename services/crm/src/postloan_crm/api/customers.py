@@ -19,12 +19,23 @@ from postloan_common.web import (
     require_roles,
 )
 from postloan_common.web.openapi import Page, problems
-from postloan_crm.api.deps import Caller, Now, Reader, caller_with, existing_customer
+from postloan_crm.api.deps import (
+    Caller,
+    Cursor,
+    Limit,
+    Now,
+    Reader,
+    caller_with,
+    contact_rule_problem,
+    cursor_checked,
+    existing_customer,
+)
 from postloan_crm.api.present import communication_view, customer_changes, customer_view, plain
 from postloan_crm.api.responses import CommunicationOut, CustomerOut, CustomerOverviewOut, InteractionOut
 from postloan_crm.api.schemas import CustomerIn, CustomerPatch, InteractionIn, RelatedPartyIn
 from postloan_crm.service import audit, queries
 from postloan_crm.service.customers import (
+    PROFILE_FIELDS,
     ConsentData,
     CustomerData,
     PartyData,
@@ -42,6 +53,8 @@ Writers = Depends(require_roles("system", "supervisor", "admin"))
 ScopedWriter = Annotated[Caller, Depends(caller_with("system", "supervisor", "admin"))]
 Agent = Annotated[Caller, Depends(caller_with("collector", "supervisor", "admin"))]
 FUTURE_SLACK = timedelta(minutes=5)
+# The fields of a logged interaction taken as the body gives them.
+AS_GIVEN = {"direction", "party", "connected", "case_id", "loan_id", "note"}
 # Who listed which customers is audited whether or not they saw them in clear.
 LIST_READ = "customer.list"
 
@@ -64,17 +77,9 @@ def _consents(items: list[Any] | None) -> tuple[ConsentData, ...] | None:
 def to_data(body: CustomerIn) -> CustomerData:
     """The customer record of a POST body."""
     return CustomerData(
-        customer_id=body.customer_id,
-        name=body.name,
-        national_id=body.national_id,
-        timezone=body.timezone,
-        language=body.language,
+        **body.model_dump(include=set(PROFILE_FIELDS)),
         phones=tuple(PhoneData(p.number, p.kind) for p in body.phones),
         emails=tuple(body.emails),
-        birth_date=body.birth_date,
-        segment=body.segment,
-        preferred_channel=body.preferred_channel,
-        jurisdiction=body.jurisdiction,
         consents=_consents(body.consents),
         related_parties=_parties(body.related_parties),
         address=body.address.model_dump(mode="json") if body.address else None,
@@ -147,17 +152,15 @@ async def list_customers(
     session: DbSession,
     caller: Reader,
     correlation_id: CorrelationId,
-    limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    cursor: Annotated[str | None, Query(max_length=500)] = None,
+    limit: Limit = 50,
+    cursor: Cursor = None,
 ) -> Page[CustomerOut]:
     """Customers ordered by id, one page at a time (a collector's or supervisor's own only)."""
     principal = caller.principal
     after = None
     if cursor:
-        try:
+        with cursor_checked():
             (after,) = queries.decode_cursor(cursor, 1)
-        except queries.BadCursor as exc:
-            raise ProblemError(400, "Bad cursor", str(exc)) from exc
     async with session.begin():
         ids = await visible_customer_ids(session, scope=caller.scope, after=after, limit=limit)
         more = len(ids) > limit
@@ -221,21 +224,7 @@ async def patch_customer(
     principal = caller.principal
     async with session.begin():
         current = await existing_customer(session, customer_id, scope=caller.scope, lock=True)
-        changes: dict[str, Any] = {
-            k: getattr(body, k)
-            for k in given
-            if k
-            in (
-                "name",
-                "national_id",
-                "timezone",
-                "language",
-                "birth_date",
-                "segment",
-                "preferred_channel",
-                "jurisdiction",
-            )
-        }
+        changes: dict[str, Any] = body.model_dump(include=given & set(PROFILE_FIELDS))
         if "phones" in given:
             changes["phones"] = tuple(PhoneData(p.number, p.kind) for p in body.phones or [])
         if "emails" in given:
@@ -300,19 +289,17 @@ async def customer_communications(
     caller: Reader,
     correlation_id: CorrelationId,
     status_: Annotated[str | None, Query(alias="status", pattern="^(queued|deferred|sent|failed|suppressed)$")] = None,
-    limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    cursor: Annotated[str | None, Query(max_length=500)] = None,
+    limit: Limit = 50,
+    cursor: Cursor = None,
 ) -> Page[CommunicationOut]:
     """The customer's reminders and messages, newest first, with status and reason."""
     principal = caller.principal
     async with session.begin():
         await existing_customer(session, customer_id, scope=caller.scope)
-        try:
+        with cursor_checked():
             items, next_cursor = await queries.list_communications(
                 session, customer_id=customer_id, status=status_, limit=limit, cursor=cursor
             )
-        except queries.BadCursor as exc:
-            raise ProblemError(400, "Bad cursor", str(exc)) from exc
         if any(i["recipient"] for i in items):
             await pii_read(
                 session,
@@ -357,28 +344,17 @@ async def post_interaction(
                 session,
                 customer=customer,
                 data=InteractionData(
+                    **body.model_dump(include=AS_GIVEN),
                     channel=body.channel.value,
-                    direction=body.direction,
-                    party=body.party,
-                    connected=body.connected,
                     outcome=body.outcome.value,
                     occurred_at=occurred_at.astimezone(UTC),
-                    case_id=body.case_id,
-                    loan_id=body.loan_id,
-                    note=body.note,
                     next_action_at=body.next_action_at.astimezone(UTC) if body.next_action_at else None,
                 ),
                 agent_id=principal.subject,
                 trace=Trace(correlation_id=correlation_id),
             )
         except ContactRefused as exc:
-            raise ProblemError(
-                409,
-                "Contact rule",
-                f"{exc.rule}: {exc.decision.detail}",
-                type_="/problems/contact-rule",
-                extra={"rule": exc.rule, "allowed_from": exc.decision.until},
-            ) from exc
+            raise contact_rule_problem(exc) from exc
         except LookupError as exc:
             raise ProblemError(422, "Invalid interaction", str(exc)) from exc
         await audit.record(

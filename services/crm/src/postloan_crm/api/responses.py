@@ -125,7 +125,9 @@ class CaseDetailOut(CaseOut):
     promises: list[PromiseOut]
 
 
-class InteractionOut(_Out):
+class InteractionFields(BaseModel):
+    """The leading fields of a logged interaction, as the customer's and the case's bodies both give them."""
+
     interaction_id: str
     customer_id: str
     case_id: str | None
@@ -137,6 +139,9 @@ class InteractionOut(_Out):
     outcome: str
     note: str | None
     agent_id: str | None
+
+
+class InteractionOut(InteractionFields, _Out):
     occurred_at: Timestamp
     next_action_at: Timestamp | None = None
     created_at: Timestamp | None = None

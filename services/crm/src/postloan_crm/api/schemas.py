@@ -22,6 +22,7 @@ ReminderChannel = Literal["sms", "email", "app_push"]
 
 
 class _In(BaseModel):
+    # Every request body refuses unknown fields; subclasses' own model_config only adds examples.
     model_config = ConfigDict(extra="forbid")
 
 
@@ -55,7 +56,6 @@ class AddressIn(_In):
 
 class CustomerIn(_In):
     model_config = ConfigDict(
-        extra="forbid",
         json_schema_extra={
             "examples": [
                 {
@@ -92,7 +92,6 @@ class CustomerPatch(_In):
     """Only the fields given change; lists given replace the stored ones (consents are merged)."""
 
     model_config = ConfigDict(
-        extra="forbid",
         json_schema_extra={
             "examples": [
                 {
@@ -132,7 +131,6 @@ class CustomerPatch(_In):
 
 class InteractionIn(_In):
     model_config = ConfigDict(
-        extra="forbid",
         json_schema_extra={
             "examples": [
                 {
@@ -163,14 +161,13 @@ class InteractionIn(_In):
 
 
 class AssignIn(_In):
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"agent_id": "agent-7"}]})
+    model_config = ConfigDict(json_schema_extra={"examples": [{"agent_id": "agent-7"}]})
 
     agent_id: Id
 
 
 class PromiseIn(_In):
     model_config = ConfigDict(
-        extra="forbid",
         json_schema_extra={"examples": [{"amount": "1500.00", "promised_date": "2026-12-11", "interaction_id": None}]},
     )
 
@@ -212,7 +209,6 @@ class LadderIn(_In):
 
 class PolicyPut(_In):
     model_config = ConfigDict(
-        extra="forbid",
         json_schema_extra={
             "examples": [
                 {
@@ -261,7 +257,6 @@ class PolicyPut(_In):
 
 class AgentIn(_In):
     model_config = ConfigDict(
-        extra="forbid",
         json_schema_extra={
             "examples": [
                 {
@@ -288,7 +283,6 @@ TicketStatus = Literal["open", "in_progress", "resolved", "closed"]
 
 class TicketIn(_In):
     model_config = ConfigDict(
-        extra="forbid",
         json_schema_extra={
             "examples": [
                 {
@@ -310,9 +304,7 @@ class TicketIn(_In):
 
 
 class TicketPatch(_In):
-    model_config = ConfigDict(
-        extra="forbid", json_schema_extra={"examples": [{"status": "in_progress", "owner": "care-team"}]}
-    )
+    model_config = ConfigDict(json_schema_extra={"examples": [{"status": "in_progress", "owner": "care-team"}]})
 
     status: TicketStatus | None = None
     owner: Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=NO_NUL)] | None = None
@@ -325,7 +317,6 @@ class Page(BaseModel):
 
 class TouchpointPatch(_In):
     model_config = ConfigDict(
-        extra="forbid",
         json_schema_extra={"examples": [{"status": "done", "note": "Called, congratulated on the last payment"}]},
     )
 

@@ -10,16 +10,27 @@ from fastapi import APIRouter, Depends, Path, Query, status
 from postloan_common.audit import changes
 from postloan_common.web import CorrelationId, CurrentPrincipal, DbSession, ProblemError, require_roles
 from postloan_common.web.openapi import Page, problems
-from postloan_crm.api.deps import Caller, Now, Reader, ServiceConfig, caller_with, existing_customer
+from postloan_crm.api.deps import (
+    Caller,
+    Cursor,
+    CustomerFilter,
+    Now,
+    Reader,
+    ServiceConfig,
+    WideLimit,
+    caller_with,
+    cursor_checked,
+    existing_customer,
+)
 from postloan_crm.api.present import plain
 from postloan_crm.api.responses import ContactPolicyOut, TicketOut, TouchpointOut
 from postloan_crm.api.schemas import NO_NUL, PolicyPut, TicketIn, TicketPatch, TouchpointPatch
 from postloan_crm.domain.access import POLICY_OWNERS
-from postloan_crm.domain.contact_policy import ContactPolicy, Counting
+from postloan_crm.domain.contact_policy import ContactPolicy
 from postloan_crm.domain.dunning import DunningStep, Ladder
 from postloan_crm.service import audit, queries
 from postloan_crm.service.dunning import load_ladders, replace_ladders
-from postloan_crm.service.policies import load_policies, replace_policies
+from postloan_crm.service.policies import load_policies, policy_of, policy_values, replace_policies
 from postloan_crm.service.tickets import change_ticket, open_ticket, overdue
 from postloan_crm.store import care as care_rows
 from postloan_crm.store.access import ticket_visible, visible_customer
@@ -32,18 +43,7 @@ Staff = Annotated[Caller, Depends(caller_with(*STAFF))]
 
 
 def _policy_view(policy: ContactPolicy) -> dict[str, Any]:
-    return plain(
-        {
-            "jurisdiction": policy.jurisdiction,
-            "channel": policy.channel,
-            "quiet_start": policy.quiet_start,
-            "quiet_end": policy.quiet_end,
-            "max_per_day": policy.max_per_day,
-            "max_per_window": policy.max_per_window,
-            "window_days": policy.window_days,
-            "counting": policy.counting.value,
-        }
-    )
+    return plain(policy_values(policy))
 
 
 def _ladder_view(ladder: Ladder) -> dict[str, Any]:
@@ -85,18 +85,7 @@ async def put_policy(
     for p in body.policies:
         if (p.quiet_start is None) != (p.quiet_end is None):
             raise ProblemError(422, "Invalid policy", "give both quiet_start and quiet_end, or neither")
-        policies.append(
-            ContactPolicy(
-                jurisdiction=p.jurisdiction,
-                channel=p.channel.value,
-                quiet_start=p.quiet_start,
-                quiet_end=p.quiet_end,
-                max_per_day=p.max_per_day,
-                max_per_window=p.max_per_window,
-                window_days=p.window_days,
-                counting=Counting(p.counting),
-            )
-        )
+        policies.append(policy_of(p.model_dump() | {"channel": p.channel.value}))
     ladders = [
         Ladder(x.queue, x.bucket, tuple(DunningStep(s.dpd, s.channel, s.template) for s in x.steps))
         for x in body.ladders
@@ -162,12 +151,7 @@ async def create_ticket(
         await existing_customer(session, body.customer_id, scope=caller.scope)
         row = await open_ticket(
             session,
-            customer_id=body.customer_id,
-            kind=body.kind,
-            subject=body.subject,
-            description=body.description,
-            loan_id=body.loan_id,
-            owner=body.owner,
+            **body.model_dump(),
             sla=timedelta(hours=settings.ticket_sla_hours.get(body.kind, 72)),
             now=now,
             actor=principal.subject,
@@ -199,12 +183,12 @@ async def list_tickets(
         str | None, Query(pattern="^(complaint|hardship_request|restructuring_request|data_correction)$")
     ] = None,
     owner: Annotated[str | None, Query(max_length=200, pattern=NO_NUL)] = None,
-    customer_id: Annotated[str | None, Query(max_length=64, pattern=NO_NUL)] = None,
-    limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    cursor: Annotated[str | None, Query(max_length=500)] = None,
+    customer_id: CustomerFilter = None,
+    limit: WideLimit = 100,
+    cursor: Cursor = None,
 ) -> Page[TicketOut]:
     """Tickets by status, kind, owner and customer, with whether the SLA is breached."""
-    try:
+    with cursor_checked():
         items, next_cursor = await queries.list_tickets(
             session,
             status=status_,
@@ -215,8 +199,6 @@ async def list_tickets(
             cursor=cursor,
             visible=visible_customer(tickets.c.customer_id, caller.scope),
         )
-    except queries.BadCursor as exc:
-        raise ProblemError(400, "Bad cursor", str(exc)) from exc
     return Page[TicketOut](items=[_ticket_view(i, now) for i in items], next_cursor=next_cursor)
 
 
@@ -272,8 +254,8 @@ async def list_touchpoints(
     caller: Reader,
     status_: Annotated[str | None, Query(alias="status", pattern="^(planned|done|skipped)$")] = "planned",
     due_before: date | None = None,
-    customer_id: Annotated[str | None, Query(max_length=64, pattern=NO_NUL)] = None,
-    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    customer_id: CustomerFilter = None,
+    limit: WideLimit = 100,
 ) -> Page[TouchpointOut]:
     """Care touchpoints (maturity, hardship follow-up, birthday) by status and due day, soonest first."""
     rows = await care_rows.list_touchpoints(

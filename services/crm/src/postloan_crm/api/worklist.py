@@ -11,11 +11,11 @@ from pydantic import BaseModel
 
 from postloan_common.web import DbSession, ProblemError
 from postloan_common.web.openapi import Page, problems
-from postloan_crm.api.deps import Caller, Now, Reader, caller_with, visible_case
+from postloan_crm.api.deps import Caller, Cursor, Limit, Now, Reader, caller_with, cursor_checked, visible_case
+from postloan_crm.api.responses import InteractionFields
 from postloan_crm.api.schemas import Id
 from postloan_crm.domain.access import may_read_worklist
 from postloan_crm.service import worklist as worklists
-from postloan_crm.store.queries import BadCursor
 
 router = APIRouter(tags=["worklist"])
 # A relationship manager works the watch cases that high risk alerts open for them.
@@ -41,22 +41,15 @@ class WorkItemOut(BaseModel):
     next_action_at: datetime | None
 
 
-class InteractionOut(BaseModel):
+class InteractionOut(InteractionFields):
     """An interaction logged on a case."""
 
-    interaction_id: str
-    customer_id: str
-    case_id: str | None
-    loan_id: str | None
-    channel: str
-    direction: str
-    party: str
-    connected: bool
-    outcome: str
-    note: str | None
-    agent_id: str | None
     occurred_at: datetime
     next_action_at: datetime | None
+
+
+# What a work item shows of its case row as it is; the rest is the worklist's ranking.
+_CASE_FIELDS = ("loan_id", "customer_id", "queue", "bucket", "dpd", "balance_due", "currency")
 
 
 def _agent(caller: Caller, agent: str | None) -> str:
@@ -82,14 +75,8 @@ async def get_worklist(
         ranked = await worklists.agent_worklist(session, agent_id=agent_id, now=now)
     items = [
         WorkItemOut(
+            **{k: row[k] for k in _CASE_FIELDS},
             case_id=item.case_id,
-            loan_id=row["loan_id"],
-            customer_id=row["customer_id"],
-            queue=row["queue"],
-            bucket=row["bucket"],
-            dpd=row["dpd"],
-            balance_due=row["balance_due"],
-            currency=row["currency"],
             priority=item.priority,
             reasons=list(item.reasons),
             next_action_at=item.next_action_at,
@@ -109,15 +96,13 @@ async def list_case_interactions(
     session: DbSession,
     caller: Reader,
     case_id: Annotated[str, Path(max_length=64)],
-    limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    cursor: Annotated[str | None, Query(max_length=500)] = None,
+    limit: Limit = 50,
+    cursor: Cursor = None,
 ) -> Page[InteractionOut]:
     """The interactions logged on the case, newest first."""
     async with session.begin():
         await visible_case(session, case_id, scope=caller.scope)
-        try:
+        with cursor_checked():
             rows, next_cursor = await worklists.case_interactions(session, case_id=case_id, limit=limit, cursor=cursor)
-        except BadCursor as exc:
-            raise ProblemError(400, "Bad cursor", str(exc)) from exc
     items = [InteractionOut.model_validate({k: r[k] for k in InteractionOut.model_fields}) for r in rows]
     return Page[InteractionOut](items=items, next_cursor=next_cursor)

@@ -12,10 +12,18 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from postloan_common.messaging.consumer import BatchHook, Handler
 from postloan_common.messaging.envelope import Envelope
 from postloan_common.messaging.parsing import parse_data
+from postloan_crm.domain.strategy import StrategyTable
 from postloan_crm.service.events import Trace
 
 Clock = Callable[[], datetime]
 M = TypeVar("M", bound=BaseModel)
+
+
+class StrategyHandler:
+    """A run handler that treats cases by the collection strategy it was built with (subclasses give __call__)."""
+
+    def __init__(self, strategy: StrategyTable) -> None:
+        self.strategy = strategy
 
 
 def utcnow() -> datetime:

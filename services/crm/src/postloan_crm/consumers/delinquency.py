@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import date
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from postloan_common.contracts import DelinquencyChangedV1, PaymentMissedV1
 from postloan_common.messaging.envelope import Envelope
-from postloan_crm.consumers.common import latest_business_date, parse_run, trace
+from postloan_crm.consumers.common import StrategyHandler, latest_business_date, parse_run, trace
 from postloan_crm.domain.strategy import StrategyTable, is_delinquent
 from postloan_crm.service import cases, projections
 from postloan_crm.service.calendar import note_business_date
@@ -20,6 +22,16 @@ def missed_state(event: PaymentMissedV1) -> cases.Delinquency:
     return cases.Delinquency(
         event.loan_id, event.customer_id, event.bucket.value, event.dpd, event.amount_overdue, event.currency
     )
+
+
+def loan_said(event: PaymentMissedV1 | DelinquencyChangedV1, *, as_of: date | None) -> dict[str, Any]:
+    """What a missed installment or a bucket move says of the loan (a move also its overdue and outstanding)."""
+    said: dict[str, Any] = {"customer_id": event.customer_id, "dpd": event.dpd, "currency": event.currency}
+    if isinstance(event, DelinquencyChangedV1):
+        said |= {"bucket": event.to_bucket.value, "overdue": event.overdue_amount, "outstanding": event.outstanding}
+    else:
+        said["bucket"] = event.bucket.value
+    return said | {"as_of": as_of}
 
 
 def changed_states(
@@ -54,50 +66,28 @@ async def treat_delinquent(
     await journal.write(session)
 
 
-class PaymentsMissed:
+class PaymentsMissed(StrategyHandler):
     """A missed installment updates the loan and opens its case or escalates it (never softens it)."""
-
-    def __init__(self, strategy: StrategyTable) -> None:
-        self.strategy = strategy
 
     async def __call__(self, session: AsyncSession, envelopes: Sequence[Envelope]) -> None:
         events = parse_run(envelopes, PaymentMissedV1)
         await note_business_date(session, business_date=latest_business_date(envelopes))
         loans = projections.LoanChanges()
         for event, envelope in events:
-            loans.say(
-                event.loan_id,
-                customer_id=event.customer_id,
-                dpd=event.dpd,
-                bucket=event.bucket.value,
-                currency=event.currency,
-                as_of=envelope.business_date,
-            )
+            loans.say(event.loan_id, **loan_said(event, as_of=envelope.business_date))
         await loans.write(session)
         states = [(missed_state(e), envelope) for e, envelope in events]
         # A further missed installment never softens the treatment (a broken promise may have raised it).
         await treat_delinquent(session, states, strategy=self.strategy, escalate_only=True)
 
 
-class DelinquenciesChanged:
+class DelinquenciesChanged(StrategyHandler):
     """A bucket move updates the loan and moves its case to the strategy's queue (either way)."""
-
-    def __init__(self, strategy: StrategyTable) -> None:
-        self.strategy = strategy
 
     async def __call__(self, session: AsyncSession, envelopes: Sequence[Envelope]) -> None:
         events = parse_run(envelopes, DelinquencyChangedV1)
         loans = projections.LoanChanges()
         for event, envelope in events:
-            loans.say(
-                event.loan_id,
-                customer_id=event.customer_id,
-                dpd=event.dpd,
-                bucket=event.to_bucket.value,
-                overdue=event.overdue_amount,
-                outstanding=event.outstanding,
-                currency=event.currency,
-                as_of=envelope.business_date,
-            )
+            loans.say(event.loan_id, **loan_said(event, as_of=envelope.business_date))
         await loans.write(session)
         await treat_delinquent(session, changed_states(events), strategy=self.strategy, escalate_only=False)

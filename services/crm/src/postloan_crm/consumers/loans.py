@@ -12,9 +12,9 @@ from postloan_common.contracts import LoanClosedV1, LoanCuredV1, LoanRegisteredV
 from postloan_common.contracts.crm import CaseCloseReason
 from postloan_common.contracts.repayment import CloseReason
 from postloan_common.messaging.envelope import Envelope
-from postloan_crm.consumers.common import Clock, latest_business_date, parse_run, trace
+from postloan_crm.consumers.common import Clock, StrategyHandler, latest_business_date, parse_run, trace
 from postloan_crm.consumers.payments import PaymentRun
-from postloan_crm.domain.strategy import CURRENT_BUCKET, StrategyTable
+from postloan_crm.domain.strategy import CURRENT_BUCKET
 from postloan_crm.service import cases, projections, reminders
 from postloan_crm.service.calendar import note_business_date
 from postloan_crm.service.events import Journal
@@ -65,11 +65,8 @@ class PaymentsDue:
         )
 
 
-class LoansCured:
+class LoansCured(StrategyHandler):
     """A cured loan is current again and its open case closes as cured."""
-
-    def __init__(self, strategy: StrategyTable) -> None:
-        self.strategy = strategy
 
     async def __call__(self, session: AsyncSession, envelopes: Sequence[Envelope]) -> None:
         events = parse_run(envelopes, LoanCuredV1)
@@ -94,11 +91,8 @@ class LoansCured:
         await journal.write(session)
 
 
-class LoansClosed:
+class LoansClosed(StrategyHandler):
     """A closed or written-off loan settles its installments and closes its open case."""
-
-    def __init__(self, strategy: StrategyTable) -> None:
-        self.strategy = strategy
 
     async def __call__(self, session: AsyncSession, envelopes: Sequence[Envelope]) -> None:
         events = parse_run(envelopes, LoanClosedV1)

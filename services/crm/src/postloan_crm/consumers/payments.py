@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from postloan_common.contracts import PaymentReceivedV1, PaymentReversedV1
 from postloan_common.messaging.envelope import Envelope
-from postloan_crm.consumers.common import latest_business_date, parse_run, trace
+from postloan_crm.consumers.common import StrategyHandler, latest_business_date, parse_run, trace
 from postloan_crm.domain.strategy import StrategyTable
 from postloan_crm.service import cases, projections, promises
 from postloan_crm.service.calendar import note_business_date
@@ -66,11 +66,22 @@ def loan_after(event: PaymentReceivedV1 | PaymentReversedV1, *, as_of: date | No
     return said
 
 
-class PaymentsReceived:
-    """Apply a run of payments to the loans, their installments, open cases and promises."""
+def count_towards_case_and_promises(
+    run: PaymentRun, event: PaymentReceivedV1 | PaymentReversedV1, envelope: Envelope, *, reversed_: bool
+) -> None:
+    """Count a payment (or take a reversed one back) in the money its loan's open case collected and its promises."""
+    run.open_cases.add_collected(event.loan_id, -event.amount if reversed_ else event.amount)
+    run.open_promises.on_payment(
+        loan_id=event.loan_id,
+        amount=event.amount,
+        value_date=event.value_date,
+        reversed_=reversed_,
+        trace=trace(envelope),
+    )
 
-    def __init__(self, strategy: StrategyTable) -> None:
-        self.strategy = strategy
+
+class PaymentsReceived(StrategyHandler):
+    """Apply a run of payments to the loans, their installments, open cases and promises."""
 
     async def __call__(self, session: AsyncSession, envelopes: Sequence[Envelope]) -> None:
         events = parse_run(envelopes, PaymentReceivedV1)
@@ -79,22 +90,12 @@ class PaymentsReceived:
         for event, envelope in events:
             run.loans.say(event.loan_id, **loan_after(event, as_of=envelope.business_date))
             run.installments.apply(event.loan_id, amount=event.amount, paid_on=event.value_date)
-            run.open_cases.add_collected(event.loan_id, event.amount)
-            run.open_promises.on_payment(
-                loan_id=event.loan_id,
-                amount=event.amount,
-                value_date=event.value_date,
-                reversed_=False,
-                trace=trace(envelope),
-            )
+            count_towards_case_and_promises(run, event, envelope, reversed_=False)
         await run.write(session)
 
 
-class PaymentsReversed:
+class PaymentsReversed(StrategyHandler):
     """Take a run of reversed payments back out of the loans, installments, open cases and promises."""
-
-    def __init__(self, strategy: StrategyTable) -> None:
-        self.strategy = strategy
 
     async def __call__(self, session: AsyncSession, envelopes: Sequence[Envelope]) -> None:
         events = parse_run(envelopes, PaymentReversedV1)
@@ -102,12 +103,5 @@ class PaymentsReversed:
         for event, envelope in events:
             run.loans.say(event.loan_id, **loan_after(event, as_of=envelope.business_date))
             run.installments.unapply(event.loan_id, amount=event.amount)
-            run.open_cases.add_collected(event.loan_id, -event.amount)
-            run.open_promises.on_payment(
-                loan_id=event.loan_id,
-                amount=event.amount,
-                value_date=event.value_date,
-                reversed_=True,
-                trace=trace(envelope),
-            )
+            count_towards_case_and_promises(run, event, envelope, reversed_=True)
         await run.write(session)

@@ -14,7 +14,7 @@ from postloan_crm.domain.strategy import StrategyTable
 from postloan_crm.service.cases import CaseBook, Delinquency
 from postloan_crm.service.events import Journal, Trace
 from postloan_crm.store import alerts as alert_rows
-from postloan_crm.store.queries import BadCursor, decode_cursor, encode_cursor
+from postloan_crm.store.queries import BadCursor, decode_cursor, encode_cursor, split_page
 
 
 def _loan_of(event: RiskAlertRaisedV1 | RiskAlertResolvedV1) -> str | None:
@@ -211,6 +211,5 @@ async def customer_timeline(
             raise BadCursor("the cursor is not valid")
         before = int(raw)
     rows = await alert_rows.customer_entries(session, customer_id=customer_id, before=before, limit=limit)
-    more = len(rows) > limit
-    rows = rows[:limit]
-    return rows, encode_cursor(str(rows[-1]["id"])) if more and rows else None
+    rows, last = split_page(rows, limit)
+    return rows, encode_cursor(str(last["id"])) if last else None

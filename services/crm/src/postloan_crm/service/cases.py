@@ -234,20 +234,9 @@ class CaseBook:
             details={"queue": queue, "bucket": state.bucket, "dpd": state.dpd, "assignee": assignee},
             business_date=trace.business_date,
         )
+        # The event carries the new case's fields as they were just set.
         self.journal.emit(
-            CaseOpenedV1(
-                case_id=case_id,
-                customer_id=state.customer_id,
-                loan_id=state.loan_id,
-                queue=queue,
-                bucket=state.bucket,
-                dpd=state.dpd,
-                overdue_amount=state.overdue,
-                currency=state.currency,
-                assignee=assignee,
-            ),
-            customer_id=state.customer_id,
-            trace=trace,
+            CaseOpenedV1.model_validate(case, from_attributes=True), customer_id=case.customer_id, trace=trace
         )
         return case_id
 

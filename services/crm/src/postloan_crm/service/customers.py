@@ -57,6 +57,20 @@ class CustomerData:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
+# The customer's single-valued fields, named alike in CustomerData, the customers table and the API bodies.
+PROFILE_FIELDS = (
+    "customer_id",
+    "name",
+    "national_id",
+    "timezone",
+    "language",
+    "birth_date",
+    "segment",
+    "preferred_channel",
+    "jurisdiction",
+)
+
+
 def jurisdiction_of(data: CustomerData) -> str:
     """The contact-rule jurisdiction: given, else the address country when it has a profile, else CN."""
     if data.jurisdiction:
@@ -204,17 +218,9 @@ def _customer(row: Any, points: Sequence[Any], consent_rows: Sequence[Any], part
         else:
             emails.append(p["value"])
     return CustomerData(
-        customer_id=row["customer_id"],
-        name=row["name"],
-        national_id=row["national_id"],
-        timezone=row["timezone"],
-        language=row["language"],
+        **{k: row[k] for k in PROFILE_FIELDS},
         phones=tuple(phones),
         emails=tuple(emails),
-        birth_date=row["birth_date"],
-        segment=row["segment"],
-        preferred_channel=row["preferred_channel"],
-        jurisdiction=row["jurisdiction"],
         consents=tuple(ConsentData(c["channel"], c["granted"], c["purpose"], c["recorded_on"]) for c in consent_rows),
         related_parties=tuple(
             PartyData(

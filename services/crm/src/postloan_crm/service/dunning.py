@@ -10,23 +10,14 @@ from aiokafka.partitioner import murmur2
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from postloan_common.messaging.envelope import new_event_id
+from postloan_crm.domain import dunning as rules
 from postloan_crm.domain.contact_policy import Decision
-from postloan_crm.domain.dunning import (
-    DunningStep,
-    Ladder,
-    default_ladders,
-    dpd_on,
-    dunning_channel,
-    ladder_for,
-    merge_ladders,
-    next_step,
-    stop_reason,
-)
+from postloan_crm.domain.dunning import DunningStep, Ladder
 from postloan_crm.domain.templates import DunningFacts, render_dunning
 from postloan_crm.service.contact_checks import decide, history_days
 from postloan_crm.service.customers import CustomerData, collection_consents, load_customers, recipients
 from postloan_crm.service.policies import contact_histories, load_policies
-from postloan_crm.service.reminders import AWAITING_CUSTOMER, DEFERRED, QUEUED, SUPPRESSED
+from postloan_crm.service.reminders import AWAITING_CUSTOMER, DEFERRED, QUEUED, SUPPRESSED, decided_status
 from postloan_crm.store import dunning as dunning_rows
 from postloan_crm.store import reminders as reminder_rows
 
@@ -43,7 +34,7 @@ async def load_ladders(session: AsyncSession) -> list[Ladder]:
         )
         for r in await dunning_rows.ladder_rows(session)
     ]
-    return merge_ladders(default_ladders(), stored)
+    return rules.merge_ladders(rules.default_ladders(), stored)
 
 
 async def replace_ladders(session: AsyncSession, *, ladders: Sequence[Ladder], actor: str) -> None:
@@ -80,11 +71,11 @@ async def plan_dunning(
     for case in await dunning_rows.overdue_cases(session):
         if not owns(case["loan_id"], partition=partition, partitions=partitions):
             continue
-        if stop_reason(loan_status=case["loan_status"], dpd=case["dpd"], promise_active=case["promise_active"]):
+        if rules.stop_reason(loan_status=case["loan_status"], dpd=case["dpd"], promise_active=case["promise_active"]):
             continue
-        ladder = ladder_for(ladders, queue=case["queue"], bucket=case["bucket"])
-        dpd = dpd_on(dpd=case["dpd"], as_of=case["as_of"], day=business_date)
-        step = next_step(ladder, dpd=dpd, sent=case["sent"]) if ladder else None
+        ladder = rules.ladder_for(ladders, queue=case["queue"], bucket=case["bucket"])
+        dpd = rules.dpd_on(dpd=case["dpd"], as_of=case["as_of"], day=business_date)
+        step = rules.next_step(ladder, dpd=dpd, sent=case["sent"]) if ladder else None
         if step is not None:
             due.append((case, step, dpd))
     if not due:
@@ -146,16 +137,11 @@ def _row(
 def _initial_status(row: dict[str, Any], *, customer: CustomerData | None, verdict: Any) -> tuple[str, str | None]:
     if customer is None:
         return QUEUED, AWAITING_CUSTOMER
-    channel, recipient = dunning_channel(
+    channel, recipient = rules.dunning_channel(
         str(row["channel"]), consents=collection_consents(customer), recipients=recipients(customer)
     )
     if channel is None:
         return SUPPRESSED, "no_contact_point"
     row.update(channel=channel, recipient=recipient)
     decision: Decision = verdict(customer, channel)
-    if decision.allowed:
-        return QUEUED, None
-    if decision.until is None:
-        return SUPPRESSED, decision.rule.value if decision.rule else "refused"
-    row["send_after"] = decision.until
-    return DEFERRED, decision.rule.value if decision.rule else None
+    return decided_status(row, decision)

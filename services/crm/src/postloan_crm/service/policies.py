@@ -3,29 +3,34 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import fields
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from postloan_crm.domain.contact_policy import ContactPolicy, Counting, PastContact, default_policies, is_phone
 from postloan_crm.store.policies import outbound_calls, policy_rows, replace_policy_rows, sent_messages
 
+_FIELDS = tuple(f.name for f in fields(ContactPolicy))
+
+
+def policy_of(values: Mapping[str, Any]) -> ContactPolicy:
+    """A policy from its plain values (a stored row, a request body), `counting` given by its value."""
+    return ContactPolicy(**{k: values[k] for k in _FIELDS if k != "counting"}, counting=Counting(values["counting"]))
+
+
+def policy_values(policy: ContactPolicy) -> dict[str, Any]:
+    """The policy's plain values, as stored and shown, `counting` by its value."""
+    return {k: getattr(policy, k) for k in _FIELDS} | {"counting": policy.counting.value}
+
 
 async def load_policies(session: AsyncSession) -> list[ContactPolicy]:
     """Every policy in force."""
     merged = {(p.jurisdiction, p.channel): p for p in default_policies()}
     for row in await policy_rows(session):
-        merged[(row["jurisdiction"], row["channel"])] = ContactPolicy(
-            jurisdiction=row["jurisdiction"],
-            channel=row["channel"],
-            quiet_start=row["quiet_start"],
-            quiet_end=row["quiet_end"],
-            max_per_day=row["max_per_day"],
-            max_per_window=row["max_per_window"],
-            window_days=row["window_days"],
-            counting=Counting(row["counting"]),
-        )
+        merged[(row["jurisdiction"], row["channel"])] = policy_of(row)
     return sorted(merged.values(), key=lambda p: (p.jurisdiction, p.channel))
 
 
@@ -33,20 +38,7 @@ async def replace_policies(session: AsyncSession, *, policies: Sequence[ContactP
     """Store the given policies (the others keep their current value)."""
     await replace_policy_rows(
         session,
-        [
-            {
-                "jurisdiction": p.jurisdiction,
-                "channel": p.channel,
-                "quiet_start": p.quiet_start,
-                "quiet_end": p.quiet_end,
-                "max_per_day": p.max_per_day,
-                "max_per_window": p.max_per_window,
-                "window_days": p.window_days,
-                "counting": p.counting.value,
-                "updated_by": actor,
-            }
-            for p in policies
-        ],
+        [policy_values(p) | {"updated_by": actor} for p in policies],
     )
 
 

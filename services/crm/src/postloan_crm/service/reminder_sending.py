@@ -17,7 +17,7 @@ from postloan_crm.domain.contact_policy import (
     Rule,
 )
 from postloan_crm.domain.dunning import dunning_channel, stop_reason
-from postloan_crm.domain.templates import ReminderFacts, render_reminder, template_name
+from postloan_crm.domain.templates import render_reminder, template_name
 from postloan_crm.service.contact_checks import policy_decision
 from postloan_crm.service.customers import (
     CustomerData,
@@ -36,6 +36,7 @@ from postloan_crm.service.reminders import (
     QUEUED,
     SENT,
     SUPPRESSED,
+    reminder_facts,
 )
 from postloan_crm.store import communications as communication_rows
 from postloan_crm.store import dunning as dunning_rows
@@ -101,18 +102,8 @@ async def _readdress(
     if (row["channel"], row["recipient"]) != (channel, recipient):
         changes.update(channel=channel, recipient=recipient)
     if row["language"] != customer.language and row["installment_seq"] is not None:
-        message = render_reminder(
-            ReminderFacts(
-                loan_id=row["loan_id"],
-                installment_seq=row["installment_seq"],
-                amount=row["amount_due"],
-                currency=row["currency"],
-                due_date=row["due_date"],
-                payment_reference=row["payment_reference"],
-                days_before_due=0 if row["template"] == template_name(0) else 1,
-            ),
-            language=customer.language,
-        )
+        days_before_due = 0 if row["template"] == template_name(0) else 1
+        message = render_reminder(reminder_facts(row, days_before_due=days_before_due), language=customer.language)
         changes.update(language=message.language, subject=message.subject, body=message.body)
     if changes:
         await communication_rows.change(session, str(row["communication_id"]), **changes)

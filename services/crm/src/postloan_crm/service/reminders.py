@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -108,18 +108,16 @@ async def plan_reminders(
     return [str(row["status"]) for row in rows]
 
 
+def reminder_facts(values: Mapping[str, Any], *, days_before_due: int) -> ReminderFacts:
+    """What a reminder states, from a payment-due's or a stored reminder's values (the amount named `amount_due`)."""
+    stated = ("loan_id", "installment_seq", "currency", "due_date", "payment_reference")
+    return ReminderFacts(**{k: values[k] for k in stated}, amount=values["amount_due"], days_before_due=days_before_due)
+
+
 def _reminder_row(
     due: PaymentDueV1, *, customer: CustomerData | None, source_event_id: str, now: datetime
 ) -> dict[str, Any]:
-    facts = ReminderFacts(
-        loan_id=due.loan_id,
-        installment_seq=due.installment_seq,
-        amount=due.amount_due,
-        currency=due.currency,
-        due_date=due.due_date,
-        payment_reference=due.payment_reference,
-        days_before_due=due.days_before_due,
-    )
+    facts = reminder_facts(due.model_dump(), days_before_due=due.days_before_due)
     message = render_reminder(facts, language=customer.language if customer else "zh-CN")
     return {
         "communication_id": str(new_event_id()),
@@ -159,7 +157,11 @@ def _initial_status(
     if choice.channel is None:
         return SUPPRESSED, choice.reason
     row.update(channel=choice.channel, recipient=choice.recipient)
-    decision = verdict(customer, choice.channel)
+    return decided_status(row, verdict(customer, choice.channel))
+
+
+def decided_status(row: dict[str, Any], decision: Decision) -> tuple[str, str | None]:
+    """The status and reason of a message the contact rules decided on; a deferred one gets its `send_after`."""
     if decision.allowed:
         return QUEUED, None
     if decision.until is None:

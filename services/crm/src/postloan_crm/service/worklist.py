@@ -10,7 +10,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from postloan_crm.domain.worklist import CaseFacts, WorkItem, worklist
 from postloan_crm.service.calendar import current_business_date
 from postloan_crm.store import worklist as worklist_rows
-from postloan_crm.store.queries import BadCursor, decode_cursor, encode_cursor
+from postloan_crm.store.queries import BadCursor, decode_cursor, encode_cursor, split_page
+
+# The facts of a case the worklist query gives as they are (its counts come as numbers to convert).
+_AS_READ = ("case_id", "bucket", "balance_due", "pd", "opened_on", "promise_date", "last_broken_on", "callback_at")
 
 
 async def agent_worklist(
@@ -20,18 +23,7 @@ async def agent_worklist(
     rows = {r["case_id"]: r for r in await worklist_rows.cases_of(session, agent_id=agent_id)}
     today = await current_business_date(session)
     facts = [
-        CaseFacts(
-            case_id=r["case_id"],
-            bucket=r["bucket"],
-            balance_due=r["balance_due"],
-            pd=r["pd"],
-            opened_on=r["opened_on"],
-            promise_date=r["promise_date"],
-            last_broken_on=r["last_broken_on"],
-            callback_at=r["callback_at"],
-            interactions=int(r["interactions"]),
-            risk_alert=bool(r["risk_alert"]),
-        )
+        CaseFacts(**{k: r[k] for k in _AS_READ}, interactions=int(r["interactions"]), risk_alert=bool(r["risk_alert"]))
         for r in rows.values()
     ]
     return [(item, rows[item.case_id]) for item in worklist(facts, today=today, now=now)]
@@ -49,7 +41,5 @@ async def case_interactions(
         except ValueError as exc:
             raise BadCursor("the cursor is not valid") from exc
     rows = await worklist_rows.case_interactions(session, case_id=case_id, after=after, limit=limit)
-    more = len(rows) > limit
-    rows = rows[:limit]
-    last = rows[-1] if rows else None
-    return rows, encode_cursor(last["occurred_at"].isoformat(), last["interaction_id"]) if more and last else None
+    rows, last = split_page(rows, limit)
+    return rows, encode_cursor(last["occurred_at"].isoformat(), last["interaction_id"]) if last else None

@@ -34,22 +34,26 @@ async def upsert_customer_rows(session: AsyncSession, rows: Sequence[dict[str, A
     return {customer_id for customer_id, new in returned if new}
 
 
+async def _replace_customers_rows(
+    session: AsyncSession, table: Table, *, customer_ids: Sequence[str], rows: Sequence[dict[str, Any]]
+) -> None:
+    await session.execute(delete(table).where(table.c.customer_id.in_(list(customer_ids))))
+    if rows:
+        await session.execute(insert(table), list(rows))
+
+
 async def replace_contact_points(
     session: AsyncSession, *, customer_ids: Sequence[str], rows: Sequence[dict[str, Any]]
 ) -> None:
     """Replace the customers' contact points by `rows`."""
-    await session.execute(delete(contact_points).where(contact_points.c.customer_id.in_(list(customer_ids))))
-    if rows:
-        await session.execute(insert(contact_points), list(rows))
+    await _replace_customers_rows(session, contact_points, customer_ids=customer_ids, rows=rows)
 
 
 async def replace_related_parties(
     session: AsyncSession, *, customer_ids: Sequence[str], rows: Sequence[dict[str, Any]]
 ) -> None:
     """Replace the customers' related parties by `rows`."""
-    await session.execute(delete(related_parties).where(related_parties.c.customer_id.in_(list(customer_ids))))
-    if rows:
-        await session.execute(insert(related_parties), list(rows))
+    await _replace_customers_rows(session, related_parties, customer_ids=customer_ids, rows=rows)
 
 
 async def upsert_consents(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:

@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import delete, insert, select, text
+from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from postloan_crm.store.keyed import replace_keyed_rows
 from postloan_crm.store.tables import dunning_ladders
 
 # Open cases of overdue loans, with whether a promise is active and the ladder steps already planned.
@@ -37,14 +38,7 @@ async def ladder_rows(session: AsyncSession) -> list[dict[str, Any]]:
 
 async def replace_ladder_rows(session: AsyncSession, rows: Sequence[Mapping[str, Any]]) -> None:
     """Replace the stored ladders of the rows' (queue, bucket) pairs."""
-    for row in rows:
-        await session.execute(
-            delete(dunning_ladders).where(
-                dunning_ladders.c.queue == row["queue"], dunning_ladders.c.bucket == row["bucket"]
-            )
-        )
-    if rows:
-        await session.execute(insert(dunning_ladders), list(rows))
+    await replace_keyed_rows(session, dunning_ladders, rows, key=("queue", "bucket"))
 
 
 async def overdue_cases(session: AsyncSession) -> list[dict[str, Any]]:

@@ -6,10 +6,11 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import String, delete, func, insert, literal, select
+from sqlalchemy import String, func, literal, select
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from postloan_crm.store.keyed import replace_keyed_rows
 from postloan_crm.store.tables import communications, contact_policies, interactions
 
 
@@ -20,14 +21,7 @@ async def policy_rows(session: AsyncSession) -> list[dict[str, Any]]:
 
 async def replace_policy_rows(session: AsyncSession, rows: Sequence[Mapping[str, Any]]) -> None:
     """Replace the stored rows of the rows' (jurisdiction, channel) pairs."""
-    for row in rows:
-        await session.execute(
-            delete(contact_policies).where(
-                contact_policies.c.jurisdiction == row["jurisdiction"], contact_policies.c.channel == row["channel"]
-            )
-        )
-    if rows:
-        await session.execute(insert(contact_policies), list(rows))
+    await replace_keyed_rows(session, contact_policies, rows, key=("jurisdiction", "channel"))
 
 
 def _listed(customer_ids: Sequence[str]) -> Any:

@@ -7,7 +7,7 @@ import json
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, or_, select, true
+from sqlalchemy import ColumnElement, Select, Table, and_, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from postloan_crm.store.tables import (
@@ -53,6 +53,32 @@ async def page(session: AsyncSession, query: Select[Any], *, limit: int) -> list
     return [dict(r) for r in (await session.execute(query.limit(limit + 1))).mappings()]
 
 
+def split_page(rows: list[dict[str, Any]], limit: int) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
+    """The first `limit` of the limit+1 rows read, and the last of them when a next page follows (else None)."""
+    if len(rows) > limit:
+        return rows[:limit], rows[limit - 1]
+    return rows, None
+
+
+async def id_page(
+    session: AsyncSession, query: Select[Any], key: ColumnElement[str], *, limit: int, cursor: str | None
+) -> tuple[list[dict[str, Any]], str | None]:
+    """One page of `query` (ordered by the id column `key`) after the cursor's id, and the next page's cursor."""
+    if cursor:
+        (after,) = decode_cursor(cursor, 1)
+        query = query.where(key > after)
+    rows, last = split_page(await page(session, query, limit=limit), limit)
+    return rows, encode_cursor(last[key.name]) if last else None
+
+
+def _where_given(query: Select[Any], table: Table, **filters: str | None) -> Select[Any]:
+    """`query` narrowed to `table`'s column == value for each filter given (empty ones are ignored)."""
+    for column, value in filters.items():
+        if value:
+            query = query.where(table.c[column] == value)
+    return query
+
+
 async def list_cases(
     session: AsyncSession,
     *,
@@ -66,21 +92,8 @@ async def list_cases(
 ) -> tuple[list[dict[str, Any]], str | None]:
     """Cases filtered (to those `visible` to the caller) and ordered by id, one page at a time."""
     query = select(cases).where(visible).order_by(cases.c.case_id)
-    if status:
-        query = query.where(cases.c.status == status)
-    if queue:
-        query = query.where(cases.c.queue == queue)
-    if assignee:
-        query = query.where(cases.c.assignee == assignee)
-    if customer_id:
-        query = query.where(cases.c.customer_id == customer_id)
-    if cursor:
-        (after,) = decode_cursor(cursor, 1)
-        query = query.where(cases.c.case_id > after)
-    rows = await page(session, query, limit=limit)
-    more = len(rows) > limit
-    rows = rows[:limit]
-    return rows, encode_cursor(rows[-1]["case_id"]) if more else None
+    query = _where_given(query, cases, status=status, queue=queue, assignee=assignee, customer_id=customer_id)
+    return await id_page(session, query, cases.c.case_id, limit=limit, cursor=cursor)
 
 
 async def case_detail(session: AsyncSession, case_id: str) -> dict[str, Any] | None:
@@ -88,18 +101,9 @@ async def case_detail(session: AsyncSession, case_id: str) -> dict[str, Any] | N
     row = (await session.execute(select(cases).where(cases.c.case_id == case_id))).mappings().first()
     if row is None:
         return None
+    entry = [case_events.c[k] for k in ("at", "business_date", "kind", "actor", "details")]
     timeline = (
-        await session.execute(
-            select(
-                case_events.c.at,
-                case_events.c.business_date,
-                case_events.c.kind,
-                case_events.c.actor,
-                case_events.c.details,
-            )
-            .where(case_events.c.case_id == case_id)
-            .order_by(case_events.c.id)
-        )
+        await session.execute(select(*entry).where(case_events.c.case_id == case_id).order_by(case_events.c.id))
     ).mappings()
     promise_rows = (
         await session.execute(select(promises).where(promises.c.case_id == case_id).order_by(promises.c.created_at))
@@ -130,11 +134,8 @@ async def list_communications(
                 and_(communications.c.created_at == created, communications.c.communication_id < cid),
             )
         )
-    rows = await page(session, query, limit=limit)
-    more = len(rows) > limit
-    rows = rows[:limit]
-    next_cursor = encode_cursor(rows[-1]["created_at"].isoformat(), rows[-1]["communication_id"]) if more else None
-    return rows, next_cursor
+    rows, last = split_page(await page(session, query, limit=limit), limit)
+    return rows, encode_cursor(last["created_at"].isoformat(), last["communication_id"]) if last else None
 
 
 async def list_tickets(
@@ -150,18 +151,8 @@ async def list_tickets(
 ) -> tuple[list[dict[str, Any]], str | None]:
     """Tickets filtered (to those `visible` to the caller), ordered by id."""
     query = select(tickets).where(visible).order_by(tickets.c.ticket_id)
-    for column, value in ((tickets.c.status, status), (tickets.c.kind, kind), (tickets.c.owner, owner)):
-        if value:
-            query = query.where(column == value)
-    if customer_id:
-        query = query.where(tickets.c.customer_id == customer_id)
-    if cursor:
-        (after,) = decode_cursor(cursor, 1)
-        query = query.where(tickets.c.ticket_id > after)
-    rows = await page(session, query, limit=limit)
-    more = len(rows) > limit
-    rows = rows[:limit]
-    return rows, encode_cursor(rows[-1]["ticket_id"]) if more else None
+    query = _where_given(query, tickets, status=status, kind=kind, owner=owner, customer_id=customer_id)
+    return await id_page(session, query, tickets.c.ticket_id, limit=limit, cursor=cursor)
 
 
 async def overview(session: AsyncSession, customer_id: str, *, recent: int = 20) -> dict[str, Any]:
