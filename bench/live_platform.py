@@ -128,6 +128,15 @@ class Service:
             log.close()
 
 
+def keep_alive_limits(connections: int) -> httpx.Limits:
+    """Pool limits whose idle connections expire before uvicorn's 5 s keep-alive timeout closes them.
+
+    With both at 5 s, a request sent on a connection the server is just closing fails with
+    "Server disconnected without sending a response" (seen on a loaded machine).
+    """
+    return httpx.Limits(max_connections=connections, max_keepalive_connections=connections, keepalive_expiry=2.0)
+
+
 class Platform:
     """Some of the services on one fresh broker; publish to it, settle it, query its databases."""
 
@@ -155,7 +164,7 @@ class Platform:
         return httpx.AsyncClient(
             base_url=self.url(name),
             headers={"Authorization": f"Bearer {self.token(role)}"},
-            limits=httpx.Limits(max_connections=connections, max_keepalive_connections=connections),
+            limits=keep_alive_limits(connections),
             timeout=timeout_s,
         )
 

@@ -21,7 +21,7 @@ from decimal import Decimal
 import asyncpg
 import httpx
 
-from bench.live_platform import Platform, PlatformError, running_platform
+from bench.live_platform import Platform, PlatformError, keep_alive_limits, running_platform
 from bench.report import Latencies, Result, at_full_scale, latency_results
 from bench.rest import drive
 
@@ -111,6 +111,7 @@ def _collector(platform: Platform, agent: str) -> httpx.AsyncClient:
     return httpx.AsyncClient(
         base_url=platform.url("crm"),
         headers={"Authorization": f"Bearer {platform.token('collector', sub=agent)}"},
+        limits=keep_alive_limits(1),
         timeout=60.0,
     )
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import math
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -106,7 +107,8 @@ class OutboxRelay:
         self.config = config
         self._wake = asyncio.Event()
         self._producer: AIOKafkaProducer | None = None
-        self._last_prune = 0.0
+        # Not 0.0: the monotonic clock starts near boot, so a young machine would skip its first prune.
+        self._last_prune = -math.inf
         self._last_stats = 0.0
 
     async def run(self, stop: asyncio.Event) -> None:
