@@ -33,6 +33,8 @@ from postloan_common.contracts.core_banking import (
 from postloan_common.contracts.crm import (
     CaseClosedV1,
     CaseOpenedV1,
+    CasePlacedV1,
+    CaseRecalledV1,
     ContactAttemptedV1,
     PromiseBrokenV1,
     PromiseKeptV1,
@@ -80,6 +82,8 @@ __all__ = [
     "Bucket",
     "CaseClosedV1",
     "CaseOpenedV1",
+    "CasePlacedV1",
+    "CaseRecalledV1",
     "Classification",
     "ClassificationChangedV1",
     "ContactAttemptedV1",

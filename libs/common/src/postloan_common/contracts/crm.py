@@ -19,6 +19,7 @@ from postloan_common.contracts.common import (
     Id,
     Money,
     PositiveMoney,
+    Probability,
 )
 
 Template = Annotated[str, StringConstraints(min_length=1, max_length=64)]
@@ -162,6 +163,29 @@ class CaseClosedV1(_CaseEvent):
     currency: Currency
 
 
+class CasePlacedV1(_CaseEvent):
+    """A recovery-queue case was placed with a collection agency at its commission rate."""
+
+    event_type: ClassVar[str] = "case-placed"
+    event_version: ClassVar[int] = 1
+
+    placement_id: Id
+    agency_id: Id
+    commission_rate: Probability
+    placed_on: date
+
+
+class CaseRecalledV1(_CaseEvent):
+    """A placement ended: the case came back from the agency."""
+
+    event_type: ClassVar[str] = "case-recalled"
+    event_version: ClassVar[int] = 1
+
+    placement_id: Id
+    agency_id: Id
+    recalled_on: date
+
+
 EVENTS: tuple[type[EventData], ...] = (
     ReminderSentV1,
     ContactAttemptedV1,
@@ -170,4 +194,6 @@ EVENTS: tuple[type[EventData], ...] = (
     PromiseBrokenV1,
     CaseOpenedV1,
     CaseClosedV1,
+    CasePlacedV1,
+    CaseRecalledV1,
 )

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Path, Query, status
 from postloan_common.audit import changes
 from postloan_common.web import CorrelationId, CurrentPrincipal, DbSession, ProblemError, require_roles
 from postloan_common.web.openapi import Page, problems
-from postloan_crm.api.deps import Caller, Reader, caller_with, visible_case
+from postloan_crm.api.deps import Caller, CaseReader, Reader, caller_with, visible_case
 from postloan_crm.api.present import plain
 from postloan_crm.api.responses import AgentOut, CaseDetailOut, CaseOut, PromiseOut
 from postloan_crm.api.schemas import NO_NUL, AgentIn, AssignIn, PromiseIn
@@ -38,7 +38,7 @@ QUEUE = "^(watch|automated|phone|senior|field|recovery)$"
 )
 async def list_cases(
     session: DbSession,
-    caller: Reader,
+    caller: CaseReader,
     status_: Annotated[str | None, Query(alias="status", pattern="^(open|closed)$")] = None,
     queue: Annotated[str | None, Query(pattern=QUEUE)] = None,
     assignee: Annotated[str | None, Query(max_length=64, pattern=NO_NUL)] = None,
@@ -70,7 +70,7 @@ async def list_cases(
     response_model_exclude_unset=True,
     responses=problems(401, 403, 404),
 )
-async def get_case(case_id: str, session: DbSession, caller: Reader) -> CaseDetailOut:
+async def get_case(case_id: str, session: DbSession, caller: CaseReader) -> CaseDetailOut:
     """A case with its timeline and promises."""
     await visible_case(session, case_id, scope=caller.scope)
     detail = await queries.case_detail(session, case_id)
