@@ -63,6 +63,7 @@ from postloan_common.contracts.repayment import (
     PaymentMissedV1,
     PaymentReceivedV1,
     PaymentReversedV1,
+    RecoveryReceivedV1,
 )
 from postloan_common.contracts.risk import (
     ClassificationChangedV1,
@@ -119,6 +120,7 @@ __all__ = [
     "PromiseKeptV1",
     "PromiseToPayMadeV1",
     "Rate",
+    "RecoveryReceivedV1",
     "ReminderSentV1",
     "RepaymentMethod",
     "RepaymentPostedV1",

@@ -26,10 +26,12 @@ from postloan_repayment_monitor.domain.incremental import applies_in_order, appl
 from postloan_repayment_monitor.domain.ledger import Ledger, Payment, fixed_by
 from postloan_repayment_monitor.domain.money import cents
 from postloan_repayment_monitor.domain.posting import LoanTerms, Rejection, posting_refusal
+from postloan_repayment_monitor.domain.recovery import RECOVERED, is_recovery, repayment_status
 from postloan_repayment_monitor.domain.refusal import Refusal
 from postloan_repayment_monitor.domain.rules import BucketScheme
 from postloan_repayment_monitor.service.events import EventBuffer
 from postloan_repayment_monitor.service.ledgers import LoanFile, lock_loans, persist, totals
+from postloan_repayment_monitor.service.recoveries import record_recovery
 from postloan_repayment_monitor.store import repayments as store
 
 
@@ -114,7 +116,7 @@ async def post_repayments(
             out.append(rejection)
             continue
         assert file is not None
-        result = _apply(batch, file, command)
+        result = _recover(batch, file, command) if is_recovery(file.status) else _apply(batch, file, command)
         seen[command.repayment_id] = (digest, result)
         batch.new_rows.append(
             {
@@ -126,7 +128,7 @@ async def post_repayments(
                 "channel": command.channel,
                 "posted_on": business_date,
                 "request_hash": digest,
-                "status": "posted",
+                "status": repayment_status(file.status),
                 "result": result,
             }
         )
@@ -135,6 +137,18 @@ async def post_repayments(
         await store.copy_new_repayments(conn, batch.new_rows)
         await persist(session, files.values(), batch.ledgers)
     return out
+
+
+def _recover(batch: _Batch, file: LoanFile, command: PostRepayment) -> dict[str, Any]:
+    return record_recovery(
+        batch.events,
+        file,
+        repayment_id=command.repayment_id,
+        amount=command.amount,
+        value_date=command.value_date,
+        channel=command.channel,
+        on=batch.business_date,
+    )
 
 
 def _check(command: PostRepayment, file: LoanFile | None, business_date: date) -> Refusal | None:
@@ -285,6 +299,10 @@ async def reverse_repayment(
     current = await store.repayment(session, repayment_id=repayment_id)
     if current.status == "reversed":
         return Posted(repayment_id, loan_id, True, current.reversal_result)
+    if current.status == RECOVERED:
+        return Refusal(
+            Rejection.LOAN_CLOSED, f"repayment {repayment_id} is a recovery on the written-off loan {loan_id}"
+        )
     before_dpd = file.stored_dpd(business_date)
     payment = next(p for p in file.payments if p.repayment_id == repayment_id)
     file.payments = [p for p in file.payments if p.repayment_id != repayment_id]
