@@ -10,6 +10,7 @@ down_revision = "0008"
 
 
 def upgrade() -> None:
+    active = sa.text("status = 'active'")  # the partial indexes cover the placements still with an agency
     op.create_table(
         "agencies",
         id_column("agency_id"),
@@ -24,11 +25,7 @@ def upgrade() -> None:
     )
     op.create_table(
         "placements",
-        id_column("placement_id"),
-        id_column("case_id"),
-        id_column("customer_id"),
-        id_column("loan_id"),
-        id_column("agency_id"),
+        *(id_column(name) for name in ("placement_id", "case_id", "customer_id", "loan_id", "agency_id")),
         sa.Column("commission_rate", sa.Numeric(5, 4), nullable=False),
         sa.Column("status", sa.String(16), nullable=False),
         sa.Column("placed_by", sa.String(200), nullable=False),
@@ -39,16 +36,8 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("placement_id", name=op.f("pk_placements")),
         sa.CheckConstraint("status IN ('active', 'recalled')", name=op.f("ck_placements_status_known")),
     )
-    op.create_index(
-        "uq_placements_active_case",
-        "placements",
-        ["case_id"],
-        unique=True,
-        postgresql_where=sa.text("status = 'active'"),
-    )
-    op.create_index(
-        "ix_placements_active_agency", "placements", ["agency_id"], postgresql_where=sa.text("status = 'active'")
-    )
+    op.create_index("uq_placements_active_case", "placements", ["case_id"], unique=True, postgresql_where=active)
+    op.create_index("ix_placements_active_agency", "placements", ["agency_id"], postgresql_where=active)
     op.create_index("ix_placements_case_id", "placements", ["case_id"])
 
 

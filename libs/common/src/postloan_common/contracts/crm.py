@@ -163,27 +163,28 @@ class CaseClosedV1(_CaseEvent):
     currency: Currency
 
 
-class CasePlacedV1(_CaseEvent):
+class _PlacementEvent(_CaseEvent):
+    """Leading fields of the events about one placement of a case with a collection agency."""
+
+    placement_id: Id
+    agency_id: Id = Field(description="The agency: the subject of its tokens")
+
+
+class CasePlacedV1(_PlacementEvent):
     """A recovery-queue case was placed with a collection agency at its commission rate."""
 
     event_type: ClassVar[str] = "case-placed"
     event_version: ClassVar[int] = 1
-
-    placement_id: Id
-    agency_id: Id
-    commission_rate: Probability
-    placed_on: date
+    commission_rate: Probability = Field(description="The agency's share of what it recovers, as a fraction")
+    placed_on: date = Field(description="The business date of the placement")
 
 
-class CaseRecalledV1(_CaseEvent):
+class CaseRecalledV1(_PlacementEvent):
     """A placement ended: the case came back from the agency."""
 
     event_type: ClassVar[str] = "case-recalled"
     event_version: ClassVar[int] = 1
-
-    placement_id: Id
-    agency_id: Id
-    recalled_on: date
+    recalled_on: date = Field(description="The business date the case came back")
 
 
 EVENTS: tuple[type[EventData], ...] = (

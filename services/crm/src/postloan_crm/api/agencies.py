@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Response, status
 from pydantic import BaseModel, ConfigDict, Field
@@ -29,12 +29,11 @@ AgencyId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-
 CommissionRate = Annotated[Decimal, Field(ge=0, le=1, max_digits=5, decimal_places=4)]
 
 
-class AgencyIn(BaseModel):
-    model_config = ConfigDict(
-        extra="forbid",
-        json_schema_extra={"examples": [{"name": "Huadong Recovery Co.", "commission_rate": "0.25", "active": True}]},
-    )
+AGENCY_EXAMPLE: dict[str, Any] = {"name": "Huadong Recovery Co.", "commission_rate": "0.25", "active": True}
 
+
+class AgencyIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [AGENCY_EXAMPLE]})
     name: Name
     commission_rate: CommissionRate
     active: bool = True
@@ -138,42 +137,7 @@ async def place(
             raise ProblemError(404, "Case not found", str(exc)) from exc
         except PlacementRefused as exc:
             raise _refused(exc) from exc
-        await audit.record(
-            session,
-            actor=actor,
-            action="case.place",
-            subject=case_id,
-            details={"placement_id": placement["placement_id"], "agency_id": body.agency_id},
-            correlation_id=correlation_id,
-        )
-    return PlacementOut.model_validate(placement)
-
-
-@router.post(
-    "/placements/{placement_id}/recall",
-    operation_id="recallPlacement",
-    responses=problems(401, 403, 404),
-)
-async def recall(
-    placement_id: str, session: DbSession, caller: Placer, correlation_id: CorrelationId, now: Now
-) -> PlacementOut:
-    """Take the case back from its agency; recalling a recalled placement changes nothing."""
-    actor = caller.principal.subject
-    async with session.begin():
-        await _visible_placement(session, placement_id, caller=caller)
-        trace = Trace(business_date=await current_business_date(session), correlation_id=correlation_id)
-        placement, changed = await recall_placement(
-            session, placement_id=placement_id, actor=actor, now=now, trace=trace
-        )
-        if changed:
-            await audit.record(
-                session,
-                actor=actor,
-                action="placement.recall",
-                subject=placement["case_id"],
-                details={"placement_id": placement_id, "agency_id": placement["agency_id"]},
-                correlation_id=correlation_id,
-            )
+        await _audit(session, placement, action="case.place", actor=actor, correlation_id=correlation_id)
     return PlacementOut.model_validate(placement)
 
 
@@ -200,6 +164,27 @@ async def _visible_placement(session: AsyncSession, placement_id: str, *, caller
     await visible_case(session, found["case_id"], scope=caller.scope)
 
 
+@router.post(
+    "/placements/{placement_id}/recall",
+    operation_id="recallPlacement",
+    responses=problems(401, 403, 404),
+)
+async def recall(
+    placement_id: str, session: DbSession, caller: Placer, correlation_id: CorrelationId, now: Now
+) -> PlacementOut:
+    """Take the case back from its agency; recalling a recalled placement changes nothing."""
+    actor = caller.principal.subject
+    async with session.begin():
+        await _visible_placement(session, placement_id, caller=caller)
+        trace = Trace(business_date=await current_business_date(session), correlation_id=correlation_id)
+        placement, changed = await recall_placement(
+            session, placement_id=placement_id, actor=actor, now=now, trace=trace
+        )
+        if changed:
+            await _audit(session, placement, action="placement.recall", actor=actor, correlation_id=correlation_id)
+    return PlacementOut.model_validate(placement)
+
+
 async def require_placed(session: AsyncSession, *, caller: Caller, case_id: str | None, customer_id: str) -> None:
     """Nothing for a caller who is no agency; for an agency, 403 unless the case is placed with it."""
     agency = caller.scope.agency if caller.scope is not None else None
@@ -209,6 +194,21 @@ async def require_placed(session: AsyncSession, *, caller: Caller, case_id: str 
     holder = placement["agency_id"] if placement is not None and placement["customer_id"] == customer_id else None
     if not agency_may_act(agency_id=agency, placed_with=holder):
         raise ProblemError(403, "Forbidden", "an agency records results only on the cases placed with it")
+
+
+async def _audit(
+    session: AsyncSession, placement: dict[str, Any], *, action: str, actor: str, correlation_id: str | None
+) -> None:
+    """One audit row for a change of a placement, on its case."""
+    details = {"placement_id": placement["placement_id"], "agency_id": placement["agency_id"]}
+    await audit.record(
+        session,
+        actor=actor,
+        action=action,
+        subject=placement["case_id"],
+        details=details,
+        correlation_id=correlation_id,
+    )
 
 
 def _refused(exc: PlacementRefused) -> ProblemError:

@@ -22,6 +22,9 @@ REFUSALS = {
 }
 
 
+EVENT_KEYS = ("case_id", "customer_id", "loan_id", "placement_id", "agency_id")
+
+
 class PlacementRefused(Exception):
     """The case may not be placed; `reason` is the code of domain/placements.py."""
 
@@ -67,14 +70,9 @@ async def place_case(
             "placed_at": now,
         },
     )
-    event = CasePlacedV1(
-        case_id=case_id,
-        customer_id=case["customer_id"],
-        loan_id=case["loan_id"],
-        placement_id=placement["placement_id"],
-        agency_id=agency["agency_id"],
-        commission_rate=agency["commission_rate"],
-        placed_on=trace.business_date or now.date(),
+    on = trace.business_date or now.date()
+    event = CasePlacedV1.model_validate(
+        _keys(placement) | {"commission_rate": agency["commission_rate"], "placed_on": on}
     )
     await _journal(session, placement, kind="placed", actor=actor, event=event, trace=trace)
     return placement
@@ -90,16 +88,14 @@ async def recall_placement(
     if not recall_changes(placement["status"]):
         return placement, False
     ended = await rows.end_placement(session, placement_id, status=RECALLED, recalled_by=actor, recalled_at=now)
-    event = CaseRecalledV1(
-        case_id=ended["case_id"],
-        customer_id=ended["customer_id"],
-        loan_id=ended["loan_id"],
-        placement_id=placement_id,
-        agency_id=ended["agency_id"],
-        recalled_on=trace.business_date or now.date(),
-    )
+    event = CaseRecalledV1.model_validate(_keys(ended) | {"recalled_on": trace.business_date or now.date()})
     await _journal(session, ended, kind="recalled", actor=actor, event=event, trace=trace)
     return ended, True
+
+
+def _keys(placement: dict[str, Any]) -> dict[str, Any]:
+    """The fields every placement event carries, from the placement's row."""
+    return {name: placement[name] for name in EVENT_KEYS}
 
 
 async def _journal(

@@ -13,22 +13,19 @@ RATE = Numeric(5, 4)
 agencies = Table(
     "agencies",
     metadata,
+    CheckConstraint("commission_rate >= 0 AND commission_rate <= 1", name="commission_rate_fraction"),
     Column("agency_id", ID, primary_key=True),
     Column("name", String(200), nullable=False),
     Column("commission_rate", RATE, nullable=False),
     Column("active", Boolean, nullable=False, server_default=sql_text("true")),
     *_stamps(),
-    CheckConstraint("commission_rate >= 0 AND commission_rate <= 1", name="commission_rate_fraction"),
 )
 
 placements = Table(
     "placements",
     metadata,
     Column("placement_id", ID, primary_key=True),
-    Column("case_id", ID, nullable=False),
-    Column("customer_id", ID, nullable=False),
-    Column("loan_id", ID, nullable=False),
-    Column("agency_id", ID, nullable=False),
+    *(Column(name, ID, nullable=False) for name in ("case_id", "customer_id", "loan_id", "agency_id")),
     Column("commission_rate", RATE, nullable=False),  # the agency's rate when the case was placed
     Column("status", String(16), nullable=False),  # active | recalled
     Column("placed_by", String(200), nullable=False),

@@ -116,7 +116,10 @@ async def post_repayments(
             out.append(rejection)
             continue
         assert file is not None
-        result = _recover(batch, file, command) if is_recovery(file.status) else _apply(batch, file, command)
+        if is_recovery(file.status):
+            result = record_recovery(batch.events, file, command, on=batch.business_date)
+        else:
+            result = _apply(batch, file, command)
         seen[command.repayment_id] = (digest, result)
         batch.new_rows.append(
             {
@@ -137,18 +140,6 @@ async def post_repayments(
         await store.copy_new_repayments(conn, batch.new_rows)
         await persist(session, files.values(), batch.ledgers)
     return out
-
-
-def _recover(batch: _Batch, file: LoanFile, command: PostRepayment) -> dict[str, Any]:
-    return record_recovery(
-        batch.events,
-        file,
-        repayment_id=command.repayment_id,
-        amount=command.amount,
-        value_date=command.value_date,
-        channel=command.channel,
-        on=batch.business_date,
-    )
 
 
 def _check(command: PostRepayment, file: LoanFile | None, business_date: date) -> Refusal | None:
