@@ -373,6 +373,7 @@ TABLES: dict[str, Columns] = {
     "crm.promises": _cols("promise_id", "interaction_id", case_id=_CASE.format(col="case_id")),
     "crm.tickets": _cols("ticket_id", "sla_due_at", "resolved_at"),
     "crm.calls": _cols("call_id", "requested_at", "interaction_id", "provider_call_id"),  # own ids, clock
+    "crm.placements": _cols("placement_id", "placed_at", "recalled_at", case_id=_CASE.format(col="case_id")),
     "crm.customer_timeline": _cols(  # identity order follows delivery; wall clock; alert uuid4s
         "id",
         "at",
@@ -398,7 +399,7 @@ TABLES: dict[str, Columns] = {
 }
 
 # Ids inside event data that the publishing service generated (uuid4/uuid7 or derived from one).
-GENERATED_IDS = {"alert_id", "case_id", "communication_id", "promise_id", "interaction_id", "ticket_id"}
+GENERATED_IDS = {"alert_id", "case_id", "communication_id", "promise_id", "interaction_id", "ticket_id", "placement_id"}
 
 
 async def table_rows(platform: Any) -> dict[str, list[str]]:

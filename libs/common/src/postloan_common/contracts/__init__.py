@@ -33,6 +33,8 @@ from postloan_common.contracts.core_banking import (
 from postloan_common.contracts.crm import (
     CaseClosedV1,
     CaseOpenedV1,
+    CasePlacedV1,
+    CaseRecalledV1,
     ContactAttemptedV1,
     PromiseBrokenV1,
     PromiseKeptV1,
@@ -61,6 +63,7 @@ from postloan_common.contracts.repayment import (
     PaymentMissedV1,
     PaymentReceivedV1,
     PaymentReversedV1,
+    RecoveryReceivedV1,
 )
 from postloan_common.contracts.risk import (
     ClassificationChangedV1,
@@ -80,6 +83,8 @@ __all__ = [
     "Bucket",
     "CaseClosedV1",
     "CaseOpenedV1",
+    "CasePlacedV1",
+    "CaseRecalledV1",
     "Classification",
     "ClassificationChangedV1",
     "ContactAttemptedV1",
@@ -115,6 +120,7 @@ __all__ = [
     "PromiseKeptV1",
     "PromiseToPayMadeV1",
     "Rate",
+    "RecoveryReceivedV1",
     "ReminderSentV1",
     "RepaymentMethod",
     "RepaymentPostedV1",

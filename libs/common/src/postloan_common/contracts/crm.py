@@ -19,6 +19,7 @@ from postloan_common.contracts.common import (
     Id,
     Money,
     PositiveMoney,
+    Probability,
 )
 
 Template = Annotated[str, StringConstraints(min_length=1, max_length=64)]
@@ -162,6 +163,30 @@ class CaseClosedV1(_CaseEvent):
     currency: Currency
 
 
+class _PlacementEvent(_CaseEvent):
+    """Leading fields of the events about one placement of a case with a collection agency."""
+
+    placement_id: Id
+    agency_id: Id = Field(description="The agency: the subject of its tokens")
+
+
+class CasePlacedV1(_PlacementEvent):
+    """A recovery-queue case was placed with a collection agency at its commission rate."""
+
+    event_type: ClassVar[str] = "case-placed"
+    event_version: ClassVar[int] = 1
+    commission_rate: Probability = Field(description="The agency's share of what it recovers, as a fraction")
+    placed_on: date = Field(description="The business date of the placement")
+
+
+class CaseRecalledV1(_PlacementEvent):
+    """A placement ended: the case came back from the agency."""
+
+    event_type: ClassVar[str] = "case-recalled"
+    event_version: ClassVar[int] = 1
+    recalled_on: date = Field(description="The business date the case came back")
+
+
 EVENTS: tuple[type[EventData], ...] = (
     ReminderSentV1,
     ContactAttemptedV1,
@@ -170,4 +195,6 @@ EVENTS: tuple[type[EventData], ...] = (
     PromiseBrokenV1,
     CaseOpenedV1,
     CaseClosedV1,
+    CasePlacedV1,
+    CaseRecalledV1,
 )

@@ -90,6 +90,16 @@ class PaymentReceivedV1(_RepaymentEvent):
     bucket_after: Bucket
 
 
+class RecoveryReceivedV1(_RepaymentEvent):
+    """Money came in on a written-off loan: recorded as a recovery, allocated to nothing, the loan stays written off."""
+
+    event_type: ClassVar[str] = "recovery-received"
+    event_version: ClassVar[int] = 1
+
+    received_on: date  # the business date it was posted on
+    channel: Annotated[str, StringConstraints(min_length=1, max_length=64)]
+
+
 class PaymentReversedV1(_RepaymentEvent):
     """A posted repayment was reversed; the loan was recomputed as if it had never been made."""
 
@@ -197,6 +207,7 @@ EVENTS: tuple[type[EventData], ...] = (
     PaymentDueV1,
     PaymentReceivedV1,
     PaymentReversedV1,
+    RecoveryReceivedV1,
     PaymentMissedV1,
     DelinquencyChangedV1,
     LoanCuredV1,

@@ -28,6 +28,9 @@ class Role(StrEnum):
     COMPLIANCE = "compliance"
     # 客户经理: the relationship manager who owns a customer
     RELATIONSHIP_MANAGER = "relationship_manager"
+    # 委外催收机构: an outside collection agency; its token's subject is the agency id, and it sees
+    # only the cases placed with it, never personal data in clear (no pii:read).
+    AGENCY = "agency"
 
 
 class Permission(StrEnum):

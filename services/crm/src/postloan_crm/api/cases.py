@@ -11,6 +11,7 @@ from postloan_common.web import CorrelationId, CurrentPrincipal, DbSession, Prob
 from postloan_common.web.openapi import Page, problems
 from postloan_crm.api.deps import (
     Caller,
+    CaseReader,
     Cursor,
     CustomerFilter,
     Reader,
@@ -47,7 +48,7 @@ QUEUE = "^(watch|automated|phone|senior|field|recovery)$"
 )
 async def list_cases(
     session: DbSession,
-    caller: Reader,
+    caller: CaseReader,
     status_: Annotated[str | None, Query(alias="status", pattern="^(open|closed)$")] = None,
     queue: Annotated[str | None, Query(pattern=QUEUE)] = None,
     assignee: Annotated[str | None, Query(max_length=64, pattern=NO_NUL)] = None,
@@ -77,7 +78,7 @@ async def list_cases(
     response_model_exclude_unset=True,
     responses=problems(401, 403, 404),
 )
-async def get_case(case_id: str, session: DbSession, caller: Reader) -> CaseDetailOut:
+async def get_case(case_id: str, session: DbSession, caller: CaseReader) -> CaseDetailOut:
     """A case with its timeline and promises."""
     await visible_case(session, case_id, scope=caller.scope)
     detail = await queries.case_detail(session, case_id)

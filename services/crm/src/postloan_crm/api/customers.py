@@ -19,8 +19,10 @@ from postloan_common.web import (
     require_roles,
 )
 from postloan_common.web.openapi import Page, problems
+from postloan_crm.api.agencies import require_placed
 from postloan_crm.api.deps import (
     Caller,
+    CaseReader,
     Cursor,
     Limit,
     Now,
@@ -52,6 +54,8 @@ router = APIRouter(tags=["customers"])
 Writers = Depends(require_roles("system", "supervisor", "admin"))
 ScopedWriter = Annotated[Caller, Depends(caller_with("system", "supervisor", "admin"))]
 Agent = Annotated[Caller, Depends(caller_with("collector", "supervisor", "admin"))]
+# An agency reports its results on the cases placed with it as interactions.
+Recorder = Annotated[Caller, Depends(caller_with("collector", "supervisor", "admin", "agency"))]
 FUTURE_SLACK = timedelta(minutes=5)
 # The fields of a logged interaction taken as the body gives them.
 AS_GIVEN = {"direction", "party", "connected", "case_id", "loan_id", "note"}
@@ -194,7 +198,7 @@ async def list_customers(
     responses=problems(401, 403, 404),
 )
 async def get_customer(
-    customer_id: str, session: DbSession, caller: Reader, correlation_id: CorrelationId
+    customer_id: str, session: DbSession, caller: CaseReader, correlation_id: CorrelationId
 ) -> CustomerOut:
     """A customer's profile, contact points, consents and related parties."""
     principal = caller.principal
@@ -324,7 +328,7 @@ async def post_interaction(
     customer_id: str,
     body: InteractionIn,
     session: DbSession,
-    caller: Agent,
+    caller: Recorder,
     correlation_id: CorrelationId,
     now: Now,
 ) -> InteractionOut:
@@ -338,6 +342,7 @@ async def post_interaction(
     if body.next_action_at is not None and body.next_action_at.tzinfo is None:
         raise ProblemError(422, "Invalid interaction", "next_action_at must carry a time zone offset")
     async with session.begin():
+        await require_placed(session, caller=caller, case_id=body.case_id, customer_id=customer_id)
         customer = await existing_customer(session, customer_id, scope=caller.scope, lock=True)
         try:
             row = await log_interaction(

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from postloan_common.web import DbSession, Principal, ProblemError, require_roles
 from postloan_crm.api.schemas import NO_NUL
-from postloan_crm.domain.access import READERS, UNSCOPED, CaseScope, case_scope
+from postloan_crm.domain.access import CASE_READERS, READERS, UNSCOPED, CaseScope, case_scope
 from postloan_crm.service.customers import CustomerData, load_customer
 from postloan_crm.service.interactions import ContactRefused
 from postloan_crm.service.queries import BadCursor
@@ -67,6 +67,8 @@ def caller_with(*roles: str) -> Callable[..., Awaitable[Caller]]:
 
 
 Reader = Annotated[Caller, Depends(caller_with(*READERS))]
+# Routes an agency may call too: its scope holds only the cases placed with it.
+CaseReader = Annotated[Caller, Depends(caller_with(*CASE_READERS))]
 
 
 async def existing_customer(

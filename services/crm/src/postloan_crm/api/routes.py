@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from postloan_crm.api import alerts, calls, cases, customers, service_desk, worklist
+from postloan_crm.api import agencies, alerts, calls, cases, customers, service_desk, worklist
 
 router = APIRouter(prefix="/v1")
 router.include_router(customers.router)
@@ -13,3 +13,4 @@ router.include_router(service_desk.router)
 router.include_router(worklist.router)
 router.include_router(calls.router)
 router.include_router(alerts.router)
+router.include_router(agencies.router)

@@ -8,6 +8,7 @@ from sqlalchemy import ColumnElement, false, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from postloan_crm.domain.access import CaseScope
+from postloan_crm.store.placements import placed_with
 from postloan_crm.store.tables import agents, cases, customers, tickets
 
 
@@ -26,6 +27,8 @@ def visible_cases(scope: CaseScope | None) -> ColumnElement[bool]:
         clauses.append(cases.c.assignee.in_(sorted(scope.assignees)))
     if scope.unassigned:
         clauses.append(cases.c.assignee.is_(None))
+    if scope.agency is not None:
+        clauses.append(placed_with(scope.agency, cases.c.case_id))
     return or_(*clauses) if clauses else false()
 
 

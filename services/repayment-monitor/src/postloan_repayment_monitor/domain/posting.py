@@ -7,6 +7,7 @@ from datetime import date
 from decimal import Decimal
 from enum import StrEnum
 
+from postloan_repayment_monitor.domain.recovery import is_recovery
 from postloan_repayment_monitor.domain.refusal import Refusal
 
 
@@ -46,13 +47,14 @@ def posting_refusal(
 ) -> Refusal | None:
     """Why a repayment cannot be posted to `loan` (None: not known), or None.
 
-    The loan must be known and active; the amount positive; the currency, when given, the loan's;
-    the value date not after the business date, not before the disbursement and not before the
-    loan's latest restructuring (which replaced the installments it would pay).
+    The loan must be known and active, or written off (the repayment is then a recovery); the amount
+    positive; the currency, when given, the loan's; the value date not after the business date, not
+    before the disbursement and not before the loan's latest restructuring (which replaced the
+    installments it would pay).
     """
     if loan is None:
         return Refusal(Rejection.UNKNOWN_LOAN, f"loan {loan_id} is not known")
-    if loan.status != "active":
+    if loan.status != "active" and not is_recovery(loan.status):
         return Refusal(Rejection.LOAN_CLOSED, f"loan {loan_id} is {loan.status}")
     if amount <= 0:
         return Refusal(Rejection.AMOUNT_NOT_POSITIVE, "amount must be greater than zero")

@@ -24,11 +24,13 @@ from postloan_repayment_monitor.domain.incremental import applies_in_order, appl
 from postloan_repayment_monitor.domain.ledger import Ledger, Payment, fixed_by
 from postloan_repayment_monitor.domain.money import cents
 from postloan_repayment_monitor.domain.posting import LoanTerms, Rejection, posting_refusal
+from postloan_repayment_monitor.domain.recovery import RECOVERED, is_recovery, repayment_status
 from postloan_repayment_monitor.domain.refusal import Refusal
 from postloan_repayment_monitor.domain.rules import BucketScheme
 from postloan_repayment_monitor.service.bucket_moves import announce_bucket_move
 from postloan_repayment_monitor.service.events import EventBuffer
 from postloan_repayment_monitor.service.ledgers import LoanFile, lock_loans, persist, totals
+from postloan_repayment_monitor.service.recoveries import record_recovery
 from postloan_repayment_monitor.store import repayments as store
 
 
@@ -113,7 +115,10 @@ async def post_repayments(
             out.append(rejection)
             continue
         assert file is not None
-        result = _apply(batch, file, command)
+        if is_recovery(file.status):
+            result = record_recovery(batch.events, file, command, on=batch.business_date)
+        else:
+            result = _apply(batch, file, command)
         seen[command.repayment_id] = (digest, result)
         batch.new_rows.append(
             {
@@ -125,7 +130,7 @@ async def post_repayments(
                 "channel": command.channel,
                 "posted_on": business_date,
                 "request_hash": digest,
-                "status": "posted",
+                "status": repayment_status(file.status),
                 "result": result,
             }
         )
@@ -265,6 +270,10 @@ async def reverse_repayment(
     current = await store.repayment(session, repayment_id=repayment_id)
     if current.status == "reversed":
         return Posted(repayment_id, loan_id, True, current.reversal_result)
+    if current.status == RECOVERED:
+        return Refusal(
+            Rejection.LOAN_CLOSED, f"repayment {repayment_id} is a recovery on the written-off loan {loan_id}"
+        )
     before_dpd = file.stored_dpd(business_date)
     payment = next(p for p in file.payments if p.repayment_id == repayment_id)
     file.payments = [p for p in file.payments if p.repayment_id != repayment_id]
