@@ -392,6 +392,8 @@ TABLES: dict[str, Columns] = {
     "reporting.rpt_contact": _cols("interaction_id", "case_id", loan_key=_LOAN_KEY),
     "reporting.rpt_promise": _cols("promise_id", "case_id", loan_key=_LOAN_KEY),
     "reporting.rpt_alert": _cols("alert_id"),
+    "reporting.rpt_loan_ecl": _cols(loan_key=_LOAN_KEY),
+    "reporting.rpt_review": _cols(loan_key=_LOAN_KEY),  # review_id is risk-alert's md5 of loan, kind and dates
     # fineract-connector is not in SERVICES yet (started only when configured); its clocks, for when it is.
     "fineract-connector.id_map": _cols("first_seen_at"),
     "fineract-connector.event_counts": _cols("last_seen_at"),

@@ -237,7 +237,7 @@ async def collections(
 async def risk(
     session: DbSession, as_of: AsOf = None, product: Product = None, branch: Branch = None, format: TableFormat = "json"
 ) -> RiskOut | Response:
-    """Latest score distribution and alerts open at the end of `as_of` by rule and severity."""
+    """Scores, open alerts by rule and severity, ECL and IFRS 9 stage mix with provision coverage, reviews by branch."""
     day = await _as_of(session, as_of)
     report = await reports.risk_report(session, as_of=day, filters=Filters(product, branch))
     if format == "csv":
@@ -249,7 +249,9 @@ async def risk(
             "grades": [{"grade": g, "loans": n} for g, n in report.grades],
             "open_alerts": [{"rule_id": r, "severity": s, "open": n} for r, s, n in report.open_alerts],
             "raised_last_30_days": report.raised_last_30_days,
-            "note": "scores are each loan's latest; alerts are as of `as_of`",
+            "provisions": report.provisions,
+            "reviews": {"since": report.reviews_since, "total": report.reviews, "by_branch": report.reviews_by_branch},
+            "note": "scores are each loan's latest; alerts, ECL, stages and reviews are as of `as_of`",
         }
     )
 

@@ -204,3 +204,30 @@ alerts = Table(
     Column("resolved_on", Date),
     Column("resolution", String(10)),
 )
+
+# Each loan's ECL and IFRS 9 stage from classification-changed, one row per business date it changed
+# (the report as of a day reads the latest row on or before it).
+loan_ecl = Table(
+    "rpt_loan_ecl",
+    metadata,
+    Column("loan_key", BigInteger, primary_key=True),
+    Column("business_date", Date, primary_key=True),
+    Column("ifrs9_stage", SmallInteger, nullable=False),
+    Column("ecl", MONEY, nullable=False),
+)
+
+# Post-loan reviews (贷后检查) from review-due, review-overdue and review-completed.
+reviews = Table(
+    "rpt_review",
+    metadata,
+    Column("review_id", String(64), primary_key=True),
+    Column("loan_key", BigInteger, nullable=False, index=True),
+    Column("kind", String(10), nullable=False),
+    Column("reason", String(64)),
+    Column("due_on", Date),
+    Column("scheduled_on", Date),
+    Column("overdue_on", Date),
+    Column("completed_on", Date),
+    Column("worst_finding", String(10)),
+    Column("recommendation", String(20)),
+)
