@@ -15,6 +15,7 @@ from datetime import date
 from decimal import Decimal as D
 
 import pytest
+from openpyxl import load_workbook
 
 from postloan_common.contracts import risk
 from postloan_common.db import create_engine, session_factory
@@ -181,3 +182,22 @@ async def test_the_risk_report_over_http_carries_provisions_and_reviews(
             "rate": "0.066000",
         }
         assert rows[("stage", "stage_3")]["ecl"] == "100.00" and rows[("review_overdue", "B2")]["count"] == "2"
+
+
+async def test_the_management_report_summarises_the_month_and_shows_provisions_and_reviews(
+    migrated_database, reporting_api, token
+) -> None:
+    url = await migrated_database("postloan_reporting")
+    await _book(url)
+    async with reporting_api(url) as client:
+        html = (await client.get("/v1/reports/management?format=html&lang=zh-CN", headers=token("analyst"))).text
+        # PAR30 0 → 20 % moved most; L3 was NPL already at February's end; B2's 3,000 saw L2's 2,000 roll to M2
+        assert "较上月末变动最大的指标是PAR30（逾期30天以上占比）：由 0.00% 变为 20.00%（+20.00个百分点）。" in html
+        assert "本期无新增不良贷款。" in html
+        assert "迁徙最差的是机构 B2：上月末余额的 66.67%（2,000.00）滚入更差的逾期档。" in html
+        assert "拨备覆盖率: 6.60% = 预期信用损失 330.00 ÷ 不良贷款余额 5,000.00" in html
+        assert "<td>B2</td><td>1</td><td>0</td><td>0</td><td>2</td><td>0.00%</td>" in html
+        workbook = await client.get("/v1/reports/management?format=xlsx&lang=en", headers=token("analyst"))
+        reviews = list(load_workbook(io.BytesIO(workbook.content))["Reviews"].iter_rows(values_only=True))
+        assert reviews[0] == ("branch", "due", "completed", "on_time", "overdue", "completion_rate", "on_time_rate")
+        assert reviews[-1][:5] == ("all", 3, 2, 1, 2)

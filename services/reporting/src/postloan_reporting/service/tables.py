@@ -92,6 +92,46 @@ def collections_rows(report: CollectionsReport) -> list[Row]:
     return rows
 
 
+def stage_rows(report: RiskReport) -> list[Row]:
+    """One row per IFRS 9 stage, then the total with the provision coverage."""
+    p = report.provisions
+    rows: list[Row] = [
+        {
+            "stage": s.stage,
+            "loans": s.loans,
+            "exposure": s.exposure,
+            "exposure_share": s.exposure_share,
+            "ecl": s.ecl,
+            "coverage": s.coverage,
+            "npl_balance": None,
+            "provision_coverage": None,
+        }
+        for s in p.stages
+    ]
+    total = {"stage": "all", "loans": sum(s.loans for s in p.stages), "exposure": p.exposure, "exposure_share": None}
+    rows.append(
+        total
+        | {"ecl": p.ecl, "coverage": None, "npl_balance": p.npl_balance, "provision_coverage": p.provision_coverage}
+    )
+    return rows
+
+
+def review_rows(report: RiskReport) -> list[Row]:
+    """One row per branch, then the total (`all`)."""
+    return [
+        {
+            "branch": r.branch,
+            "due": r.due,
+            "completed": r.completed,
+            "on_time": r.on_time,
+            "overdue": r.overdue,
+            "completion_rate": r.completion_rate,
+            "on_time_rate": r.on_time_rate,
+        }
+        for r in [*report.reviews_by_branch, report.reviews]
+    ]
+
+
 def _risk_row(kind: str, key: str, count: int | None, detail: str = "", **figures: Any) -> Row:
     return {"kind": kind, "key": key, "detail": detail, "count": count} | {
         name: figures.get(name) for name in ("amount", "ecl", "rate")

@@ -1,4 +1,4 @@
-"""The risk report's reads of ECL, IFRS 9 stages and post-loan reviews as of a business date."""
+"""The risk and management reports' reads: ECL, IFRS 9 stages, post-loan reviews and new NPLs as of a day."""
 
 from __future__ import annotations
 
@@ -7,9 +7,11 @@ from datetime import date
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from postloan_reporting.domain.model import NPL_RANKS
 from postloan_reporting.domain.provisions import StageRow
 from postloan_reporting.domain.reviews import ReviewCounts
-from postloan_reporting.store.queries import as_params, filters_sql
+from postloan_reporting.domain.summary import NewNpl
+from postloan_reporting.store.queries import as_params, class_sql, dpd_sql, filters_sql
 
 _ALIVE = "i.valid_from <= CAST(:day AS date) AND i.valid_to > CAST(:day AS date)"
 
@@ -56,3 +58,29 @@ async def review_counts(
         {"start": start, **as_params(day, product, branch)},
     )
     return [ReviewCounts(r.key, r.due, r.completed, r.on_time, r.overdue) for r in rows]
+
+
+def _ranked(day: str) -> str:
+    """Each loan alive at the end of `:{day}` with its balance and classification rank (DPD floor applied)."""
+    return (
+        f"SELECT loan_key, principal, {class_sql(dpd_sql(day))} AS class_rank FROM rpt_interval"
+        f" WHERE valid_from <= CAST(:{day} AS date) AND valid_to > CAST(:{day} AS date)"
+    )
+
+
+async def new_npls(
+    session: AsyncSession, *, before: date, day: date, product: str | None, branch: str | None
+) -> list[NewNpl]:
+    """Loans non-performing at the end of `day` that were not at the end of `before` (or not alive then)."""
+    rows = await session.execute(
+        text(
+            "SELECT l.loan_id, coalesce(l.product, '-') AS product, coalesce(l.branch, '-') AS branch,"
+            " n.principal AS balance, n.class_rank"
+            f" FROM ({_ranked('day')}{filters_sql(product, branch)}) n JOIN rpt_loan l ON l.loan_key = n.loan_key"
+            f" LEFT JOIN ({_ranked('before')}) b ON b.loan_key = n.loan_key"
+            f" WHERE n.class_rank >= {min(NPL_RANKS)} AND coalesce(b.class_rank, 0) < {min(NPL_RANKS)}"
+            " ORDER BY n.principal DESC, l.loan_id"
+        ),
+        {"before": before, **as_params(day, product, branch)},
+    )
+    return [NewNpl(r.loan_id, r.product, r.branch, r.balance, r.class_rank) for r in rows]
