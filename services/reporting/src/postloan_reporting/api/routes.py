@@ -25,10 +25,9 @@ from postloan_reporting.api.responses import (
     filters_out,
 )
 from postloan_reporting.domain.kpis import Portfolio
+from postloan_reporting.render.formats import MEDIA, RENDERERS, filename
 from postloan_reporting.render.html import render_html
 from postloan_reporting.render.i18n import LANGUAGES
-from postloan_reporting.render.pdf import render_pdf
-from postloan_reporting.render.xlsx import render_xlsx
 from postloan_reporting.service import reports, tables
 from postloan_reporting.service.management import management_report
 from postloan_reporting.service.reports import Filters
@@ -256,13 +255,6 @@ async def risk(
     )
 
 
-MEDIA = {
-    "html": "text/html; charset=utf-8",
-    "pdf": "application/pdf",
-    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-}
-
-
 @router.get(
     "/management",
     operation_id="getManagementReport",
@@ -297,9 +289,9 @@ async def management(
         return Response(render_html(report, lang), media_type=MEDIA["html"])
     # A thread of the pool: a PDF takes a CPU-bound second or more, and on the loop it would stall
     # every other request of the process meanwhile.
-    body = await run_in_threadpool(render_pdf if format == "pdf" else render_xlsx, report, lang)
+    body = await run_in_threadpool(RENDERERS[format], report, lang)
     return Response(
         body,
         media_type=MEDIA[format],
-        headers={"Content-Disposition": f'attachment; filename="management-{day}-{lang}.{format}"'},
+        headers={"Content-Disposition": f'attachment; filename="{filename(report, lang, format)}"'},
     )

@@ -23,7 +23,7 @@ from sqlalchemy import (
     func,
     text,
 )
-from sqlalchemy.dialects.postgresql import UUID
+from sqlalchemy.dialects.postgresql import ARRAY, UUID
 
 from postloan_common.db import new_metadata
 from postloan_common.messaging.tables import add_messaging_tables
@@ -230,4 +230,31 @@ reviews = Table(
     Column("completed_on", Date),
     Column("worst_finding", String(10)),
     Column("recommendation", String(20)),
+)
+
+# Monthly management reports e-mailed to a list (issue 17), and a record of each month's run.
+report_schedules = Table(
+    "rpt_report_schedule",
+    metadata,
+    Column("schedule_id", String(64), primary_key=True),
+    Column("recipients", ARRAY(String(254)), nullable=False),
+    Column("lang", String(5), nullable=False),
+    Column("format", String(4), nullable=False),
+    Column("product", String(64)),
+    Column("branch", String(64)),
+    Column("first_month", Date, nullable=False),  # the first month reported: the one open at creation
+    Column("created_by", String(64), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+)
+
+report_runs = Table(
+    "rpt_report_run",
+    metadata,
+    Column("schedule_id", String(64), primary_key=True),
+    Column("month", Date, primary_key=True),  # first day of the month reported
+    Column("as_of", Date, nullable=False),
+    Column("status", String(10), nullable=False),  # sent, failed
+    Column("attempts", Integer, nullable=False),
+    Column("error", String(500)),
+    Column("sent_at", DateTime(timezone=True)),
 )
