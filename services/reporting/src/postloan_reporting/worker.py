@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 from functools import partial
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -40,16 +41,8 @@ async def refresh_snapshots(sessions: async_sessionmaker[AsyncSession], stop: as
 
 
 def mailer(settings: Settings) -> SmtpMailer:
-    """The SMTP client of the scheduled reports."""
-    return SmtpMailer(
-        host=settings.smtp_host,
-        port=settings.smtp_port,
-        sender=settings.smtp_from,
-        username=settings.smtp_username,
-        password=settings.smtp_password.get_secret_value() if settings.smtp_password else None,
-        start_tls=settings.smtp_start_tls,
-        timeout_s=settings.smtp_timeout_s,
-    )
+    """The SMTP client of the scheduled reports, from the `smtp_*` settings."""
+    return SmtpMailer(**settings.model_dump(include={f.name for f in dataclasses.fields(SmtpMailer)}))
 
 
 def main() -> None:

@@ -18,11 +18,10 @@ import pytest
 from openpyxl import load_workbook
 
 from postloan_common.contracts import risk
-from postloan_common.db import create_engine, session_factory
 from postloan_reporting.service import reports
 from postloan_reporting.service.reports import Filters
 
-from .test_scenario import classified, ev, february, feed, march
+from .test_scenario import classified, ev, february, feed, march, read
 
 pytestmark = pytest.mark.integration
 
@@ -95,23 +94,25 @@ async def _book(url: str) -> None:
 
 
 async def _risk(url: str, day: str, **filters):
-    engine = create_engine(url)
-    try:
-        async with session_factory(engine)() as session:
-            return await reports.risk_report(session, as_of=date.fromisoformat(day), filters=Filters(**filters))
-    finally:
-        await engine.dispose()
+    as_of = date.fromisoformat(day)
+    return await read(url, lambda session: reports.risk_report(session, as_of=as_of, filters=Filters(**filters)))
+
+
+@pytest.fixture
+async def book_url(migrated_database) -> str:
+    """The database URL of the book with its ECL and reviews taken in."""
+    url = await migrated_database("postloan_reporting")
+    await _book(url)
+    return url
 
 
 def _figures(slices) -> dict[str, tuple]:
     return {s.branch: (s.due, s.completed, s.on_time, s.overdue) for s in slices}
 
 
-async def test_stage_mix_and_provision_coverage_follow_the_latest_ecl_of_the_loans_alive(migrated_database) -> None:
-    url = await migrated_database("postloan_reporting")
-    await _book(url)
+async def test_stage_mix_and_provision_coverage_follow_the_latest_ecl_of_the_loans_alive(book_url) -> None:
 
-    feb = (await _risk(url, "2026-02-28")).provisions
+    feb = (await _risk(book_url, "2026-02-28")).provisions
     # L2 not classified yet: stage 1 without ECL
     assert [(s.stage, s.loans, s.exposure, s.ecl) for s in feb.stages] == [
         (1, 3, D("6000.00"), D("40.00")),
@@ -120,7 +121,7 @@ async def test_stage_mix_and_provision_coverage_follow_the_latest_ecl_of_the_loa
     ]
     assert (feb.ecl, feb.npl_balance, feb.provision_coverage) == (D("140.00"), D("5000.00"), D("0.028000"))
 
-    mar = (await _risk(url, "2026-03-31")).provisions  # L4 closed: its ECL is gone
+    mar = (await _risk(book_url, "2026-03-31")).provisions  # L4 closed: its ECL is gone
     assert [(s.stage, s.loans, s.ecl) for s in mar.stages] == [
         (1, 1, D("30.00")),
         (2, 1, D("200.00")),
@@ -128,32 +129,26 @@ async def test_stage_mix_and_provision_coverage_follow_the_latest_ecl_of_the_loa
     ]
     assert (mar.ecl, mar.provision_coverage) == (D("330.00"), D("0.066000"))
 
-    b2 = (await _risk(url, "2026-03-31", branch="B2")).provisions  # no NPL in B2: coverage undefined
+    b2 = (await _risk(book_url, "2026-03-31", branch="B2")).provisions  # no NPL in B2: coverage undefined
     assert (b2.ecl, b2.npl_balance, b2.provision_coverage) == (D("200.00"), D("0.00"), None)
 
 
-async def test_reviews_by_branch_count_completion_in_the_month_and_overdue_as_of_the_day(migrated_database) -> None:
-    url = await migrated_database("postloan_reporting")
-    await _book(url)
+async def test_reviews_by_branch_count_completion_in_the_month_and_overdue_as_of_the_day(book_url) -> None:
 
-    end = await _risk(url, "2026-03-31")
+    end = await _risk(book_url, "2026-03-31")
     assert end.reviews_since == date(2026, 3, 1)
     assert _figures(end.reviews_by_branch) == {"B1": (2, 2, 1, 0), "B2": (1, 0, 0, 2)}
     assert (end.reviews.due, end.reviews.completed, end.reviews.overdue) == (3, 2, 2)
     assert end.reviews.completion_rate == D("0.666667") and end.reviews.on_time_rate == D("0.333333")
 
-    mid = await _risk(url, "2026-03-20")  # RV2 due today is not overdue yet; RV4 went with L4
+    mid = await _risk(book_url, "2026-03-20")  # RV2 due today is not overdue yet; RV4 went with L4
     assert _figures(mid.reviews_by_branch) == {"B1": (2, 1, 1, 0), "B2": (1, 0, 0, 2)}
     # nothing of B1 was scheduled by the end of February; RV6 fell due in it and is overdue
-    assert _figures((await _risk(url, "2026-02-28")).reviews_by_branch) == {"B2": (1, 0, 0, 1)}
+    assert _figures((await _risk(book_url, "2026-02-28")).reviews_by_branch) == {"B2": (1, 0, 0, 1)}
 
 
-async def test_the_risk_report_over_http_carries_provisions_and_reviews(
-    migrated_database, reporting_api, token
-) -> None:
-    url = await migrated_database("postloan_reporting")
-    await _book(url)
-    async with reporting_api(url) as client:
+async def test_the_risk_report_over_http_carries_provisions_and_reviews(book_url, reporting_api, token) -> None:
+    async with reporting_api(book_url) as client:
         body = (await client.get("/v1/reports/risk", headers=token("risk_officer"))).json()
         assert body["provisions"]["provision_coverage"] == "0.066000" and body["provisions"]["ecl"] == "330.00"
         assert body["provisions"]["stages"][1] == {
@@ -185,11 +180,9 @@ async def test_the_risk_report_over_http_carries_provisions_and_reviews(
 
 
 async def test_the_management_report_summarises_the_month_and_shows_provisions_and_reviews(
-    migrated_database, reporting_api, token
+    book_url, reporting_api, token
 ) -> None:
-    url = await migrated_database("postloan_reporting")
-    await _book(url)
-    async with reporting_api(url) as client:
+    async with reporting_api(book_url) as client:
         html = (await client.get("/v1/reports/management?format=html&lang=zh-CN", headers=token("analyst"))).text
         # PAR30 0 → 20 % moved most; L3 was NPL already at February's end; B2's 3,000 saw L2's 2,000 roll to M2
         assert "较上月末变动最大的指标是PAR30（逾期30天以上占比）：由 0.00% 变为 20.00%（+20.00个百分点）。" in html

@@ -24,15 +24,15 @@ PATH = "/v1/reports/management/schedules"
 
 
 class Mailbox:
-    """aiosmtpd handler keeping every message it accepts."""
+    """A local SMTP server (aiosmtpd) keeping every message it accepts, and their recipients."""
 
     def __init__(self) -> None:
-        self.messages: list[email.message.EmailMessage] = []
-        self.recipients: list[list[str]] = []
+        self.server = Controller(self, hostname="127.0.0.1", port=free_port())
+        self.messages: list[tuple[list[str], email.message.EmailMessage]] = []
 
     async def handle_DATA(self, server, session, envelope):
-        self.recipients.append(list(envelope.rcpt_tos))
-        self.messages.append(email.message_from_bytes(envelope.content, policy=email_policy.default))
+        parsed = email.message_from_bytes(envelope.content, policy=email_policy.default)
+        self.messages.append((list(envelope.rcpt_tos), parsed))
         return "250 OK"
 
 
@@ -46,12 +46,9 @@ class Refusing:
 @pytest.fixture
 def mailbox():
     box = Mailbox()
-    controller = Controller(box, hostname="127.0.0.1", port=free_port())
-    controller.start()
-    try:
-        yield controller, box
-    finally:
-        controller.stop()
+    box.server.start()
+    yield box
+    box.server.stop()
 
 
 async def _send(url: str, mailer) -> int:
@@ -95,18 +92,17 @@ async def test_a_schedule_is_created_once_and_guarded_by_role(migrated_database,
 async def test_a_closed_month_is_mailed_once_with_the_report_attached(
     migrated_database, reporting_api, token, mailbox
 ) -> None:
-    controller, box = mailbox
     url = await migrated_database("postloan_reporting")
     await feed(url, february())
-    mailer = SmtpMailer(host=controller.hostname, port=controller.port, sender="reports@postloan.test")
+    mailer = SmtpMailer(smtp_host="127.0.0.1", smtp_port=mailbox.server.port, smtp_from="reports@postloan.test")
     async with reporting_api(url) as client:
         assert (await client.post(PATH, json=BODY, headers=token("analyst"))).status_code == 201
         assert await _send(url, mailer) == 0  # March is not closed yet
         await feed(url, march())
         assert await _send(url, mailer) == 1
         assert await _send(url, mailer) == 0  # sent once
-        [message] = box.messages
-        assert box.recipients == [BODY["recipients"]]
+        [(recipients, message)] = mailbox.messages
+        assert recipients == BODY["recipients"]
         assert message["Subject"] == "贷后管理经营报告 2026-03-31"
         assert "较上月末变动最大的指标" in message.get_body(("plain",)).get_content()
         [attachment] = list(message.iter_attachments())

@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from email.message import EmailMessage
 from typing import Protocol
 
+from pydantic import SecretStr
+
 
 @dataclass(frozen=True, slots=True)
 class Mail:
@@ -25,30 +27,34 @@ class Mailer(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class SmtpMailer:
-    """Send through an SMTP server; any failure raises (the caller records it and retries later)."""
+    """Send through an SMTP server; any failure raises (the caller records it and retries later).
 
-    host: str
-    port: int
-    sender: str
-    username: str | None = None
-    password: str | None = None
-    start_tls: bool = False
-    timeout_s: float = 10.0
+    Named as the service's `smtp_*` settings, so the worker builds it from them by name.
+    """
+
+    smtp_host: str
+    smtp_port: int
+    smtp_from: str
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_start_tls: bool = False
+    smtp_timeout_s: float = 10.0
 
     def _message(self, mail: Mail) -> EmailMessage:
         message = EmailMessage()
-        message["From"], message["To"], message["Subject"] = self.sender, ", ".join(mail.recipients), mail.subject
+        message["From"], message["To"], message["Subject"] = self.smtp_from, ", ".join(mail.recipients), mail.subject
         message.set_content(mail.text)
         main, _, sub = mail.media_type.partition("/")
         message.add_attachment(mail.content, maintype=main, subtype=sub.split(";")[0], filename=mail.filename)
         return message
 
     def _send(self, mail: Mail) -> None:
-        with smtplib.SMTP(self.host, self.port, timeout=self.timeout_s) as smtp:
-            if self.start_tls:
+        with smtplib.SMTP(self.smtp_host, self.smtp_port, timeout=self.smtp_timeout_s) as smtp:
+            if self.smtp_start_tls:
                 smtp.starttls()
-            if self.username:
-                smtp.login(self.username, self.password or "")
+            if self.smtp_username:
+                password = self.smtp_password.get_secret_value() if self.smtp_password else ""
+                smtp.login(self.smtp_username, password)
             smtp.send_message(self._message(mail))
 
     async def send(self, mail: Mail) -> None:

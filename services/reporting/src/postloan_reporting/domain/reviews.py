@@ -10,7 +10,7 @@ Overdue reviews are those still open at the end of the as-of day whose due date 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from decimal import Decimal
 
 from postloan_reporting.domain.ratios import ratio
@@ -28,38 +28,23 @@ class ReviewCounts:
 
 
 @dataclass(frozen=True, slots=True)
-class ReviewSlice:
-    branch: str  # "all" for the total
-    due: int
-    completed: int
-    on_time: int
-    overdue: int
-    completion_rate: Decimal | None
-    on_time_rate: Decimal | None
+class ReviewSlice(ReviewCounts):
+    """The counts of a branch ("all" for the total) with their rates."""
+
+    completion_rate: Decimal | None = None
+    on_time_rate: Decimal | None = None
+
+
+COUNTS = ("due", "completed", "on_time", "overdue")
 
 
 def review_slice(counts: ReviewCounts) -> ReviewSlice:
     """The completion and on-time rates of one branch's reviews (None when none fell due)."""
-    return ReviewSlice(
-        branch=counts.branch,
-        due=counts.due,
-        completed=counts.completed,
-        on_time=counts.on_time,
-        overdue=counts.overdue,
-        completion_rate=ratio(counts.completed, counts.due),
-        on_time_rate=ratio(counts.on_time, counts.due),
-    )
+    completion, on_time = ratio(counts.completed, counts.due), ratio(counts.on_time, counts.due)
+    return ReviewSlice(**asdict(counts), completion_rate=completion, on_time_rate=on_time)
 
 
 def review_total(branches: Iterable[ReviewCounts]) -> ReviewSlice:
     """The figures of all branches together."""
     items = list(branches)
-    return review_slice(
-        ReviewCounts(
-            branch="all",
-            due=sum(b.due for b in items),
-            completed=sum(b.completed for b in items),
-            on_time=sum(b.on_time for b in items),
-            overdue=sum(b.overdue for b in items),
-        )
-    )
+    return review_slice(ReviewCounts("all", *(sum(getattr(b, name) for b in items) for name in COUNTS)))
