@@ -101,22 +101,19 @@ def due(loan: str, amount: str):
 
 def february() -> list:
     crm_ = "crm"
-    contact = dict(customer_id="C-L2", loan_id="L2", case_id="K1", channel="phone", agent_id="A1")
+    first_installment = dict(installment_seq=1, due_date=date(2026, 2, 5))  # every loan's, missed by L2
+    reminder = dict(reminder_id="M1", customer_id="C-L1", loan_id="L1", channel="sms", template="due-t3")
+    # L2's collections case K1, its contacts and its one promise (700 by 15 Feb, broken)
+    case = dict(customer_id="C-L2", loan_id="L2", case_id="K1")
+    contact = dict(**case, channel="phone", agent_id="A1")
+    promise = dict(**case, promise_id="P1", amount=D("700.00"), currency="CNY", promised_date=date(2026, 2, 15))
     return [
         registered("L1", "P1", "B1", "3000.00"),
         registered("L2", "P1", "B2", "2000.00"),
         registered("L3", "P2", "B1", "5000.00"),
         registered("L4", "P2", "B2", "1000.00"),
         ev(
-            crm.ReminderSentV1(
-                reminder_id="M1",
-                customer_id="C-L1",
-                loan_id="L1",
-                channel="sms",
-                template="due-t3",
-                installment_seq=1,
-                due_date=date(2026, 2, 5),
-            ),
+            crm.ReminderSentV1(**reminder, **first_installment),
             "2026-02-02",
             crm_,
         ),
@@ -127,12 +124,11 @@ def february() -> list:
             repayment.PaymentMissedV1(
                 loan_id="L2",
                 customer_id="C-L2",
-                installment_seq=1,
-                due_date=date(2026, 2, 5),
                 amount_overdue=D("700.00"),
                 currency="CNY",
                 dpd=1,
                 bucket="M1",
+                **first_installment,
             ),
             "2026-02-06",
         ),
@@ -153,15 +149,7 @@ def february() -> list:
         day_closed("2026-02-06", 1),
         ev(
             crm.CaseOpenedV1(
-                case_id="K1",
-                customer_id="C-L2",
-                loan_id="L2",
-                queue="phone",
-                bucket="M1",
-                dpd=2,
-                overdue_amount=D("700.00"),
-                currency="CNY",
-                assignee="A1",
+                **case, queue="phone", bucket="M1", dpd=2, overdue_amount=D("700.00"), currency="CNY", assignee="A1"
             ),
             "2026-02-07",
             crm_,
@@ -182,30 +170,12 @@ def february() -> list:
             crm_,
         ),
         ev(
-            crm.PromiseToPayMadeV1(
-                promise_id="P1",
-                customer_id="C-L2",
-                loan_id="L2",
-                case_id="K1",
-                amount=D("700.00"),
-                currency="CNY",
-                promised_date=date(2026, 2, 15),
-                agent_id="A1",
-            ),
+            crm.PromiseToPayMadeV1(**promise, agent_id="A1"),
             "2026-02-08",
             crm_,
         ),
         ev(
-            crm.PromiseBrokenV1(
-                promise_id="P1",
-                customer_id="C-L2",
-                loan_id="L2",
-                case_id="K1",
-                amount=D("700.00"),
-                amount_paid=D("0"),
-                currency="CNY",
-                promised_date=date(2026, 2, 15),
-            ),
+            crm.PromiseBrokenV1(**promise, amount_paid=D("0")),
             "2026-02-16",
             crm_,
         ),
