@@ -54,17 +54,15 @@ def registered(loan_id: str, product: str, branch: str, principal: str):
     )
 
 
+# What a close of day says it did: reporting learns the day's events themselves, not these counts.
+CLOSE_COUNTS = dict(loans_processed=4, payments_due=0, payments_missed=0, delinquency_changes=0)
+
+
 def day_closed(day: str, partition: int, partitions: int = 2):
-    data = repayment.DayClosedV1(
-        business_date=date.fromisoformat(day),
-        partition=partition,
-        partitions=partitions,
-        loans_processed=4,
-        payments_due=0,
-        payments_missed=0,
-        delinquency_changes=0,
+    when = date.fromisoformat(day)
+    return ev(
+        repayment.DayClosedV1(business_date=when, partition=partition, partitions=partitions, **CLOSE_COUNTS), day
     )
-    return ev(data, day)
 
 
 def delinquency(day: str, dpd: int, frm: str, to: str, overdue: str = "700.00"):
