@@ -81,7 +81,10 @@ async def _send_months(session: AsyncSession, row: dict[str, Any], *, latest: da
             sent += 1
         except Exception as exc:  # recorded on the run and retried on a later pass
             error = f"{type(exc).__name__}: {exc}"
-            log.warning("scheduled report not sent", schedule_id=row["schedule_id"], month=str(month), error=error)
+            # Only the type in the log: an SMTP refusal names the addresses, which stay in the run record.
+            log.warning(
+                "scheduled report not sent", schedule_id=row["schedule_id"], month=str(month), error=type(exc).__name__
+            )
         await store.record_run(session, schedule_id=row["schedule_id"], month=month, as_of=as_of, error=error)
     return sent
 
