@@ -393,6 +393,9 @@ TABLES: dict[str, Columns] = {
     "reporting.rpt_contact": _cols("interaction_id", "case_id", loan_key=_LOAN_KEY),
     "reporting.rpt_promise": _cols("promise_id", "case_id", loan_key=_LOAN_KEY),
     "reporting.rpt_alert": _cols("alert_id"),
+    "reporting.rpt_loan_ecl": _cols(loan_key=_LOAN_KEY),
+    "reporting.rpt_review": _cols(loan_key=_LOAN_KEY),  # review_id is risk-alert's md5 of loan, kind and dates
+    "reporting.rpt_report_run": _cols("sent_at"),  # clock of the e-mail
     # fineract-connector is not in SERVICES yet (started only when configured); its clocks, for when it is.
     "fineract-connector.id_map": _cols("first_seen_at"),
     "fineract-connector.event_counts": _cols("last_seen_at"),

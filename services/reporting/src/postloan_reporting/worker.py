@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
+from functools import partial
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from postloan_common.catalog import CONSUMES
 from postloan_common.logging import get_logger
 from postloan_common.worker import run_worker
+from postloan_reporting.adapters.mail import SmtpMailer
 from postloan_reporting.consumers import batch_handlers
-from postloan_reporting.service import gauges, snapshots
+from postloan_reporting.service import gauges, schedules, snapshots
 from postloan_reporting.settings import Settings
 from postloan_reporting.store.tables import inbox, outbox
 
@@ -37,15 +40,21 @@ async def refresh_snapshots(sessions: async_sessionmaker[AsyncSession], stop: as
             await asyncio.wait_for(stop.wait(), REFRESH_EVERY_S)
 
 
+def mailer(settings: Settings) -> SmtpMailer:
+    """The SMTP client of the scheduled reports, from the `smtp_*` settings."""
+    return SmtpMailer(**settings.model_dump(include={f.name for f in dataclasses.fields(SmtpMailer)}))
+
+
 def main() -> None:
-    """Run the consumer of every topic, the outbox relay and the snapshot refresher until stopped."""
+    """Run the consumer of every topic, the outbox relay, the snapshot refresher and the report schedules."""
     settings = Settings()
+    send_reports = partial(schedules.send_forever, mailer=mailer(settings), every_s=settings.schedule_every_s)
     run_worker(
         settings=settings,
         tables=(outbox, inbox),
         batch_handlers=batch_handlers(),
         topics=CONSUMES[SERVICE],
-        extra_tasks=[refresh_snapshots],
+        extra_tasks=[refresh_snapshots, send_reports],
         metrics_port=settings.metrics_port,
     )
 

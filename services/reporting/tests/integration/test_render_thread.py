@@ -37,8 +37,8 @@ async def test_pdf_and_xlsx_render_off_the_event_loop(
     url = await migrated_database("postloan_reporting")
     await feed(url, february())
     calls: list[tuple[int, bool]] = []
-    monkeypatch.setattr(routes, "render_pdf", _spy(routes.render_pdf, calls))
-    monkeypatch.setattr(routes, "render_xlsx", _spy(routes.render_xlsx, calls))
+    for format in ("pdf", "xlsx"):  # the renderers the route (and the scheduled reports) look up by format
+        monkeypatch.setitem(routes.RENDERERS, format, _spy(routes.RENDERERS[format], calls))
     loop_thread = threading.get_ident()  # ASGITransport runs the app on this test's loop
     async with reporting_api(url) as client:
         for format in ("pdf", "xlsx"):

@@ -54,17 +54,15 @@ def registered(loan_id: str, product: str, branch: str, principal: str):
     )
 
 
+# What a close of day says it did: reporting learns the day's events themselves, not these counts.
+CLOSE_COUNTS = dict(loans_processed=4, payments_due=0, payments_missed=0, delinquency_changes=0)
+
+
 def day_closed(day: str, partition: int, partitions: int = 2):
-    data = repayment.DayClosedV1(
-        business_date=date.fromisoformat(day),
-        partition=partition,
-        partitions=partitions,
-        loans_processed=4,
-        payments_due=0,
-        payments_missed=0,
-        delinquency_changes=0,
+    when = date.fromisoformat(day)
+    return ev(
+        repayment.DayClosedV1(business_date=when, partition=partition, partitions=partitions, **CLOSE_COUNTS), day
     )
-    return ev(data, day)
 
 
 def delinquency(day: str, dpd: int, frm: str, to: str, overdue: str = "700.00"):
@@ -101,22 +99,19 @@ def due(loan: str, amount: str):
 
 def february() -> list:
     crm_ = "crm"
-    contact = dict(customer_id="C-L2", loan_id="L2", case_id="K1", channel="phone", agent_id="A1")
+    first_installment = dict(installment_seq=1, due_date=date(2026, 2, 5))  # every loan's, missed by L2
+    reminder = dict(reminder_id="M1", customer_id="C-L1", loan_id="L1", channel="sms", template="due-t3")
+    # L2's collections case K1, its contacts and its one promise (700 by 15 Feb, broken)
+    case = dict(customer_id="C-L2", loan_id="L2", case_id="K1")
+    contact = dict(**case, channel="phone", agent_id="A1")
+    promise = dict(**case, promise_id="P1", amount=D("700.00"), currency="CNY", promised_date=date(2026, 2, 15))
     return [
         registered("L1", "P1", "B1", "3000.00"),
         registered("L2", "P1", "B2", "2000.00"),
         registered("L3", "P2", "B1", "5000.00"),
         registered("L4", "P2", "B2", "1000.00"),
         ev(
-            crm.ReminderSentV1(
-                reminder_id="M1",
-                customer_id="C-L1",
-                loan_id="L1",
-                channel="sms",
-                template="due-t3",
-                installment_seq=1,
-                due_date=date(2026, 2, 5),
-            ),
+            crm.ReminderSentV1(**reminder, **first_installment),
             "2026-02-02",
             crm_,
         ),
@@ -127,12 +122,11 @@ def february() -> list:
             repayment.PaymentMissedV1(
                 loan_id="L2",
                 customer_id="C-L2",
-                installment_seq=1,
-                due_date=date(2026, 2, 5),
                 amount_overdue=D("700.00"),
                 currency="CNY",
                 dpd=1,
                 bucket="M1",
+                **first_installment,
             ),
             "2026-02-06",
         ),
@@ -153,15 +147,7 @@ def february() -> list:
         day_closed("2026-02-06", 1),
         ev(
             crm.CaseOpenedV1(
-                case_id="K1",
-                customer_id="C-L2",
-                loan_id="L2",
-                queue="phone",
-                bucket="M1",
-                dpd=2,
-                overdue_amount=D("700.00"),
-                currency="CNY",
-                assignee="A1",
+                **case, queue="phone", bucket="M1", dpd=2, overdue_amount=D("700.00"), currency="CNY", assignee="A1"
             ),
             "2026-02-07",
             crm_,
@@ -182,30 +168,12 @@ def february() -> list:
             crm_,
         ),
         ev(
-            crm.PromiseToPayMadeV1(
-                promise_id="P1",
-                customer_id="C-L2",
-                loan_id="L2",
-                case_id="K1",
-                amount=D("700.00"),
-                currency="CNY",
-                promised_date=date(2026, 2, 15),
-                agent_id="A1",
-            ),
+            crm.PromiseToPayMadeV1(**promise, agent_id="A1"),
             "2026-02-08",
             crm_,
         ),
         ev(
-            crm.PromiseBrokenV1(
-                promise_id="P1",
-                customer_id="C-L2",
-                loan_id="L2",
-                case_id="K1",
-                amount=D("700.00"),
-                amount_paid=D("0"),
-                currency="CNY",
-                promised_date=date(2026, 2, 15),
-            ),
+            crm.PromiseBrokenV1(**promise, amount_paid=D("0")),
             "2026-02-16",
             crm_,
         ),
@@ -291,13 +259,19 @@ async def feed(url: str, events: list) -> None:
         await engine.dispose()
 
 
-async def _portfolio(url: str, day: str, **filters):
+async def read(url: str, query):
+    """What `query(session)` answers on a session of the database at `url`."""
     engine = create_engine(url)
     try:
         async with session_factory(engine)() as session:
-            return await reports.portfolio_report(session, as_of=date.fromisoformat(day), filters=Filters(**filters))
+            return await query(session)
     finally:
         await engine.dispose()
+
+
+async def _portfolio(url: str, day: str, **filters):
+    as_of = date.fromisoformat(day)
+    return await read(url, lambda session: reports.portfolio_report(session, as_of=as_of, filters=Filters(**filters)))
 
 
 async def _snapshot_days(url: str) -> dict[date, bool]:
@@ -492,15 +466,8 @@ async def test_reports_over_http(migrated_database, reporting_api, token) -> Non
 
         xlsx = await client.get("/v1/reports/management?format=xlsx&lang=en", headers=headers)
         workbook = load_workbook(io.BytesIO(xlsx.content))
-        assert workbook.sheetnames == [
-            "Summary",
-            "Trend",
-            "Aging",
-            "Classification",
-            "RollRates",
-            "Vintage",
-            "Collections",
-        ]
+        sheets = "Summary Trend Aging Classification Products Branches Provisions Reviews RollRates Vintage Collections"
+        assert workbook.sheetnames == sheets.split()
         summary = {row[0]: row[1:] for row in workbook["Summary"].iter_rows(min_row=10, values_only=True) if row[0]}
         assert D(str(summary["npl_ratio"][0])) == D("0.5") and D(str(summary["npl_ratio"][1])) == D("0.454545")
         aging_sheet = list(workbook["Aging"].iter_rows(values_only=True))

@@ -52,7 +52,11 @@ def _typed(spec: dict[str, Any], schema: dict[str, Any]) -> bool:
 
 
 def test_every_operation_has_its_id_tag_typed_body_and_problem_errors(spec: dict[str, Any]) -> None:
-    reports = {path: ops["get"] for path, ops in spec["paths"].items() if path.startswith("/v1/reports")}
+    reports = {
+        path: ops["get"]
+        for path, ops in spec["paths"].items()
+        if path.startswith("/v1/reports") and "/schedules" not in path
+    }
     assert {path: op["operationId"] for path, op in reports.items()} == OPERATIONS
     assert len({op["tags"][0] for op in reports.values()}) == len(reports)  # a tag per resource
     for path, op in reports.items():
@@ -77,3 +81,19 @@ def test_money_is_a_decimal_string_dates_are_dates_and_aging_rows_say_bucket(spe
     assert schemas["RollRatesOut"]["properties"]["from"]["format"] == "date"
     row = schemas["AgingRowOut"]["properties"]
     assert row["bucket"]["type"] == "string" and row["key"]["deprecated"] is True
+
+
+def test_the_schedule_operations_are_typed_with_an_example_and_their_errors(spec: dict[str, Any]) -> None:
+    create = spec["paths"]["/v1/reports/management/schedules"]["post"]
+    read = spec["paths"]["/v1/reports/management/schedules/{schedule_id}"]["get"]
+    assert (create["operationId"], read["operationId"]) == (
+        "createManagementReportSchedule",
+        "getManagementReportSchedule",
+    )
+    assert create["tags"] == read["tags"] == ["management-schedules"]
+    for op, ok, errors in ((create, "201", ("401", "403", "409", "422")), (read, "200", ("401", "403", "404"))):
+        assert _typed(spec, op["responses"][ok]["content"]["application/json"]["schema"])
+        for status in errors:
+            assert PROBLEM_JSON in op["responses"][status]["content"], status
+    body = _schema(spec, create["requestBody"]["content"]["application/json"]["schema"])
+    assert body["examples"][0]["recipients"] == ["risk-committee@bank.example"]

@@ -17,12 +17,15 @@ from reportlab.pdfbase.ttfonts import TTFont
 from postloan_reporting.domain import collections as col
 from postloan_reporting.domain.collections import CEI_VARIANT
 from postloan_reporting.domain.kpis import AggRow, kpis, portfolio
+from postloan_reporting.domain.provisions import StageRow, provisions
+from postloan_reporting.domain.reviews import ReviewCounts, review_slice, review_total
 from postloan_reporting.domain.roll_rates import Migration, matrix
+from postloan_reporting.domain.summary import NewNpl, executive_summary, segment_roll
 from postloan_reporting.domain.vintage import Observation, curves
-from postloan_reporting.render.i18n import LABELS
+from postloan_reporting.render.i18n import COLUMNS_ZH, LABELS, SENTENCES, SHEETS
 from postloan_reporting.render.pdf import FONT_FILE, render_pdf
 from postloan_reporting.service.management import Management, TrendPoint
-from postloan_reporting.service.reports import CollectionsReport, Filters
+from postloan_reporting.service.reports import CollectionsReport, Filters, RiskReport
 
 POPPLER = ("pdffonts", "pdftotext", "pdftoppm")
 needs_poppler = pytest.mark.skipif(
@@ -52,6 +55,26 @@ def _report() -> Management:
         cei=col.cei(opening=D(100), billed=D(50), closing_overdue=D(40), closing_current=D(20)),
         reminders=col.reminder_effect([]),
     )
+    reviews = [ReviewCounts("north", 4, 3, 2, 1), ReviewCounts("south", 2, 2, 2, 0)]
+    risk = RiskReport(
+        as_of=AS_OF,
+        score_bands=[],
+        grades=[],
+        open_alerts=[],
+        raised_last_30_days=0,
+        provisions=provisions(
+            [StageRow(1, 8, D("80000"), D("400")), StageRow(3, 2, D("20000"), D("6000"))], npl_balance=D("20000")
+        ),
+        reviews_since=date(2026, 3, 1),
+        reviews=review_total(reviews),
+        reviews_by_branch=[review_slice(r) for r in reviews],
+    )
+    summary = executive_summary(
+        now=book.kpis,
+        before=kpis(rows[:1]),
+        new_npls=[NewNpl("L-7", "consumer", "north", D("20000.00"), 2)],
+        segments=[segment_roll("branch", "north", [Migration(0, 3, 2, D("20000")), Migration(0, 0, 8, D("80000"))])],
+    )
     return Management(
         as_of=AS_OF,
         previous=date(2026, 2, 28),
@@ -62,12 +85,15 @@ def _report() -> Management:
         roll_rates=matrix([Migration(0, 0, 7, D("70000")), Migration(0, 1, 1, D("10000"))]),
         vintage=curves(cohorts, observed),
         collections=collections,
+        risk=risk,
+        summary=summary,
     )
 
 
 def test_every_label_and_the_cei_formula_are_covered_by_the_embedded_font() -> None:
     covered = TTFont("probe", str(FONT_FILE)).face.charToGlyph
-    text = "".join(t for texts in LABELS.values() for t in texts.values()) + CEI_VARIANT + "–→−×÷%"
+    words = [t for table in (LABELS, SENTENCES, SHEETS) for texts in table.values() for t in texts.values()]
+    text = "".join(words) + "".join(COLUMNS_ZH.values()) + CEI_VARIANT + "–→−×÷%•、"
     missing = sorted({c for c in text if ord(c) not in covered})
     assert not missing, f"glyphs missing from {FONT_FILE.name}: {missing}"
 

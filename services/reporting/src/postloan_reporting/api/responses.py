@@ -271,13 +271,56 @@ class OpenAlertOut(_Out):
     open: int
 
 
+class StageOut(_Out):
+    """Loans, exposure (outstanding principal) and ECL of one IFRS 9 stage."""
+
+    stage: int = Field(ge=1, le=3)
+    loans: int
+    exposure: Amount
+    ecl: Amount
+    exposure_share: Ratio | None
+    coverage: Ratio | None = Field(description="ECL ÷ exposure of the stage")
+
+
+class ProvisionsOut(_Out):
+    """The IFRS 9 stage mix and the provision coverage (拨备覆盖率 = ECL of all loans ÷ NPL balance)."""
+
+    stages: list[StageOut]
+    ecl: Amount
+    exposure: Amount
+    npl_balance: Amount
+    provision_coverage: Ratio | None = Field(description="null when the NPL balance is zero")
+
+
+class ReviewSliceOut(_Out):
+    """Post-loan reviews of a branch (`all`: every branch) falling due in the period, and those overdue."""
+
+    branch: str
+    due: int = Field(description="Reviews falling due from `since` to `as_of`")
+    completed: int = Field(description="Of those, completed by `as_of`")
+    on_time: int = Field(description="Of those, completed on or before their due date")
+    overdue: int = Field(description="Reviews open and past their due date at the end of `as_of`")
+    completion_rate: Ratio | None
+    on_time_rate: Ratio | None
+
+
+class ReviewsOut(_Out):
+    """Review completion and overdue reviews by branch."""
+
+    since: date
+    total: ReviewSliceOut
+    by_branch: list[ReviewSliceOut]
+
+
 class RiskOut(_AsOf):
-    """Latest score distribution and the alerts open at the end of `as_of`."""
+    """Latest score distribution, alerts open, ECL and stage mix, and reviews at the end of `as_of`."""
 
     score_bands: list[ScoreBandOut]
     grades: list[GradeOut]
     open_alerts: list[OpenAlertOut]
     raised_last_30_days: int
+    provisions: ProvisionsOut
+    reviews: ReviewsOut
     note: str
 
 

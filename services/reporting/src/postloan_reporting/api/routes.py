@@ -25,10 +25,9 @@ from postloan_reporting.api.responses import (
     filters_out,
 )
 from postloan_reporting.domain.kpis import Portfolio
+from postloan_reporting.render.formats import MEDIA, RENDERERS, filename
 from postloan_reporting.render.html import render_html
 from postloan_reporting.render.i18n import LANGUAGES
-from postloan_reporting.render.pdf import render_pdf
-from postloan_reporting.render.xlsx import render_xlsx
 from postloan_reporting.service import reports, tables
 from postloan_reporting.service.management import management_report
 from postloan_reporting.service.reports import Filters
@@ -237,7 +236,7 @@ async def collections(
 async def risk(
     session: DbSession, as_of: AsOf = None, product: Product = None, branch: Branch = None, format: TableFormat = "json"
 ) -> RiskOut | Response:
-    """Latest score distribution and alerts open at the end of `as_of` by rule and severity."""
+    """Scores, open alerts by rule and severity, ECL and IFRS 9 stage mix with provision coverage, reviews by branch."""
     day = await _as_of(session, as_of)
     report = await reports.risk_report(session, as_of=day, filters=Filters(product, branch))
     if format == "csv":
@@ -249,16 +248,11 @@ async def risk(
             "grades": [{"grade": g, "loans": n} for g, n in report.grades],
             "open_alerts": [{"rule_id": r, "severity": s, "open": n} for r, s, n in report.open_alerts],
             "raised_last_30_days": report.raised_last_30_days,
-            "note": "scores are each loan's latest; alerts are as of `as_of`",
+            "provisions": report.provisions,
+            "reviews": {"since": report.reviews_since, "total": report.reviews, "by_branch": report.reviews_by_branch},
+            "note": "scores are each loan's latest; alerts, ECL, stages and reviews are as of `as_of`",
         }
     )
-
-
-MEDIA = {
-    "html": "text/html; charset=utf-8",
-    "pdf": "application/pdf",
-    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-}
 
 
 @router.get(
@@ -295,9 +289,9 @@ async def management(
         return Response(render_html(report, lang), media_type=MEDIA["html"])
     # A thread of the pool: a PDF takes a CPU-bound second or more, and on the loop it would stall
     # every other request of the process meanwhile.
-    body = await run_in_threadpool(render_pdf if format == "pdf" else render_xlsx, report, lang)
+    body = await run_in_threadpool(RENDERERS[format], report, lang)
     return Response(
         body,
         media_type=MEDIA[format],
-        headers={"Content-Disposition": f'attachment; filename="management-{day}-{lang}.{format}"'},
+        headers={"Content-Disposition": f'attachment; filename="{filename(report, lang, format)}"'},
     )

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from postloan_reporting.domain.kpis import Slice
 from postloan_reporting.domain.model import BUCKETS
-from postloan_reporting.render.i18n import amount, change, label, pct
+from postloan_reporting.render.i18n import amount, change, label, pct, summary_lines
 from postloan_reporting.service.management import Management
 
 HEADLINE = (
@@ -22,7 +23,7 @@ def headline(report: Management, lang: str) -> list[list[str]]:
     for key, money, is_ratio in HEADLINE:
         now, before = getattr(report.portfolio.kpis, key), getattr(report.previous_kpis, key)
         if is_ratio:
-            rows.append([label(key, lang), pct(now), pct(before), change(now, before, ratio=True)])
+            rows.append([label(key, lang), pct(now), pct(before), change(now, before, ratio=True, lang=lang)])
         elif money:
             rows.append([label(key, lang), amount(now), amount(before), change(now, before, ratio=False)])
         else:
@@ -49,3 +50,53 @@ def mob_names(report: Management) -> list[str]:
     """Vintage x-axis labels: months on book 0..the longest shown curve's last (M0, M1, …)."""
     longest = max((p.mob for c in report.vintage[-6:] for p in c.points), default=0)
     return [f"M{mob}" for mob in range(longest + 1)]
+
+
+def summary(report: Management, lang: str) -> list[str]:
+    """The executive summary's sentences."""
+    return summary_lines(report.summary, lang)
+
+
+def kpi_table(dimension: str, slices: list[Slice], lang: str) -> list[list[str]]:
+    """Header and one row per product or branch: loans, balance, overdue rate, PAR30, NPL ratio."""
+    keys = ("loans", "outstanding", "overdue_rate", "par30", "npl_ratio")
+    rows = [[label(dimension, lang), *(label(k, lang) for k in keys)]]
+    for s in slices:
+        if s.kpis is not None:
+            k = s.kpis
+            rows.append(
+                [s.key, str(k.loans), amount(k.outstanding), pct(k.overdue_rate), pct(k.par30), pct(k.npl_ratio)]
+            )
+    return rows
+
+
+def stage_table(report: Management, lang: str) -> list[list[str]]:
+    """Header, one row per IFRS 9 stage and the total: loans, exposure, share, ECL, ECL ÷ exposure."""
+    keys = ("loans", "exposure", "share", "ecl", "stage_coverage")
+    rows = [[label("stage", lang), *(label(k, lang) for k in keys)]]
+    p = report.risk.provisions
+    for s in p.stages:
+        name = label(f"stage_{s.stage}", lang)
+        rows.append([name, str(s.loans), amount(s.exposure), pct(s.exposure_share), amount(s.ecl), pct(s.coverage)])
+    loans = sum(s.loans for s in p.stages)
+    rows.append([label("all", lang), str(loans), amount(p.exposure), "", amount(p.ecl), ""])
+    return rows
+
+
+def provision_line(report: Management, lang: str) -> str:
+    """拨备覆盖率 with its terms."""
+    p = report.risk.provisions
+    return (
+        f"{label('provision_coverage', lang)}: {pct(p.provision_coverage)} = {label('ecl', lang)} {amount(p.ecl)}"
+        f" ÷ {label('npl_balance', lang)} {amount(p.npl_balance)}"
+    )
+
+
+def review_table(report: Management, lang: str) -> list[list[str]]:
+    """Header, one row per branch and the total: due this month, completed, on time, overdue, rate."""
+    keys = ("reviews_due", "reviews_completed", "reviews_on_time", "reviews_overdue", "completion_rate")
+    rows = [[label("branch", lang), *(label(k, lang) for k in keys)]]
+    for r in [*report.risk.reviews_by_branch, report.risk.reviews]:
+        name = label("all", lang) if r is report.risk.reviews else r.branch
+        rows.append([name, str(r.due), str(r.completed), str(r.on_time), str(r.overdue), pct(r.completion_rate)])
+    return rows

@@ -4,7 +4,17 @@ from __future__ import annotations
 
 from html import escape
 
-from postloan_reporting.render.content import columns, funnel, headline, heat_rows
+from postloan_reporting.render.content import (
+    columns,
+    funnel,
+    headline,
+    heat_rows,
+    kpi_table,
+    provision_line,
+    review_table,
+    stage_table,
+    summary,
+)
 from postloan_reporting.render.i18n import amount, label, pct
 from postloan_reporting.service.management import Management
 
@@ -36,6 +46,23 @@ def _lines(series: list[tuple[str, list[float]]], x_labels: list[str]) -> str:
             parts.append(f'<text x="{40 + i * step:.1f}" y="{HEIGHT - 12}" font-size="10">{escape(text)}</text>')
     parts.append(f'<text x="2" y="34" font-size="10">{top * 100:.1f}%</text></svg>')
     return "".join(parts)
+
+
+def _titled(rows: list[list[str]]) -> str:
+    """A table whose first row is its header."""
+    return _table(rows[0], rows[1:])
+
+
+def _risk_sections(report: Management, lang: str) -> str:
+    """By product and branch, the ECL and stage mix with provision coverage, and the reviews."""
+    book = report.portfolio
+    return (
+        f"<h2>{escape(label('by_product', lang))}</h2>{_titled(kpi_table('product', book.by_product, lang))}"
+        f"<h2>{escape(label('by_branch', lang))}</h2>{_titled(kpi_table('branch', book.by_branch, lang))}"
+        f"<h2>{escape(label('provisions', lang))}</h2>{_titled(stage_table(report, lang))}"
+        f"<p>{escape(provision_line(report, lang))}</p>"
+        f"<h2>{escape(label('reviews', lang))}</h2>{_titled(review_table(report, lang))}"
+    )
 
 
 def _bars(items: list[tuple[str, float, str]]) -> str:
@@ -98,6 +125,8 @@ table{{border-collapse:collapse;margin:8px 0}} td,th{{border:1px solid #ccc;padd
 <p>{escape(label("as_of", lang))}: {report.as_of.isoformat()} · {escape(label("previous", lang))}: {
         report.previous.isoformat()
     }</p>
+<h2>{escape(label("summary", lang))}</h2>
+<ul class="summary">{"".join(f"<li>{escape(line)}</li>" for line in summary(report, lang))}</ul>
 <h2>{escape(label("headline", lang))}</h2>
 {_table(["", label("as_of", lang), label("previous", lang), label("change", lang)], headline(report, lang))}
 <h2>{escape(label("trend", lang))}</h2>{trend}
@@ -119,10 +148,11 @@ table{{border-collapse:collapse;margin:8px 0}} td,th{{border:1px solid #ccc;padd
     }
 <h2>{escape(label("classification", lang))}</h2>
 {_table(["", label("loans", lang), label("balance", lang), label("share", lang)], classes)}
+{_risk_sections(report, lang)}
 <h2>{escape(label("roll_rates", lang))} ({report.previous.isoformat()} → {report.as_of.isoformat()})</h2>
 {_heat(report, lang)}
 <h2>{escape(label("vintage", lang))}</h2>{vintage}
 <h2>{escape(label("collections", lang))}</h2>{funnel_html}
 <p>{escape(label("cei", lang))}: {pct(None if cei.cei is None else cei.cei / 100)}</p>
-<p><small>{escape(cei.variant)}</small></p>
+<p><small>{escape(label("cei_variant", lang))}</small></p>
 </body></html>"""

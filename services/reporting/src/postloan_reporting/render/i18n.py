@@ -1,8 +1,12 @@
-"""Labels of the management report in zh-CN and en."""
+"""Labels and sentences of the management report in zh-CN and en."""
 
 from __future__ import annotations
 
 from decimal import Decimal
+
+from postloan_reporting.domain.collections import CEI_VARIANT
+from postloan_reporting.domain.model import CLASSIFICATIONS
+from postloan_reporting.domain.summary import Summary
 
 LANGUAGES = ("zh-CN", "en")
 
@@ -48,6 +52,142 @@ LABELS: dict[str, dict[str, str]] = {
     "summary": {"zh-CN": "摘要", "en": "Summary"},
     "filters": {"zh-CN": "筛选", "en": "Filters"},
     "no_data": {"zh-CN": "暂无数据", "en": "No data"},
+    "by_product": {"zh-CN": "分产品指标", "en": "KPIs by product"},
+    "by_branch": {"zh-CN": "分机构指标", "en": "KPIs by branch"},
+    "product": {"zh-CN": "产品", "en": "Product"},
+    "branch": {"zh-CN": "机构", "en": "Branch"},
+    "all": {"zh-CN": "合计", "en": "All"},
+    "provisions": {"zh-CN": "预期信用损失与 IFRS 9 阶段分布", "en": "ECL and IFRS 9 stage mix"},
+    "stage": {"zh-CN": "阶段", "en": "Stage"},
+    "stage_1": {"zh-CN": "第一阶段", "en": "Stage 1"},
+    "stage_2": {"zh-CN": "第二阶段", "en": "Stage 2"},
+    "stage_3": {"zh-CN": "第三阶段", "en": "Stage 3"},
+    "exposure": {"zh-CN": "风险敞口", "en": "Exposure"},
+    "ecl": {"zh-CN": "预期信用损失", "en": "ECL"},
+    "stage_coverage": {"zh-CN": "拨贷比", "en": "ECL ÷ exposure"},
+    "npl_balance": {"zh-CN": "不良贷款余额", "en": "NPL balance"},
+    "provision_coverage": {"zh-CN": "拨备覆盖率", "en": "Provision coverage"},
+    "reviews": {"zh-CN": "贷后检查", "en": "Post-loan reviews"},
+    "reviews_due": {"zh-CN": "本月到期", "en": "Due this month"},
+    "reviews_completed": {"zh-CN": "已完成", "en": "Completed"},
+    "reviews_on_time": {"zh-CN": "按期完成", "en": "On time"},
+    "reviews_overdue": {"zh-CN": "逾期未查", "en": "Overdue"},
+    "completion_rate": {"zh-CN": "完成率", "en": "Completion rate"},
+    "cei_variant": {
+        "zh-CN": "CEI =（期初应收 + 本期应还 − 期末应收合计）÷（期初应收 + 本期应还 − 期末当期应收）× 100；"
+        "应收按期供金额计：期初为起始日前一日日终的逾期金额，本期应还为起始日至截止日到期的期供金额，"
+        "期末应收合计为截止日日终的逾期金额加期末当期应收，期末当期应收为截止日当日到期、已出账但尚未逾期的金额。",
+        "en": CEI_VARIANT,
+    },
+    "pp": {"zh-CN": "个百分点", "en": " pp"},
+}
+
+# Sheet names of the workbook (Excel allows 31 characters, none of []:*?/\).
+SHEETS: dict[str, dict[str, str]] = {
+    "Summary": {"zh-CN": "摘要"},
+    "Trend": {"zh-CN": "趋势"},
+    "Aging": {"zh-CN": "账龄分布"},
+    "Classification": {"zh-CN": "五级分类"},
+    "Products": {"zh-CN": "分产品"},
+    "Branches": {"zh-CN": "分机构"},
+    "Provisions": {"zh-CN": "拨备与阶段"},
+    "Reviews": {"zh-CN": "贷后检查"},
+    "RollRates": {"zh-CN": "迁徙率"},
+    "Vintage": {"zh-CN": "账龄分析"},
+    "Collections": {"zh-CN": "催收"},
+}
+
+# Column names of the workbook's sheets in zh-CN (in en the sheets keep the export's field names).
+COLUMNS_ZH: dict[str, str] = {
+    "dimension": "维度",
+    "date": "日期",
+    "product": "产品",
+    "key": "项目",
+    "kpi": "指标",
+    "value": "本期",
+    "loans": "贷款笔数",
+    "outstanding": "贷款余额",
+    "overdue_balance": "逾期贷款余额",
+    "overdue_amount": "逾期金额",
+    "overdue_rate": "逾期率",
+    "par30": "PAR30",
+    "par90": "PAR90",
+    "npl_balance": "不良贷款余额",
+    "npl_ratio": "不良贷款率",
+    "bucket": "逾期档",
+    "classification": "五级分类",
+    "balance": "余额",
+    "share": "占比",
+    "from_bucket": "期初档",
+    "to": "期末档",
+    "rate": "迁徙率",
+    "vintage": "放款月",
+    "disbursed": "放款金额",
+    "mob": "账龄月数",
+    "observed_on": "观察日",
+    "balance_30": "逾期30天以上余额",
+    "share_30": "逾期30天以上占比",
+    "balance_90": "逾期90天以上余额",
+    "share_90": "逾期90天以上占比",
+    "group": "分组",
+    "attempts": "催收尝试",
+    "contact_rate": "接通率",
+    "right_party_contact_rate": "本人接听率",
+    "ptp_rate": "承诺还款率",
+    "ptp_kept_rate": "履约率",
+    "cases_worked": "处理案件数",
+    "cure_rate": "回正率",
+    "amount_collected_per_case": "案均回收金额",
+    "stage": "阶段",
+    "exposure": "风险敞口",
+    "exposure_share": "敞口占比",
+    "ecl": "预期信用损失",
+    "coverage": "拨贷比",
+    "provision_coverage": "拨备覆盖率",
+    "branch": "机构",
+    "due": "本月到期",
+    "completed": "已完成",
+    "on_time": "按期完成",
+    "overdue": "逾期未查",
+    "completion_rate": "完成率",
+    "on_time_rate": "按期完成率",
+}
+
+
+def sheet_name(key: str, lang: str) -> str:
+    """The name of sheet `key` in `lang` (the key itself in en)."""
+    return SHEETS.get(key, {}).get(lang, key)
+
+
+def column_name(key: str, lang: str) -> str:
+    """A sheet's column name in `lang` (the field name in en)."""
+    return COLUMNS_ZH.get(key, key) if lang == "zh-CN" else key
+
+
+# The executive summary's sentences; {placeholders} are filled by `summary_lines`.
+SENTENCES: dict[str, dict[str, str]] = {
+    "move": {
+        "zh-CN": "较上月末变动最大的指标是{name}：由 {before} 变为 {now}（{change}）。",
+        "en": "The largest move since the previous month end: {name} from {before} to {now} ({change}).",
+    },
+    "no_move": {
+        "zh-CN": "各项比率指标较上月末均无变化。",
+        "en": "No headline ratio moved since the previous month end.",
+    },
+    "new_npls": {
+        "zh-CN": "本期新增不良贷款 {count} 笔，余额 {balance}；最大的为：{largest}。",
+        "en": "Loans newly non-performing: {count}, {balance} in all; the largest: {largest}.",
+    },
+    "new_npl": {
+        "zh-CN": "{loan}（{product}/{branch}，{class_}，{balance}）",
+        "en": "{loan} ({product}/{branch}, {class_}, {balance})",
+    },
+    "no_new_npls": {"zh-CN": "本期无新增不良贷款。", "en": "No loan became non-performing."},
+    "worst_segment": {
+        "zh-CN": "迁徙最差的是{dimension} {key}：上月末余额的 {rate}（{rolled}）滚入更差的逾期档。",
+        "en": "Worst-rolling segment: {dimension} {key}, {rate} of its balance ({rolled}) rolled to a worse bucket.",
+    },
+    "no_roll": {"zh-CN": "上月末余额均未滚入更差的逾期档。", "en": "No balance rolled to a worse bucket."},
 }
 
 
@@ -66,9 +206,53 @@ def amount(value: Decimal) -> str:
     return f"{value:,.2f}"
 
 
-def change(now: Decimal | None, before: Decimal | None, *, ratio: bool) -> str:
+def change(now: Decimal | None, before: Decimal | None, *, ratio: bool, lang: str = "en") -> str:
     """Signed change (percentage points for ratios)."""
     if now is None or before is None:
         return "–"
     diff = now - before
-    return f"{diff * 100:+.2f} pp" if ratio else f"{diff:+,.2f}"
+    return f"{diff * 100:+.2f}{label('pp', lang)}" if ratio else f"{diff:+,.2f}"
+
+
+def summary_lines(summary: Summary, lang: str) -> list[str]:
+    """The executive summary in `lang`: the largest move, the new NPLs, the worst-rolling segment."""
+    said = {key: texts[lang] for key, texts in SENTENCES.items()}
+    move = summary.move
+    lines = [
+        said["no_move"]
+        if move is None
+        else said["move"].format(
+            name=label(move.key, lang),
+            before=pct(move.before),
+            now=pct(move.now),
+            change=change(move.now, move.before, ratio=True, lang=lang),
+        )
+    ]
+    largest = "、" if lang == "zh-CN" else ", "
+    npls = largest.join(
+        said["new_npl"].format(
+            loan=n.loan_id,
+            product=n.product,
+            branch=n.branch,
+            class_=label(CLASSIFICATIONS[n.class_rank], lang),
+            balance=amount(n.balance),
+        )
+        for n in summary.largest_new_npls
+    )
+    lines.append(
+        said["new_npls"].format(count=summary.new_npl_count, balance=amount(summary.new_npl_balance), largest=npls)
+        if summary.new_npl_count
+        else said["no_new_npls"]
+    )
+    worst = summary.worst_segment
+    lines.append(
+        said["no_roll"]
+        if worst is None
+        else said["worst_segment"].format(
+            dimension=label(worst.dimension, lang).lower() if lang == "en" else label(worst.dimension, lang),
+            key=worst.key,
+            rate=pct(worst.rate),
+            rolled=amount(worst.rolled),
+        )
+    )
+    return lines

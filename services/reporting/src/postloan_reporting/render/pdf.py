@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Sequence
+from html import escape
 from pathlib import Path
 
 from reportlab.graphics.charts.barcharts import HorizontalBarChart, VerticalBarChart
@@ -16,9 +17,20 @@ from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
-from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+from reportlab.platypus import Flowable, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
-from postloan_reporting.render.content import columns, funnel, headline, heat_rows, mob_names
+from postloan_reporting.render.content import (
+    columns,
+    funnel,
+    headline,
+    heat_rows,
+    kpi_table,
+    mob_names,
+    provision_line,
+    review_table,
+    stage_table,
+    summary,
+)
 from postloan_reporting.render.i18n import amount, label, pct
 from postloan_reporting.service.management import Management
 
@@ -177,6 +189,22 @@ def _funnel_chart(report: Management, lang: str) -> Drawing:
     )
 
 
+def _risk_sections(report: Management, lang: str, heading: ParagraphStyle, body: ParagraphStyle) -> list[Flowable]:
+    """By product and branch, the ECL and stage mix with provision coverage, and the reviews."""
+    book = report.portfolio
+    return [
+        Paragraph(label("by_product", lang), heading),
+        _table(kpi_table("product", book.by_product, lang)),
+        Paragraph(label("by_branch", lang), heading),
+        _table(kpi_table("branch", book.by_branch, lang)),
+        Paragraph(label("provisions", lang), heading),
+        _table(stage_table(report, lang)),
+        Paragraph(escape(provision_line(report, lang)), body),
+        Paragraph(label("reviews", lang), heading),
+        _table(review_table(report, lang)),
+    ]
+
+
 def render_pdf(report: Management, lang: str) -> bytes:
     """The PDF document."""
     font = _font()
@@ -199,6 +227,8 @@ def render_pdf(report: Management, lang: str) -> bytes:
             f"{report.previous.isoformat()}",
             body,
         ),
+        Paragraph(label("summary", lang), heading),
+        *(Paragraph(f"• {escape(line)}", body) for line in summary(report, lang)),
         Paragraph(label("headline", lang), heading),
         _table([["", label("as_of", lang), label("previous", lang), label("change", lang)], *headline(report, lang)]),
         Spacer(1, 4 * mm),
@@ -223,13 +253,14 @@ def render_pdf(report: Management, lang: str) -> bytes:
                 for s in report.portfolio.by_classification
             ]
         ),
+        *_risk_sections(report, lang, heading, body),
         Spacer(1, 4 * mm),
         _heat_map(report, lang),
         Spacer(1, 4 * mm),
         _line_chart(vintage, f"{label('vintage', lang)} · {label('mob', lang)}", lang, x_names=mob_names(report)),
         _funnel_chart(report, lang),
         Paragraph(f"{label('cei', lang)}: {pct(None if cei.cei is None else cei.cei / 100)}", body),
-        Paragraph(cei.variant, body),
+        Paragraph(escape(label("cei_variant", lang)), body),
     ]
     buffer = io.BytesIO()
     document = SimpleDocTemplate(

@@ -9,10 +9,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from postloan_reporting.domain.kpis import Kpis, Portfolio, kpis
 from postloan_reporting.domain.model import month_start
-from postloan_reporting.domain.roll_rates import MatrixRow
+from postloan_reporting.domain.roll_rates import MatrixRow, Migration
+from postloan_reporting.domain.summary import SegmentRoll, Summary, executive_summary, segment_roll
 from postloan_reporting.domain.vintage import Curve
 from postloan_reporting.service import reports, snapshots
-from postloan_reporting.service.reports import CollectionsReport, Filters
+from postloan_reporting.service.reports import CollectionsReport, Filters, RiskReport
+from postloan_reporting.store import reports as report_store
+from postloan_reporting.store import risk as risk_store
 
 TREND_MONTHS = 12
 
@@ -34,6 +37,8 @@ class Management:
     roll_rates: list[MatrixRow]
     vintage: list[Curve]
     collections: CollectionsReport
+    risk: RiskReport
+    summary: Summary
 
 
 def previous_month_end(as_of: date) -> date:
@@ -41,8 +46,21 @@ def previous_month_end(as_of: date) -> date:
     return month_start(as_of) - timedelta(days=1)
 
 
+async def _segment_rolls(
+    session: AsyncSession, *, start: date, end: date, filters: Filters, portfolio: Portfolio
+) -> list[SegmentRoll]:
+    """How much of each product's and branch's balance on `start` rolled to a worse bucket by `end`."""
+    segments = [("product", s.key, Filters(s.key, filters.branch)) for s in portfolio.by_product]
+    segments += [("branch", s.key, Filters(filters.product, s.key)) for s in portfolio.by_branch]
+    rolls = []
+    for dimension, key, scope in segments:
+        cells = await report_store.migrations(session, start=start, end=end, product=scope.product, branch=scope.branch)
+        rolls.append(segment_roll(dimension, key, (Migration(*cell) for cell in cells)))
+    return rolls
+
+
 async def management_report(session: AsyncSession, *, as_of: date, filters: Filters) -> Management:
-    """Headline KPIs against the previous month end, trends, aging, roll rates, vintages, collections."""
+    """Summary, headline KPIs against the previous month end, trends, aging, roll rates, vintages, collections, risk."""
     previous = previous_month_end(as_of)
     trend = []
     for day in reports.observation_dates(as_of, TREND_MONTHS):
@@ -52,16 +70,24 @@ async def management_report(session: AsyncSession, *, as_of: date, filters: Filt
         session, day=previous, product=filters.product, branch=filters.branch
     )
     start, end = reports.month_to_date(as_of)
+    book = await reports.portfolio_report(session, as_of=as_of, filters=filters)
+    before = kpis(previous_rows)
+    npls = await risk_store.new_npls(
+        session, before=previous, day=as_of, product=filters.product, branch=filters.branch
+    )
+    rolls = await _segment_rolls(session, start=previous, end=as_of, filters=filters, portfolio=book)
     return Management(
         as_of=as_of,
         previous=previous,
         filters=filters,
-        portfolio=await reports.portfolio_report(session, as_of=as_of, filters=filters),
-        previous_kpis=kpis(previous_rows),
+        portfolio=book,
+        previous_kpis=before,
         trend=trend,
         roll_rates=await reports.roll_rates(session, start=previous, end=as_of, filters=filters),
         vintage=await reports.vintage_report(session, as_of=as_of, filters=filters),
         collections=await reports.collections_report(
             session, start=start, end=end, filters=filters, closed_through=as_of
         ),
+        risk=await reports.risk_report(session, as_of=as_of, filters=filters),
+        summary=executive_summary(now=book.kpis, before=before, new_npls=npls, segments=rolls),
     )

@@ -14,11 +14,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from postloan_reporting.domain import collections as col
 from postloan_reporting.domain.kpis import Portfolio, portfolio
 from postloan_reporting.domain.model import add_months, month_end, month_start
+from postloan_reporting.domain.provisions import Provisions, provisions
 from postloan_reporting.domain.ratios import ZERO, rounded_ratio
+from postloan_reporting.domain.reviews import ReviewSlice, review_slice, review_total
 from postloan_reporting.domain.roll_rates import MatrixRow, Migration, matrix
 from postloan_reporting.domain.vintage import Curve, Observation, curves
 from postloan_reporting.service import snapshots
 from postloan_reporting.store import reports as store
+from postloan_reporting.store import risk as risk_store
 
 VINTAGE_MONTHS = 24
 
@@ -176,12 +179,20 @@ class RiskReport:
     grades: list[tuple[str, int]]
     open_alerts: list[tuple[str, str, int]]  # rule, severity, open at as_of
     raised_last_30_days: int
+    provisions: Provisions
+    reviews_since: date  # reviews falling due from this day (the month's first) to as_of
+    reviews: ReviewSlice
+    reviews_by_branch: list[ReviewSlice]
 
 
 async def risk_report(session: AsyncSession, *, as_of: date, filters: Filters) -> RiskReport:
-    """Latest score distribution of live loans and alerts open at the end of `as_of`."""
+    """Scores, open alerts, ECL and stage mix with provision coverage, and reviews at the end of `as_of`."""
     product, branch = filters.product, filters.branch
     bands = await store.score_bands(session, product=product, branch=branch)
+    npl_balance = (await portfolio_report(session, as_of=as_of, filters=filters)).kpis.npl_balance
+    stages = await risk_store.stage_rows(session, day=as_of, product=product, branch=branch)
+    since = month_start(as_of)
+    reviews = await risk_store.review_counts(session, start=since, day=as_of, product=product, branch=branch)
     return RiskReport(
         as_of=as_of,
         score_bands=[
@@ -191,6 +202,10 @@ async def risk_report(session: AsyncSession, *, as_of: date, filters: Filters) -
         grades=await store.grades(session, product=product, branch=branch),
         open_alerts=await store.open_alerts(session, day=as_of, product=product, branch=branch),
         raised_last_30_days=await store.alerts_raised(session, day=as_of, days=30, product=product, branch=branch),
+        provisions=provisions(stages, npl_balance=npl_balance),
+        reviews_since=since,
+        reviews=review_total(reviews),
+        reviews_by_branch=[review_slice(r) for r in reviews],
     )
 
 

@@ -92,9 +92,66 @@ def collections_rows(report: CollectionsReport) -> list[Row]:
     return rows
 
 
+def stage_rows(report: RiskReport) -> list[Row]:
+    """One row per IFRS 9 stage, then the total with the provision coverage."""
+    p = report.provisions
+    rows: list[Row] = [
+        {
+            "stage": s.stage,
+            "loans": s.loans,
+            "exposure": s.exposure,
+            "exposure_share": s.exposure_share,
+            "ecl": s.ecl,
+            "coverage": s.coverage,
+            "npl_balance": None,
+            "provision_coverage": None,
+        }
+        for s in p.stages
+    ]
+    total = {"stage": "all", "loans": sum(s.loans for s in p.stages), "exposure": p.exposure, "exposure_share": None}
+    rows.append(
+        total
+        | {"ecl": p.ecl, "coverage": None, "npl_balance": p.npl_balance, "provision_coverage": p.provision_coverage}
+    )
+    return rows
+
+
+def review_rows(report: RiskReport) -> list[Row]:
+    """One row per branch, then the total (`all`)."""
+    return [
+        {
+            "branch": r.branch,
+            "due": r.due,
+            "completed": r.completed,
+            "on_time": r.on_time,
+            "overdue": r.overdue,
+            "completion_rate": r.completion_rate,
+            "on_time_rate": r.on_time_rate,
+        }
+        for r in [*report.reviews_by_branch, report.reviews]
+    ]
+
+
+def _risk_row(kind: str, key: str, count: int | None, detail: str = "", **figures: Any) -> Row:
+    return {"kind": kind, "key": key, "detail": detail, "count": count} | {
+        name: figures.get(name) for name in ("amount", "ecl", "rate")
+    }
+
+
 def risk_rows(report: RiskReport) -> list[Row]:
-    """Score bands, grades and open alerts as one long table."""
-    rows: list[Row] = [{"kind": "score_band", "key": b, "detail": "", "count": n} for b, n, _ in report.score_bands]
-    rows += [{"kind": "grade", "key": g, "detail": "", "count": n} for g, n in report.grades]
-    rows += [{"kind": "open_alert", "key": r, "detail": s, "count": n} for r, s, n in report.open_alerts]
+    """Score bands, grades, open alerts, stages, provision coverage and reviews as one long table."""
+    rows = [_risk_row("score_band", b, n) for b, n, _ in report.score_bands]
+    rows += [_risk_row("grade", g, n) for g, n in report.grades]
+    rows += [_risk_row("open_alert", r, n, s) for r, s, n in report.open_alerts]
+    p = report.provisions
+    rows += [
+        _risk_row("stage", f"stage_{s.stage}", s.loans, amount=s.exposure, ecl=s.ecl, rate=s.coverage) for s in p.stages
+    ]
+    rows.append(
+        _risk_row("provision_coverage", "all", None, amount=p.npl_balance, ecl=p.ecl, rate=p.provision_coverage)
+    )
+    for r in [report.reviews, *report.reviews_by_branch]:
+        rows.append(_risk_row("review_due", r.branch, r.due))
+        rows.append(_risk_row("review_completed", r.branch, r.completed, rate=r.completion_rate))
+        rows.append(_risk_row("review_overdue", r.branch, r.overdue))
     return rows

@@ -23,7 +23,7 @@ from sqlalchemy import (
     func,
     text,
 )
-from sqlalchemy.dialects.postgresql import UUID
+from sqlalchemy.dialects.postgresql import ARRAY, UUID
 
 from postloan_common.db import new_metadata
 from postloan_common.messaging.tables import add_messaging_tables
@@ -203,4 +203,58 @@ alerts = Table(
     Column("raised_on", Date),
     Column("resolved_on", Date),
     Column("resolution", String(10)),
+)
+
+# Each loan's ECL and IFRS 9 stage from classification-changed, one row per business date it changed
+# (the report as of a day reads the latest row on or before it).
+loan_ecl = Table(
+    "rpt_loan_ecl",
+    metadata,
+    Column("loan_key", BigInteger, primary_key=True),
+    Column("business_date", Date, primary_key=True),
+    Column("ifrs9_stage", SmallInteger, nullable=False),
+    Column("ecl", MONEY, nullable=False),
+)
+
+# Post-loan reviews (贷后检查) from review-due, review-overdue and review-completed.
+reviews = Table(
+    "rpt_review",
+    metadata,
+    Column("review_id", String(64), primary_key=True),
+    Column("loan_key", BigInteger, nullable=False, index=True),
+    Column("kind", String(10), nullable=False),
+    Column("reason", String(64)),
+    Column("due_on", Date),
+    Column("scheduled_on", Date),
+    Column("overdue_on", Date),
+    Column("completed_on", Date),
+    Column("worst_finding", String(10)),
+    Column("recommendation", String(20)),
+)
+
+# Monthly management reports e-mailed to a list (issue 17), and a record of each month's run.
+report_schedules = Table(
+    "rpt_report_schedule",
+    metadata,
+    Column("schedule_id", String(64), primary_key=True),
+    Column("recipients", ARRAY(String(254)), nullable=False),
+    Column("lang", String(5), nullable=False),
+    Column("format", String(4), nullable=False),
+    Column("product", String(64)),
+    Column("branch", String(64)),
+    Column("first_month", Date, nullable=False),  # the first month reported: the one open at creation
+    Column("created_by", String(64), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+)
+
+report_runs = Table(
+    "rpt_report_run",
+    metadata,
+    Column("schedule_id", String(64), primary_key=True),
+    Column("month", Date, primary_key=True),  # first day of the month reported
+    Column("as_of", Date, nullable=False),
+    Column("status", String(10), nullable=False),  # sent, failed
+    Column("attempts", Integer, nullable=False),
+    Column("error", String(500)),
+    Column("sent_at", DateTime(timezone=True)),
 )

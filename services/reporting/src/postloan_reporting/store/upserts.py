@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from postloan_common.db import driver_connection
 from postloan_common.db_arrays import columns_of, unnest_sql
-from postloan_reporting.store.tables import alerts, cases, contacts, promises, reminders, scores
+from postloan_reporting.store.tables import alerts, cases, contacts, loan_ecl, promises, reminders, reviews, scores
 
 
 @dataclass(frozen=True)
@@ -123,4 +123,24 @@ CASE_CLOSED = Upsert(
     ("case_id", "loan_key", "queue", "opened_on", "closed_on", "close_reason", "amount_collected"),
     ("case_id",),
     ("closed_on", "close_reason", "amount_collected"),
+)
+# The latest classification of a business date gives the loan's ECL and stage from that day on.
+LOAN_ECL = Upsert(
+    loan_ecl, ("loan_key", "business_date", "ifrs9_stage", "ecl"), ("loan_key", "business_date"), ("ifrs9_stage", "ecl")
+)
+# A review's events may arrive in any order: each sets only the columns it knows.
+REVIEW_DUE = Upsert(
+    reviews,
+    ("review_id", "loan_key", "kind", "reason", "due_on", "scheduled_on"),
+    ("review_id",),
+    ("reason", "due_on", "scheduled_on"),
+)
+REVIEW_OVERDUE = Upsert(
+    reviews, ("review_id", "loan_key", "kind", "due_on", "overdue_on"), ("review_id",), ("due_on", "overdue_on")
+)
+REVIEW_COMPLETED = Upsert(
+    reviews,
+    ("review_id", "loan_key", "kind", "completed_on", "worst_finding", "recommendation"),
+    ("review_id",),
+    ("completed_on", "worst_finding", "recommendation"),
 )

@@ -1,4 +1,4 @@
-"""The collector of risk-alert's events: classifications, scores and alerts."""
+"""The collector of risk-alert's events: classifications (with ECL and stage), scores, alerts, reviews."""
 
 from __future__ import annotations
 
@@ -22,6 +22,7 @@ def collect(changes: Changes, envelope: Envelope, data: BaseModel) -> None:
         case risk.ClassificationChangedV1():
             key = changes.touch(data.loan_id, day)
             changes.fact(envelope, key, FactKind.CLASSIFICATION, day, class_rank=class_rank(data.to_classification))
+            changes.upsert(upserts.LOAN_ECL, (key, day, data.ifrs9_stage.value, data.ecl))
         case risk.RiskScoreChangedV1():
             row = (changes.keys[data.loan_id], data.score, data.pd, data.grade, data.model_version, day)
             changes.upsert(upserts.SCORE, row)
@@ -35,3 +36,19 @@ def collect(changes: Changes, envelope: Envelope, data: BaseModel) -> None:
                 upserts.ALERT_RESOLVED,
                 (data.alert_id, data.rule_id, data.subject_type.value, data.subject_id, day, data.resolution.value),
             )
+        case risk.ReviewDueV1():
+            key = changes.keys[data.loan_id]
+            changes.upsert(upserts.REVIEW_DUE, (data.review_id, key, data.kind.value, data.reason, data.due_on, day))
+        case risk.ReviewOverdueV1():
+            key = changes.keys[data.loan_id]
+            changes.upsert(upserts.REVIEW_OVERDUE, (data.review_id, key, data.kind.value, data.due_on, day))
+        case risk.ReviewCompletedV1():
+            done = (
+                data.review_id,
+                changes.keys[data.loan_id],
+                data.kind.value,
+                data.completed_on,
+                data.worst_finding.value,
+                data.recommendation.value,
+            )
+            changes.upsert(upserts.REVIEW_COMPLETED, done)

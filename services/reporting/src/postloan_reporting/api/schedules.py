@@ -1,0 +1,119 @@
+"""Scheduled management reports (`/v1/reports/management/schedules`): create one, read it with its runs."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, Path, Response, status
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from postloan_common.contracts.common import Id
+from postloan_common.web import CurrentPrincipal, DbSession, ProblemError, require_roles
+from postloan_common.web.openapi import problems
+from postloan_reporting.api.routes import READERS
+from postloan_reporting.service import schedules
+
+router = APIRouter(prefix="/v1/reports/management/schedules", dependencies=[Depends(require_roles(*READERS))])
+
+Email = Annotated[str, StringConstraints(max_length=254, pattern=r"^[^@\s,;<>]+@[^@\s,;<>]+\.[^@\s,;<>]+$")]
+Filter = Annotated[str | None, Field(max_length=64)]
+
+
+class ScheduleIn(BaseModel):
+    """A monthly management report e-mailed to `recipients` after each month's last close of day."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "schedule_id": "monthly-board",
+                    "recipients": ["risk-committee@bank.example"],
+                    "lang": "zh-CN",
+                    "format": "pdf",
+                    "product": None,
+                    "branch": None,
+                }
+            ]
+        },
+    )
+
+    schedule_id: Id
+    recipients: list[Email] = Field(min_length=1, max_length=50)
+    lang: Literal["zh-CN", "en"] = "zh-CN"
+    format: Literal["pdf", "xlsx", "html"] = "pdf"
+    product: Filter = None
+    branch: Filter = None
+
+
+class RunOut(BaseModel):
+    """One month's run: sent, or failed with the error (retried a few times)."""
+
+    month: date = Field(description="The first day of the month reported")
+    as_of: date
+    status: Literal["sent", "failed"]
+    attempts: int
+    error: str | None
+    sent_at: datetime | None
+
+
+class ScheduleOut(BaseModel):
+    """A schedule and the record of its runs."""
+
+    schedule_id: str
+    recipients: list[str]
+    lang: str
+    format: str
+    product: str | None
+    branch: str | None
+    first_month: date = Field(description="The first month reported: the one open when the schedule was created")
+    created_by: str
+    created_at: datetime
+    runs: list[RunOut]
+
+
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    operation_id="createManagementReportSchedule",
+    tags=["management-schedules"],
+    dependencies=[Depends(require_roles("analyst", "admin"))],
+    responses={
+        200: {"description": "The same schedule was created before", "model": ScheduleOut},
+        **problems(401, 403, 409, 422, 503),
+    },
+)
+async def create_schedule(
+    body: ScheduleIn, response: Response, session: DbSession, principal: CurrentPrincipal
+) -> ScheduleOut:
+    """Schedule the monthly management report; the same request again answers 200 with the schedule."""
+    chosen = body.model_dump(exclude={"schedule_id"})
+    async with session.begin():
+        try:
+            row, created = await schedules.create_schedule(
+                session, chosen=chosen, schedule_id=body.schedule_id, actor=principal.subject
+            )
+        except schedules.ScheduleConflict as exc:
+            raise ProblemError(409, "Schedule exists", str(exc)) from exc
+    if not created:
+        response.status_code = status.HTTP_200_OK
+    return ScheduleOut.model_validate(row | {"runs": []} if created else await _view(session, body.schedule_id))
+
+
+async def _view(session: DbSession, schedule_id: str) -> dict[str, object]:
+    view = await schedules.schedule_view(session, schedule_id=schedule_id)
+    if view is None:
+        raise ProblemError(404, "Schedule not found", f"no schedule {schedule_id}")
+    return view
+
+
+@router.get(
+    "/{schedule_id}",
+    operation_id="getManagementReportSchedule",
+    tags=["management-schedules"],
+    responses=problems(401, 403, 404, 422, 503),
+)
+async def get_schedule(session: DbSession, schedule_id: Annotated[str, Path(max_length=64)]) -> ScheduleOut:
+    """A schedule with the record of each month's run."""
+    return ScheduleOut.model_validate(await _view(session, schedule_id))
