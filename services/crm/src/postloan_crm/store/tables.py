@@ -9,7 +9,6 @@ from postloan_common.audit import audit_log_table
 from postloan_common.columns import (
     MONEY,
     created_updated_columns,
-    id_column,
     identity_column,
     jsonb_object_column,
     timestamp_column,
@@ -34,7 +33,7 @@ def _stamps() -> list[sa.Column]:
 customers = sa.Table(
     "customers",
     metadata,
-    id_column("customer_id", primary_key=True),
+    sa.Column("customer_id", ID, primary_key=True),
     sa.Column("name", sa.String(200), nullable=False),
     sa.Column("national_id", sa.String(64), nullable=False),
     sa.Column("language", sa.String(8), nullable=False),
@@ -80,7 +79,7 @@ related_parties = sa.Table(
     sa.Column("customer_id", ID, sa.ForeignKey("customers.customer_id", ondelete="CASCADE"), nullable=False),
     sa.Column("name", sa.String(200), nullable=False),
     sa.Column("relation", sa.String(32), nullable=False),
-    id_column("party_customer_id", nullable=True),
+    sa.Column("party_customer_id", ID, nullable=True),
     sa.Column("phones", JSONB, nullable=False, server_default=sa.text("'[]'::jsonb")),
     sa.Index("ix_related_parties_customer_id", "customer_id"),
 )
@@ -89,8 +88,8 @@ related_parties = sa.Table(
 loans = sa.Table(
     "loans",
     metadata,
-    id_column("loan_id", primary_key=True),
-    id_column("customer_id"),
+    sa.Column("loan_id", ID, primary_key=True),
+    sa.Column("customer_id", ID, nullable=False),
     sa.Column("status", sa.String(16), nullable=False, server_default="active"),
     sa.Column("product", sa.String(64), nullable=True),
     sa.Column("currency", sa.String(3), nullable=True),
@@ -112,9 +111,9 @@ loans = sa.Table(
 installments_due = sa.Table(
     "installments_due",
     metadata,
-    id_column("loan_id"),
+    sa.Column("loan_id", ID, nullable=False),
     sa.Column("seq", sa.Integer, nullable=False),
-    id_column("customer_id"),
+    sa.Column("customer_id", ID, nullable=False),
     sa.Column("due_date", sa.Date, nullable=False),
     sa.Column("amount_due", MONEY, nullable=False),
     sa.Column("amount_paid", MONEY, nullable=False, server_default=sa.text("0")),
@@ -128,8 +127,8 @@ installments_due = sa.Table(
 risk = sa.Table(
     "risk",
     metadata,
-    id_column("loan_id", primary_key=True),
-    id_column("customer_id"),
+    sa.Column("loan_id", ID, primary_key=True),
+    sa.Column("customer_id", ID, nullable=False),
     sa.Column("score", sa.Integer, nullable=True),
     sa.Column("pd", sa.Numeric(12, 8), nullable=True),
     sa.Column("grade", sa.String(8), nullable=True),
@@ -145,10 +144,10 @@ risk = sa.Table(
 communications = sa.Table(
     "communications",
     metadata,
-    id_column("communication_id", primary_key=True),
-    id_column("customer_id"),
-    id_column("loan_id", nullable=True),
-    id_column("case_id", nullable=True),
+    sa.Column("communication_id", ID, primary_key=True),
+    sa.Column("customer_id", ID, nullable=False),
+    sa.Column("loan_id", ID, nullable=True),
+    sa.Column("case_id", ID, nullable=True),
     sa.Column("kind", sa.String(16), nullable=False, server_default="reminder"),
     sa.Column("channel", sa.String(16), nullable=True),
     sa.Column("recipient", sa.String(254), nullable=True),
@@ -215,7 +214,7 @@ contact_policies = sa.Table(
 agents = sa.Table(
     "agents",
     metadata,
-    id_column("agent_id", primary_key=True),
+    sa.Column("agent_id", ID, primary_key=True),
     sa.Column("name", sa.String(200), nullable=False),
     sa.Column("queues", ARRAY(sa.String(16)), nullable=False),
     sa.Column("capacity", sa.Integer, nullable=True),
@@ -228,9 +227,9 @@ agents = sa.Table(
 cases = sa.Table(
     "cases",
     metadata,
-    id_column("case_id", primary_key=True),
-    id_column("loan_id"),
-    id_column("customer_id"),
+    sa.Column("case_id", ID, primary_key=True),
+    sa.Column("loan_id", ID, nullable=False),
+    sa.Column("customer_id", ID, nullable=False),
     sa.Column("status", sa.String(16), nullable=False, server_default="open"),  # open | closed
     sa.Column("queue", sa.String(16), nullable=False),
     sa.Column("bucket", sa.String(8), nullable=False),
@@ -266,10 +265,10 @@ case_events = sa.Table(
 interactions = sa.Table(
     "interactions",
     metadata,
-    id_column("interaction_id", primary_key=True),
-    id_column("customer_id"),
-    id_column("case_id", nullable=True),
-    id_column("loan_id", nullable=True),
+    sa.Column("interaction_id", ID, primary_key=True),
+    sa.Column("customer_id", ID, nullable=False),
+    sa.Column("case_id", ID, nullable=True),
+    sa.Column("loan_id", ID, nullable=True),
     sa.Column("channel", sa.String(16), nullable=False),
     sa.Column("direction", sa.String(8), nullable=False),  # outbound | inbound
     sa.Column("party", sa.String(16), nullable=False),  # debtor | third_party
@@ -288,11 +287,11 @@ interactions = sa.Table(
 promises = sa.Table(
     "promises",
     metadata,
-    id_column("promise_id", primary_key=True),
-    id_column("case_id", nullable=True),
-    id_column("loan_id"),
-    id_column("customer_id"),
-    id_column("interaction_id", nullable=True),
+    sa.Column("promise_id", ID, primary_key=True),
+    sa.Column("case_id", ID, nullable=True),
+    sa.Column("loan_id", ID, nullable=False),
+    sa.Column("customer_id", ID, nullable=False),
+    sa.Column("interaction_id", ID, nullable=True),
     sa.Column("amount", MONEY, nullable=False),
     sa.Column("currency", sa.String(3), nullable=False),
     sa.Column("promised_date", sa.Date, nullable=False),
@@ -311,8 +310,8 @@ care_touchpoints = sa.Table(
     "care_touchpoints",
     metadata,
     identity_column("id", primary_key=True),
-    id_column("customer_id"),
-    id_column("loan_id", nullable=True),
+    sa.Column("customer_id", ID, nullable=False),
+    sa.Column("loan_id", ID, nullable=True),
     sa.Column("kind", sa.String(32), nullable=False),  # maturity | hardship_follow_up | birthday
     sa.Column("due_on", sa.Date, nullable=False),
     sa.Column("status", sa.String(16), nullable=False, server_default="planned"),  # planned | done | skipped
@@ -324,9 +323,9 @@ care_touchpoints = sa.Table(
 tickets = sa.Table(
     "tickets",
     metadata,
-    id_column("ticket_id", primary_key=True),
-    id_column("customer_id"),
-    id_column("loan_id", nullable=True),
+    sa.Column("ticket_id", ID, primary_key=True),
+    sa.Column("customer_id", ID, nullable=False),
+    sa.Column("loan_id", ID, nullable=True),
     sa.Column("kind", sa.String(32), nullable=False),
     sa.Column("status", sa.String(16), nullable=False, server_default="open"),
     sa.Column("owner", sa.String(200), nullable=True),
@@ -356,10 +355,10 @@ business_calendar = sa.Table(
 calls = sa.Table(
     "calls",
     metadata,
-    id_column("call_id", primary_key=True),
-    id_column("case_id"),
-    id_column("customer_id"),
-    id_column("loan_id", nullable=True),
+    sa.Column("call_id", ID, primary_key=True),
+    sa.Column("case_id", ID, nullable=False),
+    sa.Column("customer_id", ID, nullable=False),
+    sa.Column("loan_id", ID, nullable=True),
     sa.Column("agent_id", sa.String(200), nullable=False),
     sa.Column("phone_index", sa.Integer, nullable=False),  # into the customer's phones: the client sends no number
     sa.Column("mode", sa.String(16), nullable=False),  # cti | manual
@@ -368,7 +367,7 @@ calls = sa.Table(
     sa.Column("error", sa.Text, nullable=True),
     sa.Column("requested_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("result", JSONB, nullable=True),  # as posted: a second identical post changes nothing
-    id_column("interaction_id", nullable=True),
+    sa.Column("interaction_id", ID, nullable=True),
     *created_updated_columns(),
     sa.CheckConstraint("mode IN ('cti', 'manual')", name="mode_known"),
     sa.CheckConstraint("status IN ('requested', 'dialling', 'failed', 'completed')", name="status_known"),
