@@ -6,7 +6,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB, UUID
 
 from postloan_common.audit import audit_log_table
-from postloan_common.columns import MONEY, identity_column, timestamp_column
+from postloan_common.columns import MONEY, id_column, identity_column, timestamp_column
 from postloan_common.db import new_metadata
 from postloan_common.messaging.tables import add_messaging_tables
 
@@ -65,8 +65,8 @@ products = sa.Table(
 loans = sa.Table(
     "loans",
     metadata,
-    sa.Column("loan_id", sa.String(64), primary_key=True),
-    sa.Column("customer_id", sa.String(64), nullable=False),
+    id_column("loan_id", primary_key=True),
+    id_column("customer_id"),
     sa.Column("product", sa.String(64), nullable=False),
     sa.Column("branch", sa.String(64), nullable=False),
     sa.Column("currency", sa.String(3), nullable=False),
@@ -102,7 +102,7 @@ installments = sa.Table(
     # No foreign key to loans: installments are only ever written with their loan, in the same
     # transaction (intake and bulk intake), and the per-row check was half the cost of loading a
     # 12M-installment portfolio.
-    sa.Column("loan_id", sa.String(64), nullable=False),
+    id_column("loan_id"),
     sa.Column("seq", sa.Integer, nullable=False),
     # The day the installment falls due: its contractual date, or the next business day after it for
     # a product that shifts due dates (domain.business_days). Everything dated reads this one.
@@ -130,7 +130,7 @@ installments = sa.Table(
 restructurings = sa.Table(
     "restructurings",
     metadata,
-    sa.Column("restructure_id", sa.String(64), primary_key=True),
+    id_column("restructure_id", primary_key=True),
     sa.Column("loan_id", sa.String(64), sa.ForeignKey("loans.loan_id", ondelete="CASCADE"), nullable=False),
     sa.Column("restructured_on", sa.Date, nullable=False),
     sa.Column("reason", sa.Text, nullable=False),
@@ -156,7 +156,7 @@ restructurings = sa.Table(
 replaced_installments = sa.Table(
     "replaced_installments",
     metadata,
-    sa.Column("loan_id", sa.String(64), nullable=False),
+    id_column("loan_id"),
     sa.Column("seq", sa.Integer, nullable=False),
     sa.Column(
         "restructure_id",
@@ -181,7 +181,7 @@ replaced_installments = sa.Table(
 repayments = sa.Table(
     "repayments",
     metadata,
-    sa.Column("repayment_id", sa.String(64), primary_key=True),
+    id_column("repayment_id", primary_key=True),
     sa.Column("loan_id", sa.String(64), sa.ForeignKey("loans.loan_id", ondelete="CASCADE"), nullable=False),
     sa.Column("posting_seq", sa.BigInteger, sa.Identity(always=True), nullable=False, unique=True),
     sa.Column("amount", MONEY, nullable=False),
@@ -205,7 +205,7 @@ allocations = sa.Table(
     sa.Column(
         "repayment_id", sa.String(64), sa.ForeignKey("repayments.repayment_id", ondelete="CASCADE"), nullable=False
     ),
-    sa.Column("loan_id", sa.String(64), nullable=False),
+    id_column("loan_id"),
     sa.Column("seq", sa.Integer, nullable=False),  # 0 for a credit balance
     sa.Column("component", sa.String(16), nullable=False),
     sa.Column("amount", MONEY, nullable=False),
@@ -217,7 +217,7 @@ loan_events = sa.Table(
     "loan_events",
     metadata,
     identity_column("id", primary_key=True),
-    sa.Column("loan_id", sa.String(64), nullable=False),
+    id_column("loan_id"),
     sa.Column("event_id", UUID(as_uuid=True), nullable=False),
     sa.Column("event_type", sa.String(64), nullable=False),
     sa.Column("business_date", sa.Date, nullable=True),
@@ -229,7 +229,7 @@ loan_events = sa.Table(
 bulk_jobs = sa.Table(
     "bulk_jobs",
     metadata,
-    sa.Column("job_id", sa.String(64), primary_key=True),
+    id_column("job_id", primary_key=True),
     sa.Column("status", sa.String(16), nullable=False),
     sa.Column("format", sa.String(8), nullable=False),
     sa.Column("submitted_by", sa.String(200), nullable=False),

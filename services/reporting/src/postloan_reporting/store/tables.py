@@ -10,7 +10,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import UUID
 
-from postloan_common.columns import MONEY, timestamp_column
+from postloan_common.columns import MONEY, id_column, timestamp_column
 from postloan_common.db import new_metadata
 from postloan_common.messaging.tables import add_messaging_tables
 
@@ -25,7 +25,7 @@ loans = sa.Table(
     metadata,
     sa.Column("loan_key", sa.BigInteger, sa.Identity(), primary_key=True),
     sa.Column("loan_id", sa.String(64), nullable=False, unique=True),
-    sa.Column("customer_id", sa.String(64)),
+    id_column("customer_id", nullable=True),
     sa.Column("product", sa.String(64)),
     sa.Column("branch", sa.String(64)),
     sa.Column("currency", sa.String(3)),
@@ -50,7 +50,7 @@ loan_facts = sa.Table(
     sa.Column("principal_paid", MONEY),
     sa.Column("principal_reset", MONEY),
     sa.Column("amount", MONEY),
-    sa.Column("repayment_id", sa.String(64)),
+    id_column("repayment_id", nullable=True),
     sa.Column("class_rank", sa.SmallInteger),
 )
 
@@ -118,7 +118,7 @@ installments = sa.Table(
 reminders = sa.Table(
     "rpt_reminder",
     metadata,
-    sa.Column("reminder_id", sa.String(64), primary_key=True),
+    id_column("reminder_id", primary_key=True),
     sa.Column("loan_key", sa.BigInteger),
     sa.Column("channel", sa.String(20), nullable=False),
     sa.Column("business_date", sa.Date, nullable=False),
@@ -127,7 +127,7 @@ reminders = sa.Table(
 cases = sa.Table(
     "rpt_case",
     metadata,
-    sa.Column("case_id", sa.String(64), primary_key=True),
+    id_column("case_id", primary_key=True),
     sa.Column("loan_key", sa.BigInteger, nullable=False),
     sa.Column("queue", sa.String(20), nullable=False),
     sa.Column("assignee", sa.String(64)),
@@ -140,10 +140,10 @@ cases = sa.Table(
 contacts = sa.Table(
     "rpt_contact",
     metadata,
-    sa.Column("interaction_id", sa.String(64), primary_key=True),
+    id_column("interaction_id", primary_key=True),
     sa.Column("loan_key", sa.BigInteger),
-    sa.Column("case_id", sa.String(64)),
-    sa.Column("agent_id", sa.String(64)),
+    id_column("case_id", nullable=True),
+    id_column("agent_id", nullable=True),
     sa.Column("channel", sa.String(20), nullable=False),
     sa.Column("connected", sa.Boolean, nullable=False),
     sa.Column("right_party", sa.Boolean, nullable=False),
@@ -154,10 +154,10 @@ contacts = sa.Table(
 promises = sa.Table(
     "rpt_promise",
     metadata,
-    sa.Column("promise_id", sa.String(64), primary_key=True),
+    id_column("promise_id", primary_key=True),
     sa.Column("loan_key", sa.BigInteger, nullable=False),
-    sa.Column("case_id", sa.String(64)),
-    sa.Column("agent_id", sa.String(64)),
+    id_column("case_id", nullable=True),
+    id_column("agent_id", nullable=True),
     sa.Column("amount", MONEY, nullable=False),
     sa.Column("promised_date", sa.Date, nullable=False),
     sa.Column("made_on", sa.Date, nullable=False),
@@ -180,11 +180,11 @@ scores = sa.Table(
 alerts = sa.Table(
     "rpt_alert",
     metadata,
-    sa.Column("alert_id", sa.String(64), primary_key=True),
-    sa.Column("rule_id", sa.String(64), nullable=False),
+    id_column("alert_id", primary_key=True),
+    id_column("rule_id"),
     sa.Column("severity", sa.String(10)),
     sa.Column("subject_type", sa.String(10), nullable=False),
-    sa.Column("subject_id", sa.String(64), nullable=False),
+    id_column("subject_id"),
     sa.Column("raised_on", sa.Date),
     sa.Column("resolved_on", sa.Date),
     sa.Column("resolution", sa.String(10)),

@@ -5,14 +5,14 @@ from __future__ import annotations
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 
-from postloan_common.columns import MONEY, timestamp_column
+from postloan_common.columns import MONEY, id_column, timestamp_column
 from postloan_risk_alert.store.tables import metadata
 
 # Fund-use tracking (issue 15). What the borrower said the loan is for, from loan-registered.
 loan_purposes = sa.Table(
     "loan_purposes",
     metadata,
-    sa.Column("loan_id", sa.String(64), primary_key=True),
+    id_column("loan_id", primary_key=True),
     sa.Column("purpose", sa.String(32), nullable=False),
 )
 
@@ -20,8 +20,8 @@ loan_purposes = sa.Table(
 fund_flows = sa.Table(
     "fund_flows",
     metadata,
-    sa.Column("flow_id", sa.String(64), primary_key=True),
-    sa.Column("loan_id", sa.String(64), nullable=False),
+    id_column("flow_id", primary_key=True),
+    id_column("loan_id"),
     sa.Column("occurred_on", sa.Date, nullable=False),
     sa.Column("direction", sa.String(3), nullable=False),
     sa.Column("amount", MONEY, nullable=False),
@@ -41,7 +41,7 @@ fund_flows = sa.Table(
 fund_flow_totals = sa.Table(
     "fund_flow_totals",
     metadata,
-    sa.Column("loan_id", sa.String(64), nullable=False),
+    id_column("loan_id"),
     sa.Column("direction", sa.String(3), nullable=False),
     sa.Column("counterparty_kind", sa.String(32), nullable=False),
     sa.Column("category", sa.String(32), nullable=False),
@@ -65,13 +65,13 @@ fund_use_policies = sa.Table(
 fund_use_flags = sa.Table(
     "fund_use_flags",
     metadata,
-    sa.Column("loan_id", sa.String(64), nullable=False),
+    id_column("loan_id"),
     sa.Column("rule", sa.String(32), nullable=False),
     sa.Column("reason", sa.Text, nullable=False),
     sa.Column("amount", MONEY, nullable=False),
     sa.Column("flow_ids", ARRAY(sa.String(64)), nullable=False),
     sa.Column("raised_on", sa.Date, nullable=False),
-    sa.Column("alert_id", sa.String(64), nullable=True),
+    id_column("alert_id", nullable=True),
     sa.PrimaryKeyConstraint("loan_id", "rule", name="pk_fund_use_flags"),
     sa.Index("ix_fund_use_flags_raised_on", "raised_on", "loan_id", "rule"),
 )

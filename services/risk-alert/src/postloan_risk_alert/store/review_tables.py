@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import JSONB
 
-from postloan_common.columns import MONEY, timestamp_column
+from postloan_common.columns import MONEY, id_column, timestamp_column
 from postloan_risk_alert.store.tables import metadata
 
 # One row: the post-loan review policy (domain/reviews.py::ReviewPolicy), defaults when absent.
@@ -24,9 +24,9 @@ review_policy = sa.Table(
 reviews = sa.Table(
     "reviews",
     metadata,
-    sa.Column("review_id", sa.String(64), primary_key=True),
-    sa.Column("loan_id", sa.String(64), nullable=False),
-    sa.Column("customer_id", sa.String(64), nullable=False),
+    id_column("review_id", primary_key=True),
+    id_column("loan_id"),
+    id_column("customer_id"),
     sa.Column("kind", sa.String(16), nullable=False),  # first | routine | triggered
     sa.Column("reason", sa.String(64), nullable=False),
     sa.Column("due_on", sa.Date, nullable=False),
@@ -69,7 +69,7 @@ review_documents = sa.Table(
 review_watch = sa.Table(
     "review_watch",
     metadata,
-    sa.Column("loan_id", sa.String(64), primary_key=True),
+    id_column("loan_id", primary_key=True),
     sa.Column("category", sa.String(16), nullable=False),
 )
 
@@ -78,9 +78,9 @@ review_watch = sa.Table(
 classification_proposals = sa.Table(
     "classification_proposals",
     metadata,
-    sa.Column("proposal_id", sa.String(64), primary_key=True),
-    sa.Column("loan_id", sa.String(64), nullable=False),
-    sa.Column("customer_id", sa.String(64), nullable=False),
+    id_column("proposal_id", primary_key=True),
+    id_column("loan_id"),
+    id_column("customer_id"),
     sa.Column("classification", sa.String(16), nullable=False),
     sa.Column("reason", sa.Text, nullable=False),
     sa.Column("status", sa.String(16), nullable=False),  # pending | approved | rejected | superseded
@@ -104,8 +104,8 @@ classification_proposals = sa.Table(
 collateral = sa.Table(
     "collateral",
     metadata,
-    sa.Column("collateral_id", sa.String(64), primary_key=True),
-    sa.Column("customer_id", sa.String(64), nullable=False),
+    id_column("collateral_id", primary_key=True),
+    id_column("customer_id"),
     sa.Column("kind", sa.String(16), nullable=False),
     sa.Column("description", sa.Text, nullable=False),
     sa.Column("value", MONEY, nullable=False),
@@ -136,7 +136,7 @@ collateral_links = sa.Table(
     "collateral_links",
     metadata,
     sa.Column("collateral_id", sa.String(64), sa.ForeignKey("collateral.collateral_id"), nullable=False),
-    sa.Column("loan_id", sa.String(64), nullable=False),
+    id_column("loan_id"),
     sa.Column("allocated_value", MONEY, nullable=True),
     timestamp_column("created_at"),
     sa.PrimaryKeyConstraint("collateral_id", "loan_id", name="pk_collateral_links"),
@@ -147,10 +147,10 @@ collateral_links = sa.Table(
 guarantees = sa.Table(
     "guarantees",
     metadata,
-    sa.Column("guarantee_id", sa.String(64), primary_key=True),
-    sa.Column("loan_id", sa.String(64), nullable=False),
-    sa.Column("customer_id", sa.String(64), nullable=False),
-    sa.Column("guarantor_customer_id", sa.String(64), nullable=False),
+    id_column("guarantee_id", primary_key=True),
+    id_column("loan_id"),
+    id_column("customer_id"),
+    id_column("guarantor_customer_id"),
     sa.Column("kind", sa.String(24), nullable=False),  # personal | corporate | joint_and_several
     sa.Column("amount", MONEY, nullable=False),
     sa.Column("valid_until", sa.Date, nullable=False),

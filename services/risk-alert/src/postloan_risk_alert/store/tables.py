@@ -6,7 +6,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 
 from postloan_common.audit import audit_log_table
-from postloan_common.columns import MONEY, identity_column, jsonb_object_column, timestamp_column
+from postloan_common.columns import MONEY, id_column, identity_column, jsonb_object_column, timestamp_column
 from postloan_common.db import new_metadata
 from postloan_common.messaging.tables import add_messaging_tables
 
@@ -22,8 +22,8 @@ RATIO = sa.Numeric(14, 4)
 loan_features = sa.Table(
     "loan_features",
     metadata,
-    sa.Column("loan_id", sa.String(64), primary_key=True),
-    sa.Column("customer_id", sa.String(64), nullable=False),
+    id_column("loan_id", primary_key=True),
+    id_column("customer_id"),
     sa.Column("product", sa.String(64), nullable=False),
     sa.Column("branch", sa.String(64), nullable=False, server_default=""),
     sa.Column("segment", sa.String(16), nullable=False, server_default="retail"),
@@ -86,7 +86,7 @@ loan_features = sa.Table(
 customer_features = sa.Table(
     "customer_features",
     metadata,
-    sa.Column("customer_id", sa.String(64), primary_key=True),
+    id_column("customer_id", primary_key=True),
     sa.Column("segment", sa.String(16), nullable=False, server_default="retail"),
     sa.Column("loan_count", sa.Integer, nullable=False, server_default=sa.text("0")),
     sa.Column("outstanding", MONEY, nullable=False, server_default=sa.text("0")),
@@ -107,8 +107,8 @@ customer_features = sa.Table(
 loan_scores = sa.Table(
     "loan_scores",
     metadata,
-    sa.Column("loan_id", sa.String(64), primary_key=True),
-    sa.Column("customer_id", sa.String(64), nullable=False),
+    id_column("loan_id", primary_key=True),
+    id_column("customer_id"),
     sa.Column("pd", PROBABILITY, nullable=False),
     sa.Column("score", sa.Integer, nullable=False),
     sa.Column("grade", sa.String(8), nullable=False),
@@ -127,7 +127,7 @@ loan_scores = sa.Table(
 customer_scores = sa.Table(
     "customer_scores",
     metadata,
-    sa.Column("customer_id", sa.String(64), primary_key=True),
+    id_column("customer_id", primary_key=True),
     sa.Column("pd", PROBABILITY, nullable=False),
     sa.Column("score", sa.Integer, nullable=False),
     sa.Column("grade", sa.String(8), nullable=False),
@@ -140,8 +140,8 @@ customer_scores = sa.Table(
 classifications = sa.Table(
     "classifications",
     metadata,
-    sa.Column("loan_id", sa.String(64), primary_key=True),
-    sa.Column("customer_id", sa.String(64), nullable=False),
+    id_column("loan_id", primary_key=True),
+    id_column("customer_id"),
     sa.Column("category", sa.String(16), nullable=False),
     # The loan's own category before the debtor-level 10% rule (the rule's input).
     sa.Column("own_category", sa.String(16), nullable=False),
@@ -184,7 +184,7 @@ model_evaluations = sa.Table(
 rules = sa.Table(
     "rules",
     metadata,
-    sa.Column("rule_id", sa.String(64), primary_key=True),
+    id_column("rule_id", primary_key=True),
     sa.Column("name", sa.String(200), nullable=False),
     sa.Column("description", sa.Text, nullable=False, server_default=""),
     sa.Column("subject_type", sa.String(16), nullable=False),  # loan | customer
@@ -202,11 +202,11 @@ rules = sa.Table(
 alerts = sa.Table(
     "alerts",
     metadata,
-    sa.Column("alert_id", sa.String(64), primary_key=True),
-    sa.Column("rule_id", sa.String(64), nullable=False),
+    id_column("alert_id", primary_key=True),
+    id_column("rule_id"),
     sa.Column("subject_type", sa.String(16), nullable=False),
-    sa.Column("subject_id", sa.String(64), nullable=False),
-    sa.Column("customer_id", sa.String(64), nullable=True),
+    id_column("subject_id"),
+    id_column("customer_id", nullable=True),
     sa.Column("severity", sa.String(16), nullable=False),
     sa.Column("status", sa.String(16), nullable=False),  # open | acknowledged | resolved | dismissed
     sa.Column("message", sa.Text, nullable=False),
@@ -232,7 +232,7 @@ alert_history = sa.Table(
     "alert_history",
     metadata,
     identity_column("id", primary_key=True),
-    sa.Column("alert_id", sa.String(64), nullable=False),
+    id_column("alert_id"),
     timestamp_column("at"),
     sa.Column("actor", sa.String(200), nullable=False),
     sa.Column("action", sa.String(32), nullable=False),
@@ -247,7 +247,7 @@ assessments = sa.Table(
     "assessments",
     metadata,
     identity_column("id", primary_key=True),
-    sa.Column("customer_id", sa.String(64), nullable=False),
+    id_column("customer_id"),
     sa.Column("period_end", sa.Date, nullable=False),
     sa.Column("currency", sa.String(3), nullable=False),
     sa.Column("revenue", MONEY, nullable=False),
@@ -289,7 +289,7 @@ feature_snapshots = sa.Table(
     "feature_snapshots",
     metadata,
     sa.Column("as_of", sa.Date, nullable=False),
-    sa.Column("loan_id", sa.String(64), nullable=False),
+    id_column("loan_id"),
     sa.Column("features", JSONB, nullable=False),
     sa.PrimaryKeyConstraint("as_of", "loan_id", name="pk_feature_snapshots"),
 )
