@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from postloan_common.columns import created_updated_columns, identity_column, jsonb_object_column, timestamp_column
+from postloan_common.migrations_schema import (
+    created_updated_columns,
+    identity_column,
+    jsonb_object_column,
+    timestamp_column,
+)
 from postloan_crm.store.tables import ID, metadata
 
 risk_alerts = sa.Table(

@@ -6,15 +6,15 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 
 from postloan_common.audit import audit_log_table
-from postloan_common.columns import (
+from postloan_common.db import new_metadata
+from postloan_common.messaging.tables import add_messaging_tables
+from postloan_common.migrations_schema import (
     MONEY,
     created_updated_columns,
     identity_column,
     jsonb_object_column,
     timestamp_column,
 )
-from postloan_common.db import new_metadata
-from postloan_common.messaging.tables import add_messaging_tables
 
 metadata = new_metadata()
 

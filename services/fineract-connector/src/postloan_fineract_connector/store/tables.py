@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from postloan_common.columns import timestamp_column
 from postloan_common.db import new_metadata
 from postloan_common.messaging.tables import add_messaging_tables
+from postloan_common.migrations_schema import timestamp_column
 
 metadata = new_metadata()
 outbox, inbox = add_messaging_tables(metadata)

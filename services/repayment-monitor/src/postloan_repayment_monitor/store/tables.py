@@ -6,9 +6,9 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB, UUID
 
 from postloan_common.audit import audit_log_table
-from postloan_common.columns import MONEY, id_column, identity_column, timestamp_column
 from postloan_common.db import new_metadata
 from postloan_common.messaging.tables import add_messaging_tables
+from postloan_common.migrations_schema import MONEY, id_column, identity_column, timestamp_column
 
 metadata = new_metadata()
 

@@ -10,9 +10,9 @@ from __future__ import annotations
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import UUID
 
-from postloan_common.columns import MONEY, id_column, timestamp_column
 from postloan_common.db import new_metadata
 from postloan_common.messaging.tables import add_messaging_tables
+from postloan_common.migrations_schema import MONEY, id_column, timestamp_column
 
 metadata = new_metadata()
 

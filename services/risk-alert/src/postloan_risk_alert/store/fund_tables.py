@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 
-from postloan_common.columns import MONEY, id_column, timestamp_column
+from postloan_common.migrations_schema import MONEY, id_column, timestamp_column
 from postloan_risk_alert.store.tables import metadata
 
 # Fund-use tracking (issue 15). What the borrower said the loan is for, from loan-registered.

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import JSONB
 
-from postloan_common.columns import MONEY, id_column, timestamp_column
+from postloan_common.migrations_schema import MONEY, id_column, timestamp_column
 from postloan_risk_alert.store.tables import metadata
 
 # One row: the post-loan review policy (domain/reviews.py::ReviewPolicy), defaults when absent.
