@@ -16,7 +16,7 @@ from pathlib import Path
 
 import asyncpg
 import pytest
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from demo_app import HANDLERS, create_schema, credit, demo_consumer, demo_relay, outbox, running_demo, state
 from sqlalchemy import text
 from sqlalchemy.exc import OperationalError
@@ -26,6 +26,7 @@ from postloan_common.messaging.admin import ensure_topics
 from postloan_common.messaging.consumer import Barrier, PermanentError, is_transient
 from postloan_common.messaging.envelope import Envelope
 from postloan_common.messaging.outbox import add_event
+from postloan_common.ops.dlt import assign_from_start
 from postloan_dev.devstack import DevStack, Tansu, free_port
 from postloan_dev.testing import consumer_records, wait_until
 
@@ -45,12 +46,7 @@ async def read_topic(bootstrap: str, topic: str, expected: int, timeout: float =
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, auto_offset_reset="earliest", enable_auto_commit=False)
     await consumer.start()
     try:
-        partitions = consumer.partitions_for_topic(topic) or set()
-        if not partitions:
-            await consumer._client.force_metadata_update()
-            partitions = consumer.partitions_for_topic(topic) or set()
-        consumer.assign([TopicPartition(topic, p) for p in sorted(partitions)])
-        await consumer.seek_to_beginning()
+        await assign_from_start(consumer, topic)
         records: list = []
         deadline = time.monotonic() + timeout
         while len(records) < expected and time.monotonic() < deadline:

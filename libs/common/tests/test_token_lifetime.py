@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-import httpx
 import jwt
 import pytest
 from conftest_keys import new_key_pair
@@ -12,9 +11,11 @@ from fastapi import APIRouter
 
 from postloan_common.settings import ServiceSettings
 from postloan_common.web import CurrentPrincipal, create_app
+from postloan_dev.testing import app_client
 
 SECRET, PUBLIC_KEY = new_key_pair()
 router = APIRouter(prefix="/v1")
+DB = "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
 
 
 @router.get("/me")
@@ -24,14 +25,8 @@ async def me(principal: CurrentPrincipal) -> dict[str, str]:
 
 @pytest.fixture
 async def client():
-    settings = ServiceSettings(
-        service_name="test-token-lifetime",
-        database_url="postgresql+asyncpg://postgres@127.0.0.1:5432/postgres",
-        POSTLOAN_JWT_PUBLIC_KEY=PUBLIC_KEY,
-    )
-    app = create_app(settings=settings, title="t", routers=[router], check_broker=False)
-    transport = httpx.ASGITransport(app=app)
-    async with app.router.lifespan_context(app), httpx.AsyncClient(transport=transport, base_url="http://test") as c:
+    settings = ServiceSettings(service_name="test-token-lifetime", database_url=DB, POSTLOAN_JWT_PUBLIC_KEY=PUBLIC_KEY)
+    async with app_client(create_app(settings=settings, title="t", routers=[router], check_broker=False)) as c:
         yield c
 
 

@@ -22,6 +22,7 @@ from postloan_common.web import (
     mint_token,
     require_roles,
 )
+from postloan_dev.testing import app_client
 
 SECRET, PUBLIC_KEY = new_key_pair()  # the issuer's private key; the service holds only PUBLIC_KEY
 router = APIRouter(prefix="/v1")
@@ -49,11 +50,8 @@ async def client():
         POSTLOAN_ENV="production",
     )
     assert settings.jwt_verification_key() == PUBLIC_KEY
-    app = create_app(settings=settings, title="t", routers=[router], check_broker=False)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://test") as c:
-            yield c
+    async with app_client(create_app(settings=settings, title="t", routers=[router], check_broker=False)) as c:
+        yield c
 
 
 def bearer(token: str) -> dict[str, str]:

@@ -1,4 +1,4 @@
-"""Column factories, tables and shipped rows that services' Alembic migrations write the same way."""
+"""Column factories, tables and shipped rows that services' schema modules and Alembic migrations share."""
 
 from __future__ import annotations
 
@@ -13,6 +13,9 @@ from sqlalchemy.dialects import postgresql
 # A rule a migration ships: its id, its name and its condition.
 ShippedRule = tuple[str, str, Mapping[str, Any]]
 
+# Every amount of money: 16 digits before the point, cents after it.
+MONEY = sa.Numeric(18, 2)
+
 
 def id_column(name: str, *, nullable: bool = False, primary_key: bool = False) -> sa.Column[Any]:
     """Return a platform id column (loan, customer, case, alert, …): up to 64 characters."""
@@ -21,7 +24,7 @@ def id_column(name: str, *, nullable: bool = False, primary_key: bool = False) -
 
 def money_column(name: str, *, nullable: bool = False, server_default: sa.TextClause | None = None) -> sa.Column[Any]:
     """Return an amount column: NUMERIC(18, 2)."""
-    return sa.Column(name, sa.Numeric(18, 2), nullable=nullable, server_default=server_default)
+    return sa.Column(name, MONEY, nullable=nullable, server_default=server_default)
 
 
 def timestamp_column(name: str) -> sa.Column[Any]:
@@ -34,9 +37,9 @@ def created_updated_columns() -> tuple[sa.Column[Any], sa.Column[Any]]:
     return timestamp_column("created_at"), timestamp_column("updated_at")
 
 
-def identity_column(name: str) -> sa.Column[Any]:
+def identity_column(name: str, *, primary_key: bool = False) -> sa.Column[Any]:
     """Return a NOT NULL BIGINT column generated always as identity."""
-    return sa.Column(name, sa.BigInteger(), sa.Identity(always=True), nullable=False)
+    return sa.Column(name, sa.BigInteger(), sa.Identity(always=True), nullable=False, primary_key=primary_key)
 
 
 def jsonb_object_column(name: str) -> sa.Column[Any]:

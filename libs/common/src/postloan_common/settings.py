@@ -50,6 +50,8 @@ class ServiceSettings(BaseSettings):
     # Tansu cannot do InitProducerId; Apache Kafka in compose turns this on.
     kafka_idempotent_producer: bool = Field(False, validation_alias=_shared("KAFKA_IDEMPOTENT_PRODUCER"))
     kafka_session_timeout_ms: int = Field(10_000, validation_alias=_shared("KAFKA_SESSION_TIMEOUT_MS"))
+    # The worker's metrics endpoint (`<PREFIX>METRICS_PORT`); None: the API port + 1000, 0: none.
+    metrics_port: int | None = None
     consumer_batch_size: int = 500
     consumer_poll_timeout_ms: int = 200
 

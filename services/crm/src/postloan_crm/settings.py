@@ -20,8 +20,6 @@ class Settings(ServiceSettings):
     service_name: str = "crm"
     database_url: str = "postgresql+asyncpg://postgres@127.0.0.1:5432/postloan_crm"
     port: int = 8003
-    # None: the API port + 1000; 0: no worker metrics endpoint.
-    metrics_port: int | None = None
 
     # E-mail over SMTP; in development this points at a local test server (e.g. aiosmtpd).
     smtp_host: str = "127.0.0.1"

@@ -18,8 +18,6 @@ class Settings(ServiceSettings):
     service_name: str = "fineract-connector"
     database_url: str = "postgresql+asyncpg://postgres@127.0.0.1:5432/postloan_fineract"
     port: int = 8005
-    # None: the API port + 1000; 0: no worker metrics endpoint.
-    metrics_port: int | None = None
 
     # Fineract's `fineract.events.external.producer.kafka.topic.name`; FINERACT_TOPIC works too.
     topic: str = Field(

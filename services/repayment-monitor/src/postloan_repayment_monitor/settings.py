@@ -30,8 +30,6 @@ class Settings(ServiceSettings):
     # most bulk_max_bytes: size the volume for it (k8s mounts one; the pod's /tmp is 64 MiB).
     bulk_spool_dir: str | None = None
     bulk_max_bytes: int = 256 * 1024 * 1024
-    # None: the API port + 1000; 0: no worker metrics endpoint.
-    metrics_port: int | None = None
 
     # The business date the calendar starts at on a new database (None: today in business_timezone).
     initial_business_date: date | None = None

@@ -16,8 +16,6 @@ class Settings(ServiceSettings):
     service_name: str = "reporting"
     database_url: str = "postgresql+asyncpg://postgres@127.0.0.1:5432/postloan_reporting"
     port: int = 8004
-    # None: the API port + 1000; 0: no worker metrics endpoint.
-    metrics_port: int | None = None
     # The built reference console (web/dist), served at /console when the directory exists.
     console_dir: str = "web/dist"
     # Scheduled management reports go out by e-mail over SMTP (in development a local test server).

@@ -18,8 +18,6 @@ class Settings(ServiceSettings):
     service_name: str = "risk-alert"
     database_url: str = "postgresql+asyncpg://postgres@127.0.0.1:5432/postloan_risk"
     port: int = 8002
-    # None: the API port + 1000; 0: no worker metrics endpoint.
-    metrics_port: int | None = None
     consumer_batch_size: int = 1000
 
     # risk-score-changed is published when the score moves at least this many points or the grade changes.

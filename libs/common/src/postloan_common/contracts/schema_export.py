@@ -14,6 +14,7 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -52,6 +53,15 @@ def export_schemas(folder: Path) -> list[Path]:
 # --- compatibility -------------------------------------------------------------------------------
 
 
+@dataclass
+class _Walk:
+    """The two schemas being compared (their `$ref`s resolve against these) and what was found so far."""
+
+    old_root: dict[str, Any]
+    new_root: dict[str, Any]
+    problems: list[str] = field(default_factory=list)
+
+
 def check_compatible(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
     """List what in `new` breaks readers or data of `old`; an empty list means compatible.
 
@@ -59,9 +69,9 @@ def check_compatible(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
     one made required), an enum value removed; recursively through `$ref`/`$defs`, nested objects,
     arrays, maps and `anyOf`/`oneOf` alternatives. Adding optional properties or enum values is fine.
     """
-    problems: list[str] = []
-    _compare(old, new, "$", old, new, problems, set())
-    return problems
+    walk = _Walk(old_root=old, new_root=new)
+    _compare(old, new, "$", walk, set())
+    return walk.problems
 
 
 def _resolve(node: Any, root: dict[str, Any]) -> tuple[dict[str, Any], str | None]:
@@ -128,15 +138,8 @@ def _kind(node: dict[str, Any], root: dict[str, Any]) -> str:
     return "type:" + ",".join(sorted(_types(resolved, root)))
 
 
-def _compare(
-    old: Any,
-    new: Any,
-    path: str,
-    old_root: dict[str, Any],
-    new_root: dict[str, Any],
-    problems: list[str],
-    seen: set[tuple[str, str]],
-) -> None:
+def _compare(old: Any, new: Any, path: str, walk: _Walk, seen: set[tuple[str, str]]) -> None:
+    old_root, new_root, problems = walk.old_root, walk.new_root, walk.problems
     old_node, old_ref = _resolve(old, old_root)
     new_node, new_ref = _resolve(new, new_root)
     if old_ref is not None and new_ref is not None:
@@ -153,7 +156,7 @@ def _compare(
     if old_alts is not None or new_alts is not None:
         old_list = old_alts if old_alts is not None else [old_node]
         new_list = new_alts if new_alts is not None else [new_node]
-        _compare_alternatives(old_list, new_list, path, old_root, new_root, problems, seen)
+        _compare_alternatives(old_list, new_list, path, walk, seen)
         return
 
     if "enum" in old_node:
@@ -173,7 +176,7 @@ def _compare(
         if name not in new_props:
             problems.append(f"{path}.{name}: property removed")
         else:
-            _compare(old_prop, new_props[name], f"{path}.{name}", old_root, new_root, problems, seen)
+            _compare(old_prop, new_props[name], f"{path}.{name}", walk, seen)
     for name in sorted(new_required - old_required):
         if name in old_props:
             problems.append(f"{path}.{name}: optional property became required")
@@ -182,18 +185,13 @@ def _compare(
 
     for key, suffix in (("items", "[]"), ("additionalProperties", "{}")):
         if isinstance(old_node.get(key), dict) and isinstance(new_node.get(key), dict):
-            _compare(old_node[key], new_node[key], path + suffix, old_root, new_root, problems, seen)
+            _compare(old_node[key], new_node[key], path + suffix, walk, seen)
 
 
 def _compare_alternatives(
-    old_list: list[dict[str, Any]],
-    new_list: list[dict[str, Any]],
-    path: str,
-    old_root: dict[str, Any],
-    new_root: dict[str, Any],
-    problems: list[str],
-    seen: set[tuple[str, str]],
+    old_list: list[dict[str, Any]], new_list: list[dict[str, Any]], path: str, walk: _Walk, seen: set[tuple[str, str]]
 ) -> None:
+    old_root, new_root = walk.old_root, walk.new_root
     new_by_kind = {_kind(n, new_root): n for n in new_list}
     unmatched_old = [o for o in old_list if _kind(o, old_root) not in new_by_kind]
     matched_new = {_kind(o, old_root) for o in old_list} & set(new_by_kind)
@@ -201,12 +199,12 @@ def _compare_alternatives(
     for o in old_list:
         kind = _kind(o, old_root)
         if kind in new_by_kind:
-            _compare(o, new_by_kind[kind], path, old_root, new_root, problems, seen)
+            _compare(o, new_by_kind[kind], path, walk, seen)
     # A renamed model behind a $ref: pair the leftovers one to one when that is unambiguous.
     if len(unmatched_old) == 1 and len(unmatched_new) == 1:
-        _compare(unmatched_old[0], unmatched_new[0], path, old_root, new_root, problems, seen)
+        _compare(unmatched_old[0], unmatched_new[0], path, walk, seen)
     elif unmatched_old:
-        problems.append(f"{path}: alternative(s) {[_kind(o, old_root) for o in unmatched_old]} removed")
+        walk.problems.append(f"{path}: alternative(s) {[_kind(o, old_root) for o in unmatched_old]} removed")
 
 
 # --- command line --------------------------------------------------------------------------------

@@ -105,13 +105,18 @@ async def read_dead_letters(bootstrap_servers: str, topic: str, *, idle_ms: int 
     return [DeadLetter(r) for r in sorted(records, key=lambda r: (r.partition, r.offset))]
 
 
-async def _read_all(consumer: AIOKafkaConsumer, topic: str, *, idle_ms: int) -> list[ConsumerRecord]:
+async def assign_from_start(consumer: AIOKafkaConsumer, topic: str) -> None:
+    """Assign every partition of `topic` to the started `consumer`, positioned at its first record."""
     partitions = consumer.partitions_for_topic(topic) or set()
     if not partitions:
         await consumer._client.force_metadata_update()
         partitions = consumer.partitions_for_topic(topic) or set()
     consumer.assign([TopicPartition(topic, p) for p in sorted(partitions)])
     await consumer.seek_to_beginning()
+
+
+async def _read_all(consumer: AIOKafkaConsumer, topic: str, *, idle_ms: int) -> list[ConsumerRecord]:
+    await assign_from_start(consumer, topic)
     records: list[ConsumerRecord] = []
     # Tansu's end_offsets() is wrong, so read until the topic stays quiet.
     while batch := await consumer.getmany(timeout_ms=idle_ms):

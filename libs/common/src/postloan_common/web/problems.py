@@ -193,29 +193,24 @@ def _lost_insert_race(exc: Exception) -> bool:
 def unhandled_problem(scope: Scope, exc: BaseException) -> ProblemResponse:
     """Log `exc` with its traceback and build the generic 500 problem (503 when retrying can cure it)."""
     request_id = request_id_of(scope)
+    log = get_logger("postloan.http")
+    where = {**_loggable(exc), "path": scope.get("path"), "request_id": request_id}
     if isinstance(exc, Exception) and (is_transient(exc) or _lost_insert_race(exc)):
         # A dropped database connection, a deadlock, or a key a concurrent request inserted between
         # our check and our insert: the request did nothing, and a retry gets the right answer.
-        get_logger("postloan.http").warning(
-            "transient_failure", **_loggable(exc), path=scope.get("path"), request_id=request_id
-        )
-        body = problem_body(
-            status=503,
-            detail=f"A dependency failed briefly; retry the request (request id {request_id})",
-            instance=scope.get("path"),
-            request_id=request_id,
-        )
-        return ProblemResponse(body, status_code=503, headers={"Retry-After": "1"})
-    get_logger("postloan.http").error(
-        "unhandled_exception", **_loggable(exc), path=scope.get("path"), request_id=request_id
-    )
-    body = problem_body(
-        status=500,
-        detail=f"An unexpected error occurred; quote request id {request_id} when reporting it",
-        instance=scope.get("path"),
-        request_id=request_id,
-    )
-    return ProblemResponse(body, status_code=500)
+        log.warning("transient_failure", **where)
+        detail = f"A dependency failed briefly; retry the request (request id {request_id})"
+        return _server_problem(scope, 503, detail, request_id, headers={"Retry-After": "1"})
+    log.error("unhandled_exception", **where)
+    detail = f"An unexpected error occurred; quote request id {request_id} when reporting it"
+    return _server_problem(scope, 500, detail, request_id)
+
+
+def _server_problem(
+    scope: Scope, status: int, detail: str, request_id: str | None, *, headers: dict[str, str] | None = None
+) -> ProblemResponse:
+    body = problem_body(status=status, detail=detail, instance=scope.get("path"), request_id=request_id)
+    return ProblemResponse(body, status_code=status, headers=headers)
 
 
 def _loggable(exc: BaseException) -> dict[str, Any]:

@@ -7,10 +7,6 @@ from fastapi import APIRouter
 from postloan_crm.api import agencies, alerts, calls, cases, customers, service_desk, worklist
 
 router = APIRouter(prefix="/v1")
-router.include_router(customers.router)
-router.include_router(cases.router)
-router.include_router(service_desk.router)
-router.include_router(worklist.router)
-router.include_router(calls.router)
-router.include_router(alerts.router)
-router.include_router(agencies.router)
+# In this order: it is the order of route matching and of the OpenAPI document.
+for module in (customers, cases, service_desk, worklist, calls, alerts, agencies):
+    router.include_router(module.router)

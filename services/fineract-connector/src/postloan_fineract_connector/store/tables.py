@@ -2,31 +2,32 @@
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Column, DateTime, String, Table, func
+import sqlalchemy as sa
 
 from postloan_common.db import new_metadata
 from postloan_common.messaging.tables import add_messaging_tables
+from postloan_common.migrations_schema import timestamp_column
 
 metadata = new_metadata()
 outbox, inbox = add_messaging_tables(metadata)
 
 # postloan id ↔ Fineract id, for operators tracing an event back to Fineract.
-id_map = Table(
+id_map = sa.Table(
     "id_map",
     metadata,
-    Column("postloan_id", String(200), primary_key=True),
-    Column("kind", String(20), nullable=False),
-    Column("tenant_id", String(100), nullable=False),
-    Column("fineract_id", BigInteger, nullable=False),
-    Column("first_seen_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    sa.Column("postloan_id", sa.String(200), primary_key=True),
+    sa.Column("kind", sa.String(20), nullable=False),
+    sa.Column("tenant_id", sa.String(100), nullable=False),
+    sa.Column("fineract_id", sa.BigInteger, nullable=False),
+    timestamp_column("first_seen_at"),
 )
 
 # One row per (Fineract event type, outcome): what the status endpoint shows.
-event_counts = Table(
+event_counts = sa.Table(
     "event_counts",
     metadata,
-    Column("event_type", String(100), primary_key=True),
-    Column("outcome", String(20), primary_key=True),
-    Column("count", BigInteger, nullable=False),
-    Column("last_seen_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    sa.Column("event_type", sa.String(100), primary_key=True),
+    sa.Column("outcome", sa.String(20), primary_key=True),
+    sa.Column("count", sa.BigInteger, nullable=False),
+    timestamp_column("last_seen_at"),
 )

@@ -7,9 +7,6 @@ from fastapi import APIRouter
 from postloan_repayment_monitor.api import bulk, calendar, loans, products, repayments, restructurings
 
 router = APIRouter(prefix="/v1")
-router.include_router(loans.router)
-router.include_router(bulk.router)
-router.include_router(repayments.router)
-router.include_router(restructurings.router)
-router.include_router(calendar.router)
-router.include_router(products.router)
+# In this order: it is the order of route matching and of the OpenAPI document.
+for module in (loans, bulk, repayments, restructurings, calendar, products):
+    router.include_router(module.router)

@@ -7,254 +7,239 @@ partition and rebuilt when a late or back-valued event marks them stale.
 
 from __future__ import annotations
 
-from sqlalchemy import (
-    BigInteger,
-    Boolean,
-    Column,
-    Date,
-    DateTime,
-    Identity,
-    Index,
-    Integer,
-    Numeric,
-    SmallInteger,
-    String,
-    Table,
-    func,
-    text,
-)
+import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import ARRAY, UUID
 
 from postloan_common.db import new_metadata
 from postloan_common.messaging.tables import add_messaging_tables
+from postloan_common.migrations_schema import MONEY, id_column, timestamp_column
 
 metadata = new_metadata()
 
 outbox, inbox = add_messaging_tables(metadata)
 
-MONEY = Numeric(18, 2)
-SUM = Numeric(22, 2)
+SUM = sa.Numeric(22, 2)
 
-loans = Table(
+loans = sa.Table(
     "rpt_loan",
     metadata,
-    Column("loan_key", BigInteger, Identity(), primary_key=True),
-    Column("loan_id", String(64), nullable=False, unique=True),
-    Column("customer_id", String(64)),
-    Column("product", String(64)),
-    Column("branch", String(64)),
-    Column("currency", String(3)),
-    Column("principal", MONEY),
-    Column("disbursed_on", Date),
-    Column("vintage", Date),  # first day of the disbursement month
-    Column("registered", Boolean, nullable=False, server_default=text("false")),
+    sa.Column("loan_key", sa.BigInteger, sa.Identity(), primary_key=True),
+    sa.Column("loan_id", sa.String(64), nullable=False, unique=True),
+    id_column("customer_id", nullable=True),
+    sa.Column("product", sa.String(64)),
+    sa.Column("branch", sa.String(64)),
+    sa.Column("currency", sa.String(3)),
+    sa.Column("principal", MONEY),
+    sa.Column("disbursed_on", sa.Date),
+    sa.Column("vintage", sa.Date),  # first day of the disbursement month
+    sa.Column("registered", sa.Boolean, nullable=False, server_default=sa.text("false")),
 )
 
-loan_facts = Table(
+loan_facts = sa.Table(
     "rpt_loan_fact",
     metadata,
-    Column("event_id", UUID(as_uuid=True), primary_key=True),
-    Column("loan_key", BigInteger, nullable=False, index=True),
-    Column("seq", BigInteger, Identity(), nullable=False),  # arrival order
-    Column("kind", String(20), nullable=False),
-    Column("effective_date", Date, nullable=False),
-    Column("business_date", Date),
-    Column("dpd_anchor", Date),
-    Column("outstanding_total", MONEY),
-    Column("overdue", MONEY),
-    Column("principal_paid", MONEY),
-    Column("principal_reset", MONEY),
-    Column("amount", MONEY),
-    Column("repayment_id", String(64)),
-    Column("class_rank", SmallInteger),
+    sa.Column("event_id", UUID(as_uuid=True), primary_key=True),
+    sa.Column("loan_key", sa.BigInteger, nullable=False, index=True),
+    sa.Column("seq", sa.BigInteger, sa.Identity(), nullable=False),  # arrival order
+    sa.Column("kind", sa.String(20), nullable=False),
+    sa.Column("effective_date", sa.Date, nullable=False),
+    sa.Column("business_date", sa.Date),
+    sa.Column("dpd_anchor", sa.Date),
+    sa.Column("outstanding_total", MONEY),
+    sa.Column("overdue", MONEY),
+    sa.Column("principal_paid", MONEY),
+    sa.Column("principal_reset", MONEY),
+    sa.Column("amount", MONEY),
+    id_column("repayment_id", nullable=True),
+    sa.Column("class_rank", sa.SmallInteger),
 )
 
-intervals = Table(
+intervals = sa.Table(
     "rpt_interval",
     metadata,
-    Column("loan_key", BigInteger, primary_key=True),
-    Column("valid_from", Date, primary_key=True),
-    Column("valid_to", Date, nullable=False),
-    Column("dpd_anchor", Date),
-    Column("principal", MONEY, nullable=False),
-    Column("outstanding_total", MONEY, nullable=False),
-    Column("overdue", MONEY, nullable=False),
-    Column("class_rank", SmallInteger, nullable=False),
-    Column("product", String(64), nullable=False),
-    Column("branch", String(64), nullable=False),
-    Column("vintage", Date, nullable=False),
-    Index("ix_rpt_interval_valid_from", "valid_from"),
-    Index("ix_rpt_interval_valid_to", "valid_to"),
+    sa.Column("loan_key", sa.BigInteger, primary_key=True),
+    sa.Column("valid_from", sa.Date, primary_key=True),
+    sa.Column("valid_to", sa.Date, nullable=False),
+    sa.Column("dpd_anchor", sa.Date),
+    sa.Column("principal", MONEY, nullable=False),
+    sa.Column("outstanding_total", MONEY, nullable=False),
+    sa.Column("overdue", MONEY, nullable=False),
+    sa.Column("class_rank", sa.SmallInteger, nullable=False),
+    sa.Column("product", sa.String(64), nullable=False),
+    sa.Column("branch", sa.String(64), nullable=False),
+    sa.Column("vintage", sa.Date, nullable=False),
+    sa.Index("ix_rpt_interval_valid_from", "valid_from"),
+    sa.Index("ix_rpt_interval_valid_to", "valid_to"),
 )
 
-daily = Table(
+daily = sa.Table(
     "rpt_daily",
     metadata,
-    Column("business_date", Date, primary_key=True),
-    Column("product", String(64), primary_key=True),
-    Column("branch", String(64), primary_key=True),
-    Column("vintage", Date, primary_key=True),
-    Column("bucket", SmallInteger, primary_key=True),
-    Column("class_rank", SmallInteger, primary_key=True),
-    Column("loans", Integer, nullable=False),
-    Column("principal", SUM, nullable=False),
-    Column("outstanding_total", SUM, nullable=False),
-    Column("overdue", SUM, nullable=False),
+    sa.Column("business_date", sa.Date, primary_key=True),
+    sa.Column("product", sa.String(64), primary_key=True),
+    sa.Column("branch", sa.String(64), primary_key=True),
+    sa.Column("vintage", sa.Date, primary_key=True),
+    sa.Column("bucket", sa.SmallInteger, primary_key=True),
+    sa.Column("class_rank", sa.SmallInteger, primary_key=True),
+    sa.Column("loans", sa.Integer, nullable=False),
+    sa.Column("principal", SUM, nullable=False),
+    sa.Column("outstanding_total", SUM, nullable=False),
+    sa.Column("overdue", SUM, nullable=False),
 )
 
-day_closes = Table(
+day_closes = sa.Table(
     "rpt_day_close",
     metadata,
-    Column("business_date", Date, primary_key=True),
-    Column("partition", Integer, primary_key=True),
-    Column("partitions", Integer, nullable=False),
+    sa.Column("business_date", sa.Date, primary_key=True),
+    sa.Column("partition", sa.Integer, primary_key=True),
+    sa.Column("partitions", sa.Integer, nullable=False),
 )
 
-snapshots = Table(
+snapshots = sa.Table(
     "rpt_snapshot",
     metadata,
-    Column("business_date", Date, primary_key=True),
-    Column("stale", Boolean, nullable=False, server_default=text("false")),
-    Column("built_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    sa.Column("business_date", sa.Date, primary_key=True),
+    sa.Column("stale", sa.Boolean, nullable=False, server_default=sa.text("false")),
+    timestamp_column("built_at"),
 )
 
-installments = Table(
+installments = sa.Table(
     "rpt_installment",
     metadata,
-    Column("loan_key", BigInteger, primary_key=True),
-    Column("seq", Integer, primary_key=True),
-    Column("due_date", Date),
-    Column("amount_due", MONEY),
-    Column("missed", Boolean, nullable=False, server_default=text("false")),
-    Column("reminded_on", Date),  # first reminder for it
-    Index("ix_rpt_installment_due_date", "due_date"),
+    sa.Column("loan_key", sa.BigInteger, primary_key=True),
+    sa.Column("seq", sa.Integer, primary_key=True),
+    sa.Column("due_date", sa.Date),
+    sa.Column("amount_due", MONEY),
+    sa.Column("missed", sa.Boolean, nullable=False, server_default=sa.text("false")),
+    sa.Column("reminded_on", sa.Date),  # first reminder for it
+    sa.Index("ix_rpt_installment_due_date", "due_date"),
 )
 
-reminders = Table(
+reminders = sa.Table(
     "rpt_reminder",
     metadata,
-    Column("reminder_id", String(64), primary_key=True),
-    Column("loan_key", BigInteger),
-    Column("channel", String(20), nullable=False),
-    Column("business_date", Date, nullable=False),
+    id_column("reminder_id", primary_key=True),
+    sa.Column("loan_key", sa.BigInteger),
+    sa.Column("channel", sa.String(20), nullable=False),
+    sa.Column("business_date", sa.Date, nullable=False),
 )
 
-cases = Table(
+cases = sa.Table(
     "rpt_case",
     metadata,
-    Column("case_id", String(64), primary_key=True),
-    Column("loan_key", BigInteger, nullable=False),
-    Column("queue", String(20), nullable=False),
-    Column("assignee", String(64)),
-    Column("opened_on", Date, nullable=False),
-    Column("closed_on", Date),
-    Column("close_reason", String(20)),
-    Column("amount_collected", MONEY),
+    id_column("case_id", primary_key=True),
+    sa.Column("loan_key", sa.BigInteger, nullable=False),
+    sa.Column("queue", sa.String(20), nullable=False),
+    sa.Column("assignee", sa.String(64)),
+    sa.Column("opened_on", sa.Date, nullable=False),
+    sa.Column("closed_on", sa.Date),
+    sa.Column("close_reason", sa.String(20)),
+    sa.Column("amount_collected", MONEY),
 )
 
-contacts = Table(
+contacts = sa.Table(
     "rpt_contact",
     metadata,
-    Column("interaction_id", String(64), primary_key=True),
-    Column("loan_key", BigInteger),
-    Column("case_id", String(64)),
-    Column("agent_id", String(64)),
-    Column("channel", String(20), nullable=False),
-    Column("connected", Boolean, nullable=False),
-    Column("right_party", Boolean, nullable=False),
-    Column("outcome", String(32), nullable=False),
-    Column("business_date", Date, nullable=False, index=True),
+    id_column("interaction_id", primary_key=True),
+    sa.Column("loan_key", sa.BigInteger),
+    id_column("case_id", nullable=True),
+    id_column("agent_id", nullable=True),
+    sa.Column("channel", sa.String(20), nullable=False),
+    sa.Column("connected", sa.Boolean, nullable=False),
+    sa.Column("right_party", sa.Boolean, nullable=False),
+    sa.Column("outcome", sa.String(32), nullable=False),
+    sa.Column("business_date", sa.Date, nullable=False, index=True),
 )
 
-promises = Table(
+promises = sa.Table(
     "rpt_promise",
     metadata,
-    Column("promise_id", String(64), primary_key=True),
-    Column("loan_key", BigInteger, nullable=False),
-    Column("case_id", String(64)),
-    Column("agent_id", String(64)),
-    Column("amount", MONEY, nullable=False),
-    Column("promised_date", Date, nullable=False),
-    Column("made_on", Date, nullable=False),
-    Column("status", String(10), nullable=False, server_default=text("'open'")),
-    Column("resolved_on", Date),
-    Column("amount_paid", MONEY),
+    id_column("promise_id", primary_key=True),
+    sa.Column("loan_key", sa.BigInteger, nullable=False),
+    id_column("case_id", nullable=True),
+    id_column("agent_id", nullable=True),
+    sa.Column("amount", MONEY, nullable=False),
+    sa.Column("promised_date", sa.Date, nullable=False),
+    sa.Column("made_on", sa.Date, nullable=False),
+    sa.Column("status", sa.String(10), nullable=False, server_default=sa.text("'open'")),
+    sa.Column("resolved_on", sa.Date),
+    sa.Column("amount_paid", MONEY),
 )
 
-scores = Table(
+scores = sa.Table(
     "rpt_score",
     metadata,
-    Column("loan_key", BigInteger, primary_key=True),
-    Column("score", Integer, nullable=False),
-    Column("pd", Numeric(10, 8), nullable=False),
-    Column("grade", String(8), nullable=False),
-    Column("model_version", String(64), nullable=False),
-    Column("business_date", Date),
+    sa.Column("loan_key", sa.BigInteger, primary_key=True),
+    sa.Column("score", sa.Integer, nullable=False),
+    sa.Column("pd", sa.Numeric(10, 8), nullable=False),
+    sa.Column("grade", sa.String(8), nullable=False),
+    sa.Column("model_version", sa.String(64), nullable=False),
+    sa.Column("business_date", sa.Date),
 )
 
-alerts = Table(
+alerts = sa.Table(
     "rpt_alert",
     metadata,
-    Column("alert_id", String(64), primary_key=True),
-    Column("rule_id", String(64), nullable=False),
-    Column("severity", String(10)),
-    Column("subject_type", String(10), nullable=False),
-    Column("subject_id", String(64), nullable=False),
-    Column("raised_on", Date),
-    Column("resolved_on", Date),
-    Column("resolution", String(10)),
+    id_column("alert_id", primary_key=True),
+    id_column("rule_id"),
+    sa.Column("severity", sa.String(10)),
+    sa.Column("subject_type", sa.String(10), nullable=False),
+    id_column("subject_id"),
+    sa.Column("raised_on", sa.Date),
+    sa.Column("resolved_on", sa.Date),
+    sa.Column("resolution", sa.String(10)),
 )
 
 # Each loan's ECL and IFRS 9 stage from classification-changed, one row per business date it changed
 # (the report as of a day reads the latest row on or before it).
-loan_ecl = Table(
+loan_ecl = sa.Table(
     "rpt_loan_ecl",
     metadata,
-    Column("loan_key", BigInteger, primary_key=True),
-    Column("business_date", Date, primary_key=True),
-    Column("ifrs9_stage", SmallInteger, nullable=False),
-    Column("ecl", MONEY, nullable=False),
+    sa.Column("loan_key", sa.BigInteger, primary_key=True),
+    sa.Column("business_date", sa.Date, primary_key=True),
+    sa.Column("ifrs9_stage", sa.SmallInteger, nullable=False),
+    sa.Column("ecl", MONEY, nullable=False),
 )
 
 # Post-loan reviews (贷后检查) from review-due, review-overdue and review-completed.
-reviews = Table(
+reviews = sa.Table(
     "rpt_review",
     metadata,
-    Column("review_id", String(64), primary_key=True),
-    Column("loan_key", BigInteger, nullable=False, index=True),
-    Column("kind", String(10), nullable=False),
-    Column("reason", String(64)),
-    Column("due_on", Date),
-    Column("scheduled_on", Date),
-    Column("overdue_on", Date),
-    Column("completed_on", Date),
-    Column("worst_finding", String(10)),
-    Column("recommendation", String(20)),
+    sa.Column("review_id", sa.String(64), primary_key=True),
+    sa.Column("loan_key", sa.BigInteger, nullable=False, index=True),
+    sa.Column("kind", sa.String(10), nullable=False),
+    sa.Column("reason", sa.String(64)),
+    sa.Column("due_on", sa.Date),
+    sa.Column("scheduled_on", sa.Date),
+    sa.Column("overdue_on", sa.Date),
+    sa.Column("completed_on", sa.Date),
+    sa.Column("worst_finding", sa.String(10)),
+    sa.Column("recommendation", sa.String(20)),
 )
 
 # Monthly management reports e-mailed to a list (issue 17), and a record of each month's run.
-report_schedules = Table(
+report_schedules = sa.Table(
     "rpt_report_schedule",
     metadata,
-    Column("schedule_id", String(64), primary_key=True),
-    Column("recipients", ARRAY(String(254)), nullable=False),
-    Column("lang", String(5), nullable=False),
-    Column("format", String(4), nullable=False),
-    Column("product", String(64)),
-    Column("branch", String(64)),
-    Column("first_month", Date, nullable=False),  # the first month reported: the one open at creation
-    Column("created_by", String(64), nullable=False),
-    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    sa.Column("schedule_id", sa.String(64), primary_key=True),
+    sa.Column("recipients", ARRAY(sa.String(254)), nullable=False),
+    sa.Column("lang", sa.String(5), nullable=False),
+    sa.Column("format", sa.String(4), nullable=False),
+    sa.Column("product", sa.String(64)),
+    sa.Column("branch", sa.String(64)),
+    sa.Column("first_month", sa.Date, nullable=False),  # the first month reported: the one open at creation
+    sa.Column("created_by", sa.String(64), nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
 )
 
-report_runs = Table(
+report_runs = sa.Table(
     "rpt_report_run",
     metadata,
-    Column("schedule_id", String(64), primary_key=True),
-    Column("month", Date, primary_key=True),  # first day of the month reported
-    Column("as_of", Date, nullable=False),
-    Column("status", String(10), nullable=False),  # sent, failed
-    Column("attempts", Integer, nullable=False),
-    Column("error", String(500)),
-    Column("sent_at", DateTime(timezone=True)),
+    sa.Column("schedule_id", sa.String(64), primary_key=True),
+    sa.Column("month", sa.Date, primary_key=True),  # first day of the month reported
+    sa.Column("as_of", sa.Date, nullable=False),
+    sa.Column("status", sa.String(10), nullable=False),  # sent, failed
+    sa.Column("attempts", sa.Integer, nullable=False),
+    sa.Column("error", sa.String(500)),
+    sa.Column("sent_at", sa.DateTime(timezone=True)),
 )
