@@ -48,6 +48,7 @@ ARCHITECTURE_TOPICS: dict[str, list[str]] = {
         "payment-due",
         "payment-received",
         "payment-reversed",
+        "recovery-received",
         "payment-missed",
         "delinquency-changed",
         "loan-cured",
@@ -73,6 +74,8 @@ ARCHITECTURE_TOPICS: dict[str, list[str]] = {
         "promise-broken",
         "case-opened",
         "case-closed",
+        "case-placed",
+        "case-recalled",
     ],
 }
 
@@ -227,6 +230,14 @@ SAMPLES: dict[tuple[str, int], dict[str, Any]] = {
     ("case-closed", 1): {
         **CASE, "reason": "cured", "closed_on": "2026-04-20", "amount_collected": "1020.00",
         "currency": "CNY",
+    },
+    ("case-placed", 1): {
+        **CASE, "placement_id": "PL-1", "agency_id": "AG-1", "commission_rate": "0.15", "placed_on": "2026-06-01",
+    },
+    ("case-recalled", 1): {**CASE, "placement_id": "PL-1", "agency_id": "AG-1", "recalled_on": "2026-07-01"},
+    ("recovery-received", 1): {
+        **LOAN, "repayment_id": "R-9100", "amount": "500.00", "currency": "CNY", "value_date": "2026-09-01",
+        "received_on": "2026-09-01", "channel": "agency",
     },
 }  # fmt: skip
 
