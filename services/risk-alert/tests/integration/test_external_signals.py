@@ -1,0 +1,172 @@
+"""External signals: POST /v1/external-signals and external-signal events, idempotent on signal_id, refused whole."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+import pytest
+from ra_testkit import produce
+from sqlalchemy import text
+
+from postloan_common.contracts import CustomerUpsertedV1, ExternalSignalV1, make_envelope
+from postloan_common.db import create_engine, session_factory
+from postloan_common.messaging.consumer import Consumer, ConsumerConfig
+from postloan_common.messaging.envelope import Envelope
+from postloan_risk_alert.consumers import make_handlers
+from postloan_risk_alert.settings import Settings
+from postloan_risk_alert.store.tables import inbox, outbox
+
+pytestmark = pytest.mark.integration
+
+LOAN = """
+INSERT INTO loan_features (loan_id, customer_id, product, segment, principal, outstanding, annual_rate,
+    disbursed_on, maturity_date, installment_count)
+VALUES ('L-1', 'C-L-1', 'sme-working-capital', 'corporate', 500000, 400000, 0.06, '2026-02-02', '2027-02-02', 12)
+RETURNING loan_id
+"""
+
+
+async def scalar(url: str, sql: str) -> Any:
+    engine = create_engine(url)
+    try:
+        async with engine.begin() as conn:
+            return (await conn.execute(text(sql))).scalar()
+    finally:
+        await engine.dispose()
+
+
+def signal(signal_id: str, **changes: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "signal_id": signal_id,
+        "subject": "customer",
+        "subject_id": "C-L-1",
+        "source": "court-registry",
+        "kind": "court_judgment",
+        "severity": "high",
+        "observed_on": "2026-03-02",
+        "value": "250000.00",
+        "details": {"case_id": "K-1", "status": "open"},
+    }
+    return {**body, **changes}
+
+
+INDEX = {"subject": "industry", "subject_id": "C3130", "kind": "industry_index", "source": "nbs", "value": "98.5"}
+
+
+async def test_signals_are_stored_once_listed_for_the_customer_and_a_bad_array_stores_nothing(ra_api, token) -> None:
+    async with ra_api() as (client, url):
+        await scalar(url, LOAN)
+        system = token("system")
+        one = await client.post("/v1/external-signals", json=signal("S-1"), headers=system)
+        assert one.status_code == 201, one.text
+        assert (one.json()["created"], one.json()["unchanged"]) == (1, 0)
+        assert one.json()["signals"][0]["customer_id"] == "C-L-1"
+        again = await client.post("/v1/external-signals", json=signal("S-1"), headers=system)
+        assert (again.status_code, again.json()["created"], again.json()["unchanged"]) == (200, 0, 1)
+        other = await client.post("/v1/external-signals", json=signal("S-1", severity="low"), headers=system)
+        assert other.status_code == 409 and other.json()["errors"][0]["index"] == 0, other.text
+
+        batch = [
+            signal("S-2", subject="loan", subject_id="L-1", kind="bureau_inquiries", value="4", details=None),
+            {**signal("S-3"), **INDEX},
+            signal("S-1"),
+        ]
+        stored = await client.post("/v1/external-signals", json=batch, headers=token("admin"))
+        assert stored.status_code == 201, stored.text
+        assert (stored.json()["created"], stored.json()["unchanged"]) == (2, 1)
+        assert [s["customer_id"] for s in stored.json()["signals"]] == ["C-L-1", None, "C-L-1"]
+        audited = await scalar(url, "SELECT count(*) FROM audit_log WHERE action = 'external_signals.ingest'")
+        assert audited == 2
+
+        before = await scalar(url, "SELECT count(*) FROM external_signals")
+        bad = [signal("T-0"), signal("T-1", kind="gossip"), signal("T-2", subject="loan", subject_id="L-404")]
+        refused = await client.post("/v1/external-signals", json=bad, headers=system)
+        assert refused.status_code == 422, refused.text
+        assert [e["index"] for e in refused.json()["errors"]] == [1]  # the contract is checked first
+        refused = await client.post("/v1/external-signals", json=[bad[0], bad[2]], headers=system)
+        assert refused.status_code == 404, refused.text
+        assert refused.json()["errors"] == [
+            {"index": 1, "signal_id": "T-2", "status": 404, "reason": "unknown loan L-404"}
+        ]
+        assert await scalar(url, "SELECT count(*) FROM external_signals") == before
+
+        listed = await client.get("/v1/customers/C-L-1/external-signals", headers=token("relationship_manager"))
+        assert listed.status_code == 200, listed.text
+        assert [s["signal_id"] for s in listed.json()["signals"]] == ["S-1", "S-2"]  # no industry recorded yet
+        assert (await client.get("/v1/customers/C-404/external-signals", headers=system)).status_code == 404
+        forbidden = await client.post("/v1/external-signals", json=signal("U-1"), headers=token("risk_officer"))
+        assert forbidden.status_code == 403
+        too_many = await client.post(
+            "/v1/external-signals", json=[signal(f"U-{i}") for i in range(1001)], headers=system
+        )
+        assert too_many.status_code in (413, 422)
+
+
+def event(data: ExternalSignalV1 | CustomerUpsertedV1) -> Envelope:
+    subject = data.subject_id if isinstance(data, ExternalSignalV1) else data.customer_id
+    return make_envelope(data=data, source="core-banking", subject=subject)
+
+
+async def test_external_signal_events_are_stored_industries_kept_and_bad_ones_dead_lettered(
+    migrated_database, devstack, unique_topic, make_topics
+) -> None:
+    url = await migrated_database("postloan_risk_alert")
+    await scalar(url, LOAN)
+    topic = unique_topic("core-banking.customers")
+    await make_topics(topic, partitions=1)
+    engine = create_engine(url)
+    sessions = session_factory(engine)
+    consumer = Consumer(
+        ConsumerConfig(
+            name="risk-alert-signals",
+            topics=[topic],
+            bootstrap_servers=devstack.kafka_bootstrap,
+            session_timeout_ms=6000,
+        ),
+        sessions=sessions,
+        inbox=inbox,
+        outbox=outbox,
+        batch_handlers=make_handlers(Settings(database_url=url)),
+    )
+    customer = CustomerUpsertedV1.model_validate(
+        {"customer_id": "C-L-1", "name": "Shanghai Steel", "national_id": "91310000X", "timezone": "Asia/Shanghai",
+         "language": "zh-CN", "industry": "C3130"}
+    )  # fmt: skip
+    events = [
+        event(customer),
+        event(ExternalSignalV1.model_validate(signal("E-1"))),
+        event(ExternalSignalV1.model_validate(signal("E-1"))),  # a redelivery under a new event id
+        event(ExternalSignalV1.model_validate(signal("E-2", subject="loan", subject_id="L-404"))),
+        event(ExternalSignalV1.model_validate(signal("E-1", severity="low"))),  # other content
+        event(ExternalSignalV1.model_validate({**signal("E-3"), **INDEX})),
+    ]
+    stop = asyncio.Event()
+    task = asyncio.create_task(consumer.run(stop))
+    try:
+        await produce(devstack.kafka_bootstrap, topic, events)
+        deadline = time.monotonic() + 60
+        while await scalar(url, f"SELECT count(*) FROM outbox WHERE topic = '{topic}.dlt'") < 2:
+            assert time.monotonic() < deadline, "the bad events were not dead-lettered"
+            await asyncio.sleep(0.25)
+        while await scalar(url, "SELECT count(*) FROM inbox WHERE consumer = 'risk-alert-signals'") < len(events) - 2:
+            assert time.monotonic() < deadline, "the consumer did not apply the events"
+            await asyncio.sleep(0.25)
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, 30)
+    async with sessions() as session:
+        stored = dict((await session.execute(text("SELECT signal_id, severity FROM external_signals"))).all())
+        industry = (await session.execute(text("SELECT industry FROM customer_industries"))).scalar_one()
+        reasons = [
+            r[0]
+            for r in await session.execute(
+                text(f"SELECT headers->>'dlt-reason' FROM outbox WHERE topic = '{topic}.dlt'")
+            )
+        ]
+    await engine.dispose()
+    assert stored == {"E-1": "high", "E-3": "high"}
+    assert industry == "C3130"
+    assert any("unknown loan L-404" in r for r in reasons), reasons
+    assert any("different content" in r for r in reasons), reasons
