@@ -1,13 +1,26 @@
-"""external signals: signals from outside the bank, customers' industries (issue 15)"""
+"""external signals: signals from outside the bank, customers' industries, and the rules on them (issue 15)"""
 
 import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-from postloan_common.migrations_schema import id_column, timestamp_column
+from postloan_common.migrations_schema import delete_rules, id_column, insert_rules, timestamp_column
 
 revision = "0011"
 down_revision = "0010"
+
+CRITICAL = [
+    ("signal-enforcement-listing", "The borrower is listed for enforcement (被执行人)", {"feature": "enforcement_listings_open", "op": ">", "value": 0}),
+]
+HIGH = [
+    ("signal-court-judgment", "A court judgment against the borrower is open", {"feature": "court_judgments_open", "op": ">", "value": 0}),
+    ("signal-bureau-delinquency", "The credit bureau reports the borrower over 30 days late elsewhere", {"feature": "bureau_delinquency_dpd", "op": ">", "value": 30}),
+]
+MEDIUM = [
+    ("signal-bureau-inquiries", "Six or more credit-bureau inquiries in 90 days", {"feature": "bureau_inquiries_90d", "op": ">=", "value": 6}),
+    ("signal-industry-downturn", "The borrower's industry index fell 15 % or more in 90 days", {"feature": "industry_index_change", "op": "<=", "value": -0.15}),
+]  # fmt: skip
+
 
 def upgrade() -> None:
     op.create_table(
@@ -39,9 +52,13 @@ def upgrade() -> None:
         sa.Column("industry", sa.String(64), nullable=True),
     )
     op.create_index("ix_customer_industries_industry", "customer_industries", ["industry"])
+    insert_rules(CRITICAL, subject_type="loan", severity="critical", dedup_window_days=30)
+    insert_rules(HIGH, subject_type="loan", severity="high", dedup_window_days=30)
+    insert_rules(MEDIUM, subject_type="loan", severity="medium", dedup_window_days=30)
 
 
 def downgrade() -> None:
+    delete_rules([*CRITICAL, *HIGH, *MEDIUM])
     op.drop_index("ix_customer_industries_industry", table_name="customer_industries")
     op.drop_table("customer_industries")
     op.drop_index("ix_external_signals_subject_subject_id_observed_on", table_name="external_signals")

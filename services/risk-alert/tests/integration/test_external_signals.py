@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from datetime import date, timedelta
 from typing import Any
 
 import pytest
@@ -15,6 +16,8 @@ from postloan_common.db import create_engine, session_factory
 from postloan_common.messaging.consumer import Consumer, ConsumerConfig
 from postloan_common.messaging.envelope import Envelope
 from postloan_risk_alert.consumers import make_handlers
+from postloan_risk_alert.service.close_of_day import rescore
+from postloan_risk_alert.service.external_signals import ingest_signals
 from postloan_risk_alert.settings import Settings
 from postloan_risk_alert.store.tables import inbox, outbox
 
@@ -170,3 +173,57 @@ async def test_external_signal_events_are_stored_industries_kept_and_bad_ones_de
     assert industry == "C3130"
     assert any("unknown loan L-404" in r for r in reasons), reasons
     assert any("different content" in r for r in reasons), reasons
+
+
+BOOK = """
+INSERT INTO loan_features (loan_id, customer_id, product, segment, principal, outstanding, annual_rate,
+    disbursed_on, maturity_date, installment_count)
+VALUES ('L-a1', 'C-A', 'consumer-12m', 'retail', 12000, 6000, 0.12, '2025-12-01', '2026-12-01', 12),
+       ('L-a2', 'C-A', 'consumer-12m', 'retail', 12000, 6000, 0.12, '2025-12-01', '2026-12-01', 12),
+       ('L-b1', 'C-B', 'consumer-12m', 'retail', 12000, 6000, 0.12, '2025-12-01', '2026-12-01', 12),
+       ('L-c1', 'C-C', 'consumer-12m', 'retail', 12000, 6000, 0.12, '2025-12-01', '2026-12-01', 12);
+INSERT INTO customer_industries (customer_id, industry) VALUES ('C-B', 'C3130'), ('C-C', 'F5100')
+"""
+DAY = date(2026, 5, 14)
+
+
+async def _open_alerts(sessions) -> set[tuple[str, str]]:
+    async with sessions() as session:
+        rows = await session.execute(
+            text("SELECT rule_id, subject_id FROM alerts WHERE status = 'open' AND rule_id LIKE 'signal-%'")
+        )
+        return {(r.rule_id, r.subject_id) for r in rows}
+
+
+async def test_a_court_judgment_raises_an_alert_on_every_loan_of_the_customer_at_close_of_day(
+    migrated_database, devstack
+) -> None:
+    url = await migrated_database("postloan_risk_alert")
+    settings = Settings(database_url=url, kafka_bootstrap_servers=devstack.kafka_bootstrap)
+    engine = create_engine(url)
+    sessions = session_factory(engine)
+    judgment = signal("J-1", subject="loan", subject_id="L-a1", observed_on="2026-05-12")
+    downturn = [
+        {**signal("I-1", observed_on="2026-01-10"), **INDEX, "value": "100"},
+        {**signal("I-2", observed_on="2026-05-13"), **INDEX, "value": "80"},
+    ]
+    async with sessions.begin() as session:
+        for statement in BOOK.split(";"):
+            await session.execute(text(statement))
+        signals = [ExternalSignalV1.model_validate(s) for s in (judgment, *downturn)]
+        assert not (await ingest_signals(session, signals=signals)).refusals
+        await rescore(session, business_date=DAY, settings=settings)
+    assert await _open_alerts(sessions) == {
+        ("signal-court-judgment", "L-a1"),
+        ("signal-court-judgment", "L-a2"),  # a judgment about one loan is about its borrower
+        ("signal-industry-downturn", "L-b1"),  # C-C is in another industry
+    }
+    # The case is satisfied: the next close of day resolves the judgment's alerts.
+    satisfied = signal(
+        "J-2", observed_on="2026-05-14", subject_id="C-A", details={"case_id": "K-1", "status": "satisfied"}
+    )
+    async with sessions.begin() as session:
+        assert not (await ingest_signals(session, signals=[ExternalSignalV1.model_validate(satisfied)])).refusals
+        await rescore(session, business_date=DAY + timedelta(days=1), settings=settings)
+    assert await _open_alerts(sessions) == {("signal-industry-downturn", "L-b1")}
+    await engine.dispose()
