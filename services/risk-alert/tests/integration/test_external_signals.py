@@ -2,23 +2,20 @@
 
 from __future__ import annotations
 
-import asyncio
-import time
 from datetime import date, timedelta
 from typing import Any
 
 import pytest
-from ra_testkit import produce
+from ra_testkit import open_database
 from sqlalchemy import text
 
 from postloan_common.contracts import CustomerUpsertedV1, ExternalSignalV1, make_envelope
-from postloan_common.db import create_engine, session_factory
 from postloan_common.messaging.consumer import Consumer, ConsumerConfig
 from postloan_common.messaging.envelope import Envelope
+from postloan_dev.testing import consumer_records
 from postloan_risk_alert.consumers import make_handlers
 from postloan_risk_alert.service.close_of_day import rescore
 from postloan_risk_alert.service.external_signals import ingest_signals
-from postloan_risk_alert.settings import Settings
 from postloan_risk_alert.store.tables import inbox, outbox
 
 pytestmark = pytest.mark.integration
@@ -32,10 +29,11 @@ RETURNING loan_id
 
 
 async def scalar(url: str, sql: str) -> Any:
-    engine = create_engine(url)
+    """The first value `sql` answers on the test's database, committed."""
+    _, engine, sessions = open_database(url, "unused:1")
     try:
-        async with engine.begin() as conn:
-            return (await conn.execute(text(sql))).scalar()
+        async with sessions.begin() as session:
+            return await session.scalar(text(sql))
     finally:
         await engine.dispose()
 
@@ -112,27 +110,12 @@ def event(data: ExternalSignalV1 | CustomerUpsertedV1) -> Envelope:
     return make_envelope(data=data, source="core-banking", subject=subject)
 
 
-async def test_external_signal_events_are_stored_industries_kept_and_bad_ones_dead_lettered(
-    migrated_database, devstack, unique_topic, make_topics
-) -> None:
+async def test_external_signal_events_are_stored_industries_kept_and_bad_ones_dead_lettered(migrated_database) -> None:
     url = await migrated_database("postloan_risk_alert")
     await scalar(url, LOAN)
-    topic = unique_topic("core-banking.customers")
-    await make_topics(topic, partitions=1)
-    engine = create_engine(url)
-    sessions = session_factory(engine)
-    consumer = Consumer(
-        ConsumerConfig(
-            name="risk-alert-signals",
-            topics=[topic],
-            bootstrap_servers=devstack.kafka_bootstrap,
-            session_timeout_ms=6000,
-        ),
-        sessions=sessions,
-        inbox=inbox,
-        outbox=outbox,
-        batch_handlers=make_handlers(Settings(database_url=url)),
-    )
+    settings, engine, sessions = open_database(url, "unused:1")
+    config = ConsumerConfig(name="risk-alert", topics=["core-banking.customers"], bootstrap_servers="unused:1")
+    consumer = Consumer(config, sessions=sessions, inbox=inbox, outbox=outbox, batch_handlers=make_handlers(settings))
     customer = CustomerUpsertedV1.model_validate(
         {"customer_id": "C-L-1", "name": "Shanghai Steel", "national_id": "91310000X", "timezone": "Asia/Shanghai",
          "language": "zh-CN", "industry": "C3130"}
@@ -145,32 +128,18 @@ async def test_external_signal_events_are_stored_industries_kept_and_bad_ones_de
         event(ExternalSignalV1.model_validate(signal("E-1", severity="low"))),  # other content
         event(ExternalSignalV1.model_validate({**signal("E-3"), **INDEX})),
     ]
-    stop = asyncio.Event()
-    task = asyncio.create_task(consumer.run(stop))
-    try:
-        await produce(devstack.kafka_bootstrap, topic, events)
-        deadline = time.monotonic() + 60
-        while await scalar(url, f"SELECT count(*) FROM outbox WHERE topic = '{topic}.dlt'") < 2:
-            assert time.monotonic() < deadline, "the bad events were not dead-lettered"
-            await asyncio.sleep(0.25)
-        while await scalar(url, "SELECT count(*) FROM inbox WHERE consumer = 'risk-alert-signals'") < len(events) - 2:
-            assert time.monotonic() < deadline, "the consumer did not apply the events"
-            await asyncio.sleep(0.25)
-    finally:
-        stop.set()
-        await asyncio.wait_for(task, 30)
+    await consumer.apply_batch(consumer_records("core-banking.customers", events))
     async with sessions() as session:
         stored = dict((await session.execute(text("SELECT signal_id, severity FROM external_signals"))).all())
-        industry = (await session.execute(text("SELECT industry FROM customer_industries"))).scalar_one()
-        reasons = [
-            r[0]
-            for r in await session.execute(
-                text(f"SELECT headers->>'dlt-reason' FROM outbox WHERE topic = '{topic}.dlt'")
-            )
-        ]
+        industry = await session.scalar(text("SELECT industry FROM customer_industries"))
+        dead = await session.execute(
+            text("SELECT headers->>'dlt-reason' FROM outbox WHERE topic = 'core-banking.customers.dlt'")
+        )
+        reasons = list(dead.scalars())
     await engine.dispose()
     assert stored == {"E-1": "high", "E-3": "high"}
     assert industry == "C3130"
+    assert len(reasons) == 2, reasons
     assert any("unknown loan L-404" in r for r in reasons), reasons
     assert any("different content" in r for r in reasons), reasons
 
@@ -196,12 +165,9 @@ async def _open_alerts(sessions) -> set[tuple[str, str]]:
 
 
 async def test_a_court_judgment_raises_an_alert_on_every_loan_of_the_customer_at_close_of_day(
-    migrated_database, devstack
+    migrated_database,
 ) -> None:
-    url = await migrated_database("postloan_risk_alert")
-    settings = Settings(database_url=url, kafka_bootstrap_servers=devstack.kafka_bootstrap)
-    engine = create_engine(url)
-    sessions = session_factory(engine)
+    settings, engine, sessions = open_database(await migrated_database("postloan_risk_alert"), "unused:1")
     judgment = signal("J-1", subject="loan", subject_id="L-a1", observed_on="2026-05-12")
     downturn = [
         {**signal("I-1", observed_on="2026-01-10"), **INDEX, "value": "100"},

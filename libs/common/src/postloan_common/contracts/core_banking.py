@@ -256,13 +256,13 @@ class ExternalSignalV1(EventData):
 
     signal_id: Id
     subject: SignalSubject
-    subject_id: Id
-    source: Code
+    subject_id: Annotated[Id, Field(description="the customer id, the loan id or the industry code")]
+    source: Annotated[Code, Field(description="who reported it: a court registry, a bureau, a news feed…")]
     kind: SignalKind
     severity: Severity
-    observed_on: date
-    value: SignedMeasure | None = None
-    details: Details | None = None
+    observed_on: Annotated[date, Field(description="when the source observed it, not when it was sent")]
+    value: Annotated[SignedMeasure | None, Field(description="a number of inquiries, days past due, an index…")] = None
+    details: Annotated[Details | None, Field(description="flat; `case_id` and `status` group and close cases")] = None
 
     @model_validator(mode="after")
     def _industry_only_for_index(self) -> Self:

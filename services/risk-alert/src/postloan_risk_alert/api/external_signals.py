@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import asdict
 from datetime import date
 from decimal import Decimal
 from typing import Annotated, Any
@@ -16,7 +17,6 @@ from postloan_common.web.openapi import problems
 from postloan_risk_alert.api.fund_flows import _inline
 from postloan_risk_alert.api.writes import Audited, audit_write
 from postloan_risk_alert.service import external_signals as service
-from postloan_risk_alert.service.refusals import NotFound
 
 router = APIRouter(prefix="/v1", tags=["external-signals"])
 Feeder = Depends(require_roles("system"))
@@ -36,18 +36,9 @@ EXAMPLE = {
     "details": {"case_id": "(2026)hu0101-123", "status": "open"},
 }
 _SCHEMA = _inline(ExternalSignalV1.model_json_schema())
+_ONE_OR_MANY = {"oneOf": [_SCHEMA, {"type": "array", "items": _SCHEMA, "minItems": 1, "maxItems": MAX_SIGNALS}]}
 _BODY = {
-    "requestBody": {
-        "required": True,
-        "content": {
-            "application/json": {
-                "schema": {
-                    "oneOf": [_SCHEMA, {"type": "array", "items": _SCHEMA, "minItems": 1, "maxItems": MAX_SIGNALS}]
-                },
-                "example": EXAMPLE,
-            }
-        },
-    }
+    "requestBody": {"required": True, "content": {"application/json": {"schema": _ONE_OR_MANY, "example": EXAMPLE}}}
 }
 
 
@@ -82,15 +73,13 @@ class CustomerSignalsOut(BaseModel):
     signals: list[SignalOut]
 
 
+REFUSED = "/problems/external-signals-refused"
+
+
 def _refused(status_code: int, errors: list[dict[str, Any]]) -> ProblemError:
-    summary = "; ".join(f"[{e['index']}] {e['reason']}" for e in errors[:5])
-    return ProblemError(
-        status_code,
-        "External signals refused",
-        f"nothing was stored: {summary}",
-        type_="/problems/external-signals-refused",
-        extra={"errors": errors},
-    )
+    """The whole request refused; `errors` names each bad item by index, with its status and reason."""
+    detail = "nothing was stored: " + "; ".join(f"[{e['index']}] {e['reason']}" for e in errors[:5])
+    return ProblemError(status_code, "External signals refused", detail, type_=REFUSED, extra={"errors": errors})
 
 
 def parse_signals(raw: object) -> list[ExternalSignalV1]:
@@ -135,7 +124,7 @@ async def post_external_signals(
             result = await service.ingest_signals(session, signals=signals)
             if result.refusals:
                 codes = {r.status for r in result.refusals}
-                raise _refused(codes.pop() if len(codes) == 1 else 422, [r.as_dict() for r in result.refusals])
+                raise _refused(codes.pop() if len(codes) == 1 else 422, [asdict(r) for r in result.refusals])
             if result.created:
                 ids = [s["signal_id"] for s in result.signals]
                 audited = Audited("external_signals.ingest", ids[0], {"created": result.created, "signal_ids": ids})
@@ -156,7 +145,7 @@ async def post_external_signals(
 )
 async def customer_external_signals(customer_id: str, session: DbSession) -> dict[str, Any]:
     """The customer's industry and newest signals, those of its loans and industry included."""
-    try:
-        return await service.customer_signals(session, customer_id=customer_id)
-    except NotFound as exc:
-        raise ProblemError(404, "Customer not found", str(exc)) from None
+    found = await service.customer_signals(session, customer_id=customer_id)
+    if found is None:
+        raise ProblemError(404, "Customer not found", f"customer {customer_id} is not known to risk-alert")
+    return found

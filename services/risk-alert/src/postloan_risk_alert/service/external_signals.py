@@ -10,7 +10,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from postloan_common.contracts import CustomerUpsertedV1, ExternalSignalV1, SignalSubject
 from postloan_risk_alert.domain import signals as domain
-from postloan_risk_alert.service.refusals import NotFound
 from postloan_risk_alert.store import signals as store
 
 # Rows per INSERT: 12 columns each stay well under PostgreSQL's 32,767 bind parameters.
@@ -26,9 +25,6 @@ class SignalRefusal:
     signal_id: str
     status: int
     reason: str
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"index": self.index, "signal_id": self.signal_id, "status": self.status, "reason": self.reason}
 
 
 @dataclass(frozen=True)
@@ -114,10 +110,10 @@ async def record_industries(session: AsyncSession, *, customers: Sequence[Custom
     await store.upsert_industries(session, [{"customer_id": k, "industry": v} for k, v in latest.items()])
 
 
-async def customer_signals(session: AsyncSession, *, customer_id: str) -> dict[str, Any]:
-    """The customer's industry and its newest signals (its own, its loans' and its industry's)."""
+async def customer_signals(session: AsyncSession, *, customer_id: str) -> dict[str, Any] | None:
+    """The customer's industry and its newest signals (its own, its loans' and its industry's); None if unknown."""
     recorded, industry = await store.industry_of(session, customer_id)
     rows = await store.signals_of_customer(session, customer_id=customer_id, industry=industry, limit=LISTED)
     if not (rows or recorded or await store.has_loans(session, customer_id)):
-        raise NotFound(f"customer {customer_id} is not known to risk-alert")
+        return None
     return {"customer_id": customer_id, "industry": industry, "signals": [_as_stored(r) for r in rows]}

@@ -43,14 +43,12 @@ WHERE ci.customer_id = ANY(CAST(:ids AS text[])) AND x.observed_on > :since AND 
 
 async def loan_customers(session: AsyncSession, loan_ids: Iterable[str]) -> dict[str, str]:
     """The borrower of each known loan among `loan_ids`."""
-    rows = await session.execute(_LOAN_CUSTOMERS, {"ids": sorted(set(loan_ids))})
-    return {r.loan_id: r.customer_id for r in rows}
+    return dict((await session.execute(_LOAN_CUSTOMERS, {"ids": sorted(set(loan_ids))})).tuples().all())
 
 
 async def signal_hashes(session: AsyncSession, signal_ids: Iterable[str]) -> dict[str, str]:
     """The content hash of each stored signal among `signal_ids`."""
-    rows = await session.execute(_HASHES, {"ids": sorted(set(signal_ids))})
-    return {r.signal_id: r.content_hash for r in rows}
+    return dict((await session.execute(_HASHES, {"ids": sorted(set(signal_ids))})).tuples().all())
 
 
 async def insert_signals(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> set[str]:
