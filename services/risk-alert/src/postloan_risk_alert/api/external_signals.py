@@ -57,7 +57,7 @@ class SignalOut(BaseModel):
     details: dict[str, str | int | bool | None] | None
 
 
-class SignalsIn(BaseModel):
+class SignalsStored(BaseModel):
     """How many signals were stored now, and every signal of the request as stored."""
 
     created: int
@@ -101,10 +101,13 @@ def parse_signals(raw: object) -> list[ExternalSignalV1]:
 
 @router.post(
     "/external-signals",
-    response_model=SignalsIn,
+    response_model=SignalsStored,
     status_code=status.HTTP_201_CREATED,
     openapi_extra=_BODY,
-    responses={200: {"model": SignalsIn, "description": "Every signal was already stored"}, **problems(404, 409, 422)},
+    responses={
+        200: {"model": SignalsStored, "description": "Every signal was already stored"},
+        **problems(404, 409, 422),
+    },
 )
 async def post_external_signals(
     request: Request,
@@ -112,7 +115,7 @@ async def post_external_signals(
     session: DbSession,
     principal: Annotated[Principal, Feeder],
     correlation_id: CorrelationId,
-) -> SignalsIn:
+) -> SignalsStored:
     """Store signals idempotently on signal_id; a refused item refuses the array (errors name each index)."""
     try:
         raw = json.loads(await request.body())
@@ -134,7 +137,7 @@ async def post_external_signals(
     if not result.created:
         response.status_code = status.HTTP_200_OK
     stored = [SignalOut.model_validate(s) for s in result.signals]
-    return SignalsIn(created=result.created, unchanged=len(stored) - result.created, signals=stored)
+    return SignalsStored(created=result.created, unchanged=len(stored) - result.created, signals=stored)
 
 
 @router.get(
