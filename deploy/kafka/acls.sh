@@ -29,9 +29,11 @@ write risk-alert risk.scores
 read_ risk-alert repayment.loans
 read_ risk-alert crm.activities
 read_ risk-alert core-banking.transactions
+read_ risk-alert core-banking.customers
 write risk-alert repayment.loans.dlt
 write risk-alert crm.activities.dlt
 write risk-alert core-banking.transactions.dlt
+write risk-alert core-banking.customers.dlt
 group risk-alert
 
 write crm crm.activities

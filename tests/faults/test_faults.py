@@ -339,6 +339,7 @@ TABLES: dict[str, Columns] = {
         " WHERE a.alert_id = t.alert_id)",
     ),
     "risk-alert.fund_use_flags": _cols("alert_id"),  # the uuid4 of the alert the flag raised
+    "risk-alert.external_signals": _cols("received_at"),  # when the signal arrived (wall clock)
     "risk-alert.models": _cols("promoted_at"),
     "risk-alert.model_evaluations": _cols("evaluated_at"),  # when the stored evaluation was computed
     "risk-alert.scoring_runs": _cols("finished_at", "duration_ms", stats="t.stats - 'phases' - 'seconds'"),

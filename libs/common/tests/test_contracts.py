@@ -41,7 +41,7 @@ ARCHITECTURE_TOPICS: dict[str, list[str]] = {
         "loan-restructured",
         "loan-written-off",
     ],
-    "core-banking.customers": ["customer-upserted"],
+    "core-banking.customers": ["customer-upserted", "external-signal"],
     "core-banking.transactions": ["fund-moved"],
     "repayment.loans": [
         "loan-registered",
@@ -137,7 +137,12 @@ SAMPLES: dict[tuple[str, int], dict[str, Any]] = {
         **CUSTOMER_BODY, "birth_date": "1990-03-07", "segment": "retail",
         "consents": [{"channel": "sms", "granted": False, "recorded_on": "2026-01-05"}],
         "related_parties": [{"name": "李四", "relation": "spouse", "phones": [{"number": "+8613900139000"}]}],
-        "address": {"line1": "1 Renmin Rd", "city": "Shanghai", "country": "CN"},
+        "address": {"line1": "1 Renmin Rd", "city": "Shanghai", "country": "CN"}, "industry": "C3130",
+    },
+    ("external-signal", 1): {
+        "signal_id": "S-1", "subject": "customer", "subject_id": "C-77", "source": "court-registry",
+        "kind": "court_judgment", "severity": "high", "observed_on": "2026-03-02", "value": "250000.00",
+        "details": {"case_id": "(2026)沪0101民初123号", "status": "open"},
     },
     ("loan-registered", 1): {
         **LOAN, "product": "consumer-12m", "branch": "SH01", "currency": "CNY", "principal": "3000.00",
@@ -592,3 +597,33 @@ def test_find_schema_dir_walks_up(tmp_path: Path) -> None:
     nested = tmp_path / "a" / "b"
     nested.mkdir(parents=True)
     assert schema_export.find_schema_dir(nested) == tmp_path / "contracts" / "schemas"
+
+
+SIGNAL = SAMPLES[("external-signal", 1)]
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"kind": "industry_index", "value": "101.5"},  # an index about a customer
+        {"subject": "industry", "subject_id": "C3130"},  # an industry with something other than an index
+        {"subject": "industry", "subject_id": "C3130", "kind": "industry_index", "value": None},
+        {"value": 1.5},  # numbers travel as decimal strings
+        {"value": "10000000000000"},
+        {"details": {f"k{i}": i for i in range(21)}},
+        {"details": {"nested": {"a": 1}}},
+        {"details": {"bad key": 1}},
+        {"severity": "urgent"},
+        {"kind": "gossip"},
+    ],
+)
+def test_external_signal_is_bounded(change: dict[str, Any]) -> None:
+    with pytest.raises(ValidationError):
+        contract_for("external-signal", 1).model_validate({**SIGNAL, **change})
+
+
+def test_industry_index_signal_and_customer_industry() -> None:
+    index = {**SIGNAL, "subject": "industry", "subject_id": "C3130", "kind": "industry_index", "value": "-3.25"}
+    assert contract_for("external-signal", 1).model_validate(index).value == Decimal("-3.25")  # type: ignore[attr-defined]
+    assert CustomerUpsertedV1.model_validate(CUSTOMER_BODY).industry is None
+    assert CustomerUpsertedV1.model_validate({**CUSTOMER_BODY, "industry": "C3130"}).industry == "C3130"

@@ -21,6 +21,7 @@ from demo_app import HANDLERS, create_schema, credit, demo_consumer, demo_relay,
 from sqlalchemy import text
 from sqlalchemy.exc import OperationalError
 
+from postloan_common.contracts import ExternalSignalV1, make_envelope
 from postloan_common.db import create_engine, driver_connection, session_factory
 from postloan_common.messaging.admin import ensure_topics
 from postloan_common.messaging.consumer import Barrier, PermanentError, is_transient
@@ -156,6 +157,27 @@ async def test_same_event_twice_in_one_batch_applies_once(demo_db):
     await consumer.apply_batch(consumer_records("demo.in", [event, event, credit("a", "2.00")]))
     async with sessions() as session:
         assert (await state(session))["balances"] == {"a": Decimal("3.00")}
+
+
+async def test_an_event_type_without_a_handler_is_skipped_not_dead_lettered(demo_db):
+    # crm and reporting read core-banking.customers without handling external-signal: they pass over it.
+    _engine, sessions, _url = demo_db
+    consumer = demo_consumer(sessions)
+    signal = make_envelope(
+        data=ExternalSignalV1.model_validate(
+            {"signal_id": "S-1", "subject": "customer", "subject_id": "a", "source": "court-registry",
+             "kind": "court_judgment", "severity": "high", "observed_on": "2026-03-02"}
+        ),
+        source="core-banking",
+        subject="a",
+    )  # fmt: skip
+    await consumer.apply_batch(consumer_records("demo.in", [credit("a", "1.00"), signal, credit("a", "2.00")]))
+    async with sessions() as session:
+        assert (await state(session))["balances"] == {"a": Decimal("3.00")}
+        dead = (await session.execute(text("SELECT count(*) FROM outbox WHERE topic LIKE '%.dlt'"))).scalar_one()
+        inbox_rows = (await session.execute(text("SELECT count(*) FROM inbox"))).scalar_one()
+    assert dead == 0
+    assert inbox_rows == 3, "the skipped event is marked seen like the others"
 
 
 async def test_malformed_and_poison_events_are_dead_lettered_and_the_partition_goes_on(

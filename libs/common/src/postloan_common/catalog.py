@@ -53,7 +53,7 @@ TOPICS: tuple[str, ...] = (
 # Which service consumes which topic (its consumer group is the service name).
 CONSUMES: dict[str, tuple[str, ...]] = {
     "repayment-monitor": (CORE_BANKING_LOANS,),
-    "risk-alert": (REPAYMENT_LOANS, CRM_ACTIVITIES, CORE_BANKING_TRANSACTIONS),
+    "risk-alert": (REPAYMENT_LOANS, CRM_ACTIVITIES, CORE_BANKING_TRANSACTIONS, CORE_BANKING_CUSTOMERS),
     "crm": (CORE_BANKING_CUSTOMERS, REPAYMENT_LOANS, RISK_SCORES),
     "reporting": (CORE_BANKING_LOANS, CORE_BANKING_CUSTOMERS, REPAYMENT_LOANS, RISK_SCORES, CRM_ACTIVITIES),
 }

@@ -1,4 +1,4 @@
-"""Batch handlers of `repayment.loans` and `crm.activities`: fold events into the feature projection.
+"""Batch handlers of `repayment.loans`, `crm.activities` and `core-banking.*`: fold events into the projection.
 
 Each polled run of events loads the loans it touches with one locking SELECT, folds the events
 in order (pure functions of domain/projection.py) and writes them back with one executemany.
@@ -21,8 +21,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from postloan_common.contracts import (
     ContactAttemptedV1,
+    CustomerUpsertedV1,
     DayClosedV1,
     DelinquencyChangedV1,
+    ExternalSignalV1,
     FundMovedV1,
     LoanClosedV1,
     LoanCuredV1,
@@ -41,6 +43,7 @@ from postloan_common.contracts.registry import UnknownContract
 from postloan_common.messaging.consumer import Barrier, PermanentError
 from postloan_common.messaging.envelope import Envelope
 from postloan_risk_alert.domain import projection
+from postloan_risk_alert.service import external_signals
 from postloan_risk_alert.service.day_closing import close_partition
 from postloan_risk_alert.service.fund_flows import FlowConflict, ingest_flows
 from postloan_risk_alert.settings import Settings
@@ -104,6 +107,22 @@ async def fund_moved(session: AsyncSession, envelopes: Sequence[Envelope]) -> No
     if result.refusals:
         first = result.refusals[0]
         raise PermanentError(f"fund-moved {first.flow_id}: {first.reason}")
+
+
+async def external_signal(session: AsyncSession, envelopes: Sequence[Envelope]) -> None:
+    """external-signal: store the batch's signals; a refused signal fails the batch, so only it is dead-lettered."""
+    try:
+        result = await external_signals.ingest_signals(session, signals=[_data(e) for e in envelopes])
+    except external_signals.SignalConflict as exc:
+        raise PermanentError(str(exc)) from exc
+    if result.refusals:
+        first = result.refusals[0]
+        raise PermanentError(f"external-signal {first.signal_id}: {first.reason}")
+
+
+async def customer_upserted(session: AsyncSession, envelopes: Sequence[Envelope]) -> None:
+    """customer-upserted: keep the customer's industry (industry signals apply through it)."""
+    await external_signals.record_industries(session, customers=[_data(e) for e in envelopes])
 
 
 @dataclass(frozen=True)
@@ -244,6 +263,8 @@ def make_handlers(settings: Settings) -> dict[str, BatchHandler]:
         LoanRescheduledV1.event_type: rescheduled,
         DayClosedV1.event_type: DayClosed(settings),
         FundMovedV1.event_type: fund_moved,
+        ExternalSignalV1.event_type: external_signal,
+        CustomerUpsertedV1.event_type: customer_upserted,
         ContactAttemptedV1.event_type: Folding(on_contact),
         PromiseToPayMadeV1.event_type: Folding(PromiseFold("made")),
         PromiseKeptV1.event_type: Folding(PromiseFold("kept")),

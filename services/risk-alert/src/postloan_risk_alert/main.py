@@ -10,6 +10,7 @@ from postloan_risk_alert.api import (
     assessment_reads,
     assessments,
     collateral,
+    external_signals,
     fund_flows,
     fund_trace,
     fund_use,
@@ -36,6 +37,7 @@ ROUTERS = (
     fund_flows.router,
     fund_use.router,
     fund_trace.router,
+    external_signals.router,
 )
 
 

@@ -21,6 +21,7 @@ from postloan_common.contracts.common import (
 )
 from postloan_common.contracts.core_banking import (
     CustomerUpsertedV1,
+    ExternalSignalV1,
     Installment,
     LoanBookedV1,
     LoanRestructuredV1,
@@ -28,6 +29,8 @@ from postloan_common.contracts.core_banking import (
     RepaymentMethod,
     RepaymentPostedV1,
     RepaymentReversedV1,
+    SignalKind,
+    SignalSubject,
     Terms,
 )
 from postloan_common.contracts.crm import (
@@ -96,6 +99,7 @@ __all__ = [
     "DayClosedV1",
     "DelinquencyChangedV1",
     "EventData",
+    "ExternalSignalV1",
     "FlowDirection",
     "FundMovedV1",
     "GuaranteeRegisteredV1",
@@ -132,6 +136,8 @@ __all__ = [
     "RiskAlertResolvedV1",
     "RiskScoreChangedV1",
     "Severity",
+    "SignalKind",
+    "SignalSubject",
     "SubjectType",
     "Terms",
     "UnknownContract",

@@ -109,6 +109,24 @@ PositiveMoney = Annotated[
     _AS_STRING,
     WithJsonSchema(_POSITIVE_MONEY.json_schema),
 ]
+# A signed measure (an index value, a change): at most 6 decimal places, a string in JSON ("-3.25").
+_MEASURE = _DecimalRules(6, description="Signed number as a decimal string, at most 6 decimal places")
+
+
+def _bounded(value: Decimal) -> Decimal:
+    if abs(value) >= MEASURE_LIMIT:
+        raise ValueError(f"must be of magnitude below {MEASURE_LIMIT}")
+    return value
+
+
+MEASURE_LIMIT = Decimal(10) ** 13  # fits numeric(20, 6)
+SignedMeasure = Annotated[
+    Decimal,
+    PlainValidator(_MEASURE.validate),
+    AfterValidator(_bounded),
+    _AS_STRING,
+    WithJsonSchema(_MEASURE.json_schema),
+]
 # Annual interest rates as fractions ("0.1200" = 12 %).
 Rate = Annotated[Decimal, PlainValidator(_RATE.validate), _AS_STRING, WithJsonSchema(_RATE.json_schema)]
 # Probabilities (PD) in [0, 1].

@@ -1,6 +1,7 @@
 """Events of the core banking system: `core-banking.loans` (key: loan id) and `core-banking.customers`
-(key: customer id). `loan-booked`, `repayment-posted` and `customer-upserted` carry the same payloads
-as `POST /v1/loans`, `POST /v1/loans/{loan_id}/repayments` and `POST /v1/customers` (docs/architecture.md, REST).
+(key: customer id; an `external-signal`'s key is its subject_id). `loan-booked`, `repayment-posted` and
+`customer-upserted` carry the same payloads as `POST /v1/loans`, `POST /v1/loans/{loan_id}/repayments` and
+`POST /v1/customers`, `external-signal` that of `POST /v1/external-signals` (docs/architecture.md, REST).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_vali
 
 from postloan_common.contracts.common import (
     ZERO,
+    Code,
     ContactChannel,
     Currency,
     EventData,
@@ -22,6 +24,8 @@ from postloan_common.contracts.common import (
     Money,
     PositiveMoney,
     Rate,
+    Severity,
+    SignedMeasure,
     Text,
     TimeZone,
 )
@@ -216,6 +220,58 @@ class CustomerUpsertedV1(EventData):
     consents: tuple[Consent, ...] | None = None
     related_parties: tuple[RelatedParty, ...] | None = None
     address: Address | None = None
+    # The customer's industry code (e.g. GB/T 4754 "C3130"): industry signals apply to its customers.
+    industry: Code | None = None
+
+
+class SignalSubject(StrEnum):
+    """What a signal is about; an `industry` signal's subject_id is the industry code of customer-upserted."""
+
+    CUSTOMER = "customer"
+    LOAN = "loan"
+    INDUSTRY = "industry"
+
+
+class SignalKind(StrEnum):
+    COURT_JUDGMENT = "court_judgment"
+    ENFORCEMENT_LISTING = "enforcement_listing"
+    BUSINESS_REGISTRATION_CHANGE = "business_registration_change"
+    BUREAU_INQUIRIES = "bureau_inquiries"
+    BUREAU_DELINQUENCY = "bureau_delinquency"
+    INDUSTRY_INDEX = "industry_index"
+    ADVERSE_NEWS = "adverse_news"
+
+
+DetailValue = Annotated[str, StringConstraints(max_length=500)] | int | bool | None
+# A bounded flat object: at most 20 keys of at most 64 characters, scalar values (no floats: numbers
+# that matter travel in `value` as a decimal).
+Details = Annotated[dict[Code, DetailValue], Field(max_length=20)]
+
+
+class ExternalSignalV1(EventData):
+    """Something outside the bank's own books about a customer, a loan or an industry (issue 15, item 5)."""
+
+    event_type: ClassVar[str] = "external-signal"
+    event_version: ClassVar[int] = 1
+
+    signal_id: Id
+    subject: SignalSubject
+    subject_id: Annotated[Id, Field(description="the customer id, the loan id or the industry code")]
+    source: Annotated[Code, Field(description="who reported it: a court registry, a bureau, a news feed…")]
+    kind: SignalKind
+    severity: Severity
+    observed_on: Annotated[date, Field(description="when the source observed it, not when it was sent")]
+    value: Annotated[SignedMeasure | None, Field(description="a number of inquiries, days past due, an index…")] = None
+    details: Annotated[Details | None, Field(description="flat; `case_id` and `status` group and close cases")] = None
+
+    @model_validator(mode="after")
+    def _industry_only_for_index(self) -> Self:
+        # An index describes an industry, and an industry has nothing but an index.
+        if (self.kind is SignalKind.INDUSTRY_INDEX) != (self.subject is SignalSubject.INDUSTRY):
+            raise ValueError("kind industry_index goes with subject industry, and only with it")
+        if self.kind is SignalKind.INDUSTRY_INDEX and self.value is None:
+            raise ValueError("an industry_index signal carries its index in value")
+        return self
 
 
 LOAN_EVENTS: tuple[type[EventData], ...] = (
@@ -225,4 +281,4 @@ LOAN_EVENTS: tuple[type[EventData], ...] = (
     LoanRestructuredV1,
     LoanWrittenOffV1,
 )
-CUSTOMER_EVENTS: tuple[type[EventData], ...] = (CustomerUpsertedV1,)
+CUSTOMER_EVENTS: tuple[type[EventData], ...] = (CustomerUpsertedV1, ExternalSignalV1)

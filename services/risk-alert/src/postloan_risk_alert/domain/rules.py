@@ -19,6 +19,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from postloan_risk_alert.domain import signals
+
 BoolArray = npt.NDArray[np.bool_]
 
 OPS: dict[str, Callable[[Any, Any], Any]] = {
@@ -76,6 +78,7 @@ LOAN_FEATURES: dict[str, str] = {
     "classification": TEXT,
     "product": TEXT,
     "segment": TEXT,
+    **dict.fromkeys(signals.FEATURES, NUMBER),
 }
 CUSTOMER_FEATURES: dict[str, str] = {
     "loan_count": NUMBER,
@@ -92,6 +95,7 @@ CUSTOMER_FEATURES: dict[str, str] = {
     "score": NUMBER,
     "grade": TEXT,
     "segment": TEXT,
+    **dict.fromkeys(signals.FEATURES, NUMBER),
 }
 FEATURES_OF: dict[str, dict[str, str]] = {"loan": LOAN_FEATURES, "customer": CUSTOMER_FEATURES}
 

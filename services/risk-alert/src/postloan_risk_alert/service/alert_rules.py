@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from postloan_common.db import driver_connection
 from postloan_risk_alert.domain import rules
 from postloan_risk_alert.domain.alerts import AlertBook, within_window
+from postloan_risk_alert.service.signal_features import signal_columns
 from postloan_risk_alert.settings import Settings
 from postloan_risk_alert.store.alert_store import RAISE, RESOLVE, enabled_rules, load_alert_book
 from postloan_risk_alert.store.customers import CUSTOMER_FETCH
@@ -149,6 +150,7 @@ async def evaluate_customer_rules(
     columns["grade"] = np.asarray([r["grade"] for r in rows], dtype=object)
     columns["segment"] = np.asarray([r["segment"] for r in rows], dtype=object)
     subjects = [r["customer_id"] for r in rows]
+    columns.update(await signal_columns(session, customer_ids=subjects, business_date=business_date))
     book = await load_alert_book(session, subject_type="customer", business_date=business_date)
     return await apply_rules(
         session,

@@ -28,6 +28,7 @@ from postloan_risk_alert.service.alert_rules import apply_rules, evaluate_custom
 from postloan_risk_alert.service.chunk_writes import write_chunk
 from postloan_risk_alert.service.model_evaluation import evaluate_and_store
 from postloan_risk_alert.service.review_scheduling import schedule_reviews
+from postloan_risk_alert.service.signal_features import signal_columns
 from postloan_risk_alert.settings import Settings
 from postloan_risk_alert.store.alert_store import enabled_rules, load_alert_book
 from postloan_risk_alert.store.customers import refresh_customers, snapshot_features
@@ -208,6 +209,7 @@ async def _process_chunk(session: AsyncSession, ctx: Context, chunk: Chunk, *, n
         "guarantor_dpd": chunk.ints("guarantor_dpd").astype(np.float64),
         "guarantor_npl": chunk.ints("guarantor_npl").astype(np.float64),
         "guarantee_expired": chunk.ints("guarantee_expired").astype(np.float64),
+        **await signal_columns(session, customer_ids=customer_ids, business_date=d),
     }
     stats.add_phase("features", t)
 

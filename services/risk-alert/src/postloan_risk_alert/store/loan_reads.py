@@ -9,6 +9,7 @@ import numpy.typing as npt
 
 from postloan_risk_alert.domain import classification as cls
 from postloan_risk_alert.domain import collateral, features
+from postloan_risk_alert.store import signals
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -23,6 +24,7 @@ WORKING_SET = f"""
         OR {cls.npl_sql("c.category")}
         OR EXISTS (SELECT 1 FROM collateral_links cl WHERE cl.loan_id = f.loan_id)
         OR EXISTS (SELECT 1 FROM guarantees g WHERE g.loan_id = f.loan_id)
+        {signals.IN_FORCE_SQL}
     )
 """
 

@@ -316,6 +316,7 @@ from postloan_risk_alert.store.review_tables import (  # noqa: E402
     review_watch,
     reviews,
 )
+from postloan_risk_alert.store.signal_tables import customer_industries, external_signals  # noqa: E402
 
 __all__ = [
     "alert_history",
@@ -328,8 +329,10 @@ __all__ = [
     "collateral_links",
     "collateral_valuations",
     "customer_features",
+    "customer_industries",
     "customer_scores",
     "day_closures",
+    "external_signals",
     "feature_snapshots",
     "fund_flow_totals",
     "fund_flows",
