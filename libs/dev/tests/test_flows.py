@@ -9,8 +9,9 @@ from decimal import Decimal
 from functools import cache
 
 from postloan_common.contracts import TOPIC_OF, FundMovedV1, LoanBookedV1, parse_data
-from postloan_dev.simulator import Emitted, Simulation, SimulationConfig
+from postloan_dev.simulator import Emitted, Simulation, SimulationConfig, truth_csv
 from postloan_dev.simulator.flows import PURPOSES_OF, REPORTING_LAG_DAYS, RULE_OF, Misuse, plan_flows, split_amount
+from postloan_dev.simulator.truth import read_truth_csv
 from postloan_risk_alert.domain import fund_use
 
 START = date(2026, 1, 1)
@@ -86,12 +87,12 @@ def test_under_risk_alerts_default_policies_honest_loans_raise_nothing_and_each_
     sim, events = _played(7, 400)
     booked = {d.loan_id: d for _, e in events if isinstance(d := parse_data(e.envelope), LoanBookedV1)}
     flows = _flows_by_loan(events)
-    drawn = {loan.loan_id: loan.misuse for loan in sim.loans}
+    truth = {row.loan_id: row for row in sim.truth()}
 
     kinds = set()
     for loan_id, loan in booked.items():
         flags = _flags(loan, [f for _, f in flows[loan_id]])
-        misuse = drawn[loan_id]
+        misuse = truth[loan_id].misuse
         assert flags == ({RULE_OF[misuse]} if misuse else set()), (loan_id, misuse, flags)
         kinds.add(misuse)
     assert kinds == {None, *Misuse}
@@ -124,3 +125,24 @@ def test_a_plan_is_the_same_for_the_same_seed_and_splits_amounts_exactly() -> No
     parts = split_amount(random.Random(3), Decimal("1234.57"), 5)
     assert sum(parts) == Decimal("1234.57")
     assert all(p > 0 and p == p.quantize(Decimal("0.01")) for p in parts)
+
+
+def test_the_truth_records_a_misuse_once_its_first_misusing_flow_was_sent_and_csv_keeps_it() -> None:
+    sim = Simulation(SimulationConfig(seed=11, loans=300, months=1, start=START, booking_days=30))
+    for _ in sim.run():
+        pass
+    last = sim.days[-1]
+    rows = {r.loan_id: r for r in sim.truth()}
+    booked = [loan for loan in sim.loans if loan.loan_id in rows]
+
+    sent = [loan for loan in booked if loan.misuse and loan.misuse_on and loan.misuse_on <= last]
+    unsent = [loan for loan in booked if loan.misuse and loan.misuse_on and loan.misuse_on > last]
+    assert sent and unsent  # loans booked in the last days have not misused anything yet
+    assert all(rows[loan.loan_id].misuse == loan.misuse for loan in sent)
+    assert all(rows[loan.loan_id].misuse is None for loan in unsent)
+    assert all(rows[loan.loan_id].purpose == loan.purpose for loan in booked)
+    text = truth_csv(list(rows.values()))
+    assert text.splitlines()[0].endswith(",purpose,misuse")
+    assert {r.loan_id: (r.purpose, r.misuse) for r in read_truth_csv(text)} == {
+        r.loan_id: (r.purpose, r.misuse) for r in rows.values()
+    }
