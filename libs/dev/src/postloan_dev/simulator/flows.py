@@ -122,34 +122,27 @@ def split_amount(rng: random.Random, total: Decimal, parts: int) -> list[Decimal
     return amounts
 
 
-@dataclass(frozen=True, slots=True)
-class _Loan:
-    loan_id: str
-    disbursed_on: date
-    borrower_account: str
-
-
 def _party(rng: random.Random, kind: str) -> tuple[str, str]:
     trades = _NAME_TRADES.get(kind, _NAME_TRADES["supplier"])
     name = f"{rng.choice(_NAME_WORDS)}{rng.choice(trades)}有限公司"
     return name, f"62{rng.randrange(10**14):014d}"
 
 
-def _spending(rng: random.Random, loan: _Loan, purpose: str, total: Decimal, *, days: int) -> list[PlannedFlow]:
+def _spending(rng: random.Random, start: date, purpose: str, total: Decimal, *, days: int) -> list[PlannedFlow]:
     """Payments of `total` to distinct counterparties fitting the purpose within `days` of the disbursement."""
     kind, categories = SPENDING.get(purpose, ("supplier", ("other",)))
     parts = max(1, min(8, int(total // 20_000) + rng.randint(1, 2)))
     out = []
     for amount in split_amount(rng, total, parts):
         name, account = _party(rng, kind)
-        day = loan.disbursed_on + timedelta(days=rng.randint(0, days))
+        day = start + timedelta(days=rng.randint(0, days))
         out.append(PlannedFlow("", day, amount, name, account, kind, rng.choice(categories), "bank-transfer"))
     return out
 
 
-def _misusing(rng: random.Random, loan: _Loan, misuse: Misuse, principal: Decimal) -> list[PlannedFlow]:
+def _misusing(rng: random.Random, start: date, own: str, misuse: Misuse, principal: Decimal) -> list[PlannedFlow]:
     """The flows that misuse part of the proceeds, within ten days of the disbursement."""
-    day = loan.disbursed_on + timedelta(days=rng.randint(1, 10))
+    day = start + timedelta(days=rng.randint(1, 10))
     if misuse is Misuse.FORBIDDEN_USE:
         kind, category, suffix = rng.choice(_FORBIDDEN)
         amount = cents(principal * Decimal(str(round(rng.uniform(0.2, 0.6), 2))))
@@ -158,9 +151,7 @@ def _misusing(rng: random.Random, loan: _Loan, misuse: Misuse, principal: Decima
     if misuse is Misuse.FLOW_BACK:
         amount = cents(principal * Decimal(str(round(rng.uniform(0.2, 0.7), 2))))
         if rng.random() < 0.5:
-            return [
-                PlannedFlow("", day, amount, "本人账户", loan.borrower_account, "borrower_self", None, "online", True)
-            ]
+            return [PlannedFlow("", day, amount, "本人账户", own, "borrower_self", None, "online", True)]
         name, account = _party(rng, "supplier")
         return [PlannedFlow("", day, amount, name, account, "related_party", None, "bank-transfer", True)]
     name, account = _party(rng, "supplier")
@@ -181,17 +172,17 @@ def _misusing(rng: random.Random, loan: _Loan, misuse: Misuse, principal: Decima
     ]
 
 
-def _honest_extras(rng: random.Random, loan: _Loan, principal: Decimal) -> list[PlannedFlow]:
+def _honest_extras(rng: random.Random, start: date, own: str, principal: Decimal) -> list[PlannedFlow]:
     """Cash kept (untraced) and, now and then, a few per cent moved to the borrower's own account."""
     extras = []
     if rng.random() < 0.5:
         cash = cents(principal * Decimal(str(round(rng.uniform(0.01, 0.05), 2))))
-        day = loan.disbursed_on + timedelta(days=rng.randint(0, 20))
+        day = start + timedelta(days=rng.randint(0, 20))
         extras.append(PlannedFlow("", day, cash, "ATM 取现", "cash", "unknown", None, "atm"))
     if rng.random() < SMALL_FLOW_BACK_SHARE:
         back = cents(principal * Decimal(str(round(rng.uniform(0.02, 0.06), 2))))
-        day = loan.disbursed_on + timedelta(days=rng.randint(0, 20))
-        extras.append(PlannedFlow("", day, back, "本人账户", loan.borrower_account, "borrower_self", None, "online"))
+        day = start + timedelta(days=rng.randint(0, 20))
+        extras.append(PlannedFlow("", day, back, "本人账户", own, "borrower_self", None, "online"))
     return extras
 
 
@@ -206,15 +197,15 @@ def plan_flows(
     borrower_account: str,
 ) -> FundPlan:
     """Every outgoing flow of the loan's proceeds, in time order, with ids `{loan_id}-F01`, …"""
-    loan = _Loan(loan_id, disbursed_on, borrower_account)
     misuse = draw_misuse(rng, will_default=will_default, principal=principal)
-    flows = _misusing(rng, loan, misuse, principal) if misuse is not None else []
-    flows += _honest_extras(rng, loan, principal) if misuse is None else []
+    own = borrower_account
+    flows = _misusing(rng, disbursed_on, own, misuse, principal) if misuse is not None else []
+    flows += _honest_extras(rng, disbursed_on, own, principal) if misuse is None else []
     # At least 88 % of the proceeds leave the account traced, all within 25 days (the policy's window is 30).
     left = principal - sum((f.amount for f in flows), Decimal(0))
     spent = cents(min(left, principal * Decimal(str(round(rng.uniform(0.88, 0.97), 2)))))
     if spent > 0:
-        flows += _spending(rng, loan, purpose, spent, days=25)
+        flows += _spending(rng, disbursed_on, purpose, spent, days=25)
     ordered = sorted(flows, key=lambda f: (f.occurred_on, f.misuse, f.account, f.amount))
     return FundPlan(misuse, tuple(replace(f, flow_id=f"{loan_id}-F{n:02d}") for n, f in enumerate(ordered, start=1)))
 

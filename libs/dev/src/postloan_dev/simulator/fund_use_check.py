@@ -23,20 +23,16 @@ class FlagSeen:
 
 
 @dataclass(frozen=True)
-class KindCaught:
-    misuse: str
-    loans: int
-    caught_by_its_rule: int
-
-
-@dataclass(frozen=True)
 class FundUseCard:
+    """The figures of the module docstring."""
+
     loans: int
     misusers: int
     misusers_flagged: int
     flags: int
     false_flags: int
-    by_kind: tuple[KindCaught, ...]
+    # Per kind of misuse: its loans, and how many of them the rule meant for it flagged.
+    by_kind: dict[str, tuple[int, int]]
 
     @property
     def recall(self) -> float:
@@ -50,14 +46,13 @@ def fund_use_card(truth: Sequence[TruthRow], flags: Sequence[FlagSeen]) -> FundU
     flagged = {f.loan_id for f in known}
     rules = {(f.loan_id, f.rule) for f in known}
     kinds = sorted({m for m in misuse.values() if m})
-    by_kind = tuple(
-        KindCaught(
-            kind,
+    by_kind = {
+        kind: (
             sum(1 for m in misuse.values() if m == kind),
             sum(1 for loan, m in misuse.items() if m == kind and (loan, RULE_OF[kind]) in rules),
         )
         for kind in kinds
-    )
+    }
     return FundUseCard(
         loans=len(truth),
         misusers=sum(1 for m in misuse.values() if m),
@@ -76,6 +71,6 @@ def describe_fund_use(card: FundUseCard) -> list[str]:
         f"  false flags: {card.false_flags} of {card.flags} flags (on loans whose proceeds were not misused)",
     ]
     lines += [
-        f"    {k.misuse}: {k.caught_by_its_rule} of {k.loans} caught by {RULE_OF[k.misuse]}" for k in card.by_kind
+        f"    {kind}: {caught} of {loans} caught by {RULE_OF[kind]}" for kind, (loans, caught) in card.by_kind.items()
     ]
     return lines
