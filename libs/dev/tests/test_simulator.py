@@ -76,6 +76,7 @@ def test_every_envelope_is_a_valid_contract_on_its_topic_keyed_by_its_subject() 
         "repayment-posted",
         "repayment-reversed",
         "loan-written-off",
+        "fund-moved",
     }, counts
 
 

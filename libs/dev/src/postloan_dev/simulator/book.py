@@ -11,6 +11,7 @@ from uuid import UUID
 
 from postloan_common.contracts.core_banking import CustomerUpsertedV1
 from postloan_common.messaging.envelope import Envelope
+from postloan_dev.simulator.flows import Misuse
 from postloan_dev.simulator.ledger import PENALTY_MULTIPLIER, Due, Payment, Position, add_months, replay
 from postloan_dev.simulator.portfolio import Product
 
@@ -130,6 +131,10 @@ class SimLoan:
     pending_reversals: set[str] = field(default_factory=set)
     oldest_open_due: date | None = None
     ended_on: date | None = None
+    purpose: str = "other"
+    # The misuse drawn for the loan's proceeds and the day its first misusing flow reaches the platform.
+    misuse: Misuse | None = None
+    misuse_on: date | None = None
 
     @property
     def penalty_rate(self) -> Decimal:

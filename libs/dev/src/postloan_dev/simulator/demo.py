@@ -19,14 +19,16 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import date, timedelta
 from pathlib import Path
+from typing import Any
 
 import httpx
 
 from postloan_common.catalog import SERVICES
 from postloan_dev.simulator.early_warning import AlertSeen, describe, scorecard
+from postloan_dev.simulator.fund_use_check import FlagSeen, describe_fund_use, fund_use_card
 from postloan_dev.simulator.ledger import add_months
 from postloan_dev.simulator.pd_snapshot import read_pd_csv
 from postloan_dev.simulator.truth import TruthRow, read_truth_csv
@@ -112,25 +114,29 @@ def _print_model_auc(*, token: str) -> None:
     print("risk model AUC: not available from risk-alert", file=sys.stderr)
 
 
+def _items(client: httpx.Client, path: str) -> Iterator[dict[str, Any]]:
+    """Every item of a paginated list (items, next_cursor), page by page."""
+    cursor = None
+    while True:
+        params = {"limit": "500", **({"cursor": cursor} if cursor else {})}
+        page = client.get(path, params=params).raise_for_status().json()
+        yield from page["items"]
+        cursor = page["next_cursor"]
+        if not cursor:
+            return
+
+
 def _alerts_seen(client: httpx.Client, truth: Sequence[TruthRow]) -> list[AlertSeen]:
     """Every alert risk-alert raised, on the loans it names (a customer's alert on each of its loans)."""
     loans_of: dict[str, list[str]] = {}
     for row in truth:
         loans_of.setdefault(row.customer_id, []).append(row.loan_id)
     seen: list[AlertSeen] = []
-    cursor = None
-    while True:
-        params = {"limit": "500", **({"cursor": cursor} if cursor else {})}
-        page = client.get("/v1/alerts", params=params).raise_for_status().json()
-        for alert in page["items"]:
-            raised = date.fromisoformat(alert["raised_on"] or alert["raised_at"][:10])
-            subjects = (
-                [alert["subject_id"]] if alert["subject_type"] == "loan" else loans_of.get(alert["subject_id"], [])
-            )
-            seen += [AlertSeen(loan_id, alert["rule_id"], raised) for loan_id in subjects]
-        cursor = page["next_cursor"]
-        if not cursor:
-            return seen
+    for alert in _items(client, "/v1/alerts"):
+        raised = date.fromisoformat(alert["raised_on"] or alert["raised_at"][:10])
+        subjects = [alert["subject_id"]] if alert["subject_type"] == "loan" else loans_of.get(alert["subject_id"], [])
+        seen += [AlertSeen(loan_id, alert["rule_id"], raised) for loan_id in subjects]
+    return seen
 
 
 def _print_early_warning(out: Path, *, token: str) -> None:
@@ -145,6 +151,19 @@ def _print_early_warning(out: Path, *, token: str) -> None:
         print(f"early warning: alerts not available from risk-alert ({exc!r})", file=sys.stderr)
         return
     print("\n".join(describe(scorecard(truth, alerts, pds))), file=sys.stderr)
+
+
+def _print_fund_use(out: Path, *, token: str) -> None:
+    """True misusers flagged and false flags, from risk-alert's fund-use flags (simulator.fund_use_check)."""
+    truth = read_truth_csv((out / "truth.csv").read_text(encoding="utf-8"))
+    headers = {"Authorization": f"Bearer {token}"}
+    try:
+        with httpx.Client(base_url=_url("risk-alert"), headers=headers, timeout=300.0) as client:
+            flags = [FlagSeen(f["loan_id"], f["rule"]) for f in _items(client, "/v1/fund-use/flags")]
+    except httpx.HTTPError as exc:
+        print(f"fund use: flags not available from risk-alert ({exc!r})", file=sys.stderr)
+        return
+    print("\n".join(describe_fund_use(fund_use_card(truth, flags))), file=sys.stderr)
 
 
 def _stop(platform: subprocess.Popen[bytes]) -> None:
@@ -204,6 +223,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         _fetch_reports(out, last_day=last_day, token=token)
         _print_model_auc(token=token)
         _print_early_warning(out, token=token)
+        _print_fund_use(out, token=token)
         return 0
     finally:
         print("stopping the platform", file=sys.stderr, flush=True)

@@ -23,7 +23,12 @@ from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaError
 from aiokafka.structs import TopicPartition
 
-from postloan_common.catalog import CORE_BANKING_CUSTOMERS, CORE_BANKING_LOANS, dead_letter_topic
+from postloan_common.catalog import (
+    CORE_BANKING_CUSTOMERS,
+    CORE_BANKING_LOANS,
+    CORE_BANKING_TRANSACTIONS,
+    dead_letter_topic,
+)
 from postloan_common.messaging.admin import ensure_topics
 from postloan_common.messaging.kafka import make_producer, security_kwargs
 from postloan_common.web.auth import mint_token
@@ -32,6 +37,9 @@ from postloan_dev.simulator.model import Emitted, Simulation, SimulationConfig, 
 from postloan_dev.simulator.pd_snapshot import fetch_pds, pd_csv
 
 REPAYMENT_MONITOR_GROUP = "repayment-monitor"
+RISK_ALERT_GROUP = "risk-alert"
+# Fund flows go to risk-alert in arrays of at most this many (POST /v1/fund-flows).
+FLOWS_PER_POST = 1000
 
 
 class SimulationError(Exception):
@@ -51,6 +59,8 @@ class Target:
     crm_url: str = "http://127.0.0.1:8003"
     risk_url: str = "http://127.0.0.1:8002"
     consumer_group: str = REPAYMENT_MONITOR_GROUP
+    # Fund flows are waited for too: a loan's trace window must not close before its flows are stored.
+    flows_group: str = RISK_ALERT_GROUP
     consume_timeout_s: float = 300.0
     http_concurrency: int = 8
 
@@ -84,11 +94,13 @@ class KafkaPublisher:
             target.bootstrap_servers, idempotent=target.idempotent_producer, client_id="core-banking-simulator"
         )
         self.admin = AIOKafkaAdminClient(bootstrap_servers=target.bootstrap_servers, **security_kwargs())
-        # The offset after the last record produced to each partition of core-banking.loans.
+        # The consumer group waited for on each topic, and the offset after the last record produced
+        # to each partition of those topics.
+        self.groups = {CORE_BANKING_LOANS: target.consumer_group, CORE_BANKING_TRANSACTIONS: target.flows_group}
         self.produced: dict[TopicPartition, int] = {}
 
     async def start(self) -> None:
-        topics = [CORE_BANKING_LOANS, CORE_BANKING_CUSTOMERS]
+        topics = [CORE_BANKING_LOANS, CORE_BANKING_CUSTOMERS, CORE_BANKING_TRANSACTIONS]
         try:
             await ensure_topics(
                 self.target.bootstrap_servers,
@@ -119,31 +131,32 @@ class KafkaPublisher:
                 )
             )
         for metadata in await asyncio.gather(*futures):
-            if metadata.topic == CORE_BANKING_LOANS:
+            if metadata.topic in self.groups:
                 tp = TopicPartition(metadata.topic, metadata.partition)
                 self.produced[tp] = max(self.produced.get(tp, 0), metadata.offset + 1)
 
     async def wait_consumed(self) -> None:
-        """Return once the group's committed offsets reach everything produced so far."""
+        """Return once each topic's group has committed offsets reaching everything produced so far."""
         deadline = time.monotonic() + self.target.consume_timeout_s
+        for topic, group in self.groups.items():
+            await self._wait_group(group, {tp: o for tp, o in self.produced.items() if tp.topic == topic}, deadline)
+
+    async def _wait_group(self, group: str, produced: dict[TopicPartition, int], deadline: float) -> None:
         pause = 0.02
-        while True:
+        while produced:
             # Named partitions: Tansu answers the "all partitions" form in a way aiokafka cannot decode.
-            committed = await self.admin.list_consumer_group_offsets(
-                self.target.consumer_group, partitions=list(self.produced)
-            )
+            committed = await self.admin.list_consumer_group_offsets(group, partitions=list(produced))
             behind = {
-                tp: offset
-                for tp, offset in self.produced.items()
-                if tp not in committed or committed[tp].offset < offset
+                tp: offset for tp, offset in produced.items() if tp not in committed or committed[tp].offset < offset
             }
             if not behind:
                 return
             if time.monotonic() > deadline:
                 lag = sum(offset - (committed[tp].offset if tp in committed else 0) for tp, offset in behind.items())
+                topic = next(iter(behind)).topic
                 raise SimulationError(
-                    f"consumer group {self.target.consumer_group!r} is {lag} record(s) behind on "
-                    f"{CORE_BANKING_LOANS} after {self.target.consume_timeout_s:.0f} s: is its worker running?"
+                    f"consumer group {group!r} is {lag} record(s) behind on "
+                    f"{topic} after {self.target.consume_timeout_s:.0f} s: is its worker running?"
                 )
             await asyncio.sleep(pause)
             pause = min(pause * 2, 0.5)
@@ -156,7 +169,10 @@ class KafkaPublisher:
 
 
 class RestPublisher:
-    """Posts loans, repayments and reversals to repayment-monitor, customers to crm; in order per subject."""
+    """Posts loans, repayments and reversals to repayment-monitor, customers to crm, fund flows to risk-alert.
+
+    In order per subject; a day's flows go last, in arrays of up to FLOWS_PER_POST.
+    """
 
     def __init__(self, target: Target, client: httpx.AsyncClient) -> None:
         self.target = target
@@ -174,6 +190,15 @@ class RestPublisher:
                 if event.topic == topic:
                     by_subject[event.key].append(event)
             await asyncio.gather(*(self._in_order(chain) for chain in by_subject.values()))
+        flows = [dict(e.envelope.data) for e in events if e.topic == CORE_BANKING_TRANSACTIONS]
+        for start in range(0, len(flows), FLOWS_PER_POST):
+            await self._post_flows(flows[start : start + FLOWS_PER_POST])
+
+    async def _post_flows(self, flows: list[dict[str, Any]]) -> None:
+        url = f"{self.target.risk_url}/v1/fund-flows"
+        response = await self.client.post(url, json=flows)
+        if response.status_code >= 300:
+            raise SimulationError(f"POST {url} answered {response.status_code}: {response.text[:500]}")
 
     async def _in_order(self, chain: Sequence[Emitted]) -> None:
         async with self.gate:

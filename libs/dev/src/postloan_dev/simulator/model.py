@@ -23,7 +23,7 @@ from uuid import uuid5
 
 from pydantic import BaseModel
 
-from postloan_common.catalog import CORE_BANKING_CUSTOMERS, CORE_BANKING_LOANS
+from postloan_common.catalog import CORE_BANKING_CUSTOMERS, CORE_BANKING_LOANS, CORE_BANKING_TRANSACTIONS
 from postloan_common.contracts.core_banking import (
     LoanBookedV1,
     LoanWrittenOffV1,
@@ -52,6 +52,7 @@ from postloan_dev.simulator.book import (
     SimLoan,
     SimulationConfig,
 )
+from postloan_dev.simulator.flows import PlannedFlow, choose_purpose, fund_moved, plan_flows, reported_on
 from postloan_dev.simulator.ledger import (
     Payment,
     Position,
@@ -85,6 +86,7 @@ class Simulation:
         self._plans: dict[date, list[PlanInstallment]] = defaultdict(list)
         self._actions: dict[date, list[Pay | Reverse]] = defaultdict(list)
         self._updates: dict[date, list[Borrower]] = defaultdict(list)
+        self._flows: dict[date, list[tuple[SimLoan, PlannedFlow]]] = defaultdict(list)
         self._defaulting: list[SimLoan] = []
         self.loans: list[SimLoan] = []
         self.borrowers: list[Borrower] = []
@@ -139,6 +141,7 @@ class Simulation:
                 rng=random.Random(f"postloan-simulator:{cfg.seed}:{loan_id}"),
                 writes_off=cfg.write_offs and rng.random() < 0.5,
             )
+            self._plan_funds(loan)
             self.loans.append(loan)
             self._bookings[book_day].append(loan)
             self._plans[max(book_day, schedule[0].due_date - timedelta(days=PLAN_AHEAD_DAYS))].append(
@@ -146,6 +149,23 @@ class Simulation:
             )
             if borrower.will_default:
                 self._defaulting.append(loan)
+
+    def _plan_funds(self, loan: SimLoan) -> None:
+        """Draw the loan's purpose and where its proceeds go, from an RNG of its own (other draws stay as they were)."""
+        rng = random.Random(f"postloan-simulator:{self.config.seed}:{loan.loan_id}:funds")
+        loan.purpose = choose_purpose(rng, loan.product.code)
+        plan = plan_flows(
+            rng,
+            loan_id=loan.loan_id,
+            principal=loan.principal,
+            disbursed_on=loan.disbursed_on,
+            purpose=loan.purpose,
+            will_default=loan.borrower.will_default,
+            borrower_account="6217" + loan.borrower.customer_id.removeprefix("C-").replace("-", ""),
+        )
+        for flow in plan.flows:
+            self._flows[reported_on(flow, book_day=loan.book_day)].append((loan, flow))
+        loan.misuse, loan.misuse_on = plan.misuse, plan.misuse_reported_on(book_day=loan.book_day)
 
     def _new_borrower(self, rng: random.Random, *, segment: str, city: str, book_day: date) -> Borrower:
         n = len(self.borrowers) + 1
@@ -188,6 +208,8 @@ class Simulation:
             borrower.record = with_new_phone(random.Random(f"{borrower.customer_id}:{day}"), borrower.record)
             out.append(self._customer_event(borrower, day))
             self.stats["customer-updates"] += 1
+        for loan, flow in self._flows.pop(day, ()):
+            out.append(self._fund_moved(loan, flow, day))
         for plan in self._plans.pop(day, ()):
             plan_installment(plan.loan, plan.seq, day, plans=self._plans, actions=self._actions)
         for action in self._actions.pop(day, ()):
@@ -221,6 +243,7 @@ class Simulation:
             "principal": loan.principal,
             "annual_rate": loan.annual_rate,
             "disbursed_on": loan.disbursed_on,
+            "purpose": loan.purpose,
         }
         if product.explicit:
             installments = [
@@ -236,6 +259,10 @@ class Simulation:
         out.append(self._event(CORE_BANKING_LOANS, loan.loan_id, data, day))
         self.stats["loans"] += 1
         return out
+
+    def _fund_moved(self, loan: SimLoan, flow: PlannedFlow, day: date) -> Emitted:
+        data = fund_moved(flow, loan_id=loan.loan_id, currency=CURRENCY)
+        return self._event(CORE_BANKING_TRANSACTIONS, loan.loan_id, data, day)
 
     def _customer_event(self, borrower: Borrower, day: date) -> Emitted:
         return self._event(CORE_BANKING_CUSTOMERS, borrower.customer_id, borrower.record, day)

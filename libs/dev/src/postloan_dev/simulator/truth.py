@@ -1,4 +1,4 @@
-"""The simulation's ground truth: who defaulted, as CSV, and how well any score can separate them (AUC)."""
+"""The simulation's ground truth: who defaulted and who misused the proceeds, as CSV, and the best AUC."""
 
 from __future__ import annotations
 
@@ -29,11 +29,15 @@ class TruthRow:
     observed_from: date
     observed_to: date
     status: str
+    purpose: str = "other"
+    # How the borrower misused the proceeds (flows/Misuse), once its first misusing flow was sent; None: honest.
+    misuse: str | None = None
 
 
 TRUTH_COLUMNS = (
     "loan_id", "customer_id", "product", "branch", "archetype", "propensity", "will_default", "onset",
     "default_90dpd", "max_dpd", "reached_30dpd_on", "reached_90dpd_on", "observed_from", "observed_to", "status",
+    "purpose", "misuse",
 )  # fmt: skip
 
 
@@ -60,6 +64,8 @@ def truth_csv(rows: Sequence[TruthRow]) -> str:
                 row.observed_from.isoformat(),
                 row.observed_to.isoformat(),
                 row.status,
+                row.purpose,
+                row.misuse or "",
             ]
         )
     return buffer.getvalue()
@@ -88,6 +94,8 @@ def read_truth_csv(text: str) -> list[TruthRow]:
             observed_from=date.fromisoformat(r["observed_from"]),
             observed_to=date.fromisoformat(r["observed_to"]),
             status=r["status"],
+            purpose=r["purpose"],
+            misuse=r["misuse"] or None,
         )
         for r in csv.DictReader(io.StringIO(text))
     ]
@@ -152,6 +160,8 @@ def truth_rows(loans: Sequence[SimLoan], *, last_played: date) -> list[TruthRow]
                 observed_from=observed_from,
                 observed_to=observed_to,
                 status=loan.status.value,
+                purpose=loan.purpose,
+                misuse=loan.misuse.value if loan.misuse and loan.misuse_on and loan.misuse_on <= last_played else None,
             )
         )
     return rows
