@@ -93,7 +93,15 @@ def cmd_token(args: argparse.Namespace) -> int:
 
 def cmd_simulate(args: argparse.Namespace) -> int:
     """Run the core-banking simulator (see postloan_dev.simulator)."""
-    from postloan_dev.simulator.driver import PdSnapshot, SimulationError, Target, finish, simulate, system_token
+    from postloan_dev.simulator.driver import (
+        RISK_ALERT_GROUP,
+        PdSnapshot,
+        SimulationError,
+        Target,
+        finish,
+        simulate,
+        system_token,
+    )
     from postloan_dev.simulator.model import Simulation, SimulationConfig
 
     logging.getLogger("httpx").setLevel(logging.WARNING)
@@ -115,6 +123,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         repayment_url=args.repayment_url or by_name["repayment-monitor"].url,
         crm_url=args.crm_url or by_name["crm"].url,
         risk_url=by_name["risk-alert"].url,
+        flows_group=RISK_ALERT_GROUP,
         token=system_token(
             secret=signing_key(),
             issuer=settings.jwt_issuer,

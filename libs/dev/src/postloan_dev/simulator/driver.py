@@ -59,8 +59,9 @@ class Target:
     crm_url: str = "http://127.0.0.1:8003"
     risk_url: str = "http://127.0.0.1:8002"
     consumer_group: str = REPAYMENT_MONITOR_GROUP
-    # Fund flows are waited for too: a loan's trace window must not close before its flows are stored.
-    flows_group: str = RISK_ALERT_GROUP
+    # The group fund flows are waited for too (a loan's trace window must not close before its flows
+    # are stored); None: a platform without risk-alert, flows are only produced.
+    flows_group: str | None = None
     consume_timeout_s: float = 300.0
     http_concurrency: int = 8
 
@@ -96,7 +97,9 @@ class KafkaPublisher:
         self.admin = AIOKafkaAdminClient(bootstrap_servers=target.bootstrap_servers, **security_kwargs())
         # The consumer group waited for on each topic, and the offset after the last record produced
         # to each partition of those topics.
-        self.groups = {CORE_BANKING_LOANS: target.consumer_group, CORE_BANKING_TRANSACTIONS: target.flows_group}
+        self.groups = {CORE_BANKING_LOANS: target.consumer_group}
+        if target.flows_group is not None:
+            self.groups[CORE_BANKING_TRANSACTIONS] = target.flows_group
         self.produced: dict[TopicPartition, int] = {}
 
     async def start(self) -> None:
