@@ -16,7 +16,9 @@ from postloan_reporting.service import schedules
 
 router = APIRouter(prefix="/v1/reports/management/schedules", dependencies=[Depends(require_roles(*READERS))])
 
-Email = Annotated[str, StringConstraints(max_length=254, pattern=r"^[^@\s,;<>]+@[^@\s,;<>]+\.[^@\s,;<>]+$")]
+# No separators and no control characters: a NUL would otherwise reach PostgreSQL (a 500) and SMTP.
+_PART = r"[^@\s,;<>\x00-\x1f]+"
+Email = Annotated[str, StringConstraints(max_length=254, pattern=rf"^{_PART}@{_PART}\.{_PART}$")]
 Filter = Annotated[str | None, Field(max_length=64)]
 
 
