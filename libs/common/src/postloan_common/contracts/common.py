@@ -134,7 +134,7 @@ Probability = Annotated[
     Decimal, PlainValidator(_PROBABILITY.validate), _AS_STRING, WithJsonSchema(_PROBABILITY.json_schema)
 ]
 
-Id = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^\S+$")]
+Id = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[^\s\x00]+$")]
 Text = Annotated[str, StringConstraints(min_length=1, max_length=500)]
 Code = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:\-]+$")]
 Currency = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
