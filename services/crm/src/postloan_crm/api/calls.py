@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Path, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -15,6 +15,7 @@ from postloan_common.web import CorrelationId, DbSession, Principal, ProblemErro
 from postloan_common.web.auth import TokenVerifier
 from postloan_common.web.auth import _verifier as token_verifier  # the app's verifier, as authenticate gets it
 from postloan_common.web.openapi import problems
+from postloan_common.web.request_bodies import inlined_schema
 from postloan_crm.adapters.channels import SendError
 from postloan_crm.adapters.telephony import CtiWebhook, Dialler
 from postloan_crm.adapters.webhook import provider_webhook
@@ -75,17 +76,6 @@ class CallOut(BaseModel):
     requested_at: datetime
     error: str | None = None
     interaction_id: str | None = None
-
-
-def _inlined(model: type[BaseModel]) -> dict[str, Any]:
-    """The model's JSON schema with its local $defs inlined (the body is read raw, so it is declared by hand)."""
-    schema = model.model_json_schema()
-    defs = schema.pop("$defs", {})
-    for name, prop in schema["properties"].items():
-        ref = prop.get("$ref")
-        if ref:
-            schema["properties"][name] = defs[ref.rsplit("/", 1)[-1]]
-    return schema
 
 
 def dialler(settings: Settings) -> Dialler | None:
@@ -213,7 +203,7 @@ async def _callback_principal(
     response_model=CallOut,
     operation_id="postCallResult",
     responses=problems(401, 403, 404, 409, 422),
-    openapi_extra={"requestBody": {"content": {"application/json": {"schema": _inlined(CallResultIn)}}}},
+    openapi_extra={"requestBody": {"content": {"application/json": {"schema": inlined_schema(CallResultIn)}}}},
 )
 async def post_call_result(
     request: Request,

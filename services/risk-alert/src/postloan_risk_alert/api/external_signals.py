@@ -14,7 +14,7 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 from postloan_common.contracts import ExternalSignalV1
 from postloan_common.web import CorrelationId, DbSession, Principal, ProblemError, require_roles
 from postloan_common.web.openapi import problems
-from postloan_risk_alert.api.fund_flows import _inline
+from postloan_common.web.request_bodies import inlined_schema
 from postloan_risk_alert.api.writes import Audited, audit_write
 from postloan_risk_alert.service import external_signals as service
 
@@ -35,7 +35,7 @@ EXAMPLE = {
     "value": "250000.00",
     "details": {"case_id": "(2026)hu0101-123", "status": "open"},
 }
-_SCHEMA = _inline(ExternalSignalV1.model_json_schema())
+_SCHEMA = inlined_schema(ExternalSignalV1)
 _ONE_OR_MANY = {"oneOf": [_SCHEMA, {"type": "array", "items": _SCHEMA, "minItems": 1, "maxItems": MAX_SIGNALS}]}
 _BODY = {
     "requestBody": {"required": True, "content": {"application/json": {"schema": _ONE_OR_MANY, "example": EXAMPLE}}}

@@ -11,6 +11,7 @@ from pydantic import BaseModel, ValidationError
 from postloan_common.contracts import FundMovedV1
 from postloan_common.web import DbSession, ProblemError, require_roles
 from postloan_common.web.openapi import problems
+from postloan_common.web.request_bodies import inlined_schema
 from postloan_risk_alert.service.fund_flows import FlowConflict, ingest_flows
 
 router = APIRouter(prefix="/v1", tags=["fund-use"])
@@ -25,25 +26,7 @@ class FundFlowsOut(BaseModel):
     unchanged: int
 
 
-def _inline(schema: dict[str, Any]) -> dict[str, Any]:
-    """The model's JSON schema with its $defs inlined, so it stands alone inside the OpenAPI document."""
-    defs = schema.pop("$defs", {})
-
-    def walk(node: Any) -> Any:
-        if isinstance(node, dict):
-            ref = node.get("$ref", "")
-            if ref.startswith("#/$defs/"):
-                return walk(defs[ref.removeprefix("#/$defs/")])
-            return {k: walk(v) for k, v in node.items()}
-        if isinstance(node, list):
-            return [walk(v) for v in node]
-        return node
-
-    inlined: dict[str, Any] = walk(schema)
-    return inlined
-
-
-_FLOW_SCHEMA = _inline(FundMovedV1.model_json_schema())
+_FLOW_SCHEMA = inlined_schema(FundMovedV1)
 _BODY = {
     "requestBody": {
         "required": True,
