@@ -407,6 +407,29 @@ async def test_a_back_valued_payment_corrects_the_snapshots_it_affects(migrated_
     assert (await _portfolio(url, "2026-03-31")).kpis.par30 == D("0")
 
 
+async def test_a_rebuild_under_way_when_a_back_valued_payment_commits_leaves_no_old_figures(migrated_database) -> None:
+    url = await migrated_database("postloan_reporting")
+    await feed(url, february() + march())
+    day = date(2026, 2, 28)
+    engine = create_engine(url)
+    sessions = session_factory(engine)
+
+    async def rebuild() -> None:
+        async with sessions.begin() as session:
+            await snapshots.build(session, business_date=day)
+
+    try:
+        async with sessions.begin() as change:
+            await apply_events(change, [back_valued_payment()])  # marks 28 Feb stale, uncommitted
+            build = asyncio.create_task(rebuild())
+            await asyncio.sleep(0.5)  # the rebuild is under way while the payment is uncommitted
+        await build  # without the build lock: it read the old intervals, then cleared the stale mark
+    finally:
+        await engine.dispose()
+    assert not (await _snapshot_days(url))[day]  # the rebuild waited for the payment, then built with it
+    assert (await _portfolio(url, "2026-02-28")).kpis.overdue_balance == D("0.00")
+
+
 async def test_reports_over_http(migrated_database, reporting_api, token) -> None:
     url = await migrated_database("postloan_reporting")
     await feed(url, february() + march())

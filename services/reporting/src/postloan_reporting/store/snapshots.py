@@ -14,8 +14,11 @@ from postloan_reporting.domain.kpis import PAR30_FROM_BUCKET, PAR90_FROM_BUCKET,
 from postloan_reporting.store.queries import aggregate_sql, as_params
 from postloan_reporting.store.tables import day_closes, snapshots
 
-# First key of the advisory lock taken while one day's snapshot is rebuilt (the second is the day).
-_BUILD_LOCK = 0x52505444  # "RPTD"
+# A build holds this advisory lock exclusively and every change to the intervals holds it shared, so a
+# build reads either none or all of a concurrent change. Without it a build read the intervals before a
+# change committed, and its final upsert then overwrote the stale mark that change had set: a fresh
+# snapshot of old figures (found by the fault test). Builds of one day are serialised by it too.
+_BUILD_LOCK = (0x52505444, 0)  # "RPTD"
 
 
 def mark_stale_sql(since: str) -> str:
@@ -23,8 +26,15 @@ def mark_stale_sql(since: str) -> str:
     return f"UPDATE {snapshots.name} SET stale = true WHERE business_date >= {since} AND NOT stale"
 
 
+async def hold_off_builds(session: AsyncSession) -> None:
+    """Keep snapshot builds waiting until this transaction, which changes the intervals, ends."""
+    connection = await driver_connection(session)
+    await connection.execute("SELECT pg_advisory_xact_lock_shared($1, $2)", *_BUILD_LOCK)
+
+
 async def mark_stale(session: AsyncSession, *, since: date) -> None:
     """Mark the snapshots of `since` and later as needing a rebuild."""
+    await hold_off_builds(session)
     connection = await driver_connection(session)
     await connection.execute(mark_stale_sql("$1::date"), since)
 
@@ -46,11 +56,10 @@ async def note_day_close(session: AsyncSession, *, business_date: date, partitio
 
 async def build(session: AsyncSession, *, business_date: date) -> None:
     """(Re)build the aggregates of one business date from the state intervals."""
-    # The consumer (on day-closed) and the worker's refresher may rebuild the same day at once;
+    # The consumer (on day-closed) and the worker's refresher may also rebuild the same day at once;
     # without the lock the later INSERT meets the rows the earlier one committed.
-    await session.execute(
-        text("SELECT pg_advisory_xact_lock(:lock, :day)"), {"lock": _BUILD_LOCK, "day": business_date.toordinal()}
-    )
+    connection = await driver_connection(session)
+    await connection.execute("SELECT pg_advisory_xact_lock($1, $2)", *_BUILD_LOCK)
     await session.execute(text("DELETE FROM rpt_daily WHERE business_date = :day"), {"day": business_date})
     await session.execute(
         text(

@@ -73,6 +73,7 @@ async def refold(session: AsyncSession, *, refold_from: Mapping[int, date], stal
         if stale_from is not None:
             await snapshots.mark_stale(session, since=stale_from)
         return
+    await snapshots.hold_off_builds(session)
     keys = sorted(refold_from)
     loaded = await store.loans_to_fold(session, keys=keys, since=[refold_from[key] for key in keys])
     rows = {row["loan_key"]: row for row in loaded}
