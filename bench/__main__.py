@@ -14,7 +14,7 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench import e2e, fineract, foundation, funds, repayment, reporting, rest, risk, worklist
+from bench import dunning, e2e, fineract, foundation, funds, repayment, reporting, rest, risk, worklist
 from bench.report import Result, print_table
 
 # In the order they run.
@@ -26,6 +26,7 @@ SUITES = {
     "repayment": repayment,
     "rest": rest,
     "worklist": worklist,
+    "dunning": dunning,
     "e2e": e2e,
     "fineract": fineract,
 }

@@ -162,3 +162,25 @@ async def test_ladders_are_part_of_the_contact_policy_and_dunning_shows_in_commu
         assert item["case_id"] == row["case_id"]
         audit = await crm.rows("SELECT action FROM audit_log WHERE action = 'contact-policy.put'")
         assert len(audit) == 1
+
+
+async def test_the_overdue_cases_are_planned_afresh_on_every_run(crm):
+    # A parameterless prepared statement keeps its first (generic) plan for the life of the connection;
+    # made over an empty `communications`, it scanned that table once per case as the go-live day filled it.
+    from sqlalchemy import text
+
+    from postloan_crm.store.dunning import overdue_cases
+
+    async with crm.sessions() as session:
+        for _ in range(3):
+            await overdue_cases(session)
+        plans = (
+            await session.execute(
+                text(
+                    "SELECT generic_plans, custom_plans FROM pg_prepared_statements"
+                    " WHERE statement LIKE '%AS promise_active%FROM cases c%'"
+                    " AND statement NOT LIKE '%pg_prepared_statements%'"
+                )
+            )
+        ).one()
+    assert (plans.generic_plans, plans.custom_plans) == (0, 3)

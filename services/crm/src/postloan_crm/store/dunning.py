@@ -12,6 +12,10 @@ from postloan_crm.store.keyed import replace_keyed_rows
 from postloan_crm.store.tables import dunning_ladders
 
 # Open cases of overdue loans, with whether a promise is active and the ladder steps already planned.
+# The DPD floor is a parameter for the planner's sake: PostgreSQL keeps one generic plan for a prepared
+# statement without parameters whatever plan_cache_mode says (docs/adr/0002-custom-plans.md), and the plan
+# made when `communications` was empty scanned it once per case as it grew (the go-live day at 1M loans
+# ran past the statement timeout).
 _OVERDUE_CASES = """
     SELECT c.case_id, c.loan_id, c.customer_id, c.queue, c.bucket, l.dpd, l.as_of,
            CASE WHEN l.overdue > 0 THEN l.overdue ELSE c.overdue_amount END AS overdue, c.currency,
@@ -20,7 +24,7 @@ _OVERDUE_CASES = """
            ARRAY(SELECT m.step FROM communications m
                  WHERE m.case_id = c.case_id AND m.kind = 'dunning' AND m.step IS NOT NULL) AS sent
     FROM cases c JOIN loans l ON l.loan_id = c.loan_id
-    WHERE c.status = 'open' AND l.dpd > 0
+    WHERE c.status = 'open' AND l.dpd > :past_due_from
     ORDER BY c.case_id
 """
 _LOAN_STOP = """
@@ -43,7 +47,8 @@ async def replace_ladder_rows(session: AsyncSession, rows: Sequence[Mapping[str,
 
 async def overdue_cases(session: AsyncSession) -> list[dict[str, Any]]:
     """Open cases of loans with money overdue, each with its loan's state, promise flag and planned steps."""
-    return [dict(r) for r in (await session.execute(text(_OVERDUE_CASES))).mappings()]
+    rows = await session.execute(text(_OVERDUE_CASES), {"past_due_from": 0})
+    return [dict(r) for r in rows.mappings()]
 
 
 async def loan_stop_state(session: AsyncSession, loan_id: str) -> dict[str, Any] | None:
