@@ -10,6 +10,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import ARRAY, UUID
 
+from postloan_common.audit import audit_log_table
 from postloan_common.db import new_metadata
 from postloan_common.messaging.tables import add_messaging_tables
 from postloan_common.migrations_schema import MONEY, id_column, timestamp_column
@@ -243,3 +244,6 @@ report_runs = sa.Table(
     sa.Column("error", sa.String(500)),
     sa.Column("sent_at", sa.DateTime(timezone=True)),
 )
+
+# Who created or deleted a schedule (the shared audit table of every service).
+audit_log = audit_log_table(metadata)
