@@ -1,0 +1,80 @@
+"""`/v1/reports/recoveries` and `/v1/reports/fund-use`: recoveries after write-off with agency commission,
+and the loans risk-alert flagged for their use of funds."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query
+from pydantic import BaseModel, ConfigDict, Field
+
+from postloan_common.web import DbSession, ProblemError, require_roles
+from postloan_reporting.api.responses import Amount, FiltersOut, Ratio, filters_out
+from postloan_reporting.api.routes import ERRORS, READERS, Branch, Product, resolve_day, vars_of
+from postloan_reporting.service import reports
+from postloan_reporting.service.recoveries import recoveries_report
+from postloan_reporting.service.reports import Filters
+
+router = APIRouter(prefix="/v1/reports", dependencies=[Depends(require_roles(*READERS))])
+
+
+class _Out(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+
+class RecoverySliceOut(_Out):
+    """Loans written off in the period (of a product, branch or cohort), what came back on them, the rate."""
+
+    key: str = Field(description="The product, branch or write-off cohort (YYYY-MM); `all` for the total")
+    loans: int
+    written_off: Amount = Field(description="Their gross balance on the day before the write-off")
+    recovered: Amount = Field(description="Received on them after write-off, up to `to`")
+    recovery_rate: Ratio | None = Field(description="recovered ÷ written_off; null when nothing was written off")
+
+
+class AgencyOut(_Out):
+    """An agency's placements and what it is owed for the period."""
+
+    agency_id: str
+    cases_placed: int = Field(description="Cases placed with the agency in the period")
+    amount_recovered: Amount = Field(
+        description="Payments and recoveries received on its placed loans while placed, in the period"
+    )
+    commission_owed: Amount = Field(description="amount recovered × the placement's commission rate, per placement")
+
+
+class RecoveriesOut(_Out):
+    """Recoveries after write-off by product, branch and write-off cohort, and agency commission."""
+
+    start: date
+    end: date
+    filters: FiltersOut
+    total: RecoverySliceOut
+    by_product: list[RecoverySliceOut]
+    by_branch: list[RecoverySliceOut]
+    by_cohort: list[RecoverySliceOut]
+    agencies: list[AgencyOut]
+
+
+@router.get(
+    "/recoveries",
+    operation_id="getRecoveriesReport",
+    tags=["recoveries"],
+    response_model=RecoveriesOut,
+    responses=ERRORS,
+)
+async def recoveries(
+    session: DbSession,
+    from_: Annotated[date | None, Query(alias="from", description="default: the first of `to`'s month")] = None,
+    to: Annotated[date | None, Query(description="default: the latest closed business day")] = None,
+    product: Product = None,
+    branch: Branch = None,
+) -> RecoveriesOut:
+    """Written off, recovered and recovery rate of the loans written off in the period; agencies' commission owed."""
+    end = await resolve_day(session, to)
+    start = from_ or reports.month_to_date(end)[0]
+    if start > end:
+        raise ProblemError(422, "Invalid period", "`from` must not be after `to`")
+    report = await recoveries_report(session, start=start, end=end, filters=Filters(product, branch))
+    return RecoveriesOut.model_validate(vars_of(report) | {"filters": filters_out(product, branch)})
