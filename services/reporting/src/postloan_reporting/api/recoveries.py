@@ -11,8 +11,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from postloan_common.web import DbSession, ProblemError, require_roles
 from postloan_reporting.api.responses import Amount, FiltersOut, Ratio, filters_out
-from postloan_reporting.api.routes import ERRORS, READERS, Branch, Product, resolve_day, vars_of
+from postloan_reporting.api.routes import ERRORS, READERS, AsOf, Branch, Product, resolve_day, vars_of
 from postloan_reporting.service import reports
+from postloan_reporting.service.fund_use import fund_use_report
 from postloan_reporting.service.recoveries import recoveries_report
 from postloan_reporting.service.reports import Filters
 
@@ -78,3 +79,44 @@ async def recoveries(
         raise ProblemError(422, "Invalid period", "`from` must not be after `to`")
     report = await recoveries_report(session, start=start, end=end, filters=Filters(product, branch))
     return RecoveriesOut.model_validate(vars_of(report) | {"filters": filters_out(product, branch)})
+
+
+class FundUseSliceOut(_Out):
+    """Fund-use flags of a rule, product or branch (`all`: every one): open, loans, their outstanding."""
+
+    key: str
+    open_flags: int = Field(description="Flags open at the end of `as_of`")
+    loans_flagged: int = Field(description="Loans with an open flag (once each, whatever their rules)")
+    outstanding_flagged: Amount = Field(description="Their outstanding principal at the end of `as_of`")
+    raised: int = Field(description="Flags raised from `since` to `as_of`")
+    resolved: int = Field(description="Flags resolved or dismissed from `since` to `as_of`")
+
+
+class FundUseOut(_Out):
+    """Loans flagged for their use of funds (资金流向) by rule, product and branch.
+
+    risk-alert's alerts carry no amount of misused funds: the flagged loans' outstanding stands in."""
+
+    as_of: date
+    since: date
+    filters: FiltersOut
+    total: FundUseSliceOut
+    by_rule: list[FundUseSliceOut]
+    by_product: list[FundUseSliceOut]
+    by_branch: list[FundUseSliceOut]
+
+
+@router.get(
+    "/fund-use",
+    operation_id="getFundUseReport",
+    tags=["fund-use"],
+    response_model=FundUseOut,
+    responses=ERRORS,
+)
+async def fund_use(
+    session: DbSession, as_of: AsOf = None, product: Product = None, branch: Branch = None
+) -> FundUseOut:
+    """Fund-use flags (fund_forbidden_use, fund_flow_back, fund_untraced, fund_splitting) open and in the month."""
+    day = await resolve_day(session, as_of)
+    report = await fund_use_report(session, as_of=day, filters=Filters(product, branch))
+    return FundUseOut.model_validate(vars_of(report) | {"filters": filters_out(product, branch)})
