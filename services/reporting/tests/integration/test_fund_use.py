@@ -101,5 +101,12 @@ async def test_fund_use_flags_by_rule_product_and_branch(migrated_database, repo
             "fund_untraced",
             "fund_splitting",
         ]
+        page = await client.get("/v1/reports/management", params={"as_of": "2026-03-31"}, headers=token())
+        assert "<td>资金去向不明</td><td>0</td><td>0</td><td>0.00</td><td>1</td><td>1</td>" in page.text
+        assert "<td>合计</td><td>3</td><td>2</td><td>3,000.00</td><td>3</td><td>1</td>" in page.text
+        table = await client.get(PATH, params={"as_of": "2026-03-31", "format": "csv"}, headers=token())
+        lines = table.text.splitlines()
+        assert lines[0] == "dimension,key,open_flags,loans_flagged,outstanding_flagged,raised,resolved"
+        assert "rule,fund_untraced,0,0,0.00,1,1" in lines and lines[1] == "total,all,3,2,3000.00,3,1"
         assert (await client.get(PATH, params={"as_of": "2026-05-01"}, headers=token())).status_code == 422
         assert (await client.get(PATH, headers=token("collector"))).status_code == 403

@@ -15,6 +15,8 @@ March and April: W3 too (6,000); recovered 800 + 600 + 100 = 1,500 (25 %); AG1 P
 
 from __future__ import annotations
 
+import csv
+import io
 from datetime import date
 from decimal import Decimal as D
 
@@ -171,6 +173,35 @@ async def test_recoveries_by_product_branch_cohort_and_agency_commission(
             _slice("2026-04", 1, "1000.00", "100.00", "0.100000"),
         ]
         assert both["agencies"] == [_agency("AG1", 2, "1350.00", "162.50"), _agency("AG2", 1, "200.00", "40.00")]
+        csv_rows = list(
+            csv.DictReader(
+                io.StringIO(
+                    (
+                        await client.get(
+                            PATH, params={"from": "2026-03-01", "to": "2026-03-31", "format": "csv"}, headers=token()
+                        )
+                    ).text
+                )
+            )
+        )
+        assert csv_rows[0] == {
+            "dimension": "total",
+            "key": "all",
+            "loans": "2",
+            "written_off": "5000.00",
+            "recovered": "900.00",
+            "recovery_rate": "0.180000",
+            "cases_placed": "",
+            "amount_recovered": "",
+            "commission_owed": "",
+        }
+        assert [(r["dimension"], r["key"], r["commission_owed"]) for r in csv_rows[-1:]] == [
+            ("agency", "AG1", "132.50")
+        ]
+        # The management report of 31 Mar has the section, for its month to date.
+        page = await client.get("/v1/reports/management", params={"as_of": "2026-03-31", "lang": "en"}, headers=token())
+        assert "<td>2026-03</td><td>2</td><td>5,000.00</td><td>900.00</td><td>18.00%</td>" in page.text
+        assert "<td>AG1</td><td>2</td><td>1,050.00</td><td>132.50</td>" in page.text
         # Default period: the month of the latest closed day (April).
         april = (await client.get(PATH, headers=token("supervisor"))).json()
         assert (april["start"], april["end"]) == ("2026-04-01", "2026-04-30")

@@ -6,13 +6,24 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from postloan_common.web import DbSession, ProblemError, require_roles
+from postloan_reporting.api.formats import csv_response
 from postloan_reporting.api.responses import Amount, FiltersOut, Ratio, filters_out
-from postloan_reporting.api.routes import ERRORS, READERS, AsOf, Branch, Product, resolve_day, vars_of
-from postloan_reporting.service import reports
+from postloan_reporting.api.routes import (
+    CSV,
+    ERRORS,
+    READERS,
+    AsOf,
+    Branch,
+    Product,
+    TableFormat,
+    resolve_day,
+    vars_of,
+)
+from postloan_reporting.service import reports, tables
 from postloan_reporting.service.fund_use import fund_use_report
 from postloan_reporting.service.recoveries import recoveries_report
 from postloan_reporting.service.reports import Filters
@@ -63,7 +74,7 @@ class RecoveriesOut(_Out):
     operation_id="getRecoveriesReport",
     tags=["recoveries"],
     response_model=RecoveriesOut,
-    responses=ERRORS,
+    responses={**CSV, **ERRORS},
 )
 async def recoveries(
     session: DbSession,
@@ -71,13 +82,16 @@ async def recoveries(
     to: Annotated[date | None, Query(description="default: the latest closed business day")] = None,
     product: Product = None,
     branch: Branch = None,
-) -> RecoveriesOut:
+    format: TableFormat = "json",
+) -> RecoveriesOut | Response:
     """Written off, recovered and recovery rate of the loans written off in the period; agencies' commission owed."""
     end = await resolve_day(session, to)
     start = from_ or reports.month_to_date(end)[0]
     if start > end:
         raise ProblemError(422, "Invalid period", "`from` must not be after `to`")
     report = await recoveries_report(session, start=start, end=end, filters=Filters(product, branch))
+    if format == "csv":
+        return csv_response(tables.recoveries_csv_rows(report), filename=f"recoveries-{start}-{end}.csv")
     return RecoveriesOut.model_validate(vars_of(report) | {"filters": filters_out(product, branch)})
 
 
@@ -111,12 +125,14 @@ class FundUseOut(_Out):
     operation_id="getFundUseReport",
     tags=["fund-use"],
     response_model=FundUseOut,
-    responses=ERRORS,
+    responses={**CSV, **ERRORS},
 )
 async def fund_use(
-    session: DbSession, as_of: AsOf = None, product: Product = None, branch: Branch = None
-) -> FundUseOut:
+    session: DbSession, as_of: AsOf = None, product: Product = None, branch: Branch = None, format: TableFormat = "json"
+) -> FundUseOut | Response:
     """Fund-use flags (fund_forbidden_use, fund_flow_back, fund_untraced, fund_splitting) open and in the month."""
     day = await resolve_day(session, as_of)
     report = await fund_use_report(session, as_of=day, filters=Filters(product, branch))
+    if format == "csv":
+        return csv_response(tables.fund_use_rows(report), filename=f"fund-use-{day}.csv")
     return FundUseOut.model_validate(vars_of(report) | {"filters": filters_out(product, branch)})
