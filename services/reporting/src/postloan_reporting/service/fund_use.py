@@ -29,12 +29,11 @@ async def fund_use_report(session: AsyncSession, *, as_of: date, filters: Filter
         session, rules=FUND_USE_RULES, day=as_of, product=filters.product, branch=filters.branch
     )
     since = month_start(as_of)
-    period = {"start": since, "day": as_of}
     return FundUseReport(
         as_of=as_of,
         since=since,
-        total=fund_use_slice("all", flags, **period),
-        by_rule=fund_use_slices(flags, lambda f: f.rule_id, keys=FUND_USE_RULES, **period),
-        by_product=fund_use_slices(flags, lambda f: f.product, **period),
-        by_branch=fund_use_slices(flags, lambda f: f.branch, **period),
+        total=fund_use_slice("all", flags, start=since, day=as_of),
+        by_rule=fund_use_slices(flags, lambda f: f.rule_id, keys=FUND_USE_RULES, start=since, day=as_of),
+        by_product=fund_use_slices(flags, lambda f: f.product, start=since, day=as_of),
+        by_branch=fund_use_slices(flags, lambda f: f.branch, start=since, day=as_of),
     )

@@ -5,7 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from postloan_reporting.domain.fund_use import FundUseSlice
 from postloan_reporting.domain.kpis import Kpis, Portfolio, Slice
+from postloan_reporting.domain.recoveries import RecoverySlice
 from postloan_reporting.domain.roll_rates import MatrixRow
 from postloan_reporting.domain.vintage import Curve
 from postloan_reporting.service.fund_use import FundUseReport
@@ -163,8 +165,8 @@ def risk_rows(report: RiskReport) -> list[Row]:
 def recovery_rows(report: RecoveriesReport, names: Mapping[str, str] | None = None) -> list[Row]:
     """Total, then per product, branch and write-off cohort: written off, recovered, recovery rate."""
     named = names or {}
-    groups = (("total", [report.total]), ("product", report.by_product), ("branch", report.by_branch))
-    groups += (("cohort", report.by_cohort),)
+    groups: list[tuple[str, list[RecoverySlice]]] = [("total", [report.total]), ("product", report.by_product)]
+    groups += [("branch", report.by_branch), ("cohort", report.by_cohort)]
     return [
         {
             "dimension": named.get(dimension, dimension),
@@ -195,8 +197,8 @@ def agency_rows(report: RecoveriesReport) -> list[Row]:
 def fund_use_rows(report: FundUseReport, names: Mapping[str, str] | None = None) -> list[Row]:
     """Total, then per rule, product and branch: open flags, loans flagged, their outstanding, raised, resolved."""
     named = names or {}
-    groups = (("total", [report.total]), ("rule", report.by_rule), ("product", report.by_product))
-    groups += (("branch", report.by_branch),)
+    groups: list[tuple[str, list[FundUseSlice]]] = [("total", [report.total]), ("rule", report.by_rule)]
+    groups += [("product", report.by_product), ("branch", report.by_branch)]
     return [
         {
             "dimension": named.get(dimension, dimension),
