@@ -201,7 +201,7 @@ def _fund_use_chart(report: Management, lang: str) -> Drawing:
     return _bar_chart(
         chart,
         height=45 * mm,
-        plot=(100, 10, 170 * mm - 120, 45 * mm - 30),
+        plot=(125, 10, 170 * mm - 145, 45 * mm - 30),
         values=[float(s.open_flags) for s in rules],
         names=[label(s.key, lang) for s in rules],
         colour=LINE_COLOURS[1],
