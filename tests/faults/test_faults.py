@@ -397,6 +397,10 @@ TABLES: dict[str, Columns] = {
     "reporting.rpt_loan_ecl": _cols(loan_key=_LOAN_KEY),
     "reporting.rpt_review": _cols(loan_key=_LOAN_KEY),  # review_id is risk-alert's md5 of loan, kind and dates
     "reporting.rpt_report_run": _cols("sent_at"),  # clock of the e-mail
+    "reporting.audit_log": _cols("id", "at", "correlation_id"),
+    "reporting.rpt_write_off": _cols(loan_key=_LOAN_KEY),
+    "reporting.rpt_recovery": _cols(loan_key=_LOAN_KEY),  # repayment_id is the bank's
+    "reporting.rpt_placement": _cols("placement_id", "case_id", loan_key=_LOAN_KEY),  # crm's ids
     # fineract-connector is not in SERVICES yet (started only when configured); its clocks, for when it is.
     "fineract-connector.id_map": _cols("first_seen_at"),
     "fineract-connector.event_counts": _cols("last_seen_at"),

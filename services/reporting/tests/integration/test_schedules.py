@@ -8,6 +8,7 @@ from email import policy as email_policy
 
 import pytest
 from aiosmtpd.controller import Controller
+from sqlalchemy import text
 
 from postloan_common.db import create_engine, session_factory
 from postloan_dev.devstack import free_port
@@ -131,3 +132,61 @@ async def test_a_failed_e_mail_is_recorded_and_retried_a_few_times(migrated_data
         [run] = (await client.get(f"{PATH}/board", headers=token("analyst"))).json()["runs"]
         assert (run["status"], run["attempts"], run["sent_at"]) == ("failed", MAX_ATTEMPTS, None)
         assert run["error"] == "ConnectionRefusedError: smtp down"
+
+
+async def _audit_rows(url: str) -> list[tuple[str, str, str, dict]]:
+    engine = create_engine(url)
+    try:
+        async with engine.connect() as connection:
+            rows = await connection.execute(text("SELECT actor, action, subject, details FROM audit_log ORDER BY id"))
+            return [tuple(r) for r in rows]
+    finally:
+        await engine.dispose()
+
+
+async def test_schedules_are_listed_with_their_last_run_and_deleted_audited(
+    migrated_database, reporting_api, token
+) -> None:
+    url = await migrated_database("postloan_reporting")
+    await feed(url, february())
+    async with reporting_api(url) as client:
+        for schedule_id in ("board", "branch-a", "cfo"):
+            body = BODY | {"schedule_id": schedule_id, "format": "xlsx"}
+            assert (await client.post(PATH, json=body, headers=token("analyst"))).status_code == 201
+        await feed(url, march())
+        assert await _send(url, Refusing()) == 0  # every schedule's March run failed once
+        first = (await client.get(PATH, params={"limit": 2}, headers=token("supervisor"))).json()
+        assert [s["schedule_id"] for s in first["items"]] == ["board", "branch-a"]
+        assert first["next_cursor"] == "branch-a"
+        assert {(s["last_run_month"], s["last_run_status"], s["last_run_attempts"]) for s in first["items"]} == {
+            ("2026-03-01", "failed", 1)
+        }
+        rest = (await client.get(PATH, params={"cursor": "branch-a"}, headers=token("analyst"))).json()
+        assert [s["schedule_id"] for s in rest["items"]] == ["cfo"] and rest["next_cursor"] is None
+
+        assert (await client.delete(f"{PATH}/board", headers=token("supervisor"))).status_code == 403
+        assert (await client.delete(f"{PATH}/board", headers=token("analyst"))).status_code == 204
+        gone = await client.delete(f"{PATH}/board", headers=token("admin"))
+        assert gone.status_code == 404 and gone.headers["content-type"].startswith("application/problem+json")
+        assert (await client.get(f"{PATH}/board", headers=token("analyst"))).status_code == 404
+        listed = (await client.get(PATH, headers=token("analyst"))).json()["items"]
+        assert [s["schedule_id"] for s in listed] == ["branch-a", "cfo"]
+        fresh = await client.post(PATH, json=BODY | {"format": "pdf"}, headers=token("analyst"))
+        assert fresh.status_code == 201 and fresh.json()["runs"] == []  # the old runs went with the schedule
+    audit = await _audit_rows(url)
+    assert [(actor, action, subject) for actor, action, subject, _ in audit] == [
+        ("tester", "report_schedule.create", "board"),
+        ("tester", "report_schedule.create", "branch-a"),
+        ("tester", "report_schedule.create", "cfo"),
+        ("tester", "report_schedule.delete", "board"),
+        ("tester", "report_schedule.create", "board"),
+    ]
+    assert audit[0][3] == {
+        "recipients": BODY["recipients"],
+        "lang": "zh-CN",
+        "format": "xlsx",
+        "product": None,
+        "branch": None,
+        "first_month": "2026-03-01",
+    }
+    assert audit[3][3]["format"] == "xlsx" and audit[3][3]["recipients"] == BODY["recipients"]

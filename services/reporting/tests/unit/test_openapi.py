@@ -19,6 +19,8 @@ OPERATIONS = {
     "/v1/reports/collections": "getCollectionsReport",
     "/v1/reports/risk": "getRiskReport",
     "/v1/reports/management": "getManagementReport",
+    "/v1/reports/recoveries": "getRecoveriesReport",
+    "/v1/reports/fund-use": "getFundUseReport",
 }
 
 
@@ -85,7 +87,16 @@ def test_money_is_a_decimal_string_dates_are_dates_and_aging_rows_say_bucket(spe
 
 def test_the_schedule_operations_are_typed_with_an_example_and_their_errors(spec: dict[str, Any]) -> None:
     create = spec["paths"]["/v1/reports/management/schedules"]["post"]
+    listed = spec["paths"]["/v1/reports/management/schedules"]["get"]
     read = spec["paths"]["/v1/reports/management/schedules/{schedule_id}"]["get"]
+    delete = spec["paths"]["/v1/reports/management/schedules/{schedule_id}"]["delete"]
+    assert (listed["operationId"], delete["operationId"]) == (
+        "listManagementReportSchedules",
+        "deleteManagementReportSchedule",
+    )
+    assert listed["tags"] == delete["tags"] == ["management-schedules"]
+    assert _typed(spec, listed["responses"]["200"]["content"]["application/json"]["schema"])
+    assert "204" in delete["responses"] and PROBLEM_JSON in delete["responses"]["404"]["content"]
     assert (create["operationId"], read["operationId"]) == (
         "createManagementReportSchedule",
         "getManagementReportSchedule",

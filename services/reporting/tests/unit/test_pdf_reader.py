@@ -16,15 +16,25 @@ from reportlab.pdfbase.ttfonts import TTFont
 
 from postloan_reporting.domain import collections as col
 from postloan_reporting.domain.collections import CEI_VARIANT
+from postloan_reporting.domain.fund_use import FUND_USE_RULES, FundFlag, fund_use_slice, fund_use_slices
 from postloan_reporting.domain.kpis import AggRow, kpis, portfolio
 from postloan_reporting.domain.provisions import StageRow, provisions
+from postloan_reporting.domain.recoveries import (
+    AgencyRow,
+    WrittenOff,
+    cohort_of,
+    recovery_slice,
+    recovery_slices,
+)
 from postloan_reporting.domain.reviews import ReviewCounts, review_slice, review_total
 from postloan_reporting.domain.roll_rates import Migration, matrix
 from postloan_reporting.domain.summary import NewNpl, executive_summary, segment_roll
 from postloan_reporting.domain.vintage import Observation, curves
 from postloan_reporting.render.i18n import COLUMNS_ZH, LABELS, SENTENCES, SHEETS
 from postloan_reporting.render.pdf import FONT_FILE, render_pdf
+from postloan_reporting.service.fund_use import FundUseReport
 from postloan_reporting.service.management import Management, TrendPoint
+from postloan_reporting.service.recoveries import RecoveriesReport
 from postloan_reporting.service.reports import CollectionsReport, Filters, RiskReport
 
 POPPLER = ("pdffonts", "pdftotext", "pdftoppm")
@@ -33,6 +43,38 @@ needs_poppler = pytest.mark.skipif(
     reason="poppler-utils (pdffonts, pdftotext, pdftoppm) not installed: apt-get install -y poppler-utils",
 )
 AS_OF = date(2026, 3, 31)
+
+
+def _recoveries() -> RecoveriesReport:
+    rows = [
+        WrittenOff("consumer", "north", date(2026, 3, 10), 2, D("5000.00"), D("1250.00")),
+        WrittenOff("consumer", "south", date(2026, 3, 20), 1, D("1000.00"), D("0")),
+    ]
+    return RecoveriesReport(
+        start=date(2026, 3, 1),
+        end=AS_OF,
+        total=recovery_slice("all", rows),
+        by_product=recovery_slices(rows, lambda r: r.product),
+        by_branch=recovery_slices(rows, lambda r: r.branch),
+        by_cohort=recovery_slices(rows, lambda r: cohort_of(r.written_off_on)),
+        agencies=[AgencyRow("AG1", 3, D("1250.00"), D("187.50"))],
+    )
+
+
+def _fund_use() -> FundUseReport:
+    flags = [
+        FundFlag("fund_flow_back", "L-9", "consumer", "north", date(2026, 3, 3), None, D("8000.00")),
+        FundFlag("fund_untraced", "L-9", "consumer", "north", date(2026, 3, 4), None, D("8000.00")),
+    ]
+    period = {"start": date(2026, 3, 1), "day": AS_OF}
+    return FundUseReport(
+        as_of=AS_OF,
+        since=date(2026, 3, 1),
+        total=fund_use_slice("all", flags, **period),
+        by_rule=fund_use_slices(flags, lambda f: f.rule_id, keys=FUND_USE_RULES, **period),
+        by_product=fund_use_slices(flags, lambda f: f.product, **period),
+        by_branch=fund_use_slices(flags, lambda f: f.branch, **period),
+    )
 
 
 def _report() -> Management:
@@ -87,6 +129,8 @@ def _report() -> Management:
         collections=collections,
         risk=risk,
         summary=summary,
+        recoveries=_recoveries(),
+        fund_use=_fund_use(),
     )
 
 

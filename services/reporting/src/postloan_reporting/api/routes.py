@@ -49,7 +49,8 @@ Branch = Annotated[str | None, Query(max_length=64)]
 TableFormat = Annotated[Literal["json", "csv"], Query()]
 
 
-async def _as_of(session: DbSession, as_of: date | None) -> date:
+async def resolve_day(session: DbSession, as_of: date | None) -> date:
+    """The requested or latest closed business day, or the problem (404 none closed, 422 not closed yet)."""
     try:
         return await reports.resolve_as_of(session, as_of=as_of)
     except reports.NoClosedDay as exc:
@@ -65,7 +66,7 @@ def _meta(as_of: date, product: str | None, branch: str | None) -> dict[str, Any
 async def _portfolio(
     session: DbSession, as_of: date | None, product: str | None, branch: str | None
 ) -> tuple[date, Portfolio]:
-    day = await _as_of(session, as_of)
+    day = await resolve_day(session, as_of)
     return day, await reports.portfolio_report(session, as_of=day, filters=Filters(product, branch))
 
 
@@ -164,7 +165,7 @@ async def roll_rates(
     """The full migration matrix from the end of `from` to the end of `to`, cures and closures included."""
     if from_ >= to:
         raise ProblemError(422, "Invalid period", "`from` must be before `to`")
-    await _as_of(session, to)
+    await resolve_day(session, to)
     matrix = await reports.roll_rates(session, start=from_, end=to, filters=Filters(product, branch))
     if format == "csv":
         return csv_response(tables.roll_rate_rows(matrix), filename=f"roll-rates-{from_}-{to}.csv")
@@ -190,7 +191,7 @@ async def vintage(
     session: DbSession, as_of: AsOf = None, product: Product = None, branch: Branch = None, format: TableFormat = "json"
 ) -> VintageOut | Response:
     """30+ and 90+ shares of the disbursed amount per cohort and month on book."""
-    day = await _as_of(session, as_of)
+    day = await resolve_day(session, as_of)
     curves = await reports.vintage_report(session, as_of=day, filters=Filters(product, branch))
     if format == "csv":
         return csv_response(tables.vintage_rows(curves), filename=f"vintage-{day}.csv")
@@ -213,11 +214,11 @@ async def collections(
     format: TableFormat = "json",
 ) -> CollectionsOut | Response:
     """Contact, RPC, PTP and kept rates, cure rate, collected per case, CEI, reminder effectiveness."""
-    end = await _as_of(session, to)
+    end = await resolve_day(session, to)
     start = from_ or reports.month_to_date(end)[0]
     if start > end:
         raise ProblemError(422, "Invalid period", "`from` must not be after `to`")
-    closed_through = await _as_of(session, None)
+    closed_through = await resolve_day(session, None)
     report = await reports.collections_report(
         session, start=start, end=end, filters=Filters(product, branch), closed_through=closed_through
     )
@@ -237,7 +238,7 @@ async def risk(
     session: DbSession, as_of: AsOf = None, product: Product = None, branch: Branch = None, format: TableFormat = "json"
 ) -> RiskOut | Response:
     """Scores, open alerts by rule and severity, ECL and IFRS 9 stage mix with provision coverage, reviews by branch."""
-    day = await _as_of(session, as_of)
+    day = await resolve_day(session, as_of)
     report = await reports.risk_report(session, as_of=day, filters=Filters(product, branch))
     if format == "csv":
         return csv_response(tables.risk_rows(report), filename=f"risk-{day}.csv")
@@ -283,7 +284,7 @@ async def management(
     """The management report: headline KPIs vs the previous month end, charts and their tables."""
     if lang not in LANGUAGES:
         raise ProblemError(422, "Unsupported language", f"lang must be one of {', '.join(LANGUAGES)}")
-    day = await _as_of(session, as_of)
+    day = await resolve_day(session, as_of)
     report = await management_report(session, as_of=day, filters=Filters(product, branch))
     if format == "html":
         return Response(render_html(report, lang), media_type=MEDIA["html"])

@@ -100,3 +100,65 @@ def review_table(report: Management, lang: str) -> list[list[str]]:
         name = label("all", lang) if r is report.risk.reviews else r.branch
         rows.append([name, str(r.due), str(r.completed), str(r.on_time), str(r.overdue), pct(r.completion_rate)])
     return rows
+
+
+RECOVERY_KEYS = ("loans", "written_off", "recovered", "recovery_rate")
+FUND_USE_KEYS = ("open_flags", "loans_flagged", "outstanding_flagged", "raised", "resolved")
+
+
+def period_line(report: Management, lang: str) -> str:
+    """The period the recoveries section covers."""
+    r = report.recoveries
+    return f"{label('period', lang)}: {r.start.isoformat()} – {r.end.isoformat()}"
+
+
+def recovery_tables(report: Management, lang: str) -> list[tuple[str, list[list[str]]]]:
+    """(heading, header and rows with the total last) per product, branch and write-off cohort."""
+    r = report.recoveries
+    tables = []
+    for heading, dimension, slices in (
+        ("recoveries_by_product", "product", r.by_product),
+        ("recoveries_by_branch", "branch", r.by_branch),
+        ("recoveries_by_cohort", "write_off_cohort", r.by_cohort),
+    ):
+        rows = [[label(dimension, lang), *(label(k, lang) for k in RECOVERY_KEYS)]]
+        for s in [*slices, r.total]:
+            name = label("all", lang) if s is r.total else s.key
+            rows.append([name, str(s.loans), amount(s.written_off), amount(s.recovered), pct(s.recovery_rate)])
+        tables.append((heading, rows))
+    return tables
+
+
+def agency_table(report: Management, lang: str) -> list[list[str]]:
+    """Header and one row per agency: cases placed, recovered while placed, commission owed."""
+    keys = ("cases_placed", "amount_recovered", "commission_owed")
+    rows = [[label("agency", lang), *(label(k, lang) for k in keys)]]
+    for a in report.recoveries.agencies:
+        rows.append([a.agency_id, str(a.cases_placed), amount(a.amount_recovered), amount(a.commission_owed)])
+    return rows
+
+
+def fund_use_tables(report: Management, lang: str) -> list[tuple[str, list[list[str]]]]:
+    """(heading, header and rows) by rule (with the total last), product and branch."""
+    f = report.fund_use
+    tables = []
+    for heading, dimension, slices in (
+        ("fund_use_by_rule", "rule", [*f.by_rule, f.total]),
+        ("fund_use_by_product", "product", f.by_product),
+        ("fund_use_by_branch", "branch", f.by_branch),
+    ):
+        rows = [[label(dimension, lang), *(label(k, lang) for k in FUND_USE_KEYS)]]
+        for s in slices:
+            name = label("all", lang) if s is f.total else (label(s.key, lang) if dimension == "rule" else s.key)
+            rows.append(
+                [
+                    name,
+                    str(s.open_flags),
+                    str(s.loans_flagged),
+                    amount(s.outstanding_flagged),
+                    str(s.raised),
+                    str(s.resolved),
+                ]
+            )
+        tables.append((heading, rows))
+    return tables

@@ -5,12 +5,16 @@ from __future__ import annotations
 from html import escape
 
 from postloan_reporting.render.content import (
+    agency_table,
     columns,
+    fund_use_tables,
     funnel,
     headline,
     heat_rows,
     kpi_table,
+    period_line,
     provision_line,
+    recovery_tables,
     review_table,
     stage_table,
     summary,
@@ -63,6 +67,23 @@ def _risk_sections(report: Management, lang: str) -> str:
         f"<p>{escape(provision_line(report, lang))}</p>"
         f"<h2>{escape(label('reviews', lang))}</h2>{_titled(review_table(report, lang))}"
     )
+
+
+def _recovery_sections(report: Management, lang: str) -> str:
+    """Recoveries after write-off by product, branch and cohort, the agencies, and the fund-use flags."""
+    parts = [f"<h2>{escape(label('recoveries', lang))}</h2><p>{escape(period_line(report, lang))}</p>"]
+    parts += [
+        f"<h3>{escape(label(heading, lang))}</h3>{_titled(rows)}" for heading, rows in recovery_tables(report, lang)
+    ]
+    parts.append(f"<h3>{escape(label('agencies', lang))}</h3>{_titled(agency_table(report, lang))}")
+    parts.append(f"<h2>{escape(label('fund_use', lang))}</h2>")
+    rules = [(label(s.key, lang), float(s.open_flags), str(s.open_flags)) for s in report.fund_use.by_rule]
+    parts.append(_bars(rules))
+    parts += [
+        f"<h3>{escape(label(heading, lang))}</h3>{_titled(rows)}" for heading, rows in fund_use_tables(report, lang)
+    ]
+    parts.append(f"<p><small>{escape(label('fund_use_note', lang))}</small></p>")
+    return "".join(parts)
 
 
 def _bars(items: list[tuple[str, float, str]]) -> str:
@@ -155,4 +176,5 @@ table{{border-collapse:collapse;margin:8px 0}} td,th{{border:1px solid #ccc;padd
 <h2>{escape(label("collections", lang))}</h2>{funnel_html}
 <p>{escape(label("cei", lang))}: {pct(None if cei.cei is None else cei.cei / 100)}</p>
 <p><small>{escape(label("cei_variant", lang))}</small></p>
+{_recovery_sections(report, lang)}
 </body></html>"""

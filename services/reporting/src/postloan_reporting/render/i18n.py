@@ -80,6 +80,38 @@ LABELS: dict[str, dict[str, str]] = {
         "en": CEI_VARIANT,
     },
     "pp": {"zh-CN": "个百分点", "en": " pp"},
+    "recoveries": {"zh-CN": "核销后回收", "en": "Recoveries after write-off"},
+    "recoveries_by_product": {"zh-CN": "核销后回收（分产品）", "en": "Recoveries by product"},
+    "recoveries_by_branch": {"zh-CN": "核销后回收（分机构）", "en": "Recoveries by branch"},
+    "recoveries_by_cohort": {"zh-CN": "核销后回收（按核销月）", "en": "Recoveries by write-off cohort"},
+    "write_off_cohort": {"zh-CN": "核销月", "en": "Write-off month"},
+    "written_off": {"zh-CN": "核销金额", "en": "Written off"},
+    "recovered": {"zh-CN": "回收金额", "en": "Recovered"},
+    "recovery_rate": {"zh-CN": "回收率", "en": "Recovery rate"},
+    "agencies": {"zh-CN": "委外催收机构与佣金", "en": "Collection agencies and commission"},
+    "agency": {"zh-CN": "委外机构", "en": "Agency"},
+    "cases_placed": {"zh-CN": "委外案件数", "en": "Cases placed"},
+    "amount_recovered": {"zh-CN": "委外期间回收", "en": "Recovered while placed"},
+    "commission_owed": {"zh-CN": "应付佣金", "en": "Commission owed"},
+    "period": {"zh-CN": "统计期间", "en": "Period"},
+    "fund_use": {"zh-CN": "资金流向监测", "en": "Fund use"},
+    "fund_use_by_rule": {"zh-CN": "资金流向预警（按规则）", "en": "Fund-use flags by rule"},
+    "fund_use_by_product": {"zh-CN": "资金流向预警（分产品）", "en": "Fund-use flags by product"},
+    "fund_use_by_branch": {"zh-CN": "资金流向预警（分机构）", "en": "Fund-use flags by branch"},
+    "rule": {"zh-CN": "规则", "en": "Rule"},
+    "open_flags": {"zh-CN": "未关闭预警", "en": "Open flags"},
+    "loans_flagged": {"zh-CN": "涉及贷款笔数", "en": "Loans flagged"},
+    "outstanding_flagged": {"zh-CN": "涉及贷款余额", "en": "Their outstanding"},
+    "raised": {"zh-CN": "本月新增", "en": "Raised this month"},
+    "resolved": {"zh-CN": "本月关闭", "en": "Resolved this month"},
+    "fund_forbidden_use": {"zh-CN": "挪用于禁止用途", "en": "Forbidden use"},
+    "fund_flow_back": {"zh-CN": "资金回流", "en": "Flow back to the borrower"},
+    "fund_untraced": {"zh-CN": "资金去向不明", "en": "Untraced proceeds"},
+    "fund_splitting": {"zh-CN": "拆分交易", "en": "Split transfers"},
+    "fund_use_note": {
+        "zh-CN": "预警不含挪用金额，余额为被标记贷款在报告日的本金余额。",
+        "en": "The alerts carry no misused amount: the balance is the flagged loans' outstanding principal.",
+    },
 }
 
 # Sheet names of the workbook (Excel allows 31 characters, none of []:*?/\).
@@ -95,6 +127,9 @@ SHEETS: dict[str, dict[str, str]] = {
     "RollRates": {"zh-CN": "迁徙率"},
     "Vintage": {"zh-CN": "账龄分析"},
     "Collections": {"zh-CN": "催收"},
+    "Recoveries": {"zh-CN": "核销后回收"},
+    "Agencies": {"zh-CN": "委外机构"},
+    "FundUse": {"zh-CN": "资金流向"},
 }
 
 # Column names of the workbook's sheets in zh-CN (in en the sheets keep the export's field names).
@@ -151,6 +186,18 @@ COLUMNS_ZH: dict[str, str] = {
     "overdue": "逾期未查",
     "completion_rate": "完成率",
     "on_time_rate": "按期完成率",
+    "written_off": "核销金额",
+    "recovered": "回收金额",
+    "recovery_rate": "回收率",
+    "agency_id": "委外机构",
+    "cases_placed": "委外案件数",
+    "amount_recovered": "委外期间回收",
+    "commission_owed": "应付佣金",
+    "open_flags": "未关闭预警",
+    "loans_flagged": "涉及贷款笔数",
+    "outstanding_flagged": "涉及贷款余额",
+    "raised": "本月新增",
+    "resolved": "本月关闭",
 }
 
 

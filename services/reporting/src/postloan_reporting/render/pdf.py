@@ -20,13 +20,17 @@ from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.platypus import Flowable, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
 from postloan_reporting.render.content import (
+    agency_table,
     columns,
+    fund_use_tables,
     funnel,
     headline,
     heat_rows,
     kpi_table,
     mob_names,
+    period_line,
     provision_line,
+    recovery_tables,
     review_table,
     stage_table,
     summary,
@@ -189,6 +193,36 @@ def _funnel_chart(report: Management, lang: str) -> Drawing:
     )
 
 
+def _fund_use_chart(report: Management, lang: str) -> Drawing:
+    rules = list(reversed(report.fund_use.by_rule))  # no open flag at all gives the no-data note
+    chart = HorizontalBarChart()
+    top = max((s.open_flags for s in rules), default=0)
+    chart.valueAxis.valueMin, chart.valueAxis.valueStep = 0, max(1, -(-top // 5))  # counts: whole steps
+    return _bar_chart(
+        chart,
+        height=45 * mm,
+        plot=(125, 10, 170 * mm - 145, 45 * mm - 30),
+        values=[float(s.open_flags) for s in rules],
+        names=[label(s.key, lang) for s in rules],
+        colour=LINE_COLOURS[1],
+        title=(10, label("open_flags", lang)),
+        lang=lang,
+    )
+
+
+def _recovery_sections(report: Management, lang: str, heading: ParagraphStyle, body: ParagraphStyle) -> list[Flowable]:
+    """Recoveries after write-off by product, branch and cohort, the agencies, and the fund-use flags."""
+    story: list[Flowable] = [Paragraph(label("recoveries", lang), heading), Paragraph(period_line(report, lang), body)]
+    for key, rows in recovery_tables(report, lang):
+        story += [Paragraph(label(key, lang), body), _table(rows), Spacer(1, 2 * mm)]
+    story += [Paragraph(label("agencies", lang), body), _table(agency_table(report, lang))]
+    story += [Paragraph(label("fund_use", lang), heading), _fund_use_chart(report, lang), Spacer(1, 3 * mm)]
+    for key, rows in fund_use_tables(report, lang):
+        story += [Paragraph(label(key, lang), body), _table(rows), Spacer(1, 2 * mm)]
+    story.append(Paragraph(escape(label("fund_use_note", lang)), body))
+    return story
+
+
 def _risk_sections(report: Management, lang: str, heading: ParagraphStyle, body: ParagraphStyle) -> list[Flowable]:
     """By product and branch, the ECL and stage mix with provision coverage, and the reviews."""
     book = report.portfolio
@@ -261,6 +295,7 @@ def render_pdf(report: Management, lang: str) -> bytes:
         _funnel_chart(report, lang),
         Paragraph(f"{label('cei', lang)}: {pct(None if cei.cei is None else cei.cei / 100)}", body),
         Paragraph(escape(label("cei_variant", lang)), body),
+        *_recovery_sections(report, lang, heading, body),
     ]
     buffer = io.BytesIO()
     document = SimpleDocTemplate(

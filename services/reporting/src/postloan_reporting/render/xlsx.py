@@ -11,6 +11,7 @@ from openpyxl.chart import BarChart, LineChart, Reference
 from openpyxl.worksheet.worksheet import Worksheet
 
 from postloan_reporting.domain.exports import starts_like_formula
+from postloan_reporting.domain.fund_use import FUND_USE_RULES
 from postloan_reporting.render.content import headline, summary
 from postloan_reporting.render.i18n import column_name, label, sheet_name
 from postloan_reporting.service import tables
@@ -28,6 +29,9 @@ SHEETS = (
     "RollRates",
     "Vintage",
     "Collections",
+    "Recoveries",
+    "Agencies",
+    "FundUse",
 )
 TREND_SERIES = ("overdue_rate", "npl_ratio")
 
@@ -94,6 +98,16 @@ def _summary(sheet: Worksheet, report: Management, lang: str) -> None:
         sheet.append([line])
 
 
+def _names(lang: str) -> dict[str, str]:
+    """Dimension and rule names in the sheets' language (en keeps the export's codes)."""
+    if lang == "en":
+        return {}
+    keys = ("total", "product", "branch", "cohort", "rule", *FUND_USE_RULES)
+    return {
+        key: label("all" if key == "total" else "write_off_cohort" if key == "cohort" else key, lang) for key in keys
+    }
+
+
 def render_xlsx(report: Management, lang: str) -> bytes:
     """The workbook's bytes (money and ratios as numbers)."""
     workbook = Workbook()
@@ -116,6 +130,10 @@ def render_xlsx(report: Management, lang: str) -> bytes:
     _sheet(workbook, "RollRates", tables.roll_rate_rows(report.roll_rates), lang)
     _sheet(workbook, "Vintage", tables.vintage_rows(report.vintage), lang)
     _sheet(workbook, "Collections", tables.collections_rows(report.collections), lang)
+    names = _names(lang)
+    _sheet(workbook, "Recoveries", tables.recovery_rows(report.recoveries, names), lang)
+    _sheet(workbook, "Agencies", tables.agency_rows(report.recoveries), lang)
+    _sheet(workbook, "FundUse", tables.fund_use_rows(report.fund_use, names), lang)
     _as_text(workbook)
     buffer = io.BytesIO()
     workbook.save(buffer)

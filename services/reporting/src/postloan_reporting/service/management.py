@@ -13,6 +13,8 @@ from postloan_reporting.domain.roll_rates import MatrixRow, Migration
 from postloan_reporting.domain.summary import SegmentRoll, Summary, executive_summary, segment_roll
 from postloan_reporting.domain.vintage import Curve
 from postloan_reporting.service import reports, snapshots
+from postloan_reporting.service.fund_use import FundUseReport, fund_use_report
+from postloan_reporting.service.recoveries import RecoveriesReport, recoveries_report
 from postloan_reporting.service.reports import CollectionsReport, Filters, RiskReport
 from postloan_reporting.store import reports as report_store
 from postloan_reporting.store import risk as risk_store
@@ -39,6 +41,8 @@ class Management:
     collections: CollectionsReport
     risk: RiskReport
     summary: Summary
+    recoveries: RecoveriesReport  # loans written off in the month to date, agencies' commission
+    fund_use: FundUseReport
 
 
 def previous_month_end(as_of: date) -> date:
@@ -60,7 +64,7 @@ async def _segment_rolls(
 
 
 async def management_report(session: AsyncSession, *, as_of: date, filters: Filters) -> Management:
-    """Summary, headline KPIs against the previous month end, trends, aging, roll rates, vintages, collections, risk."""
+    """Every section as of `as_of`: summary, KPIs vs the previous month end, trends, risk, recoveries, fund use."""
     previous = previous_month_end(as_of)
     trend = []
     for day in reports.observation_dates(as_of, TREND_MONTHS):
@@ -90,4 +94,6 @@ async def management_report(session: AsyncSession, *, as_of: date, filters: Filt
         ),
         risk=await reports.risk_report(session, as_of=as_of, filters=filters),
         summary=executive_summary(now=book.kpis, before=before, new_npls=npls, segments=rolls),
+        recoveries=await recoveries_report(session, start=start, end=end, filters=filters),
+        fund_use=await fund_use_report(session, as_of=as_of, filters=filters),
     )

@@ -21,7 +21,7 @@ from postloan_reporting.domain.schedules import months_due
 from postloan_reporting.render.content import summary
 from postloan_reporting.render.formats import MEDIA, RENDERERS, filename
 from postloan_reporting.render.i18n import label
-from postloan_reporting.service import snapshots
+from postloan_reporting.service import audit, snapshots
 from postloan_reporting.service.management import management_report
 from postloan_reporting.service.reports import Filters
 from postloan_reporting.store import schedules as store
@@ -35,9 +35,9 @@ class ScheduleConflict(ValueError):
 
 
 async def create_schedule(
-    session: AsyncSession, *, chosen: dict[str, Any], schedule_id: str, actor: str
+    session: AsyncSession, *, chosen: dict[str, Any], schedule_id: str, actor: str, correlation_id: str | None = None
 ) -> tuple[dict[str, Any], bool]:
-    """Create a schedule (True) or return the same one created before (False); another one's id: conflict."""
+    """Create a schedule (True, audited) or return the same one created before (False); another one's id: conflict."""
     latest = await snapshots.latest_closed_day(session)
     opening = month_start(datetime.now(UTC).date() if latest is None else latest + timedelta(days=1))
     values = {"schedule_id": schedule_id, **chosen, "first_month": opening, "created_by": actor}
@@ -46,7 +46,45 @@ async def create_schedule(
     assert row is not None
     if not created and any(row[name] != chosen[name] for name in store.CHOSEN):
         raise ScheduleConflict(f"schedule {schedule_id} exists with other recipients, language, format or filters")
+    if created:
+        await audit.record(
+            session,
+            actor=actor,
+            action="report_schedule.create",
+            subject=schedule_id,
+            details=_plain(chosen) | {"first_month": opening.isoformat()},
+            correlation_id=correlation_id,
+        )
     return row, created
+
+
+def _plain(chosen: dict[str, Any]) -> dict[str, Any]:
+    # Recipients are addresses of the bank's own lists: kept in the audit like the schedule keeps them.
+    return {name: list(value) if isinstance(value, list | tuple) else value for name, value in chosen.items()}
+
+
+async def list_schedules(session: AsyncSession, *, after: str | None, limit: int) -> list[dict[str, Any]]:
+    """A page of schedules by id, each with its latest run's status."""
+    return await store.schedule_page(session, after=after, limit=limit)
+
+
+async def delete_schedule(
+    session: AsyncSession, *, schedule_id: str, actor: str, correlation_id: str | None = None
+) -> bool:
+    """Delete a schedule and its runs (audited); False when there was none."""
+    row = await store.delete_schedule(session, schedule_id=schedule_id)
+    if row is None:
+        return False
+    kept = {name: row[name] for name in store.CHOSEN} | {"first_month": row["first_month"].isoformat()}
+    await audit.record(
+        session,
+        actor=actor,
+        action="report_schedule.delete",
+        subject=schedule_id,
+        details=_plain(kept),
+        correlation_id=correlation_id,
+    )
+    return True
 
 
 async def schedule_view(session: AsyncSession, *, schedule_id: str) -> dict[str, Any] | None:

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
+from postloan_reporting.domain.fund_use import FundUseSlice
 from postloan_reporting.domain.kpis import Kpis, Portfolio, Slice
+from postloan_reporting.domain.recoveries import RecoverySlice
 from postloan_reporting.domain.roll_rates import MatrixRow
 from postloan_reporting.domain.vintage import Curve
+from postloan_reporting.service.fund_use import FundUseReport
+from postloan_reporting.service.recoveries import RecoveriesReport
 from postloan_reporting.service.reports import CollectionsReport, RiskReport
 
 Row = dict[str, Any]
@@ -154,4 +159,66 @@ def risk_rows(report: RiskReport) -> list[Row]:
         rows.append(_risk_row("review_due", r.branch, r.due))
         rows.append(_risk_row("review_completed", r.branch, r.completed, rate=r.completion_rate))
         rows.append(_risk_row("review_overdue", r.branch, r.overdue))
+    return rows
+
+
+def recovery_rows(report: RecoveriesReport, names: Mapping[str, str] | None = None) -> list[Row]:
+    """Total, then per product, branch and write-off cohort: written off, recovered, recovery rate."""
+    named = names or {}
+    groups: list[tuple[str, list[RecoverySlice]]] = [("total", [report.total]), ("product", report.by_product)]
+    groups += [("branch", report.by_branch), ("cohort", report.by_cohort)]
+    return [
+        {
+            "dimension": named.get(dimension, dimension),
+            "key": s.key,
+            "loans": s.loans,
+            "written_off": s.written_off,
+            "recovered": s.recovered,
+            "recovery_rate": s.recovery_rate,
+        }
+        for dimension, slices in groups
+        for s in slices
+    ]
+
+
+def agency_rows(report: RecoveriesReport) -> list[Row]:
+    """Per agency: cases placed, recovered while placed, commission owed."""
+    return [
+        {
+            "agency_id": a.agency_id,
+            "cases_placed": a.cases_placed,
+            "amount_recovered": a.amount_recovered,
+            "commission_owed": a.commission_owed,
+        }
+        for a in report.agencies
+    ]
+
+
+def fund_use_rows(report: FundUseReport, names: Mapping[str, str] | None = None) -> list[Row]:
+    """Total, then per rule, product and branch: open flags, loans flagged, their outstanding, raised, resolved."""
+    named = names or {}
+    groups: list[tuple[str, list[FundUseSlice]]] = [("total", [report.total]), ("rule", report.by_rule)]
+    groups += [("product", report.by_product), ("branch", report.by_branch)]
+    return [
+        {
+            "dimension": named.get(dimension, dimension),
+            "key": named.get(s.key, s.key),
+            "open_flags": s.open_flags,
+            "loans_flagged": s.loans_flagged,
+            "outstanding_flagged": s.outstanding_flagged,
+            "raised": s.raised,
+            "resolved": s.resolved,
+        }
+        for dimension, slices in groups
+        for s in slices
+    ]
+
+
+def recoveries_csv_rows(report: RecoveriesReport) -> list[Row]:
+    """The recoveries report as one long table: the recovery rows, then one row per agency."""
+    agency_fields = ("cases_placed", "amount_recovered", "commission_owed")
+    rows = [r | dict.fromkeys(agency_fields) for r in recovery_rows(report)]
+    blank = dict.fromkeys(("loans", "written_off", "recovered", "recovery_rate"))
+    for a in agency_rows(report):
+        rows.append({"dimension": "agency", "key": a.pop("agency_id"), **blank, **a})
     return rows

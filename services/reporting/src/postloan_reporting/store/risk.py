@@ -1,4 +1,4 @@
-"""The risk and management reports' reads: ECL, IFRS 9 stages, post-loan reviews and new NPLs as of a day."""
+"""The risk and management reports' reads: ECL, IFRS 9 stages, reviews, new NPLs and fund-use flags as of a day."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from datetime import date
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from postloan_reporting.domain.fund_use import FundFlag
 from postloan_reporting.domain.model import NPL_RANKS
 from postloan_reporting.domain.provisions import StageRow
 from postloan_reporting.domain.reviews import ReviewCounts
@@ -84,3 +85,21 @@ async def new_npls(
         {"before": before, **as_params(day, product, branch)},
     )
     return [NewNpl(r.loan_id, r.product, r.branch, r.balance, r.class_rank) for r in rows]
+
+
+async def fund_flags(
+    session: AsyncSession, *, rules: tuple[str, ...], day: date, product: str | None, branch: str | None
+) -> list[FundFlag]:
+    """Fund-use alerts on loans raised by the end of `day`, with each loan's outstanding principal then (0: closed)."""
+    rows = await session.execute(
+        text(
+            "SELECT a.rule_id, a.subject_id AS loan_id, coalesce(l.product, '-') AS product,"
+            " coalesce(l.branch, '-') AS branch, a.raised_on, a.resolved_on, coalesce(i.principal, 0) AS outstanding"
+            " FROM rpt_alert a JOIN rpt_loan l ON l.loan_id = a.subject_id"
+            f" LEFT JOIN rpt_interval i ON i.loan_key = l.loan_key AND {_ALIVE}"
+            " WHERE a.subject_type = 'loan' AND a.rule_id = ANY(:rules) AND a.raised_on <= CAST(:day AS date)"
+            f"{filters_sql(product, branch, 'l.')} ORDER BY a.raised_on, a.alert_id"
+        ),
+        {"rules": list(rules), **as_params(day, product, branch)},
+    )
+    return [FundFlag(*r) for r in rows]

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from datetime import date
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select, true
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -74,3 +74,40 @@ async def record_run(session: AsyncSession, *, schedule_id: str, month: date, as
             },
         )
     )
+
+
+async def schedule_page(session: AsyncSession, *, after: str | None, limit: int) -> list[dict[str, Any]]:
+    """Up to `limit` schedules by id after `after`, each with its latest run's month, status and attempts."""
+    latest = (
+        select(report_runs.c.month, report_runs.c.status, report_runs.c.attempts)
+        .where(report_runs.c.schedule_id == report_schedules.c.schedule_id)
+        .order_by(report_runs.c.month.desc())
+        .limit(1)
+        .lateral("latest")
+    )
+    query = (
+        select(
+            report_schedules,
+            latest.c.month.label("last_run_month"),
+            latest.c.status.label("last_run_status"),
+            latest.c.attempts.label("last_run_attempts"),
+        )
+        .outerjoin(latest, true())
+        .order_by(report_schedules.c.schedule_id)
+        .limit(limit)
+    )
+    if after is not None:
+        query = query.where(report_schedules.c.schedule_id > after)
+    return [dict(r._mapping) for r in await session.execute(query)]
+
+
+async def delete_schedule(session: AsyncSession, *, schedule_id: str) -> dict[str, Any] | None:
+    """Delete a schedule and the record of its runs; the deleted row, or None when there was none."""
+    deleted = await session.execute(
+        delete(report_schedules).where(report_schedules.c.schedule_id == schedule_id).returning(report_schedules)
+    )
+    row = deleted.first()
+    if row is None:
+        return None
+    await session.execute(delete(report_runs).where(report_runs.c.schedule_id == schedule_id))
+    return dict(row._mapping)

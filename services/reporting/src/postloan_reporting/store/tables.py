@@ -10,6 +10,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import ARRAY, UUID
 
+from postloan_common.audit import audit_log_table
 from postloan_common.db import new_metadata
 from postloan_common.messaging.tables import add_messaging_tables
 from postloan_common.migrations_schema import MONEY, id_column, timestamp_column
@@ -243,3 +244,39 @@ report_runs = sa.Table(
     sa.Column("error", sa.String(500)),
     sa.Column("sent_at", sa.DateTime(timezone=True)),
 )
+
+# Recoveries after write-off and agency placements (issue 16 item 4).
+# A loan closed as written off; the amount is its balance in the interval ending that day.
+write_offs = sa.Table(
+    "rpt_write_off",
+    metadata,
+    sa.Column("loan_key", sa.BigInteger, primary_key=True),
+    sa.Column("written_off_on", sa.Date, nullable=False),
+)
+
+# Money received on a written-off loan (recovery-received): never a fact, the loan stays closed.
+recoveries = sa.Table(
+    "rpt_recovery",
+    metadata,
+    sa.Column("repayment_id", sa.String(64), primary_key=True),
+    sa.Column("loan_key", sa.BigInteger, nullable=False, index=True),
+    sa.Column("amount", MONEY, nullable=False),
+    sa.Column("received_on", sa.Date, nullable=False),
+    sa.Column("channel", sa.String(64), nullable=False),
+)
+
+# A case placed with a collection agency (case-placed) until recalled (case-recalled); either may come first.
+placements = sa.Table(
+    "rpt_placement",
+    metadata,
+    sa.Column("placement_id", sa.String(64), primary_key=True),
+    sa.Column("case_id", sa.String(64), nullable=False),
+    sa.Column("loan_key", sa.BigInteger, nullable=False, index=True),
+    sa.Column("agency_id", sa.String(64), nullable=False),
+    sa.Column("commission_rate", sa.Numeric(10, 8)),
+    sa.Column("placed_on", sa.Date),
+    sa.Column("recalled_on", sa.Date),
+)
+
+# Who created or deleted a schedule (the shared audit table of every service).
+audit_log = audit_log_table(metadata)

@@ -10,7 +10,19 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from postloan_common.db import driver_connection
 from postloan_common.db_arrays import columns_of, unnest_sql
-from postloan_reporting.store.tables import alerts, cases, contacts, loan_ecl, promises, reminders, reviews, scores
+from postloan_reporting.store.tables import (
+    alerts,
+    cases,
+    contacts,
+    loan_ecl,
+    placements,
+    promises,
+    recoveries,
+    reminders,
+    reviews,
+    scores,
+    write_offs,
+)
 
 
 @dataclass(frozen=True)
@@ -143,4 +155,16 @@ REVIEW_COMPLETED = Upsert(
     ("review_id", "loan_key", "kind", "completed_on", "worst_finding", "recommendation"),
     ("review_id",),
     ("completed_on", "worst_finding", "recommendation"),
+)
+# Recoveries after write-off and agency placements: a placement's two events may arrive in any order.
+WRITE_OFF = Upsert(write_offs, ("loan_key", "written_off_on"), ("loan_key",), ("written_off_on",))
+RECOVERY = Upsert(recoveries, ("repayment_id", "loan_key", "amount", "received_on", "channel"), ("repayment_id",))
+PLACED = Upsert(
+    placements,
+    ("placement_id", "case_id", "loan_key", "agency_id", "commission_rate", "placed_on"),
+    ("placement_id",),
+    ("commission_rate", "placed_on"),
+)
+RECALLED = Upsert(
+    placements, ("placement_id", "case_id", "loan_key", "agency_id", "recalled_on"), ("placement_id",), ("recalled_on",)
 )

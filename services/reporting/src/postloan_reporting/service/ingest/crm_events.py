@@ -1,4 +1,4 @@
-"""The collector of crm's events: reminders, contacts, promises and cases."""
+"""The collector of crm's events: reminders, contacts, promises, cases and agency placements."""
 
 from __future__ import annotations
 
@@ -98,3 +98,9 @@ def collect(changes: Changes, envelope: Envelope, data: BaseModel) -> None:
                     data.amount_collected,
                 ),
             )
+        case crm.CasePlacedV1():
+            placed = (data.case_id, keys[data.loan_id], data.agency_id, data.commission_rate, data.placed_on)
+            changes.upsert(upserts.PLACED, (data.placement_id, *placed))
+        case crm.CaseRecalledV1():
+            recalled = (data.case_id, keys[data.loan_id], data.agency_id, data.recalled_on)
+            changes.upsert(upserts.RECALLED, (data.placement_id, *recalled))

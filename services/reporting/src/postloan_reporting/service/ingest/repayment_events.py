@@ -1,4 +1,4 @@
-"""The collector of repayment-monitor's events: registrations, payments, delinquency, installments."""
+"""The collector of repayment-monitor's events: registrations, payments, delinquency, installments, recoveries."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from postloan_common.messaging.envelope import Envelope
 from postloan_reporting.domain.intervals import FactKind, anchor_of
 from postloan_reporting.domain.model import month_start
 from postloan_reporting.service.ingest.changes import Changes, business_date
+from postloan_reporting.store import upserts
 
 # The repayment events that change a loan's terms or facts (and so its intervals).
 FOLDING = (
@@ -100,6 +101,11 @@ def collect(changes: Changes, envelope: Envelope, data: BaseModel) -> None:
         case repayment.LoanClosedV1():
             key = changes.touch(data.loan_id, data.closed_on)
             changes.fact(envelope, key, FactKind.CLOSED, data.closed_on)
+            if data.reason is repayment.CloseReason.WRITTEN_OFF:
+                changes.upsert(upserts.WRITE_OFF, (key, data.closed_on))
+        case repayment.RecoveryReceivedV1():
+            row = (data.repayment_id, changes.keys[data.loan_id], data.amount, data.received_on, data.channel)
+            changes.upsert(upserts.RECOVERY, row)
         case repayment.LoanRescheduledV1():
             key = changes.touch(data.loan_id, data.restructured_on)
             changes.fact(
