@@ -3,7 +3,8 @@
 A value is `C3 01`, the 8-byte little-endian CRC-64-AVRO fingerprint of the writer schema's parsing
 canonical form, then the Avro binary body (Avro specification, "Single-object encoding"). Fineract's
 `.avsc` files refer to each other by full name and use `"bigdecimal"`, a build-time macro for
-`bytes` with logical type decimal(20, 8); a schema is fingerprinted as the build expands it.
+`bytes` with logical type decimal (precision 20 up to 2024, 27 since, scale 8; the template is
+each release's `bigdecimal.json`); a schema is fingerprinted as the build expands it.
 """
 
 from __future__ import annotations
@@ -53,14 +54,14 @@ def crc64_avro(data: bytes) -> int:
     return fp
 
 
-def expand(name: str, definitions: Mapping[str, Any]) -> Any:
+def expand(name: str, definitions: Mapping[str, Any], bigdecimal: Mapping[str, Any] = BIGDECIMAL) -> Any:
     """The self-contained schema of `name`: each named type inlined at its first use, by name after."""
     seen: set[str] = set()
 
     def walk(node: Any, namespace: str) -> Any:
         if isinstance(node, str):
             if node == "bigdecimal":
-                return dict(BIGDECIMAL)
+                return dict(bigdecimal)
             if node in _PRIMITIVES:
                 return node
             full = node if "." in node else f"{namespace}.{node}"
@@ -114,10 +115,16 @@ class SchemaStore:
     by_fingerprint: dict[int, StoredSchema] = field(default_factory=dict)
     by_release: dict[tuple[str, str], int] = field(default_factory=dict)
 
-    def add_release(self, release: str, definitions: Mapping[str, Any], names: tuple[str, ...]) -> None:
+    def add_release(
+        self,
+        release: str,
+        definitions: Mapping[str, Any],
+        names: tuple[str, ...],
+        bigdecimal: Mapping[str, Any] = BIGDECIMAL,
+    ) -> None:
         """Add the schemas `names` of one release, expanded from that release's `definitions`."""
         for name in names:
-            schema = expand(name, definitions)
+            schema = expand(name, definitions, bigdecimal)
             fp = schema_fingerprint(schema)
             # fastavro's fingerprint (the wire bytes, in hex) is a second, independent computation.
             if fingerprint(canonical_form(schema), "CRC-64-AVRO") != fp.to_bytes(8, "little").hex():
