@@ -11,12 +11,15 @@ from __future__ import annotations
 
 import io
 import json
+import struct
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import fastavro
 from fastavro.schema import fingerprint, to_parsing_canonical_form
+
+from postloan_fineract_connector.domain.avro_reader import AvroBodyError, Reader, compile_reader
 
 MAGIC = b"\xc3\x01"
 HEADER_LENGTH = 10
@@ -106,6 +109,15 @@ class StoredSchema:
     release: str
     fingerprint: int
     parsed: Any = field(repr=False, compare=False)
+    reader: Reader | None = field(default=None, repr=False, compare=False)
+
+    def read(self, raw: bytes, start: int) -> tuple[Any, int]:
+        """The value whose body starts at `start`, and where it ends (the generated reader, else fastavro)."""
+        if self.reader is not None:
+            return self.reader(raw, start)
+        body = io.BytesIO(raw)
+        body.seek(start)
+        return fastavro.schemaless_reader(body, self.parsed, None), body.tell()
 
 
 @dataclass
@@ -131,7 +143,8 @@ class SchemaStore:
                 raise ValueError(f"CRC-64-AVRO of {name} disagrees with fastavro's")
             self.by_release[(release, name)] = fp
             if fp not in self.by_fingerprint:
-                self.by_fingerprint[fp] = StoredSchema(name, release, fp, fastavro.parse_schema(schema))
+                parsed = fastavro.parse_schema(schema)
+                self.by_fingerprint[fp] = StoredSchema(name, release, fp, parsed, _reader_for(schema))
 
     def schema(self, name: str, release: str) -> StoredSchema:
         """The schema of `name` as `release` writes it."""
@@ -148,16 +161,24 @@ class SchemaStore:
             raise UnknownFingerprint(f"unknown Avro schema fingerprint {fp:016x}{hint}: no supported release has it")
         if expected is not None and stored.name != expected:
             raise DecodeError(f"fingerprint {fp:016x} is {stored.name}, not the announced {expected}")
-        body = io.BytesIO(raw)
-        body.seek(HEADER_LENGTH)
         try:
-            record = fastavro.schemaless_reader(body, stored.parsed, None)
-        except (EOFError, ValueError, IndexError, TypeError, UnicodeDecodeError) as exc:
+            record, end = stored.read(raw, HEADER_LENGTH)
+        except (AvroBodyError, EOFError, ValueError, IndexError, TypeError, struct.error) as exc:
+            # IndexError: a body cut short (or an enum index out of range); UnicodeDecodeError is a ValueError.
             raise DecodeError(f"corrupt Avro body for {stored.name}: {type(exc).__name__}") from None
-        if body.tell() != len(raw):
-            raise DecodeError(f"{len(raw) - body.tell()} trailing bytes after the {stored.name} body")
-        assert isinstance(record, dict)
+        if end != len(raw):
+            raise DecodeError(f"{len(raw) - end} trailing bytes after the {stored.name} body")
+        if not isinstance(record, dict):
+            raise DecodeError(f"{stored.name} did not decode to a record")
         return stored, record
+
+
+def _reader_for(schema: Any) -> Reader | None:
+    """The generated reader of `schema`, or None where it uses what only fastavro reads."""
+    try:
+        return compile_reader(schema)
+    except NotImplementedError:
+        return None
 
 
 def encode(schema: StoredSchema, record: Mapping[str, Any]) -> bytes:
