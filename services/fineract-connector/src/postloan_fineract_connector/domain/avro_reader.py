@@ -38,15 +38,6 @@ def _long(buf: bytes, pos: int) -> tuple[int, int]:
     return (n >> 1) ^ -(n & 1), pos
 
 
-def _span(buf: bytes, pos: int) -> tuple[int, int]:
-    """The length-prefixed span (bytes, string) at `pos`: its end, and its start."""
-    n, start = _long(buf, pos)
-    end = start + n
-    if n < 0 or end > len(buf):
-        raise AvroBodyError("length beyond the end of the value")
-    return end, start
-
-
 def _block(buf: bytes, pos: int) -> tuple[int, int]:
     """An array or map block's item count (the byte size of a negative count skipped)."""
     count, pos = _long(buf, pos)
@@ -82,7 +73,7 @@ class _Generator:
             return fn
         self.functions[full] = ""  # recursion guard: a record may refer to itself
         space = full.rpartition(".")[0]
-        lines = [f"def {fn}(buf, pos):"]
+        lines = [f"def {fn}(buf, pos):", "    _end = len(buf)"]
         names = []
         for field in schema["fields"]:
             target = self.fresh("v")
@@ -128,16 +119,12 @@ class _Generator:
         simple = {
             "null": [f"{pad}{target} = None"],
             "boolean": [f"{pad}{target} = buf[pos] != 0", f"{pad}pos += 1"],
-            "int": [f"{pad}{target}, pos = _long(buf, pos)"],
-            "long": [f"{pad}{target}, pos = _long(buf, pos)"],
+            "int": self._varint(target, depth),
+            "long": self._varint(target, depth),
             "float": [f"{pad}({target},) = _FLOAT(buf, pos)", f"{pad}pos += 4"],
             "double": [f"{pad}({target},) = _DOUBLE(buf, pos)", f"{pad}pos += 8"],
-            "bytes": [f"{pad}_e, pos = _span(buf, pos)", f"{pad}{target} = buf[pos:_e]", f"{pad}pos = _e"],
-            "string": [
-                f"{pad}_e, pos = _span(buf, pos)",
-                f"{pad}{target} = str(buf[pos:_e], 'utf-8')",
-                f"{pad}pos = _e",
-            ],
+            "bytes": [*self._length(depth), f"{pad}{target} = buf[pos:_e]", f"{pad}pos = _e"],
+            "string": [*self._length(depth), f"{pad}{target} = str(buf[pos:_e], 'utf-8')", f"{pad}pos = _e"],
         }
         if name in simple:
             return simple[name]
@@ -146,6 +133,28 @@ class _Generator:
             raise ValueError(f"the schema refers to {full} before defining it")
         definition = self.named[full]
         return self.read(definition, target, full.rpartition(".")[0], depth)
+
+    def _varint(self, target: str, depth: int) -> list[str]:
+        """A zig-zag varint inline when it is one byte (most ids, lengths and counts), else `_long`."""
+        pad = "    " * depth
+        return [
+            f"{pad}{target} = buf[pos]",
+            f"{pad}if {target} < 128:",
+            f"{pad}    {target} = ({target} >> 1) ^ -({target} & 1)",
+            f"{pad}    pos += 1",
+            f"{pad}else:",
+            f"{pad}    {target}, pos = _long(buf, pos)",
+        ]
+
+    def _length(self, depth: int) -> list[str]:
+        """A bytes or string length into `_e`, the end of the span (`pos` its start), checked against `_end`."""
+        pad = "    " * depth
+        return [
+            *self._varint("_e", depth),
+            f"{pad}if _e < 0 or pos + _e > _end:",
+            f"{pad}    raise AvroBodyError('length beyond the end of the value')",
+            f"{pad}_e += pos",
+        ]
 
     def _union(self, branches: list[Any], target: str, namespace: str, depth: int) -> list[str]:
         pad = "    " * depth
@@ -181,7 +190,7 @@ class _Generator:
         context = self.constant(Context(prec=int(schema["precision"])))
         scale = -int(schema.get("scale", 0))
         return [
-            f"{pad}_e, pos = _span(buf, pos)",
+            *self._length(depth),
             f"{pad}{target} = {context}.create_decimal(int.from_bytes(buf[pos:_e], 'big', signed=True))"
             f".scaleb({scale}, {context})",
             f"{pad}pos = _e",
@@ -200,11 +209,10 @@ def compile_reader(schema: Any) -> Reader:
     """A function `(buf, pos) -> (value, end)` reading one value of the self-contained `schema`."""
     generator = _Generator()
     lines = generator.read(schema, "value", "", 1)
-    body = "\n".join(["def _read(buf, pos):", *lines, "    return value, pos"])
+    body = "\n".join(["def _read(buf, pos):", "    _end = len(buf)", *lines, "    return value, pos"])
     source = "\n\n".join([*generator.functions.values(), body])
     scope: dict[str, Any] = {
         "_long": _long,
-        "_span": _span,
         "_block": _block,
         "_FLOAT": _FLOAT,
         "_DOUBLE": _DOUBLE,
