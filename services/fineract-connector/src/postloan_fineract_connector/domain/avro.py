@@ -14,6 +14,7 @@ import json
 import struct
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 import fastavro
@@ -109,7 +110,12 @@ class StoredSchema:
     release: str
     fingerprint: int
     parsed: Any = field(repr=False, compare=False)
-    reader: Reader | None = field(default=None, repr=False, compare=False)
+    expanded: Any = field(default=None, repr=False, compare=False)
+
+    @cached_property
+    def reader(self) -> Reader | None:
+        """The generated reader, compiled on first use (a wide schema takes a fraction of a second)."""
+        return None if self.expanded is None else _reader_for(self.expanded)
 
     def read(self, raw: bytes, start: int) -> tuple[Any, int]:
         """The value whose body starts at `start`, and where it ends (the generated reader, else fastavro)."""
@@ -144,7 +150,7 @@ class SchemaStore:
             self.by_release[(release, name)] = fp
             if fp not in self.by_fingerprint:
                 parsed = fastavro.parse_schema(schema)
-                self.by_fingerprint[fp] = StoredSchema(name, release, fp, parsed, _reader_for(schema))
+                self.by_fingerprint[fp] = StoredSchema(name, release, fp, parsed, schema)
 
     def schema(self, name: str, release: str) -> StoredSchema:
         """The schema of `name` as `release` writes it."""
