@@ -167,6 +167,25 @@ def test_a_truncated_payload_is_a_decode_error_at_every_length(records):
             records.store.decode(raw[:cut])
 
 
-def test_logical_types_it_does_not_know_fall_back_to_fastavro():
+@pytest.mark.parametrize(
+    "schema",
+    [
+        {"type": "string", "logicalType": "uuid"},
+        {"type": "fixed", "name": "Amount", "size": 8, "logicalType": "decimal", "precision": 18, "scale": 2},
+        {"type": "long", "logicalType": "timestamp-millis"},
+    ],
+)
+def test_logical_types_it_does_not_know_are_left_to_fastavro(schema):
     with pytest.raises(NotImplementedError):
-        compile_reader({"type": "string", "logicalType": "uuid"})
+        compile_reader(schema)
+    assert avro._reader_for(schema) is None
+
+
+def test_a_schema_nested_deeper_than_python_compiles_is_read_by_fastavro():
+    schema: object = "long"
+    for _ in range(30):  # 30 arrays in one function: more nested loops than CPython compiles
+        schema = {"type": "array", "items": schema}
+    assert avro._reader_for(schema) is None
+    stored = avro.StoredSchema("deep", "test", 0, fastavro.parse_schema(schema), schema)
+    body = _write(schema, [[[]]])
+    assert stored.read(body, 0) == ([[[]]], len(body))

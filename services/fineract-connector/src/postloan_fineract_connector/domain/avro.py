@@ -180,10 +180,11 @@ class SchemaStore:
 
 
 def _reader_for(schema: Any) -> Reader | None:
-    """The generated reader of `schema`, or None where it uses what only fastavro reads."""
+    """The generated reader of `schema`, or None where fastavro must read it (a logical type other than
+    decimal, or nesting deeper than Python compiles: SyntaxError, RecursionError)."""
     try:
         return compile_reader(schema)
-    except NotImplementedError:
+    except (NotImplementedError, SyntaxError, RecursionError):
         return None
 
 

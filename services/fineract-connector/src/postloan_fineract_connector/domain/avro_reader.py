@@ -92,6 +92,8 @@ class _Generator:
         if isinstance(schema, list):
             return self._union(schema, target, namespace, depth)
         kind = schema["type"]
+        if "logicalType" in schema and not (kind == "bytes" and schema["logicalType"] == "decimal"):
+            raise NotImplementedError(f"logical type {schema['logicalType']} is read by fastavro")
         if kind in _NAMED:
             self.named[_full_name(schema, namespace)] = schema
         if kind in ("record", "error"):
@@ -108,10 +110,8 @@ class _Generator:
             ]
         if kind in ("array", "map"):
             return self._repeated(schema, target, namespace, depth)
-        if kind == "bytes" and schema.get("logicalType") == "decimal" and "precision" in schema:
+        if kind == "bytes" and "logicalType" in schema:
             return self._decimal(schema, target, depth)
-        if "logicalType" in schema:
-            raise NotImplementedError(f"logical type {schema['logicalType']} is read by fastavro")
         return self.read(kind, target, namespace, depth)  # a primitive written as {"type": "long", ...}
 
     def _primitive_or_named(self, name: str, target: str, namespace: str, depth: int) -> list[str]:
@@ -186,6 +186,8 @@ class _Generator:
 
     def _decimal(self, schema: dict[str, Any], target: str, depth: int) -> list[str]:
         pad = "    " * depth
+        if "precision" not in schema:
+            raise NotImplementedError("a decimal without a precision is left to fastavro")
         # fastavro: the unscaled value in a context of the schema's precision, then scaled by -scale.
         context = self.constant(Context(prec=int(schema["precision"])))
         scale = -int(schema.get("scale", 0))
