@@ -189,3 +189,25 @@ def test_a_schema_nested_deeper_than_python_compiles_is_read_by_fastavro():
     stored = avro.StoredSchema("deep", "test", 0, fastavro.parse_schema(schema), schema)
     body = _write(schema, [[[]]])
     assert stored.read(body, 0) == ([[[]]], len(body))
+
+
+@pytest.mark.parametrize("release", ["1.10.1", "1.13.0"])
+def test_corrupted_payloads_decode_or_are_decode_errors(records, release):
+    rng = random.Random(release)
+    originals = [
+        records.payload(records.LOAN, records.loan_account(), release),
+        records.payload(records.TXN, records.transaction(), release),
+        records.payload(records.CLIENT, records.client(), release),
+    ]
+    outcomes = set()
+    for raw in originals:
+        for _ in range(150):
+            mutated = bytearray(raw)
+            for _ in range(rng.randint(1, 4)):
+                mutated[rng.randrange(avro.HEADER_LENGTH, len(mutated))] = rng.randrange(256)
+            try:
+                records.store.decode(bytes(mutated))
+                outcomes.add("decoded")
+            except avro.DecodeError:
+                outcomes.add("refused")
+    assert outcomes == {"decoded", "refused"}  # both happen; nothing else escapes
