@@ -1,7 +1,7 @@
 """Fineract-shaped records for tests, encoded with fastavro from the connector's schema store.
 
 They are what Fineract's producer writes (single-object MessageV1 around a single-object payload),
-built from the real 1.9.0, 1.10.1 and 2025 schemas; tests of the connector and the e2e suite use them.
+built from the real 1.9.0, 1.10.1, 1.12.1 and 1.13.0 schemas; tests of the connector and the e2e suite use them.
 """
 
 from __future__ import annotations

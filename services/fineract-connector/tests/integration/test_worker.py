@@ -56,7 +56,7 @@ def batch(records, tenant: str) -> list[tuple[bytes, bytes]]:
                 txn,
                 key=f"{tenant}-3",
                 tenant=tenant,
-                release="2025",
+                release="1.13.0",
             ),
         ),
         (
@@ -89,7 +89,7 @@ def batch(records, tenant: str) -> list[tuple[bytes, bytes]]:
                 ],
                 key=f"{tenant}-6",
                 tenant=tenant,
-                release="2025",
+                release="1.13.0",
             ),
         ),
     ]
@@ -197,5 +197,5 @@ async def test_status_names_roles_and_reports_schemas(migrated_database, devstac
             body = ok.json()
             assert body["events"] == [] and body["mapped_ids"] == {}
             releases = {s["release"] for s in body["schemas"]}
-            assert releases == {"1.9.0", "1.10.1", "2025"}
+            assert releases == {"1.9.0", "1.10.1", "1.12.1", "1.13.0"}
             assert (await client.get("/health/ready")).status_code == 200

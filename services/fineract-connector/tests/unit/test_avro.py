@@ -10,7 +10,7 @@ from fastavro.schema import fingerprint
 from postloan_fineract_connector.domain import avro
 from postloan_fineract_connector.domain.avro import load_definitions
 from postloan_fineract_connector.domain.messages import parse_key, read_message
-from postloan_fineract_connector.store.schemas import RELEASES, SCHEMAS, release_texts
+from postloan_fineract_connector.store.schemas import RELEASES, SCHEMAS, release_bigdecimal, release_texts
 
 
 def everything(_type: str) -> bool:
@@ -29,6 +29,7 @@ def test_bigdecimal_expands_to_decimal_20_8_and_fingerprints_as_bytes():
     loan = avro.expand("org.apache.fineract.avro.loan.v1.LoanAccountDataV1", definitions)
     principal = next(f for f in loan["fields"] if f["name"] == "principal")
     assert principal["type"][1] == avro.BIGDECIMAL
+    assert principal["type"][1] == release_bigdecimal("1.10.1")
     assert "logicalType" not in avro.canonical_form(loan)  # logical types are not part of the canonical form
     assert avro.canonical_form(schema).startswith('{"name":"org.apache.fineract.avro.generic.v1.CurrencyDataV1"')
 
@@ -46,14 +47,15 @@ def test_every_release_holds_every_schema_and_the_lines_differ(records):
         for name in SCHEMAS:
             assert store.schema(name, release).name == name
     message = "org.apache.fineract.avro.MessageV1"
-    assert store.schema(message, "1.10.1").fingerprint != store.schema(message, "2025").fingerprint
+    assert store.schema(message, "1.10.1").fingerprint != store.schema(message, "1.12.1").fingerprint
     loan = records.LOAN
-    assert len({store.schema(loan, r).fingerprint for r in RELEASES}) == 3  # "V1" changed in place
+    assert len({store.schema(loan, r).fingerprint for r in RELEASES}) == len(RELEASES)  # "V1" changed in place
 
 
-@pytest.mark.parametrize("release", ["1.9.0", "1.10.1", "2025"])
+@pytest.mark.parametrize("release", RELEASES)
 def test_message_decodes_with_its_release_int_or_long_id(records, release):
-    big_id = 2**40 if release == "2025" else 2**31 - 1  # MessageV1.id: int before 2025, long since
+    long_id = release not in ("1.9.0", "1.10.1")  # MessageV1.id: int before 2025 (FINERACT-1971), long since
+    big_id = 2**40 if long_id else 2**31 - 1
     raw = records.message(
         "LoanDisbursalBusinessEvent", records.LOAN, records.loan_account(), release=release, message_id=big_id
     )
@@ -68,7 +70,7 @@ def test_message_decodes_with_its_release_int_or_long_id(records, release):
 
 def test_int_and_long_id_lines_carry_different_fingerprints(records):
     old = records.message("X", records.CLIENT, records.client(), release="1.10.1", key="k")
-    new = records.message("X", records.CLIENT, records.client(), release="2025", key="k")
+    new = records.message("X", records.CLIENT, records.client(), release="1.13.0", key="k")
     assert old[2:10] != new[2:10]
     assert read_message(old, records.store, everything).idempotency_key == "k"
     assert read_message(new, records.store, everything).idempotency_key == "k"
@@ -128,7 +130,7 @@ def test_bulk_message_unwraps_each_item_by_its_own_schema(records):
             ("LoanTransactionMakeRepaymentPostBusinessEvent", records.TXN, records.transaction()),
             ("LoanDisbursalBusinessEvent", records.LOAN, records.loan_account()),
         ],
-        release="2025",
+        release="1.13.0",
     )
     message = read_message(raw, records.store, everything)
     assert [e.type for e in message.events] == [

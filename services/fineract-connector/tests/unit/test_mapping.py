@@ -11,7 +11,7 @@ from postloan_fineract_connector.domain.mapping import MappingError, MappingOpti
 from postloan_fineract_connector.domain.messages import read_message
 
 OPTIONS = MappingOptions()
-RELEASES = ["1.9.0", "1.10.1", "2025"]
+RELEASES = ["1.9.0", "1.10.1", "1.12.1", "1.13.0"]
 
 
 def mapped(records, *args, **kwargs):
@@ -88,6 +88,22 @@ def test_a_bank_can_stop_counting_goodwill_credit(records):
     raw = records.message("LoanTransactionGoodwillCreditPostBusinessEvent", records.TXN, records.transaction())
     assert map_message(read_message(raw, records.store, lambda t: True), options) == []
     assert classify("LoanTransactionGoodwillCreditPostBusinessEvent", options) == "skipped"
+
+
+@pytest.mark.parametrize(
+    ("release", "flags"),
+    [
+        ("1.10.1", {"manuallyReversed": True}),
+        ("1.10.1", {"reversedOnDate": "2026-02-06"}),
+        ("1.13.0", {"reversed": True}),
+    ],
+)
+def test_a_repayment_already_reversed_in_fineract_posts_nothing(records, release, flags):
+    txn = records.transaction(**flags)
+    assert mapped(records, "LoanTransactionMakeRepaymentPostBusinessEvent", records.TXN, txn, release=release) == []
+    live = records.transaction(reversed=False) if release == "1.13.0" else records.transaction()
+    (out,) = mapped(records, "LoanTransactionMakeRepaymentPostBusinessEvent", records.TXN, live, release=release)
+    assert out.envelope.type == "repayment-posted"
 
 
 def test_reversing_a_repayment_is_repayment_reversed(records):
@@ -205,7 +221,7 @@ def test_bulk_items_map_in_order_with_distinct_ids(records):
             ("LoanRepaymentDueBusinessEvent", records.LOAN, records.loan_account()),
             ("LoanTransactionMakeRepaymentPostBusinessEvent", records.TXN, records.transaction(txn=12)),
         ],
-        release="2025",
+        release="1.13.0",
     )
     outs = map_message(read_message(raw, records.store, lambda t: classify(t, OPTIONS) == "mapped"), OPTIONS)
     assert [o.envelope.data["repayment_id"] for o in outs] == ["fineract:default:txn:11", "fineract:default:txn:12"]

@@ -22,7 +22,7 @@ def test_decode_prints_each_event_and_its_envelopes(records, tmp_path):
                 ("LoanDelinquencyRangeChangeBusinessEvent", records.LOAN, records.loan_account()),
             ],
             key="k2",
-            release="2025",
+            release="1.13.0",
         )
     )
     out = io.StringIO()

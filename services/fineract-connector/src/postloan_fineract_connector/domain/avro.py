@@ -3,19 +3,24 @@
 A value is `C3 01`, the 8-byte little-endian CRC-64-AVRO fingerprint of the writer schema's parsing
 canonical form, then the Avro binary body (Avro specification, "Single-object encoding"). Fineract's
 `.avsc` files refer to each other by full name and use `"bigdecimal"`, a build-time macro for
-`bytes` with logical type decimal(20, 8); a schema is fingerprinted as the build expands it.
+`bytes` with logical type decimal (precision 20 up to 2024, 27 since, scale 8; the template is
+each release's `bigdecimal.json`); a schema is fingerprinted as the build expands it.
 """
 
 from __future__ import annotations
 
 import io
 import json
+import struct
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 import fastavro
 from fastavro.schema import fingerprint, to_parsing_canonical_form
+
+from postloan_fineract_connector.domain.avro_reader import AvroBodyError, Reader, compile_reader
 
 MAGIC = b"\xc3\x01"
 HEADER_LENGTH = 10
@@ -53,14 +58,14 @@ def crc64_avro(data: bytes) -> int:
     return fp
 
 
-def expand(name: str, definitions: Mapping[str, Any]) -> Any:
+def expand(name: str, definitions: Mapping[str, Any], bigdecimal: Mapping[str, Any] = BIGDECIMAL) -> Any:
     """The self-contained schema of `name`: each named type inlined at its first use, by name after."""
     seen: set[str] = set()
 
     def walk(node: Any, namespace: str) -> Any:
         if isinstance(node, str):
             if node == "bigdecimal":
-                return dict(BIGDECIMAL)
+                return dict(bigdecimal)
             if node in _PRIMITIVES:
                 return node
             full = node if "." in node else f"{namespace}.{node}"
@@ -105,6 +110,20 @@ class StoredSchema:
     release: str
     fingerprint: int
     parsed: Any = field(repr=False, compare=False)
+    expanded: Any = field(default=None, repr=False, compare=False)
+
+    @cached_property
+    def reader(self) -> Reader | None:
+        """The generated reader, compiled on first use (a wide schema takes a fraction of a second)."""
+        return None if self.expanded is None else _reader_for(self.expanded)
+
+    def read(self, raw: bytes, start: int) -> tuple[Any, int]:
+        """The value whose body starts at `start`, and where it ends (the generated reader, else fastavro)."""
+        if self.reader is not None:
+            return self.reader(raw, start)
+        body = io.BytesIO(raw)
+        body.seek(start)
+        return fastavro.schemaless_reader(body, self.parsed, None), body.tell()
 
 
 @dataclass
@@ -114,17 +133,24 @@ class SchemaStore:
     by_fingerprint: dict[int, StoredSchema] = field(default_factory=dict)
     by_release: dict[tuple[str, str], int] = field(default_factory=dict)
 
-    def add_release(self, release: str, definitions: Mapping[str, Any], names: tuple[str, ...]) -> None:
+    def add_release(
+        self,
+        release: str,
+        definitions: Mapping[str, Any],
+        names: tuple[str, ...],
+        bigdecimal: Mapping[str, Any] = BIGDECIMAL,
+    ) -> None:
         """Add the schemas `names` of one release, expanded from that release's `definitions`."""
         for name in names:
-            schema = expand(name, definitions)
+            schema = expand(name, definitions, bigdecimal)
             fp = schema_fingerprint(schema)
             # fastavro's fingerprint (the wire bytes, in hex) is a second, independent computation.
             if fingerprint(canonical_form(schema), "CRC-64-AVRO") != fp.to_bytes(8, "little").hex():
                 raise ValueError(f"CRC-64-AVRO of {name} disagrees with fastavro's")
             self.by_release[(release, name)] = fp
             if fp not in self.by_fingerprint:
-                self.by_fingerprint[fp] = StoredSchema(name, release, fp, fastavro.parse_schema(schema))
+                parsed = fastavro.parse_schema(schema)
+                self.by_fingerprint[fp] = StoredSchema(name, release, fp, parsed, schema)
 
     def schema(self, name: str, release: str) -> StoredSchema:
         """The schema of `name` as `release` writes it."""
@@ -141,16 +167,25 @@ class SchemaStore:
             raise UnknownFingerprint(f"unknown Avro schema fingerprint {fp:016x}{hint}: no supported release has it")
         if expected is not None and stored.name != expected:
             raise DecodeError(f"fingerprint {fp:016x} is {stored.name}, not the announced {expected}")
-        body = io.BytesIO(raw)
-        body.seek(HEADER_LENGTH)
         try:
-            record = fastavro.schemaless_reader(body, stored.parsed, None)
-        except (EOFError, ValueError, IndexError, TypeError, UnicodeDecodeError) as exc:
+            record, end = stored.read(raw, HEADER_LENGTH)
+        except (AvroBodyError, EOFError, ValueError, IndexError, TypeError, struct.error) as exc:
+            # IndexError: a body cut short (or an enum index out of range); UnicodeDecodeError is a ValueError.
             raise DecodeError(f"corrupt Avro body for {stored.name}: {type(exc).__name__}") from None
-        if body.tell() != len(raw):
-            raise DecodeError(f"{len(raw) - body.tell()} trailing bytes after the {stored.name} body")
-        assert isinstance(record, dict)
+        if end != len(raw):
+            raise DecodeError(f"{len(raw) - end} trailing bytes after the {stored.name} body")
+        if not isinstance(record, dict):
+            raise DecodeError(f"{stored.name} did not decode to a record")
         return stored, record
+
+
+def _reader_for(schema: Any) -> Reader | None:
+    """The generated reader of `schema`, or None where fastavro must read it (a logical type other than
+    decimal, or nesting deeper than Python compiles: SyntaxError, RecursionError)."""
+    try:
+        return compile_reader(schema)
+    except (NotImplementedError, SyntaxError, RecursionError):
+        return None
 
 
 def encode(schema: StoredSchema, record: Mapping[str, Any]) -> bytes:

@@ -201,8 +201,13 @@ def _posted(ctx: _Context, txn: dict[str, Any]) -> None:
     ctx.emit(CORE_BANKING_LOANS, data, data.loan_id)
 
 
+def is_reversed(txn: dict[str, Any]) -> bool:
+    """Fineract's own test: manually reversed or carrying a reversal date (the `reversed` flag since 2025)."""
+    return bool(txn.get("reversed") or txn.get("manuallyReversed") or txn.get("reversedOnDate"))
+
+
 def _repayment(ctx: _Context, txn: dict[str, Any]) -> None:
-    if not txn.get("manuallyReversed"):
+    if not is_reversed(txn):
         _posted(ctx, txn)
 
 
