@@ -13,6 +13,7 @@ from postloan_common.messaging.envelope import new_event_id
 from postloan_crm.domain import dunning as rules
 from postloan_crm.domain.contact_policy import Decision
 from postloan_crm.domain.dunning import DunningStep, Ladder
+from postloan_crm.domain.experiments import suppresses_dunning
 from postloan_crm.domain.templates import DunningFacts, render_dunning
 from postloan_crm.service.contact_checks import decide, history_days
 from postloan_crm.service.customers import CustomerData, collection_consents, load_customers, recipients
@@ -71,7 +72,12 @@ async def plan_dunning(
     for case in await dunning_rows.overdue_cases(session):
         if not owns(case["loan_id"], partition=partition, partitions=partitions):
             continue
-        if rules.stop_reason(loan_status=case["loan_status"], dpd=case["dpd"], promise_active=case["promise_active"]):
+        if rules.stop_reason(
+            loan_status=case["loan_status"],
+            dpd=case["dpd"],
+            promise_active=case["promise_active"],
+            holdout=suppresses_dunning(case["arm_role"]),
+        ):
             continue
         ladder = rules.ladder_for(ladders, queue=case["queue"], bucket=case["bucket"])
         dpd = rules.dpd_on(dpd=case["dpd"], as_of=case["as_of"], day=business_date)
