@@ -19,6 +19,7 @@ OPERATIONS = {
     "/v1/reports/collections": "getCollectionsReport",
     "/v1/reports/risk": "getRiskReport",
     "/v1/reports/management": "getManagementReport",
+    "/v1/reports/effectiveness": "getEffectivenessReport",
 }
 
 

@@ -12,17 +12,14 @@ import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from enum import StrEnum
 from fractions import Fraction
+
+from postloan_common.contracts.crm import ArmRole
+
+__all__ = ["Arm", "ArmRole", "Experiment", "arms_problem", "assign_arm", "experiment_for"]
 
 ONE = Decimal(1)
 _HASH_BITS = 64
-
-
-class ArmRole(StrEnum):
-    CHAMPION = "champion"  # the strategy in force today: every other arm is compared with it
-    CHALLENGER = "challenger"
-    CONTROL = "control"  # hold-out: no automated dunning, to measure what dunning itself adds
 
 
 @dataclass(frozen=True, slots=True)

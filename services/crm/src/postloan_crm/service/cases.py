@@ -16,7 +16,7 @@ from postloan_common.messaging.envelope import new_event_id
 from postloan_crm.domain.alerts import WATCH_QUEUE
 from postloan_crm.domain.assignment import AgentLoad, pick_agent
 from postloan_crm.domain.escalation import NO_MONEY, case_queue, collected_after, move_kind, opens_case
-from postloan_crm.domain.experiments import Experiment, assign_arm, experiment_for
+from postloan_crm.domain.experiments import ArmRole, Experiment, assign_arm, experiment_for
 from postloan_crm.domain.strategy import RiskView, StrategyTable, escalated, needs_agent
 from postloan_crm.service.events import Journal, Trace
 from postloan_crm.service.strategies import current_experiments
@@ -205,6 +205,7 @@ class CaseBook:
                 currency=case.currency,
                 experiment=case.experiment,
                 arm=case.arm,
+                arm_role=ArmRole(case.arm_role) if case.arm_role else None,
             ),
             customer_id=case.customer_id,
             trace=trace,
@@ -247,7 +248,7 @@ class CaseBook:
                 "bucket": state.bucket,
                 "dpd": state.dpd,
                 "assignee": assignee,
-                **({"experiment": case.experiment, "arm": case.arm} if case.arm else {}),
+                **({"experiment": case.experiment, "arm": case.arm, "arm_role": case.arm_role} if case.arm else {}),
             },
             business_date=trace.business_date,
         )
