@@ -86,8 +86,10 @@ def _definition(body: StrategyIn) -> dict[str, Any]:
     status_code=status.HTTP_201_CREATED,
     dependencies=[Depends(require_roles(*WRITERS))],
     operation_id="putStrategy",
-    responses={200: {"description": "Unchanged: the body equals the current version", "model": StrategyOut}}
-    | problems(401, 403, 422),
+    responses={
+        200: {"description": "Unchanged: the body equals the current version", "model": StrategyOut},
+        **problems(401, 403, 422),
+    },
 )
 async def put_strategy_route(
     strategy_id: StrategyId,

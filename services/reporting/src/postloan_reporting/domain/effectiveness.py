@@ -82,7 +82,8 @@ def proportion(successes: int, trials: int, *, champion: tuple[int, int] | None 
         base = ratio(*champion)
         difference = rate - base if rate is not None and base is not None else None
         p_value = two_proportion_p_value(successes, trials, *champion)
-    return Proportion(successes, trials, rate, *(interval or (None, None)), difference=difference, p_value=p_value)
+    low, high = interval if interval is not None else (None, None)
+    return Proportion(successes, trials, rate, low, high, difference=difference, p_value=p_value)
 
 
 def cured_within(*, opened_on: date, closed_on: date | None, reason: str | None, days: int = CURE_WINDOW_DAYS) -> bool:
