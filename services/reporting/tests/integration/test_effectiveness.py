@@ -19,7 +19,8 @@ import pytest
 
 from postloan_common.contracts import crm, make_envelope, repayment
 from postloan_common.db import create_engine, session_factory
-from postloan_reporting.service.effectiveness import Costs, effectiveness_report
+from postloan_reporting.domain.effectiveness import defaulted
+from postloan_reporting.service.effectiveness import Costs, effectiveness_report, programme_view
 from postloan_reporting.service.ingest import apply_events
 
 pytestmark = pytest.mark.integration
@@ -268,6 +269,8 @@ async def test_the_report_over_http(migrated_database, reporting_api, token) -> 
         }
         assert body["arms"][0]["cost_per_yuan_recovered"] == "0.015214"
         assert body["arms"][0]["messages"] == [{"channel": "sms", "count": 1}]
+        programme = body["programme"]  # nobody was booked in February: nothing to compare
+        assert (programme["horizon_days"], programme["current"]["default_rate"]["trials"]) == (31, 0)
         table = await client.get(path + "&format=csv", headers=token("supervisor"))
         rows = list(csv.DictReader(io.StringIO(table.text)))
         assert [(r["arm"], r["contacts"], r["self_cure_rate"], r["self_cure_rate_p_value"]) for r in rows] == [
@@ -279,3 +282,82 @@ async def test_the_report_over_http(migrated_database, reporting_api, token) -> 
         assert (await client.get(backwards, headers=token("analyst"))).status_code == 422
         empty = (await client.get(path.replace("m1", "nobody"), headers=token("analyst"))).json()
         assert (empty["arms"], empty["champion"]) == ([], None)
+
+
+def booked(loan_id: str, on: date):
+    """A loan of 3 monthly installments booked `on`, the first due a month later."""
+    return ev(
+        repayment.LoanRegisteredV1(
+            loan_id=loan_id,
+            customer_id=f"C-{loan_id}",
+            product="P1",
+            branch="B1",
+            currency="CNY",
+            principal=D("2000.00"),
+            annual_rate=D("0.12"),
+            disbursed_on=on,
+            installment_count=3,
+            first_due_date=on.replace(month=on.month + 1),
+            maturity_date=on.replace(month=on.month + 3),
+        ),
+        on.isoformat(),
+        "repayment-monitor",
+    )
+
+
+def missed_first(loan_id: str, due: date):
+    day = due.replace(day=due.day + 1)
+    return ev(
+        repayment.PaymentMissedV1(
+            loan_id=loan_id,
+            customer_id=f"C-{loan_id}",
+            amount_overdue=D("700.00"),
+            currency="CNY",
+            dpd=1,
+            bucket="M1",
+            installment_seq=1,
+            due_date=due,
+        ),
+        day.isoformat(),
+        "repayment-monitor",
+    )
+
+
+async def test_the_programme_view_sets_this_periods_bookings_beside_the_year_befores(migrated_database) -> None:
+    """January 2026 bookings C1–C4 (C1 never pays its 5 Feb installment) beside January 2025's P1–P2 (P1 never
+    pays its 5 Feb 2025 one); P3, booked June 2025 and unpaid, is in neither cohort."""
+    url = await migrated_database("postloan_reporting")
+    events = [
+        *(booked(f"C{i}", date(2026, 1, 5)) for i in range(1, 5)),
+        *(booked(f"P{i}", date(2025, 1, 5)) for i in range(1, 3)),
+        booked("P3", date(2025, 6, 5)),
+        missed_first("C1", date(2026, 2, 5)),
+        missed_first("P1", date(2025, 2, 5)),
+        missed_first("P3", date(2025, 7, 5)),
+    ]
+    engine = create_engine(url)
+    async with session_factory(engine).begin() as session:
+        await apply_events(session, events)
+    try:
+        async with session_factory(engine)() as session:
+            late = await programme_view(
+                session, start=date(2026, 1, 1), end=date(2026, 1, 31), as_of=date(2026, 12, 31)
+            )
+            young = await programme_view(
+                session, start=date(2026, 1, 1), end=date(2026, 1, 31), as_of=date(2026, 3, 31)
+            )
+    finally:
+        await engine.dispose()
+    # 31 Jan → 31 Dec is 334 days: C1 is DPD 303 on 5 Dec 2026 (booked + 334), P1 DPD 303 on 5 Dec 2025.
+    assert defaulted(303)
+    assert (late.horizon_days, late.default_after_dpd) == (334, 90)
+    assert (late.year_before.start, late.year_before.end) == (date(2025, 1, 1), date(2025, 1, 31))
+    now, before = late.current.default_rate, late.year_before.default_rate
+    assert (now.successes, now.trials, now.rate) == (1, 4, D("0.250000"))
+    assert (before.successes, before.trials, before.rate) == (1, 2, D("0.500000"))
+    # pooled 1/3, z = −0.25 / √(1/3 × 2/3 × (1/4 + 1/2)) = −0.6124, p = 2(1 − Φ(0.6124)) = 0.5403
+    assert now.difference == D("-0.250000") and round(now.p_value, 3) == D("0.540")
+    # 59 days after booking C1 is DPD 54 and P1 DPD 28: neither has defaulted yet, on the same horizon.
+    assert not defaulted(54)
+    assert young.horizon_days == 59
+    assert (young.current.default_rate.successes, young.year_before.default_rate.successes) == (0, 0)

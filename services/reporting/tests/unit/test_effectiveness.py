@@ -11,11 +11,14 @@ from postloan_reporting.domain.effectiveness import (
     contact_cost,
     cost_per_yuan,
     cured_within,
+    defaulted,
     is_mature,
+    observed_days,
     proportion,
     rolled_forward,
     two_proportion_p_value,
     wilson_interval,
+    year_before,
 )
 
 
@@ -77,3 +80,12 @@ def test_contact_cost_counts_units_and_collector_hours():
     assert (direct, hours, time_cost) == (D("6.10"), D("1.000000"), D("60.00"))
     assert cost_per_yuan(D("66.10"), D("661.00")) == D("0.100000")
     assert cost_per_yuan(D("10"), D("0")) is None
+
+
+def test_the_programme_horizon_default_threshold_and_year_before():
+    assert observed_days(cohort_end=date(2026, 1, 31), as_of=date(2026, 3, 31)) == 59
+    assert observed_days(cohort_end=date(2025, 1, 31), as_of=date(2026, 3, 31)) == 365  # capped at 12 months
+    assert observed_days(cohort_end=date(2026, 3, 31), as_of=date(2026, 3, 31)) == 0
+    assert defaulted(91) and not defaulted(90)  # more than 90 DPD, as PAR90 counts it
+    assert year_before(date(2026, 3, 1)) == date(2025, 3, 1)
+    assert year_before(date(2028, 2, 29)) == date(2027, 2, 28)

@@ -68,6 +68,23 @@ class ArmOut(_Out):
     rates: RatesOut
 
 
+class CohortOut(_Out):
+    start: date = Field(description="First booking day of the cohort")
+    end: date = Field(description="Last booking day of the cohort")
+    default_rate: ProportionOut = Field(
+        description="Loans defaulted ÷ loans booked; the current one against the year before"
+    )
+
+
+class ProgrammeOut(_Out):
+    """Whether the programme works: the default rate of this period's bookings beside the same period a year before."""
+
+    horizon_days: int = Field(description="Days after booking watched in both cohorts: 365, or fewer while young")
+    default_after_dpd: int = Field(description="A loan defaults once it is more than this many days past due")
+    current: CohortOut
+    year_before: CohortOut
+
+
 class EffectivenessOut(_Out):
     """Per arm of a strategy experiment, its cases opened from `start` to `end`, as known at the close of `as_of`."""
 
@@ -78,6 +95,7 @@ class EffectivenessOut(_Out):
     window_days: int
     champion: str | None = Field(description="The arm the others are compared with")
     arms: list[ArmOut]
+    programme: ProgrammeOut
 
 
 @router.get(

@@ -189,3 +189,27 @@ def champion_of(arms: Mapping[str, ArmTally], *, named: str | None = None) -> st
         return named if named in arms else None
     champions = [a for a in arms.values() if a.role == "champion"]
     return max(champions, key=lambda a: (a.cases, a.arm)).arm if champions else None
+
+
+# The programme view: the default rate of the loans booked in a period beside those booked a year before.
+DEFAULT_AFTER_DPD = 90  # default = more than 90 days past due (as PAR90 counts it)
+DEFAULT_HORIZON_DAYS = 365  # … within 12 months of booking
+
+
+def observed_days(*, cohort_end: date, as_of: date) -> int:
+    """Days after booking every loan of a cohort ending `cohort_end` has been watched by `as_of`, at most 365;
+    both cohorts are judged on the same horizon so the younger one is not flattered."""
+    return max(0, min(DEFAULT_HORIZON_DAYS, (as_of - cohort_end).days))
+
+
+def defaulted(max_dpd: int) -> bool:
+    """Whether a loan whose worst DPD within the horizon was `max_dpd` counts as defaulted."""
+    return max_dpd > DEFAULT_AFTER_DPD
+
+
+def year_before(day: date) -> date:
+    """The same day a year earlier (29 February → 28 February)."""
+    try:
+        return day.replace(year=day.year - 1)
+    except ValueError:
+        return day.replace(year=day.year - 1, day=28)

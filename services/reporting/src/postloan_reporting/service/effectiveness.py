@@ -51,6 +51,24 @@ class ArmReport:
 
 
 @dataclass(frozen=True, slots=True)
+class Cohort:
+    """Loans booked `start`..`end` and the share of them that defaulted (against the year before's, for the
+    current cohort)."""
+
+    start: date
+    end: date
+    default_rate: Proportion
+
+
+@dataclass(frozen=True, slots=True)
+class ProgrammeView:
+    horizon_days: int
+    default_after_dpd: int
+    current: Cohort
+    year_before: Cohort
+
+
+@dataclass(frozen=True, slots=True)
 class EffectivenessReport:
     experiment: str
     start: date
@@ -59,6 +77,7 @@ class EffectivenessReport:
     window_days: int
     champion: str | None
     arms: list[ArmReport]
+    programme: ProgrammeView
 
 
 def _outcome(row: Mapping[str, Any], *, window: int) -> CaseOutcome:
@@ -145,7 +164,23 @@ async def effectiveness_report(
                 rates=_rates(arm, base),
             )
         )
-    return EffectivenessReport(experiment, start, end, as_of, window, base_name, arms)
+    programme = await programme_view(session, start=start, end=end, as_of=as_of)
+    return EffectivenessReport(experiment, start, end, as_of, window, base_name, arms, programme)
+
+
+async def programme_view(session: AsyncSession, *, start: date, end: date, as_of: date) -> ProgrammeView:
+    """The default rate of the loans booked `start`..`end` beside those booked a year before, same horizon."""
+    horizon = rules.observed_days(cohort_end=end, as_of=as_of)
+    threshold = rules.DEFAULT_AFTER_DPD
+    before = (rules.year_before(start), rules.year_before(end))
+    prior = await store.cohort_defaults(session, start=before[0], end=before[1], horizon=horizon, threshold=threshold)
+    now = await store.cohort_defaults(session, start=start, end=end, horizon=horizon, threshold=threshold)
+    return ProgrammeView(
+        horizon_days=horizon,
+        default_after_dpd=threshold,
+        current=Cohort(start, end, rules.proportion(*now, champion=prior)),
+        year_before=Cohort(*before, rules.proportion(*prior)),
+    )
 
 
 def _summed(*counts: Mapping[str, int]) -> dict[str, int]:

@@ -48,6 +48,21 @@ _PRODUCTIVITY = """
     GROUP BY c.arm
 """
 
+# Loans booked from :start to :end, and how many of them passed :threshold DPD within :horizon days of
+# booking: an interval's DPD grows by one a day from its anchor, so its worst day is its last one inside
+# the horizon.
+_COHORT_DEFAULTS = """
+    SELECT count(*) AS loans,
+           count(*) FILTER (WHERE EXISTS (
+               SELECT 1 FROM rpt_interval i
+               WHERE i.loan_key = l.loan_key AND i.dpd_anchor IS NOT NULL
+                 AND i.valid_from <= l.disbursed_on + CAST(:horizon AS int)
+                 AND LEAST(i.valid_to - 1, l.disbursed_on + CAST(:horizon AS int)) - i.dpd_anchor
+                     > CAST(:threshold AS int))) AS defaulted
+    FROM rpt_loan l
+    WHERE l.disbursed_on BETWEEN CAST(:start AS date) AND CAST(:end AS date)
+"""
+
 
 def _params(experiment: str, start: date, end: date, **more: Any) -> dict[str, Any]:
     return {"experiment": experiment, "start": start, "end": end, **more}
@@ -76,3 +91,12 @@ async def productivity(session: AsyncSession, *, experiment: str, start: date, e
     """Per arm, (distinct collector-case-days, distinct collector-days) of attempts on the cohort's cases."""
     rows = (await session.execute(text(_PRODUCTIVITY), _params(experiment, start, end))).mappings()
     return {r["arm"]: (int(r["case_days"]), int(r["collector_days"])) for r in rows}
+
+
+async def cohort_defaults(
+    session: AsyncSession, *, start: date, end: date, horizon: int, threshold: int
+) -> tuple[int, int]:
+    """(defaulted, loans) of the loans booked `start`..`end`: more than `threshold` DPD within `horizon` days."""
+    params = {"start": start, "end": end, "horizon": horizon, "threshold": threshold}
+    row = (await session.execute(text(_COHORT_DEFAULTS), params)).mappings().one()
+    return int(row["defaulted"]), int(row["loans"])
