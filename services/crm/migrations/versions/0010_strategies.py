@@ -17,6 +17,9 @@ def upgrade() -> None:
         sa.Column("version", sa.Integer(), nullable=False),
         sa.Column("salt", sa.String(64), nullable=False),
         sa.Column("arms", postgresql.JSONB(astext_type=sa.Text()), nullable=False),
+        sa.Column(
+            "ladders", postgresql.JSONB(astext_type=sa.Text()), server_default=sa.text("'[]'::jsonb"), nullable=False
+        ),
         sa.Column("queues", postgresql.ARRAY(sa.String(16)), nullable=False),
         sa.Column("active", sa.Boolean(), nullable=False),
         sa.Column("created_by", sa.String(200), nullable=False),

@@ -95,3 +95,43 @@ async def test_cases_outside_an_experiments_queues_get_no_arm(crm, crm_api, toke
     assert (case["queue"], case["experiment"], case["arm"]) == ("automated", None, None)
     (opened,) = await crm.events("case-opened")
     assert opened.data.get("arm") is None
+
+
+LADDERED = {
+    "salt": "q1",
+    "queues": ["automated"],
+    "arms": [
+        {"name": "champ", "role": "champion", "share": "0.5"},
+        {"name": "mail", "role": "challenger", "share": "0.5", "ladder": "email-first"},
+    ],
+    "ladders": [{"name": "email-first", "steps": [{"dpd": 1, "channel": "email", "template": "dunning-reminder"}]}],
+}
+
+
+async def test_an_arm_may_climb_its_own_ladder_instead_of_the_queues(crm, crm_api, token):
+    crm.clock.now = NOW
+    loans = [f"L-{i}" for i in range(1, 9)]
+    arms = (Arm("champ", ArmRole.CHAMPION, Decimal("0.5")), Arm("mail", ArmRole.CHALLENGER, Decimal("0.5")))
+    expected = {lid: assign_arm(lid, salt="q1", arms=arms).name for lid in loans}
+    assert set(expected.values()) == {"champ", "mail"}
+    sup = token("supervisor", "s")
+    async with crm_api(crm.url, now=NOW) as client:
+        for bad in (
+            LADDERED | {"ladders": []},  # the arm names a ladder the strategy lacks
+            LADDERED | {"arms": [LADDERED["arms"][0], LADDERED["arms"][1] | {"role": "control"}]},
+            LADDERED | {"ladders": LADDERED["ladders"] * 2},
+        ):
+            assert (await client.put("/v1/strategies/m1", json=bad, headers=sup)).status_code == 422
+        put = await client.put("/v1/strategies/m1", json=LADDERED, headers=sup)
+        assert put.status_code == 201, put.text
+        assert put.json()["ladders"][0]["steps"] == [{"dpd": 1, "channel": "email", "template": "dunning-reminder"}]
+        await crm.feed(customer("C-77"), topic="core-banking.customers")
+        for lid in loans:
+            await crm.feed(loan(lid, "C-77"), missed(lid, "C-77", dpd=1, bucket="M1", on=date(2026, 3, 6)))
+    await crm.feed(day_closed(date(2026, 3, 6)))
+    sent = await crm.rows("SELECT loan_id, channel, template FROM communications WHERE kind = 'dunning'")
+    by_loan = {r["loan_id"]: (r["channel"], r["template"]) for r in sent}
+    assert by_loan == {
+        lid: ("email", "dunning-reminder") if arm == "mail" else ("sms", "dunning-overdue")
+        for lid, arm in expected.items()
+    }

@@ -9,7 +9,7 @@ from fractions import Fraction
 
 import pytest
 
-from postloan_crm.domain.dunning import stop_reason
+from postloan_crm.domain.dunning import DunningStep, Ladder, default_ladders, ladder_for, ladder_for_case, stop_reason
 from postloan_crm.domain.experiments import (
     Arm,
     ArmRole,
@@ -107,3 +107,21 @@ def test_only_the_hold_out_control_suppresses_dunning():
     assert not suppresses_dunning(None)
     assert stop_reason(loan_status="active", dpd=5, promise_active=False, holdout=True) == "holdout"
     assert stop_reason(loan_status="active", dpd=5, promise_active=False, holdout=False) is None
+
+
+def test_an_arm_names_only_a_ladder_of_its_strategy_and_the_control_none():
+    mail = Arm("mail", ArmRole.CHALLENGER, D("0.5"), ladder="email-first")
+    champ = Arm("champ", ArmRole.CHAMPION, D("0.5"))
+    assert arms_problem((champ, mail), ladders={"email-first"}) is None
+    assert "does not define" in (arms_problem((champ, mail), ladders=()) or "")
+    control = Arm("hold", ArmRole.CONTROL, D("0.5"), ladder="email-first")
+    assert "no ladder" in (arms_problem((champ, control), ladders={"email-first"}) or "")
+
+
+def test_an_arms_ladder_replaces_the_queues_in_every_queue_and_bucket():
+    ladders = default_ladders()
+    own = Ladder("*", "*", (DunningStep(1, "email", "dunning-reminder"),))
+    assert ladder_for_case(ladders, queue="phone", bucket="M2", arm_ladder=own) is own
+    assert ladder_for_case(ladders, queue="automated", bucket="M1", arm_ladder=None) == ladder_for(
+        ladders, queue="automated", bucket="M1"
+    )

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Annotated, Any
+from typing import Annotated, Any, Self
 
 from fastapi import APIRouter, Depends, Path, Response, status
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from postloan_common.audit import changes
 from postloan_common.contracts.crm import ArmName, CollectionQueue
 from postloan_common.web import CorrelationId, CurrentPrincipal, DbSession, ProblemError, require_roles
 from postloan_common.web.openapi import DecimalText, Page, Timestamp, problems
+from postloan_crm.api.schemas import DunningStepIn
 from postloan_crm.domain.experiments import ArmRole
 from postloan_crm.service import audit
 from postloan_crm.service.strategies import StrategyRejected, put_strategy
@@ -24,6 +25,7 @@ router = APIRouter(tags=["strategies"])
 StrategyId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]*$")]
 Salt = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[\x21-\x7e]+$")]
 Share = Annotated[Decimal, Field(gt=0, le=1, max_digits=7, decimal_places=6)]
+LadderName = Annotated[str, StringConstraints(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")]
 # An experiment splits the people-worked and automated queues; watch cases are a relationship manager's.
 DEFAULT_QUEUES = [q.value for q in CollectionQueue if q is not CollectionQueue.WATCH]
 
@@ -33,8 +35,17 @@ STRATEGY_EXAMPLE: dict[str, Any] = {
     "active": True,
     "arms": [
         {"name": "champion", "role": "champion", "share": "0.8"},
-        {"name": "early-call", "role": "challenger", "share": "0.1"},
+        {"name": "email-first", "role": "challenger", "share": "0.1", "ladder": "email-first"},
         {"name": "holdout", "role": "control", "share": "0.1"},
+    ],
+    "ladders": [
+        {
+            "name": "email-first",
+            "steps": [
+                {"dpd": 1, "channel": "email", "template": "dunning-overdue"},
+                {"dpd": 5, "channel": "sms", "template": "dunning-reminder"},
+            ],
+        }
     ],
 }
 
@@ -44,12 +55,29 @@ class ArmIn(BaseModel):
     name: ArmName
     role: ArmRole
     share: Share = Field(description="The fraction of new cases this arm gets; the arms' shares sum to 1")
+    ladder: LadderName | None = Field(
+        default=None, description="One of the strategy's `ladders` (default: the queue's)"
+    )
+
+
+class NamedLadderIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: LadderName
+    steps: list[DunningStepIn] = Field(max_length=20, description="Used in every queue and bucket of the arm")
+
+    @model_validator(mode="after")
+    def _one_step_per_day(self) -> Self:
+        offsets = [s.dpd for s in self.steps]
+        if len(set(offsets)) != len(offsets):
+            raise ValueError("a ladder has at most one step per DPD")
+        return self
 
 
 class StrategyIn(BaseModel):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [STRATEGY_EXAMPLE]})
     salt: Salt = Field(description="Mixed into the hash of the loan id that picks each new case's arm")
     arms: list[ArmIn] = Field(min_length=1, max_length=10)
+    ladders: list[NamedLadderIn] = Field(default_factory=list, max_length=10)
     queues: list[CollectionQueue] = Field(
         default_factory=lambda: [CollectionQueue(q) for q in DEFAULT_QUEUES],
         min_length=1,
@@ -62,6 +90,18 @@ class ArmOut(BaseModel):
     name: str
     role: str
     share: DecimalText
+    ladder: str | None = None
+
+
+class StepOut(BaseModel):
+    dpd: int
+    channel: str
+    template: str
+
+
+class NamedLadderOut(BaseModel):
+    name: str
+    steps: list[StepOut]
 
 
 class StrategyOut(BaseModel):
@@ -69,6 +109,7 @@ class StrategyOut(BaseModel):
     version: int
     salt: str
     arms: list[ArmOut]
+    ladders: list[NamedLadderOut]
     queues: list[str]
     active: bool
     created_by: str
@@ -77,8 +118,15 @@ class StrategyOut(BaseModel):
 
 def _definition(body: StrategyIn) -> dict[str, Any]:
     """The body as stored: shares as normalised decimal strings and queues sorted, so equal bodies compare equal."""
-    arms = [{"name": a.name, "role": a.role.value, "share": format(a.share.normalize(), "f")} for a in body.arms]
-    return {"salt": body.salt, "arms": arms, "queues": sorted({q.value for q in body.queues}), "active": body.active}
+    arms = [
+        {"name": a.name, "role": a.role.value, "share": format(a.share.normalize(), "f"), "ladder": a.ladder}
+        for a in body.arms
+    ]
+    ladders = [{"name": ladder.name, "steps": [s.model_dump() for s in ladder.steps]} for ladder in body.ladders]
+    if len({ladder["name"] for ladder in ladders}) != len(ladders):
+        raise ProblemError(422, "Invalid strategy", "ladder names must be unique")
+    queues = sorted({q.value for q in body.queues})
+    return {"salt": body.salt, "arms": arms, "ladders": ladders, "queues": queues, "active": body.active}
 
 
 @router.put(

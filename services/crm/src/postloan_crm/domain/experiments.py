@@ -9,7 +9,7 @@ arms of cases opened after it). The hold-out control gets no automated dunning (
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from fractions import Fraction
@@ -24,11 +24,13 @@ _HASH_BITS = 64
 
 @dataclass(frozen=True, slots=True)
 class Arm:
-    """One arm: a name, its role and the share of new cases it gets."""
+    """One arm: a name, its role, the share of new cases it gets and the strategy's dunning ladder it uses
+    instead of the queue's (None: the queue's)."""
 
     name: str
     role: ArmRole
     share: Decimal
+    ladder: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,9 +45,10 @@ class Experiment:
     active: bool = True
 
 
-def arms_problem(arms: Sequence[Arm]) -> str | None:
+def arms_problem(arms: Sequence[Arm], *, ladders: Collection[str] = ()) -> str | None:
     """Why `arms` are not a valid split (None when they are): names unique, one champion, at most one control,
-    every share in (0, 1] and the shares summing to exactly 1."""
+    every share in (0, 1], the shares summing to exactly 1, and every ladder an arm names one of `ladders`
+    (the control has none: it gets no dunning)."""
     names = [arm.name for arm in arms]
     if len(set(names)) != len(names):
         return "arm names must be unique"
@@ -59,6 +62,11 @@ def arms_problem(arms: Sequence[Arm]) -> str | None:
     total = sum((arm.share for arm in arms), Decimal(0))
     if total != ONE:
         return f"the shares must sum to 1 (they sum to {total})"
+    for arm in arms:
+        if arm.ladder is not None and arm.role == ArmRole.CONTROL:
+            return "the hold-out control gets no dunning, so it names no ladder"
+        if arm.ladder is not None and arm.ladder not in ladders:
+            return f"arm {arm.name} names ladder {arm.ladder}, which the strategy does not define"
     return None
 
 

@@ -14,7 +14,8 @@ from postloan_crm.store.tables import dunning_ladders
 # Open cases of overdue loans, with their arm's role (a hold-out control gets no dunning), whether a promise
 # is active and the ladder steps already planned.
 _OVERDUE_CASES = """
-    SELECT c.case_id, c.loan_id, c.customer_id, c.queue, c.bucket, c.arm_role, l.dpd, l.as_of,
+    SELECT c.case_id, c.loan_id, c.customer_id, c.queue, c.bucket, c.experiment, c.experiment_version, c.arm,
+           c.arm_role, l.dpd, l.as_of,
            CASE WHEN l.overdue > 0 THEN l.overdue ELSE c.overdue_amount END AS overdue, c.currency,
            l.status AS loan_status,
            EXISTS (SELECT 1 FROM promises p WHERE p.loan_id = c.loan_id AND p.status = 'open') AS promise_active,

@@ -15,6 +15,7 @@ _COLUMNS = (
     strategies.c.version,
     strategies.c.salt,
     strategies.c.arms,
+    strategies.c.ladders,
     strategies.c.queues,
     strategies.c.active,
     strategies.c.created_by,
@@ -52,6 +53,12 @@ async def add_version(session: AsyncSession, row: Mapping[str, Any]) -> dict[str
 async def versions(session: AsyncSession, strategy_id: str) -> list[dict[str, Any]]:
     """Every version of the strategy, newest first."""
     query = select(*_COLUMNS).where(strategies.c.strategy_id == strategy_id).order_by(strategies.c.version.desc())
+    return [dict(r) for r in (await session.execute(query)).mappings()]
+
+
+async def versions_with_ladders(session: AsyncSession) -> list[dict[str, Any]]:
+    """Every version of any strategy that defines dunning ladders (its arms may use them)."""
+    query = select(*_COLUMNS).where(func.jsonb_array_length(strategies.c.ladders) > 0)
     return [dict(r) for r in (await session.execute(query)).mappings()]
 
 

@@ -16,6 +16,8 @@ strategies = sa.Table(
     sa.Column("salt", sa.String(64), nullable=False),
     # [{name, role, share, ladder}] in assignment order; shares are decimal strings summing to 1.
     sa.Column("arms", JSONB, nullable=False),
+    # [{name, steps: [{dpd, channel, template}]}]: dunning ladders the arms may name instead of the queue's.
+    sa.Column("ladders", JSONB, nullable=False, server_default=sa.text("'[]'::jsonb")),
     sa.Column("queues", ARRAY(sa.String(16)), nullable=False),
     sa.Column("active", sa.Boolean, nullable=False),
     sa.Column("created_by", sa.String(200), nullable=False),
