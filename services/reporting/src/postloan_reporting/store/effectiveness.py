@@ -9,21 +9,32 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 # The cohort: cases of the experiment opened from :start to :end, each with the anchor (oldest unpaid due
-# date) of its loan on the last day of its window, and its contact and promise outcomes.
+# date) of its loan on the last day of its window, and its contact and promise outcomes (aggregated once by
+# case and joined, so the report reads each table once rather than once per case).
 _CASES = """
-    SELECT c.case_id, c.arm, c.arm_role, c.opened_on, c.opened_dpd, c.closed_on, c.close_reason,
-           COALESCE(c.amount_collected, 0) AS amount_collected,
+    WITH cohort AS (
+        SELECT c.case_id, c.loan_key, c.arm, c.arm_role, c.opened_on, c.opened_dpd, c.closed_on, c.close_reason,
+               COALESCE(c.amount_collected, 0) AS amount_collected
+        FROM rpt_case c
+        WHERE c.experiment = :experiment AND c.opened_on BETWEEN CAST(:start AS date) AND CAST(:end AS date)
+    ), contacted AS (
+        SELECT t.case_id, bool_or(t.right_party) AS right_party
+        FROM rpt_contact t JOIN cohort k ON k.case_id = t.case_id
+        GROUP BY t.case_id
+    ), promised AS (
+        SELECT p.case_id, count(*) FILTER (WHERE p.status = 'kept') AS kept,
+               count(*) FILTER (WHERE p.status = 'broken') AS broken
+        FROM rpt_promise p JOIN cohort k ON k.case_id = p.case_id
+        GROUP BY p.case_id
+    )
+    SELECT k.case_id, k.arm, k.arm_role, k.opened_on, k.opened_dpd, k.closed_on, k.close_reason, k.amount_collected,
            (SELECT i.dpd_anchor FROM rpt_interval i
-             WHERE i.loan_key = c.loan_key AND i.valid_from <= c.opened_on + CAST(:window AS int)
-               AND i.valid_to > c.opened_on + CAST(:window AS int)) AS anchor_after,
-           EXISTS (SELECT 1 FROM rpt_contact t WHERE t.case_id = c.case_id) AS contacted,
-           EXISTS (SELECT 1 FROM rpt_contact t WHERE t.case_id = c.case_id AND t.right_party) AS right_party,
-           EXISTS (SELECT 1 FROM rpt_promise p WHERE p.case_id = c.case_id) AS promised,
-           (SELECT count(*) FROM rpt_promise p WHERE p.case_id = c.case_id AND p.status = 'kept') AS kept,
-           (SELECT count(*) FROM rpt_promise p WHERE p.case_id = c.case_id AND p.status = 'broken') AS broken
-    FROM rpt_case c
-    WHERE c.experiment = :experiment AND c.opened_on BETWEEN CAST(:start AS date) AND CAST(:end AS date)
-    ORDER BY c.case_id
+             WHERE i.loan_key = k.loan_key AND i.valid_from <= k.opened_on + CAST(:window AS int)
+               AND i.valid_to > k.opened_on + CAST(:window AS int)) AS anchor_after,
+           t.case_id IS NOT NULL AS contacted, COALESCE(t.right_party, false) AS right_party,
+           p.case_id IS NOT NULL AS promised, COALESCE(p.kept, 0) AS kept, COALESCE(p.broken, 0) AS broken
+    FROM cohort k LEFT JOIN contacted t ON t.case_id = k.case_id LEFT JOIN promised p ON p.case_id = k.case_id
+    ORDER BY k.case_id
 """
 # Collector attempts on the cohort's cases and the messages sent to its loans while their case was open.
 _CHANNELS = """
