@@ -280,6 +280,8 @@ async def test_the_report_over_http(migrated_database, reporting_api, token) -> 
         assert (await client.get("/v1/reports/effectiveness", headers=token("analyst"))).status_code == 422
         backwards = "/v1/reports/effectiveness?experiment=m1&from=2026-03-01&to=2026-02-28"
         assert (await client.get(backwards, headers=token("analyst"))).status_code == 422
+        since_ever = "/v1/reports/effectiveness?experiment=m1&from=0001-01-01&to=2026-02-28"
+        assert (await client.get(since_ever, headers=token("analyst"))).status_code == 200
         empty = (await client.get(path.replace("m1", "nobody"), headers=token("analyst"))).json()
         assert (empty["arms"], empty["champion"]) == ([], None)
 

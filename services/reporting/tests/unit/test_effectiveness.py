@@ -89,3 +89,4 @@ def test_the_programme_horizon_default_threshold_and_year_before():
     assert defaulted(91) and not defaulted(90)  # more than 90 DPD, as PAR90 counts it
     assert year_before(date(2026, 3, 1)) == date(2025, 3, 1)
     assert year_before(date(2028, 2, 29)) == date(2027, 2, 28)
+    assert year_before(date(1, 3, 1)) == date(1, 3, 1)  # a far-past `from` is no 500

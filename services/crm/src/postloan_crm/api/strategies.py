@@ -81,6 +81,7 @@ class StrategyIn(BaseModel):
     queues: list[CollectionQueue] = Field(
         default_factory=lambda: [CollectionQueue(q) for q in DEFAULT_QUEUES],
         min_length=1,
+        max_length=len(CollectionQueue),
         description="The queues whose new cases join the experiment",
     )
     active: bool = True

@@ -25,7 +25,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import MINYEAR, date, timedelta
 from decimal import Decimal
 
 from postloan_reporting.domain.model import bucket_index
@@ -208,7 +208,9 @@ def defaulted(max_dpd: int) -> bool:
 
 
 def year_before(day: date) -> date:
-    """The same day a year earlier (29 February → 28 February)."""
+    """The same day a year earlier (29 February → 28 February; the first year has none before it: itself)."""
+    if day.year == MINYEAR:
+        return day
     try:
         return day.replace(year=day.year - 1)
     except ValueError:
