@@ -80,6 +80,11 @@ async def test_new_cases_get_their_arm_for_life_and_the_hold_out_gets_no_dunning
     assert dunned == {lid for lid, arm in expected.items() if arm == "champ"}
 
     held = next(lid for lid, arm in expected.items() if arm == "hold")
+    held_case = next(c["case_id"] for c in cases if c["loan_id"] == held)
+    async with crm_api(crm.url, now=NOW) as client:
+        shown = (await client.get(f"/v1/cases/{held_case}", headers=token("supervisor", "s"))).json()
+    assert (shown["experiment"], shown["arm"], shown["arm_role"]) == ("m1", "hold", "control")
+
     await crm.feed(cured(held, "C-77", date(2026, 3, 7)))
     (closed,) = await crm.events("case-closed")
     assert (closed.data["arm"], closed.data["experiment"]) == ("hold", "m1")
