@@ -351,6 +351,17 @@ def test_unknown_fields_are_ignored() -> None:
     assert RepaymentPostedV1.model_validate(payload) == RepaymentPostedV1.model_validate(REPAYMENT_BODY)
 
 
+@pytest.mark.parametrize("key", [("case-opened", 1), ("case-closed", 1)])
+def test_case_events_carry_an_optional_experiment_arm(key: tuple[str, int]) -> None:
+    model = contract_for(*key)
+    old = model.model_validate(SAMPLES[key]).model_dump()  # an event from before experiments: no arm
+    assert (old["experiment"], old["arm"]) == (None, None)
+    armed = model.model_validate({**SAMPLES[key], "experiment": "m1-2026q4", "arm": "holdout"}).model_dump()
+    assert (armed["experiment"], armed["arm"]) == ("m1-2026q4", "holdout")
+    with pytest.raises(ValidationError):
+        model.model_validate({**SAMPLES[key], "experiment": "m1", "arm": "has space"})
+
+
 def test_loan_booked_needs_exactly_one_of_installments_and_terms() -> None:
     terms = {"method": "annuity", "months": 12, "first_due_date": "2026-02-05"}
     no_schedule = {k: v for k, v in LOAN_BODY.items() if k != "installments"}

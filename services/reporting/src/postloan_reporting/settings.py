@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from pydantic import SecretStr
 from pydantic_settings import SettingsConfigDict
 
@@ -28,3 +30,22 @@ class Settings(ServiceSettings):
     smtp_timeout_s: float = 10.0
     # How often the worker looks for closed months to report.
     schedule_every_s: float = 60.0
+    # The effectiveness report's costs (CNY): one attempt or message per channel, and an hour of a
+    # collector's time; the minutes a collector spends on one attempt per channel give the hours.
+    contact_unit_cost: dict[str, Decimal] = {
+        "sms": Decimal("0.05"),
+        "email": Decimal("0.01"),
+        "app_push": Decimal("0.00"),
+        "wechat": Decimal("0.02"),
+        "letter": Decimal("2.00"),
+        "phone": Decimal("0.30"),
+        "field_visit": Decimal("40.00"),
+    }
+    contact_handle_minutes: dict[str, Decimal] = {
+        "phone": Decimal("5"),
+        "wechat": Decimal("3"),
+        "sms": Decimal("1"),
+        "email": Decimal("2"),
+        "field_visit": Decimal("90"),
+    }
+    collector_hour_cost: Decimal = Decimal("60.00")

@@ -12,12 +12,13 @@ from postloan_reporting.store.upserts import SCORE as _SCORE
 
 
 def test_rows_of_one_key_keep_the_first_insert_and_the_last_update() -> None:
-    first = ("K1", 1, "unknown", date(2026, 3, 1), date(2026, 3, 1), "cured", D("10.00"))
-    again = ("K1", 2, "phone", date(2026, 3, 5), date(2026, 3, 5), "paid", D("20.00"))
-    other = ("K2", 3, "unknown", date(2026, 3, 2), date(2026, 3, 2), "cured", D("5.00"))
-    # Only closed_on, close_reason and amount_collected change when the case exists.
+    arm = ("m1", "hold", "control")
+    first = ("K1", 1, "unknown", date(2026, 3, 1), date(2026, 3, 1), "cured", D("10.00"), *arm)
+    again = ("K1", 2, "phone", date(2026, 3, 5), date(2026, 3, 5), "paid", D("20.00"), None, None, None)
+    other = ("K2", 3, "unknown", date(2026, 3, 2), date(2026, 3, 2), "cured", D("5.00"), None, None, None)
+    # Only closed_on, close_reason and amount_collected change when the case exists: the arm stays.
     assert _CASE_CLOSED.collapse([first, other, again]) == [
-        ("K1", 1, "unknown", date(2026, 3, 1), date(2026, 3, 5), "paid", D("20.00")),
+        ("K1", 1, "unknown", date(2026, 3, 1), date(2026, 3, 5), "paid", D("20.00"), *arm),
         other,
     ]
     assert _SCORE.collapse([(7, 500, D("0.1"), "C", "m1", None), (7, 650, D("0.05"), "B", "m2", None)]) == [

@@ -21,6 +21,7 @@ OPERATIONS = {
     "/v1/reports/management": "getManagementReport",
     "/v1/reports/recoveries": "getRecoveriesReport",
     "/v1/reports/fund-use": "getFundUseReport",
+    "/v1/reports/effectiveness": "getEffectivenessReport",
 }
 
 

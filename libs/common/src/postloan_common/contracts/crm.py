@@ -130,6 +130,20 @@ class _CaseEvent(EventData):
     loan_id: Id
 
 
+class ArmRole(StrEnum):
+    CHAMPION = "champion"  # the strategy in force: every other arm is compared with it
+    CHALLENGER = "challenger"
+    CONTROL = "control"  # hold-out: no automated dunning, to measure what dunning itself adds
+
+
+ArmName = Annotated[str, StringConstraints(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")]
+# The strategy experiment and arm a case was given when it opened (absent: the case is in no experiment;
+# optional so events from before experiments still parse).
+EXPERIMENT_DESCRIPTION = "The strategy (experiment) id the case's arm belongs to; absent outside experiments"
+ARM_DESCRIPTION = "The arm of the experiment the case was given when it opened, kept for its life"
+ARM_ROLE_DESCRIPTION = "The arm's role when the case opened: the champion, a challenger or the hold-out control"
+
+
 class CaseOpenedV1(_CaseEvent):
     """A collection case was opened for a loan (at most one open case per loan)."""
 
@@ -142,6 +156,9 @@ class CaseOpenedV1(_CaseEvent):
     overdue_amount: Money
     currency: Currency
     assignee: Id | None = None
+    experiment: Id | None = Field(default=None, description=EXPERIMENT_DESCRIPTION)
+    arm: ArmName | None = Field(default=None, description=ARM_DESCRIPTION)
+    arm_role: ArmRole | None = Field(default=None, description=ARM_ROLE_DESCRIPTION)
 
 
 class CaseCloseReason(StrEnum):
@@ -161,6 +178,9 @@ class CaseClosedV1(_CaseEvent):
     closed_on: date
     amount_collected: Money = ZERO
     currency: Currency
+    experiment: Id | None = Field(default=None, description=EXPERIMENT_DESCRIPTION)
+    arm: ArmName | None = Field(default=None, description=ARM_DESCRIPTION)
+    arm_role: ArmRole | None = Field(default=None, description=ARM_ROLE_DESCRIPTION)
 
 
 class _PlacementEvent(_CaseEvent):

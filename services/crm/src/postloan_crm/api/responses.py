@@ -88,6 +88,9 @@ class CaseOut(_Out):
     closed_on: date | None
     close_reason: str | None
     amount_collected: Money
+    experiment: str | None = Field(default=None, description="The strategy experiment the case joined when it opened")
+    arm: str | None = Field(default=None, description="Its arm there, kept for the case's life")
+    arm_role: str | None = Field(default=None, description="champion | challenger | control")
     created_at: Timestamp | None = None
     updated_at: Timestamp | None = None
 

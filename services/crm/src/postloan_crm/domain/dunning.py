@@ -59,8 +59,16 @@ def ladder_for(ladders: Sequence[Ladder], *, queue: str, bucket: str) -> Ladder 
     return by_key.get((queue, bucket)) or by_key.get((queue, ANY_BUCKET))
 
 
-def stop_reason(*, loan_status: str | None, dpd: int | None, promise_active: bool) -> str | None:
-    """Why dunning stops for the loan now (closed, paid up to date, promise active), or None while it goes on."""
+def ladder_for_case(ladders: Sequence[Ladder], *, queue: str, bucket: str, arm_ladder: Ladder | None) -> Ladder | None:
+    """The ladder a case climbs: its experiment arm's own ladder in every queue and bucket, else the queue's."""
+    return arm_ladder if arm_ladder is not None else ladder_for(ladders, queue=queue, bucket=bucket)
+
+
+def stop_reason(*, loan_status: str | None, dpd: int | None, promise_active: bool, holdout: bool = False) -> str | None:
+    """Why dunning stops for the loan now (closed, paid up to date, promise active, its case in a strategy's
+    hold-out control arm), or None while it goes on."""
+    if holdout:
+        return "holdout"
     if loan_status is not None and loan_status != "active":
         return "loan_closed"
     if not dpd or dpd <= 0:

@@ -16,8 +16,10 @@ from postloan_common.messaging.envelope import new_event_id
 from postloan_crm.domain.alerts import WATCH_QUEUE
 from postloan_crm.domain.assignment import AgentLoad, pick_agent
 from postloan_crm.domain.escalation import NO_MONEY, case_queue, collected_after, move_kind, opens_case
+from postloan_crm.domain.experiments import ArmRole, Experiment, assign_arm, experiment_for
 from postloan_crm.domain.strategy import RiskView, StrategyTable, escalated, needs_agent
 from postloan_crm.service.events import Journal, Trace
+from postloan_crm.service.strategies import current_experiments
 from postloan_crm.store import cases as case_rows
 from postloan_crm.store.cases import OPEN, add_timeline, open_case
 
@@ -54,6 +56,10 @@ class _Case:
     status: str = OPEN
     closed_on: date | None = None
     close_reason: str | None = None
+    experiment: str | None = None
+    experiment_version: int | None = None
+    arm: str | None = None
+    arm_role: str | None = None
     new: bool = False
 
 
@@ -90,6 +96,8 @@ class CaseBook:
         self.loan_ids = loan_ids
         self.touched: dict[str, _Case] = {}
         self.agents: dict[str, _Agent] | None = None
+        # The current strategy experiments, read when the run first opens a case.
+        self.experiments: list[Experiment] | None = None
         # Changes of agents' open cases made before their loads were read.
         self.load_changes: dict[str, int] = {}
 
@@ -195,6 +203,9 @@ class CaseBook:
                 closed_on=closed_on,
                 amount_collected=case.amount_collected,
                 currency=case.currency,
+                experiment=case.experiment,
+                arm=case.arm,
+                arm_role=ArmRole(case.arm_role) if case.arm_role else None,
             ),
             customer_id=case.customer_id,
             trace=trace,
@@ -224,6 +235,7 @@ class CaseBook:
             assignee=assignee,
             opened_on=trace.business_date or date.today(),  # noqa: DTZ011 - only without a business date
             new=True,
+            **await self._arm(state.loan_id, queue=queue),
         )
         self.open[state.loan_id] = case
         self._touch(case)
@@ -231,7 +243,13 @@ class CaseBook:
         self.journal.note(
             case_id=case_id,
             kind="opened",
-            details={"queue": queue, "bucket": state.bucket, "dpd": state.dpd, "assignee": assignee},
+            details={
+                "queue": queue,
+                "bucket": state.bucket,
+                "dpd": state.dpd,
+                "assignee": assignee,
+                **({"experiment": case.experiment, "arm": case.arm, "arm_role": case.arm_role} if case.arm else {}),
+            },
             business_date=trace.business_date,
         )
         # The event carries the new case's fields as they were just set.
@@ -239,6 +257,21 @@ class CaseBook:
             CaseOpenedV1.model_validate(case, from_attributes=True), customer_id=case.customer_id, trace=trace
         )
         return case_id
+
+    async def _arm(self, loan_id: str, *, queue: str) -> dict[str, Any]:
+        """The experiment fields of a new case of `queue`: its arm by the loan's hash, or none outside one."""
+        if self.experiments is None:
+            self.experiments = await current_experiments(self.session)
+        experiment = experiment_for(self.experiments, queue=queue)
+        if experiment is None:
+            return {}
+        arm = assign_arm(loan_id, salt=experiment.salt, arms=experiment.arms)
+        return {
+            "experiment": experiment.strategy_id,
+            "experiment_version": experiment.version,
+            "arm": arm.name,
+            "arm_role": arm.role.value,
+        }
 
     async def _move(self, case: _Case, *, queue: str, why: str, business_date: date | None) -> None:
         """Move an open case to another queue and give it to that queue's least loaded agent."""
@@ -301,6 +334,10 @@ class CaseBook:
                     "closed_on": c.closed_on,
                     "close_reason": c.close_reason,
                     "amount_collected": c.amount_collected,
+                    "experiment": c.experiment,
+                    "experiment_version": c.experiment_version,
+                    "arm": c.arm,
+                    "arm_role": c.arm_role,
                 }
                 for c in opened
             ],

@@ -13,11 +13,13 @@ from postloan_common.messaging.envelope import new_event_id
 from postloan_crm.domain import dunning as rules
 from postloan_crm.domain.contact_policy import Decision
 from postloan_crm.domain.dunning import DunningStep, Ladder
+from postloan_crm.domain.experiments import suppresses_dunning
 from postloan_crm.domain.templates import DunningFacts, render_dunning
 from postloan_crm.service.contact_checks import decide, history_days
 from postloan_crm.service.customers import CustomerData, collection_consents, load_customers, recipients
 from postloan_crm.service.policies import contact_histories, load_policies
 from postloan_crm.service.reminders import AWAITING_CUSTOMER, DEFERRED, QUEUED, SUPPRESSED, decided_status
+from postloan_crm.service.strategies import arm_ladders
 from postloan_crm.store import dunning as dunning_rows
 from postloan_crm.store import reminders as reminder_rows
 
@@ -67,13 +69,20 @@ async def plan_dunning(
     so the plan does not depend on which partition's copy crm reads first.
     """
     ladders = await load_ladders(session)
+    by_arm = await arm_ladders(session)
     due: list[tuple[dict[str, Any], DunningStep, int]] = []
     for case in await dunning_rows.overdue_cases(session):
         if not owns(case["loan_id"], partition=partition, partitions=partitions):
             continue
-        if rules.stop_reason(loan_status=case["loan_status"], dpd=case["dpd"], promise_active=case["promise_active"]):
+        if rules.stop_reason(
+            loan_status=case["loan_status"],
+            dpd=case["dpd"],
+            promise_active=case["promise_active"],
+            holdout=suppresses_dunning(case["arm_role"]),
+        ):
             continue
-        ladder = rules.ladder_for(ladders, queue=case["queue"], bucket=case["bucket"])
+        arm_ladder = by_arm.get((case["experiment"], case["experiment_version"], case["arm"]))
+        ladder = rules.ladder_for_case(ladders, queue=case["queue"], bucket=case["bucket"], arm_ladder=arm_ladder)
         dpd = rules.dpd_on(dpd=case["dpd"], as_of=case["as_of"], day=business_date)
         step = rules.next_step(ladder, dpd=dpd, sent=case["sent"]) if ladder else None
         if step is not None:

@@ -15,7 +15,7 @@ OPEN = "open"
 
 _OPEN_CASES = """
     SELECT c.case_id, c.loan_id, c.customer_id, c.queue, c.bucket, c.dpd, c.overdue_amount, c.currency, c.assignee,
-           c.opened_on, c.amount_collected
+           c.opened_on, c.amount_collected, c.experiment, c.experiment_version, c.arm, c.arm_role
     FROM unnest(CAST(:loan_ids AS text[])) AS k(loan_id) JOIN cases c ON c.loan_id = k.loan_id
     WHERE c.status = 'open'
     ORDER BY c.loan_id

@@ -11,13 +11,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from postloan_crm.store.keyed import replace_keyed_rows
 from postloan_crm.store.tables import dunning_ladders
 
-# Open cases of overdue loans, with whether a promise is active and the ladder steps already planned.
+# Open cases of overdue loans, with their arm's role (a hold-out control gets no dunning), whether a promise
+# is active and the ladder steps already planned.
 # The DPD floor is a parameter for the planner's sake: PostgreSQL keeps one generic plan for a prepared
 # statement without parameters whatever plan_cache_mode says (docs/adr/0002-custom-plans.md), and the plan
 # made when `communications` was empty scanned it once per case as it grew (the go-live day at 1M loans
 # ran past the statement timeout).
 _OVERDUE_CASES = """
-    SELECT c.case_id, c.loan_id, c.customer_id, c.queue, c.bucket, l.dpd, l.as_of,
+    SELECT c.case_id, c.loan_id, c.customer_id, c.queue, c.bucket, c.experiment, c.experiment_version, c.arm,
+           c.arm_role, l.dpd, l.as_of,
            CASE WHEN l.overdue > 0 THEN l.overdue ELSE c.overdue_amount END AS overdue, c.currency,
            l.status AS loan_status,
            EXISTS (SELECT 1 FROM promises p WHERE p.loan_id = c.loan_id AND p.status = 'open') AS promise_active,

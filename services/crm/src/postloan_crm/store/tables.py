@@ -241,6 +241,11 @@ cases = sa.Table(
     sa.Column("closed_on", sa.Date, nullable=True),
     sa.Column("close_reason", sa.String(32), nullable=True),
     sa.Column("amount_collected", MONEY, nullable=False, server_default=sa.text("0")),
+    # The strategy experiment and arm the case was given when it opened, kept for its life (none: no experiment).
+    sa.Column("experiment", ID, nullable=True),
+    sa.Column("experiment_version", sa.Integer, nullable=True),
+    sa.Column("arm", sa.String(32), nullable=True),
+    sa.Column("arm_role", sa.String(16), nullable=True),
     *created_updated_columns(),
     # One open collection case per loan.
     sa.Index("uq_cases_open_loan", "loan_id", unique=True, postgresql_where=sa.text("status = 'open'")),

@@ -136,6 +136,12 @@ cases = sa.Table(
     sa.Column("closed_on", sa.Date),
     sa.Column("close_reason", sa.String(20)),
     sa.Column("amount_collected", MONEY),
+    # The strategy experiment and arm crm gave the case when it opened (none outside experiments).
+    id_column("experiment", nullable=True),
+    sa.Column("arm", sa.String(32)),
+    sa.Column("arm_role", sa.String(16)),
+    sa.Column("opened_dpd", sa.Integer),
+    sa.Index("ix_rpt_case_experiment_opened_on", "experiment", "opened_on"),
 )
 
 contacts = sa.Table(

@@ -124,15 +124,17 @@ PROMISE_RESOLVED = Upsert(
     ("promise_id",),
     ("status", "resolved_on", "amount_paid"),
 )
+_ARM = ("experiment", "arm", "arm_role")
 CASE_OPENED = Upsert(
     cases,
-    ("case_id", "loan_key", "queue", "assignee", "opened_on"),
+    ("case_id", "loan_key", "queue", "assignee", "opened_on", "opened_dpd", *_ARM),
     ("case_id",),
-    ("loan_key", "queue", "assignee", "opened_on"),
+    ("loan_key", "queue", "assignee", "opened_on", "opened_dpd", *_ARM),
 )
+# Both case events carry the arm, which never changes: a close seen first already knows it.
 CASE_CLOSED = Upsert(
     cases,
-    ("case_id", "loan_key", "queue", "opened_on", "closed_on", "close_reason", "amount_collected"),
+    ("case_id", "loan_key", "queue", "opened_on", "closed_on", "close_reason", "amount_collected", *_ARM),
     ("case_id",),
     ("closed_on", "close_reason", "amount_collected"),
 )

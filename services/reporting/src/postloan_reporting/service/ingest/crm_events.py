@@ -57,6 +57,11 @@ def _promise_resolved(changes: Changes, data: crm.PromiseKeptV1 | crm.PromiseBro
     )
 
 
+def _arm(data: crm.CaseOpenedV1 | crm.CaseClosedV1) -> tuple[str | None, str | None, str | None]:
+    """The case's experiment, arm and arm role (all None outside experiments and in events from before them)."""
+    return data.experiment, data.arm, data.arm_role.value if data.arm_role else None
+
+
 def collect(changes: Changes, envelope: Envelope, data: BaseModel) -> None:
     """Add what one crm event writes to `changes`."""
     day = business_date(envelope)
@@ -83,7 +88,8 @@ def collect(changes: Changes, envelope: Envelope, data: BaseModel) -> None:
             _promise_resolved(changes, data, day)
         case crm.CaseOpenedV1():
             changes.upsert(
-                upserts.CASE_OPENED, (data.case_id, keys[data.loan_id], data.queue.value, data.assignee, day)
+                upserts.CASE_OPENED,
+                (data.case_id, keys[data.loan_id], data.queue.value, data.assignee, day, data.dpd, *_arm(data)),
             )
         case crm.CaseClosedV1():
             changes.upsert(
@@ -96,6 +102,7 @@ def collect(changes: Changes, envelope: Envelope, data: BaseModel) -> None:
                     data.closed_on,
                     data.reason.value,
                     data.amount_collected,
+                    *_arm(data),
                 ),
             )
         case crm.CasePlacedV1():
