@@ -41,9 +41,10 @@ class FlowConflict(Exception):
     """A flow id was stored with other content by a concurrent request after the check."""
 
 
-def _row(flow: FundMovedV1, digest: str) -> dict[str, Any]:
+def flow_row(flow: FundMovedV1) -> dict[str, Any]:
+    """The flow's row, its content hash included."""
     party = flow.counterparty
-    return {
+    row = {
         "flow_id": flow.flow_id,
         "loan_id": flow.loan_id,
         "occurred_on": flow.occurred_on,
@@ -56,8 +57,9 @@ def _row(flow: FundMovedV1, digest: str) -> dict[str, Any]:
         "counterparty_kind": party.kind.value,
         "category": flow.category,
         "channel": flow.channel,
-        "content_hash": digest,
     }
+    row["content_hash"] = fund_use.row_fingerprint(row)
+    return row
 
 
 async def _check(
@@ -70,7 +72,8 @@ async def _check(
     refusals: list[FlowRefusal] = []
     unchanged = 0
     for index, flow in enumerate(flows):
-        digest = fund_use.flow_fingerprint(flow.model_dump(mode="json"))
+        row = flow_row(flow)
+        digest = row["content_hash"]
         terms = loans.get(flow.loan_id)
         if terms is None:
             refusals.append(FlowRefusal(index, flow.flow_id, 404, f"unknown loan {flow.loan_id}"))
@@ -88,7 +91,7 @@ async def _check(
                 unchanged += 1
         else:
             stored[flow.flow_id] = digest  # a second copy in the same batch is a retry of the first
-            rows.append(_row(flow, digest))
+            rows.append(row)
     return rows, unchanged, refusals
 
 
