@@ -18,10 +18,12 @@ def _claim_statement(inbox: Table) -> Any:
     (A multi-row VALUES list has six parameters a row: thousands to parse and plan for each batch.)
     """
     return text(
-        f'INSERT INTO "{inbox.name}" (consumer, event_id, event_type, topic, partition, "offset") '
+        f'WITH claimed AS (INSERT INTO "{inbox.name}" (consumer, event_id, event_type, topic, partition, "offset") '
         "SELECT CAST(:consumer AS text), * FROM unnest(CAST(:event_id AS uuid[]), CAST(:event_type AS text[]), "
         "CAST(:topic AS text[]), CAST(:partition AS integer[]), CAST(:offset AS bigint[])) "
-        "ON CONFLICT DO NOTHING RETURNING event_id"
+        "ON CONFLICT DO NOTHING RETURNING event_id) "
+        # The fresh ids as one array value: one row to fetch, not one per event.
+        "SELECT coalesce(array_agg(event_id), '{}') FROM claimed"
     )
 
 
@@ -36,8 +38,7 @@ async def claim(session: AsyncSession, *, inbox: Table, consumer: str, items: li
         "partition": [item.record.partition for item in unique],
         "offset": [item.record.offset for item in unique],
     }
-    result = await session.execute(_claim_statement(inbox), columns)
-    return {row[0] for row in result}
+    return set((await session.execute(_claim_statement(inbox), columns)).scalar_one())
 
 
 async def claim_each(session: AsyncSession, *, inbox: Table, consumer: str, items: list[Item]) -> set[uuid.UUID]:

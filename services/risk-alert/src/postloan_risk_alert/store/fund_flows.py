@@ -42,21 +42,13 @@ _INSERT_FLOWS = text(
     "GROUP BY loan_id, direction, counterparty_kind, coalesce(category, '') ORDER BY 1, 2, 3, 4 "
     "ON CONFLICT (loan_id, direction, counterparty_kind, category) "
     "DO UPDATE SET amount = t.amount + excluded.amount, flows = t.flows + excluded.flows"
-    ") SELECT flow_id FROM inserted"
+    # The ids inserted as one array value: one row to fetch, not one per flow.
+    ") SELECT coalesce(array_agg(flow_id), '{}') FROM inserted"
 )
 
 
 # Key lists as one array parameter: an IN list of a thousand ids costs more to compile than to run.
-_LOAN_TERMS = text(
-    "SELECT loan_id, currency, disbursed_on FROM loan_features WHERE loan_id = ANY(CAST(:ids AS text[]))"
-)
 _FLOW_HASHES = text("SELECT flow_id, content_hash FROM fund_flows WHERE flow_id = ANY(CAST(:ids AS text[]))")
-
-
-async def loan_terms(session: AsyncSession, loan_ids: Iterable[str]) -> dict[str, tuple[str, Any]]:
-    """Currency and disbursement day of each known loan, by loan id."""
-    rows = await session.execute(_LOAN_TERMS, {"ids": sorted(set(loan_ids))})
-    return {r.loan_id: (r.currency, r.disbursed_on) for r in rows}
 
 
 async def flow_hashes(session: AsyncSession, flow_ids: Iterable[str]) -> dict[str, str]:
@@ -70,7 +62,7 @@ async def insert_flows(session: AsyncSession, rows: Sequence[dict[str, Any]]) ->
     if not rows:
         return set()
     columns = {c: [r[c] for r in rows] for c, _ in _FLOW_COLUMNS}
-    return {r[0] for r in await session.execute(_INSERT_FLOWS, columns)}
+    return set((await session.execute(_INSERT_FLOWS, columns)).scalar_one())
 
 
 async def insert_purposes(session: AsyncSession, rows: Sequence[dict[str, str]]) -> None:
