@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from postloan_common.contracts import FundMovedV1
 from postloan_risk_alert.domain import fund_use
-from postloan_risk_alert.service.fund_use import after_ingest
+from postloan_risk_alert.service.fund_use import after_ingest, loans_of
 from postloan_risk_alert.store import fund_flows as store
 
 # Rows per INSERT: 13 columns each stay well under PostgreSQL's 32,767 bind parameters.
@@ -41,9 +41,10 @@ class FlowConflict(Exception):
     """A flow id was stored with other content by a concurrent request after the check."""
 
 
-def _row(flow: FundMovedV1, digest: str) -> dict[str, Any]:
+def flow_row(flow: FundMovedV1) -> dict[str, Any]:
+    """The flow's row, its content hash included."""
     party = flow.counterparty
-    return {
+    row = {
         "flow_id": flow.flow_id,
         "loan_id": flow.loan_id,
         "occurred_on": flow.occurred_on,
@@ -56,26 +57,27 @@ def _row(flow: FundMovedV1, digest: str) -> dict[str, Any]:
         "counterparty_kind": party.kind.value,
         "category": flow.category,
         "channel": flow.channel,
-        "content_hash": digest,
     }
+    row["content_hash"] = fund_use.row_fingerprint(row)
+    return row
 
 
 async def _check(
-    session: AsyncSession, flows: Sequence[FundMovedV1]
+    session: AsyncSession, flows: Sequence[FundMovedV1], loans: Mapping[str, Mapping[str, Any]]
 ) -> tuple[list[dict[str, Any]], int, list[FlowRefusal]]:
     """The rows to insert, how many flows are retries, and the refusals."""
-    loans = await store.loan_terms(session, {f.loan_id for f in flows})
     stored = await store.flow_hashes(session, {f.flow_id for f in flows})
     rows: list[dict[str, Any]] = []
     refusals: list[FlowRefusal] = []
     unchanged = 0
     for index, flow in enumerate(flows):
-        digest = fund_use.flow_fingerprint(flow.model_dump(mode="json"))
+        row = flow_row(flow)
+        digest = row["content_hash"]
         terms = loans.get(flow.loan_id)
         if terms is None:
             refusals.append(FlowRefusal(index, flow.flow_id, 404, f"unknown loan {flow.loan_id}"))
             continue
-        loan = fund_use.LoanTerms(currency=terms[0], disbursed_on=terms[1])
+        loan = fund_use.LoanTerms(currency=terms["currency"], disbursed_on=terms["disbursed_on"])
         reason = fund_use.flow_refusal(currency=flow.currency, occurred_on=flow.occurred_on, loan=loan)
         if reason is not None:
             refusals.append(FlowRefusal(index, flow.flow_id, 422, reason))
@@ -88,13 +90,15 @@ async def _check(
                 unchanged += 1
         else:
             stored[flow.flow_id] = digest  # a second copy in the same batch is a retry of the first
-            rows.append(_row(flow, digest))
+            rows.append(row)
     return rows, unchanged, refusals
 
 
 async def ingest_flows(session: AsyncSession, *, flows: Sequence[FundMovedV1]) -> Ingested:
     """Store the new flows of a batch and add them to the totals; any refusal refuses the whole batch."""
-    rows, unchanged, refusals = await _check(session, flows)
+    # One read of the batch's loans: the checks and the flag evaluation both use it.
+    loans = await loans_of(session, loan_ids={f.loan_id for f in flows})
+    rows, unchanged, refusals = await _check(session, flows, loans)
     if refusals:
         return Ingested(0, 0, tuple(refusals))
     created = 0
@@ -110,5 +114,5 @@ async def ingest_flows(session: AsyncSession, *, flows: Sequence[FundMovedV1]) -
             if any(hashes.get(k) != v for k, v in late.items()):
                 raise FlowConflict(f"flow(s) {', '.join(sorted(late))} stored concurrently with other content")
             unchanged += len(late)
-    await after_ingest(session, rows=stored)
+    await after_ingest(session, rows=stored, loans=loans)
     return Ingested(created, unchanged)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
@@ -35,32 +35,44 @@ async def policies(session: AsyncSession) -> dict[str | None, fund_use.Policy]:
     return out
 
 
-def to_flow(row: Any) -> fund_use.Flow:
-    """A stored flow row as the domain sees it."""
+def to_flow(row: Mapping[str, Any]) -> fund_use.Flow:
+    """A flow row (stored, or about to be) as the domain sees it."""
     return fund_use.Flow(
-        row.flow_id,
-        row.occurred_on,
-        row.direction,
-        row.amount,
-        row.counterparty_kind,
-        row.counterparty_account or row.counterparty_name,
-        row.category,
+        row["flow_id"],
+        row["occurred_on"],
+        row["direction"],
+        row["amount"],
+        row["counterparty_kind"],
+        row["counterparty_account"] or row["counterparty_name"],
+        row["category"],
     )
 
 
+async def loans_of(session: AsyncSession, *, loan_ids: Iterable[str]) -> dict[str, dict[str, Any]]:
+    """The known loans among `loan_ids` with what their flows are checked and evaluated against."""
+    return await store.loans(session, loan_ids)
+
+
 async def evaluate_loans(
-    session: AsyncSession, *, loan_ids: Iterable[str], as_of: date | None = None, correlation_id: str | None = None
+    session: AsyncSession,
+    *,
+    loan_ids: Iterable[str],
+    as_of: date | None = None,
+    correlation_id: str | None = None,
+    known: Mapping[str, dict[str, Any]] | None = None,
+    by_purpose: Mapping[str | None, fund_use.Policy] | None = None,
 ) -> int:
-    """Re-evaluate the loans' flags; a new flag raises an alert with its reason. Return the flags raised."""
+    """Re-evaluate the loans' flags (their rows and policies read unless `known`); return the flags raised."""
     ids = set(loan_ids)
     if not ids:
         return 0
     on = as_of or await current_business_date(session)
-    by_purpose = await policies(session)
-    loans = await store.loans(session, ids)
+    if by_purpose is None:
+        by_purpose = await policies(session)
+    loans = {i: known[i] for i in ids if i in known} if known is not None else await store.loans(session, ids)
     flows: dict[str, list[fund_use.Flow]] = {}
     for row in await store.flows_of(session, ids):
-        flows.setdefault(row.loan_id, []).append(to_flow(row))
+        flows.setdefault(row["loan_id"], []).append(to_flow(row))
     existing = await store.flags_of(session, ids)
     found: list[Found] = []
     for loan_id, loan in sorted(loans.items()):
@@ -216,26 +228,14 @@ async def list_flags(session: AsyncSession, *, where: store.FlagFilter, limit: i
     return [_flag_view(r) for r in rows]
 
 
-async def after_ingest(session: AsyncSession, *, rows: list[dict[str, Any]]) -> int:
-    """Evaluate the loans of newly stored flows that can change a flag; return the flags raised."""
+async def after_ingest(
+    session: AsyncSession, *, rows: list[dict[str, Any]], loans: Mapping[str, dict[str, Any]]
+) -> int:
+    """Evaluate the loans (`loans`: loans_of theirs) of new flows that can change a flag; return the flags raised."""
     if not rows:
         return 0
     by_purpose = await policies(session)
-    purposes = await store.purposes(session, {r["loan_id"] for r in rows})
     suspects = {
-        r["loan_id"]
-        for r in rows
-        if fund_use.may_raise(
-            by_purpose[purposes.get(r["loan_id"])],
-            fund_use.Flow(
-                r["flow_id"],
-                r["occurred_on"],
-                r["direction"],
-                r["amount"],
-                r["counterparty_kind"],
-                r["counterparty_account"] or r["counterparty_name"],
-                r["category"],
-            ),
-        )
+        r["loan_id"] for r in rows if fund_use.may_raise(by_purpose[loans[r["loan_id"]]["purpose"]], to_flow(r))
     }
-    return await evaluate_loans(session, loan_ids=suspects)
+    return await evaluate_loans(session, loan_ids=suspects, known=loans, by_purpose=by_purpose)

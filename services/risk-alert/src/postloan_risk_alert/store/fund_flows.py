@@ -11,17 +11,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from postloan_risk_alert.store.tables import fund_use_policies, loan_purposes
 
-# One statement for a whole batch: the totals of the flows just inserted, grouped and added.
-_ADD_TOTALS = text("""
-INSERT INTO fund_flow_totals AS t (loan_id, direction, counterparty_kind, category, amount, flows)
-SELECT loan_id, direction, counterparty_kind, coalesce(category, ''), sum(amount), count(*)
-FROM fund_flows WHERE flow_id = ANY(:ids)
-GROUP BY loan_id, direction, counterparty_kind, coalesce(category, '')
-ON CONFLICT (loan_id, direction, counterparty_kind, category)
-DO UPDATE SET amount = t.amount + excluded.amount, flows = t.flows + excluded.flows
-""")
-
-
 # One statement per chunk, its values as one array per column: compiled once, whatever the chunk size.
 _FLOW_COLUMNS = (
     ("flow_id", "text"),
@@ -38,24 +27,28 @@ _FLOW_COLUMNS = (
     ("channel", "text"),
     ("content_hash", "text"),
 )
+# The totals are added from what the INSERT returns, in the same statement: one round trip, and
+# the flows just written are not read back. Grouped rows are upserted in key order (no deadlock
+# between two batches touching the same loans).
 _INSERT_FLOWS = text(
+    "WITH inserted AS ("
     f"INSERT INTO fund_flows ({', '.join(c for c, _ in _FLOW_COLUMNS)}) "
     f"SELECT * FROM unnest({', '.join(f'CAST(:{c} AS {t}[])' for c, t in _FLOW_COLUMNS)}) "
-    "ON CONFLICT (flow_id) DO NOTHING RETURNING flow_id"
+    "ON CONFLICT (flow_id) DO NOTHING "
+    "RETURNING flow_id, loan_id, direction, counterparty_kind, category, amount"
+    "), added AS ("
+    "INSERT INTO fund_flow_totals AS t (loan_id, direction, counterparty_kind, category, amount, flows) "
+    "SELECT loan_id, direction, counterparty_kind, coalesce(category, ''), sum(amount), count(*) FROM inserted "
+    "GROUP BY loan_id, direction, counterparty_kind, coalesce(category, '') ORDER BY 1, 2, 3, 4 "
+    "ON CONFLICT (loan_id, direction, counterparty_kind, category) "
+    "DO UPDATE SET amount = t.amount + excluded.amount, flows = t.flows + excluded.flows"
+    # The ids inserted as one array value: one row to fetch, not one per flow.
+    ") SELECT coalesce(array_agg(flow_id), '{}') FROM inserted"
 )
 
 
 # Key lists as one array parameter: an IN list of a thousand ids costs more to compile than to run.
-_LOAN_TERMS = text(
-    "SELECT loan_id, currency, disbursed_on FROM loan_features WHERE loan_id = ANY(CAST(:ids AS text[]))"
-)
 _FLOW_HASHES = text("SELECT flow_id, content_hash FROM fund_flows WHERE flow_id = ANY(CAST(:ids AS text[]))")
-
-
-async def loan_terms(session: AsyncSession, loan_ids: Iterable[str]) -> dict[str, tuple[str, Any]]:
-    """Currency and disbursement day of each known loan, by loan id."""
-    rows = await session.execute(_LOAN_TERMS, {"ids": sorted(set(loan_ids))})
-    return {r.loan_id: (r.currency, r.disbursed_on) for r in rows}
 
 
 async def flow_hashes(session: AsyncSession, flow_ids: Iterable[str]) -> dict[str, str]:
@@ -69,10 +62,7 @@ async def insert_flows(session: AsyncSession, rows: Sequence[dict[str, Any]]) ->
     if not rows:
         return set()
     columns = {c: [r[c] for r in rows] for c, _ in _FLOW_COLUMNS}
-    inserted = {r[0] for r in await session.execute(_INSERT_FLOWS, columns)}
-    if inserted:
-        await session.execute(_ADD_TOTALS, {"ids": sorted(inserted)})
-    return inserted
+    return set((await session.execute(_INSERT_FLOWS, columns)).scalar_one())
 
 
 async def insert_purposes(session: AsyncSession, rows: Sequence[dict[str, str]]) -> None:
