@@ -35,8 +35,10 @@ from postloan_reporting.consumers import batch_handlers
 from postloan_reporting.domain.model import add_months, month_end
 from postloan_reporting.render.pdf import render_pdf
 from postloan_reporting.service import reports, snapshots
+from postloan_reporting.service.effectiveness import costs_from
 from postloan_reporting.service.management import management_report
 from postloan_reporting.service.reports import Filters
+from postloan_reporting.settings import Settings
 from postloan_reporting.store.tables import inbox, outbox
 
 REFRESH_EVERY_S = 5.0  # as the worker's snapshot refresher
@@ -106,7 +108,8 @@ async def queries(*, scale: float = 1.0) -> list[Result]:
 
         async def management() -> None:
             async with sessions() as session:
-                render_pdf(await management_report(session, as_of=AS_OF, filters=Filters()), "zh-CN")
+                report = await management_report(session, as_of=AS_OF, filters=Filters(), costs=costs_from(Settings()))
+                render_pdf(report, "zh-CN")
 
         portfolio_s = await _timed(three_reports)
         roll_s = await _timed(roll, repeat=2)

@@ -15,6 +15,7 @@ from postloan_common.worker import run_worker
 from postloan_reporting.adapters.mail import SmtpMailer
 from postloan_reporting.consumers import batch_handlers
 from postloan_reporting.service import gauges, schedules, snapshots
+from postloan_reporting.service.effectiveness import costs_from
 from postloan_reporting.settings import Settings
 from postloan_reporting.store.tables import inbox, outbox
 
@@ -48,7 +49,12 @@ def mailer(settings: Settings) -> SmtpMailer:
 def main() -> None:
     """Run the consumer of every topic, the outbox relay, the snapshot refresher and the report schedules."""
     settings = Settings()
-    send_reports = partial(schedules.send_forever, mailer=mailer(settings), every_s=settings.schedule_every_s)
+    send_reports = partial(
+        schedules.send_forever,
+        mailer=mailer(settings),
+        every_s=settings.schedule_every_s,
+        costs=costs_from(settings),
+    )
     run_worker(
         settings=settings,
         tables=(outbox, inbox),

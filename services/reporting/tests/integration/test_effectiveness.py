@@ -12,10 +12,13 @@ from __future__ import annotations
 
 import csv
 import io
+import re
+import subprocess
 from datetime import date
 from decimal import Decimal as D
 
 import pytest
+from openpyxl import load_workbook
 
 from postloan_common.contracts import crm, make_envelope, repayment
 from postloan_common.db import create_engine, session_factory
@@ -54,7 +57,9 @@ def registered(loan_id: str):
     )
 
 
-def opened(case_id: str, loan: str, *, experiment: str | None, arm: str | None, role: str | None):
+def opened(
+    case_id: str, loan: str, *, experiment: str | None, arm: str | None, role: str | None, day: str = "2026-02-07"
+):
     return ev(
         crm.CaseOpenedV1(
             case_id=case_id,
@@ -69,11 +74,11 @@ def opened(case_id: str, loan: str, *, experiment: str | None, arm: str | None, 
             arm=arm,
             arm_role=role,
         ),
-        "2026-02-07",
+        day,
     )
 
 
-def cured(case_id: str, loan: str, day: str, amount: str, arm: str):
+def cured(case_id: str, loan: str, day: str, amount: str, arm: str, experiment: str = "m1"):
     return ev(
         crm.CaseClosedV1(
             case_id=case_id,
@@ -83,7 +88,7 @@ def cured(case_id: str, loan: str, day: str, amount: str, arm: str):
             closed_on=date.fromisoformat(day),
             amount_collected=D(amount),
             currency="CNY",
-            experiment="m1",
+            experiment=experiment,
             arm=arm,
         ),
         day,
@@ -363,3 +368,70 @@ async def test_the_programme_view_sets_this_periods_bookings_beside_the_year_bef
     assert not defaulted(54)
     assert young.horizon_days == 59
     assert (young.current.default_rate.successes, young.year_before.default_rate.successes) == (0, 0)
+
+
+def march_cases() -> list:
+    """Experiment m2, cases opened 1 Mar 2026 (windows end 31 Mar): champion `a` cures K7 on 5 Mar (300);
+    challenger `b` cures K9 on 10 Mar (100) and leaves K8 open; nobody is contacted, so nothing costs."""
+    m2 = dict(experiment="m2", day="2026-03-01")
+    return [
+        opened("K7", "L1", arm="a", role="champion", **m2),
+        opened("K8", "L3", arm="b", role="challenger", **m2),
+        opened("K9", "L4", arm="b", role="challenger", **m2),
+        cured("K7", "L1", "2026-03-05", "300.00", "a", experiment="m2"),
+        cured("K9", "L4", "2026-03-10", "100.00", "b", experiment="m2"),
+    ]
+
+
+def _pdf_text(content: bytes, tmp_path) -> str:
+    pdf = tmp_path / "management.pdf"
+    pdf.write_bytes(content)
+    out = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
+    return re.sub(r"\s+", "", out)
+
+
+async def test_the_management_report_has_the_programme_effectiveness_section(
+    migrated_database, reporting_api, token, tmp_path
+) -> None:
+    """February: m1 (K1–K4) and `other` (K5) have cases, none mature by 28 Feb; costs at the default settings
+    (a call 0.30 and 5 minutes of an hour at 60.00, an SMS 0.05): champ 10.65 for 700 = 0.0152 a yuan, hold
+    nothing for 500. March: m2's a cured 1 of 1 (Wilson 20.65–100 %), b 1 of 2 (9.45–90.55 %), −50 pp, pooled
+    2/3, z = −0.5 / √(2/9 × 1.5) = −0.866, p = 0.3865. Nobody was booked in either month or a year before."""
+    url = await migrated_database("postloan_reporting")
+    engine = create_engine(url)
+    async with session_factory(engine).begin() as session:
+        await apply_events(session, [*events(), *march_cases()])
+    await engine.dispose()
+    path = "/v1/reports/management"
+    async with reporting_api(url) as client:
+        feb = await client.get(path, params={"as_of": "2026-02-28", "lang": "en"}, headers=token())
+        assert feb.status_code == 200, feb.text
+        assert "Experiment m1 · Champion: champ" in feb.text and "Experiment other · Champion: champ" in feb.text
+        assert (
+            "<td>champ</td><td>Champion</td><td>2</td><td>0</td><td>–</td><td>–</td><td>–</td><td>0.0152</td>"
+            in feb.text
+        )
+        assert (
+            "<td>hold</td><td>Control</td><td>2</td><td>0</td><td>–</td><td>–</td><td>–</td><td>0.0000</td>" in feb.text
+        )
+        assert "<td>This period</td><td>2026-02-01 – 2026-02-28</td><td>0</td><td>0</td><td>–</td>" in feb.text
+        assert "m2" not in feb.text and "No strategy experiment" not in feb.text
+
+        pdf = await client.get(path, params={"as_of": "2026-03-31", "format": "pdf"}, headers=token())
+        text = _pdf_text(pdf.content, tmp_path)
+        assert "策略实验m2·冠军组:a" in text and "m1" not in text
+        assert "100.00%[20.65%,100.00%]" in text and "50.00%[9.45%,90.55%]" in text
+        assert "-50.00个百分点0.3865" in text
+
+        xlsx = await client.get(path, params={"as_of": "2026-03-31", "format": "xlsx", "lang": "en"}, headers=token())
+        rows = list(load_workbook(io.BytesIO(xlsx.content))["Effectiveness"].iter_rows(values_only=True))
+        arms = {row[1]: row for row in rows if row[0] == "m2"}
+        assert arms["b"][2:6] == ("challenger", 2, 2, 0.5) and arms["b"][8] == -0.5
+        assert round(arms["b"][9], 4) == 0.3865 and arms["a"][10:13] == (0, 300, 0)
+        assert rows[2][:6] == ("current", "2026-03-01", "2026-03-31", 0, 0, 0)
+
+        # January: no case opened, so one line instead of a table; L1–L5 were booked on 5 Jan.
+        jan = await client.get(path, params={"as_of": "2026-01-31", "lang": "en"}, headers=token())
+        assert jan.text.count("No strategy experiment had cases opened this month.") == 1
+        assert "Cure rate (30 d)" not in jan.text
+        assert "<td>This period</td><td>2026-01-01 – 2026-01-31</td><td>5</td><td>0</td><td>0.00%</td>" in jan.text

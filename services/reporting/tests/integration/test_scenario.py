@@ -490,7 +490,7 @@ async def test_reports_over_http(migrated_database, reporting_api, token) -> Non
         xlsx = await client.get("/v1/reports/management?format=xlsx&lang=en", headers=headers)
         workbook = load_workbook(io.BytesIO(xlsx.content))
         sheets = "Summary Trend Aging Classification Products Branches Provisions Reviews RollRates Vintage Collections"
-        sheets += " Recoveries Agencies FundUse"
+        sheets += " Recoveries Agencies FundUse Effectiveness"
         assert workbook.sheetnames == sheets.split()
         summary = {row[0]: row[1:] for row in workbook["Summary"].iter_rows(min_row=10, values_only=True) if row[0]}
         assert D(str(summary["npl_ratio"][0])) == D("0.5") and D(str(summary["npl_ratio"][1])) == D("0.454545")

@@ -14,7 +14,9 @@ from postloan_common.db import create_engine, session_factory
 from postloan_dev.devstack import free_port
 from postloan_reporting.adapters.mail import Mail, SmtpMailer
 from postloan_reporting.domain.schedules import MAX_ATTEMPTS
+from postloan_reporting.service.effectiveness import costs_from
 from postloan_reporting.service.schedules import send_due
+from postloan_reporting.settings import Settings
 
 from .test_scenario import february, feed, march
 
@@ -55,7 +57,7 @@ def mailbox():
 async def _send(url: str, mailer) -> int:
     engine = create_engine(url)
     try:
-        return await send_due(session_factory(engine), mailer=mailer)
+        return await send_due(session_factory(engine), mailer=mailer, costs=costs_from(Settings()))
     finally:
         await engine.dispose()
 

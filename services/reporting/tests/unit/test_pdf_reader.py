@@ -16,6 +16,7 @@ from reportlab.pdfbase.ttfonts import TTFont
 
 from postloan_reporting.domain import collections as col
 from postloan_reporting.domain.collections import CEI_VARIANT
+from postloan_reporting.domain.effectiveness import proportion
 from postloan_reporting.domain.fund_use import FUND_USE_RULES, FundFlag, fund_use_slice, fund_use_slices
 from postloan_reporting.domain.kpis import AggRow, kpis, portfolio
 from postloan_reporting.domain.provisions import StageRow, provisions
@@ -32,6 +33,13 @@ from postloan_reporting.domain.summary import NewNpl, executive_summary, segment
 from postloan_reporting.domain.vintage import Observation, curves
 from postloan_reporting.render.i18n import COLUMNS_ZH, LABELS, SENTENCES, SHEETS
 from postloan_reporting.render.pdf import FONT_FILE, render_pdf
+from postloan_reporting.service.effectiveness import (
+    ArmReport,
+    Cohort,
+    ExperimentArms,
+    MonthEffectiveness,
+    ProgrammeView,
+)
 from postloan_reporting.service.fund_use import FundUseReport
 from postloan_reporting.service.management import Management, TrendPoint
 from postloan_reporting.service.recoveries import RecoveriesReport
@@ -75,6 +83,42 @@ def _fund_use() -> FundUseReport:
         by_product=fund_use_slices(flags, lambda f: f.product, **period),
         by_branch=fund_use_slices(flags, lambda f: f.branch, **period),
     )
+
+
+def _arm(arm: str, role: str, cured: tuple[int, int], base: tuple[int, int] | None, cost: str, collected: str):
+    total, got = D(cost), D(collected)
+    return ArmReport(
+        arm=arm,
+        role=role,
+        cases=cured[1] + 2,  # two cases opened too late for their 30-day window to have ended
+        mature_cases=cured[1],
+        amount_collected=got,
+        attempts=[],
+        messages=[],
+        contact_cost=total,
+        collector_hours=D("0"),
+        collector_cost=D("0.00"),
+        total_cost=total,
+        cost_per_yuan_recovered=None if not got else (total / got).quantize(D("0.000001")),
+        cases_per_collector_day=None,
+        rates={"cure_rate_30d": proportion(*cured, champion=base)},
+    )
+
+
+def _effectiveness() -> MonthEffectiveness:
+    """March bookings: 3 of 100 defaulted against 6 of 100 a year before; experiment s1: the champion cured 12 of
+    20 mature cases at 10.65 for 700 collected, the challenger `calls` 6 of 20 and collected nothing."""
+    programme = ProgrammeView(
+        horizon_days=0,
+        default_after_dpd=90,
+        current=Cohort(date(2026, 3, 1), AS_OF, proportion(3, 100, champion=(6, 100))),
+        year_before=Cohort(date(2025, 3, 1), date(2025, 3, 31), proportion(6, 100)),
+    )
+    arms = [
+        _arm("champ", "champion", (12, 20), None, "10.65", "700.00"),
+        _arm("calls", "challenger", (6, 20), (12, 20), "4.00", "0.00"),
+    ]
+    return MonthEffectiveness(date(2026, 3, 1), AS_OF, AS_OF, programme, [ExperimentArms("s1", "champ", arms)])
 
 
 def _report() -> Management:
@@ -131,6 +175,7 @@ def _report() -> Management:
         summary=summary,
         recoveries=_recoveries(),
         fund_use=_fund_use(),
+        effectiveness=_effectiveness(),
     )
 
 

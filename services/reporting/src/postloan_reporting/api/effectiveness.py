@@ -13,7 +13,7 @@ from postloan_reporting.api.formats import csv_response
 from postloan_reporting.api.responses import Amount, Ratio
 from postloan_reporting.api.routes import CSV, ERRORS, READERS, TableFormat, resolve_day
 from postloan_reporting.service import reports
-from postloan_reporting.service.effectiveness import Costs, effectiveness_report, effectiveness_rows
+from postloan_reporting.service.effectiveness import costs_from, effectiveness_report, effectiveness_rows
 from postloan_reporting.settings import Settings
 
 router = APIRouter(prefix="/v1/reports", dependencies=[Depends(require_roles(*READERS))])
@@ -120,8 +120,7 @@ async def effectiveness(
     if start > end:
         raise ProblemError(422, "Invalid period", "`from` must not be after `to`")
     as_of = await resolve_day(session, None)
-    config = cast(Settings, settings)
-    costs = Costs(config.contact_unit_cost, config.contact_handle_minutes, config.collector_hour_cost)
+    costs = costs_from(cast(Settings, settings))
     report = await effectiveness_report(
         session, experiment=experiment, start=start, end=end, as_of=as_of, costs=costs, champion=champion
     )

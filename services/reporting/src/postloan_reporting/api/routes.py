@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import dataclasses
 from datetime import date
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, cast
 
 from fastapi import APIRouter, Depends, Query, Response
 from starlette.concurrency import run_in_threadpool
 
-from postloan_common.web import DbSession, ProblemError, require_roles
+from postloan_common.web import AppSettings, DbSession, ProblemError, require_roles
 from postloan_common.web.openapi import problems
 from postloan_reporting.api.formats import csv_response
 from postloan_reporting.api.responses import (
@@ -29,8 +29,10 @@ from postloan_reporting.render.formats import MEDIA, RENDERERS, filename
 from postloan_reporting.render.html import render_html
 from postloan_reporting.render.i18n import LANGUAGES
 from postloan_reporting.service import reports, tables
+from postloan_reporting.service.effectiveness import costs_from
 from postloan_reporting.service.management import management_report
 from postloan_reporting.service.reports import Filters
+from postloan_reporting.settings import Settings
 
 READERS = ("analyst", "supervisor", "risk_officer", "admin")
 
@@ -275,6 +277,7 @@ async def risk(
 )
 async def management(
     session: DbSession,
+    settings: AppSettings,
     as_of: AsOf = None,
     product: Product = None,
     branch: Branch = None,
@@ -285,7 +288,8 @@ async def management(
     if lang not in LANGUAGES:
         raise ProblemError(422, "Unsupported language", f"lang must be one of {', '.join(LANGUAGES)}")
     day = await resolve_day(session, as_of)
-    report = await management_report(session, as_of=day, filters=Filters(product, branch))
+    costs = costs_from(cast(Settings, settings))
+    report = await management_report(session, as_of=day, filters=Filters(product, branch), costs=costs)
     if format == "html":
         return Response(render_html(report, lang), media_type=MEDIA["html"])
     # A thread of the pool: a PDF takes a CPU-bound second or more, and on the loop it would stall

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from postloan_reporting.domain.kpis import Slice
 from postloan_reporting.domain.model import BUCKETS
-from postloan_reporting.render.i18n import amount, change, label, pct, summary_lines
+from postloan_reporting.render.i18n import amount, change, fixed, label, pct, points, summary_lines
+from postloan_reporting.service.effectiveness import ArmReport, Cohort, ExperimentArms
 from postloan_reporting.service.management import Management
 
 HEADLINE = (
@@ -162,3 +163,67 @@ def fund_use_tables(report: Management, lang: str) -> list[tuple[str, list[list[
             )
         tables.append((heading, rows))
     return tables
+
+
+def _cohort_row(name: str, cohort: Cohort, lang: str) -> list[str]:
+    rate = cohort.default_rate
+    period = f"{cohort.start.isoformat()} – {cohort.end.isoformat()}"
+    difference, p_value = points(rate.difference, lang), fixed(rate.p_value)
+    return [label(name, lang), period, str(rate.trials), str(rate.successes), pct(rate.rate), difference, p_value]
+
+
+def programme_table(report: Management, lang: str) -> list[list[str]]:
+    """Header, the period's bookings (against the year before) and the year before's: loans, defaults, rate."""
+    view = report.effectiveness.programme
+    keys = ("bookings", "period", "loans_booked", "defaulted", "default_rate", "difference", "p_value")
+    return [
+        [label(k, lang) for k in keys],
+        _cohort_row("cohort_current", view.current, lang),
+        _cohort_row("cohort_year_before", view.year_before, lang),
+    ]
+
+
+def default_rule_line(report: Management, lang: str) -> str:
+    """What counts as a default, on the horizon both cohorts are judged on."""
+    view = report.effectiveness.programme
+    return label("default_rule", lang).format(days=view.horizon_days, dpd=view.default_after_dpd)
+
+
+def _cure_cell(arm: ArmReport) -> str:
+    rate = arm.rates["cure_rate_30d"]
+    return "–" if rate.rate is None else f"{pct(rate.rate)} [{pct(rate.ci_low)}, {pct(rate.ci_high)}]"
+
+
+def experiment_heading(experiment: ExperimentArms, lang: str) -> str:
+    """The experiment's id and its champion arm."""
+    champion = experiment.champion or "–"
+    return f"{label('experiment', lang)} {experiment.experiment} · {label('champion', lang)}: {champion}"
+
+
+def arm_table(experiment: ExperimentArms, lang: str) -> list[list[str]]:
+    """Header and one row per arm with cases: role, cases, mature cases, cure rate [95 % CI], difference from
+    the champion's, p-value and cost per yuan recovered."""
+    keys = ("arm", "role", "cases", "mature_cases", "cure_rate_ci", "vs_champion", "p_value", "cost_per_yuan")
+    rows = [[label(k, lang) for k in keys]]
+    for arm in experiment.arms:
+        cure = arm.rates["cure_rate_30d"]
+        role = "–" if arm.role is None else label(arm.role, lang)
+        rows.append(
+            [
+                arm.arm,
+                role,
+                str(arm.cases),
+                str(arm.mature_cases),
+                _cure_cell(arm),
+                points(cure.difference, lang),
+                fixed(cure.p_value),
+                fixed(arm.cost_per_yuan_recovered),
+            ]
+        )
+    return rows
+
+
+def effectiveness_period_line(report: Management, lang: str) -> str:
+    """The period whose bookings and opened cases the section covers."""
+    e = report.effectiveness
+    return f"{label('period', lang)}: {e.start.isoformat()} – {e.end.isoformat()}"

@@ -6,13 +6,18 @@ from html import escape
 
 from postloan_reporting.render.content import (
     agency_table,
+    arm_table,
     columns,
+    default_rule_line,
+    effectiveness_period_line,
+    experiment_heading,
     fund_use_tables,
     funnel,
     headline,
     heat_rows,
     kpi_table,
     period_line,
+    programme_table,
     provision_line,
     recovery_tables,
     review_table,
@@ -83,6 +88,22 @@ def _recovery_sections(report: Management, lang: str) -> str:
         f"<h3>{escape(label(heading, lang))}</h3>{_titled(rows)}" for heading, rows in fund_use_tables(report, lang)
     ]
     parts.append(f"<p><small>{escape(label('fund_use_note', lang))}</small></p>")
+    return "".join(parts)
+
+
+def _effectiveness_section(report: Management, lang: str) -> str:
+    """The programme view of the month's bookings, then each experiment's arms (or one line: none)."""
+    parts = [f"<h2>{escape(label('effectiveness', lang))}</h2>"]
+    parts.append(f"<p>{escape(effectiveness_period_line(report, lang))}</p>")
+    parts.append(f"<h3>{escape(label('programme', lang))}</h3>{_titled(programme_table(report, lang))}")
+    parts.append(f"<p><small>{escape(default_rule_line(report, lang))}</small></p>")
+    experiments = report.effectiveness.experiments
+    if not experiments:
+        parts.append(f'<p class="no-experiment">{escape(label("no_experiment", lang))}</p>')
+    for experiment in experiments:
+        parts.append(f"<h3>{escape(experiment_heading(experiment, lang))}</h3>{_titled(arm_table(experiment, lang))}")
+    if experiments:
+        parts.append(f"<p><small>{escape(label('effectiveness_note', lang))}</small></p>")
     return "".join(parts)
 
 
@@ -177,4 +198,5 @@ table{{border-collapse:collapse;margin:8px 0}} td,th{{border:1px solid #ccc;padd
 <p>{escape(label("cei", lang))}: {pct(None if cei.cei is None else cei.cei / 100)}</p>
 <p><small>{escape(label("cei_variant", lang))}</small></p>
 {_recovery_sections(report, lang)}
+{_effectiveness_section(report, lang)}
 </body></html>"""

@@ -112,6 +112,41 @@ LABELS: dict[str, dict[str, str]] = {
         "zh-CN": "预警不含挪用金额，余额为被标记贷款在报告日的本金余额。",
         "en": "The alerts carry no misused amount: the balance is the flagged loans' outstanding principal.",
     },
+    "effectiveness": {"zh-CN": "催收策略成效", "en": "Programme effectiveness"},
+    "programme": {
+        "zh-CN": "整体成效：本期放款与上年同期的违约率",
+        "en": "Default rate: the period's bookings vs a year before",
+    },
+    "bookings": {"zh-CN": "放款批次", "en": "Bookings"},
+    "cohort_current": {"zh-CN": "本期放款", "en": "This period"},
+    "cohort_year_before": {"zh-CN": "上年同期放款", "en": "A year before"},
+    "loans_booked": {"zh-CN": "放款笔数", "en": "Loans booked"},
+    "defaulted": {"zh-CN": "违约笔数", "en": "Defaulted"},
+    "default_rate": {"zh-CN": "违约率", "en": "Default rate"},
+    "difference": {"zh-CN": "差异", "en": "Difference"},
+    "p_value": {"zh-CN": "p 值", "en": "p-value"},
+    "default_rule": {
+        "zh-CN": "违约：放款后 {days} 天内逾期超过 {dpd} 天（两批次按相同观察天数计）。",
+        "en": "Default: more than {dpd} days past due within {days} days of booking (both cohorts alike).",
+    },
+    "experiment": {"zh-CN": "策略实验", "en": "Experiment"},
+    "arm": {"zh-CN": "分组", "en": "Arm"},
+    "role": {"zh-CN": "角色", "en": "Role"},
+    "champion": {"zh-CN": "冠军组", "en": "Champion"},
+    "challenger": {"zh-CN": "挑战组", "en": "Challenger"},
+    "control": {"zh-CN": "对照组", "en": "Control"},
+    "cases": {"zh-CN": "案件数", "en": "Cases"},
+    "mature_cases": {"zh-CN": "满30天案件数", "en": "Mature cases"},
+    "cure_rate_ci": {"zh-CN": "30天回正率 [95% 置信区间]", "en": "Cure rate (30 d) [95 % CI]"},
+    "vs_champion": {"zh-CN": "与冠军组之差", "en": "Difference vs champion"},
+    "cost_per_yuan": {"zh-CN": "每元回收成本", "en": "Cost per yuan recovered"},
+    "no_experiment": {"zh-CN": "本月无策略实验案件。", "en": "No strategy experiment had cases opened this month."},
+    "effectiveness_note": {
+        "zh-CN": "统计本月新开的案件（截至报告日）；回正率只计30天观察期已满的案件；"
+        "p 值为合并比例的双样本 z 检验（双侧）；不按产品或机构筛选。",
+        "en": "Cases opened in the month, as known at the report date; cure rates count only cases whose 30-day "
+        "window has ended; p-values by the two-sided pooled two-proportion z-test; not filtered by product or branch.",
+    },
 }
 
 # Sheet names of the workbook (Excel allows 31 characters, none of []:*?/\).
@@ -130,6 +165,7 @@ SHEETS: dict[str, dict[str, str]] = {
     "Recoveries": {"zh-CN": "核销后回收"},
     "Agencies": {"zh-CN": "委外机构"},
     "FundUse": {"zh-CN": "资金流向"},
+    "Effectiveness": {"zh-CN": "策略成效"},
 }
 
 # Column names of the workbook's sheets in zh-CN (in en the sheets keep the export's field names).
@@ -198,6 +234,25 @@ COLUMNS_ZH: dict[str, str] = {
     "outstanding_flagged": "涉及贷款余额",
     "raised": "本月新增",
     "resolved": "本月关闭",
+    "cohort": "放款批次",
+    "start": "起始日",
+    "end": "截止日",
+    "horizon_days": "观察天数",
+    "defaulted": "违约笔数",
+    "default_rate": "违约率",
+    "ci_low": "置信区间下限",
+    "ci_high": "置信区间上限",
+    "difference": "差异",
+    "p_value": "p 值",
+    "experiment": "策略实验",
+    "arm": "分组",
+    "role": "角色",
+    "cases": "案件数",
+    "mature_cases": "满30天案件数",
+    "cure_rate_30d": "30天回正率",
+    "total_cost": "成本",
+    "amount_collected": "案件回收金额",
+    "cost_per_yuan_recovered": "每元回收成本",
 }
 
 
@@ -251,6 +306,16 @@ def pct(value: Decimal | None) -> str:
 def amount(value: Decimal) -> str:
     """An amount with thousands separators."""
     return f"{value:,.2f}"
+
+
+def points(value: Decimal | None, lang: str) -> str:
+    """A difference of two ratios in signed percentage points, or a dash when undefined."""
+    return "–" if value is None else f"{value * 100:+.2f}{label('pp', lang)}"
+
+
+def fixed(value: Decimal | None) -> str:
+    """A p-value or a cost per yuan with four decimals, or a dash when undefined."""
+    return "–" if value is None else f"{value:.4f}"
 
 
 def change(now: Decimal | None, before: Decimal | None, *, ratio: bool, lang: str = "en") -> str:

@@ -21,7 +21,11 @@ from reportlab.platypus import Flowable, Paragraph, SimpleDocTemplate, Spacer, T
 
 from postloan_reporting.render.content import (
     agency_table,
+    arm_table,
     columns,
+    default_rule_line,
+    effectiveness_period_line,
+    experiment_heading,
     fund_use_tables,
     funnel,
     headline,
@@ -29,6 +33,7 @@ from postloan_reporting.render.content import (
     kpi_table,
     mob_names,
     period_line,
+    programme_table,
     provision_line,
     recovery_tables,
     review_table,
@@ -223,6 +228,27 @@ def _recovery_sections(report: Management, lang: str, heading: ParagraphStyle, b
     return story
 
 
+def _effectiveness_section(
+    report: Management, lang: str, heading: ParagraphStyle, body: ParagraphStyle
+) -> list[Flowable]:
+    """The programme view of the month's bookings, then each experiment's arms (or one line: none)."""
+    story: list[Flowable] = [
+        Paragraph(label("effectiveness", lang), heading),
+        Paragraph(escape(effectiveness_period_line(report, lang)), body),
+        Paragraph(escape(label("programme", lang)), body),
+        _table(programme_table(report, lang)),
+        Paragraph(escape(default_rule_line(report, lang)), body),
+        Spacer(1, 2 * mm),
+    ]
+    experiments = report.effectiveness.experiments
+    if not experiments:
+        return [*story, Paragraph(escape(label("no_experiment", lang)), body)]
+    for experiment in experiments:
+        story += [Paragraph(escape(experiment_heading(experiment, lang)), body), _table(arm_table(experiment, lang))]
+        story.append(Spacer(1, 2 * mm))
+    return [*story, Paragraph(escape(label("effectiveness_note", lang)), body)]
+
+
 def _risk_sections(report: Management, lang: str, heading: ParagraphStyle, body: ParagraphStyle) -> list[Flowable]:
     """By product and branch, the ECL and stage mix with provision coverage, and the reviews."""
     book = report.portfolio
@@ -296,6 +322,7 @@ def render_pdf(report: Management, lang: str) -> bytes:
         Paragraph(f"{label('cei', lang)}: {pct(None if cei.cei is None else cei.cei / 100)}", body),
         Paragraph(escape(label("cei_variant", lang)), body),
         *_recovery_sections(report, lang, heading, body),
+        *_effectiveness_section(report, lang, heading, body),
     ]
     buffer = io.BytesIO()
     document = SimpleDocTemplate(

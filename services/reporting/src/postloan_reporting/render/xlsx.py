@@ -12,7 +12,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from postloan_reporting.domain.exports import starts_like_formula
 from postloan_reporting.domain.fund_use import FUND_USE_RULES
-from postloan_reporting.render.content import headline, summary
+from postloan_reporting.render.content import default_rule_line, headline, summary
 from postloan_reporting.render.i18n import column_name, label, sheet_name
 from postloan_reporting.service import tables
 from postloan_reporting.service.management import Management
@@ -32,8 +32,10 @@ SHEETS = (
     "Recoveries",
     "Agencies",
     "FundUse",
+    "Effectiveness",
 )
 TREND_SERIES = ("overdue_rate", "npl_ratio")
+ROLES = ("champion", "challenger", "control")  # an experiment arm's role, named in the sheet's language
 
 
 def _sheet(workbook: Workbook, key: str, rows: list[dict[str, Any]], lang: str) -> Worksheet:
@@ -98,14 +100,36 @@ def _summary(sheet: Worksheet, report: Management, lang: str) -> None:
         sheet.append([line])
 
 
+def _block(sheet: Worksheet, rows: list[dict[str, Any]], lang: str) -> None:
+    """A header of the rows' keys in `lang`, then the rows."""
+    sheet.append([column_name(name, lang) for name in rows[0]])
+    for row in rows:
+        sheet.append([value.isoformat() if hasattr(value, "isoformat") else value for value in row.values()])
+
+
+def _effectiveness(workbook: Workbook, report: Management, names: dict[str, str], lang: str) -> None:
+    """The programme view, then the arms of each experiment with cases in the month (or a line: none)."""
+    sheet = workbook.create_sheet(sheet_name("Effectiveness", lang))
+    sheet.append([label("programme", lang)])
+    _block(sheet, tables.programme_rows(report.effectiveness, names), lang)
+    sheet.append([default_rule_line(report, lang)])
+    sheet.append([])
+    arms = tables.arm_rows(report.effectiveness, names)
+    if arms:
+        _block(sheet, arms, lang)
+    else:
+        sheet.append([label("no_experiment", lang)])
+
+
 def _names(lang: str) -> dict[str, str]:
     """Dimension and rule names in the sheets' language (en keeps the export's codes)."""
     if lang == "en":
         return {}
-    keys = ("total", "product", "branch", "cohort", "rule", *FUND_USE_RULES)
-    return {
+    keys = ("total", "product", "branch", "cohort", "rule", *FUND_USE_RULES, *ROLES)
+    named = {
         key: label("all" if key == "total" else "write_off_cohort" if key == "cohort" else key, lang) for key in keys
     }
+    return named | {"current": label("cohort_current", lang), "year_before": label("cohort_year_before", lang)}
 
 
 def render_xlsx(report: Management, lang: str) -> bytes:
@@ -134,6 +158,7 @@ def render_xlsx(report: Management, lang: str) -> bytes:
     _sheet(workbook, "Recoveries", tables.recovery_rows(report.recoveries, names), lang)
     _sheet(workbook, "Agencies", tables.agency_rows(report.recoveries), lang)
     _sheet(workbook, "FundUse", tables.fund_use_rows(report.fund_use, names), lang)
+    _effectiveness(workbook, report, names, lang)
     _as_text(workbook)
     buffer = io.BytesIO()
     workbook.save(buffer)

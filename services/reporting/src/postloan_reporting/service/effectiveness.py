@@ -14,6 +14,7 @@ from postloan_reporting.domain import effectiveness as rules
 from postloan_reporting.domain.effectiveness import ArmTally, CaseOutcome, Proportion
 from postloan_reporting.domain.model import dpd_on
 from postloan_reporting.domain.ratios import ZERO, money, ratio
+from postloan_reporting.settings import Settings
 from postloan_reporting.store import effectiveness as store
 
 
@@ -116,6 +117,64 @@ def _rates(arm: ArmTally, base: ArmTally | None) -> dict[str, Proportion]:
     }
 
 
+async def arm_reports(
+    session: AsyncSession,
+    *,
+    experiment: str,
+    start: date,
+    end: date,
+    as_of: date,
+    costs: Costs,
+    champion: str | None = None,
+) -> tuple[str | None, list[ArmReport]]:
+    """The champion and, champion first, each arm of `experiment` with cases opened `start`..`end`."""
+    window = rules.CURE_WINDOW_DAYS
+    rows = await store.cohort_cases(session, experiment=experiment, start=start, end=end, window=window)
+    tallies = rules.tally([_outcome(r, window=window) for r in rows], as_of=as_of)
+    counts = await store.channel_counts(session, experiment=experiment, start=start, end=end, as_of=as_of)
+    worked = await store.productivity(session, experiment=experiment, start=start, end=end)
+    base_name = rules.champion_of(tallies, named=champion)
+    base = tallies.get(base_name) if base_name is not None else None
+    arms = []
+    for name in sorted(tallies, key=lambda n: (n != base_name, n)):
+        attempts, messages = counts.get((name, "attempt"), {}), counts.get((name, "message"), {})
+        arms.append(_arm_report(tallies[name], base, attempts, messages, worked.get(name, (0, 0)), costs))
+    return base_name, arms
+
+
+def _arm_report(
+    arm: ArmTally,
+    base: ArmTally | None,
+    attempts: Mapping[str, int],
+    messages: Mapping[str, int],
+    worked: tuple[int, int],
+    costs: Costs,
+) -> ArmReport:
+    direct, _, _ = rules.contact_cost(
+        _summed(attempts, messages), unit_cost=costs.unit, handle_minutes={}, hour_cost=ZERO
+    )
+    _, hours, time_cost = rules.contact_cost(
+        attempts, unit_cost={}, handle_minutes=costs.handle_minutes, hour_cost=costs.hour
+    )
+    total = money(direct + time_cost)
+    return ArmReport(
+        arm=arm.arm,
+        role=arm.role,
+        cases=arm.cases,
+        mature_cases=arm.mature,
+        amount_collected=money(arm.collected),
+        attempts=_listed(attempts),
+        messages=_listed(messages),
+        contact_cost=direct,
+        collector_hours=hours,
+        collector_cost=time_cost,
+        total_cost=total,
+        cost_per_yuan_recovered=rules.cost_per_yuan(total, arm.collected),
+        cases_per_collector_day=ratio(*worked),
+        rates=_rates(arm, base),
+    )
+
+
 async def effectiveness_report(
     session: AsyncSession,
     *,
@@ -127,45 +186,48 @@ async def effectiveness_report(
     champion: str | None = None,
 ) -> EffectivenessReport:
     """Per arm of `experiment`, its cases opened `start`..`end` as known at the close of `as_of`."""
-    window = rules.CURE_WINDOW_DAYS
-    rows = await store.cohort_cases(session, experiment=experiment, start=start, end=end, window=window)
-    tallies = rules.tally([_outcome(r, window=window) for r in rows], as_of=as_of)
-    counts = await store.channel_counts(session, experiment=experiment, start=start, end=end, as_of=as_of)
-    worked = await store.productivity(session, experiment=experiment, start=start, end=end)
-    base_name = rules.champion_of(tallies, named=champion)
-    base = tallies.get(base_name) if base_name is not None else None
-    arms = []
-    for name in sorted(tallies, key=lambda n: (n != base_name, n)):
-        arm = tallies[name]
-        attempts, messages = counts.get((name, "attempt"), {}), counts.get((name, "message"), {})
-        direct, _, _ = rules.contact_cost(
-            _summed(attempts, messages), unit_cost=costs.unit, handle_minutes={}, hour_cost=ZERO
+    period = {"start": start, "end": end, "as_of": as_of}
+    base_name, arms = await arm_reports(session, experiment=experiment, costs=costs, champion=champion, **period)
+    programme = await programme_view(session, **period)
+    return EffectivenessReport(experiment, start, end, as_of, rules.CURE_WINDOW_DAYS, base_name, arms, programme)
+
+
+@dataclass(frozen=True, slots=True)
+class ExperimentArms:
+    experiment: str
+    champion: str | None
+    arms: list[ArmReport]
+
+
+@dataclass(frozen=True, slots=True)
+class MonthEffectiveness:
+    """The management report's programme-effectiveness section: the programme view of the month's bookings
+    and every experiment with cases opened in the month."""
+
+    start: date
+    end: date
+    as_of: date
+    programme: ProgrammeView
+    experiments: list[ExperimentArms]
+
+
+async def month_effectiveness(
+    session: AsyncSession, *, start: date, end: date, as_of: date, costs: Costs
+) -> MonthEffectiveness:
+    """The programme view of `start`..`end` and the arms of each experiment with cases opened then."""
+    found = []
+    for experiment in await store.experiments(session, start=start, end=end):
+        champion, arms = await arm_reports(
+            session, experiment=experiment, start=start, end=end, as_of=as_of, costs=costs
         )
-        _, hours, time_cost = rules.contact_cost(
-            attempts, unit_cost={}, handle_minutes=costs.handle_minutes, hour_cost=costs.hour
-        )
-        total = money(direct + time_cost)
-        case_days, collector_days = worked.get(name, (0, 0))
-        arms.append(
-            ArmReport(
-                arm=name,
-                role=arm.role,
-                cases=arm.cases,
-                mature_cases=arm.mature,
-                amount_collected=money(arm.collected),
-                attempts=_listed(attempts),
-                messages=_listed(messages),
-                contact_cost=direct,
-                collector_hours=hours,
-                collector_cost=time_cost,
-                total_cost=total,
-                cost_per_yuan_recovered=rules.cost_per_yuan(total, arm.collected),
-                cases_per_collector_day=ratio(case_days, collector_days),
-                rates=_rates(arm, base),
-            )
-        )
+        found.append(ExperimentArms(experiment, champion, arms))
     programme = await programme_view(session, start=start, end=end, as_of=as_of)
-    return EffectivenessReport(experiment, start, end, as_of, window, base_name, arms, programme)
+    return MonthEffectiveness(start, end, as_of, programme, found)
+
+
+def costs_from(settings: Settings) -> Costs:
+    """The report's costs from the `contact_unit_cost`, `contact_handle_minutes`, `collector_hour_cost` settings."""
+    return Costs(settings.contact_unit_cost, settings.contact_handle_minutes, settings.collector_hour_cost)
 
 
 async def programme_view(session: AsyncSession, *, start: date, end: date, as_of: date) -> ProgrammeView:

@@ -13,6 +13,7 @@ from postloan_reporting.domain.roll_rates import MatrixRow, Migration
 from postloan_reporting.domain.summary import SegmentRoll, Summary, executive_summary, segment_roll
 from postloan_reporting.domain.vintage import Curve
 from postloan_reporting.service import reports, snapshots
+from postloan_reporting.service.effectiveness import Costs, MonthEffectiveness, month_effectiveness
 from postloan_reporting.service.fund_use import FundUseReport, fund_use_report
 from postloan_reporting.service.recoveries import RecoveriesReport, recoveries_report
 from postloan_reporting.service.reports import CollectionsReport, Filters, RiskReport
@@ -43,6 +44,7 @@ class Management:
     summary: Summary
     recoveries: RecoveriesReport  # loans written off in the month to date, agencies' commission
     fund_use: FundUseReport
+    effectiveness: MonthEffectiveness  # the programme view and the experiments with cases opened in the month
 
 
 def previous_month_end(as_of: date) -> date:
@@ -63,8 +65,8 @@ async def _segment_rolls(
     return rolls
 
 
-async def management_report(session: AsyncSession, *, as_of: date, filters: Filters) -> Management:
-    """Every section as of `as_of`: summary, KPIs vs the previous month end, trends, risk, recoveries, fund use."""
+async def management_report(session: AsyncSession, *, as_of: date, filters: Filters, costs: Costs) -> Management:
+    """Every section as of `as_of`: summary, KPIs, trends, risk, recoveries, fund use, programme effectiveness."""
     previous = previous_month_end(as_of)
     trend = []
     for day in reports.observation_dates(as_of, TREND_MONTHS):
@@ -96,4 +98,5 @@ async def management_report(session: AsyncSession, *, as_of: date, filters: Filt
         summary=executive_summary(now=book.kpis, before=before, new_npls=npls, segments=rolls),
         recoveries=await recoveries_report(session, start=start, end=end, filters=filters),
         fund_use=await fund_use_report(session, as_of=as_of, filters=filters),
+        effectiveness=await month_effectiveness(session, start=start, end=end, as_of=as_of, costs=costs),
     )

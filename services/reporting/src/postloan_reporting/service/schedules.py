@@ -22,6 +22,7 @@ from postloan_reporting.render.content import summary
 from postloan_reporting.render.formats import MEDIA, RENDERERS, filename
 from postloan_reporting.render.i18n import label
 from postloan_reporting.service import audit, snapshots
+from postloan_reporting.service.effectiveness import Costs
 from postloan_reporting.service.management import management_report
 from postloan_reporting.service.reports import Filters
 from postloan_reporting.store import schedules as store
@@ -95,8 +96,9 @@ async def schedule_view(session: AsyncSession, *, schedule_id: str) -> dict[str,
     return row | {"runs": await store.runs(session, schedule_id=schedule_id)}
 
 
-async def _mail_of(session: AsyncSession, row: dict[str, Any], as_of: date) -> Mail:
-    report = await management_report(session, as_of=as_of, filters=Filters(row["product"], row["branch"]))
+async def _mail_of(session: AsyncSession, row: dict[str, Any], as_of: date, costs: Costs) -> Mail:
+    filters = Filters(row["product"], row["branch"])
+    report = await management_report(session, as_of=as_of, filters=filters, costs=costs)
     lang, format = row["lang"], row["format"]
     content = await asyncio.to_thread(RENDERERS[format], report, lang)  # CPU-bound: off the loop
     return Mail(
@@ -109,13 +111,15 @@ async def _mail_of(session: AsyncSession, row: dict[str, Any], as_of: date) -> M
     )
 
 
-async def _send_months(session: AsyncSession, row: dict[str, Any], *, latest: date | None, mailer: Mailer) -> int:
+async def _send_months(
+    session: AsyncSession, row: dict[str, Any], *, latest: date | None, mailer: Mailer, costs: Costs
+) -> int:
     runs = store.run_states(await store.runs(session, schedule_id=row["schedule_id"]))
     sent = 0
     for month in months_due(first_month=row["first_month"], latest_closed=latest, runs=runs):
         as_of, error = month_end(month), None
         try:
-            await mailer.send(await _mail_of(session, row, as_of))
+            await mailer.send(await _mail_of(session, row, as_of, costs))
             sent += 1
         except Exception as exc:  # recorded on the run and retried on a later pass
             error = f"{type(exc).__name__}: {exc}"
@@ -127,8 +131,8 @@ async def _send_months(session: AsyncSession, row: dict[str, Any], *, latest: da
     return sent
 
 
-async def send_due(sessions: async_sessionmaker[AsyncSession], *, mailer: Mailer) -> int:
-    """Render and e-mail every closed month each schedule has still to send; the number sent."""
+async def send_due(sessions: async_sessionmaker[AsyncSession], *, mailer: Mailer, costs: Costs) -> int:
+    """Render and e-mail every closed month each schedule has still to send (effectiveness at `costs`); how many."""
     async with sessions() as session:
         ids = [row["schedule_id"] for row in await store.schedules(session)]
     sent = 0
@@ -143,17 +147,17 @@ async def send_due(sessions: async_sessionmaker[AsyncSession], *, mailer: Mailer
             if row is None:  # another worker is sending it
                 continue
             latest = await snapshots.latest_closed_day(session)
-            sent += await _send_months(session, dict(row._mapping), latest=latest, mailer=mailer)
+            sent += await _send_months(session, dict(row._mapping), latest=latest, mailer=mailer, costs=costs)
     return sent
 
 
 async def send_forever(
-    sessions: async_sessionmaker[AsyncSession], stop: asyncio.Event, *, mailer: Mailer, every_s: float
+    sessions: async_sessionmaker[AsyncSession], stop: asyncio.Event, *, mailer: Mailer, every_s: float, costs: Costs
 ) -> None:
     """The worker's task: send what is due every `every_s` seconds until stopped."""
     while not stop.is_set():
         try:
-            if sent := await send_due(sessions, mailer=mailer):
+            if sent := await send_due(sessions, mailer=mailer, costs=costs):
                 log.info("scheduled reports sent", count=sent)
         except Exception:
             log.exception("scheduled reports failed; retrying")

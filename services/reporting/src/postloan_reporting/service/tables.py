@@ -10,6 +10,7 @@ from postloan_reporting.domain.kpis import Kpis, Portfolio, Slice
 from postloan_reporting.domain.recoveries import RecoverySlice
 from postloan_reporting.domain.roll_rates import MatrixRow
 from postloan_reporting.domain.vintage import Curve
+from postloan_reporting.service.effectiveness import MonthEffectiveness
 from postloan_reporting.service.fund_use import FundUseReport
 from postloan_reporting.service.recoveries import RecoveriesReport
 from postloan_reporting.service.reports import CollectionsReport, RiskReport
@@ -222,3 +223,51 @@ def recoveries_csv_rows(report: RecoveriesReport) -> list[Row]:
     for a in agency_rows(report):
         rows.append({"dimension": "agency", "key": a.pop("agency_id"), **blank, **a})
     return rows
+
+
+def programme_rows(section: MonthEffectiveness, names: Mapping[str, str] | None = None) -> list[Row]:
+    """The period's bookings (with the difference from the year before and its p-value), then the year before's."""
+    named = names or {}
+    view = section.programme
+    rows = []
+    for key, cohort in (("current", view.current), ("year_before", view.year_before)):
+        rate = cohort.default_rate
+        rows.append(
+            {
+                "cohort": named.get(key, key),
+                "start": cohort.start,
+                "end": cohort.end,
+                "horizon_days": view.horizon_days,
+                "loans": rate.trials,
+                "defaulted": rate.successes,
+                "default_rate": rate.rate,
+                "difference": rate.difference,
+                "p_value": rate.p_value,
+            }
+        )
+    return rows
+
+
+def arm_rows(section: MonthEffectiveness, names: Mapping[str, str] | None = None) -> list[Row]:
+    """Per experiment and arm with cases: cases, the 30-day cure rate with its interval, difference from the
+    champion and p-value, cost, amount collected and cost per yuan recovered."""
+    named = names or {}
+    return [
+        {
+            "experiment": e.experiment,
+            "arm": a.arm,
+            "role": named.get(a.role or "", a.role),
+            "cases": a.cases,
+            "mature_cases": a.mature_cases,
+            "cure_rate_30d": a.rates["cure_rate_30d"].rate,
+            "ci_low": a.rates["cure_rate_30d"].ci_low,
+            "ci_high": a.rates["cure_rate_30d"].ci_high,
+            "difference": a.rates["cure_rate_30d"].difference,
+            "p_value": a.rates["cure_rate_30d"].p_value,
+            "total_cost": a.total_cost,
+            "amount_collected": a.amount_collected,
+            "cost_per_yuan_recovered": a.cost_per_yuan_recovered,
+        }
+        for e in section.experiments
+        for a in e.arms
+    ]

@@ -74,6 +74,13 @@ _COHORT_DEFAULTS = """
     WHERE l.disbursed_on BETWEEN CAST(:start AS date) AND CAST(:end AS date)
 """
 
+# The experiments with cases opened from :start to :end (the index on (experiment, opened_on) serves it).
+_EXPERIMENTS = """
+    SELECT DISTINCT c.experiment FROM rpt_case c
+    WHERE c.experiment IS NOT NULL AND c.opened_on BETWEEN CAST(:start AS date) AND CAST(:end AS date)
+    ORDER BY c.experiment
+"""
+
 
 def _params(experiment: str, start: date, end: date, **more: Any) -> dict[str, Any]:
     return {"experiment": experiment, "start": start, "end": end, **more}
@@ -111,3 +118,9 @@ async def cohort_defaults(
     params = {"start": start, "end": end, "horizon": horizon, "threshold": threshold}
     row = (await session.execute(text(_COHORT_DEFAULTS), params)).mappings().one()
     return int(row["defaulted"]), int(row["loans"])
+
+
+async def experiments(session: AsyncSession, *, start: date, end: date) -> list[str]:
+    """The strategy experiments (crm's strategy ids) with cases opened `start`..`end`, in order."""
+    rows = await session.execute(text(_EXPERIMENTS), {"start": start, "end": end})
+    return [str(r[0]) for r in rows]
