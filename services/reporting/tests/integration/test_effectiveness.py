@@ -396,11 +396,18 @@ async def test_the_management_report_has_the_programme_effectiveness_section(
     """February: m1 (K1–K4) and `other` (K5) have cases, none mature by 28 Feb; costs at the default settings
     (a call 0.30 and 5 minutes of an hour at 60.00, an SMS 0.05): champ 10.65 for 700 = 0.0152 a yuan, hold
     nothing for 500. March: m2's a cured 1 of 1 (Wilson 20.65–100 %), b 1 of 2 (9.45–90.55 %), −50 pp, pooled
-    2/3, z = −0.5 / √(2/9 × 1.5) = −0.866, p = 0.3865. Nobody was booked in either month or a year before."""
+    2/3, z = −0.5 / √(2/9 × 1.5) = −0.866, p = 0.3865. The programme view judges the month's bookings a year
+    before (a month's own have no days behind them at its end): in January 2025 Y1 and Y2, Y1 never paying its
+    5 Feb 2025 installment (DPD 334 on booked + 365: defaulted); none in February or March 2025."""
     url = await migrated_database("postloan_reporting")
     engine = create_engine(url)
     async with session_factory(engine).begin() as session:
-        await apply_events(session, [*events(), *march_cases()])
+        year_before = [
+            booked("Y1", date(2025, 1, 5)),
+            booked("Y2", date(2025, 1, 5)),
+            missed_first("Y1", date(2025, 2, 5)),
+        ]
+        await apply_events(session, [*events(), *march_cases(), *year_before])
     await engine.dispose()
     path = "/v1/reports/management"
     async with reporting_api(url) as client:
@@ -414,7 +421,7 @@ async def test_the_management_report_has_the_programme_effectiveness_section(
         assert (
             "<td>hold</td><td>Control</td><td>2</td><td>0</td><td>–</td><td>–</td><td>–</td><td>0.0000</td>" in feb.text
         )
-        assert "<td>This period</td><td>2026-02-01 – 2026-02-28</td><td>0</td><td>0</td><td>–</td>" in feb.text
+        assert "<td>A year before</td><td>2025-02-01 – 2025-02-28</td><td>0</td><td>0</td><td>–</td>" in feb.text
         assert "m2" not in feb.text and "No strategy experiment" not in feb.text
 
         pdf = await client.get(path, params={"as_of": "2026-03-31", "format": "pdf"}, headers=token())
@@ -428,10 +435,10 @@ async def test_the_management_report_has_the_programme_effectiveness_section(
         arms = {row[1]: row for row in rows if row[0] == "m2"}
         assert arms["b"][2:6] == ("challenger", 2, 2, 0.5) and arms["b"][8] == -0.5
         assert round(arms["b"][9], 4) == 0.3865 and arms["a"][10:13] == (0, 300, 0)
-        assert rows[2][:6] == ("current", "2026-03-01", "2026-03-31", 0, 0, 0)
+        assert rows[2][:6] == ("current", "2025-03-01", "2025-03-31", 365, 0, 0)
 
-        # January: no case opened, so one line instead of a table; L1–L5 were booked on 5 Jan.
+        # January: no case opened, so one line instead of a table; Y1 and Y2 booked a year before.
         jan = await client.get(path, params={"as_of": "2026-01-31", "lang": "en"}, headers=token())
         assert jan.text.count("No strategy experiment had cases opened this month.") == 1
         assert "Cure rate (30 d)" not in jan.text
-        assert "<td>This period</td><td>2026-01-01 – 2026-01-31</td><td>5</td><td>0</td><td>0.00%</td>" in jan.text
+        assert "<td>A year before</td><td>2025-01-01 – 2025-01-31</td><td>2</td><td>1</td><td>50.00%</td>" in jan.text

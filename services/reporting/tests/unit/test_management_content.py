@@ -29,7 +29,7 @@ ZH_SECTIONS = (
     "资金流向预警（按规则）",
     "资金回流",
     "催收策略成效",
-    "整体成效：本期放款与上年同期的违约率",
+    "整体成效：一年前同月放款与两年前同月放款的违约率",
 )
 EN_SECTIONS = (
     "Summary",
@@ -103,7 +103,7 @@ def test_the_workbook_has_native_charts_and_sheet_names_in_the_report_language()
 # 38.66–78.12 %) at 10.65 for 700.00 (0.0152 a yuan), the challenger 6 of 20 (14.55–51.90 %), −30 pp, pooled
 # 0.45, z = −1.9069, p = 0.0565, and collected nothing (no cost per yuan).
 EN_PROGRAMME = (
-    "<td>This period</td><td>2026-03-01 – 2026-03-31</td><td>100</td><td>3</td><td>3.00%</td><td>-3.00 pp</td>"
+    "<td>A year before</td><td>2026-03-01 – 2026-03-31</td><td>100</td><td>3</td><td>3.00%</td><td>-3.00 pp</td>"
     "<td>0.3062</td>"
 )
 EN_ARMS = (
@@ -122,7 +122,7 @@ def _without_experiments():
 def test_the_effectiveness_section_has_the_programme_view_and_each_arm_against_the_champion() -> None:
     en = render_html(_report(), "en")
     assert EN_PROGRAMME in en
-    assert "<td>A year before</td><td>2025-03-01 – 2025-03-31</td><td>100</td><td>6</td><td>6.00%</td>" in en
+    assert "<td>Two years before</td><td>2025-03-01 – 2025-03-31</td><td>100</td><td>6</td><td>6.00%</td>" in en
     assert "Experiment s1 · Champion: champ" in en and all(row in en for row in EN_ARMS)
     assert "Default: more than 90 days past due within 0 days of booking" in en
     assert "No strategy experiment" not in en
@@ -151,7 +151,7 @@ def test_the_pdf_shows_the_effectiveness_figures_or_the_no_experiment_line(tmp_p
     zh = text_of(_report(), "zh-CN")
     for figure in ("策略实验s1·冠军组:champ", "60.00%[38.66%,78.12%]", "30.00%[14.55%,51.90%]", "0.0565", "0.0152"):
         assert figure in zh, figure
-    assert "-30.00个百分点" in zh and "0.3062" in zh and "上年同期放款" in zh
+    assert "-30.00个百分点" in zh and "0.3062" in zh and "两年前同月放款" in zh
     assert "本月无策略实验案件" in text_of(_without_experiments(), "zh-CN")
     assert "Nostrategyexperiment" in text_of(_without_experiments(), "en")
 
@@ -179,5 +179,5 @@ def test_the_effectiveness_sheet_has_the_figures_as_numbers() -> None:
     zh = load_workbook(io.BytesIO(render_xlsx(_report(), "zh-CN")))
     assert zh.sheetnames[-1] == "策略成效"
     zh_rows = list(zh["策略成效"].iter_rows(values_only=True))
-    assert zh_rows[1][:3] == ("放款批次", "起始日", "截止日") and zh_rows[2][0] == "本期放款"
+    assert zh_rows[1][:3] == ("放款批次", "起始日", "截止日") and zh_rows[2][0] == "一年前同月放款"
     assert [row[2] for row in zh_rows if row[0] == "s1"] == ["冠军组", "挑战组"]

@@ -214,14 +214,16 @@ class MonthEffectiveness:
 async def month_effectiveness(
     session: AsyncSession, *, start: date, end: date, as_of: date, costs: Costs
 ) -> MonthEffectiveness:
-    """The programme view of `start`..`end` and the arms of each experiment with cases opened then."""
+    """The arms of each experiment with cases opened `start`..`end`, and the programme view of a year before."""
     found = []
     for experiment in await store.experiments(session, start=start, end=end):
         champion, arms = await arm_reports(
             session, experiment=experiment, start=start, end=end, as_of=as_of, costs=costs
         )
         found.append(ExperimentArms(experiment, champion, arms))
-    programme = await programme_view(session, start=start, end=end, as_of=as_of)
+    # The month's own bookings have no days behind them at its end (0 defaults beside 0): the section
+    # judges the latest cohort with a year of history, the same month a year before, beside two years before.
+    programme = await programme_view(session, start=rules.year_before(start), end=rules.year_before(end), as_of=as_of)
     return MonthEffectiveness(start, end, as_of, programme, found)
 
 
