@@ -8,7 +8,9 @@ a week later. Tuned on seeds 1-3, measured on seeds the tuning did not see:
 - `score-jump` fires only when the drop lands at a PD of 0.2 or more (grade E of the default grades)
   and stays open until the PD is back under 0.1;
 - `first-payment-default`: 20 days past due and nothing paid since disbursement (the simulator's and
-  the industry's strongest early sign), open until the loan is current again.
+  the industry's strongest early sign), open until the loan is current again;
+- `repeat-miss-20dpd`: 20 days past due with an earlier installment missed too (borrowers whose
+  payments slip before they stop), open until the loan is current again.
 A rule the bank has edited since its migration (updated_by is no longer the migration) is left alone.
 """
 
@@ -50,6 +52,21 @@ FIRST_PAYMENT_DEFAULT = {
     "severity": "medium",
     "dedup_window_days": 30,
 }
+REPEAT_MISS = {
+    "rule_id": "repeat-miss-20dpd",
+    "name": "20 or more days past due with an earlier installment missed too",
+    "subject_type": "loan",
+    "condition": {
+        "all": [
+            {"feature": "dpd", "op": ">=", "value": 20},
+            {"feature": "missed_count", "op": ">=", "value": 2},
+        ]
+    },
+    "resolve_condition": {"feature": "dpd", "op": "==", "value": 0},
+    "severity": "medium",
+    "dedup_window_days": 30,
+}
+NEW_RULES = (FIRST_PAYMENT_DEFAULT, REPEAT_MISS)
 
 
 def _set_score_jump(definition: dict, *, was: str, by: str) -> None:
@@ -71,7 +88,11 @@ def _set_score_jump(definition: dict, *, was: str, by: str) -> None:
 def upgrade() -> None:
     op.add_column("rules", sa.Column("resolve_condition", postgresql.JSONB(astext_type=sa.Text()), nullable=True))
     _set_score_jump(SCORE_JUMP, was="migration-0002", by="migration-0012")
-    rule = FIRST_PAYMENT_DEFAULT
+    for rule in NEW_RULES:
+        _insert(rule)
+
+
+def _insert(rule: dict) -> None:
     op.execute(
         sa.text(
             "INSERT INTO rules (rule_id, name, description, subject_type, condition, resolve_condition, severity,"
@@ -90,6 +111,11 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    op.execute(sa.text("DELETE FROM rules WHERE rule_id = 'first-payment-default' AND updated_by = 'migration-0012'"))
+    for rule in NEW_RULES:
+        op.execute(
+            sa.text("DELETE FROM rules WHERE rule_id = :rule_id AND updated_by = 'migration-0012'").bindparams(
+                rule_id=rule["rule_id"]
+            )
+        )
     _set_score_jump(SCORE_JUMP_BEFORE, was="migration-0012", by="migration-0002")
     op.drop_column("rules", "resolve_condition")

@@ -79,6 +79,7 @@ async def test_rules_are_validated_with_json_paths_and_need_a_risk_officer(ra_ap
         shipped = (await client.get("/v1/rules/first-payment-default", headers=token())).json()
         assert shipped["resolve_condition"] == {"feature": "dpd", "op": "==", "value": 0}
         assert (await client.get("/v1/rules/score-jump", headers=token())).json()["version"] == 2
+        assert (await client.get("/v1/rules/repeat-miss-20dpd", headers=token())).status_code == 200
 
 
 async def test_assessment_ratios_raise_one_alert_that_goes_through_its_lifecycle(ra_api, token) -> None:

@@ -54,7 +54,7 @@ def test_with_a_resolve_condition_it_resolves_only_where_that_holds_and_the_cond
 
 
 def test_the_shipped_conditions_validate() -> None:
-    for rule in (M.SCORE_JUMP, M.SCORE_JUMP_BEFORE, M.FIRST_PAYMENT_DEFAULT):
+    for rule in (M.SCORE_JUMP, M.SCORE_JUMP_BEFORE, *M.NEW_RULES):
         assert rules.validate(rule["condition"], subject_type="loan") == []
         if rule["resolve_condition"] is not None:
             assert rules.validate(rule["resolve_condition"], subject_type="loan") == []
@@ -85,3 +85,15 @@ def test_first_payment_default_fires_at_20_dpd_with_nothing_paid_and_resolves_on
 
     assert holds == [True, False, False, False, False]
     assert resolves == [False, False, False, False, True]
+
+
+def test_repeat_miss_fires_at_20_dpd_after_an_earlier_miss_and_resolves_once_current() -> None:
+    second_miss = {"dpd": 20, "missed_count": 2}
+    first_miss = {"dpd": 25, "missed_count": 1}  # first-payment-default's case, not this rule's
+    cured_below_20 = {"dpd": 12, "missed_count": 2}  # part paid, still in arrears: stays open
+    current = {"dpd": 0, "missed_count": 2}
+
+    holds, resolves = _day(M.REPEAT_MISS, [second_miss, first_miss, cured_below_20, current])
+
+    assert holds == [True, False, False, False]
+    assert resolves == [False, False, False, True]
