@@ -7,7 +7,14 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 from postloan_dev.simulator import Simulation, SimulationConfig, truth_csv
-from postloan_dev.simulator.early_warning import AlertSeen, lead_days, rule_precision, scorecard
+from postloan_dev.simulator.early_warning import (
+    AlertSeen,
+    lead_days,
+    read_alerts_csv,
+    rule_precision,
+    scorecard,
+    write_alerts_csv,
+)
 from postloan_dev.simulator.ledger import Payment, monthly_schedule, replay
 from postloan_dev.simulator.truth import TruthRow, read_truth_csv
 
@@ -96,9 +103,25 @@ def test_the_scorecard_counts_flagged_defaulters_precision_per_rule_and_the_pd_a
 
     assert (card.defaulters, card.flagged_before_30dpd, card.median_lead_days) == (2, 1, 100)
     assert (card.loans_alerted, card.alerted_that_defaulted) == (3, 2)
+    assert card.alerts_raised == 4  # L1 twice, L2, L3; X9 is not booked
+    assert card.alerted_drawn_to_default == 2
     assert card.pd_auc == 0.75 and card.best_auc == 1.0
     assert [(r.rule_id, r.loans_alerted, r.went_on_to_default) for r in card.by_rule] == [
         ("score-jump", 3, 2),
         ("dpd-30", 1, 1),
     ]
     assert rule_precision([], {}) == ()
+
+
+def test_a_loan_drawn_to_default_whose_90_dpd_falls_after_the_window_counts_apart() -> None:
+    late = replace(_row("L1", default=False), will_default=True)  # drawn to default, not yet at 90 DPD
+    card = scorecard([late, _row("L2", default=False)], [AlertSeen("L1", "r", START)], {})
+
+    assert (card.loans_alerted, card.alerted_that_defaulted, card.alerted_drawn_to_default) == (1, 0, 1)
+
+
+def test_alerts_round_trip_through_csv() -> None:
+    alerts = [AlertSeen("L1", "score-jump", START), AlertSeen("L2", "dpd-over-30", START + timedelta(3))]
+
+    assert read_alerts_csv(write_alerts_csv(alerts)) == alerts
+    assert read_alerts_csv(write_alerts_csv([])) == []

@@ -67,6 +67,20 @@ async def test_rules_are_validated_with_json_paths_and_need_a_risk_officer(ra_ap
         assert (await client.put("/v1/rules/nope", json=changed, headers=token())).status_code == 404
         assert (await client.get("/v1/rules")).status_code == 401
 
+        # Hysteresis: a resolve condition of its own, validated with its own paths.
+        bad_resolve = {**changed, "resolve_condition": {"feature": "dpd", "op": "=", "value": 0}}
+        rejected = await client.put(f"/v1/rules/{rule['rule_id']}", json=bad_resolve, headers=token())
+        assert rejected.status_code == 422
+        assert [e["path"] for e in rejected.json()["errors"]] == ["$.resolve_condition.op"]
+        with_resolve = {**changed, "resolve_condition": {"feature": "dpd", "op": "==", "value": 0}}
+        updated = await client.put(f"/v1/rules/{rule['rule_id']}", json=with_resolve, headers=token())
+        assert updated.status_code == 200, updated.text
+        assert updated.json()["resolve_condition"] == {"feature": "dpd", "op": "==", "value": 0}
+        shipped = (await client.get("/v1/rules/first-payment-default", headers=token())).json()
+        assert shipped["resolve_condition"] == {"feature": "dpd", "op": "==", "value": 0}
+        assert (await client.get("/v1/rules/score-jump", headers=token())).json()["version"] == 2
+        assert (await client.get("/v1/rules/repeat-miss-20dpd", headers=token())).status_code == 200
+
 
 async def test_assessment_ratios_raise_one_alert_that_goes_through_its_lifecycle(ra_api, token) -> None:
     async with ra_api() as (client, _):

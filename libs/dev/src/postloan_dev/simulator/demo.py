@@ -27,7 +27,7 @@ from typing import Any
 import httpx
 
 from postloan_common.catalog import SERVICES
-from postloan_dev.simulator.early_warning import AlertSeen, describe, scorecard
+from postloan_dev.simulator.early_warning import AlertSeen, describe, scorecard, write_alerts_csv
 from postloan_dev.simulator.fund_use_check import FlagSeen, describe_fund_use, fund_use_card
 from postloan_dev.simulator.ledger import add_months
 from postloan_dev.simulator.pd_snapshot import read_pd_csv
@@ -150,6 +150,7 @@ def _print_early_warning(out: Path, *, token: str) -> None:
     except httpx.HTTPError as exc:
         print(f"early warning: alerts not available from risk-alert ({exc!r})", file=sys.stderr)
         return
+    (out / "alerts.csv").write_text(write_alerts_csv(alerts), encoding="utf-8")
     print("\n".join(describe(scorecard(truth, alerts, pds))), file=sys.stderr)
 
 

@@ -28,12 +28,7 @@ from postloan_risk_alert.store.tables import (
 router = APIRouter(prefix="/v1", tags=["rules"])
 
 
-def _invalid_rule(errors: list[rule_language.RuleError]) -> ProblemError:
-    # Paths are given from the request body's root, where the condition sits under `condition`.
-    located = [
-        {"path": e.path if e.path == "$.subject_type" else e.path.replace("$", "$.condition", 1), "message": e.message}
-        for e in errors
-    ]
+def _invalid_rule(located: list[dict[str, str]]) -> ProblemError:
     summary = "; ".join(f"{e['path']}: {e['message']}" for e in located[:5])
     return ProblemError(
         422,
@@ -44,10 +39,21 @@ def _invalid_rule(errors: list[rule_language.RuleError]) -> ProblemError:
     )
 
 
-def _check_rule(condition: dict[str, Any], subject_type: str) -> None:
-    errors = rule_language.validate(condition, subject_type=subject_type)
-    if errors:
-        raise _invalid_rule(errors)
+def _located(errors: list[rule_language.RuleError], field: str) -> list[dict[str, str]]:
+    # Paths are given from the request body's root, where the condition sits under `field`.
+    return [
+        {"path": e.path if e.path == "$.subject_type" else e.path.replace("$", f"$.{field}", 1), "message": e.message}
+        for e in errors
+    ]
+
+
+def _check_rule(body: RuleUpdate) -> None:
+    located = _located(rule_language.validate(body.condition, subject_type=body.subject_type), "condition")
+    if body.resolve_condition is not None:
+        errors = rule_language.validate(body.resolve_condition, subject_type=body.subject_type)
+        located += [e for e in _located(errors, "resolve_condition") if e["path"] != "$.subject_type"]
+    if located:
+        raise _invalid_rule(located)
 
 
 @router.get(
@@ -89,7 +95,7 @@ async def create_rule(
     body: RuleIn, session: DbSession, principal: OfficerPrincipal, correlation_id: CorrelationId
 ) -> dict[str, Any]:
     """Create a rule; a condition that does not validate is a 422 naming the JSON path of each error."""
-    _check_rule(body.condition, body.subject_type)
+    _check_rule(body)
     async with session.begin():
         created = (
             await session.execute(
@@ -120,7 +126,7 @@ async def update_rule(
     correlation_id: CorrelationId,
 ) -> dict[str, Any]:
     """Replace a rule's definition (its version goes up)."""
-    _check_rule(body.condition, body.subject_type)
+    _check_rule(body)
     async with session.begin():
         before = (await session.execute(select(rules).where(rules.c.rule_id == rule_id).with_for_update())).first()
         updated = (

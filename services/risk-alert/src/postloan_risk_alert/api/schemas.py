@@ -128,6 +128,8 @@ class RuleUpdate(BaseModel):
     description: str = Field("", max_length=2000)
     subject_type: Literal["loan", "customer"] = "loan"
     condition: dict[str, Any]
+    # Hysteresis: an open alert auto-resolves only once this condition holds too (none: once `condition` stops).
+    resolve_condition: dict[str, Any] | None = None
     severity: Severity = "medium"
     dedup_window_days: int = Field(7, ge=0, le=3650)
     auto_resolve: bool = True
@@ -157,6 +159,7 @@ class RuleOut(BaseModel):
     description: str
     subject_type: str
     condition: dict[str, Any]
+    resolve_condition: dict[str, Any] | None
     severity: str
     dedup_window_days: int
     auto_resolve: bool

@@ -6,6 +6,9 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from enum import StrEnum
 
+import numpy as np
+import numpy.typing as npt
+
 
 class AlertStatus(StrEnum):
     OPEN = "open"
@@ -68,3 +71,14 @@ class AlertBook:
         """Forget an open alert; return its id."""
         self.by_rule[rule_id].pop(subject, None)
         return self.open.pop((rule_id, subject))
+
+
+def resolving(*, holds: npt.NDArray[np.bool_], resolve_holds: npt.NDArray[np.bool_] | None) -> npt.NDArray[np.bool_]:
+    """Which subjects' open alerts of a rule resolve today.
+
+    Without a resolve condition, where the rule's condition no longer holds. With one (hysteresis: raise
+    at one threshold, resolve at a lower one), only where the condition no longer holds and the resolve
+    condition does; in between, the alert stays open instead of resolving and being raised again.
+    """
+    stopped = ~holds
+    return stopped if resolve_holds is None else stopped & resolve_holds

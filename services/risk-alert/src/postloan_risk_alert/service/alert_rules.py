@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from postloan_common.db import driver_connection
 from postloan_risk_alert.domain import rules
-from postloan_risk_alert.domain.alerts import AlertBook, within_window
+from postloan_risk_alert.domain.alerts import AlertBook, resolving, within_window
 from postloan_risk_alert.service.signal_features import signal_columns
 from postloan_risk_alert.settings import Settings
 from postloan_risk_alert.store.alert_store import RAISE, RESOLVE, enabled_rules, load_alert_book
@@ -41,7 +41,10 @@ async def apply_rules(
     correlation: str | None,
     actor: str = "risk-alert",
 ) -> tuple[int, int]:
-    """Raise alerts for rules that hold and are not open or within their window; resolve those that stopped holding."""
+    """Raise alerts for rules that hold and are not open or within their window; resolve those that stopped holding.
+
+    A rule with a `resolve_condition` resolves only where that condition also holds (domain.alerts.resolving).
+    """
     raw = await driver_connection(session)
     now = datetime.now(UTC)
     n = len(subjects)
@@ -49,6 +52,11 @@ async def apply_rules(
     position: dict[str, int] | None = None
     for rule in rule_set:
         mask = rules.evaluate_columns(rule["condition"], columns, n)
+        resolve_condition = rule.get("resolve_condition")
+        resolves = resolving(
+            holds=mask,
+            resolve_holds=None if resolve_condition is None else rules.evaluate_columns(resolve_condition, columns, n),
+        )
         rule_id = rule["rule_id"]
         message = f"{rule['name']}: {rules.describe(rule['condition'])}"[:500]
         alert_ids: list[str] = []
@@ -89,9 +97,9 @@ async def apply_rules(
             if position is None:
                 position = {s: i for i, s in enumerate(subjects)}
             found = (position.get(s) for s in open_of_rule)
-            candidates = sorted(i for i in found if i is not None and not mask[i])
+            candidates = sorted(i for i in found if i is not None and resolves[i])
         else:
-            candidates = [i for i in np.flatnonzero(~mask).tolist() if subjects[i] in open_of_rule]
+            candidates = [i for i in np.flatnonzero(resolves).tolist() if subjects[i] in open_of_rule]
         resolved_subjects = [subjects[i] for i in candidates]
         resolved_ids = [book.pop_open(rule_id, s) for s in resolved_subjects]
         if resolved_ids:

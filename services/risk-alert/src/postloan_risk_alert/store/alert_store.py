@@ -52,11 +52,18 @@ async def enabled_rules(session: AsyncSession, subject_type: str) -> list[dict[s
     """The enabled rules of a subject type."""
     raw = await driver_connection(session)
     rows = await raw.fetch(
-        "SELECT rule_id, name, condition, severity, dedup_window_days, auto_resolve FROM rules "
+        "SELECT rule_id, name, condition, resolve_condition, severity, dedup_window_days, auto_resolve FROM rules "
         "WHERE enabled AND subject_type = $1 ORDER BY rule_id",
         subject_type,
     )
-    return [{**dict(r), "condition": _json(r["condition"])} for r in rows]
+    return [
+        {
+            **dict(r),
+            "condition": _json(r["condition"]),
+            "resolve_condition": None if r["resolve_condition"] is None else _json(r["resolve_condition"]),
+        }
+        for r in rows
+    ]
 
 
 def _json(value: Any) -> Any:

@@ -189,6 +189,8 @@ rules = sa.Table(
     sa.Column("description", sa.Text, nullable=False, server_default=""),
     sa.Column("subject_type", sa.String(16), nullable=False),  # loan | customer
     sa.Column("condition", JSONB, nullable=False),
+    # Hysteresis: when set, an open alert auto-resolves only once this holds too (migration 0012).
+    sa.Column("resolve_condition", JSONB, nullable=True),
     sa.Column("severity", sa.String(16), nullable=False),
     sa.Column("dedup_window_days", sa.Integer, nullable=False, server_default=sa.text("7")),
     sa.Column("auto_resolve", sa.Boolean, nullable=False, server_default=sa.text("true")),
