@@ -17,6 +17,7 @@ from __future__ import annotations
 import random
 from collections import Counter, defaultdict
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from uuid import uuid5
@@ -70,6 +71,7 @@ from postloan_dev.simulator.portfolio import (
     with_new_phone,
 )
 from postloan_dev.simulator.truth import TruthRow, auc, best_auc, truth_csv, truth_rows
+from postloan_dev.simulator.uplift import CaseTruth, case_truths
 
 
 class Simulation:
@@ -211,7 +213,15 @@ class Simulation:
         for loan, flow in self._flows.pop(day, ()):
             out.append(self._fund_moved(loan, flow, day))
         for plan in self._plans.pop(day, ()):
-            plan_installment(plan.loan, plan.seq, day, plans=self._plans, actions=self._actions)
+            plan_installment(
+                plan.loan,
+                plan.seq,
+                day,
+                plans=self._plans,
+                actions=self._actions,
+                experiment=self.config.experiment,
+                seed=self.config.seed,
+            )
         for action in self._actions.pop(day, ()):
             event = self._pay(action, day) if isinstance(action, Pay) else self._reverse(action, day)
             if event is not None:
@@ -382,7 +392,21 @@ class Simulation:
 
     def truth(self) -> list[TruthRow]:
         """Per loan: the borrower's true propensity and whether the loan reached 90+ DPD within 12 months."""
-        return truth_rows(self.loans, last_played=self.days[self._played - 1] if self._played else self.config.start)
+        return truth_rows(self.loans, last_played=self._last_played())
+
+    def _last_played(self) -> date:
+        return self.days[self._played - 1] if self._played else self.config.start
+
+    def case_truth(self) -> list[CaseTruth]:
+        """Per case of both worlds (as played; the same seed with no one answering dunning, replayed here up to
+        the same day), its arm, 30-day cure and whether dunning caused it; empty without an experiment."""
+        experiment = self.config.experiment
+        if experiment is None:
+            return []
+        twin = Simulation(replace(self.config, experiment=replace(experiment, uplift=0.0)))
+        for day in self.days[: self._played]:
+            twin.play(day)
+        return case_truths(self.loans, twin.loans, experiment, last_played=self._last_played())
 
 
 __all__ = [
