@@ -29,6 +29,7 @@ from postloan_dev.simulator.uplift import (
     read_cases_csv,
     true_uplift,
 )
+from postloan_dev.simulator.worlds import case_truth
 
 START = date(2026, 1, 1)
 D = date.fromisoformat
@@ -133,7 +134,7 @@ def _worlds(seed: int, uplift: float, loans: int = 900, months: int = 5) -> tupl
     for _ in sim.run():
         pass
     last = sim.days[-1]
-    return sim, mature(sim.case_truth(), start=START, end=last, as_of=last)
+    return sim, mature(case_truth(sim), start=START, end=last, as_of=last)
 
 
 def _stream(config: SimulationConfig) -> list[bytes]:
@@ -147,7 +148,7 @@ def test_with_no_one_answering_the_run_is_the_run_without_an_experiment_and_answ
 
     assert _stream(silent) == _stream(plain)
     assert _stream(answering) != _stream(plain)
-    assert Simulation(plain).case_truth() == []
+    assert case_truth(Simulation(plain)) == []
 
 
 def test_only_dunned_arms_cures_are_caused_by_dunning_and_the_truth_has_both_worlds() -> None:

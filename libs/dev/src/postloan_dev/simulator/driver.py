@@ -32,11 +32,12 @@ from postloan_common.catalog import (
 from postloan_common.messaging.admin import ensure_topics
 from postloan_common.messaging.kafka import make_producer, security_kwargs
 from postloan_common.web.auth import mint_token
-from postloan_dev.simulator.experiment import DunningExperiment
+from postloan_dev.simulator.crm_strategy import StrategyError, register_strategy
 from postloan_dev.simulator.ledger import add_months
 from postloan_dev.simulator.model import Emitted, Simulation, SimulationConfig, best_auc, truth_csv
 from postloan_dev.simulator.pd_snapshot import fetch_pds, pd_csv
 from postloan_dev.simulator.uplift import cases_csv, true_uplift
+from postloan_dev.simulator.worlds import case_truth
 
 REPAYMENT_MONITOR_GROUP = "repayment-monitor"
 RISK_ALERT_GROUP = "risk-alert"
@@ -330,7 +331,16 @@ async def simulate(
             config = replace(config, write_offs=False)  # there is no write-off endpoint
         sim = Simulation(config)
         if config.experiment is not None:
-            await register_strategy(client, target, config.experiment, stream=stream)
+            try:
+                await register_strategy(
+                    client,
+                    crm_url=target.crm_url,
+                    token=target.strategy_token or target.token,
+                    experiment=config.experiment,
+                    stream=stream,
+                )
+            except StrategyError as exc:
+                raise SimulationError(str(exc)) from exc
         publisher: Publisher = KafkaPublisher(target) if target.via == "kafka" else RestPublisher(target, client)
         progress = Progress(stream, len(sim.days), started=time.monotonic())
         print(
@@ -356,24 +366,6 @@ async def simulate(
             await publisher.stop()
     finish(sim, truth_path=truth_path, stream=stream, cases_path=cases_path)
     return sim
-
-
-async def register_strategy(
-    client: httpx.AsyncClient, target: Target, experiment: DunningExperiment, *, stream: IO[str]
-) -> None:
-    """Register the experiment in crm before the first case opens (`PUT /v1/strategies/{id}`, 201 or 200)."""
-    url = f"{target.crm_url}/v1/strategies/{experiment.strategy_id}"
-    headers = {"Authorization": f"Bearer {target.strategy_token or target.token}"}
-    try:
-        response = await client.put(url, json=experiment.strategy_body(), headers=headers)
-    except httpx.HTTPError as exc:
-        raise SimulationError(f"cannot reach crm at {target.crm_url} to register the strategy: {exc!r}") from exc
-    if response.status_code not in (200, 201):
-        raise SimulationError(f"PUT {url} answered {response.status_code}: {response.text[:500]}")
-    shares = ", ".join(f"{a.name} ({a.role}) {a.share}" for a in experiment.arms)
-    print(
-        f"strategy {experiment.strategy_id}: {shares}; dunned borrowers answer with p={experiment.uplift}", file=stream
-    )
 
 
 @dataclass(frozen=True)
@@ -408,7 +400,7 @@ def finish(sim: Simulation, *, truth_path: Path | None, stream: IO[str], cases_p
         truth_path.parent.mkdir(parents=True, exist_ok=True)
         truth_path.write_text(truth_csv(rows), encoding="utf-8")
     if sim.config.experiment is not None and cases_path is not None:
-        cases = sim.case_truth()
+        cases = case_truth(sim)
         cases_path.parent.mkdir(parents=True, exist_ok=True)
         cases_path.write_text(cases_csv(cases), encoding="utf-8")
         uplift = true_uplift(cases)

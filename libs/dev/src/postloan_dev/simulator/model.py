@@ -17,7 +17,6 @@ from __future__ import annotations
 import random
 from collections import Counter, defaultdict
 from collections.abc import Iterator
-from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from uuid import uuid5
@@ -71,7 +70,6 @@ from postloan_dev.simulator.portfolio import (
     with_new_phone,
 )
 from postloan_dev.simulator.truth import TruthRow, auc, best_auc, truth_csv, truth_rows
-from postloan_dev.simulator.uplift import CaseTruth, case_truths
 
 
 class Simulation:
@@ -392,21 +390,15 @@ class Simulation:
 
     def truth(self) -> list[TruthRow]:
         """Per loan: the borrower's true propensity and whether the loan reached 90+ DPD within 12 months."""
-        return truth_rows(self.loans, last_played=self._last_played())
+        return truth_rows(self.loans, last_played=self.last_played())
 
-    def _last_played(self) -> date:
+    def last_played(self) -> date:
+        """The last day played (the start before any)."""
         return self.days[self._played - 1] if self._played else self.config.start
 
-    def case_truth(self) -> list[CaseTruth]:
-        """Per case of both worlds (as played; the same seed with no one answering dunning, replayed here up to
-        the same day), its arm, 30-day cure and whether dunning caused it; empty without an experiment."""
-        experiment = self.config.experiment
-        if experiment is None:
-            return []
-        twin = Simulation(replace(self.config, experiment=replace(experiment, uplift=0.0)))
-        for day in self.days[: self._played]:
-            twin.play(day)
-        return case_truths(self.loans, twin.loans, experiment, last_played=self._last_played())
+    @property
+    def played_days(self) -> list[date]:
+        return self.days[: self._played]
 
 
 __all__ = [
