@@ -58,21 +58,21 @@ def test_a_strategy_body_is_a_valid_champion_and_holdout_split() -> None:
     assert body["salt"] and body["active"] is True
 
 
-def test_a_case_opens_on_a_missed_due_date_ends_when_current_and_takes_in_what_is_missed_meanwhile() -> None:
+def test_a_case_opens_after_a_missed_due_date_ends_when_dpd_is_0_and_takes_in_what_is_missed_meanwhile() -> None:
     dues = [
         (D("2026-01-10"), D("2026-01-10")),  # paid on the due date: never missed
-        (D("2026-02-10"), D("2026-02-11")),  # missed, paid the next day
+        (D("2026-02-10"), D("2026-02-11")),  # missed at the close of 10 February, cured the next day
         (D("2026-03-10"), D("2026-04-12")),  # missed on 10 March …
         (D("2026-04-10"), D("2026-04-20")),  # … and this one while that case is open: current on 20 April
-        (D("2026-05-20"), D("2026-06-10")),  # paid on the day the next falls due and is missed: a new case
-        (D("2026-06-10"), None),  # never paid
+        (D("2026-05-20"), D("2026-06-10")),  # paid on the next one's due date (DPD 0) …
+        (D("2026-06-10"), None),  # … which is missed: a new case
     ]
 
     assert delinquency_spells(dues) == [
-        (D("2026-02-10"), D("2026-02-11")),
-        (D("2026-03-10"), D("2026-04-20")),
-        (D("2026-05-20"), D("2026-06-10")),
-        (D("2026-06-10"), None),
+        (D("2026-02-11"), D("2026-02-11")),
+        (D("2026-03-11"), D("2026-04-20")),
+        (D("2026-05-21"), D("2026-06-10")),
+        (D("2026-06-11"), None),
     ]
 
 

@@ -1,7 +1,7 @@
 """The true uplift of dunning beside the one the effectiveness report measured (issue 16 item 7), pure.
 
-The simulator's cases are crm's: a loan's case opens at the close of the due date of an installment left
-unpaid (no grace by default) and is cured on the day the loan is current again. The truth plays the seed
+The simulator's cases are crm's: a loan's case opens the day after the due date of an installment left
+unpaid at its close (no grace by default) and is cured on the day the loan is current again. The truth plays the seed
 twice: as played (dunned borrowers answer) and with no one answering (every other draw is the same, see
 experiment.py). Per case it records the world, its arm, whether it was cured within 30 days of opening and
 whether dunning caused that cure (in the undunned world the loan was still past due 30 days after the case
@@ -50,17 +50,18 @@ CASE_COLUMNS = ("world", "loan_id", "arm", "role", "opened_on", "cured_on", "cur
 
 
 def delinquency_spells(installments: Sequence[tuple[date, date | None]]) -> list[tuple[date, date | None]]:
-    """(day the case opens, day the loan is current again or None) of each run of a loan's delinquency, from
-    its installments' (due date, day settled or None). As repayment-monitor and crm see it (no grace): an
-    installment unsettled at the close of its due date is missed and opens a case dated that day; the case is
-    cured on the day every missed installment is settled; one missed while a case is open joins it."""
+    """(day the case opens, day the loan is current again or None) of each of a loan's cases, from its
+    installments' (due date, day settled or None), as repayment-monitor and crm see them (no grace): an
+    installment unsettled at the close of its due date is missed, which opens a case on the next business
+    date; the case is cured on the first day the loan's DPD is 0 again (every installment due before it
+    settled); one missed while a case is open joins it."""
     late = sorted(
-        ((due, settled) for due, settled in installments if settled is None or settled > due),
+        ((due + timedelta(days=1), settled) for due, settled in installments if settled is None or settled > due),
         key=lambda spell: spell[0],
     )
     spells: list[tuple[date, date | None]] = []
     for start, end in late:
-        if spells and (spells[-1][1] is None or start < spells[-1][1]):
+        if spells and (spells[-1][1] is None or start <= spells[-1][1]):
             first, last = spells[-1]
             spells[-1] = (first, None if last is None or end is None else max(last, end))
         else:
