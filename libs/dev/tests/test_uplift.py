@@ -99,6 +99,7 @@ def test_the_measured_uplift_is_the_champions_cure_rate_minus_the_controls_from_
     assert measured_uplift({"arms": [_arm("champion", 5, 10)]}) is None
     assert describe_uplift(0.2, found)[0].endswith("the true uplift is inside the interval")
     assert "OUTSIDE" in describe_uplift(0.4, found)[0]
+    assert describe_uplift(0.2, found)[1] == "  cured within 30 days: champion 56 of 70 mature cases, hold-out 48 of 80"
 
 
 def _row(world: str, role: str, opened: str, cured: bool, caused: bool = False) -> CaseTruth:

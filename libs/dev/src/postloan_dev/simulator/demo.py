@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import json
 import os
 import re
 import shutil
@@ -178,6 +179,7 @@ def _print_uplift(out: Path, *, start: date, last_day: date, token: str) -> None
     except (httpx.HTTPError, ValueError) as exc:
         print(f"dunning uplift: the effectiveness report is not available ({exc!r})", file=sys.stderr)
         return
+    (out / "effectiveness.json").write_text(json.dumps(report, indent=2), encoding="utf-8")
     as_of = date.fromisoformat(report["as_of"])
     cases = read_cases_csv((out / "cases.csv").read_text(encoding="utf-8"))
     rows = mature(cases, start=start, end=last_day, as_of=as_of)

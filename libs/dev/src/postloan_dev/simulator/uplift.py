@@ -171,6 +171,7 @@ class Difference:
     estimate: float
     ci_low: float
     ci_high: float
+    counts: tuple[int, int, int, int] = (0, 0, 0, 0)  # k1, n1, k2, n2
 
     def holds(self, value: float) -> bool:
         return self.ci_low <= value <= self.ci_high
@@ -183,7 +184,7 @@ def difference(k1: int, n1: int, k2: int, n2: int) -> Difference | None:
     p1, p2 = k1 / n1, k2 / n2
     (l1, u1), (l2, u2) = wilson(k1, n1), wilson(k2, n2)
     d = p1 - p2
-    return Difference(d, d - math.hypot(p1 - l1, u2 - p2), d + math.hypot(u1 - p1, p2 - l2))
+    return Difference(d, d - math.hypot(p1 - l1, u2 - p2), d + math.hypot(u1 - p1, p2 - l2), (k1, n1, k2, n2))
 
 
 def measured_uplift(report: Mapping[str, Any]) -> Difference | None:
@@ -207,8 +208,10 @@ def describe_uplift(truth: float | None, measured: Difference | None) -> list[st
     if truth is None or measured is None:
         return ["dunning uplift: not measurable (no mature cases in an arm)"]
     verdict = "inside" if measured.holds(truth) else "OUTSIDE"
+    k1, n1, k2, n2 = measured.counts
     return [
         f"dunning uplift (30-day cure, champion − hold-out): measured {measured.estimate:+.4f} "
         f"(95 % CI {measured.ci_low:+.4f} .. {measured.ci_high:+.4f}), true {truth:+.4f}: the true uplift is "
-        f"{verdict} the interval"
+        f"{verdict} the interval",
+        f"  cured within 30 days: champion {k1} of {n1} mature cases, hold-out {k2} of {n2}",
     ]
