@@ -27,6 +27,7 @@ from postloan_dev.simulator.uplift import (
     measured_from_truth,
     measured_uplift,
     read_cases_csv,
+    report_query,
     true_uplift,
 )
 from postloan_dev.simulator.worlds import case_truth
@@ -97,6 +98,11 @@ def test_the_measured_uplift_is_the_champions_cure_rate_minus_the_controls_from_
 
     assert found == difference(56, 70, 48, 80)
     assert measured_uplift({"arms": [_arm("champion", 5, 10)]}) is None
+    assert report_query(start=D("2026-01-01"), end=D("2026-03-31")) == {
+        "experiment": "sim-dunning",
+        "from": "2026-01-01",
+        "to": "2026-03-31",
+    }
     assert describe_uplift(0.2, found)[0].endswith("the true uplift is inside the interval")
     assert "OUTSIDE" in describe_uplift(0.4, found)[0]
     assert describe_uplift(0.2, found)[1] == "  cured within 30 days: champion 56 of 70 mature cases, hold-out 48 of 80"

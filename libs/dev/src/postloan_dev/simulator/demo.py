@@ -29,12 +29,18 @@ import httpx
 
 from postloan_common.catalog import SERVICES
 from postloan_dev.simulator.early_warning import AlertSeen, describe, scorecard
-from postloan_dev.simulator.experiment import DunningExperiment
 from postloan_dev.simulator.fund_use_check import FlagSeen, describe_fund_use, fund_use_card
 from postloan_dev.simulator.ledger import add_months
 from postloan_dev.simulator.pd_snapshot import read_pd_csv
 from postloan_dev.simulator.truth import TruthRow, read_truth_csv
-from postloan_dev.simulator.uplift import describe_uplift, mature, measured_uplift, read_cases_csv, true_uplift
+from postloan_dev.simulator.uplift import (
+    describe_uplift,
+    mature,
+    measured_uplift,
+    read_cases_csv,
+    report_query,
+    true_uplift,
+)
 from postloan_dev.tokens import local_token
 
 READY_TIMEOUT_S = 300.0
@@ -171,8 +177,7 @@ def _print_fund_use(out: Path, *, token: str) -> None:
 
 def _print_uplift(out: Path, *, start: date, last_day: date, token: str) -> None:
     """The dunning uplift the effectiveness report measured (champion − hold-out) beside the truth's."""
-    experiment = DunningExperiment()
-    params = {"experiment": experiment.strategy_id, "from": start.isoformat(), "to": last_day.isoformat()}
+    params = report_query(start=start, end=last_day)
     try:
         with httpx.Client(base_url=_url("reporting"), headers={"Authorization": f"Bearer {token}"}, timeout=300.0) as c:
             report = c.get("/v1/reports/effectiveness", params=params).raise_for_status().json()

@@ -187,6 +187,12 @@ def difference(k1: int, n1: int, k2: int, n2: int) -> Difference | None:
     return Difference(d, d - math.hypot(p1 - l1, u2 - p2), d + math.hypot(u1 - p1, p2 - l2), (k1, n1, k2, n2))
 
 
+def report_query(*, start: date, end: date, experiment: DunningExperiment | None = None) -> dict[str, str]:
+    """The query of `GET /v1/reports/effectiveness` for the simulation's experiment over `start`..`end`."""
+    strategy_id = (experiment or DunningExperiment()).strategy_id
+    return {"experiment": strategy_id, "from": start.isoformat(), "to": end.isoformat()}
+
+
 def measured_uplift(report: Mapping[str, Any]) -> Difference | None:
     """The champion's 30-day cure rate minus the control's, from `GET /v1/reports/effectiveness` JSON."""
     arms = {a.get("role"): a["rates"]["cure_rate_30d"] for a in report.get("arms", [])}
