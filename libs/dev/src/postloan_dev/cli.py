@@ -69,11 +69,19 @@ def _parser() -> argparse.ArgumentParser:
     sim.add_argument("--start", type=date.fromisoformat, help="first day; must be the platform's business date")
     sim.add_argument("--via", choices=["kafka", "rest"], default="kafka", help="transport (default: kafka)")
     sim.add_argument("--repayment-url", help="repayment-monitor (default: http://127.0.0.1:$REPAYMENT_MONITOR_PORT)")
-    sim.add_argument("--crm-url", help="crm, for customers with --via rest (default: http://127.0.0.1:$CRM_PORT)")
+    sim.add_argument(
+        "--crm-url", help="crm, for the strategy and --via rest customers (default: http://127.0.0.1:$CRM_PORT)"
+    )
     sim.add_argument("--truth", type=Path, default=Path("truth.csv"), help="ground-truth CSV (default: truth.csv)")
     sim.add_argument("--pd-snapshot", type=Path, help="write every loan's PD after --pd-month months here (CSV)")
     sim.add_argument("--pd-month", type=int, default=3, help="months played before the PD snapshot (default: 3)")
     sim.add_argument("--dry-run", action="store_true", help="play the model only and print counts (no I/O)")
+    sim.add_argument(
+        "--dunning-uplift",
+        type=float,
+        help="register a 50/50 champion / hold-out strategy in crm; dunned borrowers answer with this probability",
+    )
+    sim.add_argument("--cases", type=Path, default=Path("cases.csv"), help="case truth CSV, with --dunning-uplift")
     sim.set_defaults(command=cmd_simulate)
     connectors.register(commands)
     return parser
@@ -102,12 +110,16 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         simulate,
         system_token,
     )
+    from postloan_dev.simulator.experiment import DunningExperiment
     from postloan_dev.simulator.model import Simulation, SimulationConfig
 
     logging.getLogger("httpx").setLevel(logging.WARNING)
     start = args.start or datetime.now(ZoneInfo("Asia/Shanghai")).date()
     try:
-        config = SimulationConfig(seed=args.seed, loans=args.loans, months=args.months, start=start)
+        experiment = DunningExperiment(uplift=args.dunning_uplift) if args.dunning_uplift is not None else None
+        config = SimulationConfig(
+            seed=args.seed, loans=args.loans, months=args.months, start=start, experiment=experiment
+        )
     except ValueError as exc:
         print(f"postloan simulate: {exc}", file=sys.stderr)
         return 2
@@ -115,7 +127,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         sim = Simulation(config)
         for _day, _events in sim.run():
             pass
-        finish(sim, truth_path=None, stream=sys.stdout)
+        finish(sim, truth_path=None, stream=sys.stdout, cases_path=None)
         return 0
     settings = ServiceSettings()
     by_name = {spec.name: _endpoint(spec, os.environ) for spec in SERVICES}
@@ -130,6 +142,14 @@ def cmd_simulate(args: argparse.Namespace) -> int:
             audience=settings.jwt_audience,
             algorithm=settings.jwt_algorithm,
         ),
+        strategy_token=system_token(
+            secret=signing_key(),
+            issuer=settings.jwt_issuer,
+            audience=settings.jwt_audience,
+            algorithm=settings.jwt_algorithm,
+            sub="simulator-strategy",
+            role="admin",
+        ),
         via=args.via,
         bootstrap_servers=settings.kafka_bootstrap_servers,
         partitions=settings.kafka_topic_partitions,
@@ -137,7 +157,15 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     )
     try:
         snapshot = PdSnapshot(args.pd_snapshot, months=args.pd_month) if args.pd_snapshot else None
-        asyncio.run(simulate(config, target, requested_start=args.start, truth_path=args.truth, pd_snapshot=snapshot))
+        run = simulate(
+            config,
+            target,
+            requested_start=args.start,
+            truth_path=args.truth,
+            pd_snapshot=snapshot,
+            cases_path=args.cases if experiment is not None else None,
+        )
+        asyncio.run(run)
     except SimulationError as exc:
         print(f"postloan simulate: {exc}", file=sys.stderr)
         return 2

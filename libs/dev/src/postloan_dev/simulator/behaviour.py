@@ -17,6 +17,7 @@ from postloan_dev.simulator.book import (
     Reverse,
     SimLoan,
 )
+from postloan_dev.simulator.experiment import DunningExperiment, answered_on
 
 
 def plan_installment(
@@ -26,6 +27,8 @@ def plan_installment(
     *,
     plans: dict[date, list[PlanInstallment]],
     actions: dict[date, list[Pay | Reverse]],
+    experiment: DunningExperiment | None = None,
+    seed: int = 0,
 ) -> None:
     """Decide how the borrower meets installment `seq` (called a few days before it falls due)."""
     if seq < len(loan.schedule):
@@ -69,15 +72,30 @@ def plan_installment(
     r = rng.random()
     if r < miss:
         # Nothing at the due date; the arrears are paid within 75 days (or with the next installment).
-        pay(PayKind.DUE, due + timedelta(days=rng.randint(20, 75)))
+        natural = due + timedelta(days=rng.randint(20, 75))
+        pay(PayKind.DUE, _answered(loan, seq, due, natural, experiment=experiment, seed=seed))
     elif r < miss + partial:
         pay(PayKind.SHARE, due - timedelta(days=rng.randint(0, 2)), share=_share(rng, 0.3, 0.8))
         pay(PayKind.DUE, due + timedelta(days=rng.randint(2, 20)))
     elif r < miss + partial + late:
-        pay(PayKind.DUE, due + timedelta(days=rng.randint(1, archetype.late_days)))
+        natural = due + timedelta(days=rng.randint(1, archetype.late_days))
+        pay(PayKind.DUE, _answered(loan, seq, due, natural, experiment=experiment, seed=seed))
     else:
         bounces = borrower.channel == "direct-debit" and rng.random() < archetype.bounce
         pay(PayKind.DUE, due - timedelta(days=rng.randint(0, 3)), bounces=bounces)
+
+
+def _answered(
+    loan: SimLoan, seq: int, due: date, natural: date, *, experiment: DunningExperiment | None, seed: int
+) -> date:
+    """The day the borrower pays a late installment: `natural`, or earlier when dunned and answering it."""
+    if experiment is None or not experiment.dunned(loan.loan_id):
+        return natural
+    answered = answered_on(experiment, seed=seed, loan_id=loan.loan_id, seq=seq, due=due)
+    if answered is None or answered >= natural:
+        return natural
+    loan.dunning_answers.append((seq, natural, answered))
+    return answered
 
 
 def _share(rng: random.Random, low: float, high: float) -> Decimal:

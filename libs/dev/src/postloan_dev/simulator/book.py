@@ -11,6 +11,7 @@ from uuid import UUID
 
 from postloan_common.contracts.core_banking import CustomerUpsertedV1
 from postloan_common.messaging.envelope import Envelope
+from postloan_dev.simulator.experiment import DunningExperiment
 from postloan_dev.simulator.flows import Misuse
 from postloan_dev.simulator.ledger import PENALTY_MULTIPLIER, Due, Payment, Position, add_months, replay
 from postloan_dev.simulator.portfolio import Product
@@ -73,6 +74,8 @@ class SimulationConfig:
     write_offs: bool = True
     customer_reuse: float = 0.08
     source: str = "core-banking"
+    # A strategy experiment whose dunned borrowers answer dunning (None: no one is dunned, as before).
+    experiment: DunningExperiment | None = None
 
     def __post_init__(self) -> None:
         if self.loans < 1 or self.months < 1:
@@ -135,6 +138,9 @@ class SimLoan:
     # The misuse drawn for the loan's proceeds and the day its first misusing flow reaches the platform.
     misuse: Misuse | None = None
     misuse_on: date | None = None
+    # Installments a dunned borrower paid early in answer to dunning: (seq, the day they would have paid, the day
+    # they paid).
+    dunning_answers: list[tuple[int, date, date]] = field(default_factory=list)
 
     @property
     def penalty_rate(self) -> Decimal:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import json
 import os
 import re
 import shutil
@@ -32,6 +33,14 @@ from postloan_dev.simulator.fund_use_check import FlagSeen, describe_fund_use, f
 from postloan_dev.simulator.ledger import add_months
 from postloan_dev.simulator.pd_snapshot import read_pd_csv
 from postloan_dev.simulator.truth import TruthRow, read_truth_csv
+from postloan_dev.simulator.uplift import (
+    describe_uplift,
+    mature,
+    measured_uplift,
+    read_cases_csv,
+    report_query,
+    true_uplift,
+)
 from postloan_dev.tokens import local_token
 
 READY_TIMEOUT_S = 300.0
@@ -167,6 +176,22 @@ def _print_fund_use(out: Path, *, token: str) -> None:
     print("\n".join(describe_fund_use(fund_use_card(truth, flags))), file=sys.stderr)
 
 
+def _print_uplift(out: Path, *, start: date, last_day: date, token: str) -> None:
+    """The dunning uplift the effectiveness report measured (champion − hold-out) beside the truth's."""
+    params = report_query(start=start, end=last_day)
+    try:
+        with httpx.Client(base_url=_url("reporting"), headers={"Authorization": f"Bearer {token}"}, timeout=300.0) as c:
+            report = c.get("/v1/reports/effectiveness", params=params).raise_for_status().json()
+    except (httpx.HTTPError, ValueError) as exc:
+        print(f"dunning uplift: the effectiveness report is not available ({exc!r})", file=sys.stderr)
+        return
+    (out / "effectiveness.json").write_text(json.dumps(report, indent=2), encoding="utf-8")
+    as_of = date.fromisoformat(report["as_of"])
+    cases = read_cases_csv((out / "cases.csv").read_text(encoding="utf-8"))
+    rows = mature(cases, start=start, end=last_day, as_of=as_of)
+    print("\n".join(describe_uplift(true_uplift(rows), measured_uplift(report))), file=sys.stderr)
+
+
 def _stop(platform: subprocess.Popen[bytes]) -> None:
     if platform.poll() is not None:
         return
@@ -186,6 +211,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--start", type=date.fromisoformat, default=date(2026, 1, 1))
     parser.add_argument("--out", type=Path, default=Path("demo"))
+    parser.add_argument("--dunning-uplift", type=float, default=0.5, help="chance a dunned borrower answers")
     args = parser.parse_args(argv)
 
     out: Path = args.out.resolve()
@@ -214,6 +240,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "--loans", str(args.loans), "--months", str(args.months), "--seed", str(args.seed),
             "--start", args.start.isoformat(), "--truth", str(out / "truth.csv"),
             "--pd-snapshot", str(out / "pd-month3.csv"),
+            "--dunning-uplift", str(args.dunning_uplift), "--cases", str(out / "cases.csv"),
         ]  # fmt: skip
         code = subprocess.run(simulate, env={**env, "KAFKA_BOOTSTRAP_SERVERS": broker}, check=False).returncode  # noqa: S603
         if code != 0:
@@ -225,6 +252,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         _print_model_auc(token=token)
         _print_early_warning(out, token=token)
         _print_fund_use(out, token=token)
+        _print_uplift(out, start=args.start, last_day=last_day, token=token)
         return 0
     finally:
         print("stopping the platform", file=sys.stderr, flush=True)

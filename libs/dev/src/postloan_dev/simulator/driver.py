@@ -32,9 +32,12 @@ from postloan_common.catalog import (
 from postloan_common.messaging.admin import ensure_topics
 from postloan_common.messaging.kafka import make_producer, security_kwargs
 from postloan_common.web.auth import mint_token
+from postloan_dev.simulator.crm_strategy import StrategyError, register_strategy
 from postloan_dev.simulator.ledger import add_months
 from postloan_dev.simulator.model import Emitted, Simulation, SimulationConfig, best_auc, truth_csv
 from postloan_dev.simulator.pd_snapshot import fetch_pds, pd_csv
+from postloan_dev.simulator.uplift import cases_csv, true_uplift
+from postloan_dev.simulator.worlds import case_truth
 
 REPAYMENT_MONITOR_GROUP = "repayment-monitor"
 RISK_ALERT_GROUP = "risk-alert"
@@ -64,14 +67,24 @@ class Target:
     flows_group: str | None = None
     consume_timeout_s: float = 300.0
     http_concurrency: int = 8
+    # A supervisor or admin token, to register the simulation's strategy experiment in crm (when it has one).
+    strategy_token: str | None = None
 
 
-def system_token(*, secret: str, issuer: str, audience: str, algorithm: str) -> str:
+def system_token(
+    *,
+    secret: str,
+    issuer: str,
+    audience: str,
+    algorithm: str,
+    sub: str = "core-banking-simulator",
+    role: str = "system",
+) -> str:
     """A `system` token (core banking) for a simulation; services refuse lifetimes over 12 h."""
     return mint_token(
         secret=secret,
-        sub="core-banking-simulator",
-        roles=["system"],
+        sub=sub,
+        roles=[role],
         ttl=timedelta(hours=12),
         issuer=issuer,
         audience=audience,
@@ -307,6 +320,7 @@ async def simulate(
     truth_path: Path | None,
     stream: IO[str] = sys.stderr,
     pd_snapshot: PdSnapshot | None = None,
+    cases_path: Path | None = None,
 ) -> Simulation:
     """Run the whole simulation against the platform; return the played simulation."""
     headers = {"Authorization": f"Bearer {target.token}"}
@@ -316,6 +330,17 @@ async def simulate(
         if target.via == "rest":
             config = replace(config, write_offs=False)  # there is no write-off endpoint
         sim = Simulation(config)
+        if config.experiment is not None:
+            try:
+                await register_strategy(
+                    client,
+                    crm_url=target.crm_url,
+                    token=target.strategy_token or target.token,
+                    experiment=config.experiment,
+                    stream=stream,
+                )
+            except StrategyError as exc:
+                raise SimulationError(str(exc)) from exc
         publisher: Publisher = KafkaPublisher(target) if target.via == "kafka" else RestPublisher(target, client)
         progress = Progress(stream, len(sim.days), started=time.monotonic())
         print(
@@ -339,7 +364,7 @@ async def simulate(
                     await take_pd_snapshot(client, target, sim, pd_snapshot, stream=stream)
         finally:
             await publisher.stop()
-    finish(sim, truth_path=truth_path, stream=stream)
+    finish(sim, truth_path=truth_path, stream=stream, cases_path=cases_path)
     return sim
 
 
@@ -368,12 +393,18 @@ async def take_pd_snapshot(
     print(f"PD snapshot after month {snapshot.months}: {len(pds)} of {len(booked)} loans scored", file=stream)
 
 
-def finish(sim: Simulation, *, truth_path: Path | None, stream: IO[str]) -> None:
-    """Write the ground truth and print the summary."""
+def finish(sim: Simulation, *, truth_path: Path | None, stream: IO[str], cases_path: Path | None = None) -> None:
+    """Write the ground truth (and, with an experiment, the case truth) and print the summary."""
     rows = sim.truth()
     if truth_path is not None:
         truth_path.parent.mkdir(parents=True, exist_ok=True)
         truth_path.write_text(truth_csv(rows), encoding="utf-8")
+    if sim.config.experiment is not None and cases_path is not None:
+        cases = case_truth(sim)
+        cases_path.parent.mkdir(parents=True, exist_ok=True)
+        cases_path.write_text(cases_csv(cases), encoding="utf-8")
+        uplift = true_uplift(cases)
+        print(f"case truth: {cases_path}; true dunning uplift (all cases so far): {uplift}", file=stream)
     defaults = sum(r.default_90dpd for r in rows)
     ceiling = best_auc(rows)
     lines = [f"{name}: {count}" for name, count in sorted(sim.stats.items())]

@@ -211,7 +211,15 @@ class Simulation:
         for loan, flow in self._flows.pop(day, ()):
             out.append(self._fund_moved(loan, flow, day))
         for plan in self._plans.pop(day, ()):
-            plan_installment(plan.loan, plan.seq, day, plans=self._plans, actions=self._actions)
+            plan_installment(
+                plan.loan,
+                plan.seq,
+                day,
+                plans=self._plans,
+                actions=self._actions,
+                experiment=self.config.experiment,
+                seed=self.config.seed,
+            )
         for action in self._actions.pop(day, ()):
             event = self._pay(action, day) if isinstance(action, Pay) else self._reverse(action, day)
             if event is not None:
@@ -382,7 +390,15 @@ class Simulation:
 
     def truth(self) -> list[TruthRow]:
         """Per loan: the borrower's true propensity and whether the loan reached 90+ DPD within 12 months."""
-        return truth_rows(self.loans, last_played=self.days[self._played - 1] if self._played else self.config.start)
+        return truth_rows(self.loans, last_played=self.last_played())
+
+    def last_played(self) -> date:
+        """The last day played (the start before any)."""
+        return self.days[self._played - 1] if self._played else self.config.start
+
+    @property
+    def played_days(self) -> list[date]:
+        return self.days[: self._played]
 
 
 __all__ = [
