@@ -105,9 +105,10 @@ async def _consume_rate(bootstrap: str, sessions, topic: str, n: int, group: str
             break
         await asyncio.sleep(0.01)
     if base >= n:  # the whole run came in the first batch (a tiny scale): no interval after it to time
+        rate = n / (time.perf_counter() - launched)
         stop.set()
         await task
-        return n / (time.perf_counter() - launched)
+        return rate
     started = time.perf_counter()
     while True:
         async with sessions() as session:
