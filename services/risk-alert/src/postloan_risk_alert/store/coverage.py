@@ -18,10 +18,11 @@ from postloan_risk_alert.store.events import emit_sql, envelope_params
 
 EVENT_TYPE = "collateral-coverage-changed"
 
+_ITEM = collateral.haircut_value_sql(value="coalesce(cl.allocated_value, k.value)", haircut="k.haircut")
 SECURED_SQL = f"""
     SELECT f.loan_id, f.customer_id, f.currency, f.published_secured_value AS published,
         CASE WHEN f.status = 'active' THEN coalesce((
-            SELECT sum({collateral.haircut_value_sql(value="coalesce(cl.allocated_value, k.value)", haircut="k.haircut")})
+            SELECT sum({_ITEM})
             FROM collateral_links cl JOIN collateral k ON k.collateral_id = cl.collateral_id
             WHERE cl.loan_id = f.loan_id), 0) ELSE 0 END AS secured
     FROM loan_features f
