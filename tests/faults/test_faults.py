@@ -395,6 +395,7 @@ TABLES: dict[str, Columns] = {
     "reporting.rpt_promise": _cols("promise_id", "case_id", loan_key=_LOAN_KEY),
     "reporting.rpt_alert": _cols("alert_id"),
     "reporting.rpt_loan_ecl": _cols(loan_key=_LOAN_KEY),
+    "reporting.rpt_loan_secured": _cols(loan_key=_LOAN_KEY),
     "reporting.rpt_review": _cols(loan_key=_LOAN_KEY),  # review_id is risk-alert's md5 of loan, kind and dates
     "reporting.rpt_report_run": _cols("sent_at"),  # clock of the e-mail
     "reporting.audit_log": _cols("id", "at", "correlation_id"),

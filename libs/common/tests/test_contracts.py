@@ -65,6 +65,7 @@ ARCHITECTURE_TOPICS: dict[str, list[str]] = {
         "review-overdue",
         "review-completed",
         "guarantee-registered",
+        "collateral-coverage-changed",
     ],
     "crm.activities": [
         "reminder-sent",
@@ -208,6 +209,9 @@ SAMPLES: dict[tuple[str, int], dict[str, Any]] = {
     ("guarantee-registered", 1): {
         "guarantee_id": "G-1", "loan_id": "L-1", "customer_id": "C-1", "guarantor_customer_id": "C-2",
         "kind": "joint_and_several", "amount": "50000.00", "valid_until": "2027-01-01",
+    },
+    ("collateral-coverage-changed", 1): {
+        "loan_id": "L-1", "customer_id": "C-1", "secured_value": "735000.00", "currency": "CNY",
     },
     ("reminder-sent", 1): {
         "reminder_id": "M-1", **LOAN, "channel": "sms", "template": "due-t3", "installment_seq": 1,

@@ -2,6 +2,7 @@
 test_scenario (B1: L1 3,000 + L3 5,000 substandard; B2: L2 2,000 + L4 1,000 closed 15 Mar).
 
 ECL: L3 100 (stage 3, 10 Feb), L1 30 and L4 10 (stage 1, 10 Feb), L2 200 (stage 2, 8 Mar).
+Secured values: L3 3,000 (10 Feb), then 6,000 (12 Mar: more than its 5,000); L1 2,000 (10 Feb, performing).
 Reviews: RV1 L1 due 10 Mar done 9 Mar · RV2 L3 due 20 Mar done 25 Mar (late; its completion arrives
 first) · RV3 L2 due 15 Mar never done · RV4 L4 due 20 Mar, cancelled with the loan · RV5 L1 due
 15 Apr · RV6 L2 due 20 Feb never done.
@@ -59,6 +60,13 @@ def _done(review: str, loan: str, on: str, kind: str = "routine"):
     return ev(data, on, "risk-alert")
 
 
+def _secured(loan: str, value: str, day: str):
+    data = risk.CollateralCoverageChangedV1(
+        loan_id=loan, customer_id=f"C-{loan}", secured_value=D(value), currency="CNY"
+    )
+    return ev(data, day, "risk-alert")
+
+
 def _ecl_and_reviews() -> tuple[list, list]:
     """Events before the February close, and March's (before its close)."""
     feb = [
@@ -66,6 +74,8 @@ def _ecl_and_reviews() -> tuple[list, list]:
         ev(classified("L4", "normal", 1, ecl="10.00", dpd=0, reason="dpd_floor"), "2026-02-10", "risk-alert"),
         _due("RV6", "L2", "2026-02-20", "2026-02-06"),
         _overdue("RV6", "L2", "2026-02-20", "2026-02-21"),
+        _secured("L3", "3000.00", "2026-02-10"),
+        _secured("L1", "2000.00", "2026-02-10"),
     ]
     mar = [
         _due("RV1", "L1", "2026-03-10", "2026-03-01"),
@@ -77,6 +87,7 @@ def _ecl_and_reviews() -> tuple[list, list]:
             classified("L2", "special_mention", 2, ecl="200.00", dpd=31, reason="dpd_floor"), "2026-03-08", "risk-alert"
         ),
         _due("RV5", "L1", "2026-04-15", "2026-03-31"),
+        _secured("L3", "6000.00", "2026-03-12"),
     ]
     return feb, mar
 
@@ -133,6 +144,25 @@ async def test_stage_mix_and_provision_coverage_follow_the_latest_ecl_of_the_loa
     assert (b2.ecl, b2.npl_balance, b2.provision_coverage) == (D("200.00"), D("0.00"), None)
 
 
+async def test_npl_collateral_coverage_takes_each_npl_loans_latest_secured_value_capped_at_its_balance(
+    book_url,
+) -> None:
+    # 28 Feb: L3 (the only NPL, 5,000) secured 3,000 → 3,000 ÷ 5,000; L1's 2,000 is not an NPL's.
+    feb = (await _risk(book_url, "2026-02-28")).provisions
+    assert (feb.npl_secured, feb.npl_balance, feb.npl_collateral_coverage) == (
+        D("3000.00"),
+        D("5000.00"),
+        D("0.600000"),
+    )
+    # 11 Mar: the 12 Mar value is not in force yet.
+    assert (await _risk(book_url, "2026-03-11")).provisions.npl_collateral_coverage == D("0.600000")
+    # 31 Mar: 6,000 secures L3 in full, counted at its 5,000 outstanding.
+    mar = (await _risk(book_url, "2026-03-31")).provisions
+    assert (mar.npl_secured, mar.npl_collateral_coverage) == (D("5000.00"), D("1.000000"))
+    b2 = (await _risk(book_url, "2026-03-31", branch="B2")).provisions
+    assert (b2.npl_secured, b2.npl_collateral_coverage) == (D("0.00"), None)
+
+
 async def test_reviews_by_branch_count_completion_in_the_month_and_overdue_as_of_the_day(book_url) -> None:
 
     end = await _risk(book_url, "2026-03-31")
@@ -151,6 +181,10 @@ async def test_the_risk_report_over_http_carries_provisions_and_reviews(book_url
     async with reporting_api(book_url) as client:
         body = (await client.get("/v1/reports/risk", headers=token("risk_officer"))).json()
         assert body["provisions"]["provision_coverage"] == "0.066000" and body["provisions"]["ecl"] == "330.00"
+        assert (body["provisions"]["npl_secured"], body["provisions"]["npl_collateral_coverage"]) == (
+            "5000.00",
+            "1.000000",
+        )
         assert body["provisions"]["stages"][1] == {
             "stage": 2,
             "loans": 1,
@@ -176,6 +210,8 @@ async def test_the_risk_report_over_http_carries_provisions_and_reviews(book_url
             "ecl": "330.00",
             "rate": "0.066000",
         }
+        covered = rows[("npl_collateral_coverage", "all")]
+        assert (covered["amount"], covered["rate"]) == ("5000.00", "1.000000")
         assert rows[("stage", "stage_3")]["ecl"] == "100.00" and rows[("review_overdue", "B2")]["count"] == "2"
 
 
@@ -189,8 +225,12 @@ async def test_the_management_report_summarises_the_month_and_shows_provisions_a
         assert "本期无新增不良贷款。" in html
         assert "迁徙最差的是机构 B2：上月末余额的 66.67%（2,000.00）滚入更差的逾期档。" in html
         assert "拨备覆盖率: 6.60% = 预期信用损失 330.00 ÷ 不良贷款余额 5,000.00" in html
+        assert "不良贷款抵押覆盖率: 100.00% = 抵押覆盖的不良贷款余额 5,000.00 ÷ 不良贷款余额 5,000.00" in html
         assert "<td>B2</td><td>1</td><td>0</td><td>0</td><td>2</td><td>0.00%</td>" in html
         workbook = await client.get("/v1/reports/management?format=xlsx&lang=en", headers=token("analyst"))
-        reviews = list(load_workbook(io.BytesIO(workbook.content))["Reviews"].iter_rows(values_only=True))
+        book = load_workbook(io.BytesIO(workbook.content))
+        summary = {row[0]: row[1] for row in book["Summary"].iter_rows(values_only=True) if row}
+        assert summary["npl_collateral_coverage"] == D("1.000000")
+        reviews = list(book["Reviews"].iter_rows(values_only=True))
         assert reviews[0] == ("branch", "due", "completed", "on_time", "overdue", "completion_rate", "on_time_rate")
         assert reviews[-1][:5] == ("all", 3, 2, 1, 2)

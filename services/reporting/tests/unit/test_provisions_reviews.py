@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from decimal import Decimal as D
 
-from postloan_reporting.domain.provisions import StageRow, provision_coverage, provisions
+from postloan_reporting.domain.provisions import (
+    SecuredNpl,
+    StageRow,
+    npl_collateral_coverage,
+    npl_secured,
+    provision_coverage,
+    provisions,
+)
 from postloan_reporting.domain.reviews import ReviewCounts, review_slice, review_total
 
 
@@ -29,6 +36,21 @@ def test_stage_mix_lists_every_stage_and_merges_groups_of_one_stage() -> None:
     assert [s.exposure_share for s in mix.stages] == [D("0.600000"), D("0.000000"), D("0.400000")]
     assert [s.coverage for s in mix.stages] == [D("0.005000"), None, D("0.075000")]
     assert (mix.ecl, mix.exposure, mix.provision_coverage) == (D("330.00"), D("10000.00"), D("0.082500"))
+
+
+def test_npl_collateral_coverage_counts_each_loan_at_most_at_its_outstanding() -> None:
+    # 3,000 of 5,000 secured; 9,000 on a 2,000 loan counts 2,000; a loan without collateral counts 0.
+    loans = [
+        SecuredNpl(D("5000.00"), D("3000.00")),
+        SecuredNpl(D("2000.00"), D("9000.00")),
+        SecuredNpl(D("1000"), D("0")),
+    ]
+    assert npl_secured(loans) == D("5000.00")
+    assert npl_collateral_coverage(secured=D("5000.00"), npl_balance=D("8000.00")) == D("0.625000")
+    assert npl_collateral_coverage(secured=D("0"), npl_balance=D("0")) is None
+    mix = provisions([StageRow(3, 3, D("8000"), D("800"))], npl_balance=D("8000"), secured_npls=loans)
+    assert (mix.npl_secured, mix.npl_collateral_coverage) == (D("5000.00"), D("0.625000"))
+    assert provisions([], npl_balance=D("0")).npl_collateral_coverage is None
 
 
 def test_review_rates_count_the_reviews_falling_due_and_none_due_gives_no_rate() -> None:

@@ -12,11 +12,13 @@ from postloan_risk_alert.domain.collateral import (
     allocation_fits,
     blended_lgd,
     coverage,
+    coverage_changed,
     haircut_value,
     insurance_expiring,
     loan_to_value,
     revaluation_due,
     secured_lgd,
+    secured_value,
 )
 
 
@@ -49,3 +51,15 @@ def test_stale_valuations_and_expiring_insurance() -> None:
     assert insurance_expiring(expires_on=date(2026, 5, 30), as_of=date(2026, 5, 1))
     assert not insurance_expiring(expires_on=date(2026, 6, 15), as_of=date(2026, 5, 1))
     assert not insurance_expiring(expires_on=None, as_of=date(2026, 5, 1))
+
+
+def test_secured_value_rounds_each_item_and_emits_on_change() -> None:
+    # 500000 × 0.70 = 350000.00; 1000.05 × 0.60 = 600.030 → 600.03; 0.0125 × 0.60 = 0.0075 → 0.01 (half up).
+    items = [(D("500000.00"), D("0.30")), (D("1000.05"), D("0.40")), (D("0.0125"), D("0.40"))]
+    assert secured_value(items) == D("350600.04")
+    assert secured_value([]) == D("0")
+    assert coverage_changed(published=None, secured=D("350600.03"))
+    assert not coverage_changed(published=D("350600.03"), secured=D("350600.03"))
+    assert coverage_changed(published=D("350600.03"), secured=D("0"))
+    assert not coverage_changed(published=None, secured=D("0"))
+    assert not coverage_changed(published=D("0.00"), secured=D("0"))

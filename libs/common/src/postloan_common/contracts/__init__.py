@@ -70,6 +70,7 @@ from postloan_common.contracts.repayment import (
 )
 from postloan_common.contracts.risk import (
     ClassificationChangedV1,
+    CollateralCoverageChangedV1,
     GuaranteeRegisteredV1,
     ReviewCompletedV1,
     ReviewDueV1,
@@ -90,6 +91,7 @@ __all__ = [
     "CaseRecalledV1",
     "Classification",
     "ClassificationChangedV1",
+    "CollateralCoverageChangedV1",
     "ContactAttemptedV1",
     "ContactChannel",
     "ContactOutcome",

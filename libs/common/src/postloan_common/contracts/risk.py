@@ -11,6 +11,7 @@ from pydantic import Field, StringConstraints
 from postloan_common.contracts.common import (
     Classification,
     Code,
+    Currency,
     Dpd,
     EventData,
     Id,
@@ -179,6 +180,19 @@ class GuaranteeRegisteredV1(EventData):
     valid_until: date
 
 
+class CollateralCoverageChangedV1(LoanEvent):
+    """The loan's secured value changed: its collateral's value after haircut allocated to it (0: none left).
+
+    Emitted by the close of day when the value differs from the last one emitted for the loan.
+    """
+
+    event_type: ClassVar[str] = "collateral-coverage-changed"
+    event_version: ClassVar[int] = 1
+
+    secured_value: Money
+    currency: Currency
+
+
 EVENTS: tuple[type[EventData], ...] = (
     RiskScoreChangedV1,
     ClassificationChangedV1,
@@ -188,4 +202,5 @@ EVENTS: tuple[type[EventData], ...] = (
     ReviewOverdueV1,
     ReviewCompletedV1,
     GuaranteeRegisteredV1,
+    CollateralCoverageChangedV1,
 )

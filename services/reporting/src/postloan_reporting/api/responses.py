@@ -283,13 +283,20 @@ class StageOut(_Out):
 
 
 class ProvisionsOut(_Out):
-    """The IFRS 9 stage mix and the provision coverage (拨备覆盖率 = ECL of all loans ÷ NPL balance)."""
+    """The IFRS 9 stage mix, the provision coverage (拨备覆盖率 = ECL of all loans ÷ NPL balance) and the NPL
+    coverage by collateral (secured value after haircut, at most each loan's outstanding, ÷ NPL balance)."""
 
     stages: list[StageOut]
     ecl: Amount
     exposure: Amount
     npl_balance: Amount
     provision_coverage: Ratio | None = Field(description="null when the NPL balance is zero")
+    npl_secured: Amount = Field(
+        description="The NPL balance collateral covers: Σ over the NPL loans of min(secured value, outstanding)"
+    )
+    npl_collateral_coverage: Ratio | None = Field(
+        description="NPL coverage by collateral = npl_secured ÷ NPL balance; null when the NPL balance is zero"
+    )
 
 
 class ReviewSliceOut(_Out):

@@ -3,7 +3,9 @@
 - stage mix: loans, exposure (outstanding principal) and ECL per IFRS 9 stage of the loans alive at
   the end of a day, each at the latest ECL and stage risk-alert reported on or before it (a loan not
   classified yet counts in stage 1 with no ECL: a performing loan at origination);
-- provision coverage = ECL of all loans ÷ NPL balance (substandard + doubtful + loss).
+- provision coverage = ECL of all loans ÷ NPL balance (substandard + doubtful + loss);
+- NPL collateral coverage = Σ over the NPL loans of min(secured value, outstanding) ÷ NPL balance, each
+  loan's secured value the latest risk-alert reported on or before the day (none reported: 0).
 """
 
 from __future__ import annotations
@@ -28,6 +30,14 @@ class StageRow:
 
 
 @dataclass(frozen=True, slots=True)
+class SecuredNpl:
+    """An NPL loan's outstanding principal and secured value (its collateral after haircut)."""
+
+    outstanding: Decimal
+    secured_value: Decimal
+
+
+@dataclass(frozen=True, slots=True)
 class StageSlice:
     stage: int
     loans: int
@@ -44,6 +54,8 @@ class Provisions:
     exposure: Decimal
     npl_balance: Decimal
     provision_coverage: Decimal | None
+    npl_secured: Decimal = ZERO  # Σ min(secured value, outstanding) over the NPL loans
+    npl_collateral_coverage: Decimal | None = None
 
 
 def provision_coverage(*, ecl: Decimal, npl_balance: Decimal) -> Decimal | None:
@@ -51,8 +63,20 @@ def provision_coverage(*, ecl: Decimal, npl_balance: Decimal) -> Decimal | None:
     return ratio(ecl, npl_balance)
 
 
-def provisions(rows: Iterable[StageRow], *, npl_balance: Decimal) -> Provisions:
-    """The stage mix (every stage, in order) with its totals and the provision coverage."""
+def npl_secured(loans: Iterable[SecuredNpl]) -> Decimal:
+    """The NPL balance collateral covers: Σ min(secured value, outstanding), a loan covered at most in full."""
+    return sum((min(max(loan.secured_value, ZERO), loan.outstanding) for loan in loans), ZERO)
+
+
+def npl_collateral_coverage(*, secured: Decimal, npl_balance: Decimal) -> Decimal | None:
+    """NPL coverage by collateral: the NPL balance collateral covers ÷ NPL balance; None without NPL balance."""
+    return ratio(secured, npl_balance)
+
+
+def provisions(
+    rows: Iterable[StageRow], *, npl_balance: Decimal, secured_npls: Iterable[SecuredNpl] = ()
+) -> Provisions:
+    """The stage mix (every stage, in order) with its totals, the provision and the NPL collateral coverage."""
     totals = {stage: StageRow(stage, 0, ZERO, ZERO) for stage in STAGES}
     for row in rows:
         known = totals[row.stage]
@@ -67,10 +91,13 @@ def provisions(rows: Iterable[StageRow], *, npl_balance: Decimal) -> Provisions:
         )
         for r in totals.values()
     ]
+    covered = npl_secured(secured_npls)
     return Provisions(
         stages=stages,
         ecl=money(ecl),
         exposure=money(exposure),
         npl_balance=money(npl_balance),
         provision_coverage=provision_coverage(ecl=ecl, npl_balance=npl_balance),
+        npl_secured=money(covered),
+        npl_collateral_coverage=npl_collateral_coverage(secured=covered, npl_balance=npl_balance),
     )

@@ -93,6 +93,16 @@ def provision_line(report: Management, lang: str) -> str:
     )
 
 
+def collateral_line(report: Management, lang: str) -> str:
+    """NPL coverage by collateral with its terms."""
+    p = report.risk.provisions
+    return (
+        f"{label('npl_collateral_coverage', lang)}: {pct(p.npl_collateral_coverage)}"
+        f" = {label('npl_secured', lang)} {amount(p.npl_secured)}"
+        f" ÷ {label('npl_balance', lang)} {amount(p.npl_balance)}"
+    )
+
+
 def review_table(report: Management, lang: str) -> list[list[str]]:
     """Header, one row per branch and the total: due this month, completed, on time, overdue, rate."""
     keys = ("reviews_due", "reviews_completed", "reviews_on_time", "reviews_overdue", "completion_rate")

@@ -7,6 +7,7 @@ from html import escape
 from postloan_reporting.render.content import (
     agency_table,
     arm_table,
+    collateral_line,
     columns,
     default_rule_line,
     effectiveness_period_line,
@@ -70,6 +71,7 @@ def _risk_sections(report: Management, lang: str) -> str:
         f"<h2>{escape(label('by_branch', lang))}</h2>{_titled(kpi_table('branch', book.by_branch, lang))}"
         f"<h2>{escape(label('provisions', lang))}</h2>{_titled(stage_table(report, lang))}"
         f"<p>{escape(provision_line(report, lang))}</p>"
+        f"<p>{escape(collateral_line(report, lang))}</p>"
         f"<h2>{escape(label('reviews', lang))}</h2>{_titled(review_table(report, lang))}"
     )
 

@@ -22,6 +22,7 @@ from reportlab.platypus import Flowable, Paragraph, SimpleDocTemplate, Spacer, T
 from postloan_reporting.render.content import (
     agency_table,
     arm_table,
+    collateral_line,
     columns,
     default_rule_line,
     effectiveness_period_line,
@@ -260,6 +261,7 @@ def _risk_sections(report: Management, lang: str, heading: ParagraphStyle, body:
         Paragraph(label("provisions", lang), heading),
         _table(stage_table(report, lang)),
         Paragraph(escape(provision_line(report, lang)), body),
+        Paragraph(escape(collateral_line(report, lang)), body),
         Paragraph(label("reviews", lang), heading),
         _table(review_table(report, lang)),
     ]

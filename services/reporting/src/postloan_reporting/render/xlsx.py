@@ -94,6 +94,7 @@ def _summary(sheet: Worksheet, report: Management, lang: str) -> None:
         now, before = getattr(report.portfolio.kpis, key), getattr(report.previous_kpis, key)
         sheet.append([column_name(key, lang), now, before])
     sheet.append([column_name("provision_coverage", lang), report.risk.provisions.provision_coverage, None])
+    sheet.append([column_name("npl_collateral_coverage", lang), report.risk.provisions.npl_collateral_coverage, None])
     sheet.append([])
     sheet.append([label("summary", lang)])
     for line in summary(report, lang):

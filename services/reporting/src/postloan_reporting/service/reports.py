@@ -186,11 +186,12 @@ class RiskReport:
 
 
 async def risk_report(session: AsyncSession, *, as_of: date, filters: Filters) -> RiskReport:
-    """Scores, open alerts, ECL and stage mix with provision coverage, and reviews at the end of `as_of`."""
+    """Scores, open alerts, ECL and stage mix with provision and NPL collateral coverage, and reviews at `as_of`."""
     product, branch = filters.product, filters.branch
     bands = await store.score_bands(session, product=product, branch=branch)
     npl_balance = (await portfolio_report(session, as_of=as_of, filters=filters)).kpis.npl_balance
     stages = await risk_store.stage_rows(session, day=as_of, product=product, branch=branch)
+    secured = await risk_store.secured_npls(session, day=as_of, product=product, branch=branch)
     since = month_start(as_of)
     reviews = await risk_store.review_counts(session, start=since, day=as_of, product=product, branch=branch)
     return RiskReport(
@@ -202,7 +203,7 @@ async def risk_report(session: AsyncSession, *, as_of: date, filters: Filters) -
         grades=await store.grades(session, product=product, branch=branch),
         open_alerts=await store.open_alerts(session, day=as_of, product=product, branch=branch),
         raised_last_30_days=await store.alerts_raised(session, day=as_of, days=30, product=product, branch=branch),
-        provisions=provisions(stages, npl_balance=npl_balance),
+        provisions=provisions(stages, npl_balance=npl_balance, secured_npls=secured),
         reviews_since=since,
         reviews=review_total(reviews),
         reviews_by_branch=[review_slice(r) for r in reviews],

@@ -156,6 +156,7 @@ def risk_rows(report: RiskReport) -> list[Row]:
     rows.append(
         _risk_row("provision_coverage", "all", None, amount=p.npl_balance, ecl=p.ecl, rate=p.provision_coverage)
     )
+    rows.append(_risk_row("npl_collateral_coverage", "all", None, amount=p.npl_secured, rate=p.npl_collateral_coverage))
     for r in [report.reviews, *report.reviews_by_branch]:
         rows.append(_risk_row("review_due", r.branch, r.due))
         rows.append(_risk_row("review_completed", r.branch, r.completed, rate=r.completion_rate))

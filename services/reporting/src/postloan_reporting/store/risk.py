@@ -1,4 +1,5 @@
-"""The risk and management reports' reads: ECL, IFRS 9 stages, reviews, new NPLs and fund-use flags as of a day."""
+"""The risk and management reports' reads: ECL, IFRS 9 stages, secured NPLs, reviews, new NPLs and fund-use flags
+as of a day."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from postloan_reporting.domain.fund_use import FundFlag
 from postloan_reporting.domain.model import NPL_RANKS
-from postloan_reporting.domain.provisions import StageRow
+from postloan_reporting.domain.provisions import SecuredNpl, StageRow
 from postloan_reporting.domain.reviews import ReviewCounts
 from postloan_reporting.domain.summary import NewNpl
 from postloan_reporting.store.queries import as_params, class_sql, dpd_sql, filters_sql
@@ -67,6 +68,24 @@ def _ranked(day: str) -> str:
         f"SELECT loan_key, principal, {class_sql(dpd_sql(day))} AS class_rank FROM rpt_interval"
         f" WHERE valid_from <= CAST(:{day} AS date) AND valid_to > CAST(:{day} AS date)"
     )
+
+
+async def secured_npls(
+    session: AsyncSession, *, day: date, product: str | None, branch: str | None
+) -> list[SecuredNpl]:
+    """The loans non-performing at the end of `day`: outstanding and latest secured value by then (none: 0)."""
+    rows = await session.execute(
+        text(
+            "SELECT n.principal AS outstanding, coalesce(s.secured_value, 0) AS secured_value"
+            f" FROM ({_ranked('day')}{filters_sql(product, branch)}) n LEFT JOIN LATERAL ("
+            "   SELECT secured_value FROM rpt_loan_secured s"
+            "   WHERE s.loan_key = n.loan_key AND s.business_date <= CAST(:day AS date)"
+            "   ORDER BY s.business_date DESC LIMIT 1) s ON true"
+            f" WHERE n.class_rank >= {min(NPL_RANKS)}"
+        ),
+        as_params(day, product, branch),
+    )
+    return [SecuredNpl(r.outstanding, r.secured_value) for r in rows]
 
 
 async def new_npls(

@@ -208,6 +208,16 @@ loan_ecl = sa.Table(
     sa.Column("ecl", MONEY, nullable=False),
 )
 
+# Each loan's secured value (its collateral after haircut) from collateral-coverage-changed, one row per
+# business date it changed (the report as of a day reads the latest row on or before it).
+loan_secured = sa.Table(
+    "rpt_loan_secured",
+    metadata,
+    sa.Column("loan_key", sa.BigInteger, primary_key=True),
+    sa.Column("business_date", sa.Date, primary_key=True),
+    sa.Column("secured_value", MONEY, nullable=False),
+)
+
 # Post-loan reviews (贷后检查) from review-due, review-overdue and review-completed.
 reviews = sa.Table(
     "rpt_review",

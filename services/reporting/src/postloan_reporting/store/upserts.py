@@ -15,6 +15,7 @@ from postloan_reporting.store.tables import (
     cases,
     contacts,
     loan_ecl,
+    loan_secured,
     placements,
     promises,
     recoveries,
@@ -141,6 +142,10 @@ CASE_CLOSED = Upsert(
 # The latest classification of a business date gives the loan's ECL and stage from that day on.
 LOAN_ECL = Upsert(
     loan_ecl, ("loan_key", "business_date", "ifrs9_stage", "ecl"), ("loan_key", "business_date"), ("ifrs9_stage", "ecl")
+)
+# The latest secured value of a business date gives the loan's value from that day on.
+LOAN_SECURED = Upsert(
+    loan_secured, ("loan_key", "business_date", "secured_value"), ("loan_key", "business_date"), ("secured_value",)
 )
 # A review's events may arrive in any order: each sets only the columns it knows.
 REVIEW_DUE = Upsert(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date, timedelta
 from decimal import Decimal
 
@@ -49,6 +50,21 @@ INSURANCE_NOTICE_DAYS = 30
 def haircut_value(*, value: Decimal, haircut: Decimal) -> Decimal:
     """The value the bank counts on: the appraisal less the haircut, rounded to cents."""
     return quantize_money(value * (Decimal(1) - haircut))
+
+
+def haircut_value_sql(*, value: str, haircut: str) -> str:
+    """`haircut_value` as SQL over numeric columns (PostgreSQL's round is half away from zero, like ROUND_HALF_UP)."""
+    return f"round(({value}) * (1 - ({haircut})), 2)"
+
+
+def secured_value(items: Iterable[tuple[Decimal, Decimal]]) -> Decimal:
+    """A loan's secured value: Σ haircut value of its collateral's (allocated value, haircut); 0 without any."""
+    return sum((haircut_value(value=v, haircut=h) for v, h in items), Decimal(0))
+
+
+def coverage_changed(*, published: Decimal | None, secured: Decimal) -> bool:
+    """`collateral-coverage-changed` is due when the secured value differs from the last emitted (never: 0)."""
+    return secured != (published if published is not None else Decimal(0))
 
 
 def allocation_fits(*, allocated: Decimal, value: Decimal) -> bool:

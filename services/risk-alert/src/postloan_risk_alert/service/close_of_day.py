@@ -3,7 +3,8 @@
 Set-based throughout: feature rows are read in chunks as packed column arrays (one row per chunk,
 store/loan_reads.py), scored and classified with numpy here, and handed back as arrays to one temporary
 table per chunk (service/chunk_writes.py), from which single statements update the stores and build the
-outbox events (store/loan_writes.py). Only rows that changed are written; events go to the outbox in
+outbox events (store/loan_writes.py); one statement over the book emits the secured values that moved
+(store/coverage.py). Only rows that changed are written; events go to the outbox in
 the same transaction.
 """
 
@@ -31,6 +32,7 @@ from postloan_risk_alert.service.review_scheduling import schedule_reviews
 from postloan_risk_alert.service.signal_features import signal_columns
 from postloan_risk_alert.settings import Settings
 from postloan_risk_alert.store.alert_store import enabled_rules, load_alert_book
+from postloan_risk_alert.store.coverage import emit_coverage_changes
 from postloan_risk_alert.store.customers import refresh_customers, snapshot_features
 from postloan_risk_alert.store.loan_reads import FETCH, Chunk
 from postloan_risk_alert.store.proposals import lapse_judgements
@@ -48,6 +50,7 @@ class RunStats:
     classifications_written: int = 0
     score_events: int = 0
     classification_events: int = 0
+    coverage_events: int = 0
     alerts_raised: int = 0
     alerts_resolved: int = 0
     customers: int = 0
@@ -129,6 +132,11 @@ async def rescore(
             last = chunk.last
             if chunk.n < limit:
                 break
+    t = time.perf_counter()
+    stats.coverage_events = await emit_coverage_changes(
+        session, business_date=business_date, correlation=correlation_id
+    )
+    stats.add_phase("coverage", t)
     await lapse_judgements(session)
     t = time.perf_counter()
     stats.customers = await refresh_customers(session, business_date=business_date)

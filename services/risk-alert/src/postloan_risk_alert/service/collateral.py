@@ -157,7 +157,7 @@ async def of_loan(
             "ltv": None,
             "lgd": policy.lgd_for(product, collateral_type),
         }
-    secured = sum((rules.haircut_value(value=r["appraised"], haircut=r["haircut"]) for r in rows), Decimal(0))
+    secured = rules.secured_value((r["appraised"], r["haircut"]) for r in rows)
     loss = sum(
         float(rules.haircut_value(value=r["appraised"], haircut=r["haircut"])) * rules.secured_lgd(r["kind"])
         for r in rows

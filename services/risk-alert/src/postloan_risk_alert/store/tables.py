@@ -79,6 +79,8 @@ loan_features = sa.Table(
     # Features changed since the last scoring; cleared by the close-of-day run.
     sa.Column("dirty", sa.Boolean, nullable=False, server_default=sa.text("true")),
     timestamp_column("updated_at"),
+    # The secured value last emitted in collateral-coverage-changed (NULL: never, i.e. 0; store/coverage.py).
+    sa.Column("published_secured_value", MONEY, nullable=True),
     sa.Index("ix_loan_features_customer_id", "customer_id"),
     sa.Index("ix_loan_features_dirty", "loan_id", postgresql_where=sa.text("dirty")),
 )

@@ -1,4 +1,5 @@
-"""The collector of risk-alert's events: classifications (with ECL and stage), scores, alerts, reviews."""
+"""The collector of risk-alert's events: classifications (with ECL and stage), scores, alerts, reviews,
+secured values."""
 
 from __future__ import annotations
 
@@ -23,6 +24,8 @@ def collect(changes: Changes, envelope: Envelope, data: BaseModel) -> None:
             key = changes.touch(data.loan_id, day)
             changes.fact(envelope, key, FactKind.CLASSIFICATION, day, class_rank=class_rank(data.to_classification))
             changes.upsert(upserts.LOAN_ECL, (key, day, data.ifrs9_stage.value, data.ecl))
+        case risk.CollateralCoverageChangedV1():
+            changes.upsert(upserts.LOAN_SECURED, (changes.keys[data.loan_id], day, data.secured_value))
         case risk.RiskScoreChangedV1():
             row = (changes.keys[data.loan_id], data.score, data.pd, data.grade, data.model_version, day)
             changes.upsert(upserts.SCORE, row)
