@@ -113,6 +113,21 @@ def is_development_key(pem: str | None) -> bool:
     return pem is not None and pem.strip() == DEVELOPMENT_JWT_PUBLIC_KEY.strip()
 
 
+class SmtpSettings(BaseSettings):
+    """E-mail over SMTP, read under the service's own prefix (`CRM_SMTP_HOST`, `REPORTING_SMTP_HOST`, …).
+
+    The defaults point at a local test server (e.g. aiosmtpd) for development.
+    """
+
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = 1025
+    smtp_from: str = "postloan@postloan.local"
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_start_tls: bool = False
+    smtp_timeout_s: float = 10.0
+
+
 # --- Kafka client security (deployment; see docs/operations-kafka-security.md) ----------------------
 class KafkaSecurityProtocol(StrEnum):
     PLAINTEXT = "PLAINTEXT"

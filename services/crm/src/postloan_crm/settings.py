@@ -8,11 +8,11 @@ from pydantic import SecretStr
 from pydantic_settings import SettingsConfigDict
 
 from postloan_common.contracts.crm import CollectionQueue
-from postloan_common.settings import ServiceSettings
+from postloan_common.settings import ServiceSettings, SmtpSettings
 from postloan_crm.domain.strategy import StrategyTable
 
 
-class Settings(ServiceSettings):
+class Settings(ServiceSettings, SmtpSettings):
     """crm settings; shared variables (KAFKA_BOOTSTRAP_SERVERS, POSTLOAN_*) need no prefix."""
 
     model_config = SettingsConfigDict(env_prefix="CRM_", extra="ignore")
@@ -21,14 +21,8 @@ class Settings(ServiceSettings):
     database_url: str = "postgresql+asyncpg://postgres@127.0.0.1:5432/postloan_crm"
     port: int = 8003
 
-    # E-mail over SMTP; in development this points at a local test server (e.g. aiosmtpd).
-    smtp_host: str = "127.0.0.1"
-    smtp_port: int = 1025
+    # E-mail over SMTP (postloan_common.settings.SmtpSettings); reminders are sent from this address.
     smtp_from: str = "reminders@postloan.local"
-    smtp_username: str | None = None
-    smtp_password: SecretStr | None = None
-    smtp_start_tls: bool = False
-    smtp_timeout_s: float = 10.0
 
     # SMS and push go through an HTTP provider webhook; in development a local test server.
     sms_webhook_url: str = "http://127.0.0.1:8093/sms"
