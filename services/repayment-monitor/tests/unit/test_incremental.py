@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal as D
 from itertools import pairwise
+from types import SimpleNamespace
 
 import pytest
 from hypothesis import HealthCheck, assume, event, given, settings
@@ -15,11 +16,14 @@ from postloan_repayment_monitor.domain.incremental import (
     StoredInstallment,
     applies_in_order,
     apply_in_order,
+    brought_to,
     posting_outcome,
+    stands_for_replay,
     stored_ledger,
 )
 from postloan_repayment_monitor.domain.ledger import Ledger, Payment, Restructuring, Scheduled, replay
 from postloan_repayment_monitor.domain.rules import BucketScheme, Component, Overpayment, ProductRules, Waterfall
+from postloan_repayment_monitor.service.queries import loan_detail, schedule_view
 
 START = date(2026, 1, 1)
 BUCKETS = BucketScheme()
@@ -250,3 +254,46 @@ def test_an_all_zero_installment_as_stored_at_intake_is_settled_as_the_replay_ha
     expected = replay([zero, SCHEDULE[1]], [], rules=ProductRules(), contract_rate=D("0.12"), as_of=date(2026, 3, 1))
     assert [i.settled_on for i in ledger.installments] == [i.settled_on for i in expected.installments]
     assert ledger.dpd == expected.dpd == 0
+
+
+# GET /v1/loans/{id} and /schedule read the stored state brought to the business date (LoanFile.current).
+ROW = SimpleNamespace(
+    loan_id="L1",
+    customer_id="C1",
+    product="P",
+    branch="B",
+    currency="EUR",
+    principal=D("1000.00"),
+    annual_rate=D("0.12"),
+    disbursed_on=START,
+    purpose=None,
+    status="active",
+    closed_on=None,
+)
+
+
+def _views(ledger: Ledger) -> tuple[object, object]:
+    return loan_detail(SimpleNamespace(row=ROW), ledger, BUCKETS), schedule_view(ledger, {1: START})  # type: ignore[arg-type]
+
+
+@settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.filter_too_much, HealthCheck.too_slow])
+@given(cases(), st.sampled_from([0, 0, 1, 7, 90]))
+def test_detail_and_schedule_from_the_stored_state_equal_the_replay(case: Case, later: int) -> None:
+    as_of = case.stored_on + timedelta(days=later)  # what persist() last wrote, read `later` days on
+    stored = _as_stored(_replayed(case, case.history, case.stored_on), case)
+    restructured = bool(case.restructurings)
+    event(f"restructured (replays instead): {restructured}")
+    if restructured:
+        assert not stands_for_replay(stored, as_of=as_of, restructured=True)
+        return
+    assert stands_for_replay(stored, as_of=as_of, restructured=False)
+    got = brought_to(stored, as_of)
+    assert _views(got) == _views(_replayed(case, case.history, as_of))
+    assert stored.as_of == case.stored_on  # left as it was
+
+
+def test_a_restructured_loan_or_a_read_before_the_stored_accrual_replays() -> None:
+    ledger = replay(SCHEDULE, [], rules=ProductRules(), contract_rate=D("0.12"), as_of=date(2026, 4, 1))
+    assert stands_for_replay(ledger, as_of=date(2026, 4, 1), restructured=False)
+    assert not stands_for_replay(ledger, as_of=date(2026, 4, 1), restructured=True)
+    assert not stands_for_replay(ledger, as_of=date(2026, 3, 20), restructured=False)

@@ -115,6 +115,14 @@ async def _file_and_ledger(session: DbSession, today: date, loan_id: str) -> tup
     return file, file.replay(today)
 
 
+async def _current(session: DbSession, today: date, loan_id: str) -> tuple[LoanFile, Ledger]:
+    """The loan's ledger from its stored state (no replay) where that equals the replay."""
+    found = await queries.current_ledger(session, loan_id, today)
+    if found is None:
+        raise ProblemError(404, "Loan not found", f"loan {loan_id} is not known")
+    return found
+
+
 @router.get(
     "/loans/{loan_id}",
     response_model=LoanOut,
@@ -124,7 +132,7 @@ async def _file_and_ledger(session: DbSession, today: date, loan_id: str) -> tup
 )
 async def get_loan(loan_id: str, session: DbSession, today: Today, buckets: Buckets) -> dict[str, object]:
     """Status, outstanding and overdue amounts by component, penalty, `dpd`, `bucket` and next due."""
-    file, ledger = await _file_and_ledger(session, today, loan_id)
+    file, ledger = await _current(session, today, loan_id)
     return queries.loan_detail(file, ledger, buckets)
 
 
@@ -138,7 +146,7 @@ async def get_loan(loan_id: str, session: DbSession, today: Today, buckets: Buck
 async def get_schedule(loan_id: str, session: DbSession, today: Today) -> dict[str, object]:
     """Each installment with its due date, its contractual one (they differ when it was shifted to a business
     day), and its paid and open parts."""
-    _file, ledger = await _file_and_ledger(session, today, loan_id)
+    _file, ledger = await _current(session, today, loan_id)
     shifted = await queries.contract_due_dates(session, loan_id)
     return {"loan_id": loan_id, "business_date": ledger.as_of, "installments": queries.schedule_view(ledger, shifted)}
 

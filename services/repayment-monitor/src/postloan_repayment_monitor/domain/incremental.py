@@ -92,6 +92,24 @@ def stored_ledger(
     )
 
 
+def stands_for_replay(ledger: Ledger, *, as_of: date, restructured: bool) -> bool:
+    """True when the stored state brought to `as_of` (brought_to) equals a replay as of `as_of`.
+
+    A restructured loan replays instead: its replay keeps the replaced installments (restructured),
+    which the installments table does not. So does a state accrued past `as_of` (a read for an earlier day).
+    """
+    return not restructured and all(
+        i.accrued_through is None or i.accrued_through <= as_of for i in ledger.installments
+    )
+
+
+def brought_to(ledger: Ledger, as_of: date) -> Ledger:
+    """The stored ledger with penalty accrued to `as_of` as replay() accrues it; `ledger` is left as it was."""
+    after = replace(ledger, installments=[i if i.is_clear else _copy(i) for i in ledger.installments], as_of=as_of)
+    _accrue_all(after, as_of)
+    return after
+
+
 def applies_in_order(
     ledger: Ledger, payment: Payment, *, earlier: Iterable[Payment], restructurings: Sequence[Restructuring] = ()
 ) -> bool:

@@ -14,7 +14,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from postloan_common.db import driver_connection
 from postloan_common.money import quantize_money
 from postloan_repayment_monitor.domain.delinquency import days_past_due
-from postloan_repayment_monitor.domain.incremental import StoredInstallment, stored_ledger
+from postloan_repayment_monitor.domain.incremental import (
+    StoredInstallment,
+    brought_to,
+    stands_for_replay,
+    stored_ledger,
+)
 from postloan_repayment_monitor.domain.ledger import AllocationLine, Ledger, Payment, Restructuring, Scheduled, replay
 from postloan_repayment_monitor.domain.rules import Component, ProductRules
 from postloan_repayment_monitor.service.products import load_rules, loan_rules
@@ -79,6 +84,13 @@ class LoanFile:
             },
         )
 
+    def current(self, as_of: date) -> Ledger | None:
+        """The stored state brought to `as_of` (equal to the replay's), or None where only a replay will do."""
+        ledger = self.stored(as_of)
+        if not stands_for_replay(ledger, as_of=as_of, restructured=bool(self.restructurings)):
+            return None
+        return brought_to(ledger, as_of)
+
     def stored_dpd(self, as_of: date) -> int:
         """DPD on `as_of` from the stored oldest unpaid due date (equal to a replay's)."""
         return days_past_due(self.row.oldest_unpaid_due, as_of)
@@ -93,8 +105,10 @@ async def lock_loans(session: AsyncSession, loan_ids: Iterable[str]) -> dict[str
 _PENALTY_PLACES = 10  # the installments.penalty_exact column's scale
 
 
-async def load_loans(session: AsyncSession, loan_ids: Iterable[str], *, lock: bool = False) -> dict[str, LoanFile]:
-    """Load the loans with their schedules and posted repayments, optionally locking them."""
+async def load_loans(
+    session: AsyncSession, loan_ids: Iterable[str], *, lock: bool = False, history: bool = True
+) -> dict[str, LoanFile]:
+    """Load the loans with their schedules and (with `history`) posted repayments and allocations."""
     ids = sorted(set(loan_ids))
     if not ids:
         return {}
@@ -109,11 +123,12 @@ async def load_loans(session: AsyncSession, loan_ids: Iterable[str], *, lock: bo
         schedules[r[0]].append(Scheduled(r[1], r[2], r[3], r[4], r[5]))
         stored[r[0]][r[1]] = tuple(r[6:])
     payments: dict[str, list[Payment]] = defaultdict(list)
-    for r in await store.posted_repayment_rows(conn, found):
-        payments[r[0]].append(Payment(r[1], r[2], r[3], r[4]))
     allocated: dict[str, dict[str, set[tuple[int, str, Decimal]]]] = defaultdict(lambda: defaultdict(set))
-    for r in await store.allocation_rows(conn, found):
-        allocated[r[0]][r[1]].add((r[2], r[3], r[4]))
+    if history:
+        for r in await store.posted_repayment_rows(conn, found):
+            payments[r[0]].append(Payment(r[1], r[2], r[3], r[4]))
+        for r in await store.allocation_rows(conn, found):
+            allocated[r[0]][r[1]].add((r[2], r[3], r[4]))
     products = await load_rules(session, {row.product for row in rows})
     # Loans of one product mostly share their contract terms: one rules object per distinct triple.
     rules: dict[tuple[str, Decimal, int], ProductRules] = {}

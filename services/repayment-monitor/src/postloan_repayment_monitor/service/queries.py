@@ -49,6 +49,19 @@ async def loan_file(session: AsyncSession, loan_id: str) -> LoanFile | None:
     return (await load_loans(session, [loan_id])).get(loan_id)
 
 
+async def current_ledger(session: AsyncSession, loan_id: str, as_of: date) -> tuple[LoanFile, Ledger] | None:
+    """The loan and its ledger as of `as_of`: the stored state brought to that day, else a replay; or None."""
+    file = (await load_loans(session, [loan_id], history=False)).get(loan_id)
+    if file is None:
+        return None
+    ledger = file.current(as_of)
+    if ledger is not None:
+        return file, ledger
+    file = await loan_file(session, loan_id)
+    assert file is not None
+    return file, file.replay(as_of)
+
+
 def loan_detail(file: LoanFile, ledger: Ledger, buckets: BucketScheme) -> dict[str, Any]:
     """Status, outstanding and overdue amounts by component, DPD, bucket and next due, as of ledger.as_of."""
     row = file.row
