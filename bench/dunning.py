@@ -22,7 +22,7 @@ from decimal import Decimal
 import asyncpg
 
 from bench.report import Result, at_full_scale
-from bench.scratch import scratch_database
+from bench.scratch import fill_tables, scratch_database
 from postloan_common.db import create_engine, session_factory, sync_url
 from postloan_crm.domain.dunning import PHONE_QUEUES
 from postloan_crm.service.dunning import plan_dunning
@@ -86,15 +86,7 @@ def _rows(loans: int, rng: random.Random) -> dict[str, tuple[list[tuple], tuple[
 async def seed(conn: asyncpg.Connection, *, loans: int) -> int:
     """Fill crm's tables the dunning run reads; ANALYZE as production would have. Returns the open cases."""
     tables = _rows(loans, random.Random(16))
-    async with conn.transaction():
-        for table, (rows, columns) in tables.items():
-            await conn.copy_records_to_table(table, records=rows, columns=columns)
-        await conn.execute(
-            "INSERT INTO business_calendar (id, business_date) VALUES (1, $1) "
-            "ON CONFLICT (id) DO UPDATE SET business_date = excluded.business_date",
-            TODAY,
-        )
-    await conn.execute("ANALYZE")
+    await fill_tables(conn, tables, business_date=TODAY)
     return len(tables["cases"][0])
 
 

@@ -5,7 +5,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping, Sequence
+from datetime import date
+
+import asyncpg
 
 from postloan_common.db import drop_database, ensure_database, with_database
 from postloan_common.migrations import service_dir, upgrade
@@ -27,3 +30,21 @@ async def scratch_database(prefix: str, *, package: str | None = None) -> AsyncI
     finally:
         await drop_database(stack.postgres_url, db)
         stack.stop()
+
+
+async def fill_tables(
+    conn: asyncpg.Connection,
+    tables: Mapping[str, tuple[Sequence[tuple], Sequence[str]]],
+    *,
+    business_date: date,
+) -> None:
+    """COPY each table's (rows, columns), set the service's business date, then ANALYZE as production would."""
+    async with conn.transaction():
+        for table, (rows, columns) in tables.items():
+            await conn.copy_records_to_table(table, records=rows, columns=columns)
+        await conn.execute(
+            "INSERT INTO business_calendar (id, business_date) VALUES (1, $1) "
+            "ON CONFLICT (id) DO UPDATE SET business_date = excluded.business_date",
+            business_date,
+        )
+    await conn.execute("ANALYZE")

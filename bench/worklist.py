@@ -24,6 +24,7 @@ import httpx
 from bench.live_platform import Platform, PlatformError, keep_alive_limits, running_platform
 from bench.report import Latencies, Result, at_full_scale, latency_results
 from bench.rest import drive
+from bench.scratch import fill_tables
 
 TODAY = date(2026, 6, 1)
 CASES_PER_AGENT = 500
@@ -96,15 +97,7 @@ async def seed(conn: asyncpg.Connection, *, cases: int, agents: int) -> None:
         "risk_alerts": (alerts, ("alert_id", "rule_id", "severity", "subject_type", "subject_id", "customer_id",
                                  "loan_id", "status", "message", "raised_on")),
     }  # fmt: skip
-    async with conn.transaction():
-        for table, (rows, columns) in copies.items():
-            await conn.copy_records_to_table(table, records=rows, columns=columns)
-        await conn.execute(
-            "INSERT INTO business_calendar (id, business_date) VALUES (1, $1) "
-            "ON CONFLICT (id) DO UPDATE SET business_date = excluded.business_date",
-            TODAY,
-        )
-    await conn.execute("ANALYZE")
+    await fill_tables(conn, copies, business_date=TODAY)
 
 
 def _collector(platform: Platform, agent: str) -> httpx.AsyncClient:
