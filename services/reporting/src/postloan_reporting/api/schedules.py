@@ -63,9 +63,7 @@ class RunOut(BaseModel):
     sent_at: datetime | None
 
 
-class ScheduleOut(BaseModel):
-    """A schedule and the record of its runs."""
-
+class _ScheduleFields(BaseModel):
     schedule_id: str
     recipients: list[str]
     lang: str
@@ -75,21 +73,17 @@ class ScheduleOut(BaseModel):
     first_month: date = Field(description="The first month reported: the one open when the schedule was created")
     created_by: str
     created_at: datetime
+
+
+class ScheduleOut(_ScheduleFields):
+    """A schedule and the record of its runs."""
+
     runs: list[RunOut]
 
 
-class ScheduleSummaryOut(BaseModel):
+class ScheduleSummaryOut(_ScheduleFields):
     """A schedule in the list, with its latest month's run (null before the first one)."""
 
-    schedule_id: str
-    recipients: list[str]
-    lang: str
-    format: str
-    product: str | None
-    branch: str | None
-    first_month: date
-    created_by: str
-    created_at: datetime
     last_run_month: date | None = Field(description="The latest month a run was recorded for")
     last_run_status: Literal["sent", "failed"] | None
     last_run_attempts: int | None
